@@ -1,0 +1,3 @@
+from nsexplorer.cli import main
+
+raise SystemExit(main())

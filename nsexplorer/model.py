@@ -1,0 +1,264 @@
+"""The kernel's view of network namespaces, as plain immutable values.
+
+Stdlib only and no I/O: collectors build these, the UI and the JSON encoder read them.
+Identity of a namespace is (st_dev, st_ino) of its nsfs inode; ``inode`` alone is what
+users and the snapshot JSON see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class NamespaceId:
+    dev: int
+    ino: int
+
+
+class Source(StrEnum):
+    """How a namespace was found (one namespace may be found several ways)."""
+
+    HOST = "host"
+    PROCESS = "process"
+    FD = "fd"
+    BIND_MOUNT = "bind-mount"
+    CONTAINER = "container"
+
+
+class Group(StrEnum):
+    """The sidebar group a namespace belongs to, in display order."""
+
+    HOST = "host"
+    CONTAINERS = "containers"
+    NAMED = "named"
+    HIDDEN = "hidden"
+    FD_ONLY = "fd-only"
+    PROCESSES = "processes"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class BindMount:
+    """An nsfs bind mount of the namespace, as seen from one mount namespace.
+
+    ``hidden`` means not visible from nsexplorer's own mount namespace; such a mount is
+    reached through ``/proc/<via_pid>/root<path>`` with no mount-namespace switch.
+    """
+
+    path: str
+    mount_ns_inode: int
+    hidden: bool
+    via_pid: int | None = None
+
+    @property
+    def reach_path(self) -> str:
+        if self.hidden and self.via_pid is not None:
+            return f"/proc/{self.via_pid}/root{self.path}"
+        return self.path
+
+
+@dataclass(frozen=True, slots=True)
+class FdHolder:
+    """A process holding the namespace open through a file descriptor."""
+
+    pid: int
+    fd: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerNetwork:
+    """One Docker network a container is attached to, as the engine reports it."""
+
+    name: str
+    ip_address: str = ""
+    prefixlen: int = 0
+    gateway: str = ""
+    mac: str = ""
+    ipv6_address: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    engine: str
+    id: str
+    name: str
+    image: str
+    network_mode: str
+    pid: int | None
+    status: str = ""
+    sandbox_key: str = ""
+    compose_project: str = ""
+    # For network_mode "container:<id>": the container whose namespace this one shares.
+    shares_with: str = ""
+    networks: tuple[ContainerNetwork, ...] = ()
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    family: int  # 4 or 6
+    address: str
+    prefixlen: int
+    scope: str  # "global", "link", "host", or the number as text
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """The other end of a veth. ``netns_inode`` None means the peer could not be
+    resolved exactly: the UI says so instead of guessing from ``@ifN``."""
+
+    netns_inode: int | None
+    ifindex: int | None
+    name: str | None
+
+    @property
+    def resolved(self) -> bool:
+        return self.netns_inode is not None and self.name is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Counters:
+    rx_bytes: int = 0
+    rx_packets: int = 0
+    rx_errors: int = 0
+    rx_dropped: int = 0
+    tx_bytes: int = 0
+    tx_packets: int = 0
+    tx_errors: int = 0
+    tx_dropped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Interface:
+    ifindex: int
+    name: str
+    kind: str  # "veth", "bridge", "loopback", "device" ...
+    state: str  # operstate, lower case: "up", "down", "unknown", ...
+    mtu: int
+    mac: str
+    master: str | None = None
+    alias: str = ""
+    addresses: tuple[Address, ...] = ()
+    peer: Peer | None = None
+    counters: Counters | None = None
+    master_ifindex: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    family: int
+    table: int
+    dst: str  # "default" or "10.0.0.0/24"
+    gateway: str | None
+    dev: str | None
+    scope: str
+    protocol: str
+    type: str = "unicast"
+    prefsrc: str | None = None
+    metric: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NetNamespace:
+    id: NamespaceId
+    is_host: bool = False
+    label: str = ""
+    sources: tuple[Source, ...] = ()
+    names: tuple[str, ...] = ()  # /var/run/netns names visible to `ip netns`
+    bind_mounts: tuple[BindMount, ...] = ()
+    pids: tuple[int, ...] = ()
+    fd_holders: tuple[FdHolder, ...] = ()
+    containers: tuple[Container, ...] = ()
+    # Path that opens this namespace from nsexplorer's own mount namespace.
+    access_path: str = ""
+    # True once interfaces and routes were read over netlink.
+    detailed: bool = False
+    interfaces: tuple[Interface, ...] = ()
+    routes: tuple[Route, ...] = ()
+    warnings: tuple[str, ...] = ()
+    gone: bool = False
+
+    @property
+    def inode(self) -> int:
+        return self.id.ino
+
+    def interface(self, ifindex: int) -> Interface | None:
+        for iface in self.interfaces:
+            if iface.ifindex == ifindex:
+                return iface
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class DockerNetwork:
+    id: str
+    name: str
+    driver: str
+    bridge: str = ""  # the host bridge interface for bridge-driver networks
+    subnets: tuple[tuple[str, str], ...] = ()  # (subnet, gateway)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineInfo:
+    engine: str = "docker"
+    reachable: bool = False
+    host: str = ""  # DOCKER_HOST or the default socket
+    daemon_pid: int | None = None
+    version: str = ""
+    networks: tuple[DockerNetwork, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessInfo:
+    pid: int
+    user: str
+    command: str
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    hostname: str
+    collected_at: str  # ISO 8601, UTC
+    namespaces: tuple[NetNamespace, ...] = ()
+    warnings: tuple[str, ...] = ()
+    engines: tuple[EngineInfo, ...] = ()
+    schema_version: int = 1
+    # Extra facts that do not fit elsewhere (e.g. "euid": "0").
+    meta: tuple[tuple[str, str], ...] = field(default=())
+
+    def by_inode(self, inode: int) -> NetNamespace | None:
+        for ns in self.namespaces:
+            if ns.inode == inode:
+                return ns
+        return None
+
+    @property
+    def host(self) -> NetNamespace | None:
+        for ns in self.namespaces:
+            if ns.is_host:
+                return ns
+        return None
+
+
+def group_of(ns: NetNamespace) -> Group:
+    """The sidebar group: the most useful way a responder would look for it."""
+    if ns.is_host:
+        return Group.HOST
+    if ns.containers:
+        return Group.CONTAINERS
+    if ns.names:
+        return Group.NAMED
+    if any(m.hidden for m in ns.bind_mounts):
+        return Group.HIDDEN
+    if ns.bind_mounts:
+        return Group.NAMED
+    if ns.pids:
+        return Group.PROCESSES
+    if ns.fd_holders:
+        return Group.FD_ONLY
+    return Group.OTHER

@@ -1,0 +1,98 @@
+"""What the UI (and the CLI) depend on, not where it comes from.
+
+The live kernel, a recorded JSON snapshot, or later a remote host all satisfy these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from nsexplorer.model import NamespaceId, NetNamespace, ProcessInfo, Snapshot
+
+
+class SnapshotSource(Protocol):
+    """Where namespaces come from."""
+
+    @property
+    def live(self) -> bool:
+        """False for a recorded snapshot: no refresh, no events, no actions."""
+        ...
+
+    def discover(self) -> Snapshot:
+        """The cheap pass: every namespace and its labels, no per-namespace netlink."""
+        ...
+
+    def collect(self) -> Snapshot:
+        """Everything: interfaces, addresses, routes and exact veth peers."""
+        ...
+
+    def detail(self, ns: NetNamespace) -> NetNamespace:
+        """One namespace re-read in full (raises NamespaceGone if it vanished)."""
+        ...
+
+    def processes(self, ns: NetNamespace) -> tuple[ProcessInfo, ...]:
+        """Processes whose netns is ``ns`` (fetched lazily, on demand)."""
+        ...
+
+
+class ChangeWatcher(Protocol):
+    """Tells when something may have changed, so the UI re-collects only then."""
+
+    def start(self, on_change: Callable[[str], None]) -> None:
+        """Begin watching; ``on_change(reason)`` may be called from any thread."""
+        ...
+
+    def watch_namespace(self, ns: NamespaceId | None) -> None:
+        """Also watch this namespace (the selected one), or stop watching it (None)."""
+        ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    argv: tuple[str, ...]
+    exit_status: int | None  # None: killed or cancelled
+    output: str  # stdout and stderr merged; bounded, the tail kept
+    truncated: bool = False
+    error: str = ""  # a user-facing message when the command could not start
+
+
+class CommandRunner(Protocol):
+    """Acts inside a namespace. Every method refuses in read-only mode."""
+
+    @property
+    def read_only(self) -> bool: ...
+
+    @property
+    def audit_log_path(self) -> str: ...
+
+    def equivalent_command(
+        self, ns: NetNamespace, argv: Sequence[str], all_namespaces: bool = False
+    ) -> str:
+        """The shell command a person would paste to do the same thing."""
+        ...
+
+    def run(
+        self,
+        ns: NetNamespace,
+        argv: Sequence[str],
+        *,
+        all_namespaces: bool = False,
+        timeout: float | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> RunResult:
+        """Run ``argv`` inside ``ns`` capturing output; blocks (call from a worker)."""
+        ...
+
+    def interactive_argv(self, ns: NetNamespace, all_namespaces: bool = False) -> list[str]:
+        """argv that starts an interactive shell in ``ns`` (for app.suspend())."""
+        ...
+
+    def name(self, ns: NetNamespace, name: str) -> str:
+        """Bind-mount ``ns`` as /var/run/netns/<name>; returns the path."""
+        ...
+
+    def unname(self, name: str) -> None: ...

@@ -1,0 +1,1 @@
+"""Snapshot <-> JSON, schema version 1 (filled in by the discovery work)."""
