@@ -1,1 +1,392 @@
-"""Snapshot <-> JSON, schema version 1 (filled in by the discovery work)."""
+"""Snapshot <-> JSON, schema version 1.
+
+A faithful encoding of :mod:`nsexplorer.model`: ``decode(encode(s)) == s``.
+
+The keys promised by the CLI contract (README) are always present with exactly those
+names; every other model field is written under an additional key, so scripts may rely
+on the contract keys and ignore the rest.
+
+Names are bytes to Linux. Collectors decode them with ``os.fsdecode`` (UTF-8 with
+``surrogateescape``), so a byte that is not valid UTF-8 becomes a lone surrogate
+U+DC80..U+DCFF. :func:`dumps` writes such a character as the JSON escape ``\\udcXX``
+(everything else stays as UTF-8 text; control characters are escaped by JSON itself), so
+the document is always valid UTF-8 JSON, and ``os.fsencode`` of the decoded string gives
+back the original bytes exactly.
+
+Stdlib only, no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any
+
+from nsexplorer.model import (
+    Address,
+    BindMount,
+    Container,
+    ContainerNetwork,
+    Counters,
+    DockerNetwork,
+    EngineInfo,
+    FdHolder,
+    Interface,
+    NamespaceId,
+    NetNamespace,
+    Peer,
+    Route,
+    Snapshot,
+    Source,
+    group_of,
+)
+
+SCHEMA_VERSION = 1
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+JSONDict = dict[str, Any]
+
+
+class SnapshotFormatError(ValueError):
+    """The document is not a schema-1 nsexplorer snapshot."""
+
+
+# ---------------------------------------------------------------- encoding
+
+
+def encode(snapshot: Snapshot) -> JSONDict:
+    return {
+        "schema_version": snapshot.schema_version,
+        "hostname": snapshot.hostname,
+        "collected_at": snapshot.collected_at,
+        "warnings": list(snapshot.warnings),
+        "namespaces": [encode_namespace(ns) for ns in snapshot.namespaces],
+        "engines": [_encode_engine(e) for e in snapshot.engines],
+        "meta": {k: v for k, v in snapshot.meta},
+    }
+
+
+def encode_namespace(ns: NetNamespace) -> JSONDict:
+    return {
+        "inode": ns.id.ino,
+        "is_host": ns.is_host,
+        "names": list(ns.names),
+        "bind_mounts": [
+            {
+                "path": m.path,
+                "mount_ns_inode": m.mount_ns_inode,
+                "hidden": m.hidden,
+                "via_pid": m.via_pid,
+                "reach_path": m.reach_path,
+            }
+            for m in ns.bind_mounts
+        ],
+        "pids": list(ns.pids),
+        "containers": [_encode_container(c) for c in ns.containers],
+        "interfaces": [_encode_interface(i) for i in ns.interfaces],
+        "routes": [_encode_route(r) for r in ns.routes],
+        # Additional keys (not part of the minimal contract).
+        "dev": ns.id.dev,
+        "label": ns.label,
+        "group": str(group_of(ns)),
+        "sources": [str(s) for s in ns.sources],
+        "fd_holders": [{"pid": h.pid, "fd": h.fd} for h in ns.fd_holders],
+        "access_path": ns.access_path,
+        "detailed": ns.detailed,
+        "warnings": list(ns.warnings),
+        "gone": ns.gone,
+    }
+
+
+def _encode_container(c: Container) -> JSONDict:
+    return {
+        "engine": c.engine,
+        "id": c.id,
+        "name": c.name,
+        "image": c.image,
+        "network_mode": c.network_mode,
+        "pid": c.pid,
+        "status": c.status,
+        "sandbox_key": c.sandbox_key,
+        "compose_project": c.compose_project,
+        "shares_with": c.shares_with,
+        "networks": [
+            {
+                "name": n.name,
+                "ip_address": n.ip_address,
+                "prefixlen": n.prefixlen,
+                "gateway": n.gateway,
+                "mac": n.mac,
+                "ipv6_address": n.ipv6_address,
+            }
+            for n in c.networks
+        ],
+    }
+
+
+def _encode_interface(i: Interface) -> JSONDict:
+    peer: JSONDict | None = None
+    if i.peer is not None:
+        peer = {
+            "netns_inode": i.peer.netns_inode,
+            "ifindex": i.peer.ifindex,
+            "name": i.peer.name,
+        }
+    counters: JSONDict | None = None
+    if i.counters is not None:
+        c = i.counters
+        counters = {
+            "rx_bytes": c.rx_bytes,
+            "rx_packets": c.rx_packets,
+            "rx_errors": c.rx_errors,
+            "rx_dropped": c.rx_dropped,
+            "tx_bytes": c.tx_bytes,
+            "tx_packets": c.tx_packets,
+            "tx_errors": c.tx_errors,
+            "tx_dropped": c.tx_dropped,
+        }
+    return {
+        "ifindex": i.ifindex,
+        "name": i.name,
+        "kind": i.kind,
+        "state": i.state,
+        "mtu": i.mtu,
+        "mac": i.mac,
+        "master": i.master,
+        "alias": i.alias,
+        "addresses": [
+            {
+                "family": a.family,
+                "address": a.address,
+                "prefixlen": a.prefixlen,
+                "scope": a.scope,
+            }
+            for a in i.addresses
+        ],
+        "peer": peer,
+        "counters": counters,
+        "master_ifindex": i.master_ifindex,
+    }
+
+
+def _encode_route(r: Route) -> JSONDict:
+    return {
+        "family": r.family,
+        "table": r.table,
+        "dst": r.dst,
+        "gateway": r.gateway,
+        "dev": r.dev,
+        "scope": r.scope,
+        "protocol": r.protocol,
+        "type": r.type,
+        "prefsrc": r.prefsrc,
+        "metric": r.metric,
+    }
+
+
+def _encode_engine(e: EngineInfo) -> JSONDict:
+    return {
+        "engine": e.engine,
+        "reachable": e.reachable,
+        "host": e.host,
+        "daemon_pid": e.daemon_pid,
+        "version": e.version,
+        "networks": [
+            {
+                "id": n.id,
+                "name": n.name,
+                "driver": n.driver,
+                "bridge": n.bridge,
+                "subnets": [{"subnet": s, "gateway": g} for s, g in n.subnets],
+            }
+            for n in e.networks
+        ],
+    }
+
+
+def dumps(snapshot: Snapshot, *, indent: int | None = 2) -> str:
+    """The snapshot as JSON text: valid UTF-8, non-UTF-8 name bytes as ``\\udcXX``."""
+    return dumps_value(encode(snapshot), indent=indent)
+
+
+def dumps_value(value: Any, *, indent: int | None = 2) -> str:
+    """Any encoded value (a snapshot, a namespace, a list) as safe JSON text."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    # Lone surrogates (undecodable name bytes) cannot be written as UTF-8: escape them.
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
+# ---------------------------------------------------------------- decoding
+
+
+def loads(text: str | bytes) -> Snapshot:
+    try:
+        value = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise SnapshotFormatError(f"not valid JSON: {err}") from err
+    return decode(value)
+
+
+def decode(doc: Mapping[str, Any]) -> Snapshot:
+    """The Snapshot a schema-1 document describes; unknown keys are ignored."""
+    if not isinstance(doc, Mapping):
+        raise SnapshotFormatError("a snapshot must be a JSON object")
+    version = doc.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise SnapshotFormatError(
+            f"unsupported schema_version {version!r} (this nsexplorer reads {SCHEMA_VERSION})"
+        )
+    try:
+        meta = doc.get("meta") or {}
+        return Snapshot(
+            hostname=str(doc["hostname"]),
+            collected_at=str(doc["collected_at"]),
+            namespaces=tuple(decode_namespace(n) for n in doc.get("namespaces", ())),
+            warnings=tuple(str(w) for w in doc.get("warnings", ())),
+            engines=tuple(_decode_engine(e) for e in doc.get("engines", ())),
+            schema_version=int(version),
+            meta=tuple((str(k), str(v)) for k, v in meta.items()),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise SnapshotFormatError(f"malformed snapshot: {type(err).__name__}: {err}") from err
+
+
+def decode_namespace(d: Mapping[str, Any]) -> NetNamespace:
+    return NetNamespace(
+        id=NamespaceId(dev=int(d.get("dev", 0)), ino=int(d["inode"])),
+        is_host=bool(d.get("is_host", False)),
+        label=str(d.get("label", "")),
+        sources=tuple(Source(s) for s in d.get("sources", ())),
+        names=tuple(str(n) for n in d.get("names", ())),
+        bind_mounts=tuple(
+            BindMount(
+                path=str(m["path"]),
+                mount_ns_inode=int(m["mount_ns_inode"]),
+                hidden=bool(m["hidden"]),
+                via_pid=_opt_int(m.get("via_pid")),
+            )
+            for m in d.get("bind_mounts", ())
+        ),
+        pids=tuple(int(p) for p in d.get("pids", ())),
+        fd_holders=tuple(
+            FdHolder(pid=int(h["pid"]), fd=int(h["fd"])) for h in d.get("fd_holders", ())
+        ),
+        containers=tuple(_decode_container(c) for c in d.get("containers", ())),
+        access_path=str(d.get("access_path", "")),
+        detailed=bool(d.get("detailed", False)),
+        interfaces=tuple(_decode_interface(i) for i in d.get("interfaces", ())),
+        routes=tuple(_decode_route(r) for r in d.get("routes", ())),
+        warnings=tuple(str(w) for w in d.get("warnings", ())),
+        gone=bool(d.get("gone", False)),
+    )
+
+
+def _decode_container(c: Mapping[str, Any]) -> Container:
+    return Container(
+        engine=str(c.get("engine", "docker")),
+        id=str(c["id"]),
+        name=str(c["name"]),
+        image=str(c.get("image", "")),
+        network_mode=str(c.get("network_mode", "")),
+        pid=_opt_int(c.get("pid")),
+        status=str(c.get("status", "")),
+        sandbox_key=str(c.get("sandbox_key", "")),
+        compose_project=str(c.get("compose_project", "")),
+        shares_with=str(c.get("shares_with", "")),
+        networks=tuple(
+            ContainerNetwork(
+                name=str(n["name"]),
+                ip_address=str(n.get("ip_address", "")),
+                prefixlen=int(n.get("prefixlen", 0)),
+                gateway=str(n.get("gateway", "")),
+                mac=str(n.get("mac", "")),
+                ipv6_address=str(n.get("ipv6_address", "")),
+            )
+            for n in c.get("networks", ())
+        ),
+    )
+
+
+def _decode_interface(i: Mapping[str, Any]) -> Interface:
+    p = i.get("peer")
+    peer = None
+    if p is not None:
+        peer = Peer(
+            netns_inode=_opt_int(p.get("netns_inode")),
+            ifindex=_opt_int(p.get("ifindex")),
+            name=_opt_str(p.get("name")),
+        )
+    c = i.get("counters")
+    counters = None
+    if c is not None:
+        counters = Counters(**{f.name: int(c.get(f.name, 0)) for f in fields(Counters)})
+    return Interface(
+        ifindex=int(i["ifindex"]),
+        name=str(i["name"]),
+        kind=str(i.get("kind", "")),
+        state=str(i.get("state", "")),
+        mtu=int(i.get("mtu", 0)),
+        mac=str(i.get("mac", "")),
+        master=_opt_str(i.get("master")),
+        alias=str(i.get("alias") or ""),
+        addresses=tuple(
+            Address(
+                family=int(a["family"]),
+                address=str(a["address"]),
+                prefixlen=int(a["prefixlen"]),
+                scope=str(a.get("scope", "")),
+            )
+            for a in i.get("addresses", ())
+        ),
+        peer=peer,
+        counters=counters,
+        master_ifindex=_opt_int(i.get("master_ifindex")),
+    )
+
+
+def _decode_route(r: Mapping[str, Any]) -> Route:
+    return Route(
+        family=int(r["family"]),
+        table=int(r["table"]),
+        dst=str(r["dst"]),
+        gateway=_opt_str(r.get("gateway")),
+        dev=_opt_str(r.get("dev")),
+        scope=str(r.get("scope", "")),
+        protocol=str(r.get("protocol", "")),
+        type=str(r.get("type", "unicast")),
+        prefsrc=_opt_str(r.get("prefsrc")),
+        metric=_opt_int(r.get("metric")),
+    )
+
+
+def _decode_engine(e: Mapping[str, Any]) -> EngineInfo:
+    return EngineInfo(
+        engine=str(e.get("engine", "docker")),
+        reachable=bool(e.get("reachable", False)),
+        host=str(e.get("host", "")),
+        daemon_pid=_opt_int(e.get("daemon_pid")),
+        version=str(e.get("version", "")),
+        networks=tuple(
+            DockerNetwork(
+                id=str(n["id"]),
+                name=str(n["name"]),
+                driver=str(n.get("driver", "")),
+                bridge=str(n.get("bridge", "")),
+                subnets=tuple(
+                    (str(s["subnet"]), str(s.get("gateway", ""))) for s in n.get("subnets", ())
+                ),
+            )
+            for n in e.get("networks", ())
+        ),
+    )
+
+
+def _opt_int(v: Any) -> int | None:
+    return None if v is None else int(v)
+
+
+def _opt_str(v: Any) -> str | None:
+    return None if v is None else str(v)
