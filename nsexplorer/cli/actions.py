@@ -1,11 +1,79 @@
-"""CLI handler: actions (placeholder until its issue lands)."""
+"""CLI handlers: exec, name, unname."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
-from nsexplorer.errors import NsxError
+from nsexplorer.actions.entry import describe, host_shell
+from nsexplorer.actions.nsfs import ns_id_of
+from nsexplorer.actions.quoting import quote
+from nsexplorer.actions.runner import NamespaceRunner
+from nsexplorer.model import NamespaceId, NetNamespace
+from nsexplorer.textsafe import visible
+
+_ALL_FLAGS = ("-a", "--all-namespaces")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NsxError("the 'actions' command is not built yet")
+    runner = NamespaceRunner(read_only=args.read_only)
+    command: str = args.command
+    if command == "unname":
+        runner.unname(args.name)
+        print(f"removed the name {quote(args.name)} ({visible(args.name)})")
+        return 0
+    if command == "name":
+        runner.refuse_if_read_only(f"name a namespace {args.name!r}")
+        ns = resolve_target(args.target)
+        path = runner.name(ns, args.name)
+        print(f"named {visible(describe(ns))} as {quote(args.name)}: {path}")
+        print(f"# ip netns exec {quote(args.name)} CMD ...")
+        return 0
+    return _exec(args, runner)
+
+
+def split_exec_argv(argv: list[str], all_namespaces: bool) -> tuple[bool, list[str]]:
+    """(all_namespaces, command) from what argparse left after TARGET.
+
+    argparse's REMAINDER swallows options written after TARGET (``exec T -a -- cmd``):
+    take our own flags back up to the ``--``, which is then dropped.
+    """
+    rest = list(argv)
+    while rest and rest[0] in _ALL_FLAGS:
+        all_namespaces = True
+        rest.pop(0)
+    if rest and rest[0] == "--":
+        rest.pop(0)
+    return all_namespaces, rest
+
+
+def _exec(args: argparse.Namespace, runner: NamespaceRunner) -> int:
+    all_ns, cmd = split_exec_argv(args.argv, args.all_namespaces)
+    runner.refuse_if_read_only("run a command")
+    ns = resolve_target(args.target)
+    if not cmd:  # no command: an interactive shell, like `ip netns exec NAME $SHELL`
+        cmd = ["/bin/sh" if all_ns else host_shell()]
+    print(f"# {runner.equivalent_command(ns, cmd, all_ns)}", file=sys.stderr)
+    if not all_ns:
+        seed = runner.seed_command(ns, cmd)
+        if seed:
+            print(f"# or, as in the seed article (keeps the host's /sys): {seed}", file=sys.stderr)
+    sys.stderr.flush()
+    return runner.run_attached(ns, cmd, all_namespaces=all_ns)
+
+
+def resolve_target(target: str) -> NetNamespace:
+    """The live namespace TARGET designates (TargetNotFound/TargetAmbiguous: exit 2)."""
+    from nsexplorer import targets
+    from nsexplorer.collect.source import LiveSource
+
+    snapshot = LiveSource().discover()
+    return targets.resolve(target, snapshot, stat_id=_stat_id(target))
+
+
+def _stat_id(target: str) -> NamespaceId | None:
+    if target.startswith("pid:") and target[4:].isdigit():
+        return ns_id_of(f"/proc/{target[4:]}/ns/net")
+    if "/" in target:
+        return ns_id_of(target)
+    return None

@@ -1,0 +1,179 @@
+"""How to enter a namespace: which way in, and the argv that goes through it.
+
+A command runs with the HOST's tools inside the target network namespace, so a
+container without a shell or tools is no obstacle. Inside, /sys must describe the
+namespace's own interfaces, as `ip netns exec` arranges (plain `nsenter --net` keeps
+the host's /sys):
+
+- a name in /var/run/netns: ``ip netns exec NAME CMD`` (it also binds /etc/netns/NAME/*);
+- any other path (``/proc/PID/ns/net``, a bind mount, a hidden bind mount reached as
+  ``/proc/<pid>/root<path>``): ``nsenter --net=P`` then a private mount namespace in
+  which a fresh sysfs is mounted on /sys. The shell script is a constant; names and
+  paths only ever travel as separate argv words;
+- ``--all-namespaces``: ``nsenter -t PID -a`` (the container's own view and tools).
+
+Nothing here builds a shell string from a name.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from nsexplorer.actions.nsfs import OWN_NETNS, ns_id_of
+from nsexplorer.errors import ActionFailed, NamespaceGone
+from nsexplorer.model import NamespaceId, NetNamespace
+
+NETNS_RUN_DIR = "/var/run/netns"
+
+# Runs inside the new private mount namespace: swap the host's /sys for one that
+# describes the current network namespace, then become the command ("$@").
+SYSFS_SCRIPT = 'umount -l /sys 2>/dev/null; mount -t sysfs sysfs /sys && exec "$@"'
+
+Probe = Callable[[str], NamespaceId | None]
+
+
+class Kind(StrEnum):
+    DIRECT = "direct"  # the namespace we are already in (the host's)
+    NAMED = "named"  # ip netns exec NAME
+    PATH = "path"  # nsenter --net=PATH + fresh sysfs
+    ALL = "all"  # nsenter -t PID -a
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A verified way into one namespace."""
+
+    kind: Kind
+    ref: str = ""  # the name (NAMED) or the path (PATH)
+    pid: int | None = None  # ALL: the process whose namespaces are entered
+    # A bind mount hidden in another mount namespace: (pid inside it, path there),
+    # for the seed article's form `nsenter -t PID -m nsenter --net=PATH`.
+    seed: tuple[int, str] | None = None
+
+
+def describe(ns: NetNamespace) -> str:
+    """How a namespace is named in messages: its label and inode."""
+    label = ns.label or (ns.names[0] if ns.names else "")
+    if not label and ns.containers:
+        label = ns.containers[0].name
+    return f"{label} (inode {ns.inode})" if label else f"inode {ns.inode}"
+
+
+def wrap(entry: Entry, argv: Sequence[str]) -> list[str]:
+    """The argv that runs ``argv`` through ``entry``."""
+    cmd = list(argv)
+    if entry.kind is Kind.DIRECT:
+        return cmd
+    if entry.kind is Kind.NAMED:
+        return ["ip", "netns", "exec", entry.ref, *cmd]
+    if entry.kind is Kind.PATH:
+        return [
+            "nsenter",
+            f"--net={entry.ref}",
+            "--",
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "sh",
+            "-c",
+            SYSFS_SCRIPT,
+            "sh",
+            *cmd,
+        ]
+    return ["nsenter", "-t", str(entry.pid), "-a", "--", *cmd]
+
+
+def seed_form(entry: Entry, argv: Sequence[str]) -> list[str] | None:
+    """The seed article's two-step nsenter, when the namespace hides in a mount ns.
+
+    It runs in the other mount namespace and keeps the host's /sys: shown as an
+    alternative a person may know, not what nsexplorer runs.
+    """
+    if entry.seed is None or entry.kind is Kind.ALL:
+        return None
+    pid, path = entry.seed
+    return ["nsenter", "-t", str(pid), "-m", "nsenter", f"--net={path}", "--", *argv]
+
+
+def host_shell(environ: dict[str, str] | os._Environ[str] | None = None) -> str:
+    """The invoking user's login shell on the HOST, or /bin/sh."""
+    env = os.environ if environ is None else environ
+    shell = env.get("SHELL", "")
+    if shell.startswith("/") and os.access(shell, os.X_OK):
+        return shell
+    return "/bin/sh"
+
+
+def candidate_paths(ns: NetNamespace) -> list[str]:
+    """Every path that may open ``ns`` from our mount namespace, best first."""
+    paths: list[str] = []
+    if ns.access_path:
+        paths.append(ns.access_path)
+    paths.extend(m.path for m in ns.bind_mounts if not m.hidden)
+    paths.extend(m.reach_path for m in ns.bind_mounts if m.hidden and m.via_pid is not None)
+    paths.extend(f"/proc/{pid}/ns/net" for pid in ns.pids)
+    paths.extend(f"/proc/{c.pid}/ns/net" for c in ns.containers if c.pid)
+    paths.extend(f"/proc/{h.pid}/fd/{h.fd}" for h in ns.fd_holders)
+    return list(dict.fromkeys(paths))
+
+
+def _seed_of(ns: NetNamespace) -> tuple[int, str] | None:
+    for m in ns.bind_mounts:
+        if m.hidden and m.via_pid is not None:
+            return (m.via_pid, m.path)
+    return None
+
+
+def _container_pids(ns: NetNamespace) -> list[int]:
+    # The container that owns the namespace first, then those sharing it, then others.
+    owners = [c.pid for c in ns.containers if c.pid and not c.shares_with]
+    sharers = [c.pid for c in ns.containers if c.pid and c.shares_with]
+    return list(dict.fromkeys([*owners, *sharers, *ns.pids]))
+
+
+def plan(ns: NetNamespace, all_namespaces: bool = False, probe: Probe = ns_id_of) -> Entry:
+    """Choose, and check against the kernel, the way into ``ns``.
+
+    Raises NamespaceGone when nothing that used to reach it opens it any more, and
+    ActionFailed when --all-namespaces has no process to take namespaces from.
+    """
+    if all_namespaces:
+        pids = _container_pids(ns)
+        for pid in pids:
+            if probe(f"/proc/{pid}/ns/net") == ns.id:
+                return Entry(Kind.ALL, pid=pid)
+        if pids:
+            raise NamespaceGone(
+                f"namespace {describe(ns)} is gone: its processes "
+                f"({', '.join(map(str, pids))}) have exited or moved"
+            )
+        raise ActionFailed(
+            f"--all-namespaces needs a process inside namespace {describe(ns)} to take "
+            "the mount, uts, ipc and pid namespaces from, and it has none (it is held "
+            "only by a bind mount or a file descriptor); run without --all-namespaces "
+            "to use the host's tools in its network namespace"
+        )
+
+    if probe(OWN_NETNS) == ns.id:
+        return Entry(Kind.DIRECT)
+    seed = _seed_of(ns)
+    for name in ns.names:
+        if _valid_netns_name(name) and probe(f"{NETNS_RUN_DIR}/{name}") == ns.id:
+            return Entry(Kind.NAMED, ref=name, seed=seed)
+    tried = candidate_paths(ns)
+    for path in tried:
+        if probe(path) == ns.id:
+            return Entry(Kind.PATH, ref=path, seed=seed)
+    how = f" (tried {', '.join(tried)})" if tried else ""
+    raise NamespaceGone(
+        f"namespace {describe(ns)} is gone: nothing that reached it opens it any more{how}"
+    )
+
+
+def _valid_netns_name(name: str) -> bool:
+    return bool(name) and "/" not in name and "\0" not in name and name not in (".", "..")

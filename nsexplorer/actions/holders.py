@@ -1,0 +1,81 @@
+"""Does anything but one name keep a namespace alive? (So unname never destroys one.)
+
+Looks at every process's netns, its open fds, and nsfs bind mounts in every mount
+namespace (read through /proc/<pid>/mountinfo of one process in each). Copies of the
+name itself, propagated to other mount namespaces, do not count. Any /proc entry may
+vanish or refuse access while we read it; that is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+
+MAX_MOUNTINFO = 4 * 1024 * 1024
+
+
+def _unescape(field: str) -> str:
+    # mountinfo writes space, tab, newline and backslash as \ooo octal.
+    out, i = [], 0
+    while i < len(field):
+        if field[i] == "\\" and i + 4 <= len(field) and field[i + 1 : i + 4].isdigit():
+            out.append(chr(int(field[i + 1 : i + 4], 8)))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return "".join(out)
+
+
+def _nsfs_mounts(mountinfo: str, ino: int) -> list[str]:
+    """Mount points of nsfs mounts of net:[ino] in one mountinfo text."""
+    want = f"net:[{ino}]"
+    points = []
+    for line in mountinfo.splitlines():
+        fields = line.split(" ")
+        if len(fields) > 4 and fields[3] == want:
+            points.append(_unescape(fields[4]))
+    return points
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, "rb") as f:
+            return f.read(MAX_MOUNTINFO).decode("utf-8", errors="surrogateescape")
+    except OSError:
+        return ""
+
+
+def count_holders(ino: int, name_paths: tuple[str, ...], proc: str = "/proc") -> int:
+    """How many things keep net:[ino] alive, apart from mounts at ``name_paths``.
+
+    Stops counting at the first one found: callers only ask "any at all?".
+    """
+    link = f"net:[{ino}]"
+    mount_nses: dict[str, str] = {}
+    try:
+        pids = [e for e in os.listdir(proc) if e.isdigit()]
+    except OSError:
+        return 1  # cannot tell: assume held, never destroy by mistake
+    for pid in pids:
+        base = f"{proc}/{pid}"
+        try:
+            if os.readlink(f"{base}/ns/net") == link:
+                return 1
+            mount_nses.setdefault(os.readlink(f"{base}/ns/mnt"), pid)
+        except OSError:
+            continue
+        try:
+            fds = os.listdir(f"{base}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"{base}/fd/{fd}") == link:
+                    return 1
+            except OSError:
+                continue
+    for pid in mount_nses.values():
+        for point in _nsfs_mounts(_read(f"{proc}/{pid}/mountinfo"), ino):
+            if point not in name_paths:
+                return 1
+    return 0

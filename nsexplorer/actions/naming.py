@@ -1,0 +1,153 @@
+"""Giving a namespace an `ip netns` name, and taking it away again.
+
+``name`` does what `ip netns add` does, for a namespace that already exists: make
+/var/run/netns a shared mount point (so the name propagates like iproute2's), create
+an empty file there exclusively, and bind-mount the namespace onto it. The namespace
+is opened first and checked by inode, and the bind mount is made from that open file
+descriptor, so a process exiting and its pid being reused cannot name the wrong one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import os
+
+from nsexplorer.actions.entry import NETNS_RUN_DIR
+from nsexplorer.actions.nsfs import ns_id_of, own_netns
+from nsexplorer.errors import ActionFailed, NamespaceGone, NeedsRoot
+from nsexplorer.model import NamespaceId
+
+MS_BIND = 4096
+MS_REC = 16384
+MS_SHARED = 1 << 20
+MNT_DETACH = 2
+NAME_MAX = 255
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def validate_name(name: str) -> str:
+    """``name`` if it is usable as an `ip netns` name, else ActionFailed saying why."""
+    if not name:
+        reason = "it is empty"
+    elif name in (".", ".."):
+        reason = f"{name!r} is not a file name"
+    elif "/" in name:
+        reason = "it contains '/'"
+    elif "\0" in name:
+        reason = "it contains a NUL byte"
+    elif any(ord(c) < 0x20 or ord(c) == 0x7F or c.isspace() for c in name):
+        reason = "it contains a control or space character"
+    elif name.startswith("-"):
+        reason = "it starts with '-' (tools would read it as an option)"
+    elif len(os.fsencode(name)) > NAME_MAX:
+        reason = f"it is longer than {NAME_MAX} bytes"
+    else:
+        return name
+    raise ActionFailed(f"invalid namespace name {name!r}: {reason}")
+
+
+def name_path(name: str) -> str:
+    return os.path.join(NETNS_RUN_DIR, validate_name(name))
+
+
+def _mount(source: str, target: str, flags: int) -> None:
+    fstype = b"none"
+    if _libc.mount(os.fsencode(source), os.fsencode(target), fstype, flags, None) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), target)
+
+
+def _umount_detach(target: str) -> None:
+    if _libc.umount2(os.fsencode(target), MNT_DETACH) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), target)
+
+
+def ensure_run_dir() -> None:
+    """/var/run/netns exists and is a shared mount point, as `ip netns add` leaves it."""
+    os.makedirs(NETNS_RUN_DIR, mode=0o755, exist_ok=True)
+    try:
+        _mount("", NETNS_RUN_DIR, MS_SHARED | MS_REC)
+    except OSError as err:
+        if err.errno != errno.EINVAL:
+            raise
+        # Not a mount point yet: make it one (bind onto itself), then share it.
+        _mount(NETNS_RUN_DIR, NETNS_RUN_DIR, MS_BIND | MS_REC)
+        _mount("", NETNS_RUN_DIR, MS_SHARED | MS_REC)
+
+
+def bind_name(source: str, expected: NamespaceId, name: str) -> str:
+    """Bind-mount the namespace at ``source`` as /var/run/netns/``name``."""
+    target = name_path(name)
+    if os.path.lexists(target):
+        raise ActionFailed(
+            f"a namespace named {name!r} already exists ({target}); choose another name"
+        )
+    # O_NONBLOCK: if the path was swapped for a FIFO, opening it must not hang.
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError as err:
+        raise NamespaceGone(f"namespace at {source} is gone: {err.strerror}") from err
+    try:
+        st = os.fstat(fd)
+        if NamespaceId(st.st_dev, st.st_ino) != expected:
+            raise NamespaceGone(f"{source} no longer opens namespace inode {expected.ino}")
+        try:
+            ensure_run_dir()
+            made = os.open(target, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0)
+        except FileExistsError as err:
+            raise ActionFailed(f"a namespace named {name!r} already exists ({target})") from err
+        except PermissionError as err:
+            raise NeedsRoot(f"naming a namespace needs root: {err.strerror}") from err
+        os.close(made)
+        try:
+            _mount(f"/proc/self/fd/{fd}", target, MS_BIND)
+        except OSError as err:
+            os.unlink(target)
+            if err.errno == errno.EPERM:
+                raise NeedsRoot(f"naming a namespace needs root: {err.strerror}") from err
+            raise ActionFailed(f"bind mount onto {target} failed: {err.strerror}") from err
+    finally:
+        os.close(fd)
+    return target
+
+
+def unbind_name(name: str, holders: int | None = None) -> NamespaceId:
+    """Remove a name that is a bind mount of a namespace; returns which namespace.
+
+    ``holders`` is how many other things (processes, fds, other mounts) keep that
+    namespace alive, if the caller counted them: 0 means removing the name would
+    destroy the namespace, which unname refuses (that is `ip netns delete`).
+    """
+    target = name_path(name)
+    if not os.path.lexists(target):
+        raise ActionFailed(f"no namespace is named {name!r} (nothing at {target})")
+    if os.path.islink(target):
+        raise ActionFailed(
+            f"{target} is a symbolic link, not a name made by a bind mount; "
+            "remove it with rm if it is stale"
+        )
+    ns = ns_id_of(target)
+    own = own_netns()
+    if ns is None or (own is not None and ns.dev != own.dev):
+        raise ActionFailed(
+            f"{target} is not a bind mount of a network namespace; refusing to touch it"
+        )
+    if holders == 0:
+        raise ActionFailed(
+            f"nothing but the name {name!r} keeps namespace inode {ns.ino} alive; "
+            "removing it would destroy the namespace. Use `ip netns delete` if that is "
+            "what you want"
+        )
+    try:
+        _umount_detach(target)
+    except OSError as err:
+        if err.errno == errno.EPERM:
+            raise NeedsRoot(f"removing a name needs root: {err.strerror}") from err
+        raise ActionFailed(f"unmounting {target} failed: {err.strerror}") from err
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(target)
+    return ns

@@ -1,0 +1,211 @@
+"""NamespaceRunner: the live implementation of nsexplorer.ports.CommandRunner."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Sequence
+
+from nsexplorer.actions import audit, entry, holders, naming, quoting
+from nsexplorer.actions.nsfs import OWN_NETNS, ns_id_of
+from nsexplorer.actions.output import DEFAULT_LIMIT
+from nsexplorer.actions.process import exit_status_of, run_captured
+from nsexplorer.errors import ActionFailed, ReadOnlyRefused
+from nsexplorer.model import NetNamespace
+from nsexplorer.ports import RunResult
+
+NOT_FOUND = 127
+
+
+class NamespaceRunner:
+    """Runs host tools inside any network namespace, names and unnames namespaces.
+
+    Every action refuses in read-only mode before anything runs, and every action
+    that runs is appended to the audit log.
+    """
+
+    def __init__(
+        self,
+        read_only: bool = False,
+        audit_log: str | None = None,
+        *,
+        output_limit: int = DEFAULT_LIMIT,
+    ) -> None:
+        self._read_only = read_only
+        self._audit = audit.AuditLog(audit.choose_path(audit_log))
+        self._limit = output_limit
+
+    # -- CommandRunner -----------------------------------------------------------
+
+    @property
+    def read_only(self) -> bool:
+        return self._read_only
+
+    @property
+    def audit_log_path(self) -> str:
+        return self._audit.path
+
+    @property
+    def audit_error(self) -> str:
+        """Why the last audit record could not be written ("" when it was)."""
+        return self._audit.last_error
+
+    def equivalent_command(
+        self, ns: NetNamespace, argv: Sequence[str], all_namespaces: bool = False
+    ) -> str:
+        return quoting.join(entry.wrap(entry.plan(ns, all_namespaces), argv))
+
+    def run(
+        self,
+        ns: NetNamespace,
+        argv: Sequence[str],
+        *,
+        all_namespaces: bool = False,
+        timeout: float | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> RunResult:
+        self.refuse_if_read_only("run a command")
+        cmd = _checked_argv(argv)
+        way = entry.plan(ns, all_namespaces)
+        full = entry.wrap(way, cmd)
+        missing = None if all_namespaces else _missing_program(cmd[0])
+        if missing:
+            self._log("run", ns, cmd, full, NOT_FOUND, error=missing)
+            return RunResult(tuple(full), NOT_FOUND, "", error=missing)
+        try:
+            got = run_captured(full, timeout=timeout, cancel=cancel, limit=self._limit)
+        except OSError as err:
+            msg = f"could not start {full[0]}: {err.strerror}"
+            self._log("run", ns, cmd, full, None, error=msg)
+            return RunResult(tuple(full), None, "", error=msg)
+        error = ""
+        if got.stopped == "timeout":
+            error = f"stopped after {timeout:g} s (timeout); output so far is shown"
+        elif got.stopped == "cancelled":
+            error = "cancelled; output so far is shown"
+        elif got.exit_status == NOT_FOUND and "failed to execute" in got.output:
+            error = f"command not found inside the container: {cmd[0]}"
+        self._log("run", ns, cmd, full, got.exit_status, stopped=got.stopped or None)
+        return RunResult(tuple(full), got.exit_status, got.output, got.truncated, error)
+
+    def interactive_argv(self, ns: NetNamespace, all_namespaces: bool = False) -> list[str]:
+        self.refuse_if_read_only("open a shell")
+        shell = "/bin/sh" if all_namespaces else entry.host_shell()
+        full = entry.wrap(entry.plan(ns, all_namespaces), [shell])
+        self._log("shell", ns, [shell], full, None)
+        return full
+
+    def name(self, ns: NetNamespace, name: str) -> str:
+        self.refuse_if_read_only(f"name a namespace {name!r}")
+        naming.validate_name(name)
+        way = entry.plan(ns)
+        if way.kind is entry.Kind.NAMED:
+            source = f"{entry.NETNS_RUN_DIR}/{way.ref}"
+        elif way.kind is entry.Kind.DIRECT:
+            source = OWN_NETNS
+        else:
+            source = way.ref
+        path = naming.bind_name(source, ns.id, name)
+        self._log("name", ns, [name], ["mount", "--bind", source, path], 0, name=name)
+        return path
+
+    def unname(self, name: str) -> None:
+        self.refuse_if_read_only(f"remove the name {name!r}")
+        target = naming.name_path(name)
+        ns_id = naming.unbind_name(name, holders=self._holders_of(target))
+        self._audit.record(
+            "unname",
+            netns_inode=ns_id.ino,
+            netns=name,
+            argv=[name],
+            command=["umount", "--lazy", target],
+            exit_status=0,
+            name=name,
+        )
+
+    # -- beyond the Protocol: for the CLI ------------------------------------------
+
+    def seed_command(self, ns: NetNamespace, argv: Sequence[str]) -> str | None:
+        """The seed article's `nsenter -t PID -m nsenter --net=...` form, if it applies."""
+        form = entry.seed_form(entry.plan(ns), argv)
+        return None if form is None else quoting.join(form)
+
+    def run_attached(
+        self, ns: NetNamespace, argv: Sequence[str], *, all_namespaces: bool = False
+    ) -> int:
+        """Run with the terminal attached (output streams, not captured); exit status."""
+        self.refuse_if_read_only("run a command")
+        cmd = _checked_argv(argv)
+        full = entry.wrap(entry.plan(ns, all_namespaces), cmd)
+        missing = None if all_namespaces else _missing_program(cmd[0])
+        if missing:
+            self._log("exec", ns, cmd, full, NOT_FOUND, error=missing)
+            raise CommandNotFound(missing)
+        try:
+            status = exit_status_of(subprocess.call(full))
+        except OSError as err:
+            self._log("exec", ns, cmd, full, None, error=str(err))
+            raise ActionFailed(f"could not start {full[0]}: {err.strerror}") from err
+        self._log("exec", ns, cmd, full, status)
+        return status
+
+    # -- helpers -----------------------------------------------------------------
+
+    def refuse_if_read_only(self, what: str) -> None:
+        if self._read_only:
+            raise ReadOnlyRefused(
+                f"read-only mode: refusing to {what}; nothing was run or changed "
+                "(start without --read-only to act)"
+            )
+
+    def _log(
+        self,
+        action: str,
+        ns: NetNamespace,
+        argv: Sequence[str],
+        full: Sequence[str],
+        status: int | None,
+        **extra: object,
+    ) -> None:
+        self._audit.record(
+            action,
+            netns_inode=ns.inode,
+            netns=entry.describe(ns),
+            argv=argv,
+            command=full,
+            exit_status=status,
+            **{k: v for k, v in extra.items() if v is not None},
+        )
+
+    @staticmethod
+    def _holders_of(target: str) -> int:
+        ns = ns_id_of(target)
+        if ns is None:
+            return 1  # unbind_name explains what is wrong with it
+        paths = (target, os.path.realpath(target))
+        return holders.count_holders(ns.ino, paths)
+
+
+class CommandNotFound(ActionFailed):
+    exit_code = NOT_FOUND
+
+
+def _checked_argv(argv: Sequence[str]) -> list[str]:
+    cmd = list(argv)
+    if not cmd or not cmd[0]:
+        raise ActionFailed("no command given")
+    if any("\0" in word for word in cmd):
+        raise ActionFailed("a command argument contains a NUL byte")
+    return cmd
+
+
+def _missing_program(program: str) -> str | None:
+    """A message if ``program`` cannot be found on the HOST (where it will run from)."""
+    if "/" in program:
+        if os.path.isfile(program) and os.access(program, os.X_OK):
+            return None
+        return f"command not found: {program} (no such executable file)"
+    if shutil.which(program) is None:
+        return f"command not found: {program} (not on the host's PATH)"
+    return None
