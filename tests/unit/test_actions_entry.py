@@ -1,0 +1,118 @@
+"""Choosing the way into a namespace and building the argv: pure, with a fake probe."""
+
+from __future__ import annotations
+
+import pytest
+
+from nsexplorer.actions import entry
+from nsexplorer.actions.entry import Entry, Kind, plan, seed_form, wrap
+from nsexplorer.errors import ActionFailed, NamespaceGone
+from nsexplorer.model import BindMount, Container, FdHolder, NamespaceId, NetNamespace
+
+NSFS = 4
+HOST = NamespaceId(NSFS, 4026531840)
+TARGET = NamespaceId(NSFS, 4026532999)
+OTHER = NamespaceId(NSFS, 4026532111)
+
+
+def probe_from(table: dict[str, NamespaceId]) -> entry.Probe:
+    def probe(path: str) -> NamespaceId | None:
+        if path == "/proc/thread-self/ns/net":
+            return HOST
+        return table.get(path)
+
+    return probe
+
+
+def test_host_namespace_runs_directly() -> None:
+    ns = NetNamespace(id=HOST, is_host=True)
+    way = plan(ns, probe=probe_from({}))
+    assert way == Entry(Kind.DIRECT)
+    assert wrap(way, ["ip", "-o", "link"]) == ["ip", "-o", "link"]
+
+
+def test_named_namespace_uses_ip_netns_exec() -> None:
+    ns = NetNamespace(id=TARGET, names=("blue",), pids=(42,))
+    way = plan(ns, probe=probe_from({"/var/run/netns/blue": TARGET, "/proc/42/ns/net": TARGET}))
+    assert wrap(way, ["cat", "/etc/hosts"]) == ["ip", "netns", "exec", "blue", "cat", "/etc/hosts"]
+
+
+def test_stale_name_falls_back_to_a_path() -> None:
+    # /var/run/netns/blue now names another namespace: never run there.
+    ns = NetNamespace(id=TARGET, names=("blue",), pids=(42,))
+    way = plan(ns, probe=probe_from({"/var/run/netns/blue": OTHER, "/proc/42/ns/net": TARGET}))
+    assert way == Entry(Kind.PATH, ref="/proc/42/ns/net")
+
+
+def test_path_entry_remounts_sys_with_a_constant_script() -> None:
+    hostile = "/tmp/x'; rm -rf / #\n"
+    argv = wrap(Entry(Kind.PATH, ref=hostile), ["ls", "/sys/class/net"])
+    assert argv[:2] == ["nsenter", f"--net={hostile}"]
+    i = argv.index("-c")
+    assert argv[i + 1] == entry.SYSFS_SCRIPT  # the only shell text, never holding a name
+    assert "mount -t sysfs" in entry.SYSFS_SCRIPT
+    assert argv[i + 2 :] == ["sh", "ls", "/sys/class/net"]
+    assert argv[3:8] == ["unshare", "--mount", "--propagation", "private", "--"]
+
+
+def test_hidden_bind_mount_is_reached_through_proc_root_and_offers_the_seed_form() -> None:
+    mount = BindMount("/run/docker/netns/abc", 4026531841, hidden=True, via_pid=77)
+    ns = NetNamespace(id=TARGET, bind_mounts=(mount,))
+    way = plan(ns, probe=probe_from({"/proc/77/root/run/docker/netns/abc": TARGET}))
+    assert way.kind is Kind.PATH
+    assert way.ref == "/proc/77/root/run/docker/netns/abc"
+    assert seed_form(way, ["ip", "a"]) == [
+        "nsenter", "-t", "77", "-m", "nsenter", "--net=/run/docker/netns/abc", "--", "ip", "a",
+    ]  # fmt: skip
+
+
+def test_no_seed_form_without_a_hidden_mount() -> None:
+    assert seed_form(Entry(Kind.PATH, ref="/proc/1/ns/net"), ["x"]) is None
+
+
+def test_candidate_order_and_fd_holders() -> None:
+    ns = NetNamespace(
+        id=TARGET,
+        access_path="/a",
+        bind_mounts=(BindMount("/b", 1, hidden=False),),
+        pids=(5,),
+        fd_holders=(FdHolder(9, 3),),
+    )
+    assert entry.candidate_paths(ns) == ["/a", "/b", "/proc/5/ns/net", "/proc/9/fd/3"]
+    way = plan(ns, probe=probe_from({"/proc/9/fd/3": TARGET}))
+    assert way.ref == "/proc/9/fd/3"
+
+
+def test_vanished_namespace_raises_gone() -> None:
+    ns = NetNamespace(id=TARGET, label="web", pids=(5,))
+    with pytest.raises(NamespaceGone, match=r"web \(inode 4026532999\) is gone"):
+        plan(ns, probe=probe_from({"/proc/5/ns/net": OTHER}))
+
+
+def test_all_namespaces_uses_the_owning_container_pid() -> None:
+    owner = Container("docker", "a" * 64, "web", "img", "default", pid=100)
+    sharer = Container("docker", "b" * 64, "side", "img", "container:" + "a" * 64, pid=200,
+                       shares_with="a" * 64)  # fmt: skip
+    ns = NetNamespace(id=TARGET, containers=(sharer, owner))
+    way = plan(ns, True, probe=probe_from({"/proc/100/ns/net": TARGET, "/proc/200/ns/net": TARGET}))
+    assert wrap(way, ["ip", "a"]) == ["nsenter", "-t", "100", "-a", "--", "ip", "a"]
+
+
+def test_all_namespaces_without_a_process_is_a_clear_error() -> None:
+    ns = NetNamespace(id=TARGET, bind_mounts=(BindMount("/b", 1, hidden=False),))
+    with pytest.raises(ActionFailed, match="has none") as info:
+        plan(ns, True, probe=probe_from({"/b": TARGET}))
+    assert "without --all-namespaces" in str(info.value)
+
+
+def test_all_namespaces_with_dead_processes_is_gone() -> None:
+    ns = NetNamespace(id=TARGET, pids=(5,))
+    with pytest.raises(NamespaceGone):
+        plan(ns, True, probe=probe_from({}))
+
+
+def test_host_shell(tmp_path: object) -> None:
+    assert entry.host_shell({"SHELL": "/bin/sh"}) == "/bin/sh"
+    assert entry.host_shell({}) == "/bin/sh"
+    assert entry.host_shell({"SHELL": "relative/sh"}) == "/bin/sh"
+    assert entry.host_shell({"SHELL": "/nonexistent/zsh"}) == "/bin/sh"

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import pytest
+
+from nsexplorer.actions.naming import name_path, validate_name
+from nsexplorer.errors import ActionFailed
+
+
+@pytest.mark.parametrize("name", ["blue", "nsxt-1", "web.prod", "a" * 255, "ünï"])
+def test_valid_names(name: str) -> None:
+    assert validate_name(name) == name
+    assert name_path(name) == f"/var/run/netns/{name}"
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("", "empty"),
+        (".", "not a file name"),
+        ("..", "not a file name"),
+        ("a/b", "'/'"),
+        ("../etc", "'/'"),
+        ("a\0b", "NUL"),
+        ("a\nb", "control"),
+        ("esc\x1b", "control"),
+        ("two words", "space"),
+        ("-n", "starts with '-'"),
+        ("a" * 256, "longer than 255"),
+        ("é" * 128, "longer than 255"),  # 256 bytes in UTF-8
+    ],
+)
+def test_invalid_names(name: str, why: str) -> None:
+    with pytest.raises(ActionFailed, match="invalid namespace name") as info:
+        validate_name(name)
+    assert why in str(info.value)
