@@ -1,0 +1,288 @@
+"""Reading many namespaces over netlink without forking.
+
+All work runs on a short-lived thread this module owns: for each namespace it opens a
+verified fd, setns()'s the thread into it just long enough to create an rtnetlink
+socket, and returns home (in a ``finally``). The socket stays bound to that namespace, so
+the dumps and the RTM_GETNSID queries for peer resolution go over it afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import resource
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from nsexplorer.collect import netlink, nsfs, wiring
+from nsexplorer.collect.netlink import Dump, RtSocket
+from nsexplorer.model import Interface, NamespaceId, Route
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class NsRead:
+    """What netlink said about one namespace (or why it could not be read)."""
+
+    interfaces: tuple[Interface, ...] = ()
+    routes: tuple[Route, ...] = ()
+    error: str = ""
+    gone: bool = False
+    path: str = ""  # the path that opened it
+
+
+@dataclass(slots=True)
+class _Handle:
+    id: NamespaceId
+    fd: int
+    path: str
+    sock: RtSocket | None = None
+    dump: Dump | None = None
+
+
+@dataclass(slots=True)
+class ReadResult:
+    reads: dict[NamespaceId, NsRead] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def run_on_own_thread(fn: Callable[[], T], name: str = "nsx-netns") -> T:
+    """Run ``fn`` on a fresh thread (which may setns freely) and return its result."""
+    box: list[T] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            box.append(fn())
+        except BaseException as err:
+            failure.append(err)
+
+    t = threading.Thread(target=target, name=name, daemon=True)
+    t.start()
+    t.join()
+    if failure:
+        raise failure[0]
+    return box[0]
+
+
+def open_namespace(ns_id: NamespaceId, paths: Sequence[str]) -> tuple[int, str]:
+    """The first path that opens *this* namespace; raises the most telling error."""
+    last: OSError = FileNotFoundError(errno.ENOENT, "no path reaches it")
+    for path in paths:
+        try:
+            fd, _ = nsfs.open_verified(path, expect=ns_id)
+        except nsfs.NamespaceMismatch as err:
+            last = err
+            continue
+        except PermissionError as err:
+            last = err
+            continue
+        except OSError as err:
+            if not isinstance(last, PermissionError):
+                last = err
+            continue
+        return fd, path
+    raise last
+
+
+def _raise_fd_limit(wanted: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+
+
+def read_namespaces(
+    targets: Sequence[tuple[NamespaceId, Sequence[str]]],
+    *,
+    host: NamespaceId | None = None,
+) -> ReadResult:
+    """Interfaces (with exact peers) and routes of every target namespace."""
+    _raise_fd_limit(2 * len(targets) + 256)
+    return run_on_own_thread(lambda: _read_all(targets, host))
+
+
+def _read_all(
+    targets: Sequence[tuple[NamespaceId, Sequence[str]]], host: NamespaceId | None
+) -> ReadResult:
+    result = ReadResult()
+    own = nsfs.own_netns()
+    handles: dict[NamespaceId, _Handle] = {}
+    denied = 0
+    try:
+        for ns_id, paths in targets:
+            try:
+                fd, path = open_namespace(ns_id, paths)
+            except PermissionError:
+                denied += 1
+                result.reads[ns_id] = NsRead(error="cannot open it (needs root)")
+                continue
+            except OSError as err:
+                result.reads[ns_id] = NsRead(error=f"gone ({err.strerror})", gone=True)
+                continue
+            h = _Handle(ns_id, fd, path)
+            handles[ns_id] = h
+            try:
+                if ns_id == own:
+                    h.sock = RtSocket()
+                else:
+                    with nsfs.entered(fd):
+                        h.sock = RtSocket()
+                h.dump = netlink.parse_dump(*h.sock.dump_all())
+            except PermissionError:
+                denied += 1
+                result.reads[ns_id] = NsRead(error="cannot enter it (needs root)", path=path)
+            except OSError as err:
+                result.reads[ns_id] = NsRead(
+                    error=f"netlink failed: {err.strerror or err}", path=path
+                )
+        if denied:
+            result.warnings.append(
+                f"{denied} namespace(s) could not be read over netlink: entering a network "
+                "namespace needs root (CAP_SYS_ADMIN)"
+            )
+        dumps = {i: h.dump for i, h in handles.items() if h.dump is not None}
+        peers, peer_warnings = wiring.resolve_peers(
+            dumps, _nsid_lookup(handles, result.warnings), host=host
+        )
+        result.warnings.extend(peer_warnings)
+        for ns_id, dump in dumps.items():
+            result.reads[ns_id] = NsRead(
+                interfaces=wiring.build_interfaces(ns_id, dump, peers),
+                routes=wiring.build_routes(dump),
+                path=handles[ns_id].path,
+            )
+    finally:
+        for h in handles.values():
+            if h.sock is not None:
+                h.sock.close()
+            os.close(h.fd)
+    return result
+
+
+def _nsid_lookup(handles: dict[NamespaceId, _Handle], warnings: list[str]) -> wiring.NsidLookup:
+    cache: dict[tuple[NamespaceId, NamespaceId], int | None] = {}
+
+    def lookup(asking: NamespaceId, about: NamespaceId) -> int | None:
+        key = (asking, about)
+        if key not in cache:
+            a = handles.get(asking)
+            b = handles.get(about)
+            value: int | None = None
+            if a is not None and b is not None and a.sock is not None:
+                try:
+                    value = a.sock.get_nsid(b.fd)
+                except OSError as err:
+                    warnings.append(
+                        f"RTM_GETNSID in namespace {asking.ino} failed: {err.strerror or err}"
+                    )
+            cache[key] = value
+        return cache[key]
+
+    return lookup
+
+
+def read_one(
+    ns_id: NamespaceId,
+    paths: Sequence[str],
+    others: Sequence[tuple[NamespaceId, Sequence[str]]],
+    *,
+    host: NamespaceId | None = None,
+) -> ReadResult:
+    """One namespace in full; only the namespaces its veths point into are touched."""
+    return run_on_own_thread(lambda: _read_one(ns_id, paths, others, host))
+
+
+def _read_one(
+    ns_id: NamespaceId,
+    paths: Sequence[str],
+    others: Sequence[tuple[NamespaceId, Sequence[str]]],
+    host: NamespaceId | None,
+) -> ReadResult:
+    result = ReadResult()
+    own = nsfs.own_netns()
+    handles: dict[NamespaceId, _Handle] = {}
+
+    def handle(i: NamespaceId, ps: Sequence[str]) -> _Handle:
+        h = handles.get(i)
+        if h is None:
+            fd, path = open_namespace(i, ps)
+            h = handles[i] = _Handle(i, fd, path)
+        return h
+
+    def sock_of(i: NamespaceId, ps: Sequence[str]) -> RtSocket:
+        h = handle(i, ps)
+        if h.sock is None:
+            if i == own:
+                h.sock = RtSocket()
+            else:
+                with nsfs.entered(h.fd):
+                    h.sock = RtSocket()
+        return h.sock
+
+    try:
+        try:
+            target_sock = sock_of(ns_id, paths)
+            dump = netlink.parse_dump(*target_sock.dump_all())
+        except PermissionError:
+            result.reads[ns_id] = NsRead(error="cannot enter it (needs root)")
+            return result
+        except OSError as err:
+            gone = err.errno in (errno.ENOENT, errno.ESRCH, errno.ESTALE, errno.EINVAL)
+            result.reads[ns_id] = NsRead(error=f"cannot read it ({err.strerror})", gone=gone)
+            return result
+        dumps: dict[NamespaceId, Dump] = {ns_id: dump}
+        wanted: dict[int, list[int]] = {}  # netnsid -> peer ifindexes
+        for lk in dump.links:
+            if lk.kind == "veth" and lk.link_netnsid is not None:
+                wanted.setdefault(lk.link_netnsid, []).append(wiring.peer_ifindex(lk))
+        ordered = sorted((o for o in others if o[0] != ns_id), key=lambda o: (o[0] != host, o[0]))
+        nsid_cache: dict[NamespaceId, int | None] = {}
+        for nsid, indexes in wanted.items():
+            for other_id, other_paths in ordered:
+                if other_id in nsid_cache and nsid_cache[other_id] != nsid:
+                    continue
+                try:
+                    h = handle(other_id, other_paths)
+                    if other_id not in nsid_cache:
+                        nsid_cache[other_id] = target_sock.get_nsid(h.fd)
+                except OSError:
+                    nsid_cache[other_id] = None
+                    continue
+                if nsid_cache[other_id] != nsid:
+                    continue
+                other_dump = dumps.setdefault(other_id, Dump())
+                try:
+                    other_sock = sock_of(other_id, other_paths)
+                    for index in indexes:
+                        try:
+                            other_dump.links.append(netlink.parse_link(other_sock.get_link(index)))
+                        except OSError:
+                            continue
+                except OSError as err:
+                    result.warnings.append(
+                        f"cannot read namespace {other_id.ino}: {err.strerror or err}"
+                    )
+                break
+
+        def lookup(asking: NamespaceId, about: NamespaceId) -> int | None:
+            return nsid_cache.get(about) if asking == ns_id else None
+
+        peers, peer_warnings = wiring.resolve_peers(dumps, lookup, host=host, only=[ns_id])
+        result.warnings.extend(peer_warnings)
+        result.reads[ns_id] = NsRead(
+            interfaces=wiring.build_interfaces(ns_id, dump, peers),
+            routes=wiring.build_routes(dump),
+            path=handles[ns_id].path,
+        )
+    finally:
+        for h in handles.values():
+            if h.sock is not None:
+                h.sock.close()
+            os.close(h.fd)
+    return result

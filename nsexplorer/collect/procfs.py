@@ -1,0 +1,135 @@
+"""The /proc scan: which network and mount namespace each process is in, and which
+processes hold a network namespace open through a file descriptor.
+
+Processes come and go during the scan: ENOENT/ESRCH mean "gone" and are skipped; EACCES
+is counted so the snapshot can say what needs root.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from nsexplorer.collect.nsfs import parse_ns_link
+
+COMM_LIMIT = 64
+
+
+@dataclass(slots=True)
+class ProcScan:
+    """What one pass over /proc found. Inodes only: every nsfs inode shares one st_dev."""
+
+    # netns inode -> pids in it (ascending)
+    net_pids: dict[int, list[int]] = field(default_factory=dict)
+    # netns inode -> [(pid, fd)] of processes holding it open
+    fd_holders: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    # mount ns inode -> pids in it (first one is the one we read mountinfo from)
+    mnt_pids: dict[int, list[int]] = field(default_factory=dict)
+    # pid -> netns inode
+    pid_net: dict[int, int] = field(default_factory=dict)
+    denied: int = 0  # processes whose namespaces we may not read (not root)
+    denied_pids: list[int] = field(default_factory=list)
+    fd_denied: int = 0  # processes whose fd table we may not read
+    scanned: int = 0
+
+
+def scan(proc: str = "/proc", *, fds: bool = True) -> ProcScan:
+    out = ProcScan()
+    try:
+        entries = os.listdir(proc)
+    except OSError:
+        return out
+    for name in entries:
+        if not name.isdigit():
+            continue
+        pid = int(name)
+        out.scanned += 1
+        base = f"{proc}/{name}"
+        try:
+            net = parse_ns_link(os.readlink(f"{base}/ns/net"), "net")
+        except PermissionError:
+            out.denied += 1
+            out.denied_pids.append(pid)
+            continue
+        except OSError:  # ENOENT, ESRCH: the process ended
+            continue
+        if net is None:
+            continue
+        out.net_pids.setdefault(net, []).append(pid)
+        out.pid_net[pid] = net
+        try:
+            mnt = parse_ns_link(os.readlink(f"{base}/ns/mnt"), "mnt")
+        except OSError:
+            mnt = None
+        if mnt is not None:
+            out.mnt_pids.setdefault(mnt, []).append(pid)
+        if fds:
+            _scan_fds(out, base, pid)
+    for pids in out.net_pids.values():
+        pids.sort()
+    for pids in out.mnt_pids.values():
+        pids.sort()
+    return out
+
+
+def _scan_fds(out: ProcScan, base: str, pid: int) -> None:
+    fd_dir = f"{base}/fd"
+    try:
+        fds = os.listdir(fd_dir)
+    except PermissionError:
+        out.fd_denied += 1
+        return
+    except OSError:
+        return
+    for fd in fds:
+        try:
+            target = os.readlink(f"{fd_dir}/{fd}")
+        except OSError:
+            continue
+        # Cheap prefix test first: almost every fd is a file, socket, pipe or anon inode.
+        if target.startswith("net:["):
+            ino = parse_ns_link(target, "net")
+            if ino is not None and fd.isdigit():
+                out.fd_holders.setdefault(ino, []).append((pid, int(fd)))
+
+
+def read_comm(pid: int, proc: str = "/proc") -> str:
+    """The process name (``comm``), or '' if it is gone or unreadable."""
+    try:
+        fd = os.open(f"{proc}/{pid}/comm", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return ""
+    try:
+        data = os.read(fd, COMM_LIMIT)
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
+    return os.fsdecode(data.rstrip(b"\n"))
+
+
+def read_cmdline(pid: int, proc: str = "/proc", limit: int = 4096) -> list[str]:
+    try:
+        fd = os.open(f"{proc}/{pid}/cmdline", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return []
+    try:
+        data = os.read(fd, limit)
+    except OSError:
+        return []
+    finally:
+        os.close(fd)
+    return [os.fsdecode(a) for a in data.split(b"\0") if a]
+
+
+def pids_named(comm: str, proc: str = "/proc") -> list[int]:
+    """Pids whose comm is exactly ``comm`` (used to find the Docker daemon)."""
+    out: list[int] = []
+    try:
+        entries = os.listdir(proc)
+    except OSError:
+        return out
+    for name in entries:
+        if name.isdigit() and read_comm(int(name), proc) == comm:
+            out.append(int(name))
+    return sorted(out)
