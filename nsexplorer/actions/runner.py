@@ -69,7 +69,7 @@ class NamespaceRunner:
         cmd = _checked_argv(argv)
         way = entry.plan(ns, all_namespaces)
         full = entry.wrap(way, cmd)
-        missing = None if all_namespaces else _missing_program(cmd[0])
+        missing = None if all_namespaces else missing_program(cmd[0])
         if missing:
             self._log("run", ns, cmd, full, NOT_FOUND, error=missing)
             return RunResult(tuple(full), NOT_FOUND, "", error=missing)
@@ -138,7 +138,7 @@ class NamespaceRunner:
         self.refuse_if_read_only("run a command")
         cmd = _checked_argv(argv)
         full = entry.wrap(entry.plan(ns, all_namespaces), cmd)
-        missing = None if all_namespaces else _missing_program(cmd[0])
+        missing = None if all_namespaces else missing_program(cmd[0])
         if missing:
             self._log("exec", ns, cmd, full, NOT_FOUND, error=missing)
             raise CommandNotFound(missing)
@@ -200,7 +200,7 @@ def _checked_argv(argv: Sequence[str]) -> list[str]:
     return cmd
 
 
-def _missing_program(program: str) -> str | None:
+def missing_program(program: str) -> str | None:
     """A message if ``program`` cannot be found on the HOST (where it will run from)."""
     if "/" in program:
         if os.path.isfile(program) and os.access(program, os.X_OK):

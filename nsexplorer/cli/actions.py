@@ -8,14 +8,22 @@ import sys
 from nsexplorer.actions.entry import describe, host_shell
 from nsexplorer.actions.nsfs import ns_id_of
 from nsexplorer.actions.quoting import quote
-from nsexplorer.actions.runner import NamespaceRunner
+from nsexplorer.actions.runner import NamespaceRunner, missing_program
+from nsexplorer.errors import ReadOnlyRefused
 from nsexplorer.model import NamespaceId, NetNamespace
 from nsexplorer.textsafe import visible
 
 _ALL_FLAGS = ("-a", "--all-namespaces")
 
 
+DOCKER_TIMEOUT = 3.0
+
+
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "from_file", None):
+        raise ReadOnlyRefused(
+            "--from browses a saved snapshot: actions need the live host; nothing was run"
+        )
     runner = NamespaceRunner(read_only=args.read_only)
     command: str = args.command
     if command == "unname":
@@ -53,6 +61,8 @@ def _exec(args: argparse.Namespace, runner: NamespaceRunner) -> int:
     ns = resolve_target(args.target)
     if not cmd:  # no command: an interactive shell, like `ip netns exec NAME $SHELL`
         cmd = ["/bin/sh" if all_ns else host_shell()]
+    if not all_ns and missing_program(cmd[0]):
+        return runner.run_attached(ns, cmd)  # logs the attempt and raises CommandNotFound
     print(f"# {runner.equivalent_command(ns, cmd, all_ns)}", file=sys.stderr)
     if not all_ns:
         seed = runner.seed_command(ns, cmd)
@@ -67,7 +77,7 @@ def resolve_target(target: str) -> NetNamespace:
     from nsexplorer import targets
     from nsexplorer.collect.source import LiveSource
 
-    snapshot = LiveSource().discover()
+    snapshot = LiveSource(docker_timeout=DOCKER_TIMEOUT).discover()
     return targets.resolve(target, snapshot, stat_id=_stat_id(target))
 
 
