@@ -123,12 +123,18 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, A
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # The lab's own up/down tests compare the host before and after a whole lab cycle, so
-    # they run before anything builds the session-wide `lab`.
-    first = [it for it in items if Path(str(it.fspath)).name.startswith("test_lab")]
-    if first:
-        rest = [it for it in items if it not in first]
-        items[:] = first + rest
+    # The testbed's own tests may restart the daemon, and the lab's CLI tests compare the
+    # host before and after a whole lab cycle: both run before anything else, so before
+    # anything builds the session-wide `lab`.
+    def rank(item: pytest.Item) -> int:
+        name = Path(str(item.fspath)).name
+        if name.startswith("test_testbed"):
+            return 0
+        if name.startswith("test_lab"):
+            return 1
+        return 2
+
+    items.sort(key=rank)  # stable: keeps the collection order within each group
 
 
 # --------------------------------------------------------------------------- the lab

@@ -1,0 +1,275 @@
+"""The lab against the real kernel and the real test Docker daemon.
+
+The CLI cycle test compares the host before `lab up` and after `lab down`; conftest runs
+this file before anything builds the session-wide `lab` fixture.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nsexplorer.lab import LabState
+from nsexplorer.lab import state as labstate
+
+pytestmark = [pytest.mark.integration, pytest.mark.root]
+
+DOCKER = "/usr/bin/docker"
+
+
+def sh(*argv: str, check: bool = True) -> str:
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
+    if check and done.returncode != 0:
+        raise AssertionError(f"{argv} exited {done.returncode}: {done.stderr}")
+    return done.stdout
+
+
+def nsx(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "nsexplorer", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
+def docker_ok() -> bool:
+    from conftest import docker_unavailable_reason
+
+    return docker_unavailable_reason() is None
+
+
+def nsfs_dev() -> int:
+    return os.stat("/proc/thread-self/ns/net").st_dev
+
+
+def foreign(name: str) -> bool:
+    """Objects of other tests and tools (`nsxt...` throwaways, the testbed's `nsxtb0`,
+    benches' `nsxb...`): they come and go on their own, even while this test runs."""
+    return name.startswith("nsx") and not name.startswith("nsxlab")
+
+
+def host_view() -> dict[str, list[str]]:
+    """What `lab down` must leave exactly as it found it (less others' objects)."""
+    links = []
+    for line in sh("ip", "-o", "link").splitlines():
+        name = line.split(": ", 2)[1].split("@")[0]
+        if not foreign(name):
+            # carrier flags and MAC of a bridge follow its ports; the ports are compared
+            master = re.search(r" master (\S+)", line)
+            links.append(line.split(": <")[0] + (f" master {master[1]}" if master else ""))
+    netns = [ln for ln in sh("ip", "netns", "list").splitlines() if not foreign(ln.split()[0])]
+    mounts = [
+        ln
+        for ln in Path("/proc/self/mountinfo").read_text().splitlines()
+        if not foreign(ln.split()[4].rsplit("/", 1)[-1])
+    ]
+    view = {"ip -o link": sorted(links), "ip netns list": sorted(netns), "mountinfo": mounts}
+    if docker_ok():
+        ps = sh(DOCKER, "ps", "-a", "--format", "{{.ID}} {{.Names}}").splitlines()
+        view["docker ps -a"] = sorted(ln for ln in ps if not foreign(ln.split()[1]))
+        nets = sh(DOCKER, "network", "ls", "--format", "{{.Name}}").split()
+        view["docker network ls"] = sorted(n for n in nets if not foreign(n))
+    return view
+
+
+def netns_inodes_of_ip_netns() -> set[int]:
+    inodes = set()
+    for name in os.listdir("/run/netns"):
+        with contextlib.suppress(OSError):
+            inodes.add(os.stat(f"/run/netns/{name}").st_ino)
+    return inodes
+
+
+def lsns_net_inodes() -> set[int]:
+    data = json.loads(sh("lsns", "-t", "net", "-J", "-o", "NS"))
+    return {int(row["ns"]) for row in data["namespaces"]}
+
+
+def ping(netns: str, address: str) -> bool:
+    done = subprocess.run(
+        ["ip", "netns", "exec", netns, "busybox", "ping", "-c", "1", "-W", "2", address],
+        capture_output=True,
+        check=False,
+        timeout=30,
+    )
+    return done.returncode == 0
+
+
+# ----------------------------------------------------------------------------- CLI cycle
+
+
+def test_lab_cli_up_shows_topology_and_down_restores_host(lab_lock: None) -> None:
+    assert nsx("lab", "down").returncode == 0
+    before = host_view()
+
+    up = nsx("lab", "up")
+    try:
+        assert up.returncode == 0, up.stderr
+        assert "lab up" in up.stdout
+        state = labstate.load()
+        assert state is not None and state.complete
+
+        netns = sh("ip", "netns", "list")
+        for name in ("nsxlab-a", "nsxlab-b", "nsxlab-c", "nsxlab-[x]"):
+            assert any(line.split(" ")[0] == name for line in netns.splitlines()), name
+
+        links = sh("ip", "-o", "link")
+        for name in ("nsxlab-br0", "nsxlab-a-h", "nsxlab-p-h", "nsxlab-x-h", "nsxlab[@x=1]"):
+            assert f" {name}:" in links or f" {name}@" in links, name
+        assert "master nsxlab-br0" in links
+        alias = Path("/sys/class/net/nsxlab[@x=1]/ifalias").read_text().rstrip("\n")
+        assert alias == labstate.HOSTILE_ALIAS
+
+        # the veth joining two non-host namespaces, and the wiring through the bridge
+        assert "nsxlab-ab@" in sh("ip", "-n", "nsxlab-a", "-o", "link")
+        assert ping("nsxlab-a", "10.215.1.2")
+        assert ping("nsxlab-a", "10.215.0.20")  # the process-only netns
+        assert ping("nsxlab-b", "10.215.0.30")  # the hidden netns
+
+        if docker_ok():
+            ps = sh(DOCKER, "ps", "--format", "{{.Names}}").split()
+            for name in ("nsxlab-web", "nsxlab-hostnet", "nsxlab-none", "nsxlab-side"):
+                assert name in ps
+            modes = {
+                name: sh(DOCKER, "inspect", "-f", "{{.HostConfig.NetworkMode}}", name).strip()
+                for name in ("nsxlab-hostnet", "nsxlab-none", "nsxlab-side", "nsxlab-app")
+            }
+            assert modes["nsxlab-hostnet"] == "host"
+            assert modes["nsxlab-none"] == "none"
+            assert modes["nsxlab-side"].startswith("container:")
+            assert modes["nsxlab-app"] == "nsxlab-net"
+            assert "nsxlab-dnet" in links or "nsxlab-dnet" in sh("ip", "-o", "link")
+
+        status = nsx("lab", "status")
+        assert status.returncode == 0
+        assert "\x1b" not in status.stdout and "\x07" not in status.stdout
+        assert "\\x1b]2;pwned\\x07" in status.stdout
+    finally:
+        down = nsx("lab", "down")
+    assert down.returncode == 0, down.stderr
+    assert not Path("/run/nsxlab").exists()
+    assert nsx("lab", "status").returncode == 3
+    after = host_view()
+    for key in before:
+        assert after[key] == before[key], key
+
+
+def test_lab_down_after_crash_removes_everything(lab_lock: None) -> None:
+    """state.json lost (a crash mid-way): down still finds the lab by prefix and mark."""
+    before = host_view()
+    up = nsx("lab", "up", "--no-docker")
+    assert up.returncode == 0, up.stderr
+    state = labstate.load()
+    assert state is not None and state.hidden_holder_pid is not None
+    holders = (state.hidden_holder_pid, state.process_ns_pid)
+    labstate.STATE_FILE.unlink()
+    down = nsx("lab", "down")
+    assert down.returncode == 0, down.stderr
+    for pid in holders:
+        assert (
+            not Path(f"/proc/{pid}/cmdline").exists()
+            or not Path(f"/proc/{pid}/cmdline").read_bytes()
+        ), f"lab process {pid} survived down"
+    after = host_view()
+    for key in before:
+        assert after[key] == before[key], key
+
+
+def test_lab_up_refuses_when_not_root() -> None:
+    # nobody, plus read access to files so that only the lack of root can stop it
+    argv = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--inh-caps=+dac_read_search",
+        "--ambient-caps=+dac_read_search",
+        sys.executable,
+        "-m",
+        "nsexplorer",
+        "lab",
+        "up",
+    ]
+    before = host_view()
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, env=env, timeout=60)
+    assert done.returncode != 0
+    assert "needs root" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert host_view() == before
+
+
+def test_lab_size_adds_bench_namespaces(lab_lock: None) -> None:
+    up = nsx("lab", "up", "--no-docker", "--size", "25")
+    try:
+        assert up.returncode == 0, up.stderr
+        names = sh("ip", "netns", "list")
+        assert "nsxlab-n0001" in names and "nsxlab-n0025" in names
+        addr = sh("ip", "-n", "nsxlab-n0025", "-br", "addr")
+        assert "10.220.0.26/16" in addr
+        assert ping("nsxlab-n0001", "10.220.0.1")
+        assert "master nsxlab-bench" in sh("ip", "-o", "link", "show", "nsxlab-b0025")
+    finally:
+        assert nsx("lab", "down").returncode == 0
+    assert "nsxlab" not in sh("ip", "netns", "list")
+
+
+# ----------------------------------------------------------------------------- fixture
+
+
+def test_lab_fixture_state_matches_the_kernel(lab: LabState) -> None:
+    assert lab.complete
+    nsfs = nsfs_dev()
+
+    # the process-only netns: a process holds it, no name does
+    assert lab.process_ns_path is not None
+    pst = os.stat(lab.process_ns_path)
+    assert pst.st_ino not in netns_inodes_of_ip_netns()
+    assert pst.st_ino in lsns_net_inodes()
+
+    # the hidden netns: an nsfs file only inside its holder's mount namespace
+    assert lab.hidden_proc_path is not None
+    hst = os.stat(lab.hidden_proc_path)
+    assert hst.st_dev == nsfs
+    assert hst.st_ino not in netns_inodes_of_ip_netns()
+    assert hst.st_ino not in lsns_net_inodes()
+    assert not Path(lab.hidden_ns_path).exists()  # from the host: an empty directory
+    assert lab.hidden_ns_path.split("/")[-2] not in Path("/proc/self/mountinfo").read_text()
+    eth0 = sh("nsenter", f"--net={lab.hidden_proc_path}", "ip", "-br", "addr", "show", "eth0")
+    assert "10.215.0.30/24" in eth0
+
+    for link in lab.links:
+        if link.netns == "host":
+            assert Path(f"/sys/class/net/{link.ifname}").exists(), link.ifname
+
+
+@pytest.mark.docker
+def test_lab_fixture_containers_in_every_mode(lab: LabState) -> None:
+    modes = {c.network_mode for c in lab.containers}
+    assert {"bridge", "host", "none", "nsxlab-net"} <= modes
+    assert any(m.startswith("container:") for m in modes)
+    nsfs = nsfs_dev()
+    for c in lab.containers:
+        inspected = json.loads(sh(DOCKER, "inspect", c.name))[0]
+        assert inspected["State"]["Pid"] == c.pid
+        assert os.stat(f"/proc/{c.pid}/ns/net").st_dev == nsfs
+        key = c.sandbox_key
+        if c.network_mode in ("bridge", "none", "nsxlab-net"):
+            # Docker's netns files are bind mounts only inside dockerd's private mount ns:
+            # from the host each is an empty regular file, and entering it fails.
+            st = os.stat(key)
+            assert st.st_size == 0 and st.st_dev != nsfs, key
+            assert subprocess.run(["nsenter", f"--net={key}", "true"], check=False).returncode
+    web, side = lab.container("nsxlab-web"), lab.container("nsxlab-side")
+    assert os.stat(f"/proc/{web.pid}/ns/net").st_ino == os.stat(f"/proc/{side.pid}/ns/net").st_ino
+    host = lab.container("nsxlab-hostnet")
+    assert os.stat(f"/proc/{host.pid}/ns/net").st_ino == os.stat("/proc/thread-self/ns/net").st_ino
