@@ -18,14 +18,6 @@ def test_explicit_and_env_paths(tmp_path: Path) -> None:
     assert audit.choose_path(None, env={"NSX_AUDIT_LOG": log}) == log
 
 
-def test_fallback_to_xdg_state_when_not_writable(tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root can write anywhere; the fallback needs an unwritable path")
-    env = {"XDG_STATE_HOME": str(tmp_path / "state")}
-    got = audit.choose_path("/nsx-no-such-dir/audit.log", env=env)
-    assert got == str(tmp_path / "state" / "nsexplorer" / "audit.log")
-
-
 def test_unwritable_explicit_path_falls_back(tmp_path: Path) -> None:
     # A regular file where a directory should be: not writable even for root.
     (tmp_path / "file").write_text("")
