@@ -207,12 +207,12 @@ def _encode_engine(e: EngineInfo) -> JSONDict:
     }
 
 
-def dumps(snapshot: Snapshot, *, indent: int | None = 2) -> str:
+def dumps(snapshot: Snapshot, *, indent: int | None = None) -> str:
     """The snapshot as JSON text: valid UTF-8, non-UTF-8 name bytes as ``\\udcXX``."""
     return dumps_value(encode(snapshot), indent=indent)
 
 
-def dumps_value(value: Any, *, indent: int | None = 2) -> str:
+def dumps_value(value: Any, *, indent: int | None = None) -> str:
     """Any encoded value (a snapshot, a namespace, a list) as safe JSON text."""
     text = json.dumps(value, ensure_ascii=False, indent=indent)
     # Lone surrogates (undecodable name bytes) cannot be written as UTF-8: escape them.

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from collections.abc import Iterable
 from typing import Any
 
@@ -51,6 +50,8 @@ def _write_json(text: str, output: str | None) -> None:
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
         return
+    import tempfile
+
     directory = os.path.dirname(os.path.abspath(output))
     fd, tmp = tempfile.mkstemp(prefix=".nsexplorer-", suffix=".json", dir=directory)
     try:

@@ -78,6 +78,55 @@ def _unreachable(host: str, why: str) -> EngineResult:
 
 
 def query_docker(host: str, timeout: float) -> EngineResult:
+    """Containers and networks from the engine at ``host``.
+
+    A local engine (``unix://``) is asked over a plain stdlib HTTP connection: the same
+    read-only Engine API calls the SDK makes, minus the ~0.1 s it takes to import
+    requests/urllib3, which matters for ``nsexplorer list``. Any other DOCKER_HOST
+    (tcp with TLS, ssh) goes through the docker SDK's ``from_env``.
+    """
+    if host.startswith("unix://"):
+        return query_unix(host, timeout)
+    return query_docker_sdk(host, timeout)
+
+
+def query_unix(host: str, timeout: float) -> EngineResult:
+    from nsexplorer.collect.docker_api import EngineApi, EngineApiError
+
+    try:
+        with EngineApi(host.removeprefix("unix://"), timeout) as api:
+            version = api.negotiate()
+            listed = api.get("/containers/json")
+            containers: list[Container] = []
+            for item in listed if isinstance(listed, list) else ():
+                cid = str(item.get("Id", "")) if isinstance(item, Mapping) else ""
+                if not cid:
+                    continue
+                try:
+                    attrs = api.get(f"/containers/{cid}/json")
+                except EngineApiError as err:
+                    if err.status == 404:  # removed since the list: ignore, like the SDK
+                        continue
+                    raise
+                if isinstance(attrs, Mapping):
+                    containers.append(container_from_inspect(attrs))
+            nets = api.get("/networks")
+            networks = tuple(
+                network_from_attrs(n)
+                for n in (nets if isinstance(nets, list) else ())
+                if isinstance(n, Mapping)
+            )
+    except (OSError, EngineApiError, ValueError) as err:
+        return _unreachable(host, _short(err))
+    return EngineResult(
+        engine=EngineInfo(
+            engine="docker", reachable=True, host=host, version=version, networks=networks
+        ),
+        containers=containers,
+    )
+
+
+def query_docker_sdk(host: str, timeout: float) -> EngineResult:
     import docker
     import docker.errors
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from nsexplorer.collect import discovery, netns_reader
-from nsexplorer.collect.netns_reader import NsRead
+from nsexplorer.collect import discovery
 from nsexplorer.errors import NamespaceGone
 from nsexplorer.model import NamespaceId, NetNamespace, ProcessInfo, Snapshot
+
+if TYPE_CHECKING:
+    from nsexplorer.collect.netns_reader import NsRead
 
 
 class LiveSource:
@@ -41,6 +44,8 @@ class LiveSource:
         return self._discover().snapshot
 
     def collect(self) -> Snapshot:
+        from nsexplorer.collect import netns_reader
+
         found = self._discover()
         snap = found.snapshot
         targets = [(ns.id, found.paths.get(ns.id, [])) for ns in snap.namespaces]
@@ -49,6 +54,8 @@ class LiveSource:
         return replace(snap, namespaces=namespaces, warnings=(*snap.warnings, *result.warnings))
 
     def detail(self, ns: NetNamespace) -> NetNamespace:
+        from nsexplorer.collect import netns_reader
+
         with self._lock:
             last = self._last
         paths = _paths_of(ns, last)

@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""Discovery benchmark: nsexplorer against what an expert would type, side by side.
+
+For each N it builds N throwaway namespaces (prefix ``nsxb``: netns nsxb-nNNNN, each with
+eth0 on bridge nsxb-br0 and an address), then times, alternating runs in one session:
+
+- ``nsexplorer snapshot``  vs the shell pipeline: for each nsfs path,
+  ``nsenter --net=PATH ip -j -d -batch -`` with link, addr and route (all tables) show;
+- ``nsexplorer list --json`` vs ``lsns -t net -J; ip -j netns list;
+  docker ps --no-trunc --format '{{json .}}'`` (docker only when DOCKER_HOST answers),
+  and counts the namespaces each side finds.
+
+Wall time is the median of --repeat runs; peak RSS is the child's ru_maxrss (wait4).
+Everything it made is removed at the end, also on failure or Ctrl-C.
+
+Usage (root):  /work/venv/bin/python bench/bench_discovery.py [--sizes 200,500,1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+PREFIX = "nsxb"
+BRIDGE = "nsxb-br0"
+NSX = shutil.which("nsexplorer") or os.path.join(os.path.dirname(sys.executable), "nsexplorer")
+
+PIPELINE = r"""
+for f in /run/netns/*; do
+  printf 'link show\naddr show\nroute show table all\n' | nsenter --net="$f" ip -j -d -batch -
+done
+"""
+# The same pipeline, 8 namespaces at a time (what a hurried expert would do next).
+PIPELINE_PAR = r"""
+ls -d /run/netns/* | xargs -P8 -I{} sh -c \
+  "printf 'link show\naddr show\nroute show table all\n' | nsenter --net={} ip -j -d -batch -"
+"""
+LISTING = r"""
+lsns -t net -J
+ip -j netns list
+if [ -n "$DOCKER_HOST" ]; then docker ps --no-trunc --format '{{json .}}'; fi
+"""
+
+
+def sh(cmd: list[str], stdin: str | None = None) -> None:
+    subprocess.run(cmd, input=stdin, text=True, check=True, capture_output=True)
+
+
+# ---------------------------------------------------------------- topology
+
+
+def names(n: int) -> list[str]:
+    return [f"{PREFIX}-n{i:04d}" for i in range(1, n + 1)]
+
+
+def build(n: int) -> None:
+    cleanup()
+    lines = [
+        f"link add name {BRIDGE} type bridge",
+        f"addr add 10.230.0.1/16 dev {BRIDGE}",
+        f"link set {BRIDGE} up",
+    ]
+    lines += [f"netns add {ns}" for ns in names(n)]
+    for i, ns in enumerate(names(n), start=1):
+        lines.append(
+            f"link add {PREFIX}-h{i:04d} master {BRIDGE} up type veth peer name eth0 netns {ns}"
+        )
+    sh(["ip", "-batch", "-"], "\n".join(lines) + "\n")
+
+    def configure(item: tuple[int, str]) -> None:
+        i, ns = item
+        k = i + 1
+        sh(
+            ["nsenter", f"--net=/run/netns/{ns}", "ip", "-batch", "-"],
+            f"link set lo up\naddr add 10.230.{k // 256}.{k % 256}/16 dev eth0\n"
+            "link set eth0 up\n",
+        )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(configure, enumerate(names(n), start=1)))
+
+
+def cleanup() -> None:
+    subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True, check=False)
+    try:
+        existing = [x for x in os.listdir("/run/netns") if x.startswith(f"{PREFIX}-n")]
+    except FileNotFoundError:
+        existing = []
+    if existing:
+        # Deleting the netns deletes its eth0 and, with it, the host end of the veth.
+        subprocess.run(
+            ["ip", "-batch", "-"],
+            input="".join(f"netns del {x}\n" for x in existing),
+            text=True,
+            capture_output=True,
+            check=False,
+        )
+
+
+# ---------------------------------------------------------------- measuring
+
+
+@dataclass
+class Run:
+    wall: float
+    rss_mb: float
+    out: bytes
+
+
+def measure(argv: list[str]) -> Run:
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out = proc.stdout.read() if proc.stdout else b""
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv[:3]} exited {proc.returncode}")
+    return Run(wall, usage.ru_maxrss / 1024, out)
+
+
+def median_runs(argv: list[str], repeat: int) -> tuple[float, float, bytes]:
+    runs = [measure(argv) for _ in range(repeat)]
+    return (
+        statistics.median(r.wall for r in runs),
+        max(r.rss_mb for r in runs),
+        runs[-1].out,
+    )
+
+
+def count_listing(out: bytes) -> int:
+    """Distinct namespaces the three listing commands reveal together (lsns inodes, plus
+    named netns that lsns does not show: those without a process)."""
+    text = out.decode("utf-8", "replace")
+    dec = json.JSONDecoder()
+    idx = 0
+    inodes: set[str] = set()
+    named = 0
+    while idx < len(text):
+        while idx < len(text) and text[idx].isspace():
+            idx += 1
+        if idx >= len(text):
+            break
+        try:
+            value, idx = dec.raw_decode(text, idx)
+        except ValueError:
+            idx = text.find("\n", idx) + 1 or len(text)
+            continue
+        if isinstance(value, dict) and "namespaces" in value:
+            inodes |= {str(ns["ns"]) for ns in value["namespaces"]}
+        elif isinstance(value, list):
+            named = len(value)
+    # lsns lists namespaces with processes; every named one of ours has none.
+    return len(inodes) + named
+
+
+def bench(n: int, repeat: int) -> dict[str, float]:
+    print(f"building {n} namespaces ...", file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    build(n)
+    print(f"  built in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
+    try:
+        # Warm caches once for everyone.
+        measure([NSX, "list", "--json"])
+        row: dict[str, float] = {"n": n}
+        pairs = [
+            ("snap", [NSX, "snapshot"]),
+            ("pipe", ["sh", "-c", PIPELINE]),
+            ("pipe8", ["sh", "-c", PIPELINE_PAR]),
+            ("list", [NSX, "list", "--json"]),
+            ("lsns", ["sh", "-c", LISTING]),
+        ]
+        results: dict[str, list[Run]] = {k: [] for k, _ in pairs}
+        for _ in range(repeat):  # interleaved, so drift hits every side alike
+            for key, argv in pairs:
+                results[key].append(measure(argv))
+        for key, runs in results.items():
+            row[f"{key}_s"] = statistics.median(r.wall for r in runs)
+            row[f"{key}_rss"] = max(r.rss_mb for r in runs)
+        snap = json.loads(results["snap"][-1].out)
+        row["snap_ns"] = len(snap["namespaces"])
+        row["snap_unresolved"] = sum(
+            1
+            for ns in snap["namespaces"]
+            for i in ns["interfaces"]
+            if i["kind"] == "veth" and (i["peer"] is None or i["peer"]["netns_inode"] is None)
+        )
+        row["list_ns"] = len(json.loads(results["list"][-1].out)["namespaces"])
+        row["lsns_ns"] = count_listing(results["lsns"][-1].out)
+        return row
+    finally:
+        cleanup()
+
+
+def machine() -> str:
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{platform.node()}: {os.cpu_count()} CPUs ({cpu}), {mem:.0f} GiB RAM, "
+        f"kernel {platform.release()}, Python {platform.python_version()}"
+    )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="200,500,1000")
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("bench_discovery: needs root", file=sys.stderr)
+        return 1
+    rows = []
+    try:
+        for n in (int(x) for x in args.sizes.split(",")):
+            rows.append(bench(n, args.repeat))
+    except KeyboardInterrupt:
+        cleanup()
+        return 130
+    print(f"Machine: {machine()}")
+    print(f"Docker for `docker ps`: {os.environ.get('DOCKER_HOST') or 'not set'}")
+    print(f"Median of {args.repeat} interleaved runs; RSS = peak of the process tree's "
+          "largest process.\n")
+    print(
+        "| N | snapshot s | pipeline s | ratio | pipeline x8 s | snapshot RSS MB | "
+        "namespaces | unresolved peers | list s | listing cmds s | ratio | list RSS MB | "
+        "found: list / listing cmds |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['n']:.0f} | {r['snap_s']:.3f} | {r['pipe_s']:.3f} | "
+            f"{r['snap_s'] / r['pipe_s']:.2f}x | {r['pipe8_s']:.3f} | {r['snap_rss']:.0f} | "
+            f"{r['snap_ns']:.0f} | {r['snap_unresolved']:.0f} | {r['list_s']:.3f} | "
+            f"{r['lsns_s']:.3f} | {r['list_s'] / r['lsns_s']:.2f}x | {r['list_rss']:.0f} | "
+            f"{r['list_ns']:.0f} / {r['lsns_ns']:.0f} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,111 @@
+"""A minimal read-only Docker Engine API client over a unix socket (stdlib only).
+
+Only GET requests, one HTTP/1.0 connection each (the daemon closes it after the
+answer, so there is no chunked encoding to decode); the API version is negotiated like
+the SDK does (the lower of the daemon's ApiVersion and ours); every socket operation
+has a timeout; answers are bounded. Kept tiny because importing requests/urllib3 (the
+SDK) or even http.client costs more than the whole `nsexplorer list`.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from typing import Any
+
+# The newest Engine API this client knows; older daemons are spoken to in their version.
+MAX_API_VERSION = "1.45"
+MIN_API_VERSION = "1.24"
+BODY_LIMIT = 256 * 1024 * 1024
+
+
+class EngineApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HTTP {status}: {message}" if status else message)
+        self.status = status
+
+
+def _version_tuple(v: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in v.split("."))
+    except ValueError:
+        return (0,)
+
+
+def parse_response(raw: bytes) -> tuple[int, bytes]:
+    """(status, body) of a complete HTTP/1.x answer without chunked encoding."""
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    if not sep:
+        raise EngineApiError(0, "truncated HTTP answer")
+    lines = head.split(b"\r\n")
+    parts = lines[0].split(b" ", 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+        raise EngineApiError(0, "not an HTTP answer")
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"transfer-encoding" and b"chunked" in value.lower():
+            body = _dechunk(body)
+    return int(parts[1]), body
+
+
+def _dechunk(body: bytes) -> bytes:
+    out: list[bytes] = []
+    pos = 0
+    while True:
+        end = body.find(b"\r\n", pos)
+        if end < 0:
+            raise EngineApiError(0, "bad chunked encoding")
+        size = int(body[pos:end].split(b";")[0], 16)
+        if size == 0:
+            return b"".join(out)
+        out.append(body[end + 2 : end + 2 + size])
+        pos = end + 2 + size + 2
+
+
+class EngineApi:
+    def __init__(self, socket_path: str, timeout: float) -> None:
+        self._path = socket_path
+        self._timeout = timeout
+        self._prefix = ""
+
+    def __enter__(self) -> EngineApi:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def negotiate(self) -> str:
+        """Ask /version, speak min(theirs, ours) from now on; returns the engine version."""
+        info = self.get("/version", versioned=False)
+        if not isinstance(info, dict):
+            raise EngineApiError(0, "unexpected /version answer")
+        theirs = str(info.get("ApiVersion") or MIN_API_VERSION)
+        use = min(theirs, MAX_API_VERSION, key=_version_tuple)
+        self._prefix = f"/v{use}"
+        return str(info.get("Version", ""))
+
+    def get(self, path: str, *, versioned: bool = True) -> Any:
+        url = (self._prefix if versioned else "") + path
+        request = f"GET {url} HTTP/1.0\r\nHost: docker\r\nAccept: application/json\r\n\r\n"
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(self._timeout)
+            sock.connect(self._path)
+            sock.sendall(request.encode("ascii"))
+            chunks: list[bytes] = []
+            total = 0
+            while True:
+                chunk = sock.recv(1 << 16)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+                if total > BODY_LIMIT:
+                    raise EngineApiError(0, "answer too large")
+        status, body = parse_response(b"".join(chunks))
+        if status != 200:
+            try:
+                message = str(json.loads(body).get("message", ""))
+            except (ValueError, AttributeError):
+                message = body[:200].decode("utf-8", "replace")
+            raise EngineApiError(status, message)
+        return json.loads(body)
