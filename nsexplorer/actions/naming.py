@@ -13,7 +13,9 @@ import contextlib
 import ctypes
 import errno
 import os
+import re
 
+from nsexplorer.actions import quoting
 from nsexplorer.actions.entry import NETNS_RUN_DIR
 from nsexplorer.actions.nsfs import ns_id_of, own_netns
 from nsexplorer.errors import ActionFailed, NamespaceGone, NeedsRoot
@@ -24,6 +26,7 @@ MS_REC = 16384
 MS_SHARED = 1 << 20
 MNT_DETACH = 2
 NAME_MAX = 255
+_PROC_NS = re.compile(r"/proc/(\d+)/ns/net\Z")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -51,6 +54,18 @@ def validate_name(name: str) -> str:
 
 def name_path(name: str) -> str:
     return os.path.join(NETNS_RUN_DIR, validate_name(name))
+
+
+def name_command(source: str, name: str) -> str:
+    """The paste-able equivalent of ``bind_name(source, ..., name)``."""
+    match = _PROC_NS.match(source)
+    if match:  # iproute2 does exactly the same steps for a pid
+        return quoting.join(["ip", "netns", "attach", name, match.group(1)])
+    target = name_path(name)
+    mkdir = quoting.join(["mkdir", "-p", NETNS_RUN_DIR])
+    touch = quoting.join(["touch", target])
+    bind = quoting.join(["mount", "--bind", source, target])
+    return f"{mkdir} && {touch} && {bind}"
 
 
 def _mount(source: str, target: str, flags: int) -> None:

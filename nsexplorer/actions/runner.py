@@ -99,13 +99,7 @@ class NamespaceRunner:
     def name(self, ns: NetNamespace, name: str) -> str:
         self.refuse_if_read_only(f"name a namespace {name!r}")
         naming.validate_name(name)
-        way = entry.plan(ns)
-        if way.kind is entry.Kind.NAMED:
-            source = f"{entry.NETNS_RUN_DIR}/{way.ref}"
-        elif way.kind is entry.Kind.DIRECT:
-            source = OWN_NETNS
-        else:
-            source = way.ref
+        source = _name_source(entry.plan(ns))
         path = naming.bind_name(source, ns.id, name)
         self._log("name", ns, [name], ["mount", "--bind", source, path], 0, name=name)
         return path
@@ -125,6 +119,15 @@ class NamespaceRunner:
         )
 
     # -- beyond the Protocol: for the CLI ------------------------------------------
+
+    def name_command(self, ns: NetNamespace, name: str) -> str:
+        """What ``name`` does, as commands a person would paste."""
+        return naming.name_command(_name_source(entry.plan(ns)), name)
+
+    @staticmethod
+    def unname_command(name: str) -> str:
+        """What ``unname`` does: exactly `ip netns delete` (lazy umount, then unlink)."""
+        return quoting.join(["ip", "netns", "delete", name])
 
     def seed_command(self, ns: NetNamespace, argv: Sequence[str]) -> str | None:
         """The seed article's `nsenter -t PID -m nsenter --net=...` form, if it applies."""
@@ -185,6 +188,15 @@ class NamespaceRunner:
             return 1  # unbind_name explains what is wrong with it
         paths = (target, os.path.realpath(target))
         return holders.count_holders(ns.ino, paths)
+
+
+def _name_source(way: entry.Entry) -> str:
+    """The path a bind mount for a new name is made from."""
+    if way.kind is entry.Kind.NAMED:
+        return f"{entry.NETNS_RUN_DIR}/{way.ref}"
+    if way.kind is entry.Kind.DIRECT:
+        return OWN_NETNS
+    return way.ref
 
 
 class CommandNotFound(ActionFailed):

@@ -27,12 +27,15 @@ def run(args: argparse.Namespace) -> int:
     runner = NamespaceRunner(read_only=args.read_only)
     command: str = args.command
     if command == "unname":
+        runner.refuse_if_read_only(f"remove the name {args.name!r}")
+        print(f"# {runner.unname_command(args.name)}", file=sys.stderr, flush=True)
         runner.unname(args.name)
         print(f"removed the name {quote(args.name)} ({visible(args.name)})")
         return 0
     if command == "name":
         runner.refuse_if_read_only(f"name a namespace {args.name!r}")
         ns = resolve_target(args.target)
+        print(f"# {runner.name_command(ns, args.name)}", file=sys.stderr, flush=True)
         path = runner.name(ns, args.name)
         print(f"named {visible(describe(ns))} as {quote(args.name)}: {path}")
         print(f"# ip netns exec {quote(args.name)} CMD ...")

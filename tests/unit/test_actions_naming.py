@@ -33,3 +33,19 @@ def test_invalid_names(name: str, why: str) -> None:
     with pytest.raises(ActionFailed, match="invalid namespace name") as info:
         validate_name(name)
     assert why in str(info.value)
+
+
+def test_name_command_uses_ip_netns_attach_for_a_pid() -> None:
+    from nsexplorer.actions.naming import name_command
+
+    assert name_command("/proc/42/ns/net", "blue") == "ip netns attach blue 42"
+
+
+def test_name_command_for_a_path_quotes_hostile_parts() -> None:
+    from nsexplorer.actions.naming import name_command
+
+    got = name_command("/proc/7/root/run/x y\n", "blue")
+    assert got == (
+        "mkdir -p /var/run/netns && touch /var/run/netns/blue && "
+        "mount --bind $'/proc/7/root/run/x y\\x0a' /var/run/netns/blue"
+    )
