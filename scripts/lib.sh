@@ -70,9 +70,15 @@ ensure_venv() {
         return 0
     fi
     echo "installing nsexplorer ($spec) into .venv"
-    .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 ||
+    local log=/tmp/nsx-pip.log
+    .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >"$log" 2>&1 ||
         true
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e "$spec"
+    if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e "$spec" >>"$log" 2>&1
+    then
+        tail -n 30 "$log" >&2
+        echo "pip install -e '$spec' failed (log: $log)" >&2
+        return 1
+    fi
     # a stamp per extras set: the test extras include the runtime ones
     {
         [[ -r $stamp ]] && cat "$stamp"
