@@ -59,7 +59,7 @@ def up(docker: bool = True, size: int = 0) -> LabState:
     try:
         build_kernel_part(builder, size)
         host = containers.docker_host() if docker else None
-        if host is not None:
+        if host is not None and containers.unreachable(host) is None:
             builder.record(
                 docker_host=host,
                 docker_network=state.DOCKER_NETWORK,
@@ -80,11 +80,13 @@ def status() -> LabState | None:
 
 
 def docker_skipped_reason(docker: bool) -> str | None:
+    """Why `up(docker=...)` builds (or built) no Docker part; None when it does."""
     if not docker:
         return "--no-docker"
-    if containers.docker_host() is None:
+    host = containers.docker_host()
+    if host is None:
         return "no engine: DOCKER_HOST is unset and the testbed socket is absent"
-    return None
+    return containers.unreachable(host)
 
 
 def _is_bridge(name: str) -> bool:

@@ -31,6 +31,15 @@ def docker_host() -> str | None:
     return None
 
 
+def unreachable(host: str) -> str | None:
+    """None when the engine at ``host`` answers a ping, else why not."""
+    try:
+        client(host).close()
+    except EngineUnavailable as err:
+        return err.message
+    return None
+
+
 def client(host: str) -> Any:
     import docker
     import docker.errors
