@@ -1,0 +1,597 @@
+"""The nsexplorer terminal UI: a sidebar of namespaces and panes about the selected one.
+
+All collection runs in thread workers that post messages; handlers on the app thread
+update widgets. The app knows its data only through ``ports``: it cannot tell a live
+host from a recorded snapshot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
+from textual.widgets import ContentSwitcher, Footer, Input, Static, Tree
+
+from nsexplorer.errors import NamespaceGone, NsxError
+from nsexplorer.model import NetNamespace, ProcessInfo, Snapshot
+from nsexplorer.ports import ChangeWatcher, CommandRunner, SnapshotSource
+from nsexplorer.ui import render
+from nsexplorer.ui.acting import ActingApp
+from nsexplorer.ui.messages import (
+    ChangeDetected,
+    CollectFailed,
+    NamespaceDetailed,
+    NamespaceVanished,
+    ProcessesFetched,
+    SnapshotArrived,
+)
+from nsexplorer.ui.palette import GotoNamespace
+from nsexplorer.ui.screens.dialogs import HelpScreen
+from nsexplorer.ui.widgets.panes import (
+    PANES,
+    DetailsPane,
+    InterfacesPane,
+    OutputPane,
+    PaneBar,
+    ProcessesPane,
+    RoutesPane,
+    WiringPane,
+)
+from nsexplorer.ui.widgets.sidebar import NamespaceTree
+
+ShellSpawner = Callable[[list[str]], int]
+
+# Every key, for the help screen (the single source of truth for the docs too).
+KEYS: tuple[tuple[str, str], ...] = (
+    ("↑ ↓ / j k", "move in the sidebar or the pane"),
+    ("enter", "sidebar: go into the pane; on a veth: jump to its peer"),
+    ("b / backspace", "go back to where you jumped from"),
+    ("escape", "back to the sidebar (and clear the filter)"),
+    ("tab / shift+tab", "next / previous pane"),
+    ("1 … 6", "Interfaces, Routes, Wiring, Processes, Details, Output"),
+    ("/", "filter the sidebar: labels, interface names, IPs, MACs"),
+    ("ctrl+p", "command palette: go to any namespace"),
+    ("r", "refresh everything now"),
+    ("x", "run a command in the selected namespace (output in pane 6)"),
+    ("ctrl+c", "cancel the running command"),
+    ("s", "suspend into a shell in the selected namespace"),
+    ("a", "toggle: enter all of a container's namespaces (mnt uts ipc pid net)"),
+    ("n / N", "name the namespace for `ip netns` / remove a name"),
+    ("c", "copy the command shown at the bottom (OSC 52)"),
+    ("?", "this help"),
+    ("q", "quit"),
+)
+
+PROCESS_CACHE_LIMIT = 64
+
+
+class NsxApp(ActingApp):
+    CSS_PATH = "app.tcss"
+    TITLE = "nsexplorer"
+    COMMANDS = App.COMMANDS | {GotoNamespace}
+    COMMAND_PALETTE_DISPLAY = "^p"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
+        Binding("slash", "filter", "Filter"),
+        Binding("tab", "next_pane", "Pane", priority=True),
+        Binding("shift+tab", "previous_pane", "Pane", show=False, priority=True),
+        Binding("r", "refresh", "Refresh"),
+        Binding("b,backspace", "go_back", "Back"),
+        Binding("escape", "to_sidebar", "Sidebar", show=False),
+        Binding("x", "run_command", "Run"),
+        Binding("s", "shell", "Shell"),
+        Binding("a", "toggle_all_namespaces", "All ns", show=False),
+        Binding("n", "name_namespace", "Name", show=False),
+        Binding("N", "unname_namespace", "Unname", show=False),
+        Binding("c", "copy_command", "Copy cmd"),
+        Binding("ctrl+c", "cancel_command", "Cancel", show=False),
+        *[
+            Binding(str(n), f"show_pane('{pane_id}')", title, show=False)
+            for n, (pane_id, title) in enumerate(PANES, start=1)
+        ],
+    ]
+
+    # Actions that belong to the main screen; refused while a dialog is open.
+    MAIN_ACTIONS: ClassVar[frozenset[str]] = frozenset(
+        {
+            "filter",
+            "next_pane",
+            "previous_pane",
+            "refresh",
+            "go_back",
+            "to_sidebar",
+            "run_command",
+            "shell",
+            "toggle_all_namespaces",
+            "name_namespace",
+            "unname_namespace",
+            "copy_command",
+            "show_pane",
+            "help",
+            "quit",
+        }
+    )
+
+    def __init__(
+        self,
+        source: SnapshotSource,
+        *,
+        runner: CommandRunner | None = None,
+        watcher: ChangeWatcher | None = None,
+        spawn_shell: ShellSpawner | None = None,
+        read_only: bool = False,
+        replay_name: str = "",
+        debounce: float = 0.7,
+    ) -> None:
+        super().__init__()
+        self.source = source
+        self.runner = runner
+        self.watcher = watcher
+        self.spawn_shell = spawn_shell
+        self.read_only = read_only or (runner is not None and runner.read_only)
+        self.replay_name = replay_name
+        self.debounce = debounce
+
+        self.snapshot: Snapshot | None = None
+        self.namespaces: list[NetNamespace] = []
+        self._by_inode: dict[int, NetNamespace] = {}
+        self.selected: int | None = None
+        self.pane = PANES[0][0]
+        self._dirty: set[str] = set()
+        self._filter = ""
+        self._history: list[tuple[int, str, int | None]] = []
+        self._pending_row: tuple[int, int] | None = None
+        self._processes: dict[int, tuple[ProcessInfo, ...]] = {}
+        self._collecting = False
+        self._collect_again = False
+        self._complete = False
+        self._debounce_timer: Timer | None = None
+        self._status = "discovering…"
+        self.init_actions()
+
+    # --- layout ---------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="body"):
+            with Vertical(id="sidebar"):
+                yield Input(placeholder="filter: name, ip, mac…", id="filter")
+                yield NamespaceTree(id="tree")
+                yield Static(Text(""), id="status")
+            with Vertical(id="main"):
+                yield Static(Text(""), id="title")
+                yield PaneBar(Text(""), id="panebar")
+                with ContentSwitcher(initial=PANES[0][0], id="panes"):
+                    yield InterfacesPane()
+                    yield RoutesPane()
+                    yield WiringPane()
+                    yield ProcessesPane()
+                    yield DetailsPane()
+                    yield OutputPane()
+        yield Static(Text(""), id="cmdbar")
+        yield Footer(compact=True, show_command_palette=True)
+
+    def on_mount(self) -> None:
+        self.query_one(PaneBar).show_active(self.pane)
+        self.query_one("#filter", Input).display = False
+        self.query_one(NamespaceTree).focus()
+        self._set_status("discovering…")
+        self.update_cmdbar()
+        self._start_collect(discover_first=True)
+        if self.watcher is not None and self.source.live:
+            watcher = self.watcher
+            try:
+                watcher.start(self._on_watcher_change)
+            except Exception as err:  # a broken watcher costs live updates, not the app
+                self.notify(f"live updates off: {err}", severity="warning")
+
+    def on_unmount(self) -> None:
+        if self.watcher is not None:
+            with contextlib.suppress(Exception):  # shutting down anyway
+                self.watcher.stop()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action in self.MAIN_ACTIONS and len(self.screen_stack) > 1)
+
+    # --- collection (workers) -------------------------------------------------------
+
+    def _on_watcher_change(self, reason: str) -> None:
+        # Called from the watcher's threads: post_message is thread-safe.
+        self.post_message(ChangeDetected(reason))
+
+    def _start_collect(self, *, discover_first: bool = False) -> None:
+        if self._collecting:
+            self._collect_again = True
+            return
+        self._collecting = True
+        source = self.source
+
+        def work() -> None:
+            try:
+                if discover_first:
+                    self.post_message(SnapshotArrived(source.discover(), complete=False))
+                self.post_message(SnapshotArrived(source.collect(), complete=True))
+            except Exception as err:  # one failure is a message, never a crash
+                self.post_message(CollectFailed(_describe(err)))
+
+        self.run_worker(work, thread=True, exit_on_error=False, group="collect")
+
+    def _collect_done(self) -> None:
+        self._collecting = False
+        if self._collect_again:
+            self._collect_again = False
+            self._start_collect()
+
+    def _fetch_detail(self, ns: NetNamespace) -> None:
+        source = self.source
+
+        def work() -> None:
+            try:
+                self.post_message(NamespaceDetailed(source.detail(ns)))
+            except NamespaceGone as err:
+                self.post_message(NamespaceVanished(ns.inode, err.message))
+            except Exception as err:
+                self.post_message(NamespaceVanished(ns.inode, _describe(err)))
+
+        self.run_worker(work, thread=True, exit_on_error=False, group="detail", exclusive=True)
+
+    def _fetch_processes(self, ns: NetNamespace) -> None:
+        source = self.source
+
+        def work() -> None:
+            try:
+                procs = source.processes(ns)
+                self.post_message(ProcessesFetched(ns.inode, tuple(procs)))
+            except Exception as err:
+                self.post_message(ProcessesFetched(ns.inode, (), _describe(err)))
+
+        self.run_worker(work, thread=True, exit_on_error=False, group="procs", exclusive=True)
+
+    @on(SnapshotArrived)
+    def snapshot_arrived(self, message: SnapshotArrived) -> None:
+        if message.complete:
+            self._complete = True
+            self._collect_done()
+        elif self._complete:
+            return  # a late cheap pass never overwrites a full one
+        self._apply_snapshot(message.snapshot, complete=message.complete)
+
+    @on(CollectFailed)
+    def collect_failed(self, message: CollectFailed) -> None:
+        self._collect_done()
+        self._set_status("collection failed")
+        self.notify(message.message, title="collection failed", severity="error", markup=False)
+
+    @on(NamespaceDetailed)
+    def namespace_detailed(self, message: NamespaceDetailed) -> None:
+        ns = message.ns
+        old = self._by_inode.get(ns.inode)
+        if old is None:
+            return
+        self._replace_namespace(replace(ns, gone=False))
+        if self.selected == ns.inode:
+            self._refresh_panes()
+
+    @on(NamespaceVanished)
+    def namespace_vanished(self, message: NamespaceVanished) -> None:
+        old = self._by_inode.get(message.inode)
+        if old is None or old.gone:
+            return
+        warnings = (*old.warnings, message.message)
+        self._replace_namespace(replace(old, gone=True, warnings=warnings))
+        self._rebuild_sidebar()
+        if self.selected == message.inode:
+            self._refresh_panes()
+
+    @on(ProcessesFetched)
+    def processes_fetched(self, message: ProcessesFetched) -> None:
+        if message.error:
+            if self.selected == message.inode:
+                self.query_one(ProcessesPane).show_message(message.error)
+            return
+        if len(self._processes) >= PROCESS_CACHE_LIMIT:
+            self._processes.clear()
+        self._processes[message.inode] = message.processes
+        if self.selected == message.inode and self.pane == "processes":
+            self.query_one(ProcessesPane).show_processes(message.processes)
+
+    @on(ChangeDetected)
+    def change_detected(self, message: ChangeDetected) -> None:
+        if self._debounce_timer is not None:
+            self._debounce_timer.stop()
+        self._debounce_timer = self.set_timer(self.debounce, self._debounced_collect)
+
+    def _debounced_collect(self) -> None:
+        self._debounce_timer = None
+        self._processes.clear()
+        self._start_collect()
+
+    # --- applying snapshots ---------------------------------------------------------
+
+    def _apply_snapshot(self, incoming: Snapshot, *, complete: bool) -> None:
+        merged: list[NetNamespace] = []
+        seen: set[int] = set()
+        for fresh in incoming.namespaces:
+            ns = fresh
+            old = self._by_inode.get(ns.inode)
+            if not ns.detailed and old is not None and old.detailed and not old.gone:
+                ns = replace(ns, interfaces=old.interfaces, routes=old.routes, detailed=True)
+            merged.append(ns)
+            seen.add(ns.inode)
+        for old in self.namespaces:
+            if old.inode not in seen:
+                merged.append(old if old.gone else replace(old, gone=True))
+        self.snapshot = replace(incoming, namespaces=tuple(merged))
+        self.namespaces = merged
+        self._by_inode = {ns.inode: ns for ns in merged}
+        self._rebuild_sidebar()
+        live = "live" if self.source.live else f"replay {self.replay_name}".strip()
+        state = live if complete else "reading interfaces…"
+        self._set_status(f"{len(incoming.namespaces)} namespaces · {state}")
+        if self.selected is None:
+            tree = self.query_one(NamespaceTree)
+            first = tree.selected_inode
+            if first is not None:
+                self.select(first)
+        else:
+            self._refresh_panes()
+
+    def _replace_namespace(self, ns: NetNamespace) -> None:
+        self.namespaces = [ns if n.inode == ns.inode else n for n in self.namespaces]
+        self._by_inode[ns.inode] = ns
+        if self.snapshot is not None:
+            self.snapshot = replace(self.snapshot, namespaces=tuple(self.namespaces))
+
+    def _rebuild_sidebar(self) -> None:
+        tree = self.query_one(NamespaceTree)
+        tree.show(self.namespaces, self._filter, self.selected)
+
+    def _set_status(self, status: str) -> None:
+        self._status = status
+        self.query_one("#status", Static).update(render.plain(status, "dim"))
+
+    # --- selection and panes --------------------------------------------------------
+
+    @property
+    def selected_ns(self) -> NetNamespace | None:
+        return self._by_inode.get(self.selected) if self.selected is not None else None
+
+    @on(Tree.NodeHighlighted, "#tree")
+    def sidebar_highlighted(self, event: Tree.NodeHighlighted[int]) -> None:
+        inode = event.node.data
+        if inode is not None and inode != self.selected:
+            self.select(inode)
+
+    @on(Tree.NodeSelected, "#tree")
+    def sidebar_selected(self, event: Tree.NodeSelected[int]) -> None:
+        if event.node.data is not None:
+            self._focus_pane()
+
+    def select(self, inode: int) -> None:
+        """Show namespace ``inode`` in the main area."""
+        ns = self._by_inode.get(inode)
+        if ns is None:
+            return
+        changed = inode != self.selected
+        self.selected = inode
+        self._dirty = {pane_id for pane_id, _ in PANES}
+        self._refresh_panes()
+        if changed:
+            self.on_selection_changed(ns)
+            if not ns.detailed and not ns.gone and self.source.live:
+                self._fetch_detail(ns)
+            if self.watcher is not None and self.source.live:
+                try:
+                    self.watcher.watch_namespace(None if ns.gone else ns.id)
+                except Exception as err:
+                    self.log.warning(f"watch_namespace failed: {err}")
+
+    def _refresh_panes(self) -> None:
+        """Redraw the active pane now; the others when they are shown."""
+        ns = self.selected_ns
+        if ns is None:
+            return
+        self.query_one("#title", Static).update(render.ns_title(ns))
+        self._dirty = {pane_id for pane_id, _ in PANES}
+        self._draw_pane(self.pane, ns)
+
+    def _draw_pane(self, pane_id: str, ns: NetNamespace) -> None:
+        self._dirty.discard(pane_id)
+        snap = self.snapshot
+        if pane_id == "interfaces":
+            table = self.query_one(InterfacesPane)
+            table.show_namespace(ns, snap)
+            pending = self._pending_row
+            if pending is not None and pending[0] == ns.inode and table.select_ifindex(pending[1]):
+                self._pending_row = None
+        elif pane_id == "routes":
+            self.query_one(RoutesPane).show_namespace(ns)
+        elif pane_id == "wiring":
+            self.query_one(WiringPane).show_namespace(ns, snap)
+        elif pane_id == "processes":
+            pane = self.query_one(ProcessesPane)
+            cached = self._processes.get(ns.inode)
+            if cached is not None:
+                pane.show_processes(cached)
+            elif ns.gone:
+                pane.show_message("namespace gone")
+            else:
+                pane.show_message("reading processes…")
+                self._fetch_processes(ns)
+        elif pane_id == "details":
+            text = render.details_text(ns, snap)
+            if snap is not None and snap.warnings:
+                text.append("\nCollection warnings\n", style="bold underline yellow")
+                text.append_text(render.snapshot_warnings_text(snap))
+            self.query_one(DetailsPane).query_one("#details-body", Static).update(text)
+
+    def action_show_pane(self, pane_id: str) -> None:
+        had_focus = self._pane_has_focus()
+        self.pane = pane_id
+        self.query_one(ContentSwitcher).current = pane_id
+        self.query_one(PaneBar).show_active(pane_id)
+        ns = self.selected_ns
+        if ns is not None and pane_id in self._dirty:
+            self._draw_pane(pane_id, ns)
+        if had_focus:
+            self._focus_pane()
+
+    def _cycle(self, step: int) -> None:
+        ids = [pane_id for pane_id, _ in PANES]
+        self.action_show_pane(ids[(ids.index(self.pane) + step) % len(ids)])
+
+    def action_next_pane(self) -> None:
+        self._cycle(1)
+
+    def action_previous_pane(self) -> None:
+        self._cycle(-1)
+
+    def _pane_has_focus(self) -> bool:
+        focused = self.focused
+        return focused is not None and focused.id in {pane_id for pane_id, _ in PANES}
+
+    def _focus_pane(self) -> None:
+        self.query_one(f"#{self.pane}").focus()
+
+    def action_to_sidebar(self) -> None:
+        filt = self.query_one("#filter", Input)
+        if filt.has_focus or (self.focused is self.query_one(NamespaceTree) and self._filter):
+            filt.value = ""
+            filt.display = False
+            self._filter = ""
+            self._rebuild_sidebar()
+        self.query_one(NamespaceTree).focus()
+
+    # --- following wires ------------------------------------------------------------
+
+    @on(InterfacesPane.RowSelected, "#interfaces")
+    def interface_chosen(self, event: InterfacesPane.RowSelected) -> None:
+        ns = self.selected_ns
+        table = self.query_one(InterfacesPane)
+        ifindex = table.selected_ifindex
+        if ns is None or ifindex is None:
+            return
+        iface = ns.interface(ifindex)
+        if iface is None:
+            return
+        peer = iface.peer
+        if peer is None or not peer.resolved or peer.netns_inode is None:
+            if iface.kind == "veth":
+                self.notify("this veth's peer could not be resolved", severity="warning")
+            return
+        self.jump(peer.netns_inode, peer.ifindex)
+
+    @on(Tree.NodeSelected, "#wiring")
+    def wire_chosen(self, event: Tree.NodeSelected[tuple[int, int]]) -> None:
+        ref = event.node.data
+        if ref is not None:
+            self.jump(ref[0], ref[1])
+
+    def jump(self, inode: int, ifindex: int | None, *, remember: bool = True) -> None:
+        """Select namespace ``inode`` with interface ``ifindex`` highlighted."""
+        if inode not in self._by_inode:
+            self.notify(f"netns {inode} is not in the list", severity="warning")
+            return
+        if remember and self.selected is not None:
+            here = self.query_one(InterfacesPane).selected_ifindex
+            self._history.append((self.selected, self.pane, here))
+            del self._history[:-100]
+        self._goto(inode, "interfaces", ifindex)
+
+    def _goto(self, inode: int, pane_id: str, ifindex: int | None) -> None:
+        tree = self.query_one(NamespaceTree)
+        if inode not in set(tree.inodes()) and self._filter:
+            self._filter = ""
+            filt = self.query_one("#filter", Input)
+            filt.value = ""
+            filt.display = False
+        self._pending_row = (inode, ifindex) if ifindex is not None else None
+        self.select(inode)
+        self._rebuild_sidebar()
+        tree.select_inode(inode)
+        self.action_show_pane(pane_id)
+        if pane_id == "interfaces" and ifindex is not None:
+            self._draw_pane("interfaces", self._by_inode[inode])
+        self._focus_pane()
+
+    def goto(self, inode: int) -> None:
+        """Go to a namespace (from the command palette)."""
+        if self.selected is not None and inode != self.selected:
+            self._history.append((self.selected, self.pane, None))
+        self._goto(inode, self.pane, None)
+        self.query_one(NamespaceTree).focus()
+
+    def action_go_back(self) -> None:
+        if not self._history:
+            self.notify("nowhere to go back to")
+            return
+        inode, pane_id, ifindex = self._history.pop()
+        if inode not in self._by_inode:
+            return
+        self._goto(inode, pane_id, ifindex)
+
+    # --- filter, refresh, help ------------------------------------------------------
+
+    def action_filter(self) -> None:
+        filt = self.query_one("#filter", Input)
+        filt.display = True
+        filt.focus()
+
+    @on(Input.Changed, "#filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        self._filter = event.value.strip()
+        self._rebuild_sidebar()
+        tree = self.query_one(NamespaceTree)
+        inode = tree.selected_inode
+        if inode is not None and inode != self.selected:
+            self.select(inode)
+
+    @on(Input.Submitted, "#filter")
+    def filter_submitted(self, event: Input.Submitted) -> None:
+        if not self._filter:
+            self.query_one("#filter", Input).display = False
+        self.query_one(NamespaceTree).focus()
+
+    def action_refresh(self) -> None:
+        if not self.source.live:
+            self.notify("replaying a saved snapshot: nothing to refresh")
+            return
+        # A manual refresh forgets namespaces already marked gone.
+        self.namespaces = [ns for ns in self.namespaces if not ns.gone]
+        self._by_inode = {ns.inode: ns for ns in self.namespaces}
+        self._processes.clear()
+        self._set_status(f"{len(self.namespaces)} namespaces · refreshing…")
+        self._start_collect()
+
+    def action_help(self) -> None:
+        footer = Text(end="")
+        if self.runner is not None:
+            footer.append("Audit log: ", style="bold")
+            footer.append_text(render.safe(self.runner.audit_log_path))
+            footer.append("\n")
+        if self.read_only:
+            footer.append("Read-only: every action that runs or changes anything is refused.\n")
+        if not self.source.live:
+            footer.append("Replay of a saved snapshot: nothing runs, nothing refreshes.\n")
+        self.push_screen(HelpScreen(KEYS, footer))
+
+
+def _describe(err: BaseException) -> str:
+    if isinstance(err, NsxError):
+        return err.message
+    return f"{type(err).__name__}: {err}"
+
+
+def default_css_path() -> Path:
+    return Path(__file__).with_name("app.tcss")

@@ -1,0 +1,405 @@
+"""Model values to styled ``Text``: the only place untrusted strings become renderables.
+
+Every string that came from the system (interface names, aliases, netns names, process
+names, container names, images, labels, command output) passes through :func:`safe`,
+which makes control characters visible and wraps the result in a ``rich.text.Text``, a
+type Textual never parses as markup. Nothing here returns a plain ``str`` meant for
+display except :func:`ns_label` and :func:`search_blob`, which are for matching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from rich.text import Text
+
+from nsexplorer.model import (
+    Container,
+    Group,
+    Interface,
+    NetNamespace,
+    Peer,
+    ProcessInfo,
+    Route,
+    Snapshot,
+    group_of,
+)
+from nsexplorer.textsafe import visible
+
+GROUP_TITLES: dict[Group, str] = {
+    Group.HOST: "Host",
+    Group.CONTAINERS: "Containers",
+    Group.NAMED: "Named (ip netns)",
+    Group.HIDDEN: "Hidden (other mount ns)",
+    Group.FD_ONLY: "Pinned by an fd only",
+    Group.PROCESSES: "Processes",
+    Group.OTHER: "Other",
+}
+
+STATE_STYLES = {"up": "green", "down": "red", "lowerlayerdown": "red", "unknown": "yellow"}
+
+
+def safe(s: str | None, style: str = "") -> Text:
+    """Untrusted text, control characters escaped, never parsed as markup."""
+    return Text(visible(s or ""), style=style, no_wrap=False, end="")
+
+
+def plain(s: str, style: str = "") -> Text:
+    """Text we wrote ourselves (still never parsed as markup)."""
+    return Text(s, style=style, end="")
+
+
+def join(parts: Iterable[Text], sep: str = " ") -> Text:
+    return Text(sep, end="").join(list(parts))
+
+
+# --- namespaces ----------------------------------------------------------------------
+
+
+def primary_container(ns: NetNamespace) -> Container | None:
+    """The container that owns the namespace (not one joined in container:<x> mode)."""
+    for c in ns.containers:
+        if not c.shares_with and not c.network_mode.startswith("container:"):
+            return c
+    return ns.containers[0] if ns.containers else None
+
+
+def ns_label(ns: NetNamespace) -> str:
+    """The raw (unescaped) label a responder would look for."""
+    if ns.is_host:
+        return "host"
+    c = primary_container(ns)
+    if c is not None:
+        return c.name
+    if ns.names:
+        return ", ".join(ns.names)
+    if ns.label:
+        return ns.label
+    if ns.bind_mounts:
+        return ns.bind_mounts[0].path
+    if ns.pids:
+        return f"pid {ns.pids[0]}"
+    if ns.fd_holders:
+        h = ns.fd_holders[0]
+        return f"fd {h.fd} of pid {h.pid}"
+    return f"netns {ns.inode}"
+
+
+def container_mode(c: Container) -> str:
+    mode = c.network_mode
+    if mode.startswith("container:"):
+        return "container:" + mode[len("container:") :][:12]
+    return "bridge" if mode == "default" else mode
+
+
+def container_text(c: Container, *, with_name: bool = True) -> Text:
+    parts: list[Text] = []
+    if with_name:
+        parts.append(safe(c.name, "bold"))
+    parts.append(safe(c.image, "dim"))
+    parts.append(safe(container_mode(c), "cyan"))
+    if c.status and c.status != "running":
+        parts.append(safe(c.status, "yellow"))
+    return join(parts)
+
+
+def ns_sidebar_text(ns: NetNamespace) -> Text:
+    """The sidebar line for a namespace."""
+    if ns.is_host:
+        text = plain("host", "bold")
+    elif (c := primary_container(ns)) is not None:
+        text = container_text(c)
+    else:
+        text = safe(ns_label(ns), "bold" if ns.names else "")
+    if ns.gone:
+        text.stylize("strike dim")
+        text.append(" (gone)", style="red")
+    return text
+
+
+def ns_title(ns: NetNamespace) -> Text:
+    """The one-line title above the main panes."""
+    parts = [safe(ns_label(ns), "bold")]
+    c = None if ns.is_host else primary_container(ns)
+    if c is not None:
+        parts.append(container_text(c, with_name=False))
+    parts.append(plain(f"netns {ns.inode}", "dim"))
+    parts.append(plain(f"[{group_of(ns).value}]", "dim"))
+    if ns.gone:
+        parts.append(plain("GONE", "bold red"))
+    elif not ns.detailed:
+        parts.append(plain("(reading…)", "dim italic"))
+    return join(parts, "  ")
+
+
+def group_text(group: Group, count: int) -> Text:
+    return join([plain(GROUP_TITLES[group], "bold underline"), plain(f"({count})", "dim")])
+
+
+def short_ref(snapshot: Snapshot | None, inode: int | None) -> str:
+    """'host', a container or netns name, or 'netns N' for a namespace inode (raw)."""
+    if inode is None:
+        return "an unknown namespace"
+    ns = snapshot.by_inode(inode) if snapshot is not None else None
+    if ns is None:
+        return f"netns {inode}"
+    return ns_label(ns)
+
+
+def search_blob(ns: NetNamespace) -> str:
+    """Lower-case text the sidebar filter matches against."""
+    parts: list[str] = [ns_label(ns), ns.label, str(ns.inode), *ns.names]
+    parts += [m.path for m in ns.bind_mounts]
+    parts += [str(p) for p in ns.pids[:50]]
+    for c in ns.containers:
+        parts += [c.name, c.id, c.image, c.network_mode, c.compose_project]
+        for net in c.networks:
+            parts += [net.name, net.ip_address, net.gateway, net.mac, net.ipv6_address]
+    for iface in ns.interfaces:
+        parts += [iface.name, iface.mac, iface.alias]
+        parts += [a.address for a in iface.addresses]
+    return "\n".join(p for p in parts if p).lower()
+
+
+# --- interfaces ----------------------------------------------------------------------
+
+# Most telling first: at 80 columns the later ones are reached by scrolling right.
+IFACE_COLUMNS = ("name", "state", "addresses", "peer", "kind", "master", "mtu", "mac")
+
+
+def peer_text(iface: Interface, snapshot: Snapshot | None) -> Text:
+    """'→ veth46024eb in host (docker0)', or an honest 'unresolved'."""
+    peer: Peer | None = iface.peer
+    if peer is None:
+        if iface.kind == "veth":
+            return plain("→ peer unknown", "yellow")
+        return plain("")
+    if not peer.resolved:
+        where = f"ifindex {peer.ifindex}" if peer.ifindex is not None else "peer"
+        return plain(f"→ unresolved ({where}, netns unknown)", "yellow")
+    text = plain("→ ", "cyan")
+    text.append_text(safe(peer.name, "bold"))
+    text.append(" in ")
+    text.append_text(safe(short_ref(snapshot, peer.netns_inode)))
+    peer_ns = snapshot.by_inode(peer.netns_inode) if snapshot and peer.netns_inode else None
+    if peer_ns is not None and peer.ifindex is not None:
+        other = peer_ns.interface(peer.ifindex)
+        if other is not None and other.master:
+            text.append(" (")
+            text.append_text(safe(other.master))
+            text.append(")")
+    return text
+
+
+def addresses_text(iface: Interface, *, with_link: bool = False) -> Text:
+    addrs = [
+        f"{a.address}/{a.prefixlen}"
+        for a in iface.addresses
+        if with_link or a.scope not in ("link", "host") or a.family == 4
+    ]
+    return safe(" ".join(addrs))
+
+
+def iface_name_text(iface: Interface) -> Text:
+    text = safe(iface.name, "bold")
+    if iface.alias:
+        text.append(" ")
+        text.append_text(safe(f"({iface.alias})", "dim"))
+    return text
+
+
+def iface_cells(iface: Interface, snapshot: Snapshot | None) -> tuple[Text, ...]:
+    return (
+        iface_name_text(iface),
+        safe(iface.state, STATE_STYLES.get(iface.state, "")),
+        addresses_text(iface),
+        peer_text(iface, snapshot),
+        safe(iface.kind, "cyan"),
+        safe(iface.master or ""),
+        plain(str(iface.mtu)),
+        safe(iface.mac, "dim"),
+    )
+
+
+# --- routes and processes ------------------------------------------------------------
+
+ROUTE_COLUMNS = ("table", "destination", "gateway", "dev", "proto", "scope", "type", "src")
+
+TABLE_NAMES = {253: "default", 254: "main", 255: "local"}
+
+
+def route_cells(route: Route) -> tuple[Text, ...]:
+    return (
+        plain(TABLE_NAMES.get(route.table, str(route.table)), "dim"),
+        safe(route.dst, "bold"),
+        safe(route.gateway or ""),
+        safe(route.dev or ""),
+        safe(route.protocol),
+        safe(route.scope),
+        safe(route.type),
+        safe(route.prefsrc or ""),
+    )
+
+
+PROCESS_COLUMNS = ("pid", "user", "command")
+
+
+def process_cells(p: ProcessInfo) -> tuple[Text, ...]:
+    return (plain(str(p.pid)), safe(p.user), safe(p.command))
+
+
+# --- details -------------------------------------------------------------------------
+
+
+def _kv(text: Text, key: str, value: Text) -> None:
+    text.append(f"  {key:<14}", style="bold")
+    text.append_text(value)
+    text.append("\n")
+
+
+def details_text(ns: NetNamespace, snapshot: Snapshot | None) -> Text:
+    t = Text(end="")
+    t.append("Namespace\n", style="bold underline")
+    _kv(t, "inode", plain(str(ns.inode)))
+    _kv(t, "device", plain(str(ns.id.dev)))
+    _kv(t, "group", plain(group_of(ns).value))
+    _kv(t, "found by", plain(", ".join(s.value for s in ns.sources) or "-"))
+    if ns.access_path:
+        _kv(t, "opens via", safe(ns.access_path))
+    if ns.names:
+        _kv(t, "ip netns", safe(", ".join(ns.names)))
+    if ns.gone:
+        _kv(t, "state", plain("gone: it vanished since it was listed", "bold red"))
+
+    t.append("\nPaths reaching it\n", style="bold underline")
+    rows = 0
+    for m in ns.bind_mounts:
+        v = safe(m.path, "bold")
+        v.append(f"  from mount ns {m.mount_ns_inode}", style="dim")
+        if m.hidden:
+            v.append("  hidden", style="yellow")
+            v.append("  → ")
+            v.append_text(safe(m.reach_path))
+        _kv(t, "bind mount", v)
+        rows += 1
+    for pid in ns.pids[:8]:
+        _kv(t, "process", plain(f"/proc/{pid}/ns/net"))
+        rows += 1
+    if len(ns.pids) > 8:
+        _kv(t, "", plain(f"… and {len(ns.pids) - 8} more processes", "dim"))
+    for h in ns.fd_holders[:8]:
+        _kv(t, "open fd", plain(f"/proc/{h.pid}/fd/{h.fd}"))
+        rows += 1
+    if rows == 0:
+        t.append("  (none known)\n", style="dim")
+
+    for c in ns.containers:
+        t.append("\nContainer ", style="bold underline")
+        t.append_text(safe(c.name, "bold underline"))
+        t.append("\n")
+        _kv(t, "id", safe(c.id))
+        _kv(t, "image", safe(c.image))
+        _kv(t, "network mode", safe(container_mode(c)))
+        if c.shares_with:
+            _kv(t, "shares netns", safe(c.shares_with))
+        if c.status:
+            _kv(t, "status", safe(c.status))
+        _kv(t, "pid", plain(str(c.pid) if c.pid else "-"))
+        if c.sandbox_key:
+            _kv(t, "sandbox key", safe(c.sandbox_key))
+        if c.compose_project:
+            _kv(t, "compose", safe(c.compose_project))
+        for net in c.networks:
+            v = safe(net.name, "cyan")
+            if net.ip_address:
+                v.append("  ")
+                v.append_text(safe(f"{net.ip_address}/{net.prefixlen}"))
+            if net.gateway:
+                v.append("  gw ")
+                v.append_text(safe(net.gateway))
+            if net.mac:
+                v.append("  ")
+                v.append_text(safe(net.mac, "dim"))
+            if net.ipv6_address:
+                v.append("  ")
+                v.append_text(safe(net.ipv6_address))
+            _kv(t, "network", v)
+
+    warnings = list(ns.warnings)
+    if warnings:
+        t.append("\nWarnings\n", style="bold underline yellow")
+        for w in warnings:
+            t.append("  • ", style="yellow")
+            t.append_text(safe(w))
+            t.append("\n")
+    return t
+
+
+def snapshot_warnings_text(snapshot: Snapshot) -> Text:
+    t = Text(end="")
+    for w in snapshot.warnings:
+        t.append("• ", style="yellow")
+        t.append_text(safe(w))
+        t.append("\n")
+    return t
+
+
+# --- wiring --------------------------------------------------------------------------
+
+
+def wire_iface_text(iface: Interface, where: str | None = None) -> Text:
+    text = iface_name_text(iface)
+    text.append(" ")
+    text.append_text(safe(iface.kind, "cyan"))
+    if iface.state != "up":
+        text.append(" ")
+        text.append_text(safe(iface.state, STATE_STYLES.get(iface.state, "")))
+    addrs = addresses_text(iface)
+    if addrs.plain:
+        text.append(" ")
+        text.append_text(addrs)
+    if where is not None:
+        text.append(" in ")
+        text.append_text(safe(where, "magenta"))
+    return text
+
+
+def wire_bridge_text(bridge: Interface, where: str) -> Text:
+    text = plain("bridge ", "bold green")
+    text.append_text(safe(bridge.name, "bold green"))
+    text.append(" in ")
+    text.append_text(safe(where, "magenta"))
+    addrs = addresses_text(bridge)
+    if addrs.plain:
+        text.append(" ")
+        text.append_text(addrs)
+    return text
+
+
+def wire_peer_text(peer_name: str | None, where: str) -> Text:
+    text = plain("⇄ ", "cyan")
+    text.append_text(safe(peer_name or "?", "bold"))
+    text.append(" in ")
+    text.append_text(safe(where, "magenta"))
+    return text
+
+
+# --- output --------------------------------------------------------------------------
+
+
+def command_line_text(command: str, note: str = "") -> Text:
+    text = plain("$ ", "bold green")
+    text.append_text(safe(command))
+    if note:
+        text.append("  ")
+        text.append(note, style="dim")
+    return text
+
+
+def output_lines(output: str, limit: int = 2000) -> Sequence[Text]:
+    lines = output.splitlines()
+    head: list[Text] = []
+    if len(lines) > limit:
+        head.append(plain(f"… {len(lines) - limit} earlier lines not shown", "dim"))
+        lines = lines[-limit:]
+    return head + [safe(line) for line in lines]

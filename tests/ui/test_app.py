@@ -1,0 +1,504 @@
+"""Pilot tests: the TUI on recorded-style snapshots with fake ports (no root needed)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+from conftest import AppFactory, FakeWatcher
+from helpers import screen_text, settle, widget_text
+from uifixtures import (
+    DB,
+    HOST,
+    LAB_A,
+    LAB_B,
+    PAIR_C,
+    PAIR_D,
+    WEB,
+    FakeRunner,
+    FakeSource,
+    lab_snapshot,
+)
+
+from nsexplorer.errors import NamespaceGone, NsxError
+from nsexplorer.model import NetNamespace, Snapshot
+from nsexplorer.ui.app import KEYS
+from nsexplorer.ui.messages import ChangeDetected
+from nsexplorer.ui.widgets.panes import InterfacesPane, OutputPane, ProcessesPane
+from nsexplorer.ui.widgets.sidebar import NamespaceTree
+
+SIZE = (120, 36)
+
+
+def output_text(app) -> str:  # type: ignore[no-untyped-def]
+    return "\n".join(app.query_one(OutputPane).transcript)
+
+
+async def test_sidebar_lists_every_namespace_grouped(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        tree = app.query_one(NamespaceTree)
+        assert set(tree.inodes()) == {ns.inode for ns in lab_snapshot().namespaces}
+        text = widget_text(tree)
+        for title in ("Host", "Containers", "Named", "Hidden", "Pinned by an fd", "Processes"):
+            assert title in text
+        # the sidecar (container:web mode) sits under web's namespace
+        lines = text.splitlines()
+        web_line = next(i for i, line in enumerate(lines) if "nsxlab-web" in line)
+        assert "nsxlab-sidecar" in lines[web_line + 1]
+        assert "pid 6161 (sleep)" in text
+
+
+async def test_discover_shows_sidebar_before_collect_finishes(make_app: AppFactory) -> None:
+    gate = threading.Event()
+    source = FakeSource(lab_snapshot(), collect_gate=gate)
+    app = make_app(source=source)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if app.namespaces:
+                break
+        assert len(app.namespaces) == 12
+        assert not app.snapshot or not all(ns.detailed for ns in app.namespaces)
+        assert "reading" in widget_text(app.query_one("#status"))
+        gate.set()
+        await settle(pilot)
+        assert all(ns.detailed for ns in app.namespaces)
+        assert "live" in widget_text(app.query_one("#status"))
+
+
+async def test_enter_on_veth_jumps_to_peer_and_back(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(WEB)
+        await pilot.press("enter")  # sidebar -> interfaces pane
+        await pilot.pause()
+        table = app.query_one(InterfacesPane)
+        assert app.focused is table
+        table.select_ifindex(6)  # eth0
+        assert "→ veth46024eb in host (docker0)" in widget_text(table)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.selected == HOST
+        assert table.selected_ifindex == 7  # veth46024eb, the peer row
+        await pilot.press("b")
+        await pilot.pause()
+        assert app.selected == WEB
+        assert table.selected_ifindex == 6
+
+
+async def test_jump_between_two_non_host_namespaces(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(PAIR_C)
+        await pilot.press("enter", "j", "enter")
+        await pilot.pause()
+        assert app.selected == PAIR_D
+        assert app.query_one(InterfacesPane).selected_ifindex == 3
+        await pilot.press("backspace")
+        await pilot.pause()
+        assert app.selected == PAIR_C
+
+
+async def test_unresolved_peer_is_said_honestly(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 36)) as pilot:
+        await settle(pilot)
+        app.goto(4026532902)
+        await pilot.pause()
+        text = widget_text(app.query_one(InterfacesPane))
+        assert "→ unresolved (ifindex 77, netns unknown)" in text
+        await pilot.press("enter", "j", "enter")
+        await pilot.pause()
+        assert app.selected == 4026532902  # nowhere to jump to: stays
+
+
+async def test_filter_finds_container_by_ip_mac_and_interface(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        tree = app.query_one(NamespaceTree)
+        await pilot.press("slash", *"172.30.0.2")
+        await pilot.pause()
+        assert set(tree.inodes()) == {DB}
+        assert app.selected == DB
+        await pilot.press("enter")
+        assert app.focused is tree
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(set(tree.inodes())) == 12
+        await pilot.press("slash", *"ae:00:00:00:03:02")  # nsxlab-b veth0 MAC
+        await pilot.pause()
+        assert set(tree.inodes()) == {LAB_B}
+        await pilot.press("escape")
+        await pilot.press("slash", *"nsxlab-a-h")  # a host interface name
+        await pilot.pause()
+        assert set(tree.inodes()) == {HOST}
+
+
+async def test_tab_and_number_keys_switch_panes(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        seen = [app.pane]
+        for _ in range(6):
+            await pilot.press("tab")
+            seen.append(app.pane)
+        assert seen == [
+            "interfaces",
+            "routes",
+            "wiring",
+            "processes",
+            "details",
+            "output",
+            "interfaces",
+        ]
+        await pilot.press("shift+tab")
+        assert app.pane == "output"
+        await pilot.press("2")
+        assert app.pane == "routes"
+        assert "172.17.0.0/16" in screen_text(app)
+
+
+async def test_wiring_pane_draws_the_seed_picture(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(LAB_A)
+        await pilot.press("3")
+        await pilot.pause()
+        text = widget_text(app.query_one("#wiring"))
+        assert "veth0 veth 10.213.0.2/24" in text
+        assert "⇄ nsxlab-a-h in host" in text
+        assert "bridge nsxlab-br0 in host" in text
+        # the other ports of the bridge and who is behind them
+        assert "nsxlab-b-h" in text and "veth0 in nsxlab-b" in text
+        assert "veth0 in pid 6161 (sleep)" in text
+
+
+async def test_wiring_enter_follows_to_the_other_side(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(WEB)
+        await pilot.press("3", "enter")
+        tree = app.query_one("#wiring")
+        assert app.focused is tree
+        await pilot.press("j", "j", "enter")  # eth0 -> ⇄ veth46024eb in host
+        await pilot.pause()
+        assert app.selected == HOST
+        assert app.pane == "interfaces"
+        assert app.query_one(InterfacesPane).selected_ifindex == 7
+
+
+async def test_details_show_paths_and_container_facts(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(140, 50)) as pilot:
+        await settle(pilot)
+        app.goto(WEB)
+        await pilot.press("5")
+        await pilot.pause()
+        text = widget_text(app.query_one("#details-body"))
+        assert "4026532501" in text
+        assert "/run/nsx-testbed/exec/netns/5e0a1b2c3d4e" in text
+        assert "from mount ns 4026532300" in text and "hidden" in text
+        assert "/proc/2900/root/run/nsx-testbed/exec/netns/5e0a1b2c3d4e" in text
+        assert "bridge  172.17.0.2/16  gw 172.17.0.1" in text
+        assert "nsxlab-sidecar" in text
+
+
+async def test_processes_are_fetched_lazily(make_app: AppFactory) -> None:
+    calls: list[int] = []
+
+    class CountingSource(FakeSource):
+        def processes(self, ns: NetNamespace):  # type: ignore[no-untyped-def]
+            calls.append(ns.inode)
+            return super().processes(ns)
+
+    app = make_app(source=CountingSource(lab_snapshot()))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(WEB)
+        await settle(pilot)
+        assert calls == []
+        await pilot.press("4")
+        await settle(pilot)
+        assert calls == [WEB]
+        assert "sleep 3600" in widget_text(app.query_one(ProcessesPane))
+
+
+async def test_palette_goes_to_a_namespace(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"go to nsxlab-b")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.selected == LAB_B
+
+
+async def test_run_command_shows_equivalent_and_output_and_copies(make_app: AppFactory) -> None:
+    runner = FakeRunner()
+    app = make_app(runner=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(LAB_A)
+        await pilot.press("x")
+        await pilot.press(*"ip -br addr", "enter")
+        await settle(pilot)
+        assert runner.runs == [(LAB_A, ("ip", "-br", "addr"), False)]
+        assert app.pane == "output"
+        out = output_text(app)
+        assert "$ nsenter --net=/run/netns/nsxlab-a ip -br addr" in out
+        assert "2: eth0@if7: <UP>" in out
+        assert "[exit 0]" in out
+        await pilot.press("c")
+        assert app.clipboard == "nsenter --net=/run/netns/nsxlab-a ip -br addr"
+        # history: the prompt recalls the last command
+        await pilot.press("x", "up")
+        assert app.screen.query_one("#prompt-input").value == "ip -br addr"  # type: ignore[attr-defined]
+        await pilot.press("escape")
+
+
+async def test_all_namespaces_toggle_is_passed_through(make_app: AppFactory) -> None:
+    runner = FakeRunner()
+    app = make_app(runner=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(WEB)
+        await pilot.press("a", "x", *"hostname", "enter")
+        await settle(pilot)
+        assert runner.runs == [(WEB, ("hostname",), True)]
+        assert "nsenter -t 3101 -a hostname" in output_text(app)
+
+
+async def test_never_ending_command_is_cancelled(make_app: AppFactory) -> None:
+    runner = FakeRunner(block=True)
+    app = make_app(runner=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("x", *"sleep 1000", "enter")
+        await pilot.pause(0.1)
+        assert app.command_running
+        await pilot.press("ctrl+c")
+        await settle(pilot)
+        assert not app.command_running
+        out = output_text(app)
+        assert "partial output" in out
+        assert "[cancelled or killed]" in out
+
+
+async def test_read_only_refuses_every_action(make_app: AppFactory) -> None:
+    runner = FakeRunner(read_only=True)
+    app = make_app(runner=runner, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for key in ("x", "s", "n", "N"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert len(app.screen_stack) == 1, f"{key} opened a dialog in read-only mode"
+        await settle(pilot)
+        assert runner.runs == [] and runner.named == [] and runner.unnamed == []
+        assert output_text(app).count("read-only mode (--read-only)") == 4
+        assert "read-only" in widget_text(app.query_one("#cmdbar"))
+
+
+async def test_replay_refuses_actions_and_refresh(make_app: AppFactory) -> None:
+    app = make_app(live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("x", "r")
+        await settle(pilot)
+        assert len(app.screen_stack) == 1
+        assert "replaying a saved snapshot" in output_text(app)
+        assert "replay" in widget_text(app.query_one("#status"))
+
+
+async def test_name_asks_for_confirmation(make_app: AppFactory) -> None:
+    runner = FakeRunner()
+    app = make_app(runner=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(DB)
+        await pilot.press("n", *"nsxt-db", "enter")
+        await pilot.pause()
+        assert "mount --bind /proc/3201/ns/net /var/run/netns/nsxt-db" in screen_text(app)
+        await pilot.press("n")  # no
+        await settle(pilot)
+        assert runner.named == []
+        await pilot.press("n", *"nsxt-db", "enter", "y")
+        await settle(pilot)
+        assert runner.named == [(DB, "nsxt-db")]
+        assert "named /var/run/netns/nsxt-db" in output_text(app)
+
+
+async def test_bad_name_is_refused_before_asking(make_app: AppFactory) -> None:
+    runner = FakeRunner()
+    app = make_app(runner=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n", *"a/b", "enter")
+        await pilot.pause()
+        assert len(app.screen_stack) == 1
+        assert runner.named == []
+
+
+async def test_unname_removes_a_name_after_confirmation(make_app: AppFactory) -> None:
+    runner = FakeRunner()
+    app = make_app(runner=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(LAB_B)
+        await pilot.press("N", "enter")
+        await pilot.pause()
+        assert "ip netns delete nsxlab-b" in screen_text(app)
+        await pilot.press("y")
+        await settle(pilot)
+        assert runner.unnamed == ["nsxlab-b"]
+
+
+async def test_shell_without_a_real_terminal_is_refused_cleanly(make_app: AppFactory) -> None:
+    spawned: list[list[str]] = []
+
+    def spawn(argv: list[str]) -> int:
+        spawned.append(argv)
+        return 0
+
+    app = make_app(spawn_shell=spawn)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        assert spawned == []  # run_test cannot hand the terminal over
+        assert "cannot be handed over" in output_text(app)
+        assert app.is_running
+
+
+async def test_watcher_events_recollect_and_mark_gone(make_app: AppFactory) -> None:
+    full = lab_snapshot()
+    source = FakeSource(full)
+    watcher = FakeWatcher()
+    app = make_app(source=source, watcher=watcher, debounce=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert watcher.on_change is not None
+        assert watcher.watched and watcher.watched[-1] is not None
+        before = source.collects
+        # nsxlab-b disappears and a new namespace appears
+        newcomer = replace(
+            full.by_inode(LAB_B),
+            id=replace(full.by_inode(LAB_B).id, ino=4026539999),
+            names=("nsxt-new",),
+            label="nsxt-new",
+        )  # type: ignore[arg-type, union-attr]
+        kept = tuple(ns for ns in full.namespaces if ns.inode != LAB_B)
+        source.snapshot = replace(full, namespaces=(*kept, newcomer))
+        for _ in range(5):  # a burst of events: one collect
+            watcher.on_change("host netlink")
+        await pilot.pause(0.3)
+        await settle(pilot)
+        assert source.collects == before + 1
+        tree_text = widget_text(app.query_one(NamespaceTree))
+        assert "nsxt-new" in tree_text
+        assert "nsxlab-b (gone)" in tree_text
+        # a manual refresh forgets what is gone
+        await pilot.press("r")
+        await settle(pilot)
+        assert "nsxlab-b" not in widget_text(app.query_one(NamespaceTree))
+    assert watcher.stopped
+
+
+async def test_collection_failure_is_a_message_not_a_crash(make_app: AppFactory) -> None:
+    class Broken(FakeSource):
+        def collect(self) -> Snapshot:
+            raise NsxError("netlink exploded")
+
+    app = make_app(source=Broken(lab_snapshot()))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.is_running
+        assert "collection failed" in widget_text(app.query_one("#status"))
+        assert len(app.namespaces) == 12  # discover() still gave the sidebar
+
+
+async def test_namespace_vanishing_on_detail_is_marked_gone(make_app: AppFactory) -> None:
+    class Vanishing(FakeSource):
+        def collect(self) -> Snapshot:
+            threading.Event().wait(5)  # the full pass is slow; detail() answers first
+            return self.snapshot
+
+        def detail(self, ns: NetNamespace) -> NetNamespace:
+            if ns.inode == LAB_A:
+                raise NamespaceGone("namespace nsxlab-a vanished")
+            return super().detail(ns)
+
+    app = make_app(source=Vanishing(lab_snapshot()))
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if app.namespaces:
+                break
+        app.goto(LAB_A)
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if app.selected_ns is not None and app.selected_ns.gone:
+                break
+        assert app.selected_ns is not None and app.selected_ns.gone
+        assert "GONE" in widget_text(app.query_one("#title"))
+        app.workers.cancel_all()
+
+
+async def test_selection_detail_is_fetched_before_full_collect(make_app: AppFactory) -> None:
+    gate = threading.Event()
+    source = FakeSource(lab_snapshot(), collect_gate=gate)
+    app = make_app(source=source)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if app.namespaces:
+                break
+        app.goto(DB)
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if DB in source.detail_calls and app.selected_ns and app.selected_ns.detailed:
+                break
+        assert "172.30.0.2/24" in widget_text(app.query_one(InterfacesPane))
+        gate.set()
+        await settle(pilot)
+
+
+async def test_help_lists_every_key_and_the_audit_log(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = widget_text(app.screen.query_one("#help-body"))
+        for key, _ in KEYS:
+            assert key in text
+        assert "/var/log/nsexplorer/audit.log" in text
+        await pilot.press("q")  # closes help, does not quit
+        await pilot.pause()
+        assert app.is_running and len(app.screen_stack) == 1
+        await pilot.press("q")
+        await pilot.pause()
+    assert not app.is_running
+
+
+async def test_usable_at_80x24(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.goto(WEB)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "nsxlab-web" in text
+        assert "1 Interfaces" in text
+        assert "q Quit" in text
+        assert "$ nsenter --net=/proc/3101/ns/net sh" in text
