@@ -105,6 +105,13 @@ def _addresses(ns: NetNamespace) -> list[str]:
     ]
 
 
+def _mode(mode: str) -> str:
+    """container:<64 hex> shortened to the 12 a person types."""
+    if mode.startswith("container:"):
+        return mode[: len("container:") + 12]
+    return mode
+
+
 def _pids_text(ns: NetNamespace) -> str:
     if not ns.pids:
         return "-"
@@ -120,7 +127,7 @@ def format_list(snap: Snapshot, *, wide: bool = False) -> str:
     rows: list[list[str]] = [header]
     for ns in snap.namespaces:
         containers = ", ".join(
-            f"{c.short_id} {c.image} {c.network_mode}".strip() for c in ns.containers
+            f"{c.short_id} {c.image} {_mode(c.network_mode)}".strip() for c in ns.containers
         )
         row = [
             str(ns.inode),
@@ -207,7 +214,7 @@ def format_namespace(ns: NetNamespace, snap: Snapshot | None = None) -> str:
         extra = f", compose project {v(c.compose_project)}" if c.compose_project else ""
         out.append(
             f"  container: {v(c.name)}  {c.short_id}  image {v(c.image)}  "
-            f"mode {v(c.network_mode)}  pid {c.pid or '-'}{extra}"
+            f"mode {v(_mode(c.network_mode))}  pid {c.pid or '-'}{extra}"
         )
         for n in c.networks:
             addr = f"{n.ip_address}/{n.prefixlen}" if n.ip_address else "-"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,12 +42,12 @@ def engine_configured() -> bool:
 class EngineQuery:
     """Starts the Docker query at construction; ``result()`` waits until the deadline."""
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, host: str | None = None) -> None:
         self.timeout = timeout
-        self.host = docker_host()
+        self.host = host or docker_host()
         self._result: EngineResult | None = None
         self._done = threading.Event()
-        self._deadline_start = 0.0
+        self._started = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="nsx-docker", daemon=True)
         self._thread.start()
 
@@ -59,7 +60,8 @@ class EngineQuery:
             self._done.set()
 
     def result(self) -> EngineResult:
-        if not self._done.wait(self.timeout) or self._result is None:
+        left = max(0.0, self._started + self.timeout - time.monotonic())
+        if not self._done.wait(left) or self._result is None:
             return EngineResult(
                 engine=EngineInfo(engine="docker", reachable=False, host=self.host),
                 warnings=[
