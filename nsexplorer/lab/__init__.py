@@ -105,7 +105,8 @@ def down() -> DownReport:
     hosts = {h for h in (recorded.docker_host if recorded else None, containers.docker_host()) if h}
     for host in sorted(hosts):
         try:
-            found = containers.remove(host)
+            gone, found = containers.remove(host)
+            removed += gone
         except EngineUnavailable as err:
             found = [err.message]
         # An absent engine is only a problem when the lab recorded using it.

@@ -155,15 +155,19 @@ def _build(host: str) -> tuple[str, tuple[LabContainer, ...]]:
     return st.DOCKER_NETWORK, tuple(made)
 
 
-def remove(host: str) -> list[str]:
-    """Remove every container and network the lab made on this engine; problems found."""
+def remove(host: str) -> tuple[list[str], list[str]]:
+    """Remove every container and network the lab made on this engine.
+
+    Returns (what was removed, problems).
+    """
     import docker.errors
 
+    removed: list[str] = []
     problems: list[str] = []
     try:
         c = client(host)
     except EngineUnavailable as err:
-        return [err.message]
+        return removed, [err.message]
     try:
         seen: set[str] = set()
         for obj in c.containers.list(all=True, filters={"label": st.DOCKER_LABEL}):
@@ -175,6 +179,7 @@ def remove(host: str) -> list[str]:
         for cid in sorted(seen, key=lambda i: _is_joined(c, i), reverse=True):
             try:
                 c.api.remove_container(cid, force=True)
+                removed.append(f"container {cid[:12]}")
             except docker.errors.NotFound:
                 pass
             except docker.errors.APIError as err:
@@ -183,13 +188,14 @@ def remove(host: str) -> list[str]:
             if net.name.startswith(f"{st.PREFIX}-"):
                 try:
                     net.remove()
+                    removed.append(f"network {net.name}")
                 except docker.errors.NotFound:
                     pass
                 except docker.errors.APIError as err:
                     problems.append(f"docker network rm {net.name}: {err.explanation}")
     finally:
         c.close()
-    return problems
+    return removed, problems
 
 
 def _is_joined(c: Any, cid: str) -> bool:
