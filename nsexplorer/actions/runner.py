@@ -146,7 +146,7 @@ class NamespaceRunner:
             self._log("exec", ns, cmd, full, NOT_FOUND, error=missing)
             raise CommandNotFound(missing)
         try:
-            status = exit_status_of(subprocess.call(full))
+            status = exit_status_of(_call_in_foreground(full))
         except OSError as err:
             self._log("exec", ns, cmd, full, None, error=str(err))
             raise ActionFailed(f"could not start {full[0]}: {err.strerror}") from err
@@ -188,6 +188,21 @@ class NamespaceRunner:
             return 1  # unbind_name explains what is wrong with it
         paths = (target, os.path.realpath(target))
         return holders.count_holders(ns.ino, paths)
+
+
+def _call_in_foreground(argv: Sequence[str]) -> int:
+    """Run with the terminal; ctrl-c belongs to the command, not to us.
+
+    The terminal sends SIGINT to the command and to nsexplorer alike. subprocess.call
+    would SIGKILL the command then (an interactive shell inside would die at the first
+    ctrl-c); instead keep waiting and let the command decide.
+    """
+    proc = subprocess.Popen(list(argv))
+    while True:
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            continue
 
 
 def _name_source(way: entry.Entry) -> str:

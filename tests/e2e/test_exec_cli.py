@@ -84,6 +84,8 @@ def test_shell_round_trip(term: str, sleeper: int) -> None:
     nsx = f"{shlex.quote(sys.executable)} -m nsexplorer"
     type_line(term, f"{nsx} exec pid:{sleeper} -- sh")
     wait_for(term, lambda s: "# nsenter --net=" in s, "the equivalent command")
+    # ctrl-c at the inner prompt must not kill the shell (nor nsexplorer's wait for it).
+    tmux("send-keys", "-t", term, "C-c")
     # Inside: /sys shows the namespace's own interfaces, and arithmetic proves a live shell.
     type_line(term, "ls /sys/class/net; echo MARK-$((6*7)); exit 3")
     text = wait_for(term, lambda s: "\nMARK-42" in s, "MARK-42 from the shell inside")
@@ -110,3 +112,14 @@ def test_shell_into_a_container_with_no_tools_of_its_own(term: str) -> None:
         wait_for(term, lambda s: "BACK rc=0" in s, "the outer shell again")
     finally:
         subprocess.run(["/usr/bin/docker", "rm", "-f", name], capture_output=True, check=False)
+
+
+def test_ctrl_c_goes_to_the_command_and_its_status_comes_back(term: str, sleeper: int) -> None:
+    nsx = f"{shlex.quote(sys.executable)} -m nsexplorer"
+    script = 'trap "echo TRAPPED; exit 5" INT; echo READY; while :; do sleep 0.1; done'
+    type_line(term, f"{nsx} exec pid:{sleeper} -- sh -c {shlex.quote(script)}")
+    wait_for(term, lambda s: "\nREADY" in s, "the command running")
+    tmux("send-keys", "-t", term, "C-c")
+    wait_for(term, lambda s: "TRAPPED\n" in s, "the command's own SIGINT handler")
+    type_line(term, 'echo "BACK rc=$?"')
+    wait_for(term, lambda s: "BACK rc=5" in s, "the command's exit status, not a kill")
