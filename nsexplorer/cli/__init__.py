@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
     p.add_argument("--json", action="store_true", help="JSON instead of text")
 
-    p = sub.add_parser("exec", help="run a host command inside a namespace")
+    p = sub.add_parser("exec", help="run a host command inside a namespace", epilog=AUDIT_HELP)
     p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
     p.add_argument(
         "-a",
@@ -64,11 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD ...")
 
-    p = sub.add_parser("name", help="expose a namespace to `ip netns` as NAME")
+    p = sub.add_parser("name", help="expose a namespace to `ip netns` as NAME", epilog=AUDIT_HELP)
     p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
     p.add_argument("name", metavar="NAME")
 
-    p = sub.add_parser("unname", help="remove a name made by `nsexplorer name`")
+    p = sub.add_parser("unname", help="remove a name made by `nsexplorer name`", epilog=AUDIT_HELP)
     p.add_argument("name", metavar="NAME")
 
     p = sub.add_parser("lab", help="build or remove a throwaway test topology")
@@ -83,6 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     return parser
 
+
+AUDIT_HELP = (
+    "Every action is appended to an audit log (one JSON line: time, namespace, argv, exit "
+    "status, user): $NSX_AUDIT_LOG if set, else /var/log/nsexplorer/audit.log, else "
+    "$XDG_STATE_HOME/nsexplorer/audit.log (~/.local/state/...) when that is not writable. "
+    "--read-only refuses every action."
+)
 
 TARGET_HELP = (
     "container name or id prefix, netns name, path to an nsfs file, pid:N, or inode number"
