@@ -7,12 +7,14 @@ is counted so the snapshot can say what needs root.
 
 from __future__ import annotations
 
+import fcntl
 import os
 from dataclasses import dataclass, field
 
-from nsexplorer.collect.nsfs import parse_ns_link
+from nsexplorer.collect.nsfs import CLONE_NEWNET, nsfs_dev, parse_ns_link
 
 COMM_LIMIT = 64
+NS_GET_NSTYPE = 0xB703  # _IO(0xb7, 0x3)
 
 
 @dataclass(slots=True)
@@ -87,10 +89,35 @@ def _scan_fds(out: ProcScan, base: str, pid: int) -> None:
         except OSError:
             continue
         # Cheap prefix test first: almost every fd is a file, socket, pipe or anon inode.
+        # An fd opened from /proc/<pid>/ns/net reads "net:[N]"; one opened through a bind
+        # mount reads as the mount's path, and as "/" once that mount is gone (then only
+        # the fd pins the namespace): those few are checked with stat.
+        ino = None
         if target.startswith("net:["):
             ino = parse_ns_link(target, "net")
-            if ino is not None and fd.isdigit():
-                out.fd_holders.setdefault(ino, []).append((pid, int(fd)))
+        elif target == "/":
+            ino = _netns_fd_inode(f"{fd_dir}/{fd}")
+        if ino is not None and fd.isdigit():
+            out.fd_holders.setdefault(ino, []).append((pid, int(fd)))
+
+
+def _netns_fd_inode(path: str) -> int | None:
+    """The inode if the fd at ``path`` (a /proc magic link) is a network namespace."""
+    try:
+        st = os.stat(path)
+        if st.st_dev != nsfs_dev():
+            return None
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        if fcntl.ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET:
+            return None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return st.st_ino
 
 
 def read_comm(pid: int, proc: str = "/proc") -> str:
