@@ -130,27 +130,44 @@ def _seed_of(ns: NetNamespace) -> tuple[int, str] | None:
 
 
 def _container_pids(ns: NetNamespace) -> list[int]:
-    # The container that owns the namespace first, then those sharing it, then others.
+    # The container that owns the namespace first, then those sharing it; plain
+    # processes only when no container lives there (they may be anything, e.g. a
+    # helper that setns'd in, with another mount namespace).
     owners = [c.pid for c in ns.containers if c.pid and not c.shares_with]
     sharers = [c.pid for c in ns.containers if c.pid and c.shares_with]
-    return list(dict.fromkeys([*owners, *sharers, *ns.pids]))
+    if owners or sharers:
+        return list(dict.fromkeys([*owners, *sharers]))
+    return list(ns.pids)
 
 
-def plan(ns: NetNamespace, all_namespaces: bool = False, probe: Probe = ns_id_of) -> Entry:
+def plan(
+    ns: NetNamespace,
+    all_namespaces: bool = False,
+    probe: Probe = ns_id_of,
+    *,
+    via_pid: int | None = None,
+) -> Entry:
     """Choose, and check against the kernel, the way into ``ns``.
+
+    ``via_pid``: with --all-namespaces, the process whose namespaces to enter (the
+    container the person named); by default the container that owns ``ns``. For the
+    host's own namespace, with no ``via_pid``, "all namespaces" are simply ours.
 
     Raises NamespaceGone when nothing that used to reach it opens it any more, and
     ActionFailed when --all-namespaces has no process to take namespaces from.
     """
+    own = probe(OWN_NETNS) == ns.id
     if all_namespaces:
-        pids = _container_pids(ns)
-        for pid in pids:
+        if own and via_pid is None:
+            return Entry(Kind.DIRECT)
+        pids = ([via_pid] if via_pid is not None else []) + _container_pids(ns)
+        for pid in dict.fromkeys(pids):
             if probe(f"/proc/{pid}/ns/net") == ns.id:
                 return Entry(Kind.ALL, pid=pid)
         if pids:
             raise NamespaceGone(
                 f"namespace {describe(ns)} is gone: its processes "
-                f"({', '.join(map(str, pids))}) have exited or moved"
+                f"({', '.join(map(str, dict.fromkeys(pids)))}) have exited or moved"
             )
         raise ActionFailed(
             f"--all-namespaces needs a process inside namespace {describe(ns)} to take "
@@ -159,7 +176,7 @@ def plan(ns: NetNamespace, all_namespaces: bool = False, probe: Probe = ns_id_of
             "to use the host's tools in its network namespace"
         )
 
-    if probe(OWN_NETNS) == ns.id:
+    if own:
         return Entry(Kind.DIRECT)
     seed = _seed_of(ns)
     for name in ns.names:

@@ -52,9 +52,15 @@ class NamespaceRunner:
         return self._audit.last_error
 
     def equivalent_command(
-        self, ns: NetNamespace, argv: Sequence[str], all_namespaces: bool = False
+        self,
+        ns: NetNamespace,
+        argv: Sequence[str],
+        all_namespaces: bool = False,
+        *,
+        via_pid: int | None = None,
     ) -> str:
-        return quoting.join(entry.wrap(entry.plan(ns, all_namespaces), argv))
+        way = entry.plan(ns, all_namespaces, via_pid=via_pid)
+        return quoting.join(entry.wrap(way, argv))
 
     def run(
         self,
@@ -64,12 +70,13 @@ class NamespaceRunner:
         all_namespaces: bool = False,
         timeout: float | None = None,
         cancel: Callable[[], bool] | None = None,
+        via_pid: int | None = None,
     ) -> RunResult:
         self.refuse_if_read_only("run a command")
         cmd = _checked_argv(argv)
-        way = entry.plan(ns, all_namespaces)
+        way = entry.plan(ns, all_namespaces, via_pid=via_pid)
         full = entry.wrap(way, cmd)
-        missing = None if all_namespaces else missing_program(cmd[0])
+        missing = None if way.kind is entry.Kind.ALL else missing_program(cmd[0])
         if missing:
             self._log("run", ns, cmd, full, NOT_FOUND, error=missing)
             return RunResult(tuple(full), NOT_FOUND, "", error=missing)
@@ -89,10 +96,13 @@ class NamespaceRunner:
         self._log("run", ns, cmd, full, got.exit_status, stopped=got.stopped or None)
         return RunResult(tuple(full), got.exit_status, got.output, got.truncated, error)
 
-    def interactive_argv(self, ns: NetNamespace, all_namespaces: bool = False) -> list[str]:
+    def interactive_argv(
+        self, ns: NetNamespace, all_namespaces: bool = False, *, via_pid: int | None = None
+    ) -> list[str]:
         self.refuse_if_read_only("open a shell")
-        shell = "/bin/sh" if all_namespaces else entry.host_shell()
-        full = entry.wrap(entry.plan(ns, all_namespaces), [shell])
+        way = entry.plan(ns, all_namespaces, via_pid=via_pid)
+        shell = "/bin/sh" if way.kind is entry.Kind.ALL else entry.host_shell()
+        full = entry.wrap(way, [shell])
         self._log("shell", ns, [shell], full, None)
         return full
 
@@ -135,16 +145,33 @@ class NamespaceRunner:
         return None if form is None else quoting.join(form)
 
     def run_attached(
-        self, ns: NetNamespace, argv: Sequence[str], *, all_namespaces: bool = False
+        self,
+        ns: NetNamespace,
+        argv: Sequence[str],
+        *,
+        all_namespaces: bool = False,
+        via_pid: int | None = None,
+        announce: Callable[[str, str | None], None] | None = None,
     ) -> int:
-        """Run with the terminal attached (output streams, not captured); exit status."""
+        """Run with the terminal attached (output streams, not captured); exit status.
+
+        An empty ``argv`` starts an interactive shell (the host's $SHELL, or /bin/sh of
+        the container with --all-namespaces). ``announce(equivalent, seed_form)`` is
+        called once every check passed, just before the command starts.
+        """
         self.refuse_if_read_only("run a command")
+        way = entry.plan(ns, all_namespaces, via_pid=via_pid)
+        if not argv:
+            argv = ["/bin/sh" if way.kind is entry.Kind.ALL else entry.host_shell()]
         cmd = _checked_argv(argv)
-        full = entry.wrap(entry.plan(ns, all_namespaces), cmd)
-        missing = None if all_namespaces else missing_program(cmd[0])
+        full = entry.wrap(way, cmd)
+        missing = None if way.kind is entry.Kind.ALL else missing_program(cmd[0])
         if missing:
             self._log("exec", ns, cmd, full, NOT_FOUND, error=missing)
             raise CommandNotFound(missing)
+        if announce is not None:
+            seed = entry.seed_form(way, cmd)
+            announce(quoting.join(full), None if seed is None else quoting.join(seed))
         try:
             status = exit_status_of(_call_in_foreground(full))
         except OSError as err:

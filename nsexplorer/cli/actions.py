@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from nsexplorer.actions.entry import describe, host_shell
+from nsexplorer.actions.entry import describe
 from nsexplorer.actions.nsfs import ns_id_of
 from nsexplorer.actions.quoting import quote
-from nsexplorer.actions.runner import NamespaceRunner, missing_program
+from nsexplorer.actions.runner import NamespaceRunner
 from nsexplorer.errors import ReadOnlyRefused
 from nsexplorer.model import NamespaceId, NetNamespace
 from nsexplorer.textsafe import visible
@@ -62,17 +62,32 @@ def _exec(args: argparse.Namespace, runner: NamespaceRunner) -> int:
     all_ns, cmd = split_exec_argv(args.argv, args.all_namespaces)
     runner.refuse_if_read_only("run a command")
     ns = resolve_target(args.target)
-    if not cmd:  # no command: an interactive shell, like `ip netns exec NAME $SHELL`
-        cmd = ["/bin/sh" if all_ns else host_shell()]
-    if not all_ns and missing_program(cmd[0]):
-        return runner.run_attached(ns, cmd)  # logs the attempt and raises CommandNotFound
-    print(f"# {runner.equivalent_command(ns, cmd, all_ns)}", file=sys.stderr)
-    if not all_ns:
-        seed = runner.seed_command(ns, cmd)
-        if seed:
-            print(f"# or, as in the seed article (keeps the host's /sys): {seed}", file=sys.stderr)
+    via = named_container_pid(args.target, ns) if all_ns else None
+    return runner.run_attached(
+        ns, cmd, all_namespaces=all_ns, via_pid=via, announce=_print_equivalent
+    )
+
+
+def _print_equivalent(command: str, seed: str | None) -> None:
+    """The command nsexplorer runs, as a comment on stderr (stdout stays the command's)."""
+    print(f"# {command}", file=sys.stderr)
+    if seed:
+        print(f"# or, as in the seed article (keeps the host's /sys): {seed}", file=sys.stderr)
     sys.stderr.flush()
-    return runner.run_attached(ns, cmd, all_namespaces=all_ns)
+
+
+def named_container_pid(target: str, ns: NetNamespace) -> int | None:
+    """The pid of the container TARGET names, if it names one of ``ns``'s containers.
+
+    Several containers may share one network namespace (host mode, container: mode);
+    --all-namespaces must enter the one the person named, not just any of them.
+    """
+    bare = target.removeprefix("/")
+    for c in ns.containers:
+        if c.pid and bare in (c.name, c.id):
+            return c.pid
+    prefix = [c for c in ns.containers if c.pid and len(bare) >= 4 and c.id.startswith(bare)]
+    return prefix[0].pid if len(prefix) == 1 else None
 
 
 def resolve_target(target: str) -> NetNamespace:
