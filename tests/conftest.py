@@ -1,8 +1,9 @@
 """Shared test plumbing: root/Docker requirements, CI strictness, the lab, throwaway objects.
 
 - Markers (declared in pyproject.toml) drive skips: a test marked ``root`` is skipped
-  when not root, ``docker`` when no Docker engine answers. Inside a test or fixture call
-  ``requires_root()`` / ``requires_docker()`` for the same effect. Every skip states why.
+  when not root, ``docker`` when no Docker engine answers; every skip states why. Use
+  the markers (or the fixtures below) rather than `from conftest import ...`: with more
+  than one conftest.py under tests/, that import may find the wrong one.
 - Under ``CI=true`` every skip becomes a failure: a green CI means everything ran.
 - ``DOCKER_HOST`` defaults to the testbed's socket (scripts/testbed.sh) when it is unset
   and that socket exists, for this process and every subprocess it starts.
@@ -88,6 +89,12 @@ def requires_docker() -> None:
     reason = docker_unavailable_reason()
     if reason:
         pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def docker_reachable() -> bool:
+    """True when a Docker engine answers at DOCKER_HOST (no skip; for tests that adapt)."""
+    return docker_unavailable_reason() is None
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -41,12 +41,6 @@ def nsx(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def docker_ok() -> bool:
-    from conftest import docker_unavailable_reason
-
-    return docker_unavailable_reason() is None
-
-
 def nsfs_dev() -> int:
     return os.stat("/proc/thread-self/ns/net").st_dev
 
@@ -57,7 +51,7 @@ def foreign(name: str) -> bool:
     return name.startswith("nsx") and not name.startswith("nsxlab")
 
 
-def host_view() -> dict[str, list[str]]:
+def host_view(docker: bool) -> dict[str, list[str]]:
     """What `lab down` must leave exactly as it found it (less others' objects)."""
     links = []
     for line in sh("ip", "-o", "link").splitlines():
@@ -73,7 +67,7 @@ def host_view() -> dict[str, list[str]]:
         if not foreign(ln.split()[4].rsplit("/", 1)[-1])
     ]
     view = {"ip -o link": sorted(links), "ip netns list": sorted(netns), "mountinfo": mounts}
-    if docker_ok():
+    if docker:
         ps = sh(DOCKER, "ps", "-a", "--format", "{{.ID}} {{.Names}}").splitlines()
         view["docker ps -a"] = sorted(ln for ln in ps if not foreign(ln.split()[1]))
         nets = sh(DOCKER, "network", "ls", "--format", "{{.Name}}").split()
@@ -107,9 +101,11 @@ def ping(netns: str, address: str) -> bool:
 # ----------------------------------------------------------------------------- CLI cycle
 
 
-def test_lab_cli_up_shows_topology_and_down_restores_host(lab_lock: None) -> None:
+def test_lab_cli_up_shows_topology_and_down_restores_host(
+    lab_lock: None, docker_reachable: bool
+) -> None:
     assert nsx("lab", "down").returncode == 0
-    before = host_view()
+    before = host_view(docker_reachable)
 
     up = nsx("lab", "up")
     try:
@@ -135,7 +131,7 @@ def test_lab_cli_up_shows_topology_and_down_restores_host(lab_lock: None) -> Non
         assert ping("nsxlab-a", "10.215.0.20")  # the process-only netns
         assert ping("nsxlab-b", "10.215.0.30")  # the hidden netns
 
-        if docker_ok():
+        if docker_reachable:
             ps = sh(DOCKER, "ps", "--format", "{{.Names}}").split()
             for name in ("nsxlab-web", "nsxlab-hostnet", "nsxlab-none", "nsxlab-side"):
                 assert name in ps
@@ -158,14 +154,14 @@ def test_lab_cli_up_shows_topology_and_down_restores_host(lab_lock: None) -> Non
     assert down.returncode == 0, down.stderr
     assert not Path("/run/nsxlab").exists()
     assert nsx("lab", "status").returncode == 3
-    after = host_view()
+    after = host_view(docker_reachable)
     for key in before:
         assert after[key] == before[key], key
 
 
-def test_lab_down_after_crash_removes_everything(lab_lock: None) -> None:
+def test_lab_down_after_crash_removes_everything(lab_lock: None, docker_reachable: bool) -> None:
     """state.json lost (a crash mid-way): down still finds the lab by prefix and mark."""
-    before = host_view()
+    before = host_view(docker_reachable)
     up = nsx("lab", "up", "--no-docker")
     assert up.returncode == 0, up.stderr
     state = labstate.load()
@@ -179,12 +175,12 @@ def test_lab_down_after_crash_removes_everything(lab_lock: None) -> None:
             not Path(f"/proc/{pid}/cmdline").exists()
             or not Path(f"/proc/{pid}/cmdline").read_bytes()
         ), f"lab process {pid} survived down"
-    after = host_view()
+    after = host_view(docker_reachable)
     for key in before:
         assert after[key] == before[key], key
 
 
-def test_lab_up_refuses_when_not_root() -> None:
+def test_lab_up_refuses_when_not_root(docker_reachable: bool) -> None:
     # nobody, plus read access to files so that only the lack of root can stop it
     argv = [
         "setpriv",
@@ -199,13 +195,13 @@ def test_lab_up_refuses_when_not_root() -> None:
         "lab",
         "up",
     ]
-    before = host_view()
+    before = host_view(docker_reachable)
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     done = subprocess.run(argv, capture_output=True, text=True, check=False, env=env, timeout=60)
     assert done.returncode != 0
     assert "needs root" in done.stderr
     assert "Traceback" not in done.stderr
-    assert host_view() == before
+    assert host_view(docker_reachable) == before
 
 
 def test_lab_size_adds_bench_namespaces(lab_lock: None) -> None:
