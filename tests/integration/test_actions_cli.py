@@ -163,3 +163,23 @@ def test_exec_container_runs_host_ip_and_seed_form_is_shown(web: str, tmp_path: 
                              text=True, check=True)  # fmt: skip
     assert hostname.stdout.strip() == inspect.stdout.strip()[:12]
     assert hostname.stderr.startswith("# nsenter -t ")
+
+
+@pytest.mark.docker
+def test_host_mode_container(tmp_path: Path) -> None:
+    name = f"nsxt-{secrets.token_hex(2)}-hostmode"
+    run = [DOCKER, "run", "-d", "--name", name, "--network", "host"]
+    subprocess.run([*run, "nsx-busybox:test", "sleep", "600"], check=True, capture_output=True)
+    try:
+        audit = tmp_path / "audit.log"
+        done = nsx("exec", name, "--", "ls", "/sys/class/net", audit=audit)
+        assert done.stderr.startswith("# ls /sys/class/net\n")  # the host's netns: direct
+        assert set(done.stdout.split()) == set(os.listdir("/sys/class/net"))
+        # --all-namespaces enters THIS container (its pid namespace, where pid 1 is the
+        # container's sleep), not the host, although the network namespace is the host's.
+        inside = nsx("exec", name, "-a", "--", "cat", "/proc/1/cmdline", audit=audit)
+        assert inside.returncode == 0, inside.stderr
+        assert inside.stdout.split("\0")[:2] == ["sleep", "600"]
+        assert inside.stderr.startswith("# nsenter -t ")
+    finally:
+        subprocess.run([DOCKER, "rm", "-f", name], capture_output=True, check=False)

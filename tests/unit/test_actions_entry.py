@@ -116,3 +116,28 @@ def test_host_shell(tmp_path: object) -> None:
     assert entry.host_shell({}) == "/bin/sh"
     assert entry.host_shell({"SHELL": "relative/sh"}) == "/bin/sh"
     assert entry.host_shell({"SHELL": "/nonexistent/zsh"}) == "/bin/sh"
+
+
+def test_all_namespaces_on_the_host_is_direct_unless_a_container_is_named() -> None:
+    hostmode = Container("docker", "c" * 64, "hm", "img", "host", pid=300)
+    ns = NetNamespace(id=HOST, is_host=True, containers=(hostmode,), pids=(1, 300))
+    probe = probe_from({"/proc/300/ns/net": HOST})
+    assert plan(ns, True, probe=probe) == Entry(Kind.DIRECT)
+    assert plan(ns, True, probe=probe, via_pid=300) == Entry(Kind.ALL, pid=300)
+
+
+def test_via_pid_wins_over_the_owner() -> None:
+    owner = Container("docker", "a" * 64, "web", "img", "default", pid=100)
+    sharer = Container("docker", "b" * 64, "side", "img", "container:x", pid=200, shares_with="x")
+    ns = NetNamespace(id=TARGET, containers=(owner, sharer))
+    probe = probe_from({"/proc/100/ns/net": TARGET, "/proc/200/ns/net": TARGET})
+    assert plan(ns, True, probe=probe, via_pid=200).pid == 200
+    assert plan(ns, True, probe=probe).pid == 100
+
+
+def test_plain_processes_are_not_used_when_a_container_owns_the_namespace() -> None:
+    owner = Container("docker", "a" * 64, "web", "img", "default", pid=100)
+    ns = NetNamespace(id=TARGET, containers=(owner,), pids=(55, 100))
+    probe = probe_from({"/proc/55/ns/net": TARGET})  # the container's pid is gone
+    with pytest.raises(NamespaceGone, match=r"\(100\)"):
+        plan(ns, True, probe=probe)
