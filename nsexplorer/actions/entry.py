@@ -94,7 +94,7 @@ def seed_form(entry: Entry, argv: Sequence[str]) -> list[str] | None:
     It runs in the other mount namespace and keeps the host's /sys: shown as an
     alternative a person may know, not what nsexplorer runs.
     """
-    if entry.seed is None or entry.kind is Kind.ALL:
+    if entry.seed is None or entry.kind is not Kind.PATH:
         return None
     pid, path = entry.seed
     return ["nsenter", "-t", str(pid), "-m", "nsenter", f"--net={path}", "--", *argv]

@@ -13,7 +13,7 @@ from nsexplorer.actions.output import DEFAULT_LIMIT
 from nsexplorer.actions.process import exit_status_of, run_captured
 from nsexplorer.errors import ActionFailed, ReadOnlyRefused
 from nsexplorer.model import NetNamespace
-from nsexplorer.ports import RunResult
+from nsexplorer.ports import CommandRunner, RunResult
 
 NOT_FOUND = 127
 
@@ -263,3 +263,8 @@ def missing_program(program: str) -> str | None:
     if shutil.which(program) is None:
         return f"command not found: {program} (not on the host's PATH)"
     return None
+
+
+def _conforms(runner: NamespaceRunner) -> CommandRunner:
+    """Checked by mypy: NamespaceRunner satisfies the port the UI depends on."""
+    return runner

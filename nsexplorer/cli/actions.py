@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
         runner.refuse_if_read_only(f"remove the name {args.name!r}")
         print(f"# {runner.unname_command(args.name)}", file=sys.stderr, flush=True)
         runner.unname(args.name)
-        print(f"removed the name {quote(args.name)} ({visible(args.name)})")
+        print(f"removed the name {quote(args.name)} (/var/run/netns/{visible(args.name)})")
         return 0
     if command == "name":
         runner.refuse_if_read_only(f"name a namespace {args.name!r}")
