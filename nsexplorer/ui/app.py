@@ -161,6 +161,11 @@ class NsxApp(ActingApp):
         self._status = "discovering…"
         self.init_actions()
 
+    @property
+    def settled(self) -> bool:
+        """A full snapshot is shown and no collection is under way (for tests, benches)."""
+        return self._complete and not self._collecting and self._debounce_timer is None
+
     # --- layout ---------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:

@@ -10,10 +10,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from uifixtures import FakeRunner, FakeSource, lab_snapshot  # noqa: E402
+from uifixtures import FakeRunner, FakeSource, lab_snapshot
 
-from nsexplorer.model import NamespaceId, Snapshot  # noqa: E402
-from nsexplorer.ui.app import NsxApp  # noqa: E402
+from nsexplorer.model import NamespaceId, Snapshot
+from nsexplorer.ui.app import NsxApp
 
 
 class FakeWatcher:

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widget import Widget
-from textual.geometry import Region
 
 from nsexplorer.ui.app import NsxApp
 
 
 async def settle(pilot: Pilot[None]) -> None:
+    """Wait until the app shows a full snapshot and no worker is running."""
     app = pilot.app
-    for _ in range(3):
+    for _ in range(500):
         await app.workers.wait_for_complete()
         await pilot.pause()
+        busy = any(w.is_running for w in app.workers)
+        if getattr(app, "settled", True) and not busy:
+            break
+        await pilot.pause(0.01)
+    await pilot.pause()
 
 
 def widget_text(widget: Widget) -> str:

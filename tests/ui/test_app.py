@@ -23,7 +23,6 @@ from uifixtures import (
 from nsexplorer.errors import NamespaceGone, NsxError
 from nsexplorer.model import NetNamespace, Snapshot
 from nsexplorer.ui.app import KEYS
-from nsexplorer.ui.messages import ChangeDetected
 from nsexplorer.ui.widgets.panes import InterfacesPane, OutputPane, ProcessesPane
 from nsexplorer.ui.widgets.sidebar import NamespaceTree
 

@@ -55,15 +55,20 @@ class SafeTable(DataTable[Text]):
     def on_mount(self) -> None:
         self.add_columns(*self._columns)
 
+    def reset(self) -> None:
+        # Columns too: their auto widths only ever grow otherwise.
+        self.clear(columns=True)
+        self.add_columns(*self._columns)
+
     def fill(self, rows: Sequence[tuple[str, tuple[Text, ...]]], keep_row: int = 0) -> None:
-        self.clear()
+        self.reset()
         for key, cells in rows:
             self.add_row(*cells, key=key)
         if rows:
             self.move_cursor(row=min(keep_row, len(rows) - 1), scroll=True)
 
     def show_message(self, message: str) -> None:
-        self.clear()
+        self.reset()
         cells = [render.plain(message, "dim italic")] + [Text("")] * (len(self._columns) - 1)
         self.add_row(*cells)
 
