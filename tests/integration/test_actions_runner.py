@@ -84,6 +84,12 @@ def hidden_ns(nsxt: object) -> Iterator[tuple[NetNamespace, int, str]]:
     try:
         reach = f"/proc/{proc.pid}/root{where}/ns"
         ident = wait_for_netns(reach)
+        # The nsfs mount appears before the bridge is made: wait for the final exec.
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{proc.pid}/comm").read_text().strip() != "sleep":
+            assert proc.poll() is None, "the hidden-namespace holder exited"
+            assert time.monotonic() < deadline, "the hidden-namespace holder never slept"
+            time.sleep(0.02)
         mount = BindMount(f"{where}/ns", 0, hidden=True, via_pid=proc.pid)
         yield NetNamespace(id=ident, label="nsxt-hidden", bind_mounts=(mount,)), proc.pid, where
     finally:
