@@ -82,7 +82,8 @@ def run_captured(
                     sel.unregister(proc.stdout)
                     pipe_open = False
             else:
-                time.sleep(POLL)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=POLL)  # returns as soon as it exits
             if proc.poll() is not None:
                 if not pipe_open:
                     break
