@@ -3,38 +3,16 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from uifixtures import FakeRunner, FakeSource, lab_snapshot
+from uifixtures import AppFactory, FakeRunner, FakeSource, FakeWatcher, lab_snapshot
 
-from nsexplorer.model import NamespaceId, Snapshot
+from nsexplorer.model import Snapshot
 from nsexplorer.ui.app import NsxApp
-
-
-class FakeWatcher:
-    """A ChangeWatcher the test drives by hand."""
-
-    def __init__(self) -> None:
-        self.on_change: Callable[[str], None] | None = None
-        self.watched: list[NamespaceId | None] = []
-        self.stopped = False
-
-    def start(self, on_change: Callable[[str], None]) -> None:
-        self.on_change = on_change
-
-    def watch_namespace(self, ns: NamespaceId | None) -> None:
-        self.watched.append(ns)
-
-    def stop(self) -> None:
-        self.stopped = True
-
-
-AppFactory = Callable[..., NsxApp]
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
-from conftest import AppFactory, FakeWatcher
 from helpers import screen_text, settle, widget_text
 from uifixtures import (
     DB,
@@ -15,8 +14,10 @@ from uifixtures import (
     PAIR_C,
     PAIR_D,
     WEB,
+    AppFactory,
     FakeRunner,
     FakeSource,
+    FakeWatcher,
     lab_snapshot,
 )
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import re
 
-from conftest import AppFactory
 from helpers import settle
-from uifixtures import HOSTILE, LAB_A, PROC, WEB, FakeRunner, hostile_snapshot
 from textual.strip import Strip
+from uifixtures import HOSTILE, LAB_A, PROC, WEB, AppFactory, FakeRunner, hostile_snapshot
 
 from nsexplorer.ui.app import NsxApp
 from nsexplorer.ui.widgets.panes import PANES

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from conftest import AppFactory
 from helpers import settle
 from textual.pilot import Pilot
-from uifixtures import HIDDEN, LAB_A, WEB, hostile_snapshot
+from uifixtures import HIDDEN, LAB_A, WEB, AppFactory, hostile_snapshot
 
 Snap = Callable[..., bool]
 

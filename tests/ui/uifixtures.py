@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 from nsexplorer.errors import ReadOnlyRefused
 from nsexplorer.model import (
@@ -558,3 +559,25 @@ class FakeRunner:
         if self._read_only:
             raise ReadOnlyRefused("read-only")
         self.unnamed.append(name)
+
+
+class FakeWatcher:
+    """A ChangeWatcher the test drives by hand."""
+
+    def __init__(self) -> None:
+        self.on_change: Callable[[str], None] | None = None
+        self.watched: list[NamespaceId | None] = []
+        self.stopped = False
+
+    def start(self, on_change: Callable[[str], None]) -> None:
+        self.on_change = on_change
+
+    def watch_namespace(self, ns: NamespaceId | None) -> None:
+        self.watched.append(ns)
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+# make_app(...) in conftest.py returns an NsxApp built on these fakes.
+AppFactory = Callable[..., Any]
