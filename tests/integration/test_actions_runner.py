@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -367,3 +368,56 @@ def test_unname_refusals(runner: NamespaceRunner, nsxt: object) -> None:
         runner.unname("nsxt-never-made")
     with pytest.raises(ActionFailed, match="invalid namespace name"):
         runner.unname("../etc")
+
+
+def test_all_namespaces_without_a_process_says_so(
+    runner: NamespaceRunner, hidden_ns: tuple[NetNamespace, int, str]
+) -> None:
+    ns, _, _ = hidden_ns
+    with pytest.raises(ActionFailed, match="has none"):
+        runner.run(ns, ["true"], all_namespaces=True)
+
+
+NAME_IN_PRIVATE_MOUNT_NS = """
+import os, subprocess, sys
+from nsexplorer.actions.runner import NamespaceRunner
+from nsexplorer.model import NamespaceId, NetNamespace
+
+pid, name, log = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+# Only in this private mount namespace: an empty /run, so /var/run/netns is missing.
+# (findmnt may still list a host mount at /run/netns, shadowed: the top one is last.)
+subprocess.run(["mount", "-t", "tmpfs", "nsxt", "/run"], check=True)
+assert not os.path.exists("/var/run/netns")
+before = subprocess.run(["findmnt", "-n", "-o", "PROPAGATION", "/var/run/netns"],
+                        capture_output=True, text=True, check=False).stdout.strip()
+st = os.stat(f"/proc/{pid}/ns/net")
+ns = NetNamespace(id=NamespaceId(st.st_dev, st.st_ino), pids=(pid,))
+NamespaceRunner(audit_log=log).name(ns, name)
+after = subprocess.run(["findmnt", "-n", "-o", "PROPAGATION", "/var/run/netns"],
+                       capture_output=True, text=True, check=True).stdout.split()[-1]
+ls = subprocess.run(["ip", "netns", "exec", name, "ls", "/sys/class/net"],
+                    capture_output=True, text=True, check=True).stdout.split()
+print(repr((before, after, ls)))
+"""
+
+
+def test_name_makes_the_run_dir_a_shared_mount_point_like_iproute2(
+    process_ns: tuple[NetNamespace, int], tmp_path: Path
+) -> None:
+    """`ip netns add` turns /var/run/netns into a shared mount point when it is not one.
+
+    Checked in a private mount namespace so the host's /var/run/netns is left alone.
+    """
+    _, pid = process_ns
+    name = f"nsxt-priv-{os.getpid()}"
+    done = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", sys.executable, "-c",
+         NAME_IN_PRIVATE_MOUNT_NS, str(pid), name, str(tmp_path / "audit.log")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    before, after, ls = eval(done.stdout)  # noqa: S307 - our own repr() of a tuple of str
+    assert before == ""  # it did not even exist
+    assert after == "shared"
+    assert ls == ["lo", "nsxtpbr0"]
+    assert not os.path.lexists(f"/var/run/netns/{name}")  # nothing leaked to the host
