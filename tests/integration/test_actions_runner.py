@@ -17,7 +17,7 @@ import pytest
 
 from nsexplorer.actions.runner import NamespaceRunner
 from nsexplorer.errors import ActionFailed, NamespaceGone, ReadOnlyRefused
-from nsexplorer.model import BindMount, NamespaceId, NetNamespace
+from nsexplorer.model import BindMount, FdHolder, NamespaceId, NetNamespace
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 
@@ -421,3 +421,30 @@ def test_name_makes_the_run_dir_a_shared_mount_point_like_iproute2(
     assert after == "shared"
     assert ls == ["lo", "nsxtpbr0"]
     assert not os.path.lexists(f"/var/run/netns/{name}")  # nothing leaked to the host
+
+
+def test_fd_only_namespace(runner: NamespaceRunner, nsxt: object) -> None:
+    """A namespace whose last holder is an open file descriptor of a host process."""
+    owner = subprocess.Popen(["unshare", "--net", "sleep", "600"])
+    holder = None
+    try:
+        path = f"/proc/{owner.pid}/ns/net"
+        ident = wait_for_netns(path)
+        subprocess.run(["nsenter", f"--net={path}", "ip", "link", "add", "nsxtfbr0", "type",
+                        "bridge"], check=True)  # fmt: skip
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            holder = subprocess.Popen(["sleep", "600"], pass_fds=(fd,))
+        finally:
+            os.close(fd)
+        stop(owner)  # now only the holder's fd keeps it alive
+        ns = NetNamespace(id=ident, fd_holders=(FdHolder(holder.pid, fd),))
+        assert runner.equivalent_command(ns, ["true"]).startswith(
+            f"nsenter --net=/proc/{holder.pid}/fd/{fd} "
+        )
+        got = runner.run(ns, ["ls", "/sys/class/net"])
+        assert set(got.output.split()) == {"lo", "nsxtfbr0"}, got
+    finally:
+        stop(owner)
+        if holder is not None:
+            stop(holder)
