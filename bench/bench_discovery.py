@@ -19,6 +19,7 @@ Usage (root):  /work/venv/bin/python bench/bench_discovery.py [--sizes 200,500,1
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -26,6 +27,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -42,7 +44,8 @@ done
 # The same pipeline, 8 namespaces at a time (what a hurried expert would do next).
 PIPELINE_PAR = r"""
 ls -d /run/netns/* | xargs -P8 -I{} sh -c \
-  "printf 'link show\naddr show\nroute show table all\n' | nsenter --net={} ip -j -d -batch -"
+  'printf "link show\naddr show\nroute show table all\n" | nsenter --net="$1" ip -j -d -batch -' \
+  sh {}
 """
 LISTING = r"""
 lsns -t net -J
@@ -62,8 +65,44 @@ def names(n: int) -> list[str]:
     return [f"{PREFIX}-n{i:04d}" for i in range(1, n + 1)]
 
 
+EXTRA: list[subprocess.Popen[bytes]] = []
+HIDDEN_DIR = "/run/nsxb-hidden"
+
+
+def build_extras() -> None:
+    """What a real host has and the listing commands miss: a netns bind-mounted only in
+    another process's private mount namespace (Docker's private-mount daemon, the seed's
+    step 6) and one pinned only by an open file descriptor."""
+    os.makedirs(HIDDEN_DIR, exist_ok=True)
+    script = (
+        'mount -t tmpfs none "$0" && touch "$0/ns" && unshare --net="$0/ns" true '
+        "&& echo ready && exec sleep 100000"
+    )
+    hidden = subprocess.Popen(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, HIDDEN_DIR],
+        stdout=subprocess.PIPE,
+    )
+    EXTRA.append(hidden)
+    assert hidden.stdout is not None and hidden.stdout.readline().strip() == b"ready"
+    sh(["ip", "netns", "add", f"{PREFIX}-fd"])
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os,sys,time; os.open(sys.argv[1], os.O_RDONLY); print(1, flush=True); "
+            "time.sleep(100000)",
+            f"/run/netns/{PREFIX}-fd",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    EXTRA.append(holder)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == b"1"
+    sh(["ip", "netns", "del", f"{PREFIX}-fd"])  # only the fd pins it now
+
+
 def build(n: int) -> None:
     cleanup()
+    build_extras()
     lines = [
         f"link add name {BRIDGE} type bridge",
         f"addr add 10.230.0.1/16 dev {BRIDGE}",
@@ -81,8 +120,7 @@ def build(n: int) -> None:
         k = i + 1
         sh(
             ["nsenter", f"--net=/run/netns/{ns}", "ip", "-batch", "-"],
-            f"link set lo up\naddr add 10.230.{k // 256}.{k % 256}/16 dev eth0\n"
-            "link set eth0 up\n",
+            f"link set lo up\naddr add 10.230.{k // 256}.{k % 256}/16 dev eth0\nlink set eth0 up\n",
         )
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -90,6 +128,13 @@ def build(n: int) -> None:
 
 
 def cleanup() -> None:
+    for proc in EXTRA:
+        proc.kill()
+        proc.wait()
+    EXTRA.clear()
+    subprocess.run(["ip", "netns", "del", f"{PREFIX}-fd"], capture_output=True, check=False)
+    with contextlib.suppress(OSError):
+        os.rmdir(HIDDEN_DIR)
     subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True, check=False)
     try:
         existing = [x for x in os.listdir("/run/netns") if x.startswith(f"{PREFIX}-n")]
@@ -116,16 +161,24 @@ class Run:
     out: bytes
 
 
-def measure(argv: list[str]) -> Run:
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    out = proc.stdout.read() if proc.stdout else b""
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
+def measure(argv: list[str], check: bool = True) -> Run:
+    """Wall time and peak RSS of ``argv``.
+
+    RSS comes from /usr/bin/time: a child forked (or vforked) from this big process
+    would inherit our own high-water mark in its ru_maxrss across exec.
+    """
+    with tempfile.NamedTemporaryFile("r", prefix="nsxb-rss-") as rss_file:
+        wrapped = ["/usr/bin/time", "-f", "%M", "-o", rss_file.name, *argv]
+        start = time.perf_counter()
+        proc = subprocess.run(
+            wrapped, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False
+        )
+        wall = time.perf_counter() - start
+        text = rss_file.read().strip().splitlines()
+    if check and proc.returncode != 0:
         raise RuntimeError(f"{argv[:3]} exited {proc.returncode}")
-    return Run(wall, usage.ru_maxrss / 1024, out)
+    rss_kb = int(text[-1]) if text and text[-1].isdigit() else 0
+    return Run(wall, rss_kb / 1024, proc.stdout)
 
 
 def median_runs(argv: list[str], repeat: int) -> tuple[float, float, bytes]:
@@ -182,7 +235,8 @@ def bench(n: int, repeat: int) -> dict[str, float]:
         results: dict[str, list[Run]] = {k: [] for k, _ in pairs}
         for _ in range(repeat):  # interleaved, so drift hits every side alike
             for key, argv in pairs:
-                results[key].append(measure(argv))
+                # Shell pipelines: a namespace someone else removes mid-run is not an error.
+                results[key].append(measure(argv, check=key in ("snap", "list")))
         for key, runs in results.items():
             row[f"{key}_s"] = statistics.median(r.wall for r in runs)
             row[f"{key}_rss"] = max(r.rss_mb for r in runs)
@@ -235,8 +289,10 @@ def main() -> int:
         return 130
     print(f"Machine: {machine()}")
     print(f"Docker for `docker ps`: {os.environ.get('DOCKER_HOST') or 'not set'}")
-    print(f"Median of {args.repeat} interleaved runs; RSS = peak of the process tree's "
-          "largest process.\n")
+    print(
+        f"Median of {args.repeat} interleaved runs; RSS = peak resident set of the largest "
+        "process of the measured command's tree (/usr/bin/time).\n"
+    )
     print(
         "| N | snapshot s | pipeline s | ratio | pipeline x8 s | snapshot RSS MB | "
         "namespaces | unresolved peers | list s | listing cmds s | ratio | list RSS MB | "

@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from nsexplorer.collect.nsfs import parse_ns_link, read_bounded
+from nsexplorer.collect.nsfs import read_bounded
 from nsexplorer.model import BindMount
 
 # mountinfo of a busy host is a few hundred KB; refuse to read absurd amounts.
@@ -32,23 +32,16 @@ def unescape(field: bytes) -> str:
     return os.fsdecode(_OCTAL.sub(lambda m: bytes([int(m.group(1), 8)]), field))
 
 
+# "<id> <parent> <maj:min> net:[<ino>] <mount point> <options...> - nsfs <source> <super>"
+_NSFS_LINE = re.compile(rb"^\S+ \S+ \S+ net:\[(\d+)\] (\S+) [^\n]*? - nsfs ", re.MULTILINE)
+
+
 def parse_mountinfo(data: bytes) -> list[NsfsMount]:
     """The nsfs network-namespace mounts in a mountinfo text (bytes, as read)."""
     out: list[NsfsMount] = []
-    for line in data.split(b"\n"):
-        if b" nsfs " not in line:
-            continue
-        fields = line.split(b" ")
-        try:
-            sep = fields.index(b"-", 6)
-        except ValueError:
-            continue
-        if len(fields) < sep + 2 or fields[sep + 1] != b"nsfs":
-            continue
-        ino = parse_ns_link(os.fsdecode(fields[3]), "net")
-        if ino is None:
-            continue
-        out.append(NsfsMount(unescape(fields[4]), ino))
+    for ino, point in _NSFS_LINE.findall(data):
+        path = unescape(point) if b"\\" in point else point.decode("utf-8", "surrogateescape")
+        out.append(NsfsMount(path, int(ino)))
     return out
 
 
