@@ -8,6 +8,7 @@ host from a recorded snapshot.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -72,6 +73,7 @@ KEYS: tuple[tuple[str, str], ...] = (
 )
 
 PROCESS_CACHE_LIMIT = 64
+GONE_KEEP_SECONDS = 120.0  # a vanished namespace stays listed (marked gone) this long
 
 
 class NsxApp(ActingApp):
@@ -159,6 +161,7 @@ class NsxApp(ActingApp):
         self._complete = False
         self._debounce_timer: Timer | None = None
         self._status = "discovering…"
+        self._gone_since: dict[int, float] = {}
         self.init_actions()
 
     @property
@@ -334,8 +337,14 @@ class NsxApp(ActingApp):
                 ns = replace(ns, interfaces=old.interfaces, routes=old.routes, detailed=True)
             merged.append(ns)
             seen.add(ns.inode)
+        now = time.monotonic()
+        for inode in seen:
+            self._gone_since.pop(inode, None)
         for old in self.namespaces:
-            if old.inode not in seen:
+            if old.inode in seen:
+                continue
+            since = self._gone_since.setdefault(old.inode, now)
+            if now - since < GONE_KEEP_SECONDS or old.inode == self.selected:
                 merged.append(old if old.gone else replace(old, gone=True))
         self.snapshot = replace(incoming, namespaces=tuple(merged))
         self.namespaces = merged

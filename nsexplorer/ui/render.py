@@ -164,7 +164,7 @@ def search_blob(ns: NetNamespace) -> str:
 # --- interfaces ----------------------------------------------------------------------
 
 # Most telling first: at 80 columns the later ones are reached by scrolling right.
-IFACE_COLUMNS = ("name", "state", "addresses", "peer", "kind", "master", "mtu", "mac")
+IFACE_COLUMNS = ("name", "state", "addresses", "peer", "kind", "master", "mtu", "mac", "alias")
 
 
 def peer_text(iface: Interface, snapshot: Snapshot | None) -> Text:
@@ -210,7 +210,7 @@ def iface_name_text(iface: Interface) -> Text:
 
 def iface_cells(iface: Interface, snapshot: Snapshot | None) -> tuple[Text, ...]:
     return (
-        iface_name_text(iface),
+        safe(iface.name, "bold"),
         safe(iface.state, STATE_STYLES.get(iface.state, "")),
         addresses_text(iface),
         peer_text(iface, snapshot),
@@ -218,6 +218,7 @@ def iface_cells(iface: Interface, snapshot: Snapshot | None) -> tuple[Text, ...]
         safe(iface.master or ""),
         plain(str(iface.mtu)),
         safe(iface.mac, "dim"),
+        safe(iface.alias, "dim"),
     )
 
 

@@ -21,8 +21,8 @@ def matches(ns: NetNamespace, query: str) -> bool:
     return all(word in blob for word in query.lower().split())
 
 
-def _sort_key(ns: NetNamespace) -> tuple[str, int]:
-    return (render.ns_label(ns).lower(), ns.inode)
+def _sort_key(ns: NetNamespace) -> tuple[bool, str, int]:
+    return (ns.gone, render.ns_label(ns).lower(), ns.inode)
 
 
 class NamespaceTree(Tree[int]):
