@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
+import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from nsexplorer.actions import audit, entry, holders, naming, quoting
 from nsexplorer.actions.nsfs import OWN_NETNS, ns_id_of
@@ -221,15 +224,26 @@ def _call_in_foreground(argv: Sequence[str]) -> int:
     """Run with the terminal; ctrl-c belongs to the command, not to us.
 
     The terminal sends SIGINT to the command and to nsexplorer alike. subprocess.call
-    would SIGKILL the command then (an interactive shell inside would die at the first
-    ctrl-c); instead keep waiting and let the command decide.
+    would SIGKILL the command then, and a KeyboardInterrupt landing just as the child
+    is reaped loses its exit status (Popen then reports 0). So, while it runs, SIGINT
+    and SIGQUIT only interrupt our wait, which resumes; the command decides. A caught
+    signal is reset to the default in the child at exec, so the command is unaffected.
     """
-    proc = subprocess.Popen(list(argv))
-    while True:
-        try:
+    main = threading.current_thread() is threading.main_thread()
+    saved: dict[signal.Signals, Any] = {}
+    if main:
+        for sig in (signal.SIGINT, signal.SIGQUIT):
+            saved[sig] = signal.signal(sig, _ignore_while_waiting)
+    try:
+        with subprocess.Popen(list(argv)) as proc:
             return proc.wait()
-        except KeyboardInterrupt:
-            continue
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def _ignore_while_waiting(signum: int, frame: object) -> None:
+    """A handler (not SIG_IGN, which the command would inherit) that does nothing."""
 
 
 def _name_source(way: entry.Entry) -> str:

@@ -44,7 +44,7 @@ def term() -> Iterator[str]:
 
 
 def screen(session: str) -> str:
-    return tmux("capture-pane", "-p", "-t", session, "-S", "-200")
+    return tmux("capture-pane", "-p", "-J", "-t", session, "-S", "-200")
 
 
 def wait_for(session: str, ok: Callable[[str], bool], what: str, timeout: float = 30) -> str:
@@ -56,6 +56,15 @@ def wait_for(session: str, ok: Callable[[str], bool], what: str, timeout: float 
             return text
         time.sleep(0.1)
     raise AssertionError(f"never saw {what}; screen:\n{text}")
+
+
+def printed(text: str, word: str) -> bool:
+    """``word`` was printed as output (not just echoed as typed input) on the screen.
+
+    Input typed ahead is echoed by the terminal, and a shell prompt may precede output
+    on the same line, so look for a line ending in ``word`` that does not hold "echo".
+    """
+    return any(line.rstrip().endswith(word) and "echo" not in line for line in text.splitlines())
 
 
 def type_line(session: str, line: str) -> None:
@@ -84,15 +93,17 @@ def test_shell_round_trip(term: str, sleeper: int) -> None:
     nsx = f"{shlex.quote(sys.executable)} -m nsexplorer"
     type_line(term, f"{nsx} exec pid:{sleeper} -- sh")
     wait_for(term, lambda s: "# nsenter --net=" in s, "the equivalent command")
+    type_line(term, "echo READY-$((1+1))")
+    wait_for(term, lambda s: printed(s, "READY-2"), "the shell inside")
     # ctrl-c at the inner prompt must not kill the shell (nor nsexplorer's wait for it).
     tmux("send-keys", "-t", term, "C-c")
     # Inside: /sys shows the namespace's own interfaces, and arithmetic proves a live shell.
     type_line(term, "ls /sys/class/net; echo MARK-$((6*7)); exit 3")
-    text = wait_for(term, lambda s: "\nMARK-42" in s, "MARK-42 from the shell inside")
+    text = wait_for(term, lambda s: printed(s, "MARK-42"), "MARK-42 from the shell inside")
     inside = text.split("MARK-$((6*7))")[-1]
     assert "nsxte2e0" in inside
     type_line(term, 'echo "BACK rc=$?"')
-    wait_for(term, lambda s: "BACK rc=3" in s, "the outer shell again, exit status passed")
+    wait_for(term, lambda s: printed(s, "BACK rc=3"), "the outer shell again, exit status passed")
 
 
 @pytest.mark.docker
@@ -106,10 +117,10 @@ def test_shell_into_a_container_with_no_tools_of_its_own(term: str) -> None:
         wait_for(term, lambda s: "# nsenter --net=" in s, "the equivalent command")
         # The host's sh and tools: `ip` here is iproute2, not the image's busybox.
         type_line(term, "ip -V; echo MARK-$((6*7)); exit")
-        text = wait_for(term, lambda s: "\nMARK-42" in s, "MARK-42")
+        text = wait_for(term, lambda s: printed(s, "MARK-42"), "MARK-42")
         assert "iproute2" in text.split("MARK-$((6*7))")[-1]
         type_line(term, 'echo "BACK rc=$?"')
-        wait_for(term, lambda s: "BACK rc=0" in s, "the outer shell again")
+        wait_for(term, lambda s: printed(s, "BACK rc=0"), "the outer shell again")
     finally:
         subprocess.run(["/usr/bin/docker", "rm", "-f", name], capture_output=True, check=False)
 
@@ -118,8 +129,8 @@ def test_ctrl_c_goes_to_the_command_and_its_status_comes_back(term: str, sleeper
     nsx = f"{shlex.quote(sys.executable)} -m nsexplorer"
     script = 'trap "echo TRAPPED; exit 5" INT; echo READY; while :; do sleep 0.1; done'
     type_line(term, f"{nsx} exec pid:{sleeper} -- sh -c {shlex.quote(script)}")
-    wait_for(term, lambda s: "\nREADY" in s, "the command running")
+    wait_for(term, lambda s: printed(s, "READY"), "the command running")
     tmux("send-keys", "-t", term, "C-c")
-    wait_for(term, lambda s: "TRAPPED\n" in s, "the command's own SIGINT handler")
+    wait_for(term, lambda s: printed(s, "TRAPPED"), "the command's own SIGINT handler")
     type_line(term, 'echo "BACK rc=$?"')
-    wait_for(term, lambda s: "BACK rc=5" in s, "the command's exit status, not a kill")
+    wait_for(term, lambda s: printed(s, "BACK rc=5"), "the command's exit status, not a kill")
