@@ -176,7 +176,7 @@ class NamespaceRunner:
             seed = entry.seed_form(way, cmd)
             announce(quoting.join(full), None if seed is None else quoting.join(seed))
         try:
-            status = exit_status_of(_call_in_foreground(full))
+            status = exit_status_of(call_in_foreground(full))
         except OSError as err:
             self._log("exec", ns, cmd, full, None, error=str(err))
             raise ActionFailed(f"could not start {full[0]}: {err.strerror}") from err
@@ -220,7 +220,7 @@ class NamespaceRunner:
         return holders.count_holders(ns.ino, paths)
 
 
-def _call_in_foreground(argv: Sequence[str]) -> int:
+def call_in_foreground(argv: Sequence[str]) -> int:
     """Run with the terminal; ctrl-c belongs to the command, not to us.
 
     The terminal sends SIGINT to the command and to nsexplorer alike. subprocess.call
