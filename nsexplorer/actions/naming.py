@@ -94,13 +94,19 @@ def ensure_run_dir() -> None:
         _mount("", NETNS_RUN_DIR, MS_SHARED | MS_REC)
 
 
-def bind_name(source: str, expected: NamespaceId, name: str) -> str:
-    """Bind-mount the namespace at ``source`` as /var/run/netns/``name``."""
+def require_free(name: str) -> str:
+    """/var/run/netns/``name`` if ``name`` is valid and not taken, else ActionFailed."""
     target = name_path(name)
     if os.path.lexists(target):
         raise ActionFailed(
             f"a namespace named {name!r} already exists ({target}); choose another name"
         )
+    return target
+
+
+def bind_name(source: str, expected: NamespaceId, name: str) -> str:
+    """Bind-mount the namespace at ``source`` as /var/run/netns/``name``."""
+    target = require_free(name)
     # O_NONBLOCK: if the path was swapped for a FIFO, opening it must not hang.
     try:
         fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from nsexplorer.actions.entry import describe
+from nsexplorer.actions.naming import require_free
 from nsexplorer.actions.nsfs import ns_id_of
 from nsexplorer.actions.quoting import quote
 from nsexplorer.actions.runner import NamespaceRunner
@@ -34,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if command == "name":
         runner.refuse_if_read_only(f"name a namespace {args.name!r}")
+        require_free(args.name)
         ns = resolve_target(args.target)
         print(f"# {runner.name_command(ns, args.name)}", file=sys.stderr, flush=True)
         path = runner.name(ns, args.name)

@@ -120,6 +120,7 @@ def test_name_and_unname(sleeper: int, tmp_path: Path) -> None:
         again = nsx("name", f"pid:{sleeper}", name, audit=audit)
         assert again.returncode == 1
         assert "already exists" in again.stderr
+        assert "#" not in again.stderr  # refused before any command is shown
         # Now that it is named, exec goes through `ip netns exec` (and /etc/netns).
         done = nsx("exec", name, "--", "true", audit=audit)
         assert done.stderr.startswith(f"# ip netns exec {name} true")
