@@ -280,6 +280,9 @@ def main() -> int:
     if os.geteuid() != 0:
         print("bench_discovery: needs root", file=sys.stderr)
         return 1
+    # Measure an installed tool as people run it: with its bytecode cached (the warm-up
+    # run writes it), not recompiled on every start.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     rows = []
     try:
         for n in (int(x) for x in args.sizes.split(",")):

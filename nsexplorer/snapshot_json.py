@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import fields
-from typing import Any
+from typing import TYPE_CHECKING
 
 from nsexplorer.model import (
     Address,
@@ -47,7 +47,10 @@ SCHEMA_VERSION = 1
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
-JSONDict = dict[str, Any]
+if TYPE_CHECKING:  # typing costs import time on the `list` path
+    from typing import Any
+
+    JSONDict = dict[str, Any]
 
 
 class SnapshotFormatError(ValueError):

@@ -10,12 +10,15 @@ import argparse
 import os
 import sys
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
-from nsexplorer import snapshot_json, targets
+from nsexplorer import snapshot_json
 from nsexplorer.errors import NsxError
 from nsexplorer.model import NamespaceId, NetNamespace, Peer, Snapshot, group_of
 from nsexplorer.textsafe import visible
+
+if TYPE_CHECKING:
+    from nsexplorer.ports import SnapshotSource
 
 DOCKER_TIMEOUT = 3.0
 
@@ -29,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     return cmd_show(args)
 
 
-def _source(args: argparse.Namespace) -> Any:
+def _source(args: argparse.Namespace) -> SnapshotSource:
     from_file = getattr(args, "from_file", None)
     if from_file:
         from nsexplorer.collect.recorded import RecordedSource
@@ -153,6 +156,8 @@ def format_list(snap: Snapshot, *, wide: bool = False) -> str:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from nsexplorer import targets
+
     source = _source(args)
     snap: Snapshot = source.discover()
     target: str = args.target

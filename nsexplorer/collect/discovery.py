@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 
 from nsexplorer.collect import docker_engine, mounts, nsfs, procfs
 from nsexplorer.model import (
@@ -37,7 +37,7 @@ class Discovery:
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def netns_name(path: str) -> str | None:

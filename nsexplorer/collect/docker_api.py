@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import socket
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 # The newest Engine API this client knows; older daemons are spoken to in their version.
 MAX_API_VERSION = "1.45"

@@ -12,9 +12,12 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from nsexplorer.model import Container, ContainerNetwork, DockerNetwork, EngineInfo
+
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 COMPOSE_PROJECT = "com.docker.compose.project"

@@ -8,15 +8,18 @@ inode, and only then re-opened for real through /proc/thread-self/fd.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from nsexplorer.model import NamespaceId
+
+if TYPE_CHECKING:
+    from typing import Any
 
 CLONE_NEWNET = 0x40000000
 OWN_NETNS = "/proc/thread-self/ns/net"
@@ -24,7 +27,7 @@ OWN_MNTNS = "/proc/thread-self/ns/mnt"
 
 _NS_LINK = re.compile(r"(\w+):\[(\d+)\]\Z")
 
-_libc: ctypes.CDLL | None = None
+_libc: Any = None  # ctypes.CDLL, loaded on first setns (ctypes costs import time)
 _nsfs_dev: int | None = None
 _lock = threading.Lock()
 
@@ -132,17 +135,22 @@ def read_bounded(path: str, limit: int) -> tuple[bytes, bool]:
     return data, False
 
 
-def _setns_fn() -> ctypes.CDLL:
+def _setns_fn() -> Any:
     global _libc  # noqa: PLW0603 - loaded once
     with _lock:
         if _libc is None:
+            import ctypes
+
             _libc = ctypes.CDLL("libc.so.6", use_errno=True)
     return _libc
 
 
 def setns(fd: int, nstype: int = CLONE_NEWNET) -> None:
     """setns(2) for the CALLING THREAD only (Python 3.11 has no os.setns)."""
-    if _setns_fn().setns(fd, nstype) != 0:
+    libc = _setns_fn()
+    if libc.setns(fd, nstype) != 0:
+        import ctypes
+
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
 
