@@ -164,7 +164,7 @@ def search_blob(ns: NetNamespace) -> str:
 # --- interfaces ----------------------------------------------------------------------
 
 # Most telling first: at 80 columns the later ones are reached by scrolling right.
-IFACE_COLUMNS = ("name", "state", "addresses", "peer", "kind", "master", "mtu", "mac", "alias")
+IFACE_COLUMNS = ("name", "addresses", "peer", "state", "kind", "master", "mtu", "mac", "alias")
 
 
 def peer_text(iface: Interface, snapshot: Snapshot | None) -> Text:
@@ -211,9 +211,9 @@ def iface_name_text(iface: Interface) -> Text:
 def iface_cells(iface: Interface, snapshot: Snapshot | None) -> tuple[Text, ...]:
     return (
         safe(iface.name, "bold"),
-        safe(iface.state, STATE_STYLES.get(iface.state, "")),
         addresses_text(iface),
         peer_text(iface, snapshot),
+        safe(iface.state, STATE_STYLES.get(iface.state, "")),
         safe(iface.kind, "cyan"),
         safe(iface.master or ""),
         plain(str(iface.mtu)),

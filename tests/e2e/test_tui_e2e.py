@@ -1,0 +1,294 @@
+"""The real `nsexplorer` TUI in a real terminal (tmux, 80x24), as a person over SSH uses it.
+
+Against the lab (named namespaces on a bridge, a veth between two namespaces, a hidden
+one, Docker containers on the testbed) and against a saved snapshot (`--from FILE`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from nsexplorer.lab import LabState
+
+pytestmark = [pytest.mark.e2e]
+
+TMUX = shutil.which("tmux")
+NSX = [sys.executable, "-m", "nsexplorer"]
+
+
+def tmux(*args: str) -> str:
+    assert TMUX is not None
+    return subprocess.run([TMUX, *args], capture_output=True, text=True, check=True).stdout
+
+
+@dataclass
+class Term:
+    session: str
+    audit_log: str
+
+    def screen(self) -> str:
+        return tmux("capture-pane", "-p", "-t", self.session)
+
+    def keys(self, *keys: str) -> None:
+        for key in keys:
+            tmux("send-keys", "-t", self.session, key)
+            time.sleep(0.15)
+
+    def text(self, line: str) -> None:
+        tmux("send-keys", "-t", self.session, "-l", line)
+        time.sleep(0.15)
+
+    def wait(self, ok: Callable[[str], bool] | str, what: str = "", timeout: float = 45) -> str:
+        check = (lambda s: ok in s) if isinstance(ok, str) else ok
+        deadline = time.monotonic() + timeout
+        text = ""
+        while time.monotonic() < deadline:
+            text = self.screen()
+            if check(text):
+                return text
+            time.sleep(0.1)
+        raise AssertionError(f"never saw {what or ok!r}; screen:\n{text}")
+
+    def title_line(self) -> str:
+        # the main area's title: first line, right of the sidebar's border
+        first = self.screen().splitlines()[0]
+        return first.split("▕", 1)[1] if "▕" in first else first
+
+    def pane_title(self) -> str:
+        return tmux("display-message", "-p", "-t", self.session, "#{pane_title}")
+
+
+@pytest.fixture
+def term() -> Iterator[Callable[..., Term]]:
+    """Starts `nsexplorer ARGS` in a fresh 80x24 tmux session; kills it afterwards."""
+    if TMUX is None:
+        pytest.skip("tmux is not installed (apt-get install tmux)")
+    sessions: list[str] = []
+
+    def start(
+        *args: str, term: str = "xterm-256color", extra_env: str = "", width: int = 80
+    ) -> Term:
+        session = f"nsxt-tui-{secrets.token_hex(3)}"
+        sessions.append(session)
+        audit = f"/tmp/{session}.audit.log"
+        env = f"TERM={term} NSX_AUDIT_LOG={audit} HOME=/root PS1='$ ' {extra_env}"
+        if os.environ.get("DOCKER_HOST"):
+            env += f" DOCKER_HOST={shlex.quote(os.environ['DOCKER_HOST'])}"
+        cmd = shlex.join([*NSX, *args])
+        shell = (
+            f"env -i PATH={shlex.quote(os.environ['PATH'])} {env} "
+            f"sh -c {shlex.quote(cmd + '; echo NSX-EXIT=$?; exec sleep 600')}"
+        )
+        tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", "24", shell)
+        return Term(session, audit)
+
+    try:
+        yield start
+    finally:
+        for session in sessions:
+            subprocess.run([TMUX, "kill-session", "-t", session], check=False)  # type: ignore[list-item]
+            Path(f"/tmp/{session}.audit.log").unlink(missing_ok=True)
+
+
+def live_ready(t: Term) -> str:
+    return t.wait(lambda s: "namespaces · live" in s, "a populated sidebar")
+
+
+def find(t: Term, query: str, expect: str) -> None:
+    """`/` filter, then focus the first hit and the main pane."""
+    t.keys("/")
+    t.text(query)
+    t.wait(lambda s: expect in t.title_line(), f"{expect} selected by filter {query!r}")
+    t.keys("Enter")  # filter -> sidebar
+
+
+# --------------------------------------------------------------------------- live, lab
+
+
+@pytest.mark.root
+def test_filter_follow_veth_and_back_then_quit(lab: LabState, term: Callable[..., Term]) -> None:
+    t = term()
+    live_ready(t)
+    find(t, "10.215.0.12", "nsxlab-b")  # nsxlab-b's eth0 address
+    t.keys("Enter")  # sidebar -> interfaces
+    screen = t.wait("→ nsxlab-b-h in host", "the peer shown as → nsxlab-b-h in host (…)")
+    rows = [line.split("▕", 1)[1] for line in screen.splitlines() if "▕" in line]
+    eth0_row = next(i for i, r in enumerate(rows[3:]) if r.strip().startswith("eth0"))
+    first_row = next(i for i, r in enumerate(rows[3:]) if r.strip())
+    t.keys(*(["j"] * (eth0_row - first_row)), "Enter")
+    t.wait(lambda s: t.title_line().strip().startswith("host"), "the host after following")
+    t.wait("nsxlab-b-h", "the peer row in the host")
+    t.keys("b")
+    t.wait(lambda s: t.title_line().strip().startswith("nsxlab-b"), "back in nsxlab-b")
+    t.keys("q")
+    t.wait("NSX-EXIT=0", "a clean exit")
+
+
+@pytest.mark.root
+def test_run_a_command_with_x(lab: LabState, term: Callable[..., Term]) -> None:
+    t = term()
+    live_ready(t)
+    find(t, "10.215.1.1", "nsxlab-a")  # nsxlab-a's end of the a<->b veth
+    t.keys("x")
+    t.wait("Run in", "the run prompt")
+    t.text("ip -br link")
+    t.keys("Enter")
+    screen = t.wait("[exit 0]", "the command's exit status")
+    assert "nsxlab-ab" in screen  # nsxlab-a's own interface: it ran inside
+    assert "ip netns exec nsxlab-a ip -br link" in screen  # the equivalent command
+    log = Path(t.audit_log).read_text()
+    assert "nsxlab-a" in log and "ip" in log
+
+
+@pytest.mark.root
+def test_shell_round_trip_returns_to_the_same_screen(
+    lab: LabState, term: Callable[..., Term]
+) -> None:
+    t = term()
+    live_ready(t)
+    find(t, "10.215.0.11", "nsxlab-a")
+    t.keys("2")  # the routes pane, to see it again afterwards
+    before = t.wait("10.215.0.0/24", "nsxlab-a's routes")
+    t.keys("s")
+    t.wait(lambda s: "namespaces · live" not in s, "the terminal handed to the shell")
+    t.text("echo MA''RK; ip -br link show nsxlab-ab; exit")
+    t.keys("Enter")
+    after = t.wait(lambda s: "namespaces · live" in s, "the TUI back after exit")
+    assert t.title_line().strip().startswith("nsxlab-a")
+    assert "10.215.0.0/24" in after and "2 Routes" in after
+    assert before.splitlines()[0] == after.splitlines()[0]
+    log = Path(t.audit_log).read_text()
+    assert '"shell"' in log or "shell" in log
+
+
+@pytest.mark.root
+def test_shell_runs_inside_the_namespace(lab: LabState, term: Callable[..., Term]) -> None:
+    t = term()
+    live_ready(t)
+    find(t, "10.215.0.11", "nsxlab-a")
+    t.keys("s")
+    t.wait(lambda s: "namespaces · live" not in s, "the shell")
+    t.text("echo MA''RK; ls /sys/class/net")
+    t.keys("Enter")
+    screen = t.wait(lambda s: "\nMARK" in s, "the shell's output")
+    assert "nsxlab-ab" in screen  # /sys describes nsxlab-a, not the host
+    t.text("exit")
+    t.keys("Enter")
+    t.wait("namespaces · live", "the TUI back")
+
+
+@pytest.mark.root
+def test_read_only_refuses_and_runs_nothing(lab: LabState, term: Callable[..., Term]) -> None:
+    t = term("--read-only")
+    live_ready(t)
+    find(t, "10.215.0.11", "nsxlab-a")
+    t.keys("x")
+    t.wait("refused", "the refusal")
+    screen = t.screen()
+    assert "Run in" not in screen
+    t.keys("s")
+    t.wait("refused", "the refusal for the shell")
+    assert "namespaces · live" in t.screen()  # still in the TUI: no shell ran
+    assert not Path(t.audit_log).exists() or "shell" not in Path(t.audit_log).read_text()
+
+
+@pytest.mark.root
+@pytest.mark.docker
+def test_container_found_by_ip_and_followed_to_its_bridge(
+    lab: LabState, term: Callable[..., Term]
+) -> None:
+    if not lab.containers:
+        pytest.fail("the lab has no containers although Docker answers")
+    app = lab.container("nsxlab-app")
+    assert app.address
+    t = term(width=120)
+    live_ready(t)
+    find(t, app.address.split("/")[0], "nsxlab-app")
+    t.keys("Enter")
+    t.wait(f"in host ({lab.docker_network_bridge})", "the host veth on the network's bridge")
+    t.keys("3")  # wiring
+    t.wait(f"bridge {lab.docker_network_bridge} in host", "the bridge in the wiring tree")
+    t.wait("nsxlab-app2", "the other container on the same bridge")
+
+
+@pytest.mark.root
+def test_hidden_namespace_is_listed_and_detailed(lab: LabState, term: Callable[..., Term]) -> None:
+    t = term()
+    live_ready(t)
+    find(t, "10.215.0.30", lab.hidden_ns_path[:20])
+    t.keys("5")
+    screen = t.wait("hidden", "the hidden bind mount in the details")
+    assert lab.hidden_ns_path in screen.replace("\n", "") or "/run/nsxlab" in screen
+
+
+# --------------------------------------------------------------------------- replay
+
+
+def write_hostile_snapshot(path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).parents[1] / "ui"))
+    from uifixtures import hostile_snapshot
+
+    from nsexplorer import snapshot_json
+
+    path.write_text(snapshot_json.dumps(hostile_snapshot()))
+
+
+@pytest.mark.parametrize("term_name", ["xterm-256color", "xterm"])
+def test_replay_of_a_saved_snapshot_is_read_only_and_safe(
+    tmp_path: Path, term: Callable[..., Term], term_name: str
+) -> None:
+    snap = tmp_path / "nsxt-snapshot.json"
+    write_hostile_snapshot(snap)
+    t = term("--from", str(snap), term=term_name)
+    screen = t.wait("replay", "the replayed snapshot")
+    assert "[link=http://x]evil[/l" in screen  # a hostile container name, literally
+    assert "pwned" not in t.pane_title()  # no OSC 2 reached the terminal
+    t.keys("/")
+    t.text("[bold]x[/")  # the hostile netns name
+    t.wait(lambda s: "[bold]x[/" in t.title_line(), "the hostile netns selected")
+    t.keys("Enter", "Enter")
+    t.wait("\\x1b]2;pwned\\x07", "the hostile interface name shown escaped")
+    t.keys("x")
+    t.wait("refused", "actions refused in a replay")
+    assert "pwned" not in t.pane_title()
+    t.keys("q")
+    t.wait("NSX-EXIT=0", "a clean exit")
+
+
+def is_grey(n: int) -> bool:
+    if n >= 232 or n in (0, 7, 8, 15):
+        return True
+    if 16 <= n <= 231:
+        r, g, b = (n - 16) // 36, (n - 16) // 6 % 6, (n - 16) % 6
+        return r == g == b
+    return False
+
+
+def test_no_color_and_80x24(tmp_path: Path, term: Callable[..., Term]) -> None:
+    snap = tmp_path / "nsxt-snapshot.json"
+    write_hostile_snapshot(snap)
+    t = term("--from", str(snap), "--no-mouse", extra_env="NO_COLOR=1")
+    screen = t.wait(lambda s: "replay" in s and "q Quit" in s, "the replayed snapshot")
+    raw = tmux("capture-pane", "-p", "-e", "-t", t.session)
+    # NO_COLOR: Textual draws in greys only (256-colour greys: 232-255 and the cube's diagonal)
+    colours = [int(n) for n in re.findall(r"\x1b\[(?:[0-9;]*;)?[34]8;5;(\d+)", raw)]
+    assert colours, "expected some 256-colour greys"
+    chromatic = [n for n in colours if not is_grey(n)]
+    assert not chromatic, f"colours under NO_COLOR: {sorted(set(chromatic))}"
+    assert "1 Interfaces" in screen and "q Quit" in screen
+    t.keys("q")
+    t.wait("NSX-EXIT=0", "a clean exit")
