@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Regenerate screenshots/*.svg from the lab topology (never hand-made).
+
+    nsexplorer lab up                   # as root, with the Docker testbed running
+    python scripts/screenshots.py       # collect live, save the JSON, render the SVGs
+
+or, from a snapshot saved earlier: ``python scripts/screenshots.py --from FILE``.
+Each view is the real app, rendered headless at a fixed size with app.save_screenshot().
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from nsexplorer import snapshot_json
+from nsexplorer.model import NetNamespace, Snapshot
+from nsexplorer.ports import CommandRunner
+from nsexplorer.ui.app import NsxApp
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "screenshots"
+
+
+class FixedSource:
+    """A live-looking SnapshotSource over one snapshot, so every view shows the same."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+
+    @property
+    def live(self) -> bool:
+        return True
+
+    def discover(self) -> Snapshot:
+        return self.snapshot
+
+    def collect(self) -> Snapshot:
+        return self.snapshot
+
+    def detail(self, ns: NetNamespace) -> NetNamespace:
+        return self.snapshot.by_inode(ns.inode) or ns
+
+    def processes(self, ns: NetNamespace) -> tuple[()]:
+        return ()
+
+
+def pick(snapshot: Snapshot, test: Callable[[NetNamespace], bool]) -> int | None:
+    for ns in snapshot.namespaces:
+        if test(ns):
+            return ns.inode
+    return None
+
+
+def has_container(name: str) -> Callable[[NetNamespace], bool]:
+    return lambda ns: any(c.name == name for c in ns.containers) and not ns.is_host
+
+
+def has_name(name: str) -> Callable[[NetNamespace], bool]:
+    return lambda ns: name in ns.names
+
+
+def hidden(ns: NetNamespace) -> bool:
+    return not ns.containers and any(m.hidden for m in ns.bind_mounts)
+
+
+async def shoot(
+    snapshot: Snapshot,
+    name: str,
+    size: tuple[int, int],
+    *,
+    goto: int | None = None,
+    keys: tuple[str, ...] = (),
+    runner: CommandRunner | None = None,
+) -> Path:
+    app = NsxApp(FixedSource(snapshot), runner=runner)
+    async with app.run_test(size=size) as pilot:
+        for _ in range(200):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            if app.settled:
+                break
+        if goto is not None:
+            app.goto(goto)
+        await pilot.press(*keys)
+        for _ in range(200):
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.05)
+            if not getattr(app, "command_running", False):
+                break
+        await pilot.pause(0.2)
+        path = OUT / f"{name}.svg"
+        app.save_screenshot(filename=path.name, path=str(OUT))
+    return path
+
+
+def collect_live() -> Snapshot:
+    from nsexplorer.collect.source import LiveSource
+
+    return LiveSource(docker_timeout=3.0).collect()
+
+
+def tidy(snapshot: Snapshot) -> Snapshot:
+    """Only the lab (and the host and the testbed's containers): other namespaces on the
+    machine that made the screenshots are not part of the picture."""
+
+    def keep(ns: NetNamespace) -> bool:
+        if ns.is_host or ns.containers:
+            return True
+        labels = [ns.label, *ns.names, *(m.path for m in ns.bind_mounts)]
+        return any("nsxlab" in s for s in labels) or any(
+            i.peer is not None and (i.peer.name or "").startswith("nsxlab") for i in ns.interfaces
+        )
+
+    return replace(snapshot, namespaces=tuple(ns for ns in snapshot.namespaces if keep(ns)))
+
+
+async def main_async(args: argparse.Namespace) -> list[Path]:
+    if args.from_file:
+        snapshot = snapshot_json.loads(Path(args.from_file).read_bytes())
+    else:
+        snapshot = tidy(collect_live())
+        OUT.mkdir(exist_ok=True)
+        (OUT / "lab-snapshot.json").write_text(snapshot_json.dumps(snapshot, indent=1))
+    OUT.mkdir(exist_ok=True)
+    runner: CommandRunner | None = None
+    if not args.no_run:
+        from nsexplorer.actions.runner import NamespaceRunner
+
+        runner = NamespaceRunner(audit_log="/tmp/nsx-screenshots-audit.log")
+    web = pick(snapshot, has_container("nsxlab-web"))
+    app = pick(snapshot, has_container("nsxlab-app"))
+    lab_a = pick(snapshot, has_name("nsxlab-a"))
+    secret = pick(snapshot, hidden)
+    shots = [
+        await shoot(snapshot, "tui-80x24", (80, 24), goto=web),
+        await shoot(snapshot, "tui-interfaces", (110, 30), goto=app or web),
+        await shoot(snapshot, "tui-wiring", (110, 30), goto=lab_a, keys=("3",)),
+        await shoot(snapshot, "tui-details-hidden", (110, 30), goto=secret, keys=("5",)),
+        await shoot(snapshot, "tui-filter", (110, 30), keys=("slash", *"10.216")),
+        await shoot(snapshot, "tui-help", (110, 34), keys=("question_mark",)),
+    ]
+    if runner is not None and lab_a is not None:
+        shots.append(
+            await shoot(
+                snapshot,
+                "tui-run",
+                (110, 30),
+                goto=lab_a,
+                keys=("x", *"ip -br addr", "enter"),
+                runner=runner,
+            )
+        )
+    return shots
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--from", dest="from_file", help="render this snapshot JSON instead")
+    parser.add_argument("--no-run", action="store_true", help="skip the view that runs a command")
+    args = parser.parse_args()
+    for path in asyncio.run(main_async(args)):
+        print(path.relative_to(ROOT))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
