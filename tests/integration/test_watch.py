@@ -1,0 +1,141 @@
+"""NetlinkWatcher on the real kernel: host and selected-namespace netlink, mounts, /proc."""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from nsexplorer.collect.watch import NetlinkWatcher, netlink_socket_in, scan_proc_netns
+from nsexplorer.model import NamespaceId
+
+pytestmark = [pytest.mark.integration, pytest.mark.root]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.reasons: queue.Queue[str] = queue.Queue()
+
+    def __call__(self, reason: str) -> None:
+        self.reasons.put(reason)
+
+    def drain(self) -> None:
+        while not self.reasons.empty():
+            self.reasons.get_nowait()
+
+    def wait_for(self, word: str, timeout: float = 10) -> str:
+        deadline = time.monotonic() + timeout
+        seen = []
+        while time.monotonic() < deadline:
+            try:
+                reason = self.reasons.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            seen.append(reason)
+            if word in reason:
+                return reason
+        raise AssertionError(f"no {word!r} change within {timeout}s; saw {seen}")
+
+
+@pytest.fixture
+def watcher() -> Iterator[tuple[NetlinkWatcher, Recorder]]:
+    w = NetlinkWatcher(docker=False, rescan_interval=0.5)
+    rec = Recorder()
+    w.start(rec)
+    time.sleep(0.2)
+    try:
+        yield w, rec
+    finally:
+        w.stop()
+        assert w._thread is not None and not w._thread.is_alive()
+
+
+def ns_id(path: str) -> NamespaceId:
+    st = os.stat(path)
+    return NamespaceId(st.st_dev, st.st_ino)
+
+
+def test_host_link_change_is_seen(watcher: tuple[NetlinkWatcher, Recorder], nsxt: Any) -> None:
+    _, rec = watcher
+    rec.drain()
+    nsxt.bridge()
+    rec.wait_for("host netlink")
+
+
+def test_selected_namespace_is_watched_too(
+    watcher: tuple[NetlinkWatcher, Recorder], nsxt: Any
+) -> None:
+    w, rec = watcher
+    name = nsxt.netns()
+    target = ns_id(f"/run/netns/{name}")
+    w.watch_namespace(target)
+    deadline = time.monotonic() + 5
+    while w.watching != target:
+        assert time.monotonic() < deadline, f"never watched {name}: {w.errors}"
+        time.sleep(0.05)
+    rec.drain()
+    nsxt.bridge(netns=name)
+    rec.wait_for("namespace netlink")
+    # the watcher thread went back home: its host socket still sees host changes
+    rec.drain()
+    nsxt.bridge()
+    rec.wait_for("host netlink")
+    w.watch_namespace(None)
+    deadline = time.monotonic() + 5
+    while w.watching is not None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def test_a_new_name_is_seen_through_the_mount_table(
+    watcher: tuple[NetlinkWatcher, Recorder], nsxt: Any
+) -> None:
+    _, rec = watcher
+    rec.drain()
+    nsxt.netns()
+    rec.wait_for("mounts")
+
+
+def test_a_process_only_namespace_is_seen_by_the_rescan(
+    watcher: tuple[NetlinkWatcher, Recorder],
+) -> None:
+    _, rec = watcher
+    rec.drain()
+    proc = subprocess.Popen(["unshare", "--net", "sleep", "60"])
+    try:
+        rec.wait_for("processes")
+    finally:
+        proc.kill()
+        proc.wait()
+    rec.wait_for("processes")  # and its going away
+
+
+def test_socket_in_another_namespace_leaves_the_thread_at_home(nsxt: Any) -> None:
+    name = nsxt.netns()
+    result: dict[str, Any] = {}
+
+    def work() -> None:
+        before = os.stat("/proc/thread-self/ns/net").st_ino
+        sock = netlink_socket_in(f"/run/netns/{name}")
+        result["after"] = os.stat("/proc/thread-self/ns/net").st_ino
+        result["before"] = before
+        sock.close()
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    assert result["before"] == result["after"]
+    with pytest.raises(FileNotFoundError):
+        netlink_socket_in("/run/netns/nsxt-does-not-exist")
+    assert not os.path.exists("/run/netns/nsxt-does-not-exist")  # nothing created
+
+
+def test_proc_scan_finds_this_process() -> None:
+    found = scan_proc_netns()
+    assert os.stat("/proc/thread-self/ns/net").st_ino in found
