@@ -13,7 +13,7 @@ import errno
 import os
 import resource
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -48,6 +48,9 @@ class _Handle:
 class ReadResult:
     reads: dict[NamespaceId, NsRead] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # (namespace, nsid it uses) -> the namespace the kernel confirmed that id names;
+    # hints that make the next detail() of the same namespace cheap.
+    nsids: dict[tuple[NamespaceId, int], NamespaceId] = field(default_factory=dict)
 
 
 def run_on_own_thread(fn: Callable[[], T], name: str = "nsx-netns") -> T:
@@ -147,9 +150,13 @@ def _read_all(
                 "namespace needs root (CAP_SYS_ADMIN)"
             )
         dumps = {i: h.dump for i, h in handles.items() if h.dump is not None}
+        cache: dict[tuple[NamespaceId, NamespaceId], int | None] = {}
         peers, peer_warnings = wiring.resolve_peers(
-            dumps, _nsid_lookup(handles, result.warnings), host=host
+            dumps, _nsid_lookup(handles, result.warnings, cache), host=host
         )
+        for (asking, about), nsid in cache.items():
+            if nsid is not None:
+                result.nsids[(asking, nsid)] = about
         result.warnings.extend(peer_warnings)
         for ns_id, dump in dumps.items():
             result.reads[ns_id] = NsRead(
@@ -165,9 +172,11 @@ def _read_all(
     return result
 
 
-def _nsid_lookup(handles: dict[NamespaceId, _Handle], warnings: list[str]) -> wiring.NsidLookup:
-    cache: dict[tuple[NamespaceId, NamespaceId], int | None] = {}
-
+def _nsid_lookup(
+    handles: dict[NamespaceId, _Handle],
+    warnings: list[str],
+    cache: dict[tuple[NamespaceId, NamespaceId], int | None],
+) -> wiring.NsidLookup:
     def lookup(asking: NamespaceId, about: NamespaceId) -> int | None:
         key = (asking, about)
         if key not in cache:
@@ -193,9 +202,14 @@ def read_one(
     others: Sequence[tuple[NamespaceId, Sequence[str]]],
     *,
     host: NamespaceId | None = None,
+    hints: Mapping[tuple[NamespaceId, int], NamespaceId] | None = None,
 ) -> ReadResult:
-    """One namespace in full; only the namespaces its veths point into are touched."""
-    return run_on_own_thread(lambda: _read_one(ns_id, paths, others, host))
+    """One namespace in full. Only the namespaces its veths point into are touched:
+    ``hints`` (from an earlier read) say where each nsid pointed, and are re-checked
+    with RTM_GETNSID; the rest are found by asking about the others, host first.
+    (IFLA_TARGET_NETNSID would fetch peer links without setns, but makes the kernel
+    allocate an nsid for our own namespace: a visible change, so it is not used.)"""
+    return run_on_own_thread(lambda: _read_one(ns_id, paths, others, host, hints or {}))
 
 
 def _read_one(
@@ -203,10 +217,12 @@ def _read_one(
     paths: Sequence[str],
     others: Sequence[tuple[NamespaceId, Sequence[str]]],
     host: NamespaceId | None,
+    hints: Mapping[tuple[NamespaceId, int], NamespaceId],
 ) -> ReadResult:
     result = ReadResult()
     own = nsfs.own_netns()
     handles: dict[NamespaceId, _Handle] = {}
+    other_paths = dict(others)
 
     def handle(i: NamespaceId, ps: Sequence[str]) -> _Handle:
         h = handles.get(i)
@@ -236,42 +252,57 @@ def _read_one(
             gone = err.errno in (errno.ENOENT, errno.ESRCH, errno.ESTALE, errno.EINVAL)
             result.reads[ns_id] = NsRead(error=f"cannot read it ({err.strerror})", gone=gone)
             return result
-        dumps: dict[NamespaceId, Dump] = {ns_id: dump}
+
         wanted: dict[int, list[int]] = {}  # netnsid -> peer ifindexes
         for lk in dump.links:
             if lk.kind == "veth" and lk.link_netnsid is not None:
                 wanted.setdefault(lk.link_netnsid, []).append(wiring.peer_ifindex(lk))
-        ordered = sorted((o for o in others if o[0] != ns_id), key=lambda o: (o[0] != host, o[0]))
-        nsid_cache: dict[NamespaceId, int | None] = {}
-        for nsid, indexes in wanted.items():
-            for other_id, other_paths in ordered:
-                if other_id in nsid_cache and nsid_cache[other_id] != nsid:
-                    continue
+
+        asked: dict[NamespaceId, int | None] = {}
+
+        def nsid_of(other: NamespaceId) -> int | None:
+            if other not in asked:
                 try:
-                    h = handle(other_id, other_paths)
-                    if other_id not in nsid_cache:
-                        nsid_cache[other_id] = target_sock.get_nsid(h.fd)
+                    asked[other] = target_sock.get_nsid(handle(other, other_paths[other]).fd)
+                except (OSError, KeyError):
+                    asked[other] = None
+            return asked[other]
+
+        where: dict[int, NamespaceId] = {}
+        for nsid in wanted:
+            hint = hints.get((ns_id, nsid))
+            if hint is not None and hint in other_paths and nsid_of(hint) == nsid:
+                where[nsid] = hint
+        if len(where) < len(wanted):
+            for other_id, _ in sorted(others, key=lambda o: (o[0] != host, o[0])):
+                if other_id == ns_id or other_id in asked:
+                    continue
+                other_nsid = nsid_of(other_id)
+                if other_nsid is not None and other_nsid in wanted and other_nsid not in where:
+                    where[other_nsid] = other_id
+                    if len(where) == len(wanted):
+                        break
+
+        dumps: dict[NamespaceId, Dump] = {ns_id: dump}
+        for nsid, other_id in where.items():
+            result.nsids[(ns_id, nsid)] = other_id
+            other_dump = dumps.setdefault(other_id, Dump())
+            try:
+                other_sock = sock_of(other_id, other_paths[other_id])
+            except OSError as err:
+                result.warnings.append(
+                    f"cannot read namespace {other_id.ino}: {err.strerror or err}"
+                )
+                continue
+            for index in wanted[nsid]:
+                try:
+                    msg = other_sock.get_link(index)
                 except OSError:
-                    nsid_cache[other_id] = None
                     continue
-                if nsid_cache[other_id] != nsid:
-                    continue
-                other_dump = dumps.setdefault(other_id, Dump())
-                try:
-                    other_sock = sock_of(other_id, other_paths)
-                    for index in indexes:
-                        try:
-                            other_dump.links.append(netlink.parse_link(other_sock.get_link(index)))
-                        except OSError:
-                            continue
-                except OSError as err:
-                    result.warnings.append(
-                        f"cannot read namespace {other_id.ino}: {err.strerror or err}"
-                    )
-                break
+                other_dump.links.append(netlink.parse_link(msg))
 
         def lookup(asking: NamespaceId, about: NamespaceId) -> int | None:
-            return nsid_cache.get(about) if asking == ns_id else None
+            return asked.get(about) if asking == ns_id else None
 
         peers, peer_warnings = wiring.resolve_peers(dumps, lookup, host=host, only=[ns_id])
         result.warnings.extend(peer_warnings)

@@ -29,6 +29,8 @@ class LiveSource:
         self._proc = proc
         self._lock = threading.Lock()
         self._last: discovery.Discovery | None = None
+        # (namespace, nsid) -> namespace, as the kernel confirmed it last time.
+        self._nsid_hints: dict[tuple[NamespaceId, int], NamespaceId] = {}
 
     @property
     def live(self) -> bool:
@@ -50,6 +52,8 @@ class LiveSource:
         snap = found.snapshot
         targets = [(ns.id, found.paths.get(ns.id, [])) for ns in snap.namespaces]
         result = netns_reader.read_namespaces(targets, host=found.host)
+        with self._lock:
+            self._nsid_hints = dict(result.nsids)
         namespaces = tuple(merge(ns, result.reads.get(ns.id)) for ns in snap.namespaces)
         return replace(snap, namespaces=namespaces, warnings=(*snap.warnings, *result.warnings))
 
@@ -64,7 +68,11 @@ class LiveSource:
         if last is not None:
             host = last.host
             others = [(i, p) for i, p in last.paths.items() if i != ns.id]
-        result = netns_reader.read_one(ns.id, paths, others, host=host)
+        with self._lock:
+            hints = dict(self._nsid_hints)
+        result = netns_reader.read_one(ns.id, paths, others, host=host, hints=hints)
+        with self._lock:
+            self._nsid_hints.update(result.nsids)
         read = result.reads.get(ns.id)
         if read is not None and read.gone:
             raise NamespaceGone(f"namespace {ns.label or ns.inode} is gone ({read.error})")

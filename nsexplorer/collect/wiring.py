@@ -45,12 +45,13 @@ def resolve_peers(
     """Peers of every veth in ``only`` (default: all dumped namespaces)."""
     peers: dict[tuple[NamespaceId, int], Peer] = {}
     warnings: list[str] = []
-    # Index: (ifindex) -> [(namespace, link)] of veths that point into another namespace.
-    by_index: dict[int, list[tuple[NamespaceId, RawLink]]] = {}
+    # (ifindex, peer ifindex) -> [(namespace, link)] of veths pointing into another
+    # namespace: the candidates for a veth's peer are those with the mirrored pair.
+    by_pair: dict[tuple[int, int], list[tuple[NamespaceId, RawLink]]] = {}
     for ns_id, dump in dumps.items():
         for lk in dump.links:
             if lk.kind == "veth" and lk.link_netnsid is not None:
-                by_index.setdefault(lk.index, []).append((ns_id, lk))
+                by_pair.setdefault((lk.index, peer_ifindex(lk)), []).append((ns_id, lk))
 
     targets = list(dumps) if only is None else [n for n in only if n in dumps]
     for ns_id in targets:
@@ -70,7 +71,7 @@ def resolve_peers(
             want = peer_ifindex(lk)
             candidates = [
                 (other_ns, other)
-                for other_ns, other in by_index.get(want, ())
+                for other_ns, other in by_pair.get((want, lk.index), ())
                 if other_ns != ns_id and _points_back(other, lk)
             ]
             # The host first: most veths have their other end there.
