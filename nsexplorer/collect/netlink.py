@@ -302,6 +302,22 @@ def _ip(family: int, value: bytes) -> str:
 # ---------------------------------------------------------------- decoders
 
 
+_LINK_WANTED = frozenset(
+    (
+        IFLA_IFNAME,
+        IFLA_MTU,
+        IFLA_ADDRESS,
+        IFLA_MASTER,
+        IFLA_LINK,
+        IFLA_LINK_NETNSID,
+        IFLA_OPERSTATE,
+        IFLA_IFALIAS,
+        IFLA_STATS64,
+        IFLA_LINKINFO,
+    )
+)
+
+
 def parse_link(msg: bytes) -> RawLink:
     _fam, arphrd, index, _flags, _change = _IFINFOMSG.unpack_from(msg, _NLMSGHDR.size)
     name = ""
@@ -312,44 +328,57 @@ def parse_link(msg: bytes) -> RawLink:
     state = "unknown"
     kind = slave_kind = ""
     counters = None
-    for atype, value in iter_attrs(msg, _NLMSGHDR.size + _IFINFOMSG.size):
-        if atype == IFLA_IFNAME:
-            name = _str(value)
-        elif atype == IFLA_MTU:
-            mtu = _U32.unpack_from(value)[0]
-        elif atype == IFLA_ADDRESS:
-            mac = _mac(value)
-        elif atype == IFLA_MASTER:
-            master = _U32.unpack_from(value)[0] or None
-        elif atype == IFLA_LINK:
-            link = _U32.unpack_from(value)[0]
-        elif atype == IFLA_LINK_NETNSID:
-            netnsid = _I32.unpack_from(value)[0]
-            if netnsid < 0:
-                netnsid = None
-        elif atype == IFLA_OPERSTATE:
-            code = value[0]
-            state = OPERSTATES[code] if code < len(OPERSTATES) else str(code)
-        elif atype == IFLA_IFALIAS:
-            alias = _str(value)
-        elif atype == IFLA_STATS64 and len(value) >= _STATS64.size:
-            rxp, txp, rxb, txb, rxe, txe, rxd, txd = _STATS64.unpack_from(value)
-            counters = Counters(
-                rx_bytes=rxb,
-                rx_packets=rxp,
-                rx_errors=rxe,
-                rx_dropped=rxd,
-                tx_bytes=txb,
-                tx_packets=txp,
-                tx_errors=txe,
-                tx_dropped=txd,
-            )
-        elif atype == IFLA_LINKINFO:
-            for itype, ivalue in iter_attrs(value, 0):
-                if itype == IFLA_INFO_KIND:
-                    kind = _str(ivalue)
-                elif itype == IFLA_INFO_SLAVE_KIND:
-                    slave_kind = _str(ivalue)
+    # An inline walk over the attributes: a host link carries ~50 of them and only a few
+    # matter; this loop is the collector's hottest code.
+    offset = _NLMSGHDR.size + _IFINFOMSG.size
+    end = len(msg)
+    rtattr = _RTATTR.unpack_from
+    while offset + 4 <= end:
+        length, atype = rtattr(msg, offset)
+        if length < 4 or offset + length > end:
+            break
+        atype &= 0x3FFF
+        if atype in _LINK_WANTED:
+            value = msg[offset + 4 : offset + length]
+            if atype == IFLA_IFNAME:
+                name = _str(value)
+            elif atype == IFLA_MTU:
+                mtu = _U32.unpack_from(value)[0]
+            elif atype == IFLA_ADDRESS:
+                mac = _mac(value)
+            elif atype == IFLA_MASTER:
+                master = _U32.unpack_from(value)[0] or None
+            elif atype == IFLA_LINK:
+                link = _U32.unpack_from(value)[0]
+            elif atype == IFLA_LINK_NETNSID:
+                netnsid = _I32.unpack_from(value)[0]
+                if netnsid < 0:
+                    netnsid = None
+            elif atype == IFLA_OPERSTATE:
+                code = value[0]
+                state = OPERSTATES[code] if code < len(OPERSTATES) else str(code)
+            elif atype == IFLA_IFALIAS:
+                alias = _str(value)
+            elif atype == IFLA_STATS64:
+                if len(value) >= _STATS64.size:
+                    rxp, txp, rxb, txb, rxe, txe, rxd, txd = _STATS64.unpack_from(value)
+                    counters = Counters(
+                        rx_bytes=rxb,
+                        rx_packets=rxp,
+                        rx_errors=rxe,
+                        rx_dropped=rxd,
+                        tx_bytes=txb,
+                        tx_packets=txp,
+                        tx_errors=txe,
+                        tx_dropped=txd,
+                    )
+            else:  # IFLA_LINKINFO
+                for itype, ivalue in iter_attrs(value, 0):
+                    if itype == IFLA_INFO_KIND:
+                        kind = _str(ivalue)
+                    elif itype == IFLA_INFO_SLAVE_KIND:
+                        slave_kind = _str(ivalue)
+        offset += (length + 3) & ~3
     if not kind:
         kind = "loopback" if arphrd == ARPHRD_LOOPBACK else "device"
     return RawLink(
