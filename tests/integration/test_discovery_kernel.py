@@ -219,6 +219,8 @@ def test_process_only_namespace(process_netns: int) -> None:
     done = nsx("show", f"pid:{process_netns}", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["inode"] == ns.inode
+    procs = LiveSource().processes(ns)
+    assert [(p.pid, p.user, p.command) for p in procs] == [(process_netns, "root", "sleep 300")]
 
 
 def test_fd_only_namespace(nsxt) -> None:  # type: ignore[no-untyped-def]
