@@ -20,6 +20,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Input, Static, Tree
 
 from nsexplorer.errors import NamespaceGone, NsxError
@@ -92,6 +93,8 @@ class NsxApp(ActingApp):
         Binding("r", "refresh", "Refresh"),
         Binding("b,backspace", "go_back", "Back"),
         Binding("escape", "to_sidebar", "Sidebar", show=False),
+        # While the filter has focus: decided in the app, before later keys are routed.
+        Binding("enter,down", "filter_done", "Done", show=False, priority=True),
         Binding("x", "run_command", "Run"),
         Binding("s", "shell", "Shell"),
         Binding("a", "toggle_all_namespaces", "All ns", show=False),
@@ -193,7 +196,7 @@ class NsxApp(ActingApp):
     def on_mount(self) -> None:
         self.query_one(PaneBar).show_active(self.pane)
         self.query_one("#filter", Input).display = False
-        self.query_one(NamespaceTree).focus()
+        self._focus(self.query_one(NamespaceTree))
         self._set_status("discovering…")
         self.update_cmdbar()
         self._start_collect(discover_first=True)
@@ -210,6 +213,8 @@ class NsxApp(ActingApp):
                 self.watcher.stop()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "filter_done":
+            return self.focused is not None and self.focused.id == "filter"
         return not (action in self.MAIN_ACTIONS and len(self.screen_stack) > 1)
 
     # --- collection (workers) -------------------------------------------------------
@@ -475,8 +480,16 @@ class NsxApp(ActingApp):
         focused = self.focused
         return focused is not None and focused.id in {pane_id for pane_id, _ in PANES}
 
+    def _focus(self, widget: Widget) -> None:
+        """Focus now, not after the queue: keys typed right after `/` or Enter (a paste,
+        a fast typist over SSH) must reach the widget they were meant for."""
+        if widget.screen is self.screen:
+            self.screen.set_focus(widget)
+        else:
+            widget.focus()
+
     def _focus_pane(self) -> None:
-        self.query_one(f"#{self.pane}").focus()
+        self._focus(self.query_one(f"#{self.pane}"))
 
     def action_to_sidebar(self) -> None:
         filt = self.query_one("#filter", Input)
@@ -485,7 +498,7 @@ class NsxApp(ActingApp):
             filt.display = False
             self._filter = ""
             self._rebuild_sidebar()
-        self.query_one(NamespaceTree).focus()
+        self._focus(self.query_one(NamespaceTree))
 
     # --- following wires ------------------------------------------------------------
 
@@ -544,7 +557,7 @@ class NsxApp(ActingApp):
         if self.selected is not None and inode != self.selected:
             self._history.append((self.selected, self.pane, None))
         self._goto(inode, self.pane, None)
-        self.query_one(NamespaceTree).focus()
+        self._focus(self.query_one(NamespaceTree))
 
     def action_go_back(self) -> None:
         if not self._history:
@@ -560,7 +573,7 @@ class NsxApp(ActingApp):
     def action_filter(self) -> None:
         filt = self.query_one("#filter", Input)
         filt.display = True
-        filt.focus()
+        self._focus(filt)
 
     @on(Input.Changed, "#filter")
     def filter_changed(self, event: Input.Changed) -> None:
@@ -571,11 +584,10 @@ class NsxApp(ActingApp):
         if inode is not None and inode != self.selected:
             self.select(inode)
 
-    @on(Input.Submitted, "#filter")
-    def filter_submitted(self, event: Input.Submitted) -> None:
-        if not self._filter:
-            self.query_one("#filter", Input).display = False
-        self.query_one(NamespaceTree).focus()
+    def action_filter_done(self) -> None:
+        # The filter stays shown (escape clears and hides it): its last keystrokes may
+        # still be on their way to the Input.
+        self._focus(self.query_one(NamespaceTree))
 
     def action_refresh(self) -> None:
         if not self.source.live:

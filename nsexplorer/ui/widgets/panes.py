@@ -26,6 +26,8 @@ PANES: tuple[tuple[str, str], ...] = (
     ("output", "Output"),
 )
 
+MAX_COLUMN_WIDTH = 80
+
 VIM_KEYS: list[BindingType] = [
     Binding("j", "cursor_down", "Down", show=False),
     Binding("k", "cursor_up", "Up", show=False),
@@ -55,20 +57,27 @@ class SafeTable(DataTable[Text]):
     def on_mount(self) -> None:
         self.add_columns(*self._columns)
 
-    def reset(self) -> None:
-        # Columns too: their auto widths only ever grow otherwise.
+    def reset(self, widths: Sequence[int] | None = None) -> None:
+        # Columns get explicit widths from their content: auto widths only ever grow,
+        # and are measured lazily (two quick refills could leave them at header width).
         self.clear(columns=True)
-        self.add_columns(*self._columns)
+        for n, label in enumerate(self._columns):
+            width = max(len(label), widths[n] if widths and n < len(widths) else 0)
+            self.add_column(label, width=min(width, MAX_COLUMN_WIDTH))
 
     def fill(self, rows: Sequence[tuple[str, tuple[Text, ...]]], keep_row: int = 0) -> None:
-        self.reset()
+        widths = [0] * len(self._columns)
+        for _, cells in rows:
+            for n, cell in enumerate(cells[: len(widths)]):
+                widths[n] = max(widths[n], cell.cell_len)
+        self.reset(widths)
         for key, cells in rows:
             self.add_row(*cells, key=key)
         if rows:
             self.move_cursor(row=min(keep_row, len(rows) - 1), scroll=True)
 
     def show_message(self, message: str) -> None:
-        self.reset()
+        self.reset([len(message)])
         cells = [render.plain(message, "dim italic")] + [Text("")] * (len(self._columns) - 1)
         self.add_row(*cells)
 
