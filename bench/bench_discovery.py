@@ -190,6 +190,35 @@ def median_runs(argv: list[str], repeat: int) -> tuple[float, float, bytes]:
     )
 
 
+DETAIL_SNIPPET = r"""
+import json, statistics, time
+from nsexplorer.collect.source import LiveSource
+src = LiveSource()
+t = time.perf_counter(); snap = src.discover(); discover_s = time.perf_counter() - t
+named = [ns for ns in snap.namespaces if ns.names and ns.names[0].startswith("nsxb-n")][:30]
+def detail_ms():
+    out = []
+    for ns in named:
+        t = time.perf_counter(); src.detail(ns); out.append(time.perf_counter() - t)
+    return statistics.median(out) * 1000
+cold = detail_ms()
+t = time.perf_counter(); src.collect(); collect_s = time.perf_counter() - t
+warm = detail_ms()
+t = time.perf_counter(); src.detail(snap.host); host_ms = (time.perf_counter() - t) * 1000
+print(json.dumps({"discover_s": discover_s, "collect_s": collect_s, "detail_cold_ms": cold,
+                  "detail_warm_ms": warm, "detail_host_ms": host_ms}))
+"""
+
+
+def detail_timings() -> dict[str, float]:
+    """In-process LiveSource timings the TUI depends on (selection -> details)."""
+    done = subprocess.run(
+        [sys.executable, "-c", DETAIL_SNIPPET], capture_output=True, text=True, check=True
+    )
+    values: dict[str, float] = json.loads(done.stdout)
+    return values
+
+
 def count_listing(out: bytes) -> int:
     """Distinct namespaces the three listing commands reveal together (lsns inodes, plus
     named netns that lsns does not show: those without a process)."""
@@ -250,6 +279,7 @@ def bench(n: int, repeat: int) -> dict[str, float]:
         )
         row["list_ns"] = len(json.loads(results["list"][-1].out)["namespaces"])
         row["lsns_ns"] = count_listing(results["lsns"][-1].out)
+        row.update(detail_timings())
         return row
     finally:
         cleanup()
@@ -309,6 +339,18 @@ def main() -> int:
             f"{r['snap_ns']:.0f} | {r['snap_unresolved']:.0f} | {r['list_s']:.3f} | "
             f"{r['lsns_s']:.3f} | {r['list_s'] / r['lsns_s']:.2f}x | {r['list_rss']:.0f} | "
             f"{r['list_ns']:.0f} / {r['lsns_ns']:.0f} |"
+        )
+    print(
+        "\nIn-process LiveSource timings (what the TUI waits for): discover = the cheap "
+        "pass; detail = one namespace re-read with exact peers (median of 30 named ones, "
+        "before and after a collect() left nsid hints); host = the host's detail.\n"
+    )
+    print("| N | discover s | collect s | detail ms (cold) | detail ms (warm) | host detail ms |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['n']:.0f} | {r['discover_s']:.3f} | {r['collect_s']:.3f} | "
+            f"{r['detail_cold_ms']:.1f} | {r['detail_warm_ms']:.1f} | {r['detail_host_ms']:.0f} |"
         )
     return 0
 
