@@ -152,7 +152,10 @@ def _read_all(
         dumps = {i: h.dump for i, h in handles.items() if h.dump is not None}
         cache: dict[tuple[NamespaceId, NamespaceId], int | None] = {}
         peers, peer_warnings = wiring.resolve_peers(
-            dumps, _nsid_lookup(handles, result.warnings, cache), host=host
+            dumps,
+            _nsid_lookup(handles, result.warnings, cache),
+            host=host,
+            unread=[i for i, h in handles.items() if h.dump is None],
         )
         for (asking, about), nsid in cache.items():
             if nsid is not None:

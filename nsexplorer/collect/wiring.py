@@ -41,10 +41,33 @@ def resolve_peers(
     *,
     host: NamespaceId | None = None,
     only: Iterable[NamespaceId] | None = None,
+    unread: Iterable[NamespaceId] = (),
 ) -> tuple[dict[tuple[NamespaceId, int], Peer], list[str]]:
-    """Peers of every veth in ``only`` (default: all dumped namespaces)."""
+    """Peers of every veth in ``only`` (default: all dumped namespaces).
+
+    ``unread``: namespaces that are known (and can be asked about with RTM_GETNSID) but
+    whose links could not be dumped (not root). A veth pointing into one of them gets
+    an exact ``Peer(netns_inode, ifindex, name=None)``: the namespace is certain, the
+    name is not known.
+    """
     peers: dict[tuple[NamespaceId, int], Peer] = {}
     warnings: list[str] = []
+    unresolved: list[str] = []
+    unread_list = [n for n in unread if n not in dumps]
+    # asking namespace -> {nsid: unread namespace}, built on first need (one query each).
+    reverse: dict[NamespaceId, dict[int, NamespaceId]] = {}
+
+    def unread_with(asking: NamespaceId, nsid: int) -> NamespaceId | None:
+        if asking not in reverse:
+            table: dict[int, NamespaceId] = {}
+            for other in unread_list:
+                if other != asking:
+                    got = nsid_of(asking, other)
+                    if got is not None:
+                        table.setdefault(got, other)
+            reverse[asking] = table
+        return reverse[asking].get(nsid)
+
     # (ifindex, peer ifindex) -> [(namespace, link)] of veths pointing into another
     # namespace: the candidates for a veth's peer are those with the mirrored pair.
     by_pair: dict[tuple[int, int], list[tuple[NamespaceId, RawLink]]] = {}
@@ -81,14 +104,20 @@ def resolve_peers(
                 if nsid_of(ns_id, other_ns) == lk.link_netnsid:
                     found = (other_ns, other)
                     break
-            if found is None:
-                peers[(ns_id, lk.index)] = Peer(None, want, None)
-                warnings.append(
-                    f"veth {lk.name!r} in namespace {ns_id.ino}: its peer (ifindex {want}, "
-                    f"netnsid {lk.link_netnsid}) is in a namespace nsexplorer could not read"
-                )
-            else:
+            if found is not None:
                 peers[(ns_id, lk.index)] = Peer(found[0].ino, found[1].index, found[1].name)
+                continue
+            elsewhere = unread_with(ns_id, lk.link_netnsid) if unread_list else None
+            peers[(ns_id, lk.index)] = Peer(
+                elsewhere.ino if elsewhere is not None else None, want, None
+            )
+            unresolved.append(f"{lk.name!r} in namespace {ns_id.ino}")
+    if unresolved:
+        shown = ", ".join(unresolved[:3]) + (" ..." if len(unresolved) > 3 else "")
+        warnings.append(
+            f"{len(unresolved)} veth peer(s) are in namespaces whose interfaces could not be "
+            f"read, so their names are unknown: {shown}"
+        )
     return peers, warnings
 
 

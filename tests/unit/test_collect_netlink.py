@@ -148,7 +148,19 @@ def test_unresolvable_peer_is_reported_not_guessed() -> None:
     peers, warnings = wiring.resolve_peers(d, nsids({(host, x): 9}), host=host)
     assert peers[(host, 10)] == Peer(None, 7, None)
     assert not peers[(host, 10)].resolved
-    assert any("h10" in w and "could not read" in w for w in warnings)
+    assert any("h10" in w and "could not be read" in w for w in warnings)
+
+
+def test_peer_in_an_unreadable_namespace_gets_its_namespace_but_no_name() -> None:
+    # Not root: x is known (its fd opens, RTM_GETNSID answers) but its links are not.
+    host, x, y = NamespaceId(4, 1), NamespaceId(4, 2), NamespaceId(4, 3)
+    d = {host: Dump(links=[veth(10, 7, 3, "h10"), veth(11, 7, 8, "h11")])}
+    peers, warnings = wiring.resolve_peers(
+        d, nsids({(host, x): 3, (host, y): 4}), host=host, unread=[x, y]
+    )
+    assert peers[(host, 10)] == Peer(x.ino, 7, None)
+    assert peers[(host, 11)] == Peer(None, 7, None)  # nsid 8 names neither
+    assert len(warnings) == 1 and warnings[0].startswith("2 veth peer(s)")
 
 
 def test_interfaces_carry_master_names_and_addresses() -> None:
