@@ -116,8 +116,23 @@ def spawn(argv: list[str], width: int = 80, height: int = 24) -> str:
     env_words = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
     cmd = f"env -i {env_words} TERM=xterm-256color NSX_AUDIT_LOG=/tmp/{session}.log "
     cmd += shlex.join(argv) + "; exec sleep 600"
-    tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), cmd)
+    new_session(session, width, height, cmd)
     return session
+
+
+def new_session(session: str, width: int, height: int, cmd: str) -> None:
+    # The tmux server exits with its last session; a new-session racing that exit fails.
+    for attempt in range(20):
+        done = subprocess.run(
+            ["tmux", "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), cmd],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode == 0:
+            return
+        time.sleep(0.05 * (attempt + 1))
+    raise RuntimeError(f"tmux new-session failed: {done.stderr.strip()}")
 
 
 def kill(session: str) -> None:

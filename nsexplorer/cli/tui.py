@@ -7,8 +7,12 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
+import threading
+from typing import TYPE_CHECKING
 
-from nsexplorer.errors import NsxError
+if TYPE_CHECKING:
+    from nsexplorer.collect.source import LiveSource
+    from nsexplorer.model import NetNamespace, ProcessInfo, Snapshot
 
 
 def spawn_shell(argv: list[str]) -> int:
@@ -20,26 +24,79 @@ def spawn_shell(argv: list[str]) -> int:
         return 127
 
 
-def run(args: argparse.Namespace) -> int:
-    from nsexplorer.ui.app import NsxApp
+class PrefetchedSource:
+    """A LiveSource whose first discover() starts at once, on its own thread, while the
+    main thread is still importing Textual: the sidebar is ready sooner. Later calls go
+    straight to the live source."""
 
+    def __init__(self, docker_timeout: float = 3.0) -> None:
+        self._docker_timeout = docker_timeout
+        self._ready = threading.Event()
+        self._source: LiveSource | None = None
+        self._first: Snapshot | None = None
+        self._error: BaseException | None = None
+        threading.Thread(target=self._prefetch, name="nsx-prefetch", daemon=True).start()
+
+    def _prefetch(self) -> None:
+        try:
+            from nsexplorer.collect.source import LiveSource
+
+            self._source = LiveSource(docker_timeout=self._docker_timeout)
+            self._first = self._source.discover()
+        except BaseException as err:  # handed to whoever asks for the result
+            self._error = err
+        finally:
+            self._ready.set()
+
+    def _live(self) -> LiveSource:
+        self._ready.wait()
+        if self._source is None:
+            from nsexplorer.collect.source import LiveSource
+
+            self._source = LiveSource(docker_timeout=self._docker_timeout)
+        return self._source
+
+    @property
+    def live(self) -> bool:
+        return True
+
+    def discover(self) -> Snapshot:
+        source = self._live()
+        first, error = self._first, self._error
+        self._first = self._error = None
+        if error is not None:
+            raise error
+        if first is not None:
+            return first
+        return source.discover()
+
+    def collect(self) -> Snapshot:
+        return self._live().collect()
+
+    def detail(self, ns: NetNamespace) -> NetNamespace:
+        return self._live().detail(ns)
+
+    def processes(self, ns: NetNamespace) -> tuple[ProcessInfo, ...]:
+        return self._live().processes(ns)
+
+
+def run(args: argparse.Namespace) -> int:
     if args.from_file:
         from nsexplorer.collect.recorded import RecordedSource
+        from nsexplorer.ui.app import NsxApp
 
         source = RecordedSource(args.from_file)
         app = NsxApp(source, read_only=True, replay_name=os.path.basename(args.from_file))
     else:
-        from nsexplorer.actions.runner import NamespaceRunner
-        from nsexplorer.collect.source import LiveSource
-        from nsexplorer.collect.watch import NetlinkWatcher
+        live = PrefetchedSource(docker_timeout=3.0)  # first: it overlaps the imports below
 
-        try:
-            runner = NamespaceRunner(read_only=args.read_only)
-        except NsxError:
-            raise
+        from nsexplorer.actions.runner import NamespaceRunner
+        from nsexplorer.collect.watch import NetlinkWatcher
+        from nsexplorer.ui.app import NsxApp
+
         app = NsxApp(
-            LiveSource(docker_timeout=3.0),
-            runner=runner,
+            live,
+            runner=NamespaceRunner(read_only=args.read_only),
             watcher=NetlinkWatcher(),
             spawn_shell=spawn_shell,
             read_only=args.read_only,

@@ -8,6 +8,7 @@ host from a recorded snapshot.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -165,6 +166,8 @@ class NsxApp(ActingApp):
         self._debounce_timer: Timer | None = None
         self._status = "discovering…"
         self._gone_since: dict[int, float] = {}
+        self._first_paint: threading.Event | None = None
+        self._watching = False
         self.init_actions()
 
     @property
@@ -200,12 +203,23 @@ class NsxApp(ActingApp):
         self._set_status("discovering…")
         self.update_cmdbar()
         self._start_collect(discover_first=True)
-        if self.watcher is not None and self.source.live:
-            watcher = self.watcher
-            try:
-                watcher.start(self._on_watcher_change)
-            except Exception as err:  # a broken watcher costs live updates, not the app
-                self.notify(f"live updates off: {err}", severity="warning")
+
+    def _start_watching(self) -> None:
+        """After the first full read: changes before it are in that read anyway, and the
+        watcher's start-up (sockets, a /proc scan, the docker SDK) stays off the first
+        paint."""
+        if self.watcher is None or not self.source.live or self._watching:
+            return
+        self._watching = True
+        try:
+            self.watcher.start(self._on_watcher_change)
+        except Exception as err:  # a broken watcher costs live updates, not the app
+            self.notify(f"live updates off: {err}", severity="warning")
+            return
+        ns = self.selected_ns
+        if ns is not None and not ns.gone:
+            with contextlib.suppress(Exception):
+                self.watcher.watch_namespace(ns.id)
 
     def on_unmount(self) -> None:
         if self.watcher is not None:
@@ -230,10 +244,16 @@ class NsxApp(ActingApp):
         self._collecting = True
         source = self.source
 
+        shown = threading.Event()
+        self._first_paint = shown
+
         def work() -> None:
             try:
                 if discover_first:
                     self.post_message(SnapshotArrived(source.discover(), complete=False))
+                    # Let the sidebar reach the screen before the full read competes for
+                    # the GIL (netlink parsing is Python work).
+                    shown.wait(2.0)
                 self.post_message(SnapshotArrived(source.collect(), complete=True))
             except Exception as err:  # one failure is a message, never a crash
                 self.post_message(CollectFailed(_describe(err)))
@@ -276,9 +296,12 @@ class NsxApp(ActingApp):
         if message.complete:
             self._complete = True
             self._collect_done()
+            self.call_after_refresh(self._start_watching)
         elif self._complete:
             return  # a late cheap pass never overwrites a full one
         self._apply_snapshot(message.snapshot, complete=message.complete)
+        if not message.complete and self._first_paint is not None:
+            self.call_after_refresh(self._first_paint.set)
 
     @on(CollectFailed)
     def collect_failed(self, message: CollectFailed) -> None:
@@ -409,8 +432,8 @@ class NsxApp(ActingApp):
         if changed:
             self.on_selection_changed(ns)
             if not ns.detailed and not ns.gone and self.source.live:
-                self._fetch_detail(ns)
-            if self.watcher is not None and self.source.live:
+                self.call_after_refresh(self._fetch_detail, ns)
+            if self._watching and self.watcher is not None:
                 try:
                     self.watcher.watch_namespace(None if ns.gone else ns.id)
                 except Exception as err:

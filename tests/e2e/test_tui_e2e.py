@@ -35,6 +35,18 @@ def tmux(*args: str) -> str:
     return subprocess.run([TMUX, *args], capture_output=True, text=True, check=True).stdout
 
 
+def new_session(session: str, width: int, height: int, cmd: str) -> None:
+    # The tmux server exits with its last session; a new-session racing that exit fails.
+    assert TMUX is not None
+    argv = [TMUX, "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), cmd]
+    for attempt in range(20):
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if done.returncode == 0:
+            return
+        time.sleep(0.05 * (attempt + 1))
+    raise AssertionError(f"tmux new-session failed: {done.stderr.strip()}")
+
+
 @dataclass
 class Term:
     session: str
@@ -93,7 +105,7 @@ def term() -> Iterator[Callable[..., Term]]:
             f"env -i PATH={shlex.quote(os.environ['PATH'])} {env} "
             f"sh -c {shlex.quote(cmd + '; echo NSX-EXIT=$?; exec sleep 600')}"
         )
-        tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", "24", shell)
+        new_session(session, width, 24, shell)
         return Term(session, audit)
 
     try:
