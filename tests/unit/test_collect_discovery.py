@@ -18,6 +18,7 @@ def proc_entry(
     net: int,
     mnt: int,
     comm: str,
+    *,
     fds: dict[int, str] | None = None,
     mountinfo: bytes | None = None,
 ) -> None:
