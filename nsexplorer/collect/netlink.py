@@ -170,9 +170,11 @@ class RtSocket:
 
     def __init__(self) -> None:
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
+        # Blocking, with no timeout: rtnetlink answers GET requests synchronously inside
+        # send(), so the answer is queued before recv() is called (a Python timeout would
+        # only add a poll() per call).
         try:
             self.sock.bind((0, 0))
-            self.sock.settimeout(5.0)
         except BaseException:
             self.sock.close()
             raise

@@ -67,28 +67,41 @@ def open_verified(
     symlink, a FIFO), and NamespaceMismatch when it is another namespace than ``expect``.
     The caller closes the fd.
     """
-    flags = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
-    # /proc/<pid>/ns/net and /proc/<pid>/fd/N are kernel magic links: they must be
-    # followed (they cannot be planted). Everything else is opened without following.
-    if _is_proc_magic(path):
-        flags &= ~os.O_NOFOLLOW
+    if dir_fd is None and _NS_NET.match(path):
+        # /proc/<pid>/ns/net is a kernel magic link that only ever leads to a namespace:
+        # open it directly and check which one.
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        try:
+            ident = _check(fd, path, expect)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, ident
+    # Anything else may lead somewhere a container controls (or, for /proc/<pid>/fd/N,
+    # to whatever now has that number): O_PATH opens nothing (no FIFO wait, no device
+    # side effect); O_NOFOLLOW refuses a planted symlink as the last component, except
+    # for /proc magic links, which must be followed and cannot be planted.
+    flags = os.O_PATH | os.O_CLOEXEC
+    if not _is_proc_magic(path):
+        flags |= os.O_NOFOLLOW
     pfd = os.open(path, flags, dir_fd=dir_fd)
     try:
-        st = os.fstat(pfd)
-        if st.st_dev != nsfs_dev():
-            raise NotANamespace(path)
-        ident = NamespaceId(st.st_dev, st.st_ino)
-        if expect is not None and ident != expect:
-            raise NamespaceMismatch(path)
-        # Verified nsfs inode: re-open it for real (setns needs a non-O_PATH fd).
+        ident = _check(pfd, path, expect)
+        # A verified nsfs inode: re-open the same file for real (setns needs a real fd).
         fd = os.open(f"/proc/self/fd/{pfd}", os.O_RDONLY | os.O_CLOEXEC)
     finally:
         os.close(pfd)
-    st2 = os.fstat(fd)
-    if (st2.st_dev, st2.st_ino) != (ident.dev, ident.ino):  # pragma: no cover - paranoia
-        os.close(fd)
-        raise NamespaceMismatch(path)
     return fd, ident
+
+
+def _check(fd: int, path: str, expect: NamespaceId | None) -> NamespaceId:
+    st = os.fstat(fd)
+    if st.st_dev != nsfs_dev():
+        raise NotANamespace(path)
+    ident = NamespaceId(st.st_dev, st.st_ino)
+    if expect is not None and ident != expect:
+        raise NamespaceMismatch(path)
+    return ident
 
 
 def stat_namespace(path: str) -> NamespaceId:
@@ -99,6 +112,7 @@ def stat_namespace(path: str) -> NamespaceId:
 
 
 _MAGIC = re.compile(r"/proc/(\d+|self|thread-self)(/task/\d+)?/(ns/net|fd/\d+)\Z")
+_NS_NET = re.compile(r"/proc/(\d+|self|thread-self)(/task/\d+)?/ns/net\Z")
 
 
 def _is_proc_magic(path: str) -> bool:

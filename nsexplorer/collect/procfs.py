@@ -11,7 +11,7 @@ import fcntl
 import os
 from dataclasses import dataclass, field
 
-from nsexplorer.collect.nsfs import CLONE_NEWNET, nsfs_dev, parse_ns_link
+from nsexplorer.collect.nsfs import CLONE_NEWNET, open_verified, parse_ns_link
 
 COMM_LIMIT = 64
 NS_GET_NSTYPE = 0xB703  # _IO(0xb7, 0x3)
@@ -104,10 +104,9 @@ def _scan_fds(out: ProcScan, base: str, pid: int) -> None:
 def _netns_fd_inode(path: str) -> int | None:
     """The inode if the fd at ``path`` (a /proc magic link) is a network namespace."""
     try:
-        st = os.stat(path)
-        if st.st_dev != nsfs_dev():
-            return None
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        # Checked to be nsfs before it is really opened (the fd number could have been
+        # reused for a device or FIFO since the readlink).
+        fd, ident = open_verified(path)
     except OSError:
         return None
     try:
@@ -117,7 +116,7 @@ def _netns_fd_inode(path: str) -> int | None:
         return None
     finally:
         os.close(fd)
-    return st.st_ino
+    return ident.ino
 
 
 def read_comm(pid: int, proc: str = "/proc") -> str:
