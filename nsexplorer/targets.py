@@ -21,7 +21,7 @@ import difflib
 import re
 
 from nsexplorer.errors import TargetAmbiguous, TargetNotFound
-from nsexplorer.model import NamespaceId, NetNamespace, Snapshot
+from nsexplorer.model import NamespaceId, NetNamespace, Snapshot, group_of
 
 _PID = re.compile(r"pid:(\d+)\Z")
 _HEX = re.compile(r"[0-9a-f]+\Z")
@@ -30,9 +30,8 @@ _HEX = re.compile(r"[0-9a-f]+\Z")
 def describe(ns: NetNamespace) -> str:
     """How a candidate is named in an error message."""
     label = ns.label or (ns.names[0] if ns.names else "")
-    if label:
-        return f"{label} (inode {ns.inode})"
-    return f"inode {ns.inode}"
+    where = f"{group_of(ns)}, inode {ns.inode}"
+    return f"{label} ({where})" if label else where
 
 
 def resolve(target: str, snapshot: Snapshot, stat_id: NamespaceId | None = None) -> NetNamespace:

@@ -79,15 +79,18 @@ def test_ambiguous_prefix_names_every_candidate() -> None:
     with pytest.raises(TargetAmbiguous) as err:
         resolve("47", snapshot())
     assert err.value.exit_code == 2
-    assert set(err.value.candidates) == {"web, side (inode 200)", "app (inode 300)"}
-    assert "web, side (inode 200)" in err.value.message
+    assert set(err.value.candidates) == {
+        "web, side (containers, inode 200)",
+        "app (containers, inode 300)",
+    }
+    assert "web, side (containers, inode 200)" in err.value.message
 
 
 def test_unknown_target_names_close_candidates() -> None:
     with pytest.raises(TargetNotFound) as err:
         resolve("wbe", snapshot())
     assert err.value.exit_code == 2
-    assert "web, side (inode 200)" in err.value.candidates
+    assert "web, side (containers, inode 200)" in err.value.candidates
     assert "close matches" in err.value.message
 
 
