@@ -162,7 +162,8 @@ def app_process(session: str) -> psutil.Process:
     pane = psutil.Process(int(tmux("display-message", "-p", "-t", session, "#{pane_pid}")))
     for proc in [pane, *pane.children(recursive=True)]:
         try:
-            if "nsexplorer" in " ".join(proc.cmdline()):
+            argv = proc.cmdline()
+            if argv and "python" in os.path.basename(argv[0]) and "nsexplorer" in argv:
                 return proc
         except psutil.Error:
             continue
@@ -225,11 +226,21 @@ def idle_and_memory(idle_seconds: float) -> dict[str, float]:
         wait(s, lambda t: " namespaces · live" in t)
         time.sleep(5)  # let the first full read and its aftermath settle
         proc = app_process(s)
+        # How idle was the host? Count kernel link/address/route events in the window
+        # (other work on a shared machine makes nsexplorer re-read, as it should).
+        monitor = subprocess.Popen(
+            ["ip", "-o", "monitor", "link", "address", "route"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         cpu0 = proc.cpu_times()
         t0 = time.perf_counter()
         time.sleep(idle_seconds)
         cpu1 = proc.cpu_times()
         wall = time.perf_counter() - t0
+        monitor.terminate()
+        host_events = len(monitor.communicate(timeout=5)[0].splitlines())
         used = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
         used += (cpu1.children_user - cpu0.children_user) + (
             cpu1.children_system - cpu0.children_system
@@ -240,7 +251,13 @@ def idle_and_memory(idle_seconds: float) -> dict[str, float]:
             for line in f:
                 if line.startswith("VmHWM:"):
                     hwm = int(line.split()[1]) / 1024
-        return {"cpu_pct": 100 * used / wall, "rss_mb": rss, "hwm_mb": hwm, "idle_s": wall}
+        return {
+            "cpu_pct": 100 * used / wall,
+            "rss_mb": rss,
+            "hwm_mb": hwm,
+            "idle_s": wall,
+            "events": host_events,
+        }
     finally:
         kill(s)
 
@@ -296,7 +313,8 @@ def main() -> int:
                     f"| {n} | {e:.2f} s | {sb:.2f} s | **{sb / e:.2f}x** | {lv:.2f} s | "
                     f"{med(sel) * 1000:.0f} ms / {p95(sel) * 1000:.0f} ms | "
                     + (
-                        f"{mem['cpu_pct']:.2f} % ({mem['idle_s']:.0f} s) | "
+                        f"{mem['cpu_pct']:.2f} % ({mem['idle_s']:.0f} s, "
+                        f"{mem['events']} host events) | "
                         f"{mem['rss_mb']:.0f} MB / {mem['hwm_mb']:.0f} MB |"
                         if mem
                         else "- | - |"
@@ -305,7 +323,8 @@ def main() -> int:
             else:
                 mem = idle_and_memory(args.idle)
                 rows.append(
-                    f"| {n} | - | - | - | - | - | {mem['cpu_pct']:.2f} % ({mem['idle_s']:.0f} s)"
+                    f"| {n} | - | - | - | - | - | {mem['cpu_pct']:.2f} % ({mem['idle_s']:.0f} s, "
+                    f"{mem['events']} host events)"
                     f" | {mem['rss_mb']:.0f} MB / {mem['hwm_mb']:.0f} MB |"
                 )
             print(rows[-1], file=sys.stderr)

@@ -140,6 +140,7 @@ class NsxApp(ActingApp):
         read_only: bool = False,
         replay_name: str = "",
         debounce: float = 0.7,
+        min_collect_gap: float = 2.0,
     ) -> None:
         super().__init__()
         self.source = source
@@ -149,6 +150,7 @@ class NsxApp(ActingApp):
         self.read_only = read_only or (runner is not None and runner.read_only)
         self.replay_name = replay_name
         self.debounce = debounce
+        self.min_collect_gap = min_collect_gap
 
         self.snapshot: Snapshot | None = None
         self.namespaces: list[NetNamespace] = []
@@ -164,6 +166,8 @@ class NsxApp(ActingApp):
         self._collect_again = False
         self._complete = False
         self._debounce_timer: Timer | None = None
+        self._collect_started = 0.0
+        self._collect_cost = 0.0
         self._status = "discovering…"
         self._gone_since: dict[int, float] = {}
         self._first_paint: threading.Event | None = None
@@ -242,6 +246,7 @@ class NsxApp(ActingApp):
             self._collect_again = True
             return
         self._collecting = True
+        self._collect_started = time.monotonic()
         source = self.source
 
         shown = threading.Event()
@@ -262,6 +267,7 @@ class NsxApp(ActingApp):
 
     def _collect_done(self) -> None:
         self._collecting = False
+        self._collect_cost = time.monotonic() - self._collect_started
         if self._collect_again:
             self._collect_again = False
             self._start_collect()
@@ -344,9 +350,14 @@ class NsxApp(ActingApp):
 
     @on(ChangeDetected)
     def change_detected(self, message: ChangeDetected) -> None:
+        """Re-read soon, but not for every event: one timer at a time (a busy host does not
+        postpone the update forever), and a gap after each read that grows with its cost
+        (a host that never stops changing costs at most a fifth of a core)."""
         if self._debounce_timer is not None:
-            self._debounce_timer.stop()
-        self._debounce_timer = self.set_timer(self.debounce, self._debounced_collect)
+            return
+        gap = max(self.min_collect_gap, 4 * self._collect_cost)
+        delay = max(self.debounce, self._collect_started + gap - time.monotonic())
+        self._debounce_timer = self.set_timer(delay, self._debounced_collect)
 
     def _debounced_collect(self) -> None:
         self._debounce_timer = None

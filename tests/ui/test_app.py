@@ -384,7 +384,7 @@ async def test_watcher_events_recollect_and_mark_gone(make_app: AppFactory) -> N
     full = lab_snapshot()
     source = FakeSource(full)
     watcher = FakeWatcher()
-    app = make_app(source=source, watcher=watcher, debounce=0.05)
+    app = make_app(source=source, watcher=watcher, debounce=0.05, min_collect_gap=0)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert watcher.on_change is not None
