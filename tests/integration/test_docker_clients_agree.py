@@ -1,0 +1,32 @@
+"""The stdlib Engine API client (used for unix:// hosts, to keep `list` fast) and the
+docker SDK (used for every other DOCKER_HOST) must report the same containers and
+networks: the SDK path is otherwise only exercised on hosts the test daemon isn't."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from nsexplorer.collect.docker_engine import docker_host, query_docker_sdk, query_unix
+
+pytestmark = [pytest.mark.integration, pytest.mark.root, pytest.mark.docker]
+
+
+def test_stdlib_client_and_sdk_agree(lab, docker_reachable: bool) -> None:  # type: ignore[no-untyped-def]
+    host = docker_host()
+    assert host.startswith("unix://"), host
+    if not lab.containers:
+        pytest.fail("the lab made no containers although the engine answers")
+    os.environ.setdefault("DOCKER_HOST", host)
+    ours = query_unix(host, timeout=5.0)
+    sdk = query_docker_sdk(host, timeout=5.0)
+    assert ours.engine.reachable and sdk.engine.reachable, (ours.warnings, sdk.warnings)
+    assert ours.engine.version == sdk.engine.version
+    by_id_ours = {c.id: c for c in ours.containers}
+    by_id_sdk = {c.id: c for c in sdk.containers}
+    assert by_id_ours == by_id_sdk
+    assert {c.name for c in ours.containers} >= {c.name for c in lab.containers}
+    assert sorted(ours.engine.networks, key=lambda n: n.id) == sorted(
+        sdk.engine.networks, key=lambda n: n.id
+    )
