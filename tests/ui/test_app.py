@@ -502,3 +502,15 @@ async def test_usable_at_80x24(make_app: AppFactory) -> None:
         assert "1 Interfaces" in text
         assert "q Quit" in text
         assert "$ nsenter --net=/proc/3101/ns/net sh" in text
+
+
+async def test_enter_on_a_sidebar_node_does_not_fold_it(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        tree = app.query_one(NamespaceTree)
+        app.goto(WEB)  # web has its sidecar container under it
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "nsxlab-sidecar" in widget_text(tree)
+        assert app.focused is app.query_one(InterfacesPane)

@@ -144,6 +144,7 @@ class WiringPane(Tree[WireRef]):
 
     def __init__(self) -> None:
         super().__init__(Text("wiring"), id="wiring")
+        self.auto_expand = False  # enter follows the wire; space folds
         self.guide_depth = 3
 
     def process_label(self, label: str | Text) -> Text:

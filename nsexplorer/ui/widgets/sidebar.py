@@ -36,6 +36,7 @@ class NamespaceTree(Tree[int]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(Text("namespaces"), id=id)
         self.show_root = False
+        self.auto_expand = False  # enter goes into the pane; it does not fold the node
         self.guide_depth = 2
         self._signature: tuple[object, ...] = ()
         self._inode_nodes: dict[int, TreeNode[int]] = {}
