@@ -13,6 +13,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -97,9 +98,10 @@ def term() -> Iterator[Callable[..., Term]]:
         session = f"nsxt-tui-{secrets.token_hex(3)}"
         sessions.append(session)
         audit = f"/tmp/{session}.audit.log"
-        env = f"TERM={term} NSX_AUDIT_LOG={audit} HOME=/root PS1='$ ' {extra_env}"
+        env = f"TERM={term} NSX_AUDIT_LOG={audit} HOME=/root PS1='$ '"
         if os.environ.get("DOCKER_HOST"):
             env += f" DOCKER_HOST={shlex.quote(os.environ['DOCKER_HOST'])}"
+        env += f" {extra_env}"  # last: it overrides the above
         cmd = shlex.join([*NSX, *args])
         shell = (
             f"env -i PATH={shlex.quote(os.environ['PATH'])} {env} "
@@ -245,6 +247,70 @@ def test_hidden_namespace_is_listed_and_detailed(lab: LabState, term: Callable[.
     t.keys("5")
     screen = t.wait("hidden", "the hidden bind mount in the details")
     assert lab.hidden_ns_path in screen.replace("\n", "") or "/run/nsxlab" in screen
+
+
+@pytest.mark.root
+def test_never_ending_command_is_cancelled(lab: LabState, term: Callable[..., Term]) -> None:
+    t = term()
+    live_ready(t)
+    find(t, "10.215.0.11", "nsxlab-a")
+    t.keys("x")
+    t.wait("Run in", "the run prompt")
+    t.text("sleep 1000")
+    t.keys("Enter")
+    t.wait("running… ctrl+c cancels", "the command running")
+    t.keys("j", "k")  # the UI stays responsive meanwhile
+    t.keys("C-c")
+    t.wait("[cancelled or killed]", "the cancelled command")
+    t.keys("q")
+    t.wait("NSX-EXIT=0", "a clean exit")
+
+
+@pytest.fixture
+def hanging_docker(tmp_path: Path) -> Iterator[str]:
+    """A unix socket that accepts connections and never answers (a hung daemon)."""
+    import socket
+
+    path = str(tmp_path / "nsxt-hang.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(64)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+                held.append(conn)
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"unix://{path}"
+    finally:
+        stop.set()
+        thread.join(timeout=2)
+        for conn in held:
+            conn.close()
+        server.close()
+
+
+@pytest.mark.root
+def test_a_hanging_docker_daemon_never_freezes_the_ui(
+    lab: LabState, term: Callable[..., Term], hanging_docker: str
+) -> None:
+    t = term(extra_env=f"DOCKER_HOST={hanging_docker}")
+    # the sidebar shows although the engine never answers
+    t.wait(lambda s: "namespaces · " in s and "nsxlab-a" in s, "the sidebar", timeout=20)
+    find(t, "10.215.0.11", "nsxlab-a")
+    t.keys("2")
+    t.wait("10.215.0.0/24", "nsxlab-a's routes while Docker hangs")
+    t.keys("q")
+    t.wait("NSX-EXIT=0", "a clean exit", timeout=20)
 
 
 # --------------------------------------------------------------------------- replay
