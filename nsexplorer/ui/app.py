@@ -464,14 +464,14 @@ class NsxApp(ActingApp):
         snap = self.snapshot
         if pane_id == "interfaces":
             table = self.query_one(InterfacesPane)
-            table.show_namespace(ns, snap)
+            table.show_namespace(ns, self._by_inode)
             pending = self._pending_row
             if pending is not None and pending[0] == ns.inode and table.select_ifindex(pending[1]):
                 self._pending_row = None
         elif pane_id == "routes":
             self.query_one(RoutesPane).show_namespace(ns)
         elif pane_id == "wiring":
-            self.query_one(WiringPane).show_namespace(ns, snap)
+            self.query_one(WiringPane).show_namespace(ns, self._by_inode)
         elif pane_id == "processes":
             pane = self.query_one(ProcessesPane)
             cached = self._processes.get(ns.inode)
@@ -483,7 +483,7 @@ class NsxApp(ActingApp):
                 pane.show_message("reading processes…")
                 self._fetch_processes(ns)
         elif pane_id == "details":
-            text = render.details_text(ns, snap)
+            text = render.details_text(ns)
             if snap is not None and snap.warnings:
                 text.append("\nCollection warnings\n", style="bold underline yellow")
                 text.append_text(render.snapshot_warnings_text(snap))

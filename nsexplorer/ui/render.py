@@ -9,7 +9,7 @@ display except :func:`ns_label` and :func:`search_blob`, which are for matching.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from rich.text import Text
 
@@ -35,6 +35,9 @@ GROUP_TITLES: dict[Group, str] = {
     Group.PROCESSES: "Processes",
     Group.OTHER: "Other",
 }
+
+# inode -> namespace, for naming the other end of a veth (a dict: O(1) per peer)
+Lookup = Mapping[int, NetNamespace]
 
 STATE_STYLES = {"up": "green", "down": "red", "lowerlayerdown": "red", "unknown": "yellow"}
 
@@ -136,11 +139,11 @@ def group_text(group: Group, count: int) -> Text:
     return join([plain(GROUP_TITLES[group], "bold underline"), plain(f"({count})", "dim")])
 
 
-def short_ref(snapshot: Snapshot | None, inode: int | None) -> str:
+def short_ref(lookup: Lookup, inode: int | None) -> str:
     """'host', a container or netns name, or 'netns N' for a namespace inode (raw)."""
     if inode is None:
         return "an unknown namespace"
-    ns = snapshot.by_inode(inode) if snapshot is not None else None
+    ns = lookup.get(inode)
     if ns is None:
         return f"netns {inode}"
     return ns_label(ns)
@@ -167,7 +170,7 @@ def search_blob(ns: NetNamespace) -> str:
 IFACE_COLUMNS = ("name", "addresses", "peer", "state", "kind", "master", "mtu", "mac", "alias")
 
 
-def peer_text(iface: Interface, snapshot: Snapshot | None) -> Text:
+def peer_text(iface: Interface, lookup: Lookup) -> Text:
     """'→ veth46024eb in host (docker0)', or an honest 'unresolved'."""
     peer: Peer | None = iface.peer
     if peer is None:
@@ -180,8 +183,8 @@ def peer_text(iface: Interface, snapshot: Snapshot | None) -> Text:
     text = plain("→ ", "cyan")
     text.append_text(safe(peer.name, "bold"))
     text.append(" in ")
-    text.append_text(safe(short_ref(snapshot, peer.netns_inode)))
-    peer_ns = snapshot.by_inode(peer.netns_inode) if snapshot and peer.netns_inode else None
+    text.append_text(safe(short_ref(lookup, peer.netns_inode)))
+    peer_ns = lookup.get(peer.netns_inode) if peer.netns_inode is not None else None
     if peer_ns is not None and peer.ifindex is not None:
         other = peer_ns.interface(peer.ifindex)
         if other is not None and other.master:
@@ -208,11 +211,11 @@ def iface_name_text(iface: Interface) -> Text:
     return text
 
 
-def iface_cells(iface: Interface, snapshot: Snapshot | None) -> tuple[Text, ...]:
+def iface_cells(iface: Interface, lookup: Lookup) -> tuple[Text, ...]:
     return (
         safe(iface.name, "bold"),
         addresses_text(iface),
-        peer_text(iface, snapshot),
+        peer_text(iface, lookup),
         safe(iface.state, STATE_STYLES.get(iface.state, "")),
         safe(iface.kind, "cyan"),
         safe(iface.master or ""),
@@ -258,7 +261,7 @@ def _kv(text: Text, key: str, value: Text) -> None:
     text.append("\n")
 
 
-def details_text(ns: NetNamespace, snapshot: Snapshot | None) -> Text:
+def details_text(ns: NetNamespace) -> Text:
     t = Text(end="")
     t.append("Namespace\n", style="bold underline")
     _kv(t, "inode", plain(str(ns.inode)))

@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, RichLog, Static, Tree
 from textual.widgets.tree import TreeNode
 
-from nsexplorer.model import Interface, NetNamespace, ProcessInfo, Snapshot
+from nsexplorer.model import Interface, NetNamespace, ProcessInfo
 from nsexplorer.textsafe import visible
 from nsexplorer.ui import render
 
@@ -86,15 +86,22 @@ class InterfacesPane(SafeTable):
     def __init__(self) -> None:
         super().__init__(render.IFACE_COLUMNS, id="interfaces")
         self.ifindexes: list[int] = []
+        self._shown: tuple[object, ...] = ()
 
-    def show_namespace(self, ns: NetNamespace, snapshot: Snapshot | None) -> None:
+    def show_namespace(self, ns: NetNamespace, lookup: render.Lookup) -> None:
         if not ns.detailed and not ns.interfaces:
             self.ifindexes = []
+            self._shown = ()
             self.show_message("reading interfaces…" if not ns.gone else "namespace gone")
             return
-        keep = self.cursor_row
+        rows = [(str(i.ifindex), render.iface_cells(i, lookup)) for i in ns.interfaces]
+        shown = (ns.inode, tuple((key, *(c.plain for c in cells)) for key, cells in rows))
+        if shown == self._shown:
+            return  # unchanged: a re-read must not cost a table rebuild (1000s of rows)
+        keep = self.cursor_row if self._shown and self._shown[0] == ns.inode else 0
+        self._shown = shown
         self.ifindexes = [i.ifindex for i in ns.interfaces]
-        self.fill([(str(i.ifindex), render.iface_cells(i, snapshot)) for i in ns.interfaces], keep)
+        self.fill(rows, keep)
 
     def select_ifindex(self, ifindex: int) -> bool:
         if ifindex in self.ifindexes:
@@ -152,7 +159,7 @@ class WiringPane(Tree[WireRef]):
             return Text(visible(label).replace("\n", " "))
         return label
 
-    def show_namespace(self, ns: NetNamespace, snapshot: Snapshot | None) -> None:
+    def show_namespace(self, ns: NetNamespace, lookup: render.Lookup) -> None:
         self.clear()
         self.root.set_label(render.ns_title(ns))
         self.root.expand()
@@ -169,29 +176,29 @@ class WiringPane(Tree[WireRef]):
             if iface.kind == "bridge":
                 bnode = self.root.add(render.wire_bridge_text(iface, here), expand=True)
                 for port in _ports(ns, iface.name):
-                    self._add_port(bnode, ns, port, snapshot)
+                    self._add_port(bnode, ns, port, lookup)
             elif iface.master in bridges:
                 continue  # shown under its bridge
             elif iface.peer is not None or iface.kind == "veth":
                 node = self.root.add(
                     render.wire_iface_text(iface), data=(ns.inode, iface.ifindex), expand=True
                 )
-                self._add_peer_side(node, iface, snapshot)
+                self._add_peer_side(node, iface, lookup)
             else:
                 self.root.add_leaf(render.wire_iface_text(iface), data=(ns.inode, iface.ifindex))
         _settle(self.root)
 
     def _add_peer_side(
-        self, node: TreeNode[WireRef], iface: Interface, snapshot: Snapshot | None
+        self, node: TreeNode[WireRef], iface: Interface, lookup: render.Lookup
     ) -> None:
         peer = iface.peer
         if peer is None or not peer.resolved or peer.netns_inode is None:
-            node.add_leaf(render.peer_text(iface, snapshot))
+            node.add_leaf(render.peer_text(iface, lookup))
             return
-        where = render.short_ref(snapshot, peer.netns_inode)
+        where = render.short_ref(lookup, peer.netns_inode)
         ref = (peer.netns_inode, peer.ifindex) if peer.ifindex is not None else None
         pnode = node.add(render.wire_peer_text(peer.name, where), data=ref, expand=True)
-        peer_ns = snapshot.by_inode(peer.netns_inode) if snapshot is not None else None
+        peer_ns = lookup.get(peer.netns_inode)
         if peer_ns is None or peer.ifindex is None:
             return
         self._add_containers(pnode, peer_ns)
@@ -205,22 +212,22 @@ class WiringPane(Tree[WireRef]):
         bnode = pnode.add(render.wire_bridge_text(bridge, where), expand=True)
         for port in _ports(peer_ns, bridge.name):
             if port.ifindex != peer_iface.ifindex:
-                self._add_port(bnode, peer_ns, port, snapshot)
+                self._add_port(bnode, peer_ns, port, lookup)
 
     def _add_port(
-        self, bnode: TreeNode[WireRef], ns: NetNamespace, port: Interface, snapshot: Snapshot | None
+        self, bnode: TreeNode[WireRef], ns: NetNamespace, port: Interface, lookup: render.Lookup
     ) -> None:
         node = bnode.add(render.wire_iface_text(port), data=(ns.inode, port.ifindex), expand=True)
         peer = port.peer
         if peer is None:
             return
         if not peer.resolved or peer.netns_inode is None:
-            node.add_leaf(render.peer_text(port, snapshot))
+            node.add_leaf(render.peer_text(port, lookup))
             return
-        where = render.short_ref(snapshot, peer.netns_inode)
+        where = render.short_ref(lookup, peer.netns_inode)
         ref = (peer.netns_inode, peer.ifindex) if peer.ifindex is not None else None
         pnode = node.add(render.wire_peer_text(peer.name, where), data=ref, expand=True)
-        other = snapshot.by_inode(peer.netns_inode) if snapshot is not None else None
+        other = lookup.get(peer.netns_inode)
         if other is not None:
             self._add_containers(pnode, other)
 
@@ -259,8 +266,8 @@ class DetailsPane(VerticalScroll):
     def compose(self):  # type: ignore[no-untyped-def]
         yield self._body
 
-    def show_namespace(self, ns: NetNamespace, snapshot: Snapshot | None) -> None:
-        self._body.update(render.details_text(ns, snapshot))
+    def show_namespace(self, ns: NetNamespace, lookup: render.Lookup) -> None:
+        self._body.update(render.details_text(ns))
 
 
 class OutputPane(RichLog):
