@@ -184,7 +184,7 @@ class NsxApp(ActingApp):
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
             with Vertical(id="sidebar"):
-                yield Input(placeholder="filter: name, ip, mac…", id="filter")
+                yield Input(placeholder="/ filter: name, ip, mac…", id="filter")
                 yield NamespaceTree(id="tree")
                 yield Static(Text(""), id="status")
             with Vertical(id="main"):
@@ -202,7 +202,6 @@ class NsxApp(ActingApp):
 
     def on_mount(self) -> None:
         self.query_one(PaneBar).show_active(self.pane)
-        self.query_one("#filter", Input).display = False
         self._focus(self.query_one(NamespaceTree))
         self._set_status("discovering…")
         self.update_cmdbar()
@@ -529,7 +528,6 @@ class NsxApp(ActingApp):
         filt = self.query_one("#filter", Input)
         if filt.has_focus or (self.focused is self.query_one(NamespaceTree) and self._filter):
             filt.value = ""
-            filt.display = False
             self._filter = ""
             self._rebuild_sidebar()
         self._focus(self.query_one(NamespaceTree))
@@ -576,7 +574,6 @@ class NsxApp(ActingApp):
             self._filter = ""
             filt = self.query_one("#filter", Input)
             filt.value = ""
-            filt.display = False
         self._pending_row = (inode, ifindex) if ifindex is not None else None
         self.select(inode)
         self._rebuild_sidebar()
@@ -606,7 +603,6 @@ class NsxApp(ActingApp):
 
     def action_filter(self) -> None:
         filt = self.query_one("#filter", Input)
-        filt.display = True
         self._focus(filt)
 
     @on(Input.Changed, "#filter")
