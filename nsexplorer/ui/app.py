@@ -88,7 +88,9 @@ class NsxApp(ActingApp):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help"),
-        Binding("slash", "filter", "Filter"),
+        # priority: decided in the app before later keys are routed, so text typed right
+        # after `/` lands in the filter (not in the sidebar, not as action keys)
+        Binding("slash", "filter", "Filter", priority=True),
         Binding("tab", "next_pane", "Pane", priority=True),
         Binding("shift+tab", "previous_pane", "Pane", show=False, priority=True),
         Binding("r", "refresh", "Refresh"),
@@ -232,6 +234,8 @@ class NsxApp(ActingApp):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "filter_done":
             return self.focused is not None and self.focused.id == "filter"
+        if action == "filter" and isinstance(self.focused, Input):
+            return False  # a "/" typed into the filter or a prompt is just a "/"
         return not (action in self.MAIN_ACTIONS and len(self.screen_stack) > 1)
 
     # --- collection (workers) -------------------------------------------------------

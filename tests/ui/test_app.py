@@ -514,3 +514,17 @@ async def test_enter_on_a_sidebar_node_does_not_fold_it(make_app: AppFactory) ->
         await pilot.pause()
         assert "nsxlab-sidecar" in widget_text(tree)
         assert app.focused is app.query_one(InterfacesPane)
+
+
+async def test_slash_is_text_inside_the_filter_and_prompts(make_app: AppFactory) -> None:
+    runner = FakeRunner()
+    app = make_app(runner=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"10.213.0.2/2")
+        await pilot.pause()
+        assert app.query_one("#filter").value == "10.213.0.2/2"  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        await pilot.press("x", *"ls /sys", "enter")
+        await settle(pilot)
+        assert runner.runs[-1][1] == ("ls", "/sys")
