@@ -614,6 +614,12 @@ class NsxApp(ActingApp):
         self._filter = event.value.strip()
         self._rebuild_sidebar()
         tree = self.query_one(NamespaceTree)
+        shown = len(list(tree.inodes()))
+        if self._filter:
+            what = "no namespace matches" if not shown else f"{shown} of {len(self.namespaces)}"
+            self.query_one("#status", Static).update(render.plain(what, "dim"))
+        else:
+            self.query_one("#status", Static).update(render.plain(self._status, "dim"))
         inode = tree.selected_inode
         if inode is not None and inode != self.selected:
             self.select(inode)
