@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import threading
 from typing import TYPE_CHECKING
 
@@ -16,9 +15,12 @@ if TYPE_CHECKING:
 
 
 def spawn_shell(argv: list[str]) -> int:
-    """Run an interactive command on the real terminal (the app is suspended)."""
+    """Run an interactive command on the real terminal (the app is suspended). ctrl-c
+    there belongs to the shell: it must not interrupt (or kill) nsexplorer."""
+    from nsexplorer.actions.runner import call_in_foreground
+
     try:
-        return subprocess.call(argv)
+        return call_in_foreground(argv)
     except OSError as err:
         print(f"nsexplorer: could not start {argv[0]}: {err.strerror}")
         return 127

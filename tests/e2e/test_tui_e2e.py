@@ -118,6 +118,13 @@ def term() -> Iterator[Callable[..., Term]]:
             Path(f"/tmp/{session}.audit.log").unlink(missing_ok=True)
 
 
+def shell_prompt(screen: str) -> bool:
+    """The TUI is gone and the shell's prompt (PS1='$ ') is waiting."""
+    return "namespaces · live" not in screen and any(
+        line.strip() == "$" for line in screen.splitlines()
+    )
+
+
 def live_ready(t: Term) -> str:
     return t.wait(lambda s: "namespaces · live" in s, "a populated sidebar")
 
@@ -178,7 +185,11 @@ def test_shell_round_trip_returns_to_the_same_screen(
     t.keys("2")  # the routes pane, to see it again afterwards
     before = t.wait("10.215.0.0/24", "nsxlab-a's routes")
     t.keys("s")
-    t.wait(lambda s: "namespaces · live" not in s, "the terminal handed to the shell")
+    t.wait(shell_prompt, "the terminal handed to the shell")
+    t.text("sleep 1000")
+    t.keys("Enter")
+    time.sleep(0.3)
+    t.keys("C-c")  # ctrl-c belongs to the shell's command, not to nsexplorer
     t.text("echo MA''RK; ip -br link show nsxlab-ab; exit")
     t.keys("Enter")
     after = t.wait(lambda s: "namespaces · live" in s, "the TUI back after exit")
@@ -195,7 +206,7 @@ def test_shell_runs_inside_the_namespace(lab: LabState, term: Callable[..., Term
     live_ready(t)
     find(t, "10.215.0.11", "nsxlab-a")
     t.keys("s")
-    t.wait(lambda s: "namespaces · live" not in s, "the shell")
+    t.wait(shell_prompt, "the shell")
     t.text("echo MA''RK; ls /sys/class/net")
     t.keys("Enter")
     screen = t.wait(lambda s: "\nMARK" in s, "the shell's output")
