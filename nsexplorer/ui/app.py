@@ -415,7 +415,17 @@ class NsxApp(ActingApp):
 
     def _set_status(self, status: str) -> None:
         self._status = status
-        self.query_one("#status", Static).update(render.plain(status, "dim"))
+        self._show_status()
+
+    def _show_status(self) -> None:
+        """'N namespaces · state', or with a filter 'shown/N shown · state' (short: the
+        sidebar is 24 columns at 80x24)."""
+        text = self._status
+        if self._filter:
+            shown = len(list(self.query_one(NamespaceTree).inodes()))
+            state = self._status.partition(" · ")[2]
+            text = f"{shown}/{len(self.namespaces)} shown · {state}" if shown else "no match"
+        self.query_one("#status", Static).update(render.plain(text, "dim"))
 
     # --- selection and panes --------------------------------------------------------
 
@@ -614,12 +624,7 @@ class NsxApp(ActingApp):
         self._filter = event.value.strip()
         self._rebuild_sidebar()
         tree = self.query_one(NamespaceTree)
-        shown = len(list(tree.inodes()))
-        if self._filter:
-            what = "no namespace matches" if not shown else f"{shown} of {len(self.namespaces)}"
-            self.query_one("#status", Static).update(render.plain(what, "dim"))
-        else:
-            self.query_one("#status", Static).update(render.plain(self._status, "dim"))
+        self._show_status()
         inode = tree.selected_inode
         if inode is not None and inode != self.selected:
             self.select(inode)

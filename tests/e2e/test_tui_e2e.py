@@ -120,9 +120,7 @@ def term() -> Iterator[Callable[..., Term]]:
 
 def shell_prompt(screen: str) -> bool:
     """The TUI is gone and the shell's prompt (PS1='$ ') is waiting."""
-    return "namespaces · live" not in screen and any(
-        line.strip() == "$" for line in screen.splitlines()
-    )
+    return "· live" not in screen and any(line.strip() == "$" for line in screen.splitlines())
 
 
 def live_ready(t: Term) -> str:
@@ -192,7 +190,7 @@ def test_shell_round_trip_returns_to_the_same_screen(
     t.keys("C-c")  # ctrl-c belongs to the shell's command, not to nsexplorer
     t.text("echo MA''RK; ip -br link show nsxlab-ab; exit")
     t.keys("Enter")
-    after = t.wait(lambda s: "namespaces · live" in s, "the TUI back after exit")
+    after = t.wait(lambda s: "shown · live" in s, "the TUI back after exit")
     assert t.title_line().strip().startswith("nsxlab-a")
     assert "10.215.0.0/24" in after and "2 Routes" in after
     assert before.splitlines()[0] == after.splitlines()[0]
@@ -213,7 +211,7 @@ def test_shell_runs_inside_the_namespace(lab: LabState, term: Callable[..., Term
     assert "nsxlab-ab" in screen  # /sys describes nsxlab-a, not the host
     t.text("exit")
     t.keys("Enter")
-    t.wait("namespaces · live", "the TUI back")
+    t.wait("shown · live", "the TUI back")
 
 
 @pytest.mark.root
@@ -227,7 +225,7 @@ def test_read_only_refuses_and_runs_nothing(lab: LabState, term: Callable[..., T
     assert "Run in" not in screen
     t.keys("s")
     t.wait("refused", "the refusal for the shell")
-    assert "namespaces · live" in t.screen()  # still in the TUI: no shell ran
+    assert "shown · live" in t.screen()  # still in the TUI: no shell ran
     assert not Path(t.audit_log).exists() or "shell" not in Path(t.audit_log).read_text()
 
 

@@ -124,7 +124,7 @@ async def test_filter_finds_container_by_ip_mac_and_interface(make_app: AppFacto
         await pilot.press("slash", *"172.30.0.2")
         await pilot.pause()
         assert set(tree.inodes()) == {DB}
-        assert "1 of 12" in widget_text(app.query_one("#status"))
+        assert "1/12 shown · live" in widget_text(app.query_one("#status"))
         assert app.selected == DB
         await pilot.press("enter")
         assert app.focused is tree
@@ -140,7 +140,7 @@ async def test_filter_finds_container_by_ip_mac_and_interface(make_app: AppFacto
         assert set(tree.inodes()) == {HOST}
         await pilot.press(*"-nothing")
         await pilot.pause()
-        assert "no namespace matches" in widget_text(app.query_one("#status"))
+        assert "no match" in widget_text(app.query_one("#status"))
 
 
 async def test_tab_and_number_keys_switch_panes(make_app: AppFactory) -> None:
