@@ -31,33 +31,6 @@ HISTORY_LIMIT = 100
 NETNS_DIR = "/var/run/netns"
 
 
-def name_equivalent(ns: NetNamespace, name: str) -> str:
-    """What `nsexplorer name` does, as the shell commands a person would paste."""
-    target = f"{NETNS_DIR}/{name}"
-    path = ns.access_path or (f"/proc/{ns.pids[0]}/ns/net" if ns.pids else "")
-    return (
-        f"mkdir -p {NETNS_DIR} && touch {shlex.quote(target)} && "
-        f"mount --bind {shlex.quote(path or '?')} {shlex.quote(target)}"
-    )
-
-
-def unname_equivalent(name: str) -> str:
-    return f"ip netns delete {shlex.quote(name)}"
-
-
-def valid_netns_name(name: str) -> str:
-    """An error message for a bad name, or '' when ``name`` is usable."""
-    if not name or name in (".", ".."):
-        return "a name is needed"
-    if "/" in name or "\x00" in name:
-        return "a name cannot contain '/'"
-    if any(ch.isspace() or not ch.isprintable() for ch in name):
-        return "a name cannot contain spaces or control characters"
-    if len(name.encode()) > 255:
-        return "that name is too long"
-    return ""
-
-
 class ActingApp(App[None]):
     """Base of NsxApp holding the action keys (split out to keep each file small)."""
 
@@ -309,13 +282,14 @@ class ActingApp(App[None]):
         def chosen(name: str | None) -> None:
             if name is None:
                 return
-            problem = valid_netns_name(name)
-            if problem:
-                self.notify(problem, severity="error")
+            try:  # also validates the name, with the runner's own rules
+                equivalent = runner.name_command(ns, name)
+            except NsxError as err:
+                self.notify(err.message, severity="error")
                 return
             self._confirm(
                 f"Bind-mount this namespace as {NETNS_DIR}/{name}?",
-                name_equivalent(ns, name),
+                equivalent,
                 lambda: f"named {runner.name(ns, name)}",
             )
 
@@ -343,7 +317,7 @@ class ActingApp(App[None]):
                 runner.unname(name)
                 return f"removed the name {name}"
 
-            self._confirm(f"Remove {NETNS_DIR}/{name}?", unname_equivalent(name), do)
+            self._confirm(f"Remove {NETNS_DIR}/{name}?", runner.unname_command(name), do)
 
         self.push_screen(PromptScreen(title, value=ns.names[0]), chosen)
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from nsexplorer.errors import ReadOnlyRefused
+from nsexplorer.errors import ActionFailed, ReadOnlyRefused
 from nsexplorer.model import (
     Address,
     BindMount,
@@ -559,6 +559,14 @@ class FakeRunner:
         if self._read_only:
             raise ReadOnlyRefused("read-only")
         self.unnamed.append(name)
+
+    def name_command(self, ns: NetNamespace, name: str) -> str:
+        if not name or "/" in name or any(not ch.isprintable() for ch in name):
+            raise ActionFailed(f"invalid namespace name {name!r}")
+        return f"ip netns attach {name} {ns.pids[0] if ns.pids else '?'}"
+
+    def unname_command(self, name: str) -> str:
+        return f"ip netns delete {name}"
 
 
 class FakeWatcher:
