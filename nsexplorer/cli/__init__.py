@@ -1,7 +1,7 @@
 """The composition root: parses the command line and wires collectors, actions and UI.
 
 Handlers are imported lazily so `nsexplorer --help` and `list` never pay for Textual,
-and nothing pays for pyroute2 or the docker SDK unless it needs them.
+and nothing pays for the docker SDK or psutil unless it needs them.
 """
 
 from __future__ import annotations
