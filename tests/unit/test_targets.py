@@ -109,3 +109,30 @@ def test_stat_id_from_caller_matches_any_path() -> None:
 def test_inode_wins_over_prefix() -> None:
     # "300" is an inode, not an id prefix (no container id starts with 300 anyway).
     assert resolve("300", snapshot()).inode == 300
+
+
+def test_unknown_target_says_the_container_engine_was_unreachable() -> None:
+    """With Docker down a container name cannot match: the message must say why."""
+    from dataclasses import replace
+
+    from nsexplorer.model import EngineInfo
+
+    snap = replace(
+        snapshot(),
+        engines=(EngineInfo("docker", reachable=False, host="unix:///nonexistent"),),
+    )
+    with pytest.raises(TargetNotFound) as info:
+        resolve("nsxt-web", snap)
+    assert "Docker engine at unix:///nonexistent" in info.value.message
+    assert "container names and ids" in info.value.message
+
+
+def test_unknown_target_with_engine_up_does_not_blame_it() -> None:
+    from dataclasses import replace
+
+    from nsexplorer.model import EngineInfo
+
+    snap = replace(snapshot(), engines=(EngineInfo("docker", reachable=True, host="unix:///x"),))
+    with pytest.raises(TargetNotFound) as info:
+        resolve("nsxt-web", snap)
+    assert "Docker" not in info.value.message
