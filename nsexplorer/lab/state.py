@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from nsexplorer.errors import NeedsRoot
+
 PREFIX = "nsxlab"
 STATE_DIR = Path("/run/nsxlab")
 STATE_FILE = STATE_DIR / "state.json"
@@ -137,5 +139,10 @@ def load() -> LabState | None:
         return LabState.from_json(STATE_FILE.read_text())
     except FileNotFoundError:
         return None
+    except PermissionError as err:
+        raise NeedsRoot(
+            f"reading the lab's state ({STATE_FILE}) needs root: the lab is root's "
+            "(run it with sudo or as root)"
+        ) from err
     except (ValueError, TypeError):
         return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from nsexplorer.lab.state import HOSTILE_ALIAS, LabContainer, LabLink, LabState
 
 
@@ -29,3 +31,22 @@ def test_state_round_trips_through_json() -> None:
 def test_unknown_keys_in_an_older_or_newer_file_are_ignored() -> None:
     text = LabState().to_json().replace('"prefix"', '"future_field": 1, "prefix"', 1)
     assert LabState.from_json(text) == LabState()
+
+
+def test_status_unreadable_state_file_is_a_clear_needs_root_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`lab status` as non-root hit PermissionError on /run/nsxlab/state.json: a traceback."""
+    from nsexplorer.errors import NeedsRoot
+    from nsexplorer.lab import state as lab_state
+
+    class Unreadable:
+        def read_text(self) -> str:
+            raise PermissionError(13, "Permission denied", "/run/nsxlab/state.json")
+
+        def __str__(self) -> str:
+            return "/run/nsxlab/state.json"
+
+    monkeypatch.setattr(lab_state, "STATE_FILE", Unreadable())
+    with pytest.raises(NeedsRoot, match="needs root"):
+        lab_state.load()
