@@ -7,6 +7,7 @@ and nothing pays for the docker SDK or psutil unless it needs them.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -105,6 +106,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return err.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`nsexplorer list | head -1`): quiet, like SIGPIPE. Point
+        # stdout at /dev/null so the interpreter's final flush does not complain too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 141
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -73,8 +73,11 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     snap: Snapshot = _source(args).collect()
     try:
         _write_json(snapshot_json.dumps(snap), args.output)
+    except BrokenPipeError:
+        raise
     except OSError as err:
-        raise NsxError(f"cannot write {args.output!r}: {err.strerror}") from err
+        where = "standard output" if not args.output or args.output == "-" else repr(args.output)
+        raise NsxError(f"cannot write {where}: {err.strerror}") from err
     _warn(snap.warnings)
     return 0
 
