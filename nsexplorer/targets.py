@@ -55,19 +55,22 @@ def resolve(target: str, snapshot: Snapshot, stat_id: NamespaceId | None = None)
     candidates = _close_candidates(target, snapshot)
     hint = f"; close matches: {', '.join(candidates)}" if candidates else ""
     raise TargetNotFound(
-        f"no namespace matches {target!r}{hint}{_engine_note(snapshot)}", candidates=candidates
+        f"no namespace matches {target!r}{hint}{_engine_note(target, snapshot)}",
+        candidates=candidates,
     )
 
 
-def _engine_note(snapshot: Snapshot) -> str:
-    """Why a container name may not have matched: its engine did not answer."""
+def _engine_note(target: str, snapshot: Snapshot) -> str:
+    """Why a container name may not have matched: its engine was unavailable."""
+    if _PID.match(target) or "/" in target.lstrip("/"):
+        return ""
     down = [e for e in snapshot.engines if not e.reachable]
     if not down:
         return ""
     hosts = ", ".join(
         f"{e.engine.capitalize()} engine at {e.host or 'the default socket'}" for e in down
     )
-    return f" (the {hosts} did not answer, so container names and ids cannot be matched)"
+    return f" (the {hosts} was unavailable, so container names and ids cannot be matched)"
 
 
 def _one(target: str, matches: list[NetNamespace]) -> NetNamespace:

@@ -125,6 +125,11 @@ def test_unknown_target_says_the_container_engine_was_unreachable() -> None:
         resolve("nsxt-web", snap)
     assert "Docker engine at unix:///nonexistent" in info.value.message
     assert "container names and ids" in info.value.message
+    # a pid or a path never names a container: no misleading note then
+    for target in ("pid:999999", "/run/netns/nope"):
+        with pytest.raises(TargetNotFound) as info:
+            resolve(target, snap)
+        assert "Docker" not in info.value.message
 
 
 def test_unknown_target_with_engine_up_does_not_blame_it() -> None:
