@@ -34,9 +34,16 @@ def describe(ns: NetNamespace) -> str:
     return f"{label} ({where})" if label else where
 
 
-def resolve(target: str, snapshot: Snapshot, stat_id: NamespaceId | None = None) -> NetNamespace:
+def resolve(
+    target: str,
+    snapshot: Snapshot,
+    stat_id: NamespaceId | None = None,
+    stat_error: str = "",
+) -> NetNamespace:
     """The one namespace ``target`` designates.
 
+    ``stat_error`` is why the caller could not stat a path or pid target (e.g.
+    "/proc/1/ns/net: Permission denied"); it is named when nothing matches.
     Raises TargetNotFound (with close candidates) or TargetAmbiguous (with every
     candidate); both exit with status 2.
     """
@@ -55,9 +62,14 @@ def resolve(target: str, snapshot: Snapshot, stat_id: NamespaceId | None = None)
     candidates = _close_candidates(target, snapshot)
     hint = f"; close matches: {', '.join(candidates)}" if candidates else ""
     raise TargetNotFound(
-        f"no namespace matches {target!r}{hint}{_engine_note(target, snapshot)}",
+        f"no namespace matches {target!r}{hint}{_stat_note(stat_error)}"
+        f"{_engine_note(target, snapshot)}",
         candidates=candidates,
     )
+
+
+def _stat_note(stat_error: str) -> str:
+    return f" (cannot read {stat_error})" if stat_error else ""
 
 
 def _engine_note(target: str, snapshot: Snapshot) -> str:

@@ -7,7 +7,6 @@ import sys
 
 from nsexplorer.actions.entry import describe
 from nsexplorer.actions.naming import require_free
-from nsexplorer.actions.nsfs import ns_id_of
 from nsexplorer.actions.quoting import quote
 from nsexplorer.actions.runner import NamespaceRunner
 from nsexplorer.errors import ReadOnlyRefused
@@ -98,12 +97,12 @@ def resolve_target(target: str) -> NetNamespace:
     from nsexplorer.collect.source import LiveSource
 
     snapshot = LiveSource(docker_timeout=DOCKER_TIMEOUT).discover()
-    return targets.resolve(target, snapshot, stat_id=_stat_id(target))
+    stat_id, why = _stat_target(target)
+    return targets.resolve(target, snapshot, stat_id=stat_id, stat_error=why)
 
 
-def _stat_id(target: str) -> NamespaceId | None:
-    if target.startswith("pid:") and target[4:].isdigit():
-        return ns_id_of(f"/proc/{target[4:]}/ns/net")
-    if "/" in target:
-        return ns_id_of(target)
-    return None
+def _stat_target(target: str) -> tuple[NamespaceId | None, str]:
+    """As for `show`: the same paths resolve the same way (no symlink followed)."""
+    from nsexplorer.cli.discovery import _stat_target as stat_target
+
+    return stat_target(target)

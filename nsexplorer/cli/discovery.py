@@ -164,7 +164,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     source = _source(args)
     snap: Snapshot = source.discover()
     target: str = args.target
-    ns = targets.resolve(target, snap, stat_id=_stat_target(target) if source.live else None)
+    stat_id, why = _stat_target(target) if source.live else (None, "")
+    ns = targets.resolve(target, snap, stat_id=stat_id, stat_error=why)
     ns = source.detail(ns)
     if args.json:
         _write_json(snapshot_json.dumps_value(snapshot_json.encode_namespace(ns)), None)
@@ -175,10 +176,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stat_target(target: str) -> NamespaceId | None:
-    """The identity of a path or pid:N target, read safely; None if not one or unreadable.
+def _stat_target(target: str) -> tuple[NamespaceId | None, str]:
+    """(identity, "") of a path or pid:N target, or (None, why it could not be read).
 
-    Never creates anything: the path is opened O_PATH|O_NOFOLLOW and checked to be nsfs.
+    Names and inodes are not paths: (None, ""). Never creates anything: the path is
+    opened O_PATH|O_NOFOLLOW and checked to be nsfs (a symlink a container planted is
+    not followed to wherever it points on the host).
     """
     from nsexplorer.collect import nsfs
 
@@ -188,11 +191,15 @@ def _stat_target(target: str) -> NamespaceId | None:
     elif "/" in target:
         path = target
     if path is None:
-        return None
+        return None, ""
     try:
-        return nsfs.stat_namespace(path)
-    except OSError:
-        return None
+        return nsfs.stat_namespace(path), ""
+    except nsfs.NotANamespace:
+        if os.path.islink(path):
+            return None, f"{path}: a symbolic link (not followed; give the file it points to)"
+        return None, f"{path}: not a network namespace file"
+    except OSError as err:
+        return None, f"{path}: {err.strerror or err}"
 
 
 def format_namespace(ns: NetNamespace, snap: Snapshot | None = None) -> str:

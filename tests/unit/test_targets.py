@@ -141,3 +141,10 @@ def test_unknown_target_with_engine_up_does_not_blame_it() -> None:
     with pytest.raises(TargetNotFound) as info:
         resolve("nsxt-web", snap)
     assert "Docker" not in info.value.message
+
+
+def test_unknown_path_target_names_why_it_could_not_be_read() -> None:
+    """`show /proc/1/ns/net` (EACCES even for root here) said only 'no namespace matches'."""
+    with pytest.raises(TargetNotFound) as info:
+        resolve("/proc/1/ns/net", snapshot(), stat_error="/proc/1/ns/net: Permission denied")
+    assert "cannot read /proc/1/ns/net: Permission denied" in info.value.message
