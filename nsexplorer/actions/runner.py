@@ -14,7 +14,7 @@ from nsexplorer.actions import audit, entry, holders, naming, quoting
 from nsexplorer.actions.nsfs import OWN_NETNS, ns_id_of
 from nsexplorer.actions.output import DEFAULT_LIMIT
 from nsexplorer.actions.process import exit_status_of, run_captured
-from nsexplorer.errors import ActionFailed, ReadOnlyRefused
+from nsexplorer.errors import ActionFailed, NeedsRoot, ReadOnlyRefused
 from nsexplorer.model import NetNamespace
 from nsexplorer.ports import CommandRunner, RunResult
 
@@ -79,6 +79,9 @@ class NamespaceRunner:
         cmd = _checked_argv(argv)
         way = entry.plan(ns, all_namespaces, via_pid=via_pid)
         full = entry.wrap(way, cmd)
+        denied = privilege_problem(way, ns)
+        if denied:
+            return RunResult(tuple(full), None, "", error=denied)
         missing = None if way.kind is entry.Kind.ALL else missing_program(cmd[0])
         if missing:
             self._log("run", ns, cmd, full, NOT_FOUND, error=missing)
@@ -106,6 +109,9 @@ class NamespaceRunner:
         way = entry.plan(ns, all_namespaces, via_pid=via_pid)
         shell = "/bin/sh" if way.kind is entry.Kind.ALL else entry.host_shell()
         full = entry.wrap(way, [shell])
+        denied = privilege_problem(way, ns)
+        if denied:
+            raise NeedsRoot(denied)
         self._log("shell", ns, [shell], full, None)
         return full
 
@@ -168,6 +174,9 @@ class NamespaceRunner:
             argv = ["/bin/sh" if way.kind is entry.Kind.ALL else entry.host_shell()]
         cmd = _checked_argv(argv)
         full = entry.wrap(way, cmd)
+        denied = privilege_problem(way, ns)
+        if denied:
+            raise NeedsRoot(denied)
         missing = None if way.kind is entry.Kind.ALL else missing_program(cmd[0])
         if missing:
             self._log("exec", ns, cmd, full, NOT_FOUND, error=missing)
@@ -277,6 +286,36 @@ def missing_program(program: str) -> str | None:
     if shutil.which(program) is None:
         return f"command not found: {program} (not on the host's PATH)"
     return None
+
+
+CAP_SYS_ADMIN = 21
+
+
+def privilege_problem(way: entry.Entry, ns: NetNamespace, status_path: str = "") -> str:
+    """Why entering ``ns`` this way cannot work for us ("" when it can).
+
+    setns() into another namespace needs CAP_SYS_ADMIN; without it `ip netns exec`
+    and nsenter fail with their own terse EPERM (exit 255/1), after the equivalent
+    command was announced. Say it first, and run nothing.
+    """
+    if way.kind is entry.Kind.DIRECT or has_capability(CAP_SYS_ADMIN, status_path):
+        return ""
+    return (
+        f"entering namespace {entry.describe(ns)} needs root (CAP_SYS_ADMIN); "
+        "nothing was run (try again with sudo)"
+    )
+
+
+def has_capability(cap: int, status_path: str = "") -> bool:
+    """Whether ``cap`` is in our effective set (/proc/self/status CapEff)."""
+    try:
+        with open(status_path or "/proc/thread-self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> cap & 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return os.geteuid() == 0
 
 
 def _conforms(runner: NamespaceRunner) -> CommandRunner:

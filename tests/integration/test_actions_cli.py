@@ -184,3 +184,32 @@ def test_host_mode_container(tmp_path: Path) -> None:
         assert inside.stderr.startswith("# nsenter -t ")
     finally:
         subprocess.run([DOCKER, "rm", "-f", name], capture_output=True, check=False)
+
+
+def test_non_root_exec_and_name_say_they_need_root(tmp_path: Path) -> None:
+    """As nobody, `exec NAMED -- CMD` let `ip netns exec` fail with its own EPERM (255)."""
+    name = f"nsxt-nr{secrets.token_hex(3)}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    audit = tmp_path / "audit.log"
+    os.chmod(tmp_path, 0o777)
+    base = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+            "--inh-caps=-all", "--bounding-set=-all"]  # fmt: skip
+    env = {"DOCKER_HOST": "unix:///nonexistent/nsxt.sock"}
+    try:
+        assert nsx("exec", name, "--", "true", audit=audit).returncode == 0  # as root
+        for argv in (["exec", name, "--", "true"], ["exec", name]):
+            run = subprocess.run(
+                [*base, *NSX, *argv],
+                capture_output=True,
+                text=True,
+                env={**os.environ, **env, "NSX_AUDIT_LOG": str(audit)},
+                timeout=60,
+                check=False,
+                stdin=subprocess.DEVNULL,
+            )
+            assert run.returncode == 1, run
+            assert "needs root" in run.stderr, run.stderr
+            assert "Traceback" not in run.stderr
+            assert "# ip netns exec" not in run.stderr  # nothing was announced nor run
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], check=False)
