@@ -204,6 +204,15 @@ class DockerNetwork:
 
 
 @dataclass(frozen=True, slots=True)
+class StoppedContainer:
+    """A container that exists but runs no process, so has no network namespace."""
+
+    id: str
+    name: str
+    state: str  # created, exited, dead
+
+
+@dataclass(frozen=True, slots=True)
 class EngineInfo:
     engine: str = "docker"
     reachable: bool = False
@@ -211,6 +220,8 @@ class EngineInfo:
     daemon_pid: int | None = None
     version: str = ""
     networks: tuple[DockerNetwork, ...] = ()
+    # Containers that are not running: named when a TARGET matches one of them.
+    stopped: tuple[StoppedContainer, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

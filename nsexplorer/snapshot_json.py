@@ -40,6 +40,7 @@ from nsexplorer.model import (
     Route,
     Snapshot,
     Source,
+    StoppedContainer,
     group_of,
 )
 
@@ -207,6 +208,7 @@ def _encode_engine(e: EngineInfo) -> JSONDict:
             }
             for n in e.networks
         ],
+        "stopped": [{"id": c.id, "name": c.name, "state": c.state} for c in e.stopped],
     }
 
 
@@ -383,6 +385,13 @@ def _decode_engine(e: Mapping[str, Any]) -> EngineInfo:
                 ),
             )
             for n in e.get("networks", ())
+        ),
+        stopped=tuple(
+            StoppedContainer(
+                id=str(c.get("id", "")), name=str(c.get("name", "")), state=str(c.get("state", ""))
+            )
+            for c in e.get("stopped", ())
+            if isinstance(c, Mapping)
         ),
     )
 

@@ -59,12 +59,33 @@ def resolve(
     if prefix:
         return _one(target, prefix)
 
+    stopped = _stopped_note(target, snapshot)
+    if stopped:
+        raise TargetNotFound(stopped)
+
     candidates = _close_candidates(target, snapshot)
     hint = f"; close matches: {', '.join(candidates)}" if candidates else ""
     raise TargetNotFound(
         f"no namespace matches {target!r}{hint}{_stat_note(stat_error)}"
         f"{_engine_note(target, snapshot)}",
         candidates=candidates,
+    )
+
+
+def _stopped_note(target: str, snapshot: Snapshot) -> str:
+    """A TARGET that names a container which exists but is not running."""
+    bare = target.removeprefix("/")
+    low = target.lower()
+    stopped = [c for e in snapshot.engines for c in e.stopped]
+    hits = [c for c in stopped if bare in (c.name, c.id)]
+    if not hits and _HEX.match(low):
+        hits = [c for c in stopped if c.id.startswith(low)]
+    if not hits:
+        return ""
+    what = ", ".join(f"container {c.name} ({c.id[:12]}) is {c.state}" for c in hits)
+    return (
+        f"no namespace matches {target!r}: {what}, not running; a container that is not "
+        "running has no network namespace (start it first)"
     )
 
 

@@ -14,7 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from nsexplorer.model import Container, ContainerNetwork, DockerNetwork, EngineInfo
+from nsexplorer.model import (
+    Container,
+    ContainerNetwork,
+    DockerNetwork,
+    EngineInfo,
+    StoppedContainer,
+)
 
 if TYPE_CHECKING:
     from typing import Any
@@ -101,11 +107,16 @@ def query_unix(host: str, timeout: float) -> EngineResult:
     try:
         with EngineApi(host.removeprefix("unix://"), timeout) as api:
             version = api.negotiate()
-            listed = api.get("/containers/json")
+            listed = api.get("/containers/json?all=1")
             containers: list[Container] = []
+            stopped: list[StoppedContainer] = []
             for item in listed if isinstance(listed, list) else ():
                 cid = str(item.get("Id", "")) if isinstance(item, Mapping) else ""
                 if not cid:
+                    continue
+                down = stopped_from_list_item(item)
+                if down is not None:
+                    stopped.append(down)
                     continue
                 try:
                     attrs = api.get(f"/containers/{cid}/json")
@@ -125,10 +136,29 @@ def query_unix(host: str, timeout: float) -> EngineResult:
         return _unreachable(host, _short(err))
     return EngineResult(
         engine=EngineInfo(
-            engine="docker", reachable=True, host=host, version=version, networks=networks
+            engine="docker",
+            reachable=True,
+            host=host,
+            version=version,
+            networks=networks,
+            stopped=tuple(stopped),
         ),
         containers=containers,
     )
+
+
+# States in which a container runs no process (so has no network namespace).
+NOT_RUNNING = frozenset({"created", "exited", "dead"})
+
+
+def stopped_from_list_item(item: Mapping[str, Any]) -> StoppedContainer | None:
+    """A /containers/json?all=1 entry that is not running, else None (inspect it)."""
+    state = str(item.get("State", ""))
+    if state not in NOT_RUNNING:
+        return None
+    names = item.get("Names") or []
+    name = str(names[0]).removeprefix("/") if isinstance(names, list) and names else ""
+    return StoppedContainer(id=str(item.get("Id", "")), name=name, state=state)
 
 
 def query_docker_sdk(host: str, timeout: float) -> EngineResult:
@@ -144,6 +174,11 @@ def query_docker_sdk(host: str, timeout: float) -> EngineResult:
         containers = [
             container_from_inspect(c.attrs) for c in client.containers.list(ignore_removed=True)
         ]
+        stopped = [
+            down
+            for item in client.api.containers(all=True)
+            if isinstance(item, Mapping) and (down := stopped_from_list_item(item)) is not None
+        ]
         networks = tuple(network_from_attrs(n.attrs) for n in client.networks.list())
     except docker.errors.DockerException as err:
         return _unreachable(host, _short(err))
@@ -153,7 +188,12 @@ def query_docker_sdk(host: str, timeout: float) -> EngineResult:
         client.close()
     return EngineResult(
         engine=EngineInfo(
-            engine="docker", reachable=True, host=host, version=version, networks=networks
+            engine="docker",
+            reachable=True,
+            host=host,
+            version=version,
+            networks=networks,
+            stopped=tuple(stopped),
         ),
         containers=containers,
     )

@@ -30,3 +30,38 @@ def test_stdlib_client_and_sdk_agree(lab, docker_reachable: bool) -> None:  # ty
     assert sorted(ours.engine.networks, key=lambda n: n.id) == sorted(
         sdk.engine.networks, key=lambda n: n.id
     )
+
+
+def test_stopped_container_is_named_not_running_by_both_clients_and_the_cli(
+    docker_reachable: bool,
+) -> None:
+    """`show`/`exec` of an exited container said only 'no namespace matches'."""
+    import secrets
+    import subprocess
+    import sys
+
+    host = docker_host()
+    env = {**os.environ, "DOCKER_HOST": host}
+    name = f"nsxt-stop{secrets.token_hex(3)}"
+    docker = ["/usr/bin/docker", "-H", host]
+    subprocess.run(
+        [*docker, "create", "--name", name, "nsx-busybox:test", "true"],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        for result in (query_unix(host, 5.0), query_docker_sdk(host, 5.0)):
+            assert [c.state for c in result.engine.stopped if c.name == name] == ["created"]
+        for argv in (["show", name], ["exec", name, "--", "true"]):
+            got = subprocess.run(
+                [sys.executable, "-m", "nsexplorer", *argv],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=60,
+                check=False,
+            )
+            assert got.returncode == 2, got
+            assert f"container {name}" in got.stderr and "not running" in got.stderr, got.stderr
+    finally:
+        subprocess.run([*docker, "rm", "-f", name], check=False, capture_output=True)

@@ -153,7 +153,13 @@ def test_engine_api_negotiates_and_skips_removed_containers(tmp_path: Path) -> N
     web = inspects()["nsxlab-web"]
     answers = {
         "/version": b'{"Version":"20.10.24","ApiVersion":"1.41"}',
-        "/v1.41/containers/json": json.dumps([{"Id": web["Id"]}, {"Id": "gone"}]).encode(),
+        "/v1.41/containers/json?all=1": json.dumps(
+            [
+                {"Id": web["Id"], "State": "running"},
+                {"Id": "gone"},
+                {"Id": "d" * 64, "Names": ["/nsxt-stop"], "State": "exited"},
+            ]
+        ).encode(),
         f"/v1.41/containers/{web['Id']}/json": json.dumps(web).encode(),
         "/v1.41/networks": b"[]",
     }
@@ -167,6 +173,8 @@ def test_engine_api_negotiates_and_skips_removed_containers(tmp_path: Path) -> N
     assert res.warnings == []
     assert res.engine.reachable and res.engine.version == "20.10.24"
     assert [c.name for c in res.containers] == ["nsxlab-web"]
+    # not running: never inspected, but known, so `show nsxt-stop` can say why
+    assert [(c.name, c.state) for c in res.engine.stopped] == [("nsxt-stop", "exited")]
 
 
 def test_engine_refusing_is_a_warning(tmp_path: Path) -> None:

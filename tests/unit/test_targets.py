@@ -148,3 +148,36 @@ def test_unknown_path_target_names_why_it_could_not_be_read() -> None:
     with pytest.raises(TargetNotFound) as info:
         resolve("/proc/1/ns/net", snapshot(), stat_error="/proc/1/ns/net: Permission denied")
     assert "cannot read /proc/1/ns/net: Permission denied" in info.value.message
+
+
+def test_a_stopped_container_is_named_as_not_running() -> None:
+    """`show nsxt-stop` (an exited container) listed unrelated 'close matches'."""
+    from dataclasses import replace
+
+    from nsexplorer.model import EngineInfo, StoppedContainer
+
+    stopped = StoppedContainer(id="ab12" + "0" * 60, name="nsxt-stop", state="exited")
+    snap = replace(
+        snapshot(),
+        engines=(EngineInfo("docker", reachable=True, host="unix:///x", stopped=(stopped,)),),
+    )
+    for target in ("nsxt-stop", "/nsxt-stop", "ab120"):
+        with pytest.raises(TargetNotFound) as info:
+            resolve(target, snap)
+        msg = info.value.message
+        assert "container nsxt-stop (ab1200000000) is exited, not running" in msg, msg
+    # A running container with the same prefix wins over a stopped one.
+    assert resolve("web", snap).inode == 200
+
+
+def test_stopped_containers_round_trip_through_json() -> None:
+    from dataclasses import replace
+
+    from nsexplorer import snapshot_json
+    from nsexplorer.model import EngineInfo, StoppedContainer
+
+    stopped = StoppedContainer(id="c" * 64, name="nsxt-stop", state="created")
+    snap = replace(
+        snapshot(), engines=(EngineInfo("docker", True, "unix:///x", stopped=(stopped,)),)
+    )
+    assert snapshot_json.loads(snapshot_json.dumps(snap)).engines == snap.engines
