@@ -45,9 +45,18 @@ def _read(path: str) -> str:
         return ""
 
 
-def count_holders(ino: int, name_paths: tuple[str, ...], proc: str = "/proc") -> int:
+# fd targets that are never a namespace file: no need to stat them.
+_NOT_A_FILE = ("pipe:", "socket:", "anon_inode:")
+
+
+def count_holders(
+    ino: int, name_paths: tuple[str, ...], proc: str = "/proc", dev: int | None = None
+) -> int:
     """How many things keep net:[ino] alive, apart from mounts at ``name_paths``.
 
+    An fd opened through a path (``open("/run/netns/x")``, as ``ip`` and dockerd do)
+    reads back as that path, not ``net:[ino]``: with ``dev`` (the nsfs st_dev) such
+    fds are stat()ed (never opened) and compared by (dev, ino).
     Stops counting at the first one found: callers only ask "any at all?".
     """
     link = f"net:[{ino}]"
@@ -70,7 +79,13 @@ def count_holders(ino: int, name_paths: tuple[str, ...], proc: str = "/proc") ->
             continue
         for fd in fds:
             try:
-                if os.readlink(f"{base}/fd/{fd}") == link:
+                target = os.readlink(f"{base}/fd/{fd}")
+                if target == link:
+                    return 1
+                if dev is None or target.startswith(_NOT_A_FILE):
+                    continue
+                st = os.stat(f"{base}/fd/{fd}")
+                if (st.st_dev, st.st_ino) == (dev, ino):
                     return 1
             except OSError:
                 continue

@@ -226,7 +226,7 @@ class NamespaceRunner:
         if ns is None:
             return 1  # unbind_name explains what is wrong with it
         paths = (target, os.path.realpath(target))
-        return holders.count_holders(ns.ino, paths)
+        return holders.count_holders(ns.ino, paths, dev=ns.dev)
 
 
 def call_in_foreground(argv: Sequence[str]) -> int:

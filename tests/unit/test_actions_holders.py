@@ -57,3 +57,16 @@ def test_a_hidden_bind_mount_in_another_mount_namespace_holds_it(tmp_path: Path)
 
 def test_unreadable_proc_assumes_held(tmp_path: Path) -> None:
     assert count_holders(INO, (NAME,), proc=str(tmp_path / "missing")) == 1
+
+
+def test_an_fd_opened_through_a_path_holds_it(tmp_path: Path) -> None:
+    """An fd opened as /run/netns/x reads back as that path (or "/" once unmounted),
+    not net:[ino]: unname then claimed 'nothing but the name keeps it alive'."""
+    held = tmp_path / "the-namespace-file"
+    held.write_text("")
+    st = held.stat()
+    fake_proc(tmp_path / "proc", 10, 1, 100, line(NAME, ino=st.st_ino), {"3": str(held)})
+    proc = str(tmp_path / "proc")
+    assert count_holders(st.st_ino, (NAME,), proc=proc, dev=st.st_dev) == 1
+    # Same inode number on another device is not it.
+    assert count_holders(st.st_ino, (NAME,), proc=proc, dev=st.st_dev + 1) == 0
