@@ -172,7 +172,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(format_namespace(ns, snap))
         sys.stdout.flush()
-    _warn(ns.warnings)
+    # The snapshot-wide ones too (Docker down: containers missing from this view).
+    _warn(dict.fromkeys((*snap.warnings, *ns.warnings)))
     return 0
 
 

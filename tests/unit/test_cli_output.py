@@ -1,4 +1,4 @@
-"""`nsexplorer list | head -1`: a reader that goes away is not an error worth a traceback."""
+"""CLI output contracts: a closed stdout is quiet; `show` repeats snapshot-wide warnings."""
 
 from __future__ import annotations
 
@@ -50,3 +50,18 @@ def test_closed_stdout_is_no_traceback(tmp_path: Path, command: list[str]) -> No
     assert "Exception ignored" not in proc.stderr
     assert "cannot write" not in proc.stderr
     assert proc.returncode != 0  # like any tool killed by SIGPIPE, but quietly
+
+
+def test_show_repeats_the_snapshot_wide_warnings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With Docker hanging, `show host` silently lacked the host-mode containers: `list`
+    warned, `show` did not."""
+    from nsexplorer.cli import main
+
+    ns = (NetNamespace(NamespaceId(4, 1000), is_host=True, label="host", pids=(2,)),)
+    warning = "Docker engine at unix:///x did not answer within 3 s; containers are not labelled"
+    path = tmp_path / "snap.json"
+    path.write_text(snapshot_json.dumps(Snapshot("h", "t", namespaces=ns, warnings=(warning,))))
+    assert main(["--from", str(path), "show", "host"]) == 0
+    assert f"nsexplorer: warning: {warning}" in capsys.readouterr().err
