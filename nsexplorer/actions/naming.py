@@ -56,6 +56,18 @@ def name_path(name: str) -> str:
     return os.path.join(NETNS_RUN_DIR, validate_name(name))
 
 
+def existing_name_path(name: str) -> str:
+    """/var/run/netns/``name`` for a name that may already exist (unname).
+
+    Only path safety applies: a name someone else made with control characters or
+    spaces (which ``validate_name`` refuses for new names) must still be removable.
+    """
+    if not name or name in (".", "..") or "/" in name or "\0" in name:
+        validate_name(name)  # raises, saying why
+        raise ActionFailed(f"invalid namespace name {name!r}")
+    return os.path.join(NETNS_RUN_DIR, name)
+
+
 def name_command(source: str, name: str) -> str:
     """The paste-able equivalent of ``bind_name(source, ..., name)``."""
     match = _PROC_NS.match(source)
@@ -143,7 +155,7 @@ def unbind_name(name: str, holders: int | None = None) -> NamespaceId:
     namespace alive, if the caller counted them: 0 means removing the name would
     destroy the namespace, which unname refuses (that is `ip netns delete`).
     """
-    target = name_path(name)
+    target = existing_name_path(name)
     if not os.path.lexists(target):
         raise ActionFailed(f"no namespace is named {name!r} (nothing at {target})")
     if os.path.islink(target):

@@ -125,7 +125,7 @@ class NamespaceRunner:
 
     def unname(self, name: str) -> None:
         self.refuse_if_read_only(f"remove the name {name!r}")
-        target = naming.name_path(name)
+        target = naming.existing_name_path(name)
         ns_id = naming.unbind_name(name, holders=self._holders_of(target))
         self._audit.record(
             "unname",

@@ -49,3 +49,19 @@ def test_name_command_for_a_path_quotes_hostile_parts() -> None:
         "mkdir -p /var/run/netns && touch /var/run/netns/blue && "
         "mount --bind $'/proc/7/root/run/x y\\x0a' /var/run/netns/blue"
     )
+
+
+@pytest.mark.parametrize("name", ["nsxt\x1b[31m\nred x", "nsxt x", "-rf", "nsxt\x07"])
+def test_unname_accepts_any_existing_file_name(name: str) -> None:
+    """A hostile name someone else made must be removable: only path safety applies."""
+    from nsexplorer.actions.naming import existing_name_path
+
+    assert existing_name_path(name) == f"/var/run/netns/{name}"
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "../etc", "a/b", "x\0y"])
+def test_unname_still_refuses_what_is_not_a_file_name_there(name: str) -> None:
+    from nsexplorer.actions.naming import existing_name_path
+
+    with pytest.raises(ActionFailed):
+        existing_name_path(name)
