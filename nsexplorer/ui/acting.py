@@ -68,6 +68,13 @@ class ActingApp(App[None]):
     def action_show_pane(self, pane_id: str) -> None:
         raise NotImplementedError
 
+    def ensure_panes(self) -> None:
+        raise NotImplementedError
+
+    def output_pane(self) -> OutputPane:
+        self.ensure_panes()
+        return self.query_one(OutputPane)
+
     def _start_collect(self, *, discover_first: bool = False) -> None:
         raise NotImplementedError
 
@@ -130,7 +137,7 @@ class ActingApp(App[None]):
 
     def _refuse(self, message: str) -> None:
         self.notify(message, title="refused", severity="error", markup=False)
-        out = self.query_one(OutputPane)
+        out = self.output_pane()
         out.add(render.plain(f"refused: {message}", "bold red"))
 
     # --- run a command --------------------------------------------------------------
@@ -184,7 +191,7 @@ class ActingApp(App[None]):
         self.current_command = equivalent
         self.update_cmdbar("running… ctrl+c cancels")
         self.action_show_pane("output")
-        out = self.query_one(OutputPane)
+        out = self.output_pane()
         out.add(render.command_line_text(equivalent))
         self._cancel.clear()
         self.command_running = True
@@ -204,7 +211,7 @@ class ActingApp(App[None]):
     def on_command_finished(self, message: CommandFinished) -> None:
         self.command_running = False
         result = message.result
-        out = self.query_one(OutputPane)
+        out = self.output_pane()
         if result.truncated:
             out.add(render.plain("… output truncated, the tail is kept", "dim"))
         for line in render.output_lines(result.output):
@@ -244,7 +251,7 @@ class ActingApp(App[None]):
             self._refuse(err.message)
             return
         self.current_command = equivalent
-        out = self.query_one(OutputPane)
+        out = self.output_pane()
         out.add(render.command_line_text(equivalent, "(interactive shell)"))
         try:
             with self.suspend():
@@ -329,7 +336,7 @@ class ActingApp(App[None]):
             if not yes:
                 self.notify("nothing changed")
                 return
-            out = self.query_one(OutputPane)
+            out = self.output_pane()
             out.add(render.command_line_text(equivalent))
 
             def work() -> None:
@@ -348,7 +355,7 @@ class ActingApp(App[None]):
         )
 
     def on_action_finished(self, message: ActionFinished) -> None:
-        out = self.query_one(OutputPane)
+        out = self.output_pane()
         out.add(render.safe(message.message, "green" if message.ok else "bold red"))
         self.notify(
             message.message, severity="information" if message.ok else "error", markup=False

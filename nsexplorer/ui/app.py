@@ -76,6 +76,7 @@ KEYS: tuple[tuple[str, str], ...] = (
 
 PROCESS_CACHE_LIMIT = 64
 GONE_KEEP_SECONDS = 120.0  # a vanished namespace stays listed (marked gone) this long
+STARTUP_GRACE = 1.0  # seconds: mount the rest of the UI by then even if discovery is slow
 
 
 class NsxApp(ActingApp):
@@ -143,6 +144,7 @@ class NsxApp(ActingApp):
         replay_name: str = "",
         debounce: float = 0.7,
         min_collect_gap: float = 2.0,
+        on_first_paint: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
         self.source = source
@@ -174,6 +176,8 @@ class NsxApp(ActingApp):
         self._gone_since: dict[int, float] = {}
         self._first_paint: threading.Event | None = None
         self._watching = False
+        self._panes_mounted = False
+        self.on_first_paint = on_first_paint
         self.init_actions()
 
     @property
@@ -193,14 +197,35 @@ class NsxApp(ActingApp):
                 yield Static(Text(""), id="title")
                 yield PaneBar(Text(""), id="panebar")
                 with ContentSwitcher(initial=PANES[0][0], id="panes"):
-                    yield InterfacesPane()
-                    yield RoutesPane()
-                    yield WiringPane()
-                    yield ProcessesPane()
-                    yield DetailsPane()
-                    yield OutputPane()
+                    yield InterfacesPane()  # the others: after the first paint
         yield Static(Text(""), id="cmdbar")
-        yield Footer(compact=True, show_command_palette=True)
+
+    def ensure_panes(self) -> None:
+        """Mount what the first frame does not show: the other panes and the footer. Their
+        widgets' default CSS and layout would otherwise delay the first paint. Idempotent
+        and synchronous (the widgets are in the DOM when it returns), so a key pressed
+        before the first paint still finds its pane."""
+        if self._panes_mounted:
+            return
+        switcher = self.query_one(ContentSwitcher)
+        if not switcher.is_attached:
+            return  # the app is exiting
+        self._panes_mounted = True
+        panes = [RoutesPane(), WiringPane(), ProcessesPane(), DetailsPane(), OutputPane()]
+        for pane in panes:  # the switcher hides only the children it was composed with
+            pane.display = pane.id == switcher.current
+        switcher.mount(*panes)
+        self.mount(Footer(compact=True, show_command_palette=True))
+        # a footer draws its keys once the bindings are announced after it is mounted
+        self.call_after_refresh(self.refresh_bindings)
+
+    def _startup_done(self) -> None:
+        """The populated sidebar is on the screen (or discovery failed): mount the rest,
+        and let the composition root undo its start-up tweaks (the cyclic GC)."""
+        self.ensure_panes()
+        callback, self.on_first_paint = self.on_first_paint, None
+        if callback is not None:
+            callback()
 
     def on_mount(self) -> None:
         self.query_one(PaneBar).show_active(self.pane)
@@ -208,6 +233,8 @@ class NsxApp(ActingApp):
         self._set_status("discovering…")
         self.update_cmdbar()
         self._start_collect(discover_first=True)
+        # a slow discovery (a hanging Docker daemon) must not leave the footer off for long
+        self.set_timer(STARTUP_GRACE, self._startup_done)
 
     def _start_watching(self) -> None:
         """After the first full read: changes before it are in that read anyway, and the
@@ -309,12 +336,14 @@ class NsxApp(ActingApp):
         elif self._complete:
             return  # a late cheap pass never overwrites a full one
         self._apply_snapshot(message.snapshot, complete=message.complete)
+        self.call_after_refresh(self._startup_done)
         if not message.complete and self._first_paint is not None:
             self.call_after_refresh(self._first_paint.set)
 
     @on(CollectFailed)
     def collect_failed(self, message: CollectFailed) -> None:
         self._collect_done()
+        self._startup_done()
         self._set_status("collection failed")
         self.notify(message.message, title="collection failed", severity="error", markup=False)
 
@@ -503,6 +532,7 @@ class NsxApp(ActingApp):
             self.query_one(DetailsPane).query_one("#details-body", Static).update(text)
 
     def action_show_pane(self, pane_id: str) -> None:
+        self.ensure_panes()
         had_focus = self._pane_has_focus()
         self.pane = pane_id
         self.query_one(ContentSwitcher).current = pane_id

@@ -55,7 +55,8 @@ class SafeTable(DataTable[Text]):
         self._columns = columns
 
     def on_mount(self) -> None:
-        self.add_columns(*self._columns)
+        if not self.columns:  # filled before it was mounted (a pane mounted on demand)
+            self.add_columns(*self._columns)
 
     def reset(self, widths: Sequence[int] | None = None) -> None:
         # Columns get explicit widths from their content: auto widths only ever grow,
