@@ -1,17 +1,15 @@
 """The nsexplorer terminal UI: a sidebar of namespaces and panes about the selected one.
 
 All collection runs in thread workers that post messages; handlers on the app thread
-update widgets. The app knows its data only through ``ports``: it cannot tell a live
-host from a recorded snapshot.
+update widgets (``collecting``); jumps along veths and back are in ``navigation``. The
+app knows its data only through ``ports``: it cannot tell a live host from a recorded
+snapshot.
 """
 
 from __future__ import annotations
 
 import contextlib
-import threading
-import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -20,23 +18,13 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Input, Static, Tree
 
-from nsexplorer.errors import NamespaceGone, NsxError
 from nsexplorer.model import NetNamespace, ProcessInfo, Snapshot
 from nsexplorer.ports import ChangeWatcher, CommandRunner, SnapshotSource
 from nsexplorer.ui import render
-from nsexplorer.ui.acting import ActingApp
-from nsexplorer.ui.messages import (
-    ChangeDetected,
-    CollectFailed,
-    NamespaceDetailed,
-    NamespaceVanished,
-    ProcessesFetched,
-    SnapshotArrived,
-)
+from nsexplorer.ui.navigation import NavigatingApp
 from nsexplorer.ui.palette import GotoNamespace
 from nsexplorer.ui.screens.dialogs import HelpScreen
 from nsexplorer.ui.widgets.panes import (
@@ -74,12 +62,13 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("q", "quit"),
 )
 
-PROCESS_CACHE_LIMIT = 64
-GONE_KEEP_SECONDS = 120.0  # a vanished namespace stays listed (marked gone) this long
 STARTUP_GRACE = 1.0  # seconds: mount the rest of the UI by then even if discovery is slow
 
 
-class NsxApp(ActingApp):
+class NsxApp(NavigatingApp):
+    """The layout, selection and panes, the filter and help. Collection lives in
+    ``collecting.CollectingApp``, peer jumps in ``navigation.NavigatingApp``."""
+
     CSS_PATH = "app.tcss"
     TITLE = "nsexplorer"
     COMMANDS = App.COMMANDS | {GotoNamespace}
@@ -169,12 +158,12 @@ class NsxApp(ActingApp):
         self._collecting = False
         self._collect_again = False
         self._complete = False
-        self._debounce_timer: Timer | None = None
+        self._debounce_timer = None
         self._collect_started = 0.0
         self._collect_cost = 0.0
         self._status = "discovering…"
         self._gone_since: dict[int, float] = {}
-        self._first_paint: threading.Event | None = None
+        self._first_paint = None
         self._watching = False
         self._panes_mounted = False
         self.on_first_paint = on_first_paint
@@ -236,23 +225,6 @@ class NsxApp(ActingApp):
         # a slow discovery (a hanging Docker daemon) must not leave the footer off for long
         self.set_timer(STARTUP_GRACE, self._startup_done)
 
-    def _start_watching(self) -> None:
-        """After the first full read: changes before it are in that read anyway, and the
-        watcher's start-up (sockets, a /proc scan, the docker SDK) stays off the first
-        paint."""
-        if self.watcher is None or not self.source.live or self._watching:
-            return
-        self._watching = True
-        try:
-            self.watcher.start(self._on_watcher_change)
-        except Exception as err:  # a broken watcher costs live updates, not the app
-            self.notify(f"live updates off: {err}", severity="warning")
-            return
-        ns = self.selected_ns
-        if ns is not None and not ns.gone:
-            with contextlib.suppress(Exception):
-                self.watcher.watch_namespace(ns.id)
-
     def on_unmount(self) -> None:
         if self.watcher is not None:
             with contextlib.suppress(Exception):  # shutting down anyway
@@ -264,179 +236,6 @@ class NsxApp(ActingApp):
         if action == "filter" and isinstance(self.focused, Input):
             return False  # a "/" typed into the filter or a prompt is just a "/"
         return not (action in self.MAIN_ACTIONS and len(self.screen_stack) > 1)
-
-    # --- collection (workers) -------------------------------------------------------
-
-    def _on_watcher_change(self, reason: str) -> None:
-        # Called from the watcher's threads: post_message is thread-safe.
-        self.post_message(ChangeDetected(reason))
-
-    def _start_collect(self, *, discover_first: bool = False) -> None:
-        if self._collecting:
-            self._collect_again = True
-            return
-        self._collecting = True
-        self._collect_started = time.monotonic()
-        source = self.source
-
-        shown = threading.Event()
-        self._first_paint = shown
-
-        def work() -> None:
-            try:
-                if discover_first:
-                    self.post_message(SnapshotArrived(source.discover(), complete=False))
-                    # Let the sidebar reach the screen before the full read competes for
-                    # the GIL (netlink parsing is Python work).
-                    shown.wait(2.0)
-                self.post_message(SnapshotArrived(source.collect(), complete=True))
-            except Exception as err:  # one failure is a message, never a crash
-                self.post_message(CollectFailed(_describe(err)))
-
-        self.run_worker(work, thread=True, exit_on_error=False, group="collect")
-
-    def _collect_done(self) -> None:
-        self._collecting = False
-        self._collect_cost = time.monotonic() - self._collect_started
-        if self._collect_again:
-            self._collect_again = False
-            self._start_collect()
-
-    def _fetch_detail(self, ns: NetNamespace) -> None:
-        source = self.source
-
-        def work() -> None:
-            try:
-                self.post_message(NamespaceDetailed(source.detail(ns)))
-            except NamespaceGone as err:
-                self.post_message(NamespaceVanished(ns.inode, err.message))
-            except Exception as err:
-                self.post_message(NamespaceVanished(ns.inode, _describe(err)))
-
-        self.run_worker(work, thread=True, exit_on_error=False, group="detail", exclusive=True)
-
-    def _fetch_processes(self, ns: NetNamespace) -> None:
-        source = self.source
-
-        def work() -> None:
-            try:
-                procs = source.processes(ns)
-                self.post_message(ProcessesFetched(ns.inode, tuple(procs)))
-            except Exception as err:
-                self.post_message(ProcessesFetched(ns.inode, (), _describe(err)))
-
-        self.run_worker(work, thread=True, exit_on_error=False, group="procs", exclusive=True)
-
-    @on(SnapshotArrived)
-    def snapshot_arrived(self, message: SnapshotArrived) -> None:
-        if message.complete:
-            self._complete = True
-            self._collect_done()
-            self.call_after_refresh(self._start_watching)
-        elif self._complete:
-            return  # a late cheap pass never overwrites a full one
-        self._apply_snapshot(message.snapshot, complete=message.complete)
-        self.call_after_refresh(self._startup_done)
-        if not message.complete and self._first_paint is not None:
-            self.call_after_refresh(self._first_paint.set)
-
-    @on(CollectFailed)
-    def collect_failed(self, message: CollectFailed) -> None:
-        self._collect_done()
-        self._startup_done()
-        self._set_status("collection failed")
-        self.notify(message.message, title="collection failed", severity="error", markup=False)
-
-    @on(NamespaceDetailed)
-    def namespace_detailed(self, message: NamespaceDetailed) -> None:
-        ns = message.ns
-        old = self._by_inode.get(ns.inode)
-        if old is None:
-            return
-        self._replace_namespace(replace(ns, gone=False))
-        if self.selected == ns.inode:
-            self._refresh_panes()
-
-    @on(NamespaceVanished)
-    def namespace_vanished(self, message: NamespaceVanished) -> None:
-        old = self._by_inode.get(message.inode)
-        if old is None or old.gone:
-            return
-        warnings = (*old.warnings, message.message)
-        self._replace_namespace(replace(old, gone=True, warnings=warnings))
-        self._rebuild_sidebar()
-        if self.selected == message.inode:
-            self._refresh_panes()
-
-    @on(ProcessesFetched)
-    def processes_fetched(self, message: ProcessesFetched) -> None:
-        if message.error:
-            if self.selected == message.inode:
-                self.query_one(ProcessesPane).show_message(message.error)
-            return
-        if len(self._processes) >= PROCESS_CACHE_LIMIT:
-            self._processes.clear()
-        self._processes[message.inode] = message.processes
-        if self.selected == message.inode and self.pane == "processes":
-            self.query_one(ProcessesPane).show_processes(message.processes)
-
-    @on(ChangeDetected)
-    def change_detected(self, message: ChangeDetected) -> None:
-        """Re-read soon, but not for every event: one timer at a time (a busy host does not
-        postpone the update forever), and a gap after each read that grows with its cost
-        (a host that never stops changing costs at most a fifth of a core)."""
-        if self._debounce_timer is not None:
-            return
-        gap = max(self.min_collect_gap, 4 * self._collect_cost)
-        delay = max(self.debounce, self._collect_started + gap - time.monotonic())
-        self._debounce_timer = self.set_timer(delay, self._debounced_collect)
-
-    def _debounced_collect(self) -> None:
-        self._debounce_timer = None
-        self._processes.clear()
-        self._start_collect()
-
-    # --- applying snapshots ---------------------------------------------------------
-
-    def _apply_snapshot(self, incoming: Snapshot, *, complete: bool) -> None:
-        merged: list[NetNamespace] = []
-        seen: set[int] = set()
-        for fresh in incoming.namespaces:
-            ns = fresh
-            old = self._by_inode.get(ns.inode)
-            if not ns.detailed and old is not None and old.detailed and not old.gone:
-                ns = replace(ns, interfaces=old.interfaces, routes=old.routes, detailed=True)
-            merged.append(ns)
-            seen.add(ns.inode)
-        now = time.monotonic()
-        for inode in seen:
-            self._gone_since.pop(inode, None)
-        for old in self.namespaces:
-            if old.inode in seen:
-                continue
-            since = self._gone_since.setdefault(old.inode, now)
-            if now - since < GONE_KEEP_SECONDS or old.inode == self.selected:
-                merged.append(old if old.gone else replace(old, gone=True))
-        self.snapshot = replace(incoming, namespaces=tuple(merged))
-        self.namespaces = merged
-        self._by_inode = {ns.inode: ns for ns in merged}
-        self._rebuild_sidebar()
-        live = "live" if self.source.live else f"replay {self.replay_name}".strip()
-        state = live if complete else "reading interfaces…"
-        self._set_status(f"{len(incoming.namespaces)} namespaces · {state}")
-        if self.selected is None:
-            tree = self.query_one(NamespaceTree)
-            first = tree.selected_inode
-            if first is not None:
-                self.select(first)
-        else:
-            self._refresh_panes()
-
-    def _replace_namespace(self, ns: NetNamespace) -> None:
-        self.namespaces = [ns if n.inode == ns.inode else n for n in self.namespaces]
-        self._by_inode[ns.inode] = ns
-        if self.snapshot is not None:
-            self.snapshot = replace(self.snapshot, namespaces=tuple(self.namespaces))
 
     def _rebuild_sidebar(self) -> None:
         tree = self.query_one(NamespaceTree)
@@ -568,101 +367,7 @@ class NsxApp(ActingApp):
     def _focus_pane(self) -> None:
         self._focus(self.query_one(f"#{self.pane}"))
 
-    def action_to_sidebar(self) -> None:
-        filt = self.query_one("#filter", Input)
-        if filt.has_focus or (self.focused is self.query_one(NamespaceTree) and self._filter):
-            filt.value = ""
-            self._filter = ""
-            self._rebuild_sidebar()
-        self._focus(self.query_one(NamespaceTree))
-
-    # --- following wires ------------------------------------------------------------
-
-    @on(InterfacesPane.RowSelected, "#interfaces")
-    def interface_chosen(self, event: InterfacesPane.RowSelected) -> None:
-        ns = self.selected_ns
-        table = self.query_one(InterfacesPane)
-        ifindex = table.selected_ifindex
-        if ns is None or ifindex is None:
-            return
-        iface = ns.interface(ifindex)
-        if iface is None:
-            return
-        peer = iface.peer
-        if peer is None or not peer.resolved or peer.netns_inode is None:
-            if iface.kind == "veth":
-                self.notify("this veth's peer could not be resolved", severity="warning")
-            return
-        self.jump(peer.netns_inode, peer.ifindex)
-
-    @on(Tree.NodeSelected, "#wiring")
-    def wire_chosen(self, event: Tree.NodeSelected[tuple[int, int]]) -> None:
-        ref = event.node.data
-        if ref is not None:
-            self.jump(ref[0], ref[1])
-
-    def jump(self, inode: int, ifindex: int | None, *, remember: bool = True) -> None:
-        """Select namespace ``inode`` with interface ``ifindex`` highlighted."""
-        if inode not in self._by_inode:
-            self.notify(f"netns {inode} is not in the list", severity="warning")
-            return
-        if remember and self.selected is not None:
-            here = self.query_one(InterfacesPane).selected_ifindex
-            self._history.append((self.selected, self.pane, here))
-            del self._history[:-100]
-        self._goto(inode, "interfaces", ifindex)
-
-    def _goto(self, inode: int, pane_id: str, ifindex: int | None) -> None:
-        tree = self.query_one(NamespaceTree)
-        if inode not in set(tree.inodes()) and self._filter:
-            self._filter = ""
-            filt = self.query_one("#filter", Input)
-            filt.value = ""
-        self._pending_row = (inode, ifindex) if ifindex is not None else None
-        self.select(inode)
-        self._rebuild_sidebar()
-        tree.select_inode(inode)
-        self.action_show_pane(pane_id)
-        if pane_id == "interfaces" and ifindex is not None:
-            self._draw_pane("interfaces", self._by_inode[inode])
-        self._focus_pane()
-
-    def goto(self, inode: int) -> None:
-        """Go to a namespace (from the command palette)."""
-        if self.selected is not None and inode != self.selected:
-            self._history.append((self.selected, self.pane, None))
-        self._goto(inode, self.pane, None)
-        self._focus(self.query_one(NamespaceTree))
-
-    def action_go_back(self) -> None:
-        if not self._history:
-            self.notify("nowhere to go back to")
-            return
-        inode, pane_id, ifindex = self._history.pop()
-        if inode not in self._by_inode:
-            return
-        self._goto(inode, pane_id, ifindex)
-
-    # --- filter, refresh, help ------------------------------------------------------
-
-    def action_filter(self) -> None:
-        filt = self.query_one("#filter", Input)
-        self._focus(filt)
-
-    @on(Input.Changed, "#filter")
-    def filter_changed(self, event: Input.Changed) -> None:
-        self._filter = event.value.strip()
-        self._rebuild_sidebar()
-        tree = self.query_one(NamespaceTree)
-        self._show_status()
-        inode = tree.selected_inode
-        if inode is not None and inode != self.selected:
-            self.select(inode)
-
-    def action_filter_done(self) -> None:
-        # The filter stays shown (escape clears and hides it): its last keystrokes may
-        # still be on their way to the Input.
-        self._focus(self.query_one(NamespaceTree))
+    # --- refresh, help ----------------------------------------------------------------
 
     def action_refresh(self) -> None:
         if not self.source.live:
@@ -686,12 +391,6 @@ class NsxApp(ActingApp):
         if not self.source.live:
             footer.append("Replay of a saved snapshot: nothing runs, nothing refreshes.\n")
         self.push_screen(HelpScreen(KEYS, footer))
-
-
-def _describe(err: BaseException) -> str:
-    if isinstance(err, NsxError):
-        return err.message
-    return f"{type(err).__name__}: {err}"
 
 
 def default_css_path() -> Path:
