@@ -48,10 +48,20 @@ def _warn(warnings: Iterable[str]) -> None:
         print(f"nsexplorer: warning: {visible(w)}", file=sys.stderr)
 
 
+def _stdout(text: str) -> None:
+    """Write to stdout; a failure (`> /dev/full`) is a message, a gone reader is quiet."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise  # cli.main exits quietly
+    except OSError as err:
+        raise NsxError(f"cannot write standard output: {err.strerror or err}") from err
+
+
 def _write_json(text: str, output: str | None) -> None:
     if not output or output == "-":
-        sys.stdout.write(text + "\n")
-        sys.stdout.flush()
+        _stdout(text + "\n")
         return
     import tempfile
 
@@ -96,8 +106,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                 row["addresses"] = _addresses(ns)
         _write_json(snapshot_json.dumps_value(doc), None)
     else:
-        sys.stdout.write(format_list(snap, wide=args.wide))
-        sys.stdout.flush()
+        _stdout(format_list(snap, wide=args.wide))
     _warn(snap.warnings)
     return 0
 
@@ -170,8 +179,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         _write_json(snapshot_json.dumps_value(snapshot_json.encode_namespace(ns)), None)
     else:
-        sys.stdout.write(format_namespace(ns, snap))
-        sys.stdout.flush()
+        _stdout(format_namespace(ns, snap))
     # The snapshot-wide ones too (Docker down: containers missing from this view).
     _warn(dict.fromkeys((*snap.warnings, *ns.warnings)))
     return 0

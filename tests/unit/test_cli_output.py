@@ -65,3 +65,26 @@ def test_show_repeats_the_snapshot_wide_warnings(
     path.write_text(snapshot_json.dumps(Snapshot("h", "t", namespaces=ns, warnings=(warning,))))
     assert main(["--from", str(path), "show", "host"]) == 0
     assert f"nsexplorer: warning: {warning}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["list"], ["show", "nsxt-1"], ["list", "--json"]])
+def test_a_full_disk_on_stdout_is_a_message_not_a_traceback(
+    tmp_path: Path, command: list[str]
+) -> None:
+    path = _snapshot_file(tmp_path)
+    code = (
+        "import sys; from nsexplorer.cli import main; "
+        f"sys.exit(main(['--from', {str(path)!r}, *{command!r}]))"
+    )
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert "Traceback" not in proc.stderr
+    assert "cannot write standard output" in proc.stderr
+    assert proc.returncode == 1
