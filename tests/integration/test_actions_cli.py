@@ -191,7 +191,6 @@ def test_non_root_exec_and_name_say_they_need_root(tmp_path: Path) -> None:
     name = f"nsxt-nr{secrets.token_hex(3)}"
     subprocess.run(["ip", "netns", "add", name], check=True)
     audit = tmp_path / "audit.log"
-    os.chmod(tmp_path, 0o777)
     base = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
             "--inh-caps=-all", "--bounding-set=-all"]  # fmt: skip
     env = {"DOCKER_HOST": "unix:///nonexistent/nsxt.sock"}
