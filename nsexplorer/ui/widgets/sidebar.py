@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import Tree
@@ -46,6 +47,15 @@ class NamespaceTree(Tree[int]):
         if isinstance(label, str):
             return Text(visible(label).replace("\n", " "))
         return label
+
+    def get_label_width(self, node: TreeNode[int]) -> int:
+        """Textual's documented shortcut: the width without rendering the label (the tree
+        measures every line when it is built; 1000 renders delayed the first frame)."""
+        icon = ""
+        if node.allow_expand:
+            icon = self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
+        label = node.label
+        return cell_len(icon) + (label.cell_len if isinstance(label, Text) else cell_len(label))
 
     @property
     def selected_inode(self) -> int | None:
