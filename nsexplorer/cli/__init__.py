@@ -55,7 +55,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
     p.add_argument("--json", action="store_true", help="JSON instead of text")
 
-    p = sub.add_parser("exec", help="run a host command inside a namespace", epilog=AUDIT_HELP)
+    p = sub.add_parser(
+        "exec",
+        help="run a host command inside a namespace (no CMD: a shell)",
+        usage="nsexplorer exec [-h] [-a] [--read-only] TARGET [-- CMD ...]",
+        description=(
+            "Run a HOST command inside the namespace TARGET, with its own /sys (and "
+            "/etc/netns/NAME for named ones), passing its exit status through. The "
+            "equivalent shell command is printed to stderr first. Without CMD, a shell."
+        ),
+        epilog=AUDIT_HELP,
+    )
     p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
     p.add_argument(
         "-a",
@@ -63,14 +73,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="enter all of the container's namespaces (mount, uts, ipc, pid, net)",
     )
+    _read_only_here(p)
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD ...")
 
     p = sub.add_parser("name", help="expose a namespace to `ip netns` as NAME", epilog=AUDIT_HELP)
     p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
-    p.add_argument("name", metavar="NAME")
+    p.add_argument("name", metavar="NAME", help="the name to create under /var/run/netns")
+    _read_only_here(p)
 
     p = sub.add_parser("unname", help="remove a name made by `nsexplorer name`", epilog=AUDIT_HELP)
-    p.add_argument("name", metavar="NAME")
+    p.add_argument("name", metavar="NAME", help="the name to remove from /var/run/netns")
+    _read_only_here(p)
 
     p = sub.add_parser("lab", help="build or remove a throwaway test topology")
     p.add_argument("action", choices=["up", "down", "status"])
@@ -83,6 +96,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="also make N extra namespaces on the lab bridge (for benchmarks)",
     )
     return parser
+
+
+def _read_only_here(parser: argparse.ArgumentParser) -> None:
+    """Accept --read-only after the subcommand too: a refusal must not depend on where
+    the option was typed (SUPPRESS keeps the global value when it is absent here)."""
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="refuse this action (same as the global option)",
+    )
 
 
 AUDIT_HELP = (

@@ -24,8 +24,10 @@ def run(args: argparse.Namespace) -> int:
         raise ReadOnlyRefused(
             "--from browses a saved snapshot: actions need the live host; nothing was run"
         )
-    runner = NamespaceRunner(read_only=args.read_only)
     command: str = args.command
+    if command == "exec":
+        take_exec_flags(args)
+    runner = NamespaceRunner(read_only=args.read_only)
     if command == "unname":
         runner.refuse_if_read_only(f"remove the name {args.name!r}")
         print(f"# {runner.unname_command(args.name)}", file=sys.stderr, flush=True)
@@ -44,23 +46,25 @@ def run(args: argparse.Namespace) -> int:
     return _exec(args, runner)
 
 
-def split_exec_argv(argv: list[str], all_namespaces: bool) -> tuple[bool, list[str]]:
-    """(all_namespaces, command) from what argparse left after TARGET.
+def take_exec_flags(args: argparse.Namespace) -> None:
+    """Move our own flags written after TARGET out of the command, up to the ``--``.
 
-    argparse's REMAINDER swallows options written after TARGET (``exec T -a -- cmd``):
-    take our own flags back up to the ``--``, which is then dropped.
+    argparse's REMAINDER swallows options written after TARGET (``exec T -a -- cmd``);
+    ``--read-only`` there must still refuse, never become the command's first word.
     """
-    rest = list(argv)
-    while rest and rest[0] in _ALL_FLAGS:
-        all_namespaces = True
-        rest.pop(0)
+    rest = list(args.argv)
+    while rest and rest[0] in (*_ALL_FLAGS, "--read-only"):
+        if rest.pop(0) == "--read-only":
+            args.read_only = True
+        else:
+            args.all_namespaces = True
     if rest and rest[0] == "--":
         rest.pop(0)
-    return all_namespaces, rest
+    args.argv = rest
 
 
 def _exec(args: argparse.Namespace, runner: NamespaceRunner) -> int:
-    all_ns, cmd = split_exec_argv(args.argv, args.all_namespaces)
+    all_ns, cmd = args.all_namespaces, args.argv
     runner.refuse_if_read_only("run a command")
     ns = resolve_target(args.target)
     via = named_container_pid(args.target, ns) if all_ns else None

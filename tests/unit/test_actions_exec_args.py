@@ -3,23 +3,35 @@ from __future__ import annotations
 import pytest
 
 from nsexplorer.cli import build_parser
-from nsexplorer.cli.actions import split_exec_argv
+from nsexplorer.cli.actions import take_exec_flags
 
 
 @pytest.mark.parametrize(
     ("line", "want"),
     [
-        (["exec", "T", "--", "sh", "-c", "exit 7"], (False, ["sh", "-c", "exit 7"])),
-        (["exec", "T", "-a", "--", "ip", "a"], (True, ["ip", "a"])),
-        (["exec", "-a", "T", "--", "ip", "a"], (True, ["ip", "a"])),
-        (["exec", "T", "--all-namespaces", "--", "ls", "-a"], (True, ["ls", "-a"])),
-        (["exec", "T", "ls", "-a"], (False, ["ls", "-a"])),
-        (["exec", "T"], (False, [])),
+        (["exec", "T", "--", "sh", "-c", "exit 7"], (False, False, ["sh", "-c", "exit 7"])),
+        (["exec", "T", "-a", "--", "ip", "a"], (True, False, ["ip", "a"])),
+        (["exec", "-a", "T", "--", "ip", "a"], (True, False, ["ip", "a"])),
+        (["exec", "T", "--all-namespaces", "--", "ls", "-a"], (True, False, ["ls", "-a"])),
+        (["exec", "T", "ls", "-a"], (False, False, ["ls", "-a"])),
+        (["exec", "T"], (False, False, [])),
+        (["exec", "T", "--read-only", "--", "true"], (False, True, ["true"])),
+        (["exec", "--read-only", "T", "-a", "--", "true"], (True, True, ["true"])),
+        (["--read-only", "exec", "T", "--", "true"], (False, True, ["true"])),
+        (["exec", "T", "--", "echo", "--read-only"], (False, False, ["echo", "--read-only"])),
     ],
 )
-def test_exec_argv_split(line: list[str], want: tuple[bool, list[str]]) -> None:
+def test_exec_flags_after_target(line: list[str], want: tuple[bool, bool, list[str]]) -> None:
     args = build_parser().parse_args(line)
-    assert split_exec_argv(args.argv, args.all_namespaces) == want
+    take_exec_flags(args)
+    assert (args.all_namespaces, args.read_only, args.argv) == want
+
+
+@pytest.mark.parametrize(
+    "line", [["name", "T", "N", "--read-only"], ["unname", "N", "--read-only"]]
+)
+def test_read_only_after_the_subcommand_is_honoured(line: list[str]) -> None:
+    assert build_parser().parse_args(line).read_only is True
 
 
 def test_named_container_pid() -> None:
