@@ -6,6 +6,7 @@ import threading
 from dataclasses import replace
 
 from helpers import screen_text, settle, widget_text
+from textual.widgets import Footer
 from uifixtures import (
     DB,
     HOST,
@@ -24,7 +25,7 @@ from uifixtures import (
 from nsexplorer.errors import NamespaceGone, NsxError
 from nsexplorer.model import NetNamespace, Snapshot
 from nsexplorer.ui.app import KEYS
-from nsexplorer.ui.widgets.panes import InterfacesPane, OutputPane, ProcessesPane
+from nsexplorer.ui.widgets.panes import PANES, InterfacesPane, OutputPane, ProcessesPane
 from nsexplorer.ui.widgets.sidebar import NamespaceTree
 
 SIZE = (120, 36)
@@ -66,6 +67,34 @@ async def test_discover_shows_sidebar_before_collect_finishes(make_app: AppFacto
         await settle(pilot)
         assert all(ns.detailed for ns in app.namespaces)
         assert "live" in widget_text(app.query_one("#status"))
+
+
+async def test_hidden_panes_and_footer_mount_after_the_first_frame(make_app: AppFactory) -> None:
+    """The first frame carries only the sidebar and the Interfaces pane; the rest is mounted
+    once the sidebar is drawn, or at once when a key needs it (discovery still running)."""
+    gate = threading.Event()
+    painted: list[bool] = []
+
+    class SlowDiscover(FakeSource):
+        def discover(self) -> Snapshot:
+            gate.wait(30)
+            return super().discover()
+
+    app = make_app(source=SlowDiscover(lab_snapshot()), on_first_paint=lambda: painted.append(True))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        panes = app.query_one("#panes")
+        assert [w.id for w in panes.children] == ["interfaces"]
+        assert not app.query(Footer)
+        await pilot.press("2")  # before any namespace is known
+        assert [w.id for w in panes.children] == [pane_id for pane_id, _ in PANES]
+        assert [w.id for w in panes.children if w.display] == ["routes"]
+        assert app.query(Footer)
+        gate.set()
+        await settle(pilot)
+        assert painted == [True]  # the composition root's hook, exactly once
+        assert [w.id for w in panes.children if w.display] == ["routes"]
+        assert "Quit" in screen_text(app).splitlines()[-1]
 
 
 async def test_enter_on_veth_jumps_to_peer_and_back(make_app: AppFactory) -> None:
