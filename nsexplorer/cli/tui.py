@@ -7,8 +7,11 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import sys
 import threading
 from typing import TYPE_CHECKING
+
+from nsexplorer.errors import NsxError
 
 if TYPE_CHECKING:
     from nsexplorer.collect.source import LiveSource
@@ -92,6 +95,12 @@ def _startup_over() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # A pipe or file would get escape sequences and the app would wait for keys forever.
+        raise NsxError(
+            "the terminal UI needs a terminal on stdin and stdout; for scripts use "
+            "`nsexplorer list`, `nsexplorer show TARGET` or `nsexplorer snapshot`"
+        )
     gc.disable()  # until the first populated frame (see _startup_over)
     try:
         return _run(args)
