@@ -134,17 +134,7 @@ def query_unix(host: str, timeout: float) -> EngineResult:
             )
     except (OSError, EngineApiError, ValueError) as err:
         return _unreachable(host, _short(err))
-    return EngineResult(
-        engine=EngineInfo(
-            engine="docker",
-            reachable=True,
-            host=host,
-            version=version,
-            networks=networks,
-            stopped=tuple(stopped),
-        ),
-        containers=containers,
-    )
+    return _answered(host, version, containers, networks, stopped)
 
 
 # States in which a container runs no process (so has no network namespace).
@@ -186,17 +176,25 @@ def query_docker_sdk(host: str, timeout: float) -> EngineResult:
         return _unreachable(host, _short(err))
     finally:
         client.close()
-    return EngineResult(
-        engine=EngineInfo(
-            engine="docker",
-            reachable=True,
-            host=host,
-            version=version,
-            networks=networks,
-            stopped=tuple(stopped),
-        ),
-        containers=containers,
+    return _answered(host, version, containers, networks, stopped)
+
+
+def _answered(
+    host: str,
+    version: str,
+    containers: list[Container],
+    networks: tuple[DockerNetwork, ...],
+    stopped: list[StoppedContainer],
+) -> EngineResult:
+    engine = EngineInfo(
+        engine="docker",
+        reachable=True,
+        host=host,
+        version=version,
+        networks=networks,
+        stopped=tuple(stopped),
     )
+    return EngineResult(engine=engine, containers=containers)
 
 
 def _short(err: BaseException) -> str:

@@ -168,11 +168,15 @@ def _read_all(
                 path=handles[ns_id].path,
             )
     finally:
-        for h in handles.values():
-            if h.sock is not None:
-                h.sock.close()
-            os.close(h.fd)
+        _close_all(handles)
     return result
+
+
+def _close_all(handles: dict[NamespaceId, _Handle]) -> None:
+    for h in handles.values():
+        if h.sock is not None:
+            h.sock.close()
+        os.close(h.fd)
 
 
 def _nsid_lookup(
@@ -315,8 +319,5 @@ def _read_one(
             path=handles[ns_id].path,
         )
     finally:
-        for h in handles.values():
-            if h.sock is not None:
-                h.sock.close()
-            os.close(h.fd)
+        _close_all(handles)
     return result
