@@ -25,6 +25,7 @@ import argparse
 import os
 import platform
 import secrets
+import select
 import shlex
 import statistics
 import subprocess
@@ -244,7 +245,34 @@ def selection_latency(moves: int = 40) -> list[float]:
         kill(s)
 
 
+def wait_for_quiet_host(quiet: float = 3.0, limit: float = 90.0) -> None:
+    """Wait until the kernel has sent no link/address/route event for ``quiet`` seconds.
+
+    Freshly built veths keep producing events for a while (IPv6 link-local addresses
+    leave DAD, routes follow); an idle window that starts too early measures nsexplorer
+    correctly re-reading after them, not nsexplorer idle.
+    """
+    monitor = subprocess.Popen(
+        ["ip", "-o", "monitor", "link", "address", "route"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert monitor.stdout is not None
+    fd = monitor.stdout.fileno()
+    deadline = time.monotonic() + limit
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], quiet)
+            if not ready:
+                return
+            os.read(fd, 65536)
+    finally:
+        monitor.kill()
+        monitor.wait()
+
+
 def idle_and_memory(idle_seconds: float) -> dict[str, float]:
+    wait_for_quiet_host()
     s = spawn(NSX)
     try:
         wait(s, lambda t: " namespaces · live" in t)
