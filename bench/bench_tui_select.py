@@ -18,6 +18,7 @@ import time
 
 from textual.widgets import Static, Tree
 
+from nsexplorer.collect.recorded import SnapshotReplay
 from nsexplorer.model import (
     Address,
     Interface,
@@ -32,27 +33,6 @@ from nsexplorer.ui.app import NsxApp
 
 DEV = 4
 HOST_INO = 4026531833
-
-
-class FixedSource:
-    def __init__(self, snapshot: Snapshot) -> None:
-        self.snapshot = snapshot
-
-    @property
-    def live(self) -> bool:
-        return True
-
-    def discover(self) -> Snapshot:
-        return self.snapshot
-
-    def collect(self) -> Snapshot:
-        return self.snapshot
-
-    def detail(self, ns: NetNamespace) -> NetNamespace:
-        return self.snapshot.by_inode(ns.inode) or ns
-
-    def processes(self, ns: NetNamespace) -> tuple[()]:
-        return ()
 
 
 def synthetic(n: int) -> Snapshot:
@@ -125,7 +105,7 @@ def synthetic(n: int) -> Snapshot:
 
 
 async def measure(n: int, moves: int) -> list[float]:
-    app = NsxApp(FixedSource(synthetic(n)))
+    app = NsxApp(SnapshotReplay(synthetic(n), live=True))
     times: list[float] = []
     async with app.run_test(size=(80, 24)) as pilot:
         for _ in range(200):  # until the full read is in

@@ -18,35 +18,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from nsexplorer import snapshot_json
+from nsexplorer.collect.recorded import SnapshotReplay
 from nsexplorer.model import NetNamespace, Snapshot
 from nsexplorer.ports import CommandRunner
 from nsexplorer.ui.app import NsxApp
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "screenshots"
-
-
-class FixedSource:
-    """A live-looking SnapshotSource over one snapshot, so every view shows the same."""
-
-    def __init__(self, snapshot: Snapshot) -> None:
-        self.snapshot = snapshot
-
-    @property
-    def live(self) -> bool:
-        return True
-
-    def discover(self) -> Snapshot:
-        return self.snapshot
-
-    def collect(self) -> Snapshot:
-        return self.snapshot
-
-    def detail(self, ns: NetNamespace) -> NetNamespace:
-        return self.snapshot.by_inode(ns.inode) or ns
-
-    def processes(self, ns: NetNamespace) -> tuple[()]:
-        return ()
 
 
 def pick(snapshot: Snapshot, test: Callable[[NetNamespace], bool]) -> int | None:
@@ -77,7 +55,7 @@ async def shoot(
     keys: tuple[str, ...] = (),
     runner: CommandRunner | None = None,
 ) -> Path:
-    app = NsxApp(FixedSource(snapshot), runner=runner)
+    app = NsxApp(SnapshotReplay(snapshot, live=True), runner=runner)
     async with app.run_test(size=size) as pilot:
         for _ in range(200):
             await app.workers.wait_for_complete()

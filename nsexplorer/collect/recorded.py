@@ -1,4 +1,5 @@
-"""A saved snapshot (``nsexplorer snapshot -o FILE``) as a read-only SnapshotSource."""
+"""Snapshots replayed as a SnapshotSource: one in memory, or a saved file
+(``nsexplorer snapshot -o FILE``) read-only."""
 
 from __future__ import annotations
 
@@ -12,16 +13,19 @@ from nsexplorer.model import NetNamespace, ProcessInfo, Snapshot
 MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024
 
 
-class RecordedSource:
-    """Implements ports.SnapshotSource from a snapshot JSON file; never touches the host."""
+class SnapshotReplay:
+    """Implements ports.SnapshotSource over one snapshot held in memory; never touches
+    the host. ``live=True`` makes the UI treat it as live (used to render screenshots
+    and benchmarks of a fixed topology)."""
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._snapshot = load(path)
+    def __init__(self, snapshot: Snapshot, *, live: bool = False, origin: str = "") -> None:
+        self._snapshot = snapshot
+        self._live = live
+        self._origin = origin or "the snapshot"
 
     @property
     def live(self) -> bool:
-        return False
+        return self._live
 
     @property
     def snapshot(self) -> Snapshot:
@@ -36,11 +40,19 @@ class RecordedSource:
     def detail(self, ns: NetNamespace) -> NetNamespace:
         stored = self._snapshot.by_inode(ns.inode)
         if stored is None:
-            raise NamespaceGone(f"namespace {ns.inode} is not in {self.path}")
+            raise NamespaceGone(f"namespace {ns.inode} is not in {self._origin}")
         return stored
 
     def processes(self, ns: NetNamespace) -> tuple[ProcessInfo, ...]:
         return ()
+
+
+class RecordedSource(SnapshotReplay):
+    """A saved snapshot file, replayed read-only."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(load(path), origin=path)
+        self.path = path
 
 
 def load(path: str) -> Snapshot:
