@@ -32,8 +32,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
+import netns_farm
 import psutil
 
 PREFIX = "nsxtu"
@@ -50,57 +50,12 @@ EMPTY_APP = (
 SESSIONS: list[str] = []
 
 
-def sh(cmd: list[str], stdin: str | None = None) -> None:
-    subprocess.run(cmd, input=stdin, text=True, check=True, capture_output=True)
-
-
-# ---------------------------------------------------------------- topology
-
-
-def names(n: int) -> list[str]:
-    return [f"{PREFIX}-n{i:04d}" for i in range(1, n + 1)]
-
-
 def build(n: int) -> None:
-    cleanup()
-    lines = [
-        f"link add name {BRIDGE} type bridge",
-        f"addr add 10.231.0.1/16 dev {BRIDGE}",
-        f"link set {BRIDGE} up",
-    ]
-    lines += [f"netns add {ns}" for ns in names(n)]
-    for i, ns in enumerate(names(n), start=1):
-        lines.append(
-            f"link add {PREFIX}-h{i:04d} master {BRIDGE} up type veth peer name eth0 netns {ns}"
-        )
-    sh(["ip", "-batch", "-"], "\n".join(lines) + "\n")
-
-    def configure(item: tuple[int, str]) -> None:
-        i, ns = item
-        k = i + 1
-        sh(
-            ["nsenter", f"--net=/run/netns/{ns}", "ip", "-batch", "-"],
-            f"link set lo up\naddr add 10.231.{k // 256}.{k % 256}/16 dev eth0\nlink set eth0 up\n",
-        )
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(configure, enumerate(names(n), start=1)))
+    netns_farm.build(PREFIX, BRIDGE, "10.231", n)
 
 
 def cleanup() -> None:
-    subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True, check=False)
-    try:
-        existing = [x for x in os.listdir("/run/netns") if x.startswith(f"{PREFIX}-n")]
-    except FileNotFoundError:
-        existing = []
-    if existing:
-        subprocess.run(
-            ["ip", "-batch", "-"],
-            input="".join(f"netns del {x}\n" for x in existing),
-            text=True,
-            capture_output=True,
-            check=False,
-        )
+    netns_farm.remove(PREFIX, BRIDGE)
 
 
 # ---------------------------------------------------------------- terminal
