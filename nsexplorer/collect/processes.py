@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from nsexplorer.collect import procfs
 from nsexplorer.collect.nsfs import parse_ns_link
 from nsexplorer.model import ProcessInfo
 
@@ -12,20 +13,14 @@ CMDLINE_LIMIT = 4096
 
 def pids_in(netns_inode: int, proc: str = "/proc") -> list[int]:
     out: list[int] = []
-    try:
-        entries = os.listdir(proc)
-    except OSError:
-        return out
-    for name in entries:
-        if not name.isdigit():
-            continue
+    for pid in procfs.all_pids(proc):
         try:
-            ino = parse_ns_link(os.readlink(f"{proc}/{name}/ns/net"), "net")
+            ino = parse_ns_link(os.readlink(f"{proc}/{pid}/ns/net"), "net")
         except OSError:
             continue
         if ino == netns_inode:
-            out.append(int(name))
-    return sorted(out)
+            out.append(pid)
+    return out
 
 
 def processes_in(netns_inode: int, proc: str = "/proc") -> tuple[ProcessInfo, ...]:

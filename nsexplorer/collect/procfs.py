@@ -35,18 +35,19 @@ class ProcScan:
     scanned: int = 0
 
 
+def all_pids(proc: str = "/proc") -> list[int]:
+    """Every pid under ``proc`` now (an unreadable /proc gives none)."""
+    try:
+        return sorted(int(name) for name in os.listdir(proc) if name.isdigit())
+    except OSError:
+        return []
+
+
 def scan(proc: str = "/proc", *, fds: bool = True) -> ProcScan:
     out = ProcScan()
-    try:
-        entries = os.listdir(proc)
-    except OSError:
-        return out
-    for name in entries:
-        if not name.isdigit():
-            continue
-        pid = int(name)
+    for pid in all_pids(proc):
         out.scanned += 1
-        base = f"{proc}/{name}"
+        base = f"{proc}/{pid}"
         try:
             net = parse_ns_link(os.readlink(f"{base}/ns/net"), "net")
         except PermissionError:
@@ -150,12 +151,4 @@ def read_cmdline(pid: int, proc: str = "/proc", limit: int = 4096) -> list[str]:
 
 def pids_named(comm: str, proc: str = "/proc") -> list[int]:
     """Pids whose comm is exactly ``comm`` (used to find the Docker daemon)."""
-    out: list[int] = []
-    try:
-        entries = os.listdir(proc)
-    except OSError:
-        return out
-    for name in entries:
-        if name.isdigit() and read_comm(int(name), proc) == comm:
-            out.append(int(name))
-    return sorted(out)
+    return [pid for pid in all_pids(proc) if read_comm(pid, proc) == comm]
