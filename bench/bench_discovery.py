@@ -22,7 +22,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -31,8 +30,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-import netns_farm
-from netns_farm import sh
+import common
+from common import sh
 
 PREFIX = "nsxb"
 BRIDGE = "nsxb-br0"
@@ -94,7 +93,7 @@ def build_extras() -> None:
 def build(n: int) -> None:
     cleanup()
     build_extras()
-    netns_farm.build(PREFIX, BRIDGE, "10.230", n)
+    common.build(PREFIX, BRIDGE, "10.230", n)
 
 
 def cleanup() -> None:
@@ -105,7 +104,7 @@ def cleanup() -> None:
     subprocess.run(["ip", "netns", "del", f"{PREFIX}-fd"], capture_output=True, check=False)
     with contextlib.suppress(OSError):
         os.rmdir(HIDDEN_DIR)
-    netns_farm.remove(PREFIX, BRIDGE)
+    common.remove(PREFIX, BRIDGE)
 
 
 # ---------------------------------------------------------------- measuring
@@ -242,23 +241,6 @@ def bench(n: int, repeat: int) -> dict[str, float]:
         cleanup()
 
 
-def machine() -> str:
-    cpu = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (
-        f"{platform.node()}: {os.cpu_count()} CPUs ({cpu}), {mem:.0f} GiB RAM, "
-        f"kernel {platform.release()}, Python {platform.python_version()}"
-    )
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="200,500,1000")
@@ -277,7 +259,7 @@ def main() -> int:
     except KeyboardInterrupt:
         cleanup()
         return 130
-    print(f"Machine: {machine()}")
+    print(f"Machine: {common.machine()}")
     print(f"Docker for `docker ps`: {os.environ.get('DOCKER_HOST') or 'not set'}")
     print(
         f"Median of {args.repeat} interleaved runs; RSS = peak resident set of the largest "

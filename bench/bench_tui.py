@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import secrets
 import select
 import shlex
@@ -33,7 +32,7 @@ import sys
 import time
 from collections.abc import Callable
 
-import netns_farm
+import common
 import psutil
 
 PREFIX = "nsxtu"
@@ -51,11 +50,11 @@ SESSIONS: list[str] = []
 
 
 def build(n: int) -> None:
-    netns_farm.build(PREFIX, BRIDGE, "10.231", n)
+    common.build(PREFIX, BRIDGE, "10.231", n)
 
 
 def cleanup() -> None:
-    netns_farm.remove(PREFIX, BRIDGE)
+    common.remove(PREFIX, BRIDGE)
 
 
 # ---------------------------------------------------------------- terminal
@@ -277,22 +276,6 @@ def p95(xs: list[float]) -> float:
     return sorted(xs)[max(0, int(len(xs) * 0.95) - 1)]
 
 
-def machine() -> str:
-    cpu = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return (
-        f"{platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores "
-        f"({cpu}), {psutil.virtual_memory().total / 2**30:.0f} GiB"
-    )
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="200,1000")
@@ -348,7 +331,7 @@ def main() -> int:
         for s in list(SESSIONS):
             kill(s)
         cleanup()
-    print(f"Machine: {machine()}\n")
+    print(f"Machine: {common.machine()}\n")
     print(
         "| N | empty Textual app: first frame | nsexplorer: sidebar populated | ratio | "
         "fully read (live) | selection -> pane updated (median / p95) | idle CPU | "

@@ -1,12 +1,30 @@
-"""N throwaway named namespaces for the benchmarks, each with eth0 on one host bridge and
-an address: built with two `ip -batch` runs (not five processes per namespace) and
-removed by prefix, also after a crash."""
+"""What the benchmarks share: a description of the machine, and N throwaway named
+namespaces, each with eth0 on one host bridge and an address, built with two `ip -batch`
+runs (not five processes per namespace) and removed by prefix, also after a crash."""
 
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
+
+
+def machine() -> str:
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{platform.node()}: {os.cpu_count()} CPUs ({cpu}), {mem:.0f} GiB RAM, "
+        f"kernel {platform.release()}, Python {platform.python_version()}"
+    )
 
 
 def sh(cmd: list[str], stdin: str | None = None) -> None:
