@@ -105,6 +105,15 @@ class Address:
     address: str
     prefixlen: int
     scope: str  # "global", "link", "host", or the number as text
+    # ip -j's words: "secondary", "tentative", "dadfailed", "deprecated", "permanent",
+    # "noprefixroute", ... (IFA_FLAGS), in ip's order.
+    flags: tuple[str, ...] = ()
+    peer: str | None = None  # point-to-point peer (IFA_ADDRESS when it differs)
+    label: str = ""  # IFA_LABEL (IPv4 only)
+
+    @property
+    def dad_failed(self) -> bool:
+        return "dadfailed" in self.flags
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +146,7 @@ class Counters:
 class Interface:
     ifindex: int
     name: str
-    kind: str  # "veth", "bridge", "loopback", "device" ...
+    kind: str  # "veth", "bridge", "loopback", "device", "tun", "tap", "macvlan" ...
     state: str  # operstate, lower case: "up", "down", "unknown", ...
     mtu: int
     mac: str
@@ -147,6 +156,32 @@ class Interface:
     peer: Peer | None = None
     counters: Counters | None = None
     master_ifindex: int | None = None
+    # Exactly as `ip -j link` prints them: "BROADCAST", "MULTICAST", "UP", "LOWER_UP",
+    # "NO-CARRIER", ... Empty when unknown (a snapshot from before flags were recorded).
+    flags: tuple[str, ...] = ()
+    # The lower device of a stacked one (macvlan, macvtap, vxlan, vlan, ipvlan), which
+    # may live in another namespace; same exactness rules as ``peer``.
+    parent: Peer | None = None
+
+    @property
+    def admin_up(self) -> bool | None:
+        """IFF_UP as set by `ip link set up`; None when flags were not recorded."""
+        return ("UP" in self.flags) if self.flags else None
+
+    @property
+    def carrier(self) -> bool | None:
+        """Lower layer up (IFF_LOWER_UP); None when flags were not recorded."""
+        return ("LOWER_UP" in self.flags) if self.flags else None
+
+
+@dataclass(frozen=True, slots=True)
+class Nexthop:
+    """One path of a multipath route (RTA_MULTIPATH) or of a nexthop object."""
+
+    gateway: str | None
+    dev: str | None
+    weight: int = 1
+    flags: tuple[str, ...] = ()  # "onlink", "dead", "linkdown", ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +196,30 @@ class Route:
     type: str = "unicast"
     prefsrc: str | None = None
     metric: int | None = None
+    # Multipath routes and routes through nexthop objects have no gateway/dev of their
+    # own: the paths are here (never leave such a route looking like it goes nowhere).
+    nexthops: tuple[Nexthop, ...] = ()
+    nhid: int | None = None  # RTA_NH_ID: the nexthop object used
+    tos: int = 0
+    src: str | None = None  # source prefix ("from" in ip route), e.g. "10.0.0.0/24"
+    encap: str | None = None  # e.g. "mpls", "ip", "seg6" (the kind only)
+    mtu: int | None = None  # RTAX_MTU
+    flags: tuple[str, ...] = ()  # ip -j's route flags: "onlink", "linkdown", ...
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One policy-routing rule (`ip rule`), as ip -j names its fields."""
+
+    family: int  # 4 or 6
+    priority: int
+    table: int | None  # None for actions without a table (e.g. "unreachable")
+    action: str  # "lookup" (to table), "goto", "nop", "blackhole", "unreachable", ...
+    src: str | None = None  # "10.0.0.0/8" or None for "all"
+    dst: str | None = None
+    iif: str | None = None
+    oif: str | None = None
+    fwmark: str | None = None  # "0x1" or "0x1/0xff" as ip prints it
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +241,7 @@ class NetNamespace:
     routes: tuple[Route, ...] = ()
     warnings: tuple[str, ...] = ()
     gone: bool = False
+    rules: tuple[Rule, ...] = ()
 
     @property
     def inode(self) -> int:
