@@ -85,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", metavar="NAME", help="the name to remove from /var/run/netns")
     _read_only_here(p)
 
+    p = sub.add_parser(
+        "diff",
+        help="what changed between two snapshots (exit 0: none, 1: some, 2: unreadable)",
+    )
+    p.add_argument("before", metavar="A.json", help="the earlier snapshot")
+    p.add_argument("after", metavar="B.json", help="the later snapshot")
+    p.add_argument("--json", action="store_true", help="JSON instead of text")
+
     p = sub.add_parser("lab", help="build or remove a throwaway test topology")
     p.add_argument("action", choices=["up", "down", "status"])
     p.add_argument("--no-docker", action="store_true", help="skip the Docker part")
@@ -149,6 +157,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from nsexplorer.cli import actions
 
         return actions.run(args)
+    if command == "diff":
+        from nsexplorer.cli import diff
+
+        return diff.run(args)
     if command == "lab":
         from nsexplorer.cli import lab
 

@@ -1,0 +1,72 @@
+"""CLI handler: `nsexplorer diff A.json B.json [--json]`: what changed between snapshots.
+
+Exit status as diff(1): 0 no change, 1 changes found, 2 a snapshot could not be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from nsexplorer import snapshot_json
+from nsexplorer.diffing import Change, diff_snapshots
+from nsexplorer.model import Snapshot
+from nsexplorer.textsafe import visible
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        before = _load(args.before)
+        after = _load(args.after)
+    except _Unreadable as err:
+        print(f"nsexplorer: {visible(str(err))}", file=sys.stderr)
+        return 2
+    changes = diff_snapshots(before, after)
+    if args.json:
+        doc = {
+            "before": {"hostname": before.hostname, "collected_at": before.collected_at},
+            "after": {"hostname": after.hostname, "collected_at": after.collected_at},
+            "changes": [change_json(c) for c in changes],
+        }
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(format_changes(before, after, changes))
+    return 1 if changes else 0
+
+
+def change_json(c: Change) -> dict[str, object]:
+    return {
+        "kind": c.kind,
+        "namespace_inode": c.namespace_inode,
+        "namespace_label": c.namespace_label,
+        "subject": c.subject,
+        "before": c.before,
+        "after": c.after,
+        "message": c.message,
+    }
+
+
+def format_changes(before: Snapshot, after: Snapshot, changes: tuple[Change, ...]) -> str:
+    lines = [
+        f"from {visible(before.hostname)} {before.collected_at}"
+        f" to {visible(after.hostname)} {after.collected_at}: {len(changes)} change(s)"
+    ]
+    for c in changes:
+        where = visible(c.namespace_label or "?")
+        lines.append(f"  {where} (inode {c.namespace_inode}): {visible(c.message)}")
+    return "\n".join(lines) + "\n"
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def _load(path: str) -> Snapshot:
+    try:
+        with open(path, "rb") as f:
+            return snapshot_json.loads(f.read())
+    except OSError as err:
+        raise _Unreadable(f"cannot read {path}: {err.strerror or err}") from err
+    except (ValueError, KeyError, TypeError) as err:
+        raise _Unreadable(f"{path} is not an nsexplorer snapshot: {err}") from err

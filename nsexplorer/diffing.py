@@ -1,0 +1,182 @@
+"""What changed between two snapshots: namespaces, interfaces, addresses, routes, rules.
+
+Pure functions over the model (no I/O), used by `nsexplorer diff A B` and by the TUI's
+change tracking against its baseline. A fact that one side did not record (a namespace
+not read over netlink, flags absent from an older snapshot) is never reported as a
+change: a responder must be able to trust that every line is a real difference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from nsexplorer.model import Address, Interface, NetNamespace, Route, Rule, Snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    kind: str  # e.g. "namespace-appeared", "interface-changed", "route-removed"
+    namespace_inode: int
+    namespace_label: str
+    subject: str  # interface name, route or rule text; "" for the namespace itself
+    before: str
+    after: str
+
+    @property
+    def message(self) -> str:
+        what = self.kind.replace("-", " ")
+        subject = f" {self.subject}" if self.subject else ""
+        if self.before and self.after:
+            return f"{what}{subject}: {self.before} -> {self.after}"
+        detail = self.after or self.before
+        return f"{what}{subject}" + (f" ({detail})" if detail else "")
+
+
+def diff_snapshots(before: Snapshot, after: Snapshot) -> tuple[Change, ...]:
+    """Every difference from ``before`` to ``after``, namespace by namespace."""
+    old = {ns.inode: ns for ns in before.namespaces if not ns.gone}
+    new = {ns.inode: ns for ns in after.namespaces if not ns.gone}
+    out: list[Change] = []
+    for inode, ns in new.items():
+        if inode not in old:
+            out.append(_ns_change("namespace-appeared", ns, "", _holders(ns)))
+    for inode, ns in old.items():
+        if inode not in new:
+            out.append(_ns_change("namespace-gone", ns, _holders(ns), ""))
+    for inode in sorted(old.keys() & new.keys()):
+        out.extend(diff_namespace(old[inode], new[inode]))
+    return tuple(out)
+
+
+def diff_namespace(a: NetNamespace, b: NetNamespace) -> list[Change]:
+    out: list[Change] = []
+    names_a = {c.name for c in a.containers}
+    names_b = {c.name for c in b.containers}
+    out.extend(
+        Change("container-appeared", b.inode, b.label, n, "", "") for n in sorted(names_b - names_a)
+    )
+    out.extend(
+        Change("container-gone", b.inode, b.label, n, "", "") for n in sorted(names_a - names_b)
+    )
+    if not (a.detailed and b.detailed):
+        return out  # interfaces and routes were not read on both sides
+    ifs_a = {i.ifindex: i for i in a.interfaces}
+    ifs_b = {i.ifindex: i for i in b.interfaces}
+    for index, iface in ifs_b.items():
+        if index not in ifs_a:
+            out.append(_if_change("interface-appeared", b, iface, "", _iface_summary(iface)))
+    for index, iface in ifs_a.items():
+        if index not in ifs_b:
+            out.append(_if_change("interface-gone", b, iface, _iface_summary(iface), ""))
+    for index in sorted(ifs_a.keys() & ifs_b.keys()):
+        out.extend(_diff_interface(b, ifs_a[index], ifs_b[index]))
+    out.extend(_diff_keyed(b, "route", map(route_text, a.routes), map(route_text, b.routes)))
+    out.extend(_diff_keyed(b, "rule", map(rule_text, a.rules), map(rule_text, b.rules)))
+    return out
+
+
+def _diff_interface(ns: NetNamespace, a: Interface, b: Interface) -> list[Change]:
+    out: list[Change] = []
+    fields: list[tuple[str, str, str]] = [
+        ("name", a.name, b.name),
+        ("state", a.state, b.state),
+        ("mtu", str(a.mtu), str(b.mtu)),
+        ("mac", a.mac, b.mac),
+        ("master", a.master or "none", b.master or "none"),
+        ("kind", a.kind, b.kind),
+        ("peer", _peer_text(a), _peer_text(b)),
+    ]
+    if a.flags and b.flags:  # flags unknown on one side: not a change
+        fields.append(("flags", ",".join(a.flags), ",".join(b.flags)))
+    for field, old, new in fields:
+        if old != new:
+            out.append(_if_change("interface-changed", ns, b, f"{field} {old}", f"{field} {new}"))
+    addrs_a = {_addr_key(x): x for x in a.addresses}
+    addrs_b = {_addr_key(x): x for x in b.addresses}
+    for key in sorted(addrs_b.keys() - addrs_a.keys()):
+        out.append(_if_change("address-added", ns, b, "", key))
+    for key in sorted(addrs_a.keys() - addrs_b.keys()):
+        out.append(_if_change("address-removed", ns, b, key, ""))
+    for key in sorted(addrs_a.keys() & addrs_b.keys()):
+        fa, fb = addrs_a[key].flags, addrs_b[key].flags
+        if fa != fb and fa and fb:
+            out.append(_if_change("address-changed", ns, b, f"{key} {' '.join(fa)}", " ".join(fb)))
+    return out
+
+
+def _diff_keyed(ns: NetNamespace, what: str, a: Iterable[str], b: Iterable[str]) -> list[Change]:
+    old, new = set(a), set(b)
+    added = [Change(f"{what}-added", ns.inode, ns.label, t, "", "") for t in sorted(new - old)]
+    gone = [Change(f"{what}-removed", ns.inode, ns.label, t, "", "") for t in sorted(old - new)]
+    return added + gone
+
+
+def route_text(r: Route) -> str:
+    """One line, in `ip route`'s order, that identifies the route (family included)."""
+    parts = [r.dst]
+    if r.src:
+        parts.append(f"from {r.src}")
+    if r.gateway:
+        parts.append(f"via {r.gateway}")
+    if r.dev:
+        parts.append(f"dev {r.dev}")
+    for hop in r.nexthops:
+        hop_parts = ["nexthop"]
+        if hop.gateway:
+            hop_parts.append(f"via {hop.gateway}")
+        if hop.dev:
+            hop_parts.append(f"dev {hop.dev}")
+        hop_parts.append(f"weight {hop.weight}")
+        parts.append(" ".join(hop_parts))
+    if r.nhid is not None:
+        parts.append(f"nhid {r.nhid}")
+    if r.type != "unicast":
+        parts.insert(0, r.type)
+    parts.append(f"table {r.table}")
+    if r.metric is not None:
+        parts.append(f"metric {r.metric}")
+    return f"ipv{r.family} " + " ".join(parts)
+
+
+def rule_text(r: Rule) -> str:
+    parts = [f"ipv{r.family}", f"{r.priority}:", f"from {r.src or 'all'}"]
+    if r.dst:
+        parts.append(f"to {r.dst}")
+    if r.iif:
+        parts.append(f"iif {r.iif}")
+    if r.oif:
+        parts.append(f"oif {r.oif}")
+    if r.fwmark:
+        parts.append(f"fwmark {r.fwmark}")
+    parts.append(r.action if r.table is None else f"{r.action} {r.table}")
+    return " ".join(parts)
+
+
+def _addr_key(a: Address) -> str:
+    return f"{a.address}/{a.prefixlen}"
+
+
+def _peer_text(i: Interface) -> str:
+    if i.peer is None:
+        return "none"
+    if not i.peer.resolved:
+        return f"unresolved ifindex {i.peer.ifindex}"
+    return f"{i.peer.name} in {i.peer.netns_inode}"
+
+
+def _iface_summary(i: Interface) -> str:
+    addrs = " ".join(_addr_key(a) for a in i.addresses)
+    return " ".join(x for x in (i.kind, i.state, addrs) if x)
+
+
+def _holders(ns: NetNamespace) -> str:
+    return ns.label or str(ns.inode)
+
+
+def _ns_change(kind: str, ns: NetNamespace, before: str, after: str) -> Change:
+    return Change(kind, ns.inode, ns.label, "", before, after)
+
+
+def _if_change(kind: str, ns: NetNamespace, i: Interface, before: str, after: str) -> Change:
+    return Change(kind, ns.inode, ns.label, i.name, before, after)

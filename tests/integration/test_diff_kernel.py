@@ -1,0 +1,56 @@
+"""`nsexplorer diff` on two real snapshots around real changes made between them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.root]
+
+NSX = [sys.executable, "-m", "nsexplorer"]
+
+
+def snapshot(path: Path) -> None:
+    done = subprocess.run(
+        [*NSX, "snapshot", "-o", str(path)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_changes_between_two_real_snapshots(nsxt: Any, tmp_path: Path) -> None:
+    ns_a = nsxt.netns()
+    a_end, _ = nsxt.veth(ns_a, None, address_a="10.219.0.1/24")
+    before, after = tmp_path / "before.json", tmp_path / "after.json"
+    snapshot(before)
+    nsxt.ip("-n", ns_a, "link", "set", a_end, "down")
+    nsxt.ip("-n", ns_a, "addr", "add", "10.219.0.9/24", "dev", a_end)
+    nsxt.ip("-n", ns_a, "route", "add", "blackhole", "10.220.0.0/16")
+    ns_b = nsxt.netns()
+    snapshot(after)
+
+    done = subprocess.run(
+        [*NSX, "diff", "--json", str(before), str(after)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    changes = json.loads(done.stdout)["changes"]
+    inode_a = json.loads(before.read_text())
+    by_name = {n: ns["inode"] for ns in inode_a["namespaces"] for n in ns["names"]}
+    mine = [c for c in changes if c["namespace_inode"] == by_name[ns_a]]
+    got = {(c["kind"], c["subject"]) for c in mine}
+    assert ("address-added", a_end) in got
+    assert ("interface-changed", a_end) in got
+    assert any(k == "route-added" and "blackhole 10.220.0.0/16" in s for k, s in got)
+    appeared = [c for c in changes if c["kind"] == "namespace-appeared"]
+    assert any(c["namespace_label"] == ns_b for c in appeared), appeared
+    text = subprocess.run(
+        [*NSX, "diff", str(before), str(after)], capture_output=True, text=True, check=False
+    ).stdout
+    assert f"{ns_a} (inode {by_name[ns_a]}): address added {a_end} (10.219.0.9/24)" in text

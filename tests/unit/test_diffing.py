@@ -1,0 +1,190 @@
+"""diff_snapshots: every real difference, and nothing that one side simply did not record."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from nsexplorer import snapshot_json
+from nsexplorer.diffing import diff_snapshots, route_text
+from nsexplorer.model import (
+    Address,
+    Container,
+    Interface,
+    NamespaceId,
+    NetNamespace,
+    Nexthop,
+    Peer,
+    Route,
+    Rule,
+    Snapshot,
+)
+
+ETH0 = Interface(
+    ifindex=2,
+    name="eth0",
+    kind="veth",
+    state="up",
+    mtu=1500,
+    mac="02:42:0a:00:00:02",
+    addresses=(Address(4, "10.0.0.2", 24, "global"),),
+    peer=Peer(4026531833, 9, "veth9"),
+    flags=("BROADCAST", "MULTICAST", "UP", "LOWER_UP"),
+)
+DEFAULT = Route(4, 254, "default", "10.0.0.1", "eth0", "global", "boot")
+
+
+def ns(ino: int, *, ifaces: tuple[Interface, ...] = (ETH0,), **kw: object) -> NetNamespace:
+    base = NetNamespace(
+        id=NamespaceId(4, ino),
+        label=f"ns{ino}",
+        detailed=True,
+        interfaces=ifaces,
+        routes=(DEFAULT,),
+    )
+    return dataclasses.replace(base, **kw)  # type: ignore[arg-type]
+
+
+def snap(*namespaces: NetNamespace) -> Snapshot:
+    return Snapshot(hostname="h", collected_at="2026-12-01T00:00:00Z", namespaces=namespaces)
+
+
+def kinds(a: Snapshot, b: Snapshot) -> list[str]:
+    return [c.kind for c in diff_snapshots(a, b)]
+
+
+def test_identical_snapshots_have_no_changes() -> None:
+    assert diff_snapshots(snap(ns(1), ns(2)), snap(ns(1), ns(2))) == ()
+
+
+def test_namespaces_that_appear_and_go() -> None:
+    changes = diff_snapshots(snap(ns(1), ns(2)), snap(ns(1), ns(3)))
+    assert [(c.kind, c.namespace_inode) for c in changes] == [
+        ("namespace-appeared", 3),
+        ("namespace-gone", 2),
+    ]
+
+
+def test_gone_namespace_marked_in_after_counts_as_gone() -> None:
+    assert kinds(snap(ns(1)), snap(dataclasses.replace(ns(1), gone=True))) == ["namespace-gone"]
+
+
+def test_interface_state_mtu_and_flags_changes() -> None:
+    down = dataclasses.replace(
+        ETH0, state="down", mtu=1400, flags=("BROADCAST", "MULTICAST", "UP", "NO-CARRIER")
+    )
+    changes = diff_snapshots(snap(ns(1)), snap(ns(1, ifaces=(down,))))
+    messages = [c.message for c in changes]
+    assert "interface changed eth0: state up -> state down" in messages
+    assert "interface changed eth0: mtu 1500 -> mtu 1400" in messages
+    assert any(m.startswith("interface changed eth0: flags ") for m in messages)
+    assert all(c.namespace_inode == 1 for c in changes)
+
+
+def test_unrecorded_flags_are_not_a_change() -> None:
+    old = dataclasses.replace(ETH0, flags=())
+    assert diff_snapshots(snap(ns(1, ifaces=(old,))), snap(ns(1))) == ()
+
+
+def test_undetailed_side_reports_no_interface_or_route_changes() -> None:
+    bare = dataclasses.replace(ns(1), detailed=False, interfaces=(), routes=())
+    assert diff_snapshots(snap(bare), snap(ns(1))) == ()
+
+
+def test_addresses_added_removed_and_flag_change() -> None:
+    moved = dataclasses.replace(
+        ETH0,
+        addresses=(
+            Address(4, "10.0.0.3", 24, "global"),
+            Address(6, "fd00::2", 64, "global", flags=("dadfailed",)),
+        ),
+    )
+    before = dataclasses.replace(
+        ETH0, addresses=(*ETH0.addresses, Address(6, "fd00::2", 64, "global", flags=("tentative",)))
+    )
+    got = {
+        (c.kind, c.before, c.after)
+        for c in diff_snapshots(snap(ns(1, ifaces=(before,))), snap(ns(1, ifaces=(moved,))))
+    }
+    assert ("address-added", "", "10.0.0.3/24") in got
+    assert ("address-removed", "10.0.0.2/24", "") in got
+    assert ("address-changed", "fd00::2/64 tentative", "dadfailed") in got
+
+
+def test_interfaces_appear_and_go_by_ifindex() -> None:
+    br = Interface(5, "br0", "bridge", "up", 1500, "02:00:00:00:00:05")
+    got = kinds(snap(ns(1)), snap(ns(1, ifaces=(ETH0, br))))
+    assert got == ["interface-appeared"]
+    assert kinds(snap(ns(1, ifaces=(ETH0, br))), snap(ns(1))) == ["interface-gone"]
+
+
+def test_peer_change_is_reported() -> None:
+    other = dataclasses.replace(ETH0, peer=Peer(None, 9, None))
+    changes = diff_snapshots(snap(ns(1)), snap(ns(1, ifaces=(other,))))
+    assert [c.message for c in changes] == [
+        "interface changed eth0: peer veth9 in 4026531833 -> peer unresolved ifindex 9"
+    ]
+
+
+def test_routes_and_rules_added_and_removed() -> None:
+    ecmp = Route(
+        4,
+        100,
+        "10.9.0.0/16",
+        None,
+        None,
+        "global",
+        "static",
+        nexthops=(Nexthop("10.0.0.1", "eth0", 1), Nexthop("10.0.0.9", "eth0", 3)),
+    )
+    rule = Rule(4, 100, 100, "lookup", src="10.0.0.0/24")
+    after = dataclasses.replace(ns(1), routes=(ecmp,), rules=(rule,))
+    changes = diff_snapshots(snap(ns(1)), snap(after))
+    got = [(c.kind, c.subject) for c in changes]
+    assert ("route-added", route_text(ecmp)) in got
+    assert ("route-removed", route_text(DEFAULT)) in got
+    assert ("rule-added", "ipv4 100: from 10.0.0.0/24 lookup 100") in got
+    assert "nexthop via 10.0.0.9 dev eth0 weight 3" in route_text(ecmp)
+
+
+def test_containers_appear_in_a_namespace() -> None:
+    c = Container("docker", "a" * 64, "web", "img", "default", 10)
+    got = diff_snapshots(snap(ns(1)), snap(dataclasses.replace(ns(1), containers=(c,))))
+    assert [(x.kind, x.subject) for x in got] == [("container-appeared", "web")]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "nsexplorer", *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_cli_diff_exit_codes_json_and_hostile_label(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    hostile = dataclasses.replace(ns(3), label="x\x1b]2;pwned\x07[bold]")
+    a.write_text(snapshot_json.dumps(snap(ns(1))))
+    b.write_text(snapshot_json.dumps(snap(ns(1), hostile)))
+    same = _cli("diff", str(a), str(a))
+    assert same.returncode == 0, same.stderr
+    assert "0 change(s)" in same.stdout
+    changed = _cli("diff", str(a), str(b))
+    assert changed.returncode == 1
+    assert "\x1b" not in changed.stdout and "\x07" not in changed.stdout
+    assert "x\\x1b]2;pwned\\x07[bold] (inode 3): namespace appeared" in changed.stdout
+    doc = json.loads(_cli("diff", "--json", str(a), str(b)).stdout)
+    assert [c["kind"] for c in doc["changes"]] == ["namespace-appeared"]
+    assert doc["changes"][0]["namespace_label"] == "x\x1b]2;pwned\x07[bold]"
+
+
+def test_cli_diff_unreadable_inputs(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    missing = _cli("diff", str(tmp_path / "nope.json"), str(bad))
+    assert missing.returncode == 2
+    assert "cannot read" in missing.stderr and "Traceback" not in missing.stderr
+    garbage = _cli("diff", str(bad), str(bad))
+    assert garbage.returncode == 2
+    assert "is not an nsexplorer snapshot" in garbage.stderr
