@@ -33,6 +33,18 @@ class Change:
         return f"{what}{subject}" + (f" ({detail})" if detail else "")
 
 
+def change_json(c: Change) -> dict[str, object]:
+    return {
+        "kind": c.kind,
+        "namespace_inode": c.namespace_inode,
+        "namespace_label": c.namespace_label,
+        "subject": c.subject,
+        "before": c.before,
+        "after": c.after,
+        "message": c.message,
+    }
+
+
 def diff_snapshots(before: Snapshot, after: Snapshot) -> tuple[Change, ...]:
     """Every difference from ``before`` to ``after``, namespace by namespace."""
     old = {ns.inode: ns for ns in before.namespaces if not ns.gone}

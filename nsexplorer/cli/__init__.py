@@ -93,6 +93,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("after", metavar="B.json", help="the later snapshot")
     p.add_argument("--json", action="store_true", help="JSON instead of text")
 
+    p = sub.add_parser(
+        "bundle", help="one .tar.gz for the ticket: snapshot, diff, problems, audit, summary"
+    )
+    p.add_argument("-o", "--output", metavar="FILE", help="default: nsexplorer-HOST-TIME.tar.gz")
+    p.add_argument("--since", metavar="BASELINE.json", help="diff against this snapshot")
+    p.add_argument(
+        "--hours",
+        type=float,
+        default=24.0,
+        help="without --since, audit entries of the last H hours (default 24)",
+    )
+
     p = sub.add_parser("lab", help="build or remove a throwaway test topology")
     p.add_argument("action", choices=["up", "down", "status"])
     p.add_argument("--no-docker", action="store_true", help="skip the Docker part")
@@ -161,6 +173,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from nsexplorer.cli import diff
 
         return diff.run(args)
+    if command == "bundle":
+        from nsexplorer.cli import bundle
+
+        return bundle.run(args)
     if command == "lab":
         from nsexplorer.cli import lab
 

@@ -6,11 +6,10 @@ Exit status as diff(1): 0 no change, 1 changes found, 2 a snapshot could not be 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from nsexplorer import snapshot_json
-from nsexplorer.diffing import Change, diff_snapshots
+from nsexplorer.diffing import Change, change_json, diff_snapshots
 from nsexplorer.model import Snapshot
 from nsexplorer.textsafe import visible
 
@@ -29,22 +28,10 @@ def run(args: argparse.Namespace) -> int:
             "after": {"hostname": after.hostname, "collected_at": after.collected_at},
             "changes": [change_json(c) for c in changes],
         }
-        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(snapshot_json.dumps_value(doc, indent=2) + "\n")
     else:
         sys.stdout.write(format_changes(before, after, changes))
     return 1 if changes else 0
-
-
-def change_json(c: Change) -> dict[str, object]:
-    return {
-        "kind": c.kind,
-        "namespace_inode": c.namespace_inode,
-        "namespace_label": c.namespace_label,
-        "subject": c.subject,
-        "before": c.before,
-        "after": c.after,
-        "message": c.message,
-    }
 
 
 def format_changes(before: Snapshot, after: Snapshot, changes: tuple[Change, ...]) -> str:
