@@ -58,7 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "exec",
         help="run a host command inside a namespace (no CMD: a shell)",
-        usage="nsexplorer exec [-h] [-a] [--read-only] TARGET [-- CMD ...]",
+        usage=(
+            "nsexplorer exec [-h] [-a] [--read-only] TARGET [-- CMD ...]\n"
+            "       nsexplorer exec (--all | --match TEXT) [--parallel N] -- CMD ..."
+        ),
         description=(
             "Run a HOST command inside the namespace TARGET, with its own /sys (and "
             "/etc/netns/NAME for named ones), passing its exit status through. The "
@@ -66,7 +69,17 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=AUDIT_HELP,
     )
-    p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
+    p.add_argument("target", metavar="TARGET", nargs="?", help=TARGET_HELP)
+    p.add_argument(
+        "--all",
+        dest="every",
+        action="store_true",
+        help="run CMD in every namespace (no TARGET), results grouped per namespace",
+    )
+    p.add_argument("--match", metavar="TEXT", help="run CMD in every namespace TEXT matches")
+    p.add_argument(
+        "--parallel", type=int, default=8, metavar="N", help="with --all/--match: N at a time"
+    )
     p.add_argument(
         "-a",
         "--all-namespaces",

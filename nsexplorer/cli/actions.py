@@ -9,7 +9,7 @@ from nsexplorer.actions.entry import describe
 from nsexplorer.actions.naming import require_free
 from nsexplorer.actions.quoting import quote
 from nsexplorer.actions.runner import NamespaceRunner
-from nsexplorer.errors import ReadOnlyRefused
+from nsexplorer.errors import ActionFailed, ReadOnlyRefused
 from nsexplorer.model import NamespaceId, NetNamespace
 from nsexplorer.textsafe import visible
 
@@ -64,6 +64,14 @@ def take_exec_flags(args: argparse.Namespace) -> None:
 
 
 def _exec(args: argparse.Namespace, runner: NamespaceRunner) -> int:
+    if args.every or args.match:
+        from nsexplorer.cli import fanout
+
+        # No TARGET with --all/--match: what argparse took for it is the command's first word.
+        first = [args.target] if args.target is not None else []
+        return fanout.run(args, runner, [*first, *args.argv])
+    if args.target is None:
+        raise ActionFailed("exec needs a TARGET (or --all / --match TEXT)")
     all_ns, cmd = args.all_namespaces, args.argv
     runner.refuse_if_read_only("run a command")
     ns = resolve_target(args.target)
