@@ -107,6 +107,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="JSON instead of text")
 
     p = sub.add_parser(
+        "capture",
+        help="packet capture in a namespace with the host's tcpdump (pcap kept)",
+        epilog=AUDIT_HELP,
+    )
+    p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
+    p.add_argument("-i", "--interface", metavar="IFACE", help="default: any")
+    p.add_argument("-w", "--write", metavar="FILE", help="pcap path (new file; default in .)")
+    p.add_argument("-c", "--count", type=int, metavar="N", help="stop after N packets")
+    p.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument("--max-bytes", type=int, metavar="N", help="stop when the pcap reaches N bytes")
+    _read_only_here(p)
+    p.add_argument("filter", nargs="*", metavar="FILTER", help="a tcpdump filter expression")
+
+    p = sub.add_parser(
         "bundle", help="one .tar.gz for the ticket: snapshot, diff, problems, audit, summary"
     )
     p.add_argument("-o", "--output", metavar="FILE", help="default: nsexplorer-HOST-TIME.tar.gz")
@@ -155,7 +169,14 @@ TARGET_HELP = (
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # argparse gives a '*' positional nothing once an option follows TARGET, so a
+        # capture filter written after -i/-c arrives here; anything else is an error.
+        if args.command != "capture" or any(word.startswith("-") for word in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.filter = [*args.filter, *extra]
     try:
         return _dispatch(args)
     except NsxError as err:
@@ -186,6 +207,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from nsexplorer.cli import diff
 
         return diff.run(args)
+    if command == "capture":
+        from nsexplorer.cli import capture
+
+        return capture.run(args)
     if command == "bundle":
         from nsexplorer.cli import bundle
 
