@@ -26,29 +26,16 @@ render it as text, never as markup.
 
 from __future__ import annotations
 
-import ipaddress
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
-from functools import lru_cache, partial
 
+from nsexplorer.matching.query import Query, hex_of, ip_of
 from nsexplorer.model import Interface, NamespaceId, NetNamespace, Snapshot
 from nsexplorer.textsafe import visible
 
-INODE_LIMIT = 2**64
-# Enough digits for any pid (the kernel's ceiling is 2**22) and any inode (2**64 - 1).
-_INODE = re.compile(r"[0-9]{1,20}", re.ASCII)
-_PID = re.compile(r"pid:([0-9]{1,10})", re.ASCII)
-_HEX = re.compile(r"[0-9a-f]+", re.ASCII | re.IGNORECASE)
-_MAC_SEP = re.compile(r"[0-9a-f]{2}([:-])(?:[0-9a-f]{2}\1){4}[0-9a-f]{2}", re.ASCII | re.I)
-_MAC_DOT = re.compile(r"[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}", re.ASCII | re.I)
-_MAC_PART = re.compile(r"[0-9a-f]{1,2}(?:[:-][0-9a-f]{0,2})+|[0-9a-f]{4}\.[0-9a-f.]*", re.A | re.I)
 _DIGITS = re.compile(r"([0-9]{1,18})", re.ASCII)
-_IP_CHARS = re.compile(r"[0-9a-f:.%/]+", re.ASCII | re.IGNORECASE)
-# The kernel's dev_valid_name: 1-15 bytes, not "." or "..", no "/", ":" or whitespace.
-_IFNAME_BAD = re.compile(r"[/:\s\x00]", re.ASCII)
-_QUERY_LIMIT = 4096  # longer than any name, path or address: nothing exact can match
 
 
 class Rank(IntEnum):
@@ -99,7 +86,7 @@ def match(namespaces: Snapshot | Iterable[NetNamespace], query: str) -> list[Mat
     spaces = tuple(namespaces.namespaces if isinstance(namespaces, Snapshot) else namespaces)
     if not query:
         return []
-    q = _Query.parse(query)
+    q = Query.parse(query)
     ctx = _Context.of(spaces, q)
     out: list[tuple[Match, NetNamespace]] = []
     for ns in spaces:
@@ -129,108 +116,8 @@ def shown(text: str) -> str:
 def may_match_interfaces(query: str) -> bool:
     """Could ``query`` be an IP, CIDR, MAC or interface name (facts known only once the
     namespaces were read over netlink)?"""
-    q = _Query.parse(query)
+    q = Query.parse(query)
     return q.ip is not None or q.network is not None or bool(q.mac) or q.ifname
-
-
-def _valid_ifname(name: str) -> bool:
-    if name in ("", ".", "..") or _IFNAME_BAD.search(name):
-        return False
-    try:  # raw bytes kept by os.fsdecode count one each; other surrogates are no name
-        return len(name.encode("utf-8", "surrogateescape")) <= 15
-    except UnicodeEncodeError:
-        return False
-
-
-# --- the query, parsed once ------------------------------------------------------------
-
-IPAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNet = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-@dataclass(frozen=True, slots=True)
-class _Query:
-    raw: str
-    fold: str
-    inode: int | None = None
-    pid: int | None = None
-    ip: IPAddr | None = None  # an address, alone or with a prefix length
-    zone: str = ""  # fe80::1%eth0
-    prefixlen: int | None = None  # given with the address (10.0.0.5/24)
-    network: IPNet | None = None  # a CIDR: 10.0.0.0/24 (no host bits)
-    mac: str = ""  # 12 lower-case hex digits
-    mac_part: str = ""  # hex digits of a partial MAC ("02:42:ac")
-    hex_id: str = ""  # lower-case hex: a container id prefix
-    ifname: bool = False  # could be an interface name
-    long: bool = False
-
-    @staticmethod
-    def parse(query: str) -> _Query:
-        if len(query) > _QUERY_LIMIT:
-            return _Query(query, query.casefold(), long=True)
-        inode = int(query) if _INODE.fullmatch(query) else None
-        if inode is not None and inode >= INODE_LIMIT:
-            inode = None
-        pid_m = _PID.fullmatch(query)
-        ip, zone, plen, net = _parse_ip(query)
-        return _Query(
-            raw=query,
-            fold=query.casefold(),
-            inode=inode,
-            pid=int(pid_m.group(1)) if pid_m else None,
-            ip=ip,
-            zone=zone,
-            prefixlen=plen,
-            network=net,
-            mac=_parse_mac(query),
-            mac_part=_hex_of(query) if _MAC_PART.fullmatch(query) else "",
-            hex_id=query.lower() if _HEX.fullmatch(query) else "",
-            ifname=_valid_ifname(query),
-        )
-
-
-def _parse_ip(query: str) -> tuple[IPAddr | None, str, int | None, IPNet | None]:
-    """(address, zone, prefix length, None) or (None, "", None, network) or nothing."""
-    if not _IP_CHARS.fullmatch(query.split("%", 1)[0]) or not any(c in query for c in ".:"):
-        return None, "", None, None
-    addr_text, _, plen_text = query.partition("/")
-    addr_text, _, zone = addr_text.partition("%")
-    try:
-        ip = ipaddress.ip_address(addr_text)
-    except ValueError:
-        return None, "", None, None
-    if not plen_text:
-        return ip, zone, None, None
-    if zone or not plen_text.isascii() or not plen_text.isdigit() or len(plen_text) > 3:
-        return None, "", None, None
-    try:
-        net = ipaddress.ip_network(f"{addr_text}/{plen_text}", strict=False)
-    except ValueError:
-        return None, "", None, None
-    if net.network_address == ip and net.prefixlen < net.max_prefixlen:
-        return None, "", None, net
-    # Host bits set (10.0.0.5/24), or one address (10.0.0.5/32): an address as printed.
-    return ip, "", net.prefixlen, None
-
-
-def _parse_mac(query: str) -> str:
-    if _MAC_SEP.fullmatch(query) or _MAC_DOT.fullmatch(query):
-        return _hex_of(query)
-    if len(query) == 12 and _HEX.fullmatch(query):
-        return query.lower()
-    return ""
-
-
-def _hex_of(text: str) -> str:
-    return "".join(ch for ch in text.lower() if ch not in ":-.")
-
-
-@lru_cache(maxsize=65536)
-def _ip(text: str) -> IPAddr | None:
-    try:
-        return ipaddress.ip_address(text)
-    except ValueError:
-        return None
 
 
 # --- one namespace -----------------------------------------------------------------------
@@ -244,7 +131,7 @@ class _Context:
     peer_ends: dict[int, list[tuple[NetNamespace, Interface]]]
 
     @staticmethod
-    def of(spaces: tuple[NetNamespace, ...], q: _Query) -> _Context:
+    def of(spaces: tuple[NetNamespace, ...], q: Query) -> _Context:
         peer_ends: dict[int, list[tuple[NetNamespace, Interface]]] = {}
         if q.ifname:
             for ns in spaces:
@@ -255,18 +142,15 @@ class _Context:
         return _Context({ns.inode: ns for ns in spaces}, peer_ends)
 
 
-def _best(ns: NetNamespace, q: _Query, ctx: _Context) -> Match | None:
-    for found in (_name(ns, q), _fact(ns, q, ctx), _prefix(ns, q), _partial(ns, q)):
-        if found is not None:
-            return found
-    return None
+def _best(ns: NetNamespace, q: Query, ctx: _Context) -> Match | None:
+    return _name(ns, q) or _fact(ns, q, ctx) or _near(ns, q)
 
 
 def _m(ns: NetNamespace, rank: Rank, kind: Kind, reason: str) -> Match:
     return Match(ns.id, rank, kind, reason)
 
 
-def _name(ns: NetNamespace, q: _Query) -> Match | None:
+def _name(ns: NetNamespace, q: Query) -> Match | None:
     t = q.raw
     if q.long:
         return None
@@ -301,21 +185,23 @@ def _paths(ns: NetNamespace) -> Iterator[str]:
         yield f"/var/run/netns/{name}"
 
 
-def _fact(ns: NetNamespace, q: _Query, ctx: _Context) -> Match | None:
+def _fact(ns: NetNamespace, q: Query, ctx: _Context) -> Match | None:
     f = Rank.FACT
     if q.ip is not None or q.network is not None:
-        for addr, plen, dev, where in _addresses(ns):
-            ip = _ip(addr)
+        for addr, plen, where in _addresses(ns):
+            ip = ip_of(addr)
             if ip is None:
                 continue
             if q.network is not None and ip.version == q.network.version and ip in q.network:
-                return _m(ns, f, Kind.CIDR, f"ip {addr}/{plen} on {where()} (in {q.network})")
-            if ip == q.ip and q.prefixlen in (None, plen) and q.zone in ("", dev):
-                return _m(ns, f, Kind.IP, f"ip {addr}/{plen} on {where()}")
+                reason = f"ip {addr}/{plen} on {_where(where)} (in {q.network})"
+                return _m(ns, f, Kind.CIDR, reason)
+            zone_ok = not q.zone or (len(where) == 1 and where[0] == q.zone)
+            if ip == q.ip and q.prefixlen in (None, plen) and zone_ok:
+                return _m(ns, f, Kind.IP, f"ip {addr}/{plen} on {_where(where)}")
     if q.mac:
         for mac, where in _macs(ns):
-            if _hex_of(mac) == q.mac:
-                return _m(ns, f, Kind.MAC, f"mac {shown(mac)} on {where()}")
+            if hex_of(mac) == q.mac:
+                return _m(ns, f, Kind.MAC, f"mac {shown(mac)} on {_where(where)}")
     if not q.ifname:
         return None
     for iface in ns.interfaces:
@@ -340,117 +226,119 @@ def _peer_reason(mine: str | None, theirs: str, inode: int | None, ctx: _Context
     return f"{head} of {shown(theirs)} in {where}"
 
 
-Where = Callable[[], str]
+# Where a fact is, formatted only for a match (most words never match):
+# () nowhere in particular, (ifname,) an interface, (container, network) an engine network.
+Where = tuple[str, ...]
 
 
-def _addresses(ns: NetNamespace) -> Iterator[tuple[str, int, str, Where]]:
-    """(address, prefix length, interface name, where) from netlink, then from the
-    container engine. ``where`` is made only for a match: most words never match."""
+def _where(where: Where) -> str:
+    if len(where) == 2:
+        return f"network {shown(where[1])} of {shown(where[0])}"
+    return shown(where[0]) if where else ""
+
+
+def _addresses(ns: NetNamespace) -> Iterator[tuple[str, int, Where]]:
+    """(address, prefix length, where) from netlink, then from the container engine."""
     for iface in ns.interfaces:
         for a in iface.addresses:
-            yield a.address, a.prefixlen, iface.name, partial(shown, iface.name)
+            yield a.address, a.prefixlen, (iface.name,)
     for c in ns.containers:
         for net in c.networks:
-            where = partial(_on_network, c.name, net.name)
             if net.ip_address:
-                yield net.ip_address, net.prefixlen, "", where
+                yield net.ip_address, net.prefixlen, (c.name, net.name)
             if net.ipv6_address:
                 addr, _, plen = net.ipv6_address.partition("/")
                 bits = int(plen) if plen.isascii() and plen.isdigit() and len(plen) < 4 else 128
-                yield addr, bits, "", where
-
-
-def _on_network(container: str, network: str) -> str:
-    return f"network {shown(network)} of {shown(container)}"
+                yield addr, bits, (c.name, net.name)
 
 
 def _macs(ns: NetNamespace) -> Iterator[tuple[str, Where]]:
     for iface in ns.interfaces:
         if iface.mac:
-            yield iface.mac, partial(shown, iface.name)
+            yield iface.mac, (iface.name,)
     for c in ns.containers:
         for net in c.networks:
             if net.mac:
-                yield net.mac, partial(_on_network, c.name, net.name)
+                yield net.mac, (c.name, net.name)
 
 
-# (text, how to say why it matched): the reason is made only for a match.
-Word = tuple[str, Callable[[], str]]
+# (text, what it is, where): the reason is made only for a match.
+Word = tuple[str, str, Where]
 
 
-def _said(what: str, text: str, where: Where | None = None) -> Callable[[], str]:
-    def say() -> str:
-        return f"{what} {shown(text)} on {where()}" if where else f"{what} {shown(text)}"
-
-    return say
+def _said(word: Word) -> str:
+    text, what, where = word
+    if what == "id":
+        return f"id {text[:12]} of container {shown(where[0])}"
+    if what in ("image", "compose project", "network"):
+        return f"{what} {shown(text)} of {shown(where[0])}"
+    if what == "alias":
+        return f"alias {shown(text)} of {shown(where[0])}"
+    return f"{what} {shown(text)} on {_where(where)}" if where else f"{what} {shown(text)}"
 
 
 def _words(ns: NetNamespace) -> Iterator[Word]:
     """What prefixes and substrings are matched against, most telling first."""
     for name in ns.names:
-        yield name, _said("netns name", name)
+        yield name, "netns name", ()
     for c in ns.containers:
-        yield c.name, _said("container name", c.name)
+        yield c.name, "container name", ()
     if ns.label:
-        yield ns.label, _said("label", ns.label)
+        yield ns.label, "label", ()
     for iface in ns.interfaces:
-        yield iface.name, _said("interface", iface.name)
-    for addr, plen, _, where in _addresses(ns):
-        text = f"{addr}/{plen}"
-        yield text, _said("ip", text, where)
+        yield iface.name, "interface", ()
+    for addr, plen, where in _addresses(ns):
+        yield f"{addr}/{plen}", "ip", where
     for mac, where in _macs(ns):
-        yield mac, _said("mac", mac, where)
-    yield str(ns.inode), _said("inode", str(ns.inode))
+        yield mac, "mac", where
+    yield str(ns.inode), "inode", ()
     for path in _paths(ns):
-        yield path, _said("path", path)
+        yield path, "path", ()
 
 
 def _extra_words(ns: NetNamespace) -> Iterator[Word]:
     """Only for substrings: facts nobody types the start of."""
     for c in ns.containers:
-        of = f" of container {shown(c.name)}"
-        yield c.id, _said("id", c.short_id + of)
-        yield c.image, _said("image", c.image + of)
+        yield c.id, "id", (c.name,)
+        yield c.image, "image", (c.name,)
         if c.compose_project:
-            yield c.compose_project, _said("compose project", c.compose_project + of)
+            yield c.compose_project, "compose project", (c.name,)
         for net in c.networks:
-            yield net.name, partial(_on_network, c.name, net.name)
+            yield net.name, "network", (c.name,)
     for iface in ns.interfaces:
         if iface.alias:
-            yield iface.alias, _said(f"alias of {shown(iface.name)}:", iface.alias)
+            yield iface.alias, "alias", (iface.name,)
     for pid in ns.pids[:50]:
-        yield str(pid), _said("process", str(pid))
+        yield str(pid), "process", ()
 
 
-def _prefix(ns: NetNamespace, q: _Query) -> Match | None:
-    p = Rank.PREFIX
+def _near(ns: NetNamespace, q: Query) -> Match | None:
+    """A prefix (id prefixes first), else a substring; one pass over the words."""
     if q.hex_id:
         for c in ns.containers:
             if c.id.startswith(q.hex_id):
-                return _m(ns, p, Kind.ID_PREFIX, f"id {c.short_id} of container {shown(c.name)}")
+                reason = f"id {c.short_id} of container {shown(c.name)}"
+                return _m(ns, Rank.PREFIX, Kind.ID_PREFIX, reason)
     if q.long:
         return None
-    for text, say in _words(ns):
-        if text.casefold().startswith(q.fold):
-            return _m(ns, p, Kind.PREFIX, say())
+    fold = q.fold
+    inside: Word | None = None
+    for word in _words(ns):
+        text = word[0].casefold()
+        if text.startswith(fold):
+            return _m(ns, Rank.PREFIX, Kind.PREFIX, _said(word))
+        if inside is None and fold in text:
+            inside = word
     if q.mac_part:
         for mac, where in _macs(ns):
-            if _hex_of(mac).startswith(q.mac_part):
-                return _m(ns, p, Kind.PREFIX, f"mac {shown(mac)} on {where()}")
-    return None
-
-
-def _partial(ns: NetNamespace, q: _Query) -> Match | None:
-    a = Rank.PARTIAL
+            if hex_of(mac).startswith(q.mac_part):
+                return _m(ns, Rank.PREFIX, Kind.PREFIX, f"mac {shown(mac)} on {_where(where)}")
     if q.ip is not None and q.prefixlen is not None:
         # The address itself with another prefix length: near, never exact.
-        for addr, plen, _, where in _addresses(ns):
-            if _ip(addr) == q.ip:
-                reason = f"ip {addr}/{plen} on {where()} (not /{q.prefixlen})"
-                return _m(ns, a, Kind.SUBSTRING, reason)
-    if q.long:
-        return None
-    for text, say in (*_words(ns), *_extra_words(ns)):
-        if q.fold in text.casefold():
-            return _m(ns, a, Kind.SUBSTRING, say())
-    return None
+        for addr, plen, where in _addresses(ns):
+            if ip_of(addr) == q.ip:
+                reason = f"ip {addr}/{plen} on {_where(where)} (not /{q.prefixlen})"
+                return _m(ns, Rank.PARTIAL, Kind.SUBSTRING, reason)
+    if inside is None:
+        inside = next((w for w in _extra_words(ns) if fold in w[0].casefold()), None)
+    return None if inside is None else _m(ns, Rank.PARTIAL, Kind.SUBSTRING, _said(inside))
