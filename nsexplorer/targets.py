@@ -112,8 +112,11 @@ def resolve(
     )
 
 
-def _said(target: str) -> str:
-    return visible(repr(target))
+def _said(target: str, limit: int = 80) -> str:
+    """The TARGET as messages quote it: escaped, and cut if very long."""
+    if len(target) <= limit:
+        return visible(repr(target))
+    return f"{visible(repr(target[:limit]))}... ({len(target)} characters)"
 
 
 def _with_stat(

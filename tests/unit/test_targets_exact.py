@@ -89,6 +89,14 @@ def test_numbers_are_ascii_digits_within_range(target: str, note: str) -> None:
     assert resolve("1000", snapshot()).inode == HOST
 
 
+def test_a_huge_target_is_quoted_short() -> None:
+    with pytest.raises(TargetNotFound) as info:
+        resolve("9" * 5000, snapshot())
+    assert info.value.message == (
+        f"no namespace matches {'9' * 80!r}... (5000 characters) (an inode is below 2**64)"
+    )
+
+
 def test_pid_of_reads_only_bounded_ascii_digits() -> None:
     assert pid_of("pid:900") == 900
     for bad in ("pid:", "pid:²", "pid: 9", "pid:9 ", "pid:-1", "pid:" + "9" * 11, "900"):
