@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from nsexplorer import __version__
-from nsexplorer.errors import NsxError
+from nsexplorer.errors import NsxError, TargetError
 from nsexplorer.textsafe import visible
 
 
@@ -164,7 +164,8 @@ AUDIT_HELP = (
 )
 
 TARGET_HELP = (
-    "container name or id prefix, netns name, path to an nsfs file, pid:N, or inode number"
+    "netns name, container name or id (prefix), label, path to an nsfs file, pid:N, inode, "
+    "IP address, CIDR, MAC or interface name; taken exactly as written (see README)"
 )
 
 
@@ -181,6 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dispatch(args)
     except NsxError as err:
         print(f"nsexplorer: {visible(err.message)}", file=sys.stderr)
+        if isinstance(err, TargetError):  # the candidates, one a line
+            for line in err.candidates:
+                print(f"  {visible(line)}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         return 130

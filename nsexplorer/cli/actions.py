@@ -105,12 +105,11 @@ def named_container_pid(target: str, ns: NetNamespace) -> int | None:
 
 def resolve_target(target: str) -> NetNamespace:
     """The live namespace TARGET designates (TargetNotFound/TargetAmbiguous: exit 2)."""
-    from nsexplorer import targets
+    from nsexplorer.cli.discovery import find_target
     from nsexplorer.collect.source import LiveSource
 
-    snapshot = LiveSource(docker_timeout=DOCKER_TIMEOUT).discover()
-    stat_id, why = _stat_target(target)
-    return targets.resolve(target, snapshot, stat_id=stat_id, stat_error=why)
+    ns, _ = find_target(LiveSource(docker_timeout=DOCKER_TIMEOUT), target)
+    return ns
 
 
 def _stat_target(target: str) -> tuple[NamespaceId | None, str]:

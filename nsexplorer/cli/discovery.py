@@ -168,14 +168,10 @@ def format_list(snap: Snapshot, *, wide: bool = False) -> str:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from nsexplorer import targets
-
     source = _source(args)
-    snap: Snapshot = source.discover()
-    target: str = args.target
-    stat_id, why = _stat_target(target) if source.live else (None, "")
-    ns = targets.resolve(target, snap, stat_id=stat_id, stat_error=why)
-    ns = source.detail(ns)
+    ns, snap = find_target(source, args.target)
+    if not ns.detailed:
+        ns = source.detail(ns)
     if args.json:
         _write_json(snapshot_json.dumps_value(snapshot_json.encode_namespace(ns)), None)
     else:
@@ -185,6 +181,34 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def find_target(source: SnapshotSource, target: str) -> tuple[NetNamespace, Snapshot]:
+    """The namespace TARGET designates, and the cheap snapshot it was looked up in.
+
+    Every namespace's interfaces are read first only when the TARGET may be an address,
+    MAC or interface name and no name matched it (then the namespace comes back
+    detailed). TargetNotFound/TargetAmbiguous: exit 2.
+    """
+    from nsexplorer import targets
+
+    snap = source.discover()
+    stat_id, why = _stat_target(target) if source.live else (None, "")
+    full = source.collect() if targets.needs_details(target, snap, stat_id) else snap
+    pid_max = _pid_max() if source.live else targets.PID_MAX_LIMIT
+    ns = targets.resolve(target, full, stat_id=stat_id, stat_error=why, pid_max=pid_max)
+    return ns, snap
+
+
+def _pid_max(path: str = "/proc/sys/kernel/pid_max") -> int:
+    from nsexplorer import targets
+
+    try:
+        with open(path, "rb") as f:
+            text = f.read(32).strip()
+    except OSError:
+        return targets.PID_MAX_LIMIT
+    return int(text) if text.isdigit() and len(text) < 12 else targets.PID_MAX_LIMIT
+
+
 def _stat_target(target: str) -> tuple[NamespaceId | None, str]:
     """(identity, "") of a path or pid:N target, or (None, why it could not be read).
 
@@ -192,12 +216,14 @@ def _stat_target(target: str) -> tuple[NamespaceId | None, str]:
     opened O_PATH|O_NOFOLLOW and checked to be nsfs (a symlink a container planted is
     not followed to wherever it points on the host).
     """
+    from nsexplorer import targets
     from nsexplorer.collect import nsfs
 
     path = None
-    if target.startswith("pid:") and target[4:].isdigit():
-        path = f"/proc/{int(target[4:])}/ns/net"
-    elif "/" in target:
+    pid = targets.pid_of(target)
+    if pid is not None:
+        path = f"/proc/{pid}/ns/net"
+    elif "/" in target and "\x00" not in target:
         path = target
     if path is None:
         return None, ""
@@ -207,8 +233,8 @@ def _stat_target(target: str) -> tuple[NamespaceId | None, str]:
         if os.path.islink(path):
             return None, f"{path}: a symbolic link (not followed; give the file it points to)"
         return None, f"{path}: not a network namespace file"
-    except OSError as err:
-        return None, f"{path}: {err.strerror or err}"
+    except (OSError, ValueError) as err:
+        return None, f"{path}: {getattr(err, 'strerror', None) or err}"
 
 
 def format_namespace(ns: NetNamespace, snap: Snapshot | None = None) -> str:
