@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from nsexplorer.errors import NsxError
 from nsexplorer.model import NetNamespace
 from nsexplorer.ports import CommandRunner, RunResult
 
@@ -51,7 +52,10 @@ def run_in_each(
             skipped = RunResult((), None, "", error="cancelled before it started")
             done = FanoutResult(ns, skipped)
         else:
-            got = runner.run(ns, argv, timeout=timeout, cancel=runner_cancel.is_set)
+            try:
+                got = runner.run(ns, argv, timeout=timeout, cancel=runner_cancel.is_set)
+            except NsxError as err:  # gone since discovery, not enterable: this one only
+                got = RunResult((), None, "", error=err.message)
             done = FanoutResult(ns, got)
         if on_done is not None:
             on_done(done)

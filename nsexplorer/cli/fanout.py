@@ -26,8 +26,13 @@ def run(args: argparse.Namespace, runner: NamespaceRunner, argv: list[str]) -> i
         )
     runner.refuse_if_read_only("run a command")
     from nsexplorer.collect.source import LiveSource
+    from nsexplorer.matching import may_match_interfaces
 
-    snap = LiveSource().discover()
+    source = LiveSource()
+    # An address, MAC or interface name can only match once interfaces were read.
+    snap = (
+        source.collect() if args.match and may_match_interfaces(args.match) else source.discover()
+    )
     chosen = select(snap, args.match)
     if not chosen:
         raise TargetNotFound(
@@ -57,10 +62,18 @@ def run(args: argparse.Namespace, runner: NamespaceRunner, argv: list[str]) -> i
 
 
 def select(snap: Snapshot, match: str | None) -> list[NetNamespace]:
+    """Every live namespace, or those the sidebar filter would show for ``match``
+    (each announced with why it matched, before anything runs)."""
     live = [ns for ns in snap.namespaces if not ns.gone]
     if not match:
         return live
-    raise ActionFailed("--match is not available yet")  # wired to the shared matcher next
+    from nsexplorer.matching import match as find
+
+    found = find(live, match)
+    by_id = {ns.id: ns for ns in live}
+    for m in found:
+        print(f"# {visible(describe(by_id[m.id]))}: {m.reason}", file=sys.stderr)
+    return [by_id[m.id] for m in found]
 
 
 def format_result(r: fanout.FanoutResult) -> str:
