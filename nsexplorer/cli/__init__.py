@@ -122,6 +122,9 @@ TARGET_HELP = (
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from nsexplorer.cli.output import make_streams_safe
+
+    make_streams_safe()  # text output never raises on encoding, under any locale
     args = build_parser().parse_args(argv)
     try:
         return _dispatch(args)
