@@ -310,9 +310,7 @@ class ActingApp(App[None]):
         if not ns.names:
             self.notify("this namespace has no `ip netns` name to remove")
             return
-        title = render.plain("Remove which name from ", "bold")
-        title.append_text(render.safe(render.ns_label(ns), "bold"))
-        title.append("?", style="bold")
+        title = render.plain("Remove which name? (`ip netns delete`)", "bold")
         names = list(ns.names)  # the raw names; the list shows them escaped
         choices = [render.safe(f"{NETNS_DIR}/{name}") for name in names]
         note = render.plain("enter: choose · escape: cancel", "dim")
