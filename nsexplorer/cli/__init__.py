@@ -170,6 +170,9 @@ TARGET_HELP = (
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from nsexplorer.cli.output import make_streams_safe
+
+    make_streams_safe()  # text output never raises on encoding, under any locale
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:

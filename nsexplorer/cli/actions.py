@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         ns = resolve_target(args.target)
         print(f"# {runner.name_command(ns, args.name)}", file=sys.stderr, flush=True)
         path = runner.name(ns, args.name)
-        print(f"named {visible(describe(ns))} as {quote(args.name)}: {path}")
+        print(f"named {visible(describe(ns))} as {quote(args.name)}: {visible(path)}")
         print(f"# ip netns exec {quote(args.name)} CMD ...")
         return 0
     return _exec(args, runner)
