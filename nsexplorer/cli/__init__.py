@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from nsexplorer import __version__
 from nsexplorer.errors import NsxError
+from nsexplorer.kernel import fdlimit
 from nsexplorer.textsafe import visible
 
 
@@ -123,6 +124,9 @@ TARGET_HELP = (
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Reading every namespace needs descriptors; the readers batch within whatever limit
+    # this gives, and commands run for a person get the limit they had (kernel.fdlimit).
+    fdlimit.raise_soft_limit()
     try:
         return _dispatch(args)
     except NsxError as err:
