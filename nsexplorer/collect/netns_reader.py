@@ -133,12 +133,15 @@ def _read_all(
         if short:
             result.warnings.append(_out_of_fds_warning(short))
         cache: dict[tuple[NamespaceId, NamespaceId], int | None] = {}
+        short_lookups: list[tuple[NamespaceId, NamespaceId]] = []
         peers, peer_warnings = wiring.resolve_peers(
             dumps,
-            _nsid_lookup(pool, paths_of, result.warnings, cache),
+            _nsid_lookup(pool, paths_of, result.warnings, cache, short_lookups),
             host=host,
             unread=[i for i in opened if i not in dumps],
         )
+        if short_lookups:
+            result.warnings.append(_short_lookups_warning(len(short_lookups)))
         for (asking, about), nsid in cache.items():
             if nsid is not None:
                 result.nsids[(asking, nsid)] = about
@@ -159,6 +162,7 @@ def _nsid_lookup(
     paths_of: Mapping[NamespaceId, Sequence[str]],
     warnings: list[str],
     cache: dict[tuple[NamespaceId, NamespaceId], int | None],
+    short: list[tuple[NamespaceId, NamespaceId]],
 ) -> wiring.NsidLookup:
     """RTM_GETNSID over ``asking``'s socket about ``about``'s descriptor. Either may have
     been closed to make room: the pool reopens it by the path verified before."""
@@ -171,14 +175,24 @@ def _nsid_lookup(
                 sock = pool.sock(asking, paths_of.get(asking, ()))
                 value = sock.get_nsid(pool.fd(about, paths_of.get(about, ()), keep=(asking,)))
             except OSError as err:
-                warnings.append(
-                    f"RTM_GETNSID in namespace {asking.ino} about {about.ino} failed: "
-                    f"{err.strerror or err}"
-                )
+                if fdlimit.is_out_of_fds(err):
+                    short.append(key)
+                else:
+                    warnings.append(
+                        f"RTM_GETNSID in namespace {asking.ino} about {about.ino} failed: "
+                        f"{err.strerror or err}"
+                    )
             cache[key] = value
         return cache[key]
 
     return lookup
+
+
+def _short_lookups_warning(count: int) -> str:
+    return (
+        f"{count} peer lookup(s) could not be made: too many open files "
+        f"(limit {fdlimit.soft_limit()}); those peers are not proven"
+    )
 
 
 def read_one(
