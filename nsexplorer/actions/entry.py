@@ -1,4 +1,4 @@
-"""How to enter a namespace: which way in, and the argv that goes through it.
+"""How to enter a namespace: which way in, and the command a person would paste for it.
 
 A command runs with the HOST's tools inside the target network namespace, so a
 container without a shell or tools is no obstacle. Inside, /sys must describe the
@@ -12,7 +12,10 @@ the host's /sys):
   paths only ever travel as separate argv words;
 - ``--all-namespaces``: ``nsenter -t PID -a`` (the container's own view and tools).
 
-Nothing here builds a shell string from a name.
+These are the forms that are shown and audited. What runs goes through the same way,
+but enters through the descriptor that was opened and verified (actions.opened), so a
+path swapped after the check cannot redirect it. Nothing here builds a shell string from
+a name.
 """
 
 from __future__ import annotations

@@ -114,6 +114,7 @@ AUDIT_HELP = (
     "Every action is appended to an audit log (one JSON line: time, namespace, argv, exit "
     "status, user): $NSX_AUDIT_LOG if set, else /var/log/nsexplorer/audit.log, else "
     "$XDG_STATE_HOME/nsexplorer/audit.log (~/.local/state/...) when that is not writable. "
+    "A record that cannot be written is a warning on stderr; the action still runs. "
     "--read-only refuses every action."
 )
 
