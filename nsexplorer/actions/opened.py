@@ -153,9 +153,13 @@ def open_way(
                     f"(limit {fdlimit.soft_limit()}); nothing was run"
                 ) from err
     if refused and len(refused) == tried:
-        raise NeedsRoot(
-            f"cannot open namespace {entry.describe(ns)}: permission denied "
-            f"({', '.join(refused)}); nothing was run (try again with sudo)"
+        denied = (
+            f"cannot open namespace {entry.describe(ns)}: permission denied ({', '.join(refused)})"
+        )
+        if os.geteuid() != 0:
+            raise NeedsRoot(f"{denied}: this needs root; nothing was run (try again with sudo)")
+        raise ActionFailed(
+            f"{denied}, even for root (a process that is not dumpable?); nothing was run"
         )
     raise entry.no_way(ns, ways, all_namespaces)
 
