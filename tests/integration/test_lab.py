@@ -13,11 +13,15 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from nsexplorer.lab import LabState
 from nsexplorer.lab import state as labstate
+
+if TYPE_CHECKING:
+    from conftest import ReadableNsexplorer  # the fixture's type only
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 
@@ -190,27 +194,28 @@ def test_lab_down_after_crash_removes_everything(lab_lock: None, docker_reachabl
         assert after[key] == before[key], key
 
 
-def test_lab_up_refuses_when_not_root(docker_reachable: bool) -> None:
+def test_lab_up_refuses_when_not_root(
+    docker_reachable: bool, readable_nsexplorer: ReadableNsexplorer
+) -> None:
     # nobody, plus read access to files so that only the lack of root can stop it
-    argv = [
+    base = [
         "setpriv",
         "--reuid=65534",
         "--regid=65534",
         "--clear-groups",
         "--inh-caps=+dac_read_search",
         "--ambient-caps=+dac_read_search",
-        sys.executable,
-        "-m",
-        "nsexplorer",
-        "lab",
-        "up",
+        *readable_nsexplorer.argv,
     ]
     before = host_view(docker_reachable)
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    done = subprocess.run(argv, capture_output=True, text=True, check=False, env=env, timeout=60)
-    assert done.returncode != 0
-    assert "needs root" in done.stderr
-    assert "Traceback" not in done.stderr
+    env = readable_nsexplorer.env(os.environ)
+    for action in ("up", "down"):
+        done = subprocess.run(
+            [*base, "lab", action], capture_output=True, text=True, check=False, env=env, timeout=60
+        )
+        assert done.returncode == 1, done
+        assert "needs root" in done.stderr
+        assert "Traceback" not in done.stderr
     assert host_view(docker_reachable) == before
 
 
