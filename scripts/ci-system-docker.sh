@@ -3,6 +3,8 @@
 #
 #   scripts/ci-system-docker.sh start DIR   a system dockerd + a sentinel container on docker0
 #   scripts/ci-system-docker.sh stop DIR    remove what start made (recorded in DIR)
+#   scripts/ci-system-docker.sh check DIR   exit 1 unless firewall, sysctls and docker0
+#                                           are as they were before start
 #
 # start: when a dockerd already answers on /var/run/docker.sock (a real host), it is
 # used as it is and nothing is started. Otherwise a dockerd like Debian's docker.io
@@ -19,8 +21,8 @@
 # stop: the sentinel and its image if start made them; and if start started the
 # daemon: the daemon and its containerd, the iptables rules and chains it added (only
 # rules that name DOCKER* chains or docker0 and were not there before), the FORWARD
-# policy and the sysctls as they were, its docker0, its directories. Then it checks the
-# host's iptables and sysctls equal what they were before start: exit 1 if not.
+# policy and the sysctls as they were, its docker0, its directories. check: the host's
+# iptables and sysctls equal what they were before start, and no docker0 is left.
 set -uo pipefail
 
 SYS_SOCK=/var/run/docker.sock
@@ -216,37 +218,55 @@ stop_daemon() {
     rm -rf "$DATA_ROOT" "$EXEC_ROOT" "$PIDFILE"
 }
 
-cmd_stop() {
-    [[ -r $STATE ]] || return 0
-    local own_daemon=0 own_image=0 own_container=0 forward_policy="" docker0_before=""
-    local docker0_ours="" rc=0
+load_state() {
+    own_daemon=0 own_image=0 own_container=0 forward_policy="" docker0_before=""
+    docker0_ours=""
     # shellcheck disable=SC1090
     source "$STATE"
+}
+
+cmd_stop() {
+    [[ -r $STATE ]] || return 0
+    local own_daemon own_image own_container forward_policy docker0_before docker0_ours
+    local rc=0
+    load_state
     if ((own_container)); then dk rm -f "$SENTINEL" >/dev/null 2>&1 || rc=1; fi
     if ((own_image)); then dk rmi "$IMAGE" >/dev/null 2>&1 || rc=1; fi
+    if ((own_daemon)); then stop_daemon || rc=1; fi
+    ((rc == 0)) && say "removed what start made"
+    return "$rc"
+}
+
+# After stop (and after anything else that reacted to this host's firewall has reacted
+# again): the firewall and sysctls are as before start, and no docker0 is left.
+cmd_check() {
+    [[ -r $STATE ]] || return 0
+    local own_daemon own_image own_container forward_policy docker0_before docker0_ours
+    local rc=0
+    load_state
     if ((own_daemon)); then
-        stop_daemon || rc=1
         if ! diff -u --label "before ci" --label "after ci" \
             <(cat "$DIR/pre.rules" "$DIR/pre.sysctls") <(saved_rules; saved_sysctls) >&2; then
             echo "ci-system-docker: the host's firewall or sysctls differ from before CI" >&2
             rc=1
         fi
-        [[ -e /sys/class/net/docker0 && ${docker0_before} == none ]] && {
+        if [[ -e /sys/class/net/docker0 && $docker0_before == none ]]; then
             echo "ci-system-docker: docker0 is left behind" >&2
             rc=1
-        }
+        fi
     fi
     rm -f "$STATE"
-    ((rc == 0)) && say "stopped what start made; the host is as before"
+    ((rc == 0)) && say "the host's firewall, sysctls and docker0 are as before"
     return "$rc"
 }
 
 [[ $(id -u) -eq 0 ]] || fail "must run as root"
 DIR=${2:-}
-[[ -n $DIR && -d $DIR ]] || fail "usage: $0 start|stop DIR (an existing directory)"
+[[ -n $DIR && -d $DIR ]] || fail "usage: $0 start|stop|check DIR (an existing directory)"
 STATE=$DIR/system-docker.state
 case ${1:-} in
 start) cmd_start ;;
 stop) cmd_stop ;;
-*) fail "usage: $0 start|stop DIR" ;;
+check) cmd_check ;;
+*) fail "usage: $0 start|stop|check DIR" ;;
 esac

@@ -310,37 +310,50 @@ firewall_rule() {
 
 # firewall_needed TOOL SYSCTL: bridged packets go through TOOL's FORWARD chain
 # (br_netfilter's net.bridge.SYSCTL is 1) and that chain may drop them (its policy is
-# not ACCEPT, or it has rules, as Docker's DOCKER-USER and isolation chains are).
+# not ACCEPT, or it has rules, as Docker's DOCKER-USER and isolation chains are; the
+# project's own accept rules, this one and the lab's, do not count).
 firewall_needed() {
     local tool=$1 sysctl=/proc/sys/net/bridge/$2 rules
     command -v "$tool" >/dev/null 2>&1 || return 1
     [[ -r $sysctl && $(<"$sysctl") == 1 ]] || return 1
     rules=$("$tool" -w 5 -S FORWARD 2>/dev/null) || return 1
+    rules=$(grep -vE -- '--comment "?(nsx-testbed|nsxlab)"? -j ACCEPT$' <<<"$rules")
     [[ $rules != "-P FORWARD ACCEPT" ]]
 }
 
+# The rule is there exactly while the host's firewall needs it (called by start, also
+# when the daemon already runs, so a firewall that appeared or went since is followed).
 ensure_firewall() {
     local pair tool rule
     firewall_rule rule
     for pair in iptables:bridge-nf-call-iptables ip6tables:bridge-nf-call-ip6tables; do
         tool=${pair%%:*}
-        firewall_needed "$tool" "${pair#*:}" || continue
-        "$tool" -w 5 -C FORWARD "${rule[@]}" 2>/dev/null && continue
-        "$tool" -w 5 -I FORWARD 1 "${rule[@]}"
-        say "$tool: FORWARD accepts $BRIDGE <-> $BRIDGE (comment $FW_COMMENT)"
+        if firewall_needed "$tool" "${pair#*:}"; then
+            "$tool" -w 5 -C FORWARD "${rule[@]}" 2>/dev/null && continue
+            "$tool" -w 5 -I FORWARD 1 "${rule[@]}"
+            say "$tool: FORWARD accepts $BRIDGE <-> $BRIDGE (comment $FW_COMMENT)"
+        elif command -v "$tool" >/dev/null 2>&1 &&
+            "$tool" -w 5 -C FORWARD "${rule[@]}" 2>/dev/null; then
+            remove_firewall_of "$tool"
+            say "$tool: FORWARD no longer filters; removed the $FW_COMMENT rule"
+        fi
     done
 }
 
 # Every copy of our one rule, and nothing else.
-remove_firewall() {
-    local tool n rule
+remove_firewall_of() {
+    local tool=$1 n rule
     firewall_rule rule
+    for n in 1 2 3 4 5 6 7 8; do
+        "$tool" -w 5 -C FORWARD "${rule[@]}" 2>/dev/null || break
+        "$tool" -w 5 -D FORWARD "${rule[@]}"
+    done
+}
+
+remove_firewall() {
+    local tool
     for tool in iptables ip6tables; do
-        command -v "$tool" >/dev/null 2>&1 || continue
-        for n in 1 2 3 4 5 6 7 8; do
-            "$tool" -w 5 -C FORWARD "${rule[@]}" 2>/dev/null || break
-            "$tool" -w 5 -D FORWARD "${rule[@]}"
-        done
+        command -v "$tool" >/dev/null 2>&1 && remove_firewall_of "$tool"
     done
     return 0
 }

@@ -26,6 +26,7 @@ from nsexplorer.errors import ActionFailed
 from nsexplorer.lab.state import PREFIX
 
 COMMENT = PREFIX
+OWN_COMMENTS = (COMMENT, "nsx-testbed")  # scripts/testbed.sh's rule for its nsxtb0
 RULE: tuple[str, ...] = (
     "-i", f"{PREFIX}+", "-o", f"{PREFIX}+",
     "-m", "comment", "--comment", COMMENT, "-j", "ACCEPT",
@@ -68,8 +69,20 @@ def filters_bridged(tool: str, sysctl: str) -> bool:
     listed = _run([path, "-S", "FORWARD"])
     if listed.returncode != 0:
         return False  # no such table here (no ip6tables support): nothing filters
-    # an empty chain with policy ACCEPT passes everything; anything else may drop
-    return listed.stdout.strip().splitlines() != ["-P FORWARD ACCEPT"]
+    # an empty chain with policy ACCEPT passes everything; anything else may drop (the
+    # project's own accept rules, the lab's and the test daemon's, do not count)
+    rest = [ln for ln in listed.stdout.strip().splitlines() if not _is_own_accept(ln)]
+    return rest != ["-P FORWARD ACCEPT"]
+
+
+def _is_own_accept(line: str) -> bool:
+    try:
+        words = shlex.split(line)
+    except ValueError:
+        return False
+    return words[-2:] == ["-j", "ACCEPT"] and any(
+        words[i] == "--comment" and words[i + 1] in OWN_COMMENTS for i in range(len(words) - 1)
+    )
 
 
 def needed() -> tuple[str, ...]:

@@ -91,7 +91,9 @@ def host_view(docker: bool) -> dict[str, list[str]]:
         nets = sh(DOCKER, "network", "ls", "--format", "{{.Name}}").split()
         view["docker network ls"] = sorted(n for n in nets if not foreign(n))
         images = sh(DOCKER, "images", "--format", "{{.ID}} {{.Repository}}:{{.Tag}}")
-        view["docker images"] = sorted(images.splitlines())
+        view["docker images"] = sorted(
+            ln for ln in images.splitlines() if not foreign(ln.split(" ", 1)[1])
+        )
     return view
 
 

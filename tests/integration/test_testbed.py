@@ -164,14 +164,14 @@ def guard_config(path: str) -> subprocess.CompletedProcess[str]:
     return sourced('guard_dockerd_config "$1"', path)
 
 
-def testbed_args() -> list[str]:
+def the_testbed_argv() -> list[str]:
     done = sourced('dockerd_args a; printf "%s\\n" "${a[@]}"')
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()
 
 
 def test_guard_refuses_every_way_to_delete_docker0(tmp_path: Path) -> None:
-    args = testbed_args()
+    args = the_testbed_argv()
     assert guard(*args).returncode == 0
     assert "--default-address-pool" not in " ".join(args)
     for extra in (
