@@ -143,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="also make N extra namespaces on the lab bridge (for benchmarks)",
     )
+    _read_only_here(p)
     return parser
 
 

@@ -10,8 +10,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from conftest import ReadableNsexplorer  # the fixture's type only
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 
@@ -186,7 +190,9 @@ def test_host_mode_container(tmp_path: Path) -> None:
         subprocess.run([DOCKER, "rm", "-f", name], capture_output=True, check=False)
 
 
-def test_non_root_exec_and_name_say_they_need_root(tmp_path: Path) -> None:
+def test_non_root_exec_and_name_say_they_need_root(
+    tmp_path: Path, readable_nsexplorer: ReadableNsexplorer
+) -> None:
     """As nobody, `exec NAMED -- CMD` let `ip netns exec` fail with its own EPERM (255)."""
     name = f"nsxt-nr{secrets.token_hex(3)}"
     subprocess.run(["ip", "netns", "add", name], check=True)
@@ -198,10 +204,10 @@ def test_non_root_exec_and_name_say_they_need_root(tmp_path: Path) -> None:
         assert nsx("exec", name, "--", "true", audit=audit).returncode == 0  # as root
         for argv in (["exec", name, "--", "true"], ["exec", name]):
             run = subprocess.run(
-                [*base, *NSX, *argv],
+                [*base, *readable_nsexplorer.argv, *argv],
                 capture_output=True,
                 text=True,
-                env={**os.environ, **env, "NSX_AUDIT_LOG": str(audit)},
+                env=readable_nsexplorer.env({**os.environ, **env, "NSX_AUDIT_LOG": str(audit)}),
                 timeout=60,
                 check=False,
                 stdin=subprocess.DEVNULL,
