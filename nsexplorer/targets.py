@@ -63,9 +63,8 @@ def needs_details(target: str, snapshot: Snapshot, stat_id: NamespaceId | None =
         return False
     if stat_id is not None and any(ns.id == stat_id for ns in snapshot.namespaces):
         return False
-    found = matching.match(snapshot, target)
-    if found and found[0].rank == Rank.NAME:
-        return False
+    # A name match alone does not settle it when the TARGET could also be an address,
+    # MAC or interface name: another namespace may hold that fact (see resolve).
     return matching.may_match_interfaces(target)
 
 
@@ -89,7 +88,12 @@ def resolve(
     best = found[0].rank if found else None
     top = [m for m in found if m.rank == best]
     if best == Rank.NAME:
-        return _one(target, top, by_id)
+        # A name that is also an address, MAC or interface name of ANOTHER namespace
+        # (a container named 10.0.0.5, a netns named eth0) must not silently win: the
+        # person may mean either, and acting on the wrong one is the worst outcome.
+        named = {m.id for m in top}
+        facts = [m for m in found if m.rank == Rank.FACT and m.id not in named]
+        return _one(target, [*top, *facts], by_id)
     if best == Rank.FACT:
         return _one_read(target, top, snapshot, by_id)
     if best == Rank.PREFIX and any(m.kind == Kind.ID_PREFIX for m in top):
@@ -157,6 +161,8 @@ def _one(target: str, top: Sequence[Match], by_id: dict[NamespaceId, NetNamespac
     hint = ""
     if Kind.INODE in kinds and Kind.NETNS_NAME in kinds:
         hint = " (an all-digit netns name is also an inode: write /run/netns/NAME for the name)"
+    elif {m.rank for m in top} == {Rank.NAME, Rank.FACT}:
+        hint = " (a name that is also an address, MAC or interface name elsewhere)"
     raise TargetAmbiguous(
         f"{_said(target)} matches {len(top)} namespaces{hint}; name one of them exactly:",
         candidates=tuple(_line(m, by_id) for m in top),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import shutil
 import signal
@@ -154,6 +156,8 @@ class NamespaceRunner:
                 )
                 with proc:
                     outcome = capture.supervise(proc, req, pcap_fd, on_line=on_line, cancel=cancel)
+                if outcome.exit_status != 0 and outcome.pcap_bytes == 0:
+                    outcome = _discard_empty_pcap(outcome, pcap_fd)
             finally:
                 os.close(pcap_fd)
         self._log(
@@ -330,6 +334,20 @@ class NamespaceRunner:
             return 1  # unbind_name explains what is wrong with it
         paths = (target, os.path.realpath(target))
         return holders.count_holders(ns.ino, paths, dev=ns.dev)
+
+
+def _discard_empty_pcap(outcome: capture.CaptureOutcome, fd: int) -> capture.CaptureOutcome:
+    """tcpdump failed before writing anything (a bad filter, an interface down): remove
+    the empty file we made (only if the path is still that file), and say so."""
+    path = outcome.pcap_path
+    with contextlib.suppress(OSError):
+        st, mine = os.lstat(path), os.fstat(fd)
+        if (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino):
+            os.unlink(path)
+            path = ""
+    why = f"capture failed: tcpdump exited with status {outcome.exit_status}"
+    kept = f"; the empty {outcome.pcap_path} was removed" if not path else ""
+    return dataclasses.replace(outcome, error=outcome.error or why + kept)
 
 
 def call_in_foreground(argv: Sequence[str], pass_fds: Sequence[int] = ()) -> int:

@@ -79,7 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--match", metavar="TEXT", help="run CMD in every namespace TEXT matches")
     p.add_argument(
-        "--parallel", type=int, default=8, metavar="N", help="with --all/--match: N at a time"
+        "--parallel",
+        type=_positive_int,
+        default=8,
+        metavar="N",
+        help="with --all/--match: N at a time",
     )
     p.add_argument(
         "-a",
@@ -115,9 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
     p.add_argument("-i", "--interface", metavar="IFACE", help="default: any")
     p.add_argument("-w", "--write", metavar="FILE", help="pcap path (new file; default in .)")
-    p.add_argument("-c", "--count", type=int, metavar="N", help="stop after N packets")
-    p.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds")
-    p.add_argument("--max-bytes", type=int, metavar="N", help="stop when the pcap reaches N bytes")
+    p.add_argument("-c", "--count", type=_positive_int, metavar="N", help="stop after N packets")
+    p.add_argument("--seconds", type=_positive_float, metavar="S", help="stop after S seconds")
+    p.add_argument(
+        "--max-bytes",
+        type=_positive_int,
+        metavar="N",
+        help="stop at the first packet that takes the pcap past N bytes",
+    )
     _read_only_here(p)
     p.add_argument("filter", nargs="*", metavar="FILTER", help="a tcpdump filter expression")
 
@@ -128,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", metavar="BASELINE.json", help="diff against this snapshot")
     p.add_argument(
         "--hours",
-        type=float,
+        type=_positive_float,
         default=24.0,
         help="without --since, audit entries of the last H hours (default 24)",
     )
@@ -145,6 +154,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _read_only_here(p)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not 1 or more")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a number above 0")
+    return value
 
 
 def _read_only_here(parser: argparse.ArgumentParser) -> None:
@@ -178,6 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     make_streams_safe()  # text output never raises on encoding, under any locale
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    args.raw_argv = list(sys.argv[1:] if argv is None else argv)
     if extra:
         # argparse gives a '*' positional nothing once an option follows TARGET, so a
         # capture filter written after -i/-c arrives here; anything else is an error.
@@ -190,10 +220,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except NsxError as err:
-        print(f"nsexplorer: {visible(err.message)}", file=sys.stderr)
+        lines = [f"nsexplorer: {visible(err.message)}"]
         if isinstance(err, TargetError):  # the candidates, one a line
-            for line in err.candidates:
-                print(f"  {visible(line)}", file=sys.stderr)
+            lines += [f"  {visible(line)}" for line in err.candidates]
+        try:
+            print(*lines, sep="\n", file=sys.stderr, flush=True)
+        except BrokenPipeError:  # `2>&1 | head -1`: the reader left; the status stays
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stderr.fileno())
         return err.exit_code
     except KeyboardInterrupt:
         return 130

@@ -77,12 +77,23 @@ def take_exec_flags(args: argparse.Namespace) -> None:
 
 
 def _exec(args: argparse.Namespace, runner: NamespaceRunner) -> int:
-    if args.every or args.match:
+    if args.match == "":
+        raise ActionFailed("--match needs a TEXT (an empty one would match everything)")
+    if args.every or args.match is not None:
         from nsexplorer.cli import fanout
 
-        # No TARGET with --all/--match: what argparse took for it is the command's first word.
-        first = [args.target] if args.target is not None else []
-        return fanout.run(args, runner, [*first, *args.argv])
+        if args.every and args.match is not None:
+            raise ActionFailed("give --all or --match TEXT, not both")
+        # No TARGET with --all/--match: what argparse took for it is the command's
+        # first word, unless a `--` came after it (argparse drops the `--` itself).
+        command = [args.target, *args.argv] if args.target is not None else list(args.argv)
+        raw: list[str] = getattr(args, "raw_argv", [])
+        if "--" in raw and raw[raw.index("--") + 1 :] != command:
+            raise ActionFailed(
+                f"--all/--match take no TARGET ({quote(args.target)} given before --): "
+                "write `exec --all -- CMD` or `exec TARGET -- CMD`"
+            )
+        return fanout.run(args, runner, command)
     if args.target is None:
         raise ActionFailed("exec needs a TARGET (or --all / --match TEXT)")
     all_ns, cmd = args.all_namespaces, args.argv

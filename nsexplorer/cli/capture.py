@@ -60,11 +60,12 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
     for warning in runner.take_warnings():
         print(f"nsexplorer: warning: {visible(warning)}", file=sys.stderr)
-    stopped = f", stopped by {outcome.stopped}" if outcome.stopped else ""
-    print(
-        f"# pcap: {visible(req.pcap_path)} ({outcome.pcap_bytes} bytes{stopped})",
-        file=sys.stderr,
-    )
+    stopped = f", stopped: {outcome.stopped}" if outcome.stopped else ""
+    if os.path.exists(req.pcap_path):
+        print(
+            f"# pcap: {visible(req.pcap_path)} ({outcome.pcap_bytes} bytes{stopped})",
+            file=sys.stderr,
+        )
     if outcome.error:
         raise ActionFailed(outcome.error)
     return outcome.exit_status if outcome.exit_status is not None else 1

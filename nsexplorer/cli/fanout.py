@@ -13,8 +13,8 @@ import threading
 
 from nsexplorer.actions import fanout
 from nsexplorer.actions.entry import describe
-from nsexplorer.actions.runner import NamespaceRunner
-from nsexplorer.errors import ActionFailed, TargetNotFound
+from nsexplorer.actions.runner import CAP_SYS_ADMIN, NamespaceRunner, has_capability
+from nsexplorer.errors import ActionFailed, NeedsRoot, TargetNotFound
 from nsexplorer.model import NetNamespace, Snapshot
 from nsexplorer.textsafe import visible
 
@@ -25,6 +25,8 @@ def run(args: argparse.Namespace, runner: NamespaceRunner, argv: list[str]) -> i
             "exec --all/--match needs a command (an interactive shell cannot fan out)"
         )
     runner.refuse_if_read_only("run a command")
+    if not has_capability(CAP_SYS_ADMIN):  # refuse once, not once per namespace
+        raise NeedsRoot("entering other namespaces needs root (CAP_SYS_ADMIN); nothing was run")
     from nsexplorer.collect.source import LiveSource
     from nsexplorer.matching import may_match_interfaces
 

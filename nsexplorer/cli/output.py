@@ -57,8 +57,8 @@ def make_streams_safe() -> None:
 def write_stdout(text: str) -> None:
     """Text to stdout; a failure (`> /dev/full`) is a message, a gone reader is quiet."""
     try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+        _stdout_bytes(text.encode(encoding, "backslashreplace"))
     except BrokenPipeError:
         raise  # cli.main exits quietly
     except OSError as err:
@@ -73,8 +73,14 @@ def _stdout_bytes(data: bytes) -> None:
             sys.stdout.write(data.decode("utf-8"))
             sys.stdout.flush()
             return
-        buffer.write(data)
         buffer.flush()
+        # os.write in a loop, not buffer.write: a pipe whose reader left after the first
+        # 64 KiB takes a partial write, and the buffered writer then loses the rest
+        # silently (exit 0); here the next write raises BrokenPipeError (exit 141).
+        view = memoryview(data)
+        fd = buffer.fileno()
+        while view:
+            view = view[os.write(fd, view) :]
     except BrokenPipeError:
         raise
     except OSError as err:

@@ -64,7 +64,7 @@ def test_capture_sees_a_ping_between_two_namespaces(
     pinger.join()
     assert done.returncode == 0, done.stderr
     assert f"# ip netns exec {a} tcpdump" in done.stderr  # the paste-able command
-    assert f"-w {pcap}" in done.stderr and "stopped by count" in done.stderr
+    assert f"-w {pcap}" in done.stderr and "stopped: count" in done.stderr
     assert "ICMP echo request" in done.stdout  # streamed, decoded
     back = read_back(pcap)
     assert back.count("ICMP echo") == 4
@@ -77,7 +77,7 @@ def test_capture_in_a_hidden_namespace_stops_at_its_time_bound(lab: Any, tmp_pat
     started = time.monotonic()
     done = nsx("capture", lab.hidden_proc_path, "--seconds", "2", "-w", str(pcap), tmp=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "stopped by time limit" in done.stderr
+    assert "stopped: time limit" in done.stderr
     assert f"nsenter --net={lab.hidden_proc_path}" in done.stderr
     assert time.monotonic() - started < 30  # it did stop by itself (generous: noisy machine)
     read_back(pcap)  # a valid pcap, even if empty
@@ -98,3 +98,22 @@ def test_capture_refusals_run_nothing(pair: tuple[str, str, str, str], tmp_path:
     no_tool = nsx("capture", a, tmp=tmp_path, env={"PATH": str(tmp_path)})
     assert no_tool.returncode == 1 and "tcpdump is not installed" in no_tool.stderr
     assert "tcpdump -n" not in ro.stderr + no_tool.stderr  # no "equivalent command" printed
+
+
+def test_a_failed_capture_leaves_no_empty_pcap(
+    pair: tuple[str, str, str, str], tmp_path: Path
+) -> None:
+    """QA: a bad filter left a 0-byte pcap that then blocked the same -w."""
+    a, _b, end_a, _ = pair
+    pcap = tmp_path / "bad.pcap"
+    done = nsx("capture", a, "-i", end_a, "-c", "1", "-w", str(pcap), "icmpx", "and", tmp=tmp_path)
+    assert done.returncode == 1
+    assert "capture failed: tcpdump exited with status 1" in done.stderr
+    assert "was removed" in done.stderr and not pcap.exists()
+
+
+def test_numeric_bounds_are_checked_before_anything_runs(tmp_path: Path) -> None:
+    for args in (["-c", "0"], ["--seconds", "0"], ["--seconds", "-1"], ["--max-bytes", "x"]):
+        done = nsx("capture", "host", *args, tmp=tmp_path)
+        assert done.returncode == 2 and "error: argument" in done.stderr, args
+        assert "tcpdump -n" not in done.stderr

@@ -97,3 +97,24 @@ def test_exec_match_runs_only_where_the_filter_matches(nsxt: Any, tmp_path: Path
         check=False,
     )
     assert none.returncode == 2 and "no namespace matches" in none.stderr
+
+
+def test_fanout_refuses_a_stray_target_an_empty_match_and_zero_parallel(nsxt: Any) -> None:
+    name = nsxt.netns()
+    cases = {
+        ("exec", "--all", name, "--", "true"): "take no TARGET",
+        ("exec", "--match", name, name, "--", "true"): "take no TARGET",
+        ("exec", "--match", "", "--", "true"): "needs a TEXT",
+        ("exec", "--all", "--match", name, "--", "true"): "not both",
+    }
+    for args, message in cases.items():
+        done = subprocess.run([*NSX, *args], capture_output=True, text=True, check=False)
+        assert done.returncode == 1 and message in done.stderr, (args, done.stderr)
+        assert "==>" not in done.stdout and "running in" not in done.stderr
+    zero = subprocess.run(
+        [*NSX, "exec", "--all", "--parallel", "0", "--", "true"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert zero.returncode == 2 and "--parallel" in zero.stderr

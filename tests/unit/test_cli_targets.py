@@ -107,12 +107,15 @@ class CountingSource:
 
 def test_interfaces_are_read_only_when_a_name_did_not_decide() -> None:
     source = CountingSource(snapshot())
+    ns, _ = find_target(source, "pid 900 (sleep)")  # a label no interface can have
+    assert source.collects == 0 and not ns.detailed
+    # a name that could also be an interface name: read everything before deciding
     ns, _ = find_target(source, "web")
-    assert (ns.inode, ns.detailed, source.collects) == (WEB, False, 0)
-    ns, _ = find_target(source, "172.17.0.2")
     assert (ns.inode, ns.detailed, source.collects) == (WEB, True, 1)
+    ns, _ = find_target(source, "172.17.0.2")
+    assert (ns.inode, ns.detailed, source.collects) == (WEB, True, 2)
     ns, snap = find_target(source, "docker0")
-    assert ns.is_host and source.collects == 2
+    assert ns.is_host and source.collects == 3
     assert not any(n.detailed for n in snap.namespaces)  # the cheap pass, for warnings
 
 

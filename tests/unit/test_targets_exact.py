@@ -181,7 +181,8 @@ def test_a_fact_is_not_used_while_some_namespace_is_unread() -> None:
 
 def test_needs_details_only_when_an_interface_fact_could_decide() -> None:
     lean = cheap(snapshot())
-    assert not needs_details("web", lean)  # a name decides
+    # a name could also be another namespace's interface name: read before deciding
+    assert needs_details("web", lean)
     assert not needs_details("pid 900 (sleep)", lean)  # a label (not an interface name)
     assert not needs_details("nope nope", lean)  # cannot be an address or interface
     assert not needs_details("/some/path", lean, stat_id=nsid(BLUE))
@@ -256,3 +257,35 @@ def test_no_input_raises_anything_but_a_target_error(target: str) -> None:
                     assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in text), text
             else:
                 assert isinstance(ns, NetNamespace)
+
+
+def test_a_name_that_is_another_namespaces_address_or_interface_is_ambiguous() -> None:
+    """QA: a container named 10.240.1.2 silently won over the namespace holding that IP."""
+    from nsexplorer.model import Address, Container, Interface, NamespaceId, NetNamespace, Snapshot
+
+    holder = NetNamespace(
+        id=NamespaceId(4, 10),
+        label="real",
+        names=("real",),
+        detailed=True,
+        interfaces=(
+            Interface(2, "eth0", "veth", "up", 1500, "02:00:00:00:00:02",
+                      addresses=(Address(4, "10.240.1.2", 24, "global"),)),
+        ),
+    )  # fmt: skip
+    decoy = NetNamespace(
+        id=NamespaceId(4, 11),
+        label="10.240.1.2",
+        detailed=True,
+        containers=(Container("docker", "c" * 64, "10.240.1.2", "img", "default", 5),),
+    )
+    snap = Snapshot("h", "t", namespaces=(holder, decoy))
+    for target in ("10.240.1.2", "eth0"):
+        named = NetNamespace(id=NamespaceId(4, 12), label=target, names=(target,), detailed=True)
+        s = Snapshot("h", "t", namespaces=(*snap.namespaces, named))
+        with pytest.raises(TargetAmbiguous) as info:
+            resolve(target, s)
+        assert "also an address, MAC or interface name" in info.value.message
+        assert any("real" in c for c in info.value.candidates)
+    # a plain name with no such collision still resolves
+    assert resolve("real", snap).inode == 10
