@@ -77,8 +77,13 @@ def _stdout_bytes(data: bytes) -> None:
         # os.write in a loop, not buffer.write: a pipe whose reader left after the first
         # 64 KiB takes a partial write, and the buffered writer then loses the rest
         # silently (exit 0); here the next write raises BrokenPipeError (exit 141).
+        try:
+            fd = buffer.fileno()
+        except (AttributeError, io.UnsupportedOperation):  # an in-memory stdout (tests)
+            buffer.write(data)
+            buffer.flush()
+            return
         view = memoryview(data)
-        fd = buffer.fileno()
         while view:
             view = view[os.write(fd, view) :]
     except BrokenPipeError:
