@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nsexplorer.collect import discovery, docker_engine
+from nsexplorer.collect import discovery, engine
 from nsexplorer.model import Group, group_of
 
 
@@ -36,7 +36,7 @@ def proc_entry(
 
 @pytest.fixture
 def fake_proc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(docker_engine, "engine_configured", lambda: False)
+    monkeypatch.setattr(engine, "engines", lambda timeout=3.0: [])
     proc = tmp_path / "proc"
     (proc / "thread-self").mkdir(parents=True)
     (proc / "thread-self" / "mountinfo").write_bytes(

@@ -10,10 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from nsexplorer.collect import discovery, docker_api, docker_engine, procfs
+from nsexplorer.collect import container_netns, docker_api, docker_engine, engine, procfs
+from nsexplorer.collect.docker_endpoint import Endpoint
 from nsexplorer.model import BindMount
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def local(path: str, timeout: float = 2.0) -> docker_engine.DockerEngine:
+    return docker_engine.DockerEngine(Endpoint(f"unix://{path}", "DOCKER_HOST"), timeout)
 
 
 def inspects() -> dict[str, dict[str, object]]:
@@ -77,7 +82,9 @@ def test_container_mode_maps_onto_the_other_containers_namespace() -> None:
     # The side container's own process is gone: only its container:<id> mode remains.
     side_gone = type(side)(**{**{f: getattr(side, f) for f in side.__slots__}, "pid": None})
     others = [c for c in cs if c.name != "nsxlab-side"]
-    out, warnings = discovery._map_containers([side_gone, *others], scan, {}, None, "/nonexistent")
+    out, warnings = container_netns.map_containers(
+        [side_gone, *others], scan, {}, None, "/nonexistent"
+    )
     assert warnings == []
     web_ns = 1000 + (web.pid or 0)
     assert [c.name for c in out[web_ns]] == ["nsxlab-web", "nsxlab-side"]
@@ -87,7 +94,7 @@ def test_container_by_sandbox_key_mount_when_pid_unknown() -> None:
     c = docker_engine.container_from_inspect(inspects()["nsxlab-none"])
     c = type(c)(**{**{f: getattr(c, f) for f in c.__slots__}, "pid": None})
     mounts = {4242: [BindMount(c.sandbox_key, 9, True, 1)]}
-    out, _ = discovery._map_containers([c], procfs.ProcScan(), mounts, None, "/nonexistent")
+    out, _ = container_netns.map_containers([c], procfs.ProcScan(), mounts, None, "/nonexistent")
     assert list(out) == [4242]
 
 
@@ -104,7 +111,7 @@ def test_stale_sandbox_key_is_not_a_namespace(tmp_path: Path) -> None:
             "NetworkSettings": {"SandboxKey": str(stale)},
         }
     )
-    out, warnings = discovery._map_containers([c], procfs.ProcScan(), {}, None, str(tmp_path))
+    out, warnings = container_netns.map_containers([c], procfs.ProcScan(), {}, None, str(tmp_path))
     assert out == {}
     assert any("gone" in w for w in warnings)
 
@@ -166,7 +173,7 @@ def test_engine_api_negotiates_and_skips_removed_containers(tmp_path: Path) -> N
     stop = threading.Event()
     t = _serve(path, answers, stop)
     try:
-        res = docker_engine.query_docker(f"unix://{path}", 2.0)
+        res = engine.query(local(path))
     finally:
         stop.set()
         t.join()
@@ -182,7 +189,7 @@ def test_engine_refusing_is_a_warning(tmp_path: Path) -> None:
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.bind(str(path))
     s.close()  # the socket file exists, nobody listens: ECONNREFUSED
-    res = docker_engine.EngineQuery(2.0, host=f"unix://{path}").result()
+    res = engine.EngineQuery(local(str(path)), 2.0).result()
     assert not res.engine.reachable
     assert res.warnings and "unavailable" in res.warnings[0]
 
@@ -193,7 +200,7 @@ def test_engine_hanging_costs_only_the_timeout(tmp_path: Path) -> None:
     srv.bind(str(path))
     srv.listen(1)  # accepts connections (backlog) and never answers
     try:
-        res = docker_engine.EngineQuery(0.3, host=f"unix://{path}").result()
+        res = engine.EngineQuery(local(str(path), 0.3), 0.3).result()
     finally:
         srv.close()
     assert not res.engine.reachable
