@@ -47,7 +47,8 @@ def _source(args: argparse.Namespace) -> SnapshotSource:
         return RecordedSource(from_file)
     from nsexplorer.collect.source import LiveSource
 
-    return LiveSource(docker_timeout=DOCKER_TIMEOUT)
+    # `show` must find a TARGET held only by a socket: its cheap pass asks sockets too.
+    return LiveSource(docker_timeout=DOCKER_TIMEOUT, discover_sockets=args.command == "show")
 
 
 def _warn(warnings: Iterable[str]) -> None:

@@ -277,7 +277,9 @@ def _build(
     visible = [m.path for m in usable if not m.hidden]
     paths.extend(sorted(visible, key=lambda p: netns_name(p) is None))
     paths.extend(f"{proc}/{p}/ns/net" for p in h.pids[:3])
-    paths.extend(f"{proc}/{c.pid}/ns/net" for c in ordered if c.pid is not None)
+    # Only containers whose process is in it: one that left its sandbox is elsewhere.
+    inside = set(h.pids)
+    paths.extend(f"{proc}/{c.pid}/ns/net" for c in ordered if c.pid in inside)
     paths.extend(m.reach_path for m in usable if m.hidden and m.via_pid is not None)
     paths.extend(f"{proc}/{p}/task/{t}/ns/net" for p, t in h.threads[:3])
     paths.extend(f"{proc}/{p}/fd/{fd}" for p, fd in h.fds[:3])

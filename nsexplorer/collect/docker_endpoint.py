@@ -52,7 +52,9 @@ def resolve(environ: Mapping[str, str] | None = None) -> Endpoint:
     env = os.environ if environ is None else environ
     host = env.get("DOCKER_HOST")
     if host:
-        return Endpoint(host, "DOCKER_HOST", _env_tls(env), _env_tls_verify(env))
+        tls = _env_tls(env)
+        # As the CLI: DOCKER_CERT_PATH alone means TLS without verifying the daemon.
+        return Endpoint(host, "DOCKER_HOST", tls, _env_tls_verify(env) if tls else True)
     directory = config_dir(env)
     name = env.get("DOCKER_CONTEXT") or _current_context(directory)
     if not name or name == "default":

@@ -48,9 +48,14 @@ class DockerEngine:
 
     name = "docker"
 
-    def __init__(self, endpoint: Endpoint, timeout: float = 3.0) -> None:
+    def __init__(
+        self, endpoint: Endpoint, timeout: float = 3.0, *, use_sdk: bool | None = None
+    ) -> None:
+        """``use_sdk``: None picks the stdlib client for unix:// hosts and the SDK for
+        the others; True forces the SDK (the test that both clients agree)."""
         self.endpoint = endpoint
         self.timeout = timeout
+        self._stdlib = endpoint.host.startswith("unix://") and not use_sdk
         self._lock = threading.Lock()
         self._sdk: Any = None  # docker.DockerClient, made on first use (non-unix hosts)
         self._stream: Any = None  # the running event stream, to close it
@@ -120,7 +125,7 @@ class DockerEngine:
     # --- ContainerEngine --------------------------------------------------------------
 
     def version(self) -> str:
-        if self.local_socket is None:
+        if not self._stdlib:
             return self._sdk_call(lambda c: str(c.version().get("Version", "")))
         from nsexplorer.collect.docker_api import EngineApiError
 
@@ -135,7 +140,7 @@ class DockerEngine:
         return self._version
 
     def containers(self) -> tuple[list[Container], list[StoppedContainer]]:
-        if self.local_socket is None:
+        if not self._stdlib:
             items, inspected = self._sdk_call(
                 lambda c: (
                     c.api.containers(all=True),
@@ -169,7 +174,7 @@ class DockerEngine:
         return items, inspected
 
     def networks(self) -> list[DockerNetwork]:
-        if self.local_socket is None:
+        if not self._stdlib:
             nets = self._sdk_call(lambda c: [n.attrs for n in c.networks.list()])
         else:
             got = self._get("/networks")
@@ -177,7 +182,7 @@ class DockerEngine:
         return [network_from_attrs(n) for n in nets if _is_map(n)]
 
     def events(self) -> Iterator[str]:
-        if self.local_socket is not None:
+        if self._stdlib:
             yield from self._stdlib_events()
         else:
             yield from self._sdk_events()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from nsexplorer.model import Container, DockerNetwork, EngineInfo, StoppedContainer
@@ -80,7 +80,7 @@ def query(engine: ContainerEngine) -> EngineResult:
     try:
         version = engine.version()
         running, stopped = engine.containers()
-        networks = tuple(engine.networks())
+        networks = complete_networks(engine.networks(), running)
     except EngineError as err:
         return unreachable(engine, str(err))
     info = EngineInfo(
@@ -93,6 +93,27 @@ def query(engine: ContainerEngine) -> EngineResult:
         origin=engine.origin,
     )
     return EngineResult(info, running, [engine.problem] if engine.problem else [])
+
+
+def complete_networks(
+    networks: Sequence[DockerNetwork], containers: Sequence[Container]
+) -> tuple[DockerNetwork, ...]:
+    """Networks whose subnets lack a gateway (engines omit one they chose themselves)
+    take it from an attached container's view of that network, per address family."""
+    seen: dict[str, tuple[str, str]] = {}
+    for c in containers:
+        for n in c.networks:
+            if n.network_id:
+                v4, v6 = seen.get(n.network_id, ("", ""))
+                seen[n.network_id] = (v4 or n.gateway, v6 or n.ipv6_gateway)
+    out: list[DockerNetwork] = []
+    for net in networks:
+        v4, v6 = seen.get(net.id, ("", ""))
+        subnets = tuple(
+            (subnet, gateway or (v6 if ":" in subnet else v4)) for subnet, gateway in net.subnets
+        )
+        out.append(replace(net, subnets=subnets) if subnets != net.subnets else net)
+    return tuple(out)
 
 
 def unreachable(engine: ContainerEngine, why: str) -> EngineResult:

@@ -270,7 +270,8 @@ def uncover(
                 if not plan:
                     return None
                 for point in plan:
-                    helper.detach(point)
+                    with contextlib.suppress(OSError):  # re-planned in the next round
+                        helper.detach(point)
     except OSError:
         return None
     return None

@@ -94,10 +94,10 @@ def _at_or_above(point: str, path: str) -> bool:
 
 def covering_mounts(entries: list[MountEntry], mount_point: str, netns_ino: int) -> list[str]:
     """Mount points of the mounts that cover the nsfs bind mount of ``netns_ino`` at
-    ``mount_point``, latest first: mounts attached to the bind mount's chain of parents
-    (or stacked on it) at or above its path, that are not themselves in that chain. None
-    of the bind mount's ancestors is ever listed. [] when nothing covers it, or when it
-    is not in the table."""
+    ``mount_point``, to detach in this order (outermost first, latest first): mounts
+    attached to the bind mount's chain of parents (or stacked on it) at or above its
+    path, that are not themselves in that chain. None of the bind mount's ancestors is
+    ever listed. [] when nothing covers it, or when it is not in the table."""
     by_id = {e.id: e for e in entries}
     target = next(
         (
@@ -118,13 +118,14 @@ def covering_mounts(entries: list[MountEntry], mount_point: str, netns_ino: int)
         cur = by_id.get(cur.parent)
     out = [
         e.mount_point
-        for e in entries
+        for e in reversed(entries)
         if e.id != target.id
         and e.id not in chain
         and (e.parent in chain or e.parent == target.id)
         and _at_or_above(e.mount_point, mount_point)
     ]
-    return list(reversed(out))
+    # Outermost first: a path under a covering mount cannot be reached to detach it.
+    return sorted(out, key=lambda p: p.count("/") if p != "/" else 0)
 
 
 @dataclass(slots=True)

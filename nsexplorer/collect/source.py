@@ -32,9 +32,14 @@ class LiveSource:
         *,
         proc: str = "/proc",
         engines: Sequence[ContainerEngine] | None = None,
+        discover_sockets: bool = False,
     ) -> None:
+        """``discover_sockets``: let the cheap pass ask every socket's namespace too
+        (for one-shot commands such as ``show``, where a socket-held TARGET must be
+        found; the UI's first pass leaves it to ``collect``)."""
         self.docker_timeout = docker_timeout
         self._proc = proc
+        self._discover_sockets = discover_sockets
         # The container engines, shared with the watcher (one resolution per process).
         self.engines = engine.engines(docker_timeout) if engines is None else engines
         self._lock = threading.Lock()
@@ -57,7 +62,7 @@ class LiveSource:
     def discover(self) -> Snapshot:
         # Sockets are left to collect(): asking each one's namespace costs ~8 us a socket
         # (15 ms for 2,000), more than the rest of this pass on a busy host.
-        return self._discover(sockets=False).snapshot
+        return self._discover(sockets=self._discover_sockets).snapshot
 
     def paths_of(self, ns_id: NamespaceId) -> list[str]:
         """Paths that may open ``ns_id`` (best first; verified when opened), as the last
