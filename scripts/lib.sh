@@ -94,4 +94,5 @@ TEST_PACKAGES=(
     "${RUNTIME_PACKAGES[@]}"
     /usr/sbin/dockerd:docker.io /usr/bin/docker:docker.io
     static:busybox=busybox-static tmux:tmux brctl:bridge-utils setpriv:util-linux
+    tcpdump:tcpdump /usr/share/i18n/locales/en_US:locales
 )

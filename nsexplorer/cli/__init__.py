@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from nsexplorer import __version__
-from nsexplorer.errors import NsxError
+from nsexplorer.errors import NsxError, TargetError
 from nsexplorer.textsafe import visible
 
 
@@ -58,7 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "exec",
         help="run a host command inside a namespace (no CMD: a shell)",
-        usage="nsexplorer exec [-h] [-a] [--read-only] TARGET [-- CMD ...]",
+        usage=(
+            "nsexplorer exec [-h] [-a] [--read-only] TARGET [-- CMD ...]\n"
+            "       nsexplorer exec (--all | --match TEXT) [--parallel N] -- CMD ..."
+        ),
         description=(
             "Run a HOST command inside the namespace TARGET, with its own /sys (and "
             "/etc/netns/NAME for named ones), passing its exit status through. The "
@@ -66,7 +69,17 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=AUDIT_HELP,
     )
-    p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
+    p.add_argument("target", metavar="TARGET", nargs="?", help=TARGET_HELP)
+    p.add_argument(
+        "--all",
+        dest="every",
+        action="store_true",
+        help="run CMD in every namespace (no TARGET), results grouped per namespace",
+    )
+    p.add_argument("--match", metavar="TEXT", help="run CMD in every namespace TEXT matches")
+    p.add_argument(
+        "--parallel", type=int, default=8, metavar="N", help="with --all/--match: N at a time"
+    )
     p.add_argument(
         "-a",
         "--all-namespaces",
@@ -92,6 +105,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("before", metavar="A.json", help="the earlier snapshot")
     p.add_argument("after", metavar="B.json", help="the later snapshot")
     p.add_argument("--json", action="store_true", help="JSON instead of text")
+
+    p = sub.add_parser(
+        "capture",
+        help="packet capture in a namespace with the host's tcpdump (pcap kept)",
+        epilog=AUDIT_HELP,
+    )
+    p.add_argument("target", metavar="TARGET", help=TARGET_HELP)
+    p.add_argument("-i", "--interface", metavar="IFACE", help="default: any")
+    p.add_argument("-w", "--write", metavar="FILE", help="pcap path (new file; default in .)")
+    p.add_argument("-c", "--count", type=int, metavar="N", help="stop after N packets")
+    p.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument("--max-bytes", type=int, metavar="N", help="stop when the pcap reaches N bytes")
+    _read_only_here(p)
+    p.add_argument("filter", nargs="*", metavar="FILTER", help="a tcpdump filter expression")
 
     p = sub.add_parser(
         "bundle", help="one .tar.gz for the ticket: snapshot, diff, problems, audit, summary"
@@ -137,16 +164,30 @@ AUDIT_HELP = (
 )
 
 TARGET_HELP = (
-    "container name or id prefix, netns name, path to an nsfs file, pid:N, or inode number"
+    "netns name, container name or id (prefix), label, path to an nsfs file, pid:N, inode, "
+    "IP address, CIDR, MAC or interface name; taken exactly as written (see README)"
 )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    from nsexplorer.cli.output import make_streams_safe
+
+    make_streams_safe()  # text output never raises on encoding, under any locale
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # argparse gives a '*' positional nothing once an option follows TARGET, so a
+        # capture filter written after -i/-c arrives here; anything else is an error.
+        if args.command != "capture" or any(word.startswith("-") for word in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.filter = [*args.filter, *extra]
     try:
         return _dispatch(args)
     except NsxError as err:
         print(f"nsexplorer: {visible(err.message)}", file=sys.stderr)
+        if isinstance(err, TargetError):  # the candidates, one a line
+            for line in err.candidates:
+                print(f"  {visible(line)}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         return 130
@@ -173,6 +214,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from nsexplorer.cli import diff
 
         return diff.run(args)
+    if command == "capture":
+        from nsexplorer.cli import capture
+
+        return capture.run(args)
     if command == "bundle":
         from nsexplorer.cli import bundle
 

@@ -9,7 +9,7 @@ from nsexplorer.actions.entry import describe
 from nsexplorer.actions.naming import require_free
 from nsexplorer.actions.quoting import quote
 from nsexplorer.actions.runner import NamespaceRunner
-from nsexplorer.errors import ReadOnlyRefused
+from nsexplorer.errors import ActionFailed, ReadOnlyRefused
 from nsexplorer.model import NamespaceId, NetNamespace
 from nsexplorer.textsafe import visible
 
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         ns = resolve_target(args.target)
         print(f"# {runner.name_command(ns, args.name)}", file=sys.stderr, flush=True)
         path = runner.name(ns, args.name)
-        print(f"named {visible(describe(ns))} as {quote(args.name)}: {path}")
+        print(f"named {visible(describe(ns))} as {quote(args.name)}: {visible(path)}")
         print(f"# ip netns exec {quote(args.name)} CMD ...")
         return 0
     return _exec(args, runner)
@@ -64,6 +64,14 @@ def take_exec_flags(args: argparse.Namespace) -> None:
 
 
 def _exec(args: argparse.Namespace, runner: NamespaceRunner) -> int:
+    if args.every or args.match:
+        from nsexplorer.cli import fanout
+
+        # No TARGET with --all/--match: what argparse took for it is the command's first word.
+        first = [args.target] if args.target is not None else []
+        return fanout.run(args, runner, [*first, *args.argv])
+    if args.target is None:
+        raise ActionFailed("exec needs a TARGET (or --all / --match TEXT)")
     all_ns, cmd = args.all_namespaces, args.argv
     runner.refuse_if_read_only("run a command")
     ns = resolve_target(args.target)
@@ -97,12 +105,11 @@ def named_container_pid(target: str, ns: NetNamespace) -> int | None:
 
 def resolve_target(target: str) -> NetNamespace:
     """The live namespace TARGET designates (TargetNotFound/TargetAmbiguous: exit 2)."""
-    from nsexplorer import targets
+    from nsexplorer.cli.discovery import find_target
     from nsexplorer.collect.source import LiveSource
 
-    snapshot = LiveSource(docker_timeout=DOCKER_TIMEOUT).discover()
-    stat_id, why = _stat_target(target)
-    return targets.resolve(target, snapshot, stat_id=stat_id, stat_error=why)
+    ns, _ = find_target(LiveSource(docker_timeout=DOCKER_TIMEOUT), target)
+    return ns
 
 
 def _stat_target(target: str) -> tuple[NamespaceId | None, str]:

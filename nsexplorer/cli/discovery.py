@@ -1,7 +1,9 @@
 """CLI handlers: ``snapshot``, ``list`` and ``show``.
 
-Output contract (stable for scripts): JSON documents follow snapshot schema 1; text
-output is for eyes and escapes every control character. Warnings go to stderr.
+Output contract (stable for scripts): JSON documents follow snapshot schema 1 (UTF-8,
+the exact name bytes kept); text output is for eyes: every character that is not
+printable, and every byte that is not UTF-8, is shown escaped (textsafe.visible), the
+same under every locale. Warnings go to stderr. Writing is cli.output's job.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from nsexplorer import snapshot_json
-from nsexplorer.errors import NsxError
+from nsexplorer.cli import output
 from nsexplorer.model import (
     NamespaceId,
     NetNamespace,
@@ -56,46 +58,14 @@ def _warn(warnings: Iterable[str]) -> None:
         print(f"nsexplorer: warning: {visible(w)}", file=sys.stderr)
 
 
-def _stdout(text: str) -> None:
-    """Write to stdout; a failure (`> /dev/full`) is a message, a gone reader is quiet."""
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        raise  # cli.main exits quietly
-    except OSError as err:
-        raise NsxError(f"cannot write standard output: {err.strerror or err}") from err
-
-
-def _write_json(text: str, output: str | None) -> None:
-    if not output or output == "-":
-        _stdout(text + "\n")
-        return
-    import tempfile
-
-    directory = os.path.dirname(os.path.abspath(output))
-    fd, tmp = tempfile.mkstemp(prefix=".nsexplorer-", suffix=".json", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-        os.replace(tmp, output)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 # ---------------------------------------------------------------- snapshot
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
+    if args.output and args.output != "-":
+        output.check_output(args.output)  # a refusal before the collection, not after
     snap: Snapshot = _source(args).collect()
-    try:
-        _write_json(snapshot_json.dumps(snap), args.output)
-    except BrokenPipeError:
-        raise
-    except OSError as err:
-        where = "standard output" if not args.output or args.output == "-" else repr(args.output)
-        raise NsxError(f"cannot write {where}: {err.strerror}") from err
+    output.write_json(snapshot_json.dumps(snap), args.output)
     _warn(snap.warnings)
     return 0
 
@@ -112,9 +82,9 @@ def cmd_list(args: argparse.Namespace) -> int:
             for row, ns in zip(doc["namespaces"], snap.namespaces, strict=True):
                 row["interface_count"] = len(ns.interfaces)
                 row["addresses"] = _addresses(ns)
-        _write_json(snapshot_json.dumps_value(doc), None)
+        output.write_json(snapshot_json.dumps_value(doc))
     else:
-        _stdout(format_list(snap, wide=args.wide))
+        output.write_stdout(format_list(snap, wide=args.wide))
     _warn(snap.warnings)
     return 0
 
@@ -176,21 +146,45 @@ def format_list(snap: Snapshot, *, wide: bool = False) -> str:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from nsexplorer import targets
-
     source = _source(args)
-    snap: Snapshot = source.discover()
-    target: str = args.target
-    stat_id, why = _stat_target(target) if source.live else (None, "")
-    ns = targets.resolve(target, snap, stat_id=stat_id, stat_error=why)
-    ns = source.detail(ns)
+    ns, snap = find_target(source, args.target)
+    if not ns.detailed:
+        ns = source.detail(ns)
     if args.json:
-        _write_json(snapshot_json.dumps_value(snapshot_json.encode_namespace(ns)), None)
+        output.write_json(snapshot_json.dumps_value(snapshot_json.encode_namespace(ns)))
     else:
-        _stdout(format_namespace(ns, snap))
+        output.write_stdout(format_namespace(ns, snap))
     # The snapshot-wide ones too (Docker down: containers missing from this view).
     _warn(dict.fromkeys((*snap.warnings, *ns.warnings)))
     return 0
+
+
+def find_target(source: SnapshotSource, target: str) -> tuple[NetNamespace, Snapshot]:
+    """The namespace TARGET designates, and the cheap snapshot it was looked up in.
+
+    Every namespace's interfaces are read first only when the TARGET may be an address,
+    MAC or interface name and no name matched it (then the namespace comes back
+    detailed). TargetNotFound/TargetAmbiguous: exit 2.
+    """
+    from nsexplorer import targets
+
+    snap = source.discover()
+    stat_id, why = _stat_target(target) if source.live else (None, "")
+    full = source.collect() if targets.needs_details(target, snap, stat_id) else snap
+    pid_max = _pid_max() if source.live else targets.PID_MAX_LIMIT
+    ns = targets.resolve(target, full, stat_id=stat_id, stat_error=why, pid_max=pid_max)
+    return ns, snap
+
+
+def _pid_max(path: str = "/proc/sys/kernel/pid_max") -> int:
+    from nsexplorer import targets
+
+    try:
+        with open(path, "rb") as f:
+            text = f.read(32).strip()
+    except OSError:
+        return targets.PID_MAX_LIMIT
+    return int(text) if text.isdigit() and len(text) < 12 else targets.PID_MAX_LIMIT
 
 
 def _stat_target(target: str) -> tuple[NamespaceId | None, str]:
@@ -200,12 +194,14 @@ def _stat_target(target: str) -> tuple[NamespaceId | None, str]:
     opened O_PATH|O_NOFOLLOW and checked to be nsfs (a symlink a container planted is
     not followed to wherever it points on the host).
     """
+    from nsexplorer import targets
     from nsexplorer.collect import nsfs
 
     path = None
-    if target.startswith("pid:") and target[4:].isdigit():
-        path = f"/proc/{int(target[4:])}/ns/net"
-    elif "/" in target:
+    pid = targets.pid_of(target)
+    if pid is not None:
+        path = f"/proc/{pid}/ns/net"
+    elif "/" in target and "\x00" not in target:
         path = target
     if path is None:
         return None, ""
@@ -215,8 +211,8 @@ def _stat_target(target: str) -> tuple[NamespaceId | None, str]:
         if os.path.islink(path):
             return None, f"{path}: a symbolic link (not followed; give the file it points to)"
         return None, f"{path}: not a network namespace file"
-    except OSError as err:
-        return None, f"{path}: {err.strerror or err}"
+    except (OSError, ValueError) as err:
+        return None, f"{path}: {getattr(err, 'strerror', None) or err}"
 
 
 def format_namespace(ns: NetNamespace, snap: Snapshot | None = None) -> str:
@@ -323,7 +319,9 @@ def format_namespace(ns: NetNamespace, snap: Snapshot | None = None) -> str:
         out.append("")
         out.append("Warnings:")
         out.extend(f"  {v(w)}" for w in ns.warnings)
-    return "\n".join(out) + "\n"
+    # Every line once more as a whole: Docker's addresses, kinds and the rest are not
+    # ours either, and visible() leaves text it already made visible unchanged.
+    return "\n".join(v(line) for line in out) + "\n"
 
 
 def _table(table: int) -> str:

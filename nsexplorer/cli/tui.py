@@ -12,6 +12,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from nsexplorer.errors import NsxError
+from nsexplorer.textsafe import visible
 
 if TYPE_CHECKING:
     from nsexplorer.collect.source import LiveSource
@@ -26,7 +27,7 @@ def spawn_shell(argv: list[str]) -> int:
     try:
         return call_in_foreground(argv)
     except OSError as err:
-        print(f"nsexplorer: could not start {argv[0]}: {err.strerror}")
+        print(f"nsexplorer: could not start {visible(argv[0])}: {err.strerror}")
         return 127
 
 

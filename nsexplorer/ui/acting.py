@@ -22,7 +22,7 @@ from nsexplorer.ports import CommandRunner, RunResult, SnapshotSource
 from nsexplorer.textsafe import visible
 from nsexplorer.ui import render
 from nsexplorer.ui.messages import ActionFinished, CommandFinished
-from nsexplorer.ui.screens.dialogs import ConfirmScreen, PromptScreen
+from nsexplorer.ui.screens.dialogs import ChoiceScreen, ConfirmScreen, PromptScreen
 from nsexplorer.ui.widgets.panes import OutputPane
 
 READ_ONLY_MESSAGE = "read-only mode (--read-only): {what} refused; nothing ran"
@@ -310,15 +310,15 @@ class ActingApp(App[None]):
         if not ns.names:
             self.notify("this namespace has no `ip netns` name to remove")
             return
-        title = render.plain("Remove which name? ", "bold")
-        title.append_text(render.safe(", ".join(ns.names)))
+        title = render.plain("Remove which name? (`ip netns delete`)", "bold")
+        names = list(ns.names)  # the raw names; the list shows them escaped
+        choices = [render.safe(f"{NETNS_DIR}/{name}") for name in names]
+        note = render.plain("enter: choose · escape: cancel", "dim")
 
-        def chosen(name: str | None) -> None:
-            if not name:
+        def chosen(index: int | None) -> None:
+            if index is None:
                 return
-            if name not in ns.names:
-                self.notify("that is not one of this namespace's names", severity="error")
-                return
+            name = names[index]
 
             def do() -> str:
                 runner.unname(name)
@@ -326,7 +326,7 @@ class ActingApp(App[None]):
 
             self._confirm(f"Remove {NETNS_DIR}/{name}?", runner.unname_command(name), do)
 
-        self.push_screen(PromptScreen(title, value=ns.names[0]), chosen)
+        self.push_screen(ChoiceScreen(title, choices, note), chosen)
 
     def _confirm(self, question: str, equivalent: str, act: Callable[[], str]) -> None:
         self.current_command = equivalent

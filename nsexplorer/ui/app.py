@@ -27,6 +27,7 @@ from nsexplorer.ui import render
 from nsexplorer.ui.navigation import NavigatingApp
 from nsexplorer.ui.palette import GotoNamespace
 from nsexplorer.ui.screens.dialogs import HelpScreen
+from nsexplorer.ui.widgets.inputs import SafeInput
 from nsexplorer.ui.widgets.panes import (
     PANES,
     DetailsPane,
@@ -179,7 +180,7 @@ class NsxApp(NavigatingApp):
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
             with Vertical(id="sidebar"):
-                yield Input(placeholder="/ filter: name, ip, mac…", id="filter")
+                yield SafeInput(placeholder="/ filter: name, ip, mac…", id="filter")
                 yield NamespaceTree(id="tree")
                 yield Static(Text(""), id="status")
             with Vertical(id="main"):

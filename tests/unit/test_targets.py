@@ -63,7 +63,7 @@ def snapshot() -> Snapshot:
         ("300", 300),
         ("pid 900 (sleep)", 500),
         ("[x]", 600),
-        ("  blue  ", 400),
+        ("4791AA", 300),  # hex ids in any case
     ],
 )
 def test_resolves(target: str, inode: int) -> None:
@@ -80,18 +80,20 @@ def test_ambiguous_prefix_names_every_candidate() -> None:
         resolve("47", snapshot())
     assert err.value.exit_code == 2
     assert set(err.value.candidates) == {
-        "web, side (containers, inode 200)",
-        "app (containers, inode 300)",
+        "web, side (containers, inode 200): id 47a48fe58b70 of container web",
+        "app (containers, inode 300): id 4791aa000000 of container app",
     }
-    assert "web, side (containers, inode 200)" in err.value.message
+    assert err.value.message == "'47' matches 2 namespaces; name one of them exactly:"
 
 
 def test_unknown_target_names_close_candidates() -> None:
     with pytest.raises(TargetNotFound) as err:
         resolve("wbe", snapshot())
     assert err.value.exit_code == 2
-    assert "web, side (containers, inode 200)" in err.value.candidates
-    assert "close matches" in err.value.message
+    assert err.value.candidates == (
+        "web, side (containers, inode 200): container name web is close",
+    )
+    assert "did you mean" in err.value.message
 
 
 @pytest.mark.parametrize("target", ["nope", "pid:12345", "999", "/run/netns/nope", "", "zz"])

@@ -1,0 +1,195 @@
+"""The one matcher behind `/`, the palette and TARGET: forms, ranks, reasons, order."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from matchfixtures import (
+    BLUE,
+    DIGITS,
+    HOST,
+    NS2,
+    NS10,
+    SLEEP,
+    WEB,
+    WEB_ID,
+    WEB_MAC,
+    WEB_SPACE,
+    cheap,
+    iface,
+    snapshot,
+    without,
+)
+
+from nsexplorer.matching import Kind, Rank, match, may_match_interfaces, natural_key, shown
+from nsexplorer.model import Peer
+
+
+def found(query: str, snap: object = None) -> list[tuple[int, Rank, Kind, str]]:
+    return [(m.inode, m.rank, m.kind, m.reason) for m in match(snap or snapshot(), query)]  # type: ignore[arg-type]
+
+
+def test_exact_names_rank_first_and_say_what_matched() -> None:
+    assert found("web")[0] == (WEB, Rank.NAME, Kind.CONTAINER_NAME, "container name web")
+    assert found("/web")[0][:3] == (WEB, Rank.NAME, Kind.CONTAINER_NAME)
+    assert found(WEB_ID)[0][:3] == (WEB, Rank.NAME, Kind.CONTAINER_ID)
+    assert found("blue")[0] == (BLUE, Rank.NAME, Kind.NETNS_NAME, "netns name blue")
+    assert found("pid 900 (sleep)")[0][:3] == (SLEEP, Rank.NAME, Kind.LABEL)
+    assert found("pid:900")[0] == (SLEEP, Rank.NAME, Kind.PID, "process 900")
+    assert found("/run/netns/blue")[0][:3] == (BLUE, Rank.NAME, Kind.PATH)
+    assert found("/var/run/netns/blue")[0][:3] == (BLUE, Rank.NAME, Kind.PATH)
+    assert found(str(WEB))[0] == (WEB, Rank.NAME, Kind.INODE, f"inode {WEB}")
+
+
+def test_a_trailing_space_is_part_of_the_name() -> None:
+    """`'web '` is a legal netns name: it matches exactly, and `web` only starts it."""
+    assert found("web ")[0] == (WEB_SPACE, Rank.NAME, Kind.NETNS_NAME, "netns name 'web '")
+    ranks = {inode: rank for inode, rank, _, _ in found("web")}
+    assert ranks[WEB] == Rank.NAME
+    assert ranks[WEB_SPACE] == Rank.PREFIX
+    # Exact ranks never fold case; prefixes and substrings do.
+    assert found("BLUE")[0][:2] == (BLUE, Rank.PREFIX)
+
+
+def test_an_address_in_the_form_the_ui_prints() -> None:
+    for query in ("10.0.0.5", "10.0.0.5/24"):
+        assert found(query) == [
+            (BLUE, Rank.FACT, Kind.IP, "ip 10.0.0.5/24 on eth0"),
+            (WEB_SPACE, Rank.FACT, Kind.IP, "ip 10.0.0.5/24 on eth0"),
+        ]
+    # The address with another prefix length is near, never exact.
+    assert found("10.0.0.5/16")[0] == (
+        BLUE, Rank.PARTIAL, Kind.SUBSTRING, "ip 10.0.0.5/24 on eth0 (not /16)",
+    )  # fmt: skip
+    assert found("10.0.0.5/32")[0][1] == Rank.PARTIAL
+    # The container engine's address counts too, before any interface is read.
+    assert found("172.17.0.2", cheap(snapshot())) == [
+        (WEB, Rank.FACT, Kind.IP, "ip 172.17.0.2/16 on network bridge of web"),
+    ]
+    assert found("fe80::1")[0][:3] == (BLUE, Rank.FACT, Kind.IP)
+    assert found("fe80::1%eth0")[0][:3] == (BLUE, Rank.FACT, Kind.IP)
+    assert all(rank != Rank.FACT for _, rank, _, _ in found("fe80::1%eth9"))
+
+
+def test_a_cidr_finds_every_namespace_with_an_address_in_it() -> None:
+    assert [(i, k) for i, _, k, _ in found("10.0.0.0/24")] == [
+        (BLUE, Kind.CIDR),
+        (WEB_SPACE, Kind.CIDR),
+    ]
+    assert found("10.0.0.0/24")[0][3] == "ip 10.0.0.5/24 on eth0 (in 10.0.0.0/24)"
+    assert {i for i, r, _, _ in found("172.16.0.0/12") if r == Rank.FACT} == {HOST, WEB}
+    assert {i for i, r, _, _ in found("0.0.0.0/0") if r == Rank.FACT} == {
+        n.inode for n in snapshot().namespaces
+    }
+    assert [i for i, r, _, _ in found("fe80::/10") if r == Rank.FACT] == [BLUE]
+
+
+@pytest.mark.parametrize(
+    "mac", [WEB_MAC, WEB_MAC.upper(), "02-42-ac-11-00-02", "0242.ac11.0002", "0242ac110002"]
+)
+def test_a_mac_in_any_notation(mac: str) -> None:
+    assert found(mac)[0] == (WEB, Rank.FACT, Kind.MAC, f"mac {WEB_MAC} on eth0")
+    assert [r for _, r, _, _ in found(mac)].count(Rank.FACT) == 1
+
+
+def test_a_mac_from_the_engine_before_interfaces_are_read() -> None:
+    assert found("02-42-ac-11-00-02", cheap(snapshot()))[0] == (
+        WEB, Rank.FACT, Kind.MAC, f"mac {WEB_MAC} on network bridge of web",
+    )  # fmt: skip
+
+
+def test_a_veth_finds_both_ends() -> None:
+    assert found("veth1234")[:2] == [
+        (HOST, Rank.FACT, Kind.INTERFACE, "interface veth1234"),
+        (WEB, Rank.FACT, Kind.PEER, "eth0, peer of veth1234 in host"),
+    ]
+    # Seen from the host's side only (web not read yet) ...
+    snap = snapshot()
+    half = replace(snap, namespaces=tuple(
+        replace(n, detailed=False, interfaces=()) if n.inode == WEB else n for n in snap.namespaces
+    ))  # fmt: skip
+    assert found("veth1234", half)[1] == (
+        WEB, Rank.FACT, Kind.PEER, "eth0, peer of veth1234 in host",
+    )  # fmt: skip
+    # ... and from web's side only (the host not read yet).
+    half = replace(snap, namespaces=tuple(
+        replace(n, detailed=False, interfaces=()) if n.inode == HOST else n for n in snap.namespaces
+    ))  # fmt: skip
+    assert found("veth1234", half) == [
+        (WEB, Rank.FACT, Kind.PEER, "eth0, peer of veth1234 in host"),
+    ]
+
+
+def test_an_unresolved_peer_finds_nothing_more() -> None:
+    snap = snapshot()
+    host = snap.namespaces[0]
+    lost = iface(9, "vethlost", "f2:00:00:00:00:01", peer=Peer(None, 77, None))
+    snap = replace(snap, namespaces=(replace(host, interfaces=(*host.interfaces, lost)),))
+    assert found("vethlost", snap) == [(HOST, Rank.FACT, Kind.INTERFACE, "interface vethlost")]
+
+
+def test_rank_then_natural_order_of_labels() -> None:
+    assert [i for i, r, _, _ in found("ns") if r == Rank.PREFIX] == [NS2, NS10]
+    assert natural_key("ns2") < natural_key("ns10") < natural_key("ns10a")
+    assert natural_key("x" + "9" * 5000)  # no int() of a 5,000-digit number
+    ranks = [r for _, r, _, _ in found("eth0")]
+    assert ranks == sorted(ranks)
+    # interface eth0 is exact in three namespaces, then "veth0"-like substrings follow
+    assert [i for i, r, _, _ in found("eth0") if r == Rank.FACT] == [BLUE, HOST, WEB, WEB_SPACE]
+
+
+def test_prefix_and_substring() -> None:
+    assert found("5e0a")[0] == (
+        WEB, Rank.PREFIX, Kind.ID_PREFIX, "id 5e0a1b2c3d4e of container web",
+    )  # fmt: skip
+    assert found("10.0.2")[0] == (HOST, Rank.PREFIX, Kind.PREFIX, "ip 10.0.2.15/24 on eth0")
+    assert found("02:42:ac")[0] == (WEB, Rank.PREFIX, Kind.PREFIX, f"mac {WEB_MAC} on eth0")
+    assert found("ker0")[0] == (HOST, Rank.PARTIAL, Kind.SUBSTRING, "interface docker0")
+    assert found("img")[0][:2] == (WEB, Rank.PARTIAL)
+
+
+def test_an_all_digit_name_and_an_inode_both_match_by_name() -> None:
+    assert [(i, k) for i, r, k, _ in found(str(BLUE)) if r == Rank.NAME] == [
+        (DIGITS, Kind.NETNS_NAME),  # label "3000" sorts before "blue"
+        (BLUE, Kind.INODE),
+    ]
+
+
+def test_reasons_are_plain_escaped_text() -> None:
+    snap = snapshot()
+    host = snap.namespaces[0]
+    evil = iface(9, "\x1b]2;x\x07", "f2:00:00:00:00:02")
+    snap = replace(snap, namespaces=(replace(host, interfaces=(evil,)),))
+    (reason,) = [r for _, _, _, r in found("2;x", snap)]
+    assert reason == "interface '\\x1b]2;x\\x07'"
+    assert shown("web ") == "'web '"
+    assert shown("[@click=app.quit]") == "[@click=app.quit]"
+    assert shown("") == "''"
+
+
+def test_nothing_for_an_empty_query_or_an_absent_thing() -> None:
+    assert found("") == []
+    assert found("zzzz") == []
+    assert match(without(snapshot(), HOST, WEB), "veth1234") == []
+
+
+@pytest.mark.parametrize(
+    ("query", "could"),
+    [
+        ("eth0", True),
+        ("10.0.0.5", True),
+        ("10.0.0.0/24", True),
+        ("aa-bb-cc-dd-ee-ff", True),
+        ("5e0a1b2c3d4e", True),
+        ("a-sixteen-chars!", False),  # interface names are at most 15 bytes
+        ("pid 900 (sleep)", False),
+        ("web ", False),
+        ("/run/netns/x", False),
+        ("a:b", False),
+        ("", False),
+        ("..", False),
+    ],
+)
+def test_may_match_interfaces(query: str, could: bool) -> None:
+    assert may_match_interfaces(query) is could
