@@ -49,8 +49,9 @@ def _source(args: argparse.Namespace) -> SnapshotSource:
         return RecordedSource(from_file)
     from nsexplorer.collect.source import LiveSource
 
-    # `show` must find a TARGET held only by a socket: its cheap pass asks sockets too.
-    return LiveSource(docker_timeout=DOCKER_TIMEOUT, discover_sockets=args.command == "show")
+    # `show` must find a TARGET held only by a socket or inside a process-less mount
+    # namespace: its pass is the thorough one.
+    return LiveSource(docker_timeout=DOCKER_TIMEOUT, thorough_discover=args.command == "show")
 
 
 def _warn(warnings: Iterable[str]) -> None:

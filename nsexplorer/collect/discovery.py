@@ -60,16 +60,19 @@ def discover(
     *,
     proc: str = "/proc",
     fds: bool = True,
-    sockets: bool = False,
+    thorough: bool = False,
     engines: Sequence[ContainerEngine] | None = None,
     pins: mountns.Pins | None = None,
 ) -> Discovery:
     """Every network namespace, cheaply.
 
-    ``sockets``: also ask the namespace of every socket (pidfd_getfd + SIOCGSKNS, ~8 µs
-    a socket): finds namespaces only a socket holds; left to the full pass. ``engines``:
-    the container engines to ask (default: the process's shared ones). ``pins``: where
-    fds to namespaces found only inside process-less mount namespaces are kept.
+    ``thorough`` adds what costs more than the rest of the pass on a busy host, so is
+    left to the full pass (and to ``show``): the namespace of every socket (pidfd_getfd
+    + SIOCGSKNS, ~7 us a socket), a helper process into each mount namespace no process
+    is in (~15-20 ms each), and one into a private copy of the mount table for each
+    covered bind mount not yet pinned. ``engines``: the container engines to ask
+    (default: the process's shared ones). ``pins``: where nsexplorer keeps its fds to
+    namespaces only those helpers could reach.
     """
     live = proc == "/proc"
     if engines is None:
@@ -79,7 +82,7 @@ def discover(
     dev = nsfs.nsfs_dev()
     own = nsfs.own_netns()
     own_mnt = nsfs.own_mntns_inode()
-    resolver = pidfd.SocketResolver() if sockets and fds and live else None
+    resolver = pidfd.SocketResolver() if thorough and fds and live else None
     try:
         scan = procfs.scan(proc, fds=fds, sockets=resolver.netns if resolver else None)
     finally:
@@ -89,7 +92,10 @@ def discover(
     if live:
         mounts.mark_covered(mount_scan, proc)
     warnings.extend(mount_scan.warnings)
-    hidden_mounts, pinned = _processless(scan, mount_scan, own_mnt, proc, live, pins, warnings)
+    hidden_mounts: dict[int, list[BindMount]] = {}
+    pinned: dict[int, list[str]] = {}
+    if thorough and live:
+        hidden_mounts, pinned = _processless(scan, mount_scan, own_mnt, pins, warnings, proc)
     _scan_warnings(scan, fds, resolver is not None, warnings)
 
     host_ino = _host_inode(scan, proc, own.ino)
@@ -158,16 +164,13 @@ def _processless(  # noqa: PLR0917 - private helper, called once
     scan: procfs.ProcScan,
     mount_scan: mounts.MountScan,
     own_mnt: int,
-    proc: str,
-    live: bool,
     pins: mountns.Pins | None,
     warnings: list[str],
+    proc: str,
 ) -> tuple[dict[int, list[BindMount]], dict[int, list[str]]]:
     """Bind mounts inside mount namespaces no process is in, and pinned ways into the
     namespaces reachable only there or only under a covering mount (helper processes,
     root only). Pins no longer needed are dropped."""
-    if not live:
-        return {}, {}
     pins = mountns.PINS if pins is None else pins
     known = {own_mnt, *scan.mnt_pids}
     todo = mountns.processless(mount_scan.mnt_mounts, scan.mnt_fd_holders, known, proc)

@@ -76,7 +76,9 @@ class Helper:
     def answer(self) -> None:
         out = self.child.stdout
         assert out is not None  # noqa: S101 - set by stdout=PIPE
-        ready, _, _ = select.select([out], [], [], HELPER_TIMEOUT)
+        poller = select.poll()  # not select(): our fds may be numbered past 1024
+        poller.register(out.fileno(), select.POLLIN)
+        ready = poller.poll(int(HELPER_TIMEOUT * 1000))
         line = out.readline().decode("ascii", "replace").strip() if ready else ""
         if line != "ok":
             err = int(line.split()[1]) if line.startswith("error ") else 0

@@ -32,14 +32,15 @@ class LiveSource:
         *,
         proc: str = "/proc",
         engines: Sequence[ContainerEngine] | None = None,
-        discover_sockets: bool = False,
+        thorough_discover: bool = False,
     ) -> None:
-        """``discover_sockets``: let the cheap pass ask every socket's namespace too
-        (for one-shot commands such as ``show``, where a socket-held TARGET must be
-        found; the UI's first pass leaves it to ``collect``)."""
+        """``thorough_discover``: let ``discover`` do what ``collect`` does beyond the
+        cheap pass (sockets, helpers into process-less mount namespaces and under covering
+        mounts), for one-shot commands such as ``show`` whose TARGET may be held only that
+        way; the UI's first pass leaves it to ``collect``."""
         self.docker_timeout = docker_timeout
         self._proc = proc
-        self._discover_sockets = discover_sockets
+        self._thorough = thorough_discover
         # The container engines, shared with the watcher (one resolution per process).
         self.engines = engine.engines(docker_timeout) if engines is None else engines
         self._lock = threading.Lock()
@@ -51,18 +52,17 @@ class LiveSource:
     def live(self) -> bool:
         return True
 
-    def _discover(self, *, sockets: bool) -> discovery.Discovery:
+    def _discover(self, *, thorough: bool) -> discovery.Discovery:
         found = discovery.discover(
-            self.docker_timeout, proc=self._proc, sockets=sockets, engines=self.engines
+            self.docker_timeout, proc=self._proc, thorough=thorough, engines=self.engines
         )
         with self._lock:
             self._last = found
         return found
 
     def discover(self) -> Snapshot:
-        # Sockets are left to collect(): asking each one's namespace costs ~8 us a socket
-        # (15 ms for 2,000), more than the rest of this pass on a busy host.
-        return self._discover(sockets=self._discover_sockets).snapshot
+        # Sockets and helper processes are left to collect() (see discovery.discover).
+        return self._discover(thorough=self._thorough).snapshot
 
     def paths_of(self, ns_id: NamespaceId) -> list[str]:
         """Paths that may open ``ns_id`` (best first; verified when opened), as the last
@@ -74,7 +74,7 @@ class LiveSource:
     def collect(self) -> Snapshot:
         from nsexplorer.collect import netns_reader
 
-        found = self._discover(sockets=True)
+        found = self._discover(thorough=True)
         snap = found.snapshot
         targets = [(ns.id, found.paths.get(ns.id, [])) for ns in snap.namespaces]
         result = netns_reader.read_namespaces(targets, host=found.host)

@@ -200,7 +200,7 @@ def test_engine_hanging_costs_only_the_timeout(tmp_path: Path) -> None:
     srv.bind(str(path))
     srv.listen(1)  # accepts connections (backlog) and never answers
     try:
-        res = engine.EngineQuery(local(str(path), 0.3), 0.3).result()
+        res = engine.EngineQuery(local(str(path), 5.0), 0.3).result()  # the deadline wins
     finally:
         srv.close()
     assert not res.engine.reachable
