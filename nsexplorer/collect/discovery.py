@@ -82,7 +82,13 @@ def discover(
     dev = nsfs.nsfs_dev()
     own = nsfs.own_netns()
     own_mnt = nsfs.own_mntns_inode()
-    resolver = pidfd.SocketResolver() if thorough and fds and live else None
+    root = os.geteuid() == 0
+    resolver = pidfd.SocketResolver() if thorough and fds and live and root else None
+    if thorough and fds and live and not root:
+        warnings.append(
+            "namespaces held only by a socket are not looked for (asking a socket's "
+            "namespace needs root)"
+        )
     try:
         scan = procfs.scan(proc, fds=fds, sockets=resolver.netns if resolver else None)
     finally:
@@ -96,7 +102,7 @@ def discover(
     pinned: dict[int, list[str]] = {}
     if thorough and live:
         hidden_mounts, pinned = _processless(scan, mount_scan, own_mnt, pins, warnings, proc)
-    _scan_warnings(scan, fds, resolver is not None, warnings)
+    _scan_warnings(scan, fds, resolver.denied if resolver is not None else 0, warnings)
 
     host_ino = _host_inode(scan, proc, own.ino)
 
@@ -192,7 +198,9 @@ def _processless(  # noqa: PLR0917 - private helper, called once
     return found.mounts, found.paths
 
 
-def _scan_warnings(scan: procfs.ProcScan, fds: bool, sockets: bool, warnings: list[str]) -> None:
+def _scan_warnings(
+    scan: procfs.ProcScan, fds: bool, sockets_denied: int, warnings: list[str]
+) -> None:
     # As root, only a non-dumpable PID 1 is refused on some machines; its namespace is
     # the host's, found through kthreadd (PID 2): not worth a warning.
     if scan.denied and not (os.geteuid() == 0 and scan.denied_pids == [1]):
@@ -205,11 +213,11 @@ def _scan_warnings(scan: procfs.ProcScan, fds: bool, sockets: bool, warnings: li
             f"{scan.fd_denied} processes' open files could not be read: namespaces pinned "
             "only by a file descriptor may be missing (needs root)"
         )
-    if sockets and scan.sockets_failed:
+    if sockets_denied:
         warnings.append(
-            f"the namespace of {scan.sockets_failed} socket(s) could not be asked "
-            "(pidfd_getfd needs root and Linux 5.6): namespaces held only by a socket may "
-            "be missing"
+            f"the namespace of {sockets_denied} socket(s) could not be asked "
+            "(pidfd_getfd needs Linux 5.6 and ptrace access): namespaces held only by a "
+            "socket may be missing"
         )
 
 

@@ -88,7 +88,10 @@ class SocketResolver:
     def __init__(self) -> None:
         self.by_socket: dict[int, int | None] = {}
         self._pidfds: dict[int, int] = {}
-        self.failed = 0
+        self.failed = 0  # sockets not answered, for any reason
+        # ... because we may not ask (EPERM, EACCES) or the kernel cannot (ENOSYS,
+        # ENOTTY before Linux 5.6): the others ended or changed mid-scan, a race.
+        self.denied = 0
 
     def netns(self, pid: int, fd: int, socket_inode: int) -> int | None:
         if socket_inode in self.by_socket:
@@ -110,8 +113,10 @@ class SocketResolver:
                 ino = os.fstat(ns_fd).st_ino
             finally:
                 os.close(ns_fd)
-        except OSError:
+        except OSError as err:
             self.failed += 1
+            if err.errno in (errno.EPERM, errno.EACCES, errno.ENOSYS, errno.ENOTTY):
+                self.denied += 1
         self.by_socket[socket_inode] = ino
         return ino
 
