@@ -22,7 +22,7 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Input, Static, Tree
 
 from nsexplorer.model import NetNamespace, ProcessInfo, Snapshot
-from nsexplorer.ports import ChangeWatcher, CommandRunner, SnapshotSource
+from nsexplorer.ports import ChangeWatcher, CommandRunner, PreparedShell, SnapshotSource
 from nsexplorer.ui import render
 from nsexplorer.ui.navigation import NavigatingApp
 from nsexplorer.ui.palette import GotoNamespace
@@ -40,7 +40,7 @@ from nsexplorer.ui.widgets.panes import (
 )
 from nsexplorer.ui.widgets.sidebar import NamespaceTree
 
-ShellSpawner = Callable[[list[str]], int]
+ShellSpawner = Callable[[PreparedShell], int]
 
 # Every key, for the help screen (the single source of truth for the docs too).
 KEYS: tuple[tuple[str, str], ...] = (
