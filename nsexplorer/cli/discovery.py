@@ -258,7 +258,8 @@ def format_namespace(ns: NetNamespace, snap: Snapshot | None = None) -> str:
         for n in c.networks:
             addr = f"{n.ip_address}/{n.prefixlen}" if n.ip_address else "-"
             gw = f" gateway {n.gateway}" if n.gateway else ""
-            six = f" {n.ipv6_address}/{n.ipv6_prefixlen}" if n.ipv6_address else ""
+            six = f" {n.ipv6_address}" if n.ipv6_address else ""
+            six += f"/{n.ipv6_prefixlen}" if six and n.ipv6_prefixlen else ""
             gw6 = f" gateway {n.ipv6_gateway}" if n.ipv6_gateway else ""
             out.append(f"      network {v(n.name)}: {addr}{gw}{six}{gw6} mac {n.mac or '-'}")
         for p in c.ports:

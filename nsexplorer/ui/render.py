@@ -341,8 +341,15 @@ def details_text(ns: NetNamespace) -> Text:
                 v.append_text(safe(net.mac, "dim"))
             if net.ipv6_address:
                 v.append("  ")
-                v.append_text(safe(net.ipv6_address))
+                six = f"{net.ipv6_address}/{net.ipv6_prefixlen}" if net.ipv6_prefixlen else ""
+                v.append_text(safe(six or net.ipv6_address))
+            if net.ipv6_gateway:
+                v.append("  gw ")
+                v.append_text(safe(net.ipv6_gateway))
             _kv(t, "network", v)
+        for port in c.ports:
+            where = f"{port.host_ip or '*'}:{port.host_port}"
+            _kv(t, "published", safe(f"{port.container_port} on {where}"))
 
     warnings = list(ns.warnings)
     if warnings:
