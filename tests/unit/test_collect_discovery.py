@@ -228,3 +228,61 @@ def test_bridges_are_named_by_the_networks_of_the_engine_in_their_namespace() ->
     assert bridge_networks(snap, other) == {}
     unknown = Snapshot("h", "t", (host, other), engines=(EngineInfo(networks=nets),))
     assert bridge_networks(unknown, host) == {"docker0": "bridge", "br-b": "app"}
+
+
+def test_show_text_names_every_holder_port_and_bridge_network() -> None:
+    from nsexplorer.cli.discovery import format_namespace
+    from nsexplorer.model import (
+        BindMount,
+        Container,
+        ContainerNetwork,
+        DockerNetwork,
+        EngineInfo,
+        Interface,
+        NamespaceId,
+        NetNamespace,
+        PublishedPort,
+        Snapshot,
+        SocketHolder,
+        ThreadHolder,
+    )
+
+    ns = NetNamespace(
+        NamespaceId(4, 77),
+        is_host=True,
+        bind_mounts=(
+            BindMount("/tmp/x/ns", 500, True, mount_ns_path="/run/keep/mnt"),
+            BindMount("/run/c/ns", 1, False, covered=True),
+        ),
+        thread_holders=(ThreadHolder(10, 12),),
+        socket_holders=(SocketHolder(20, 5, 999),),
+        containers=(
+            Container(
+                "docker",
+                "a" * 64,
+                "web",
+                "img",
+                "app",
+                30,
+                networks=(
+                    ContainerNetwork(
+                        "app", "10.66.0.2", 24, "10.66.0.1", "m", "fd00::2", 64, "fd00::1"
+                    ),
+                ),
+                ports=(PublishedPort("80/tcp", "127.0.0.1", "8080"),),
+            ),
+        ),
+        detailed=True,
+        interfaces=(Interface(5, "br-abc", "bridge", "up", 1500, "02:42:00:00:00:01"),),
+    )
+    nets = (DockerNetwork("abc", "app", "bridge", "br-abc"),)
+    snap = Snapshot("h", "t", (ns,), engines=(EngineInfo(networks=nets, netns_inode=77),))
+    text = format_namespace(ns, snap)
+    assert "held by: thread 12 of pid 10" in text
+    assert "held by: socket fd 5 of pid 20 (socket inode 999)" in text
+    assert "/tmp/x/ns  (in mount ns 500, which no process is in; held by /run/keep/mnt)" in text
+    assert "/run/c/ns  (COVERED by another mount: the path does not open it)" in text
+    assert "10.66.0.2/24 gateway 10.66.0.1 fd00::2/64 gateway fd00::1" in text
+    assert "port 80/tcp published on 127.0.0.1:8080" in text
+    assert "br-abc  bridge up mtu 1500 02:42:00:00:00:01 docker network app" in text
+    assert "bridge br-abc (docker network app) ports:" in text
