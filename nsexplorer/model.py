@@ -25,6 +25,14 @@ class Source(StrEnum):
     FD = "fd"
     BIND_MOUNT = "bind-mount"
     CONTAINER = "container"
+    # A thread other than the main one is in it (/proc/PID/task/TID/ns/net), as Go
+    # programs that switch namespaces per OS thread do.
+    THREAD = "thread"
+    # A socket lives in it (pidfd_getfd + SIOCGSKNS), often after every process left it.
+    SOCKET = "socket"
+    # Bind-mounted inside a mount namespace that no process is in any more (itself held
+    # by an nsfs bind mount or an open fd).
+    MOUNT_NS = "mount-ns"
 
 
 class Group(StrEnum):
@@ -51,6 +59,12 @@ class BindMount:
     mount_ns_inode: int
     hidden: bool
     via_pid: int | None = None
+    # Another mount hides the path (mounted over it or over a directory above it): the
+    # bind mount still holds the namespace, but the path no longer opens it.
+    covered: bool = False
+    # For a mount namespace no process is in: the path that holds that mount namespace
+    # (an nsfs bind mount of it, or /proc/PID/fd/N), as `nsenter --mount=` takes it.
+    mount_ns_path: str = ""
 
     @property
     def reach_path(self) -> str:
@@ -68,6 +82,23 @@ class FdHolder:
 
 
 @dataclass(frozen=True, slots=True)
+class ThreadHolder:
+    """A thread (not the main one) of a process that is in the namespace."""
+
+    pid: int
+    tid: int
+
+
+@dataclass(frozen=True, slots=True)
+class SocketHolder:
+    """A process's socket that lives in the namespace (not the process's own netns)."""
+
+    pid: int
+    fd: int
+    socket_inode: int
+
+
+@dataclass(frozen=True, slots=True)
 class ContainerNetwork:
     """One Docker network a container is attached to, as the engine reports it."""
 
@@ -77,6 +108,18 @@ class ContainerNetwork:
     gateway: str = ""
     mac: str = ""
     ipv6_address: str = ""
+    ipv6_prefixlen: int = 0
+    ipv6_gateway: str = ""
+    network_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedPort:
+    """A container port published on the host (NetworkSettings.Ports)."""
+
+    container_port: str  # "80/tcp"
+    host_ip: str  # "0.0.0.0", "::", or "" for every address
+    host_port: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +136,7 @@ class Container:
     # For network_mode "container:<id>": the container whose namespace this one shares.
     shares_with: str = ""
     networks: tuple[ContainerNetwork, ...] = ()
+    ports: tuple[PublishedPort, ...] = ()
 
     @property
     def short_id(self) -> str:
@@ -242,6 +286,8 @@ class NetNamespace:
     warnings: tuple[str, ...] = ()
     gone: bool = False
     rules: tuple[Rule, ...] = ()
+    thread_holders: tuple[ThreadHolder, ...] = ()
+    socket_holders: tuple[SocketHolder, ...] = ()
 
     @property
     def inode(self) -> int:
@@ -282,6 +328,11 @@ class EngineInfo:
     networks: tuple[DockerNetwork, ...] = ()
     # Containers that are not running: named when a TARGET matches one of them.
     stopped: tuple[StoppedContainer, ...] = ()
+    # Where ``host`` came from: "DOCKER_HOST", "context <name>" (the Docker CLI's current
+    # context) or "default".
+    origin: str = ""
+    # The network namespace the daemon runs in: where its bridges are.
+    netns_inode: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,8 +379,22 @@ def group_of(ns: NetNamespace) -> Group:
         return Group.HIDDEN
     if ns.bind_mounts:
         return Group.NAMED
-    if ns.pids:
+    if ns.pids or ns.thread_holders:
         return Group.PROCESSES
-    if ns.fd_holders:
+    if ns.fd_holders or ns.socket_holders:
         return Group.FD_ONLY
     return Group.OTHER
+
+
+def bridge_networks(snapshot: Snapshot, ns: NetNamespace) -> dict[str, str]:
+    """Bridge interface name -> the engine network(s) it carries, for bridges in ``ns``
+    (the namespace an engine's daemon runs in; the host's when that is unknown)."""
+    out: dict[str, list[str]] = {}
+    for engine in snapshot.engines:
+        where = engine.netns_inode
+        if (where is None and not ns.is_host) or (where is not None and where != ns.inode):
+            continue
+        for net in engine.networks:
+            if net.bridge:
+                out.setdefault(net.bridge, []).append(net.name)
+    return {bridge: ", ".join(names) for bridge, names in out.items()}

@@ -37,10 +37,13 @@ from nsexplorer.model import (
     NamespaceId,
     NetNamespace,
     Peer,
+    PublishedPort,
     Route,
     Snapshot,
+    SocketHolder,
     Source,
     StoppedContainer,
+    ThreadHolder,
     group_of,
 )
 
@@ -85,6 +88,8 @@ def encode_namespace(ns: NetNamespace) -> JSONDict:
                 "hidden": m.hidden,
                 "via_pid": m.via_pid,
                 "reach_path": m.reach_path,
+                "covered": m.covered,
+                "mount_ns_path": m.mount_ns_path,
             }
             for m in ns.bind_mounts
         ],
@@ -98,6 +103,10 @@ def encode_namespace(ns: NetNamespace) -> JSONDict:
         "group": str(group_of(ns)),
         "sources": [str(s) for s in ns.sources],
         "fd_holders": [{"pid": h.pid, "fd": h.fd} for h in ns.fd_holders],
+        "thread_holders": [{"pid": h.pid, "tid": h.tid} for h in ns.thread_holders],
+        "socket_holders": [
+            {"pid": h.pid, "fd": h.fd, "socket_inode": h.socket_inode} for h in ns.socket_holders
+        ],
         "access_path": ns.access_path,
         "detailed": ns.detailed,
         "warnings": list(ns.warnings),
@@ -125,8 +134,15 @@ def _encode_container(c: Container) -> JSONDict:
                 "gateway": n.gateway,
                 "mac": n.mac,
                 "ipv6_address": n.ipv6_address,
+                "ipv6_prefixlen": n.ipv6_prefixlen,
+                "ipv6_gateway": n.ipv6_gateway,
+                "network_id": n.network_id,
             }
             for n in c.networks
+        ],
+        "ports": [
+            {"container_port": p.container_port, "host_ip": p.host_ip, "host_port": p.host_port}
+            for p in c.ports
         ],
     }
 
@@ -209,6 +225,8 @@ def _encode_engine(e: EngineInfo) -> JSONDict:
             for n in e.networks
         ],
         "stopped": [{"id": c.id, "name": c.name, "state": c.state} for c in e.stopped],
+        "origin": e.origin,
+        "netns_inode": e.netns_inode,
     }
 
 
@@ -272,12 +290,21 @@ def decode_namespace(d: Mapping[str, Any]) -> NetNamespace:
                 mount_ns_inode=int(m["mount_ns_inode"]),
                 hidden=bool(m["hidden"]),
                 via_pid=_opt_int(m.get("via_pid")),
+                covered=bool(m.get("covered", False)),
+                mount_ns_path=str(m.get("mount_ns_path", "")),
             )
             for m in d.get("bind_mounts", ())
         ),
         pids=tuple(int(p) for p in d.get("pids", ())),
         fd_holders=tuple(
             FdHolder(pid=int(h["pid"]), fd=int(h["fd"])) for h in d.get("fd_holders", ())
+        ),
+        thread_holders=tuple(
+            ThreadHolder(pid=int(h["pid"]), tid=int(h["tid"])) for h in d.get("thread_holders", ())
+        ),
+        socket_holders=tuple(
+            SocketHolder(pid=int(h["pid"]), fd=int(h["fd"]), socket_inode=int(h["socket_inode"]))
+            for h in d.get("socket_holders", ())
         ),
         containers=tuple(_decode_container(c) for c in d.get("containers", ())),
         access_path=str(d.get("access_path", "")),
@@ -309,8 +336,19 @@ def _decode_container(c: Mapping[str, Any]) -> Container:
                 gateway=str(n.get("gateway", "")),
                 mac=str(n.get("mac", "")),
                 ipv6_address=str(n.get("ipv6_address", "")),
+                ipv6_prefixlen=int(n.get("ipv6_prefixlen", 0)),
+                ipv6_gateway=str(n.get("ipv6_gateway", "")),
+                network_id=str(n.get("network_id", "")),
             )
             for n in c.get("networks", ())
+        ),
+        ports=tuple(
+            PublishedPort(
+                container_port=str(p["container_port"]),
+                host_ip=str(p.get("host_ip", "")),
+                host_port=str(p.get("host_port", "")),
+            )
+            for p in c.get("ports", ())
         ),
     )
 
@@ -393,6 +431,8 @@ def _decode_engine(e: Mapping[str, Any]) -> EngineInfo:
             for c in e.get("stopped", ())
             if isinstance(c, Mapping)
         ),
+        origin=str(e.get("origin", "")),
+        netns_inode=_opt_int(e.get("netns_inode")),
     )
 
 

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING
 
 from nsexplorer import snapshot_json
 from nsexplorer.cli import output
-from nsexplorer.model import NamespaceId, NetNamespace, Peer, Snapshot, group_of
+from nsexplorer.model import (
+    NamespaceId,
+    NetNamespace,
+    Peer,
+    Snapshot,
+    bridge_networks,
+    group_of,
+)
 from nsexplorer.textsafe import visible
 
 if TYPE_CHECKING:
@@ -42,7 +49,9 @@ def _source(args: argparse.Namespace) -> SnapshotSource:
         return RecordedSource(from_file)
     from nsexplorer.collect.source import LiveSource
 
-    return LiveSource(docker_timeout=DOCKER_TIMEOUT)
+    # `show` must find a TARGET held only by a socket or inside a process-less mount
+    # namespace: its pass is the thorough one.
+    return LiveSource(docker_timeout=DOCKER_TIMEOUT, thorough_discover=args.command == "show")
 
 
 def _warn(warnings: Iterable[str]) -> None:
@@ -217,19 +226,29 @@ def format_namespace(ns: NetNamespace, snap: Snapshot | None = None) -> str:
     if ns.names:
         out.append(f"  names:   {', '.join(v(n) for n in ns.names)}")
     for m in ns.bind_mounts:
-        if m.hidden:
+        covered = "; COVERED by another mount: the path does not open it" if m.covered else ""
+        if m.mount_ns_path:
+            out.append(
+                f"  mount:   {v(m.path)}  (in mount ns {m.mount_ns_inode}, which no process "
+                f"is in; held by {v(m.mount_ns_path)}{covered})"
+            )
+        elif m.hidden:
             out.append(
                 f"  mount:   {v(m.path)}  (hidden, mount ns {m.mount_ns_inode}; "
-                f"reach: {v(m.reach_path)})"
+                f"reach: {v(m.reach_path)}{covered})"
             )
         else:
-            out.append(f"  mount:   {v(m.path)}")
+            out.append(f"  mount:   {v(m.path)}{f'  ({covered[2:]})' if covered else ''}")
     if ns.pids:
         shown = " ".join(str(p) for p in ns.pids[:10])
         more = f" ... ({len(ns.pids)} processes)" if len(ns.pids) > 10 else ""
         out.append(f"  pids:    {shown}{more}")
     for h in ns.fd_holders:
         out.append(f"  held by: pid {h.pid} fd {h.fd}")
+    for t in ns.thread_holders:
+        out.append(f"  held by: thread {t.tid} of pid {t.pid}")
+    for sk in ns.socket_holders:
+        out.append(f"  held by: socket fd {sk.fd} of pid {sk.pid} (socket inode {sk.socket_inode})")
     for c in ns.containers:
         extra = f", compose project {v(c.compose_project)}" if c.compose_project else ""
         out.append(
@@ -239,14 +258,25 @@ def format_namespace(ns: NetNamespace, snap: Snapshot | None = None) -> str:
         for n in c.networks:
             addr = f"{n.ip_address}/{n.prefixlen}" if n.ip_address else "-"
             gw = f" gateway {n.gateway}" if n.gateway else ""
-            out.append(f"      network {v(n.name)}: {addr}{gw} mac {n.mac or '-'}")
+            six = f" {n.ipv6_address}" if n.ipv6_address else ""
+            six += f"/{n.ipv6_prefixlen}" if six and n.ipv6_prefixlen else ""
+            gw6 = f" gateway {n.ipv6_gateway}" if n.ipv6_gateway else ""
+            out.append(f"      network {v(n.name)}: {addr}{gw}{six}{gw6} mac {n.mac or '-'}")
+        for p in c.ports:
+            out.append(
+                f"      port {v(p.container_port)} published on {v(p.host_ip) or '*'}:"
+                f"{v(p.host_port)}"
+            )
     if ns.gone:
         out.append("  GONE: the namespace vanished")
     if ns.detailed:
+        nets = bridge_networks(snap, ns) if snap is not None else {}
         out.append("")
         out.append("Interfaces:")
         for i in ns.interfaces:
             master = f" master {v(i.master)}" if i.master else ""
+            if i.name in nets:
+                master += f" docker network {v(nets[i.name])}"
             alias = f" alias {v(i.alias)!s}" if i.alias else ""
             out.append(
                 f"  {i.ifindex}: {v(i.name)}  {i.kind} {i.state} mtu {i.mtu} "
@@ -269,7 +299,8 @@ def format_namespace(ns: NetNamespace, snap: Snapshot | None = None) -> str:
         ports = [i for i in ns.interfaces if i.kind == "bridge"]
         for br in ports:
             members = [i for i in ns.interfaces if i.master_ifindex == br.ifindex]
-            out.append(f"  bridge {v(br.name)} ports:")
+            net = f" (docker network {v(nets[br.name])})" if br.name in nets else ""
+            out.append(f"  bridge {v(br.name)}{net} ports:")
             for port in members:
                 peer = port.peer
                 behind = _peer_text(peer.netns_inode, peer, snap) if peer is not None else "-"

@@ -16,7 +16,7 @@ from nsexplorer.textsafe import visible
 
 if TYPE_CHECKING:
     from nsexplorer.collect.source import LiveSource
-    from nsexplorer.model import NetNamespace, ProcessInfo, Snapshot
+    from nsexplorer.model import NamespaceId, NetNamespace, ProcessInfo, Snapshot
     from nsexplorer.ports import PreparedShell
 
 
@@ -88,6 +88,9 @@ class PrefetchedSource:
     def processes(self, ns: NetNamespace) -> tuple[ProcessInfo, ...]:
         return self._live().processes(ns)
 
+    def paths_of(self, ns_id: NamespaceId) -> list[str]:
+        return self._live().paths_of(ns_id)
+
 
 def _startup_over() -> None:
     """Start-up allocates a lot and frees little: the cyclic GC found nothing worth its
@@ -133,7 +136,9 @@ def _run(args: argparse.Namespace) -> int:
         app = NsxApp(
             live,
             runner=NamespaceRunner(read_only=args.read_only),
-            watcher=NetlinkWatcher(),
+            # Opens the selected namespace through the paths discovery found; follows the
+            # events of the same (shared) container engines the source asks.
+            watcher=NetlinkWatcher(paths=live.paths_of),
             spawn_shell=spawn_shell,
             read_only=args.read_only,
             on_first_paint=_startup_over,

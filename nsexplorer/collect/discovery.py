@@ -1,6 +1,7 @@
-"""The cheap pass: every network namespace from /proc, the mount tables of every mount
-namespace and the container engine, deduplicated by (st_dev, st_ino) and labelled the
-way a responder thinks. No per-namespace netlink here.
+"""The cheap pass: every network namespace from /proc (processes, their other threads,
+open fds and, in the full pass, sockets), the mount tables of every mount namespace
+(including those no process is in) and the container engines, deduplicated by
+(st_dev, st_ino) and labelled the way a responder thinks. No per-namespace netlink here.
 """
 
 from __future__ import annotations
@@ -8,10 +9,13 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from nsexplorer.collect import docker_engine, mounts, nsfs, procfs
+from nsexplorer.collect import container_netns, mountns, mounts, nsfs, procfs
+from nsexplorer.collect import engine as engine_mod
+from nsexplorer.collect.engine import ContainerEngine, EngineQuery
+from nsexplorer.kernel import pidfd
 from nsexplorer.model import (
     BindMount,
     Container,
@@ -20,7 +24,9 @@ from nsexplorer.model import (
     NamespaceId,
     NetNamespace,
     Snapshot,
+    SocketHolder,
     Source,
+    ThreadHolder,
     group_of,
 )
 
@@ -50,52 +56,82 @@ def netns_name(path: str) -> str | None:
     return None
 
 
-def discover(docker_timeout: float = 3.0, *, proc: str = "/proc", fds: bool = True) -> Discovery:
-    engine = (
-        docker_engine.EngineQuery(docker_timeout) if docker_engine.engine_configured() else None
-    )
+def discover(
+    docker_timeout: float = 3.0,
+    *,
+    proc: str = "/proc",
+    fds: bool = True,
+    thorough: bool = False,
+    engines: Sequence[ContainerEngine] | None = None,
+    pins: mountns.Pins | None = None,
+) -> Discovery:
+    """Every network namespace, cheaply.
+
+    ``thorough`` adds what costs more than the rest of the pass on a busy host, so is
+    left to the full pass (and to ``show``): the namespace of every socket (pidfd_getfd
+    + SIOCGSKNS, ~7 us a socket), a helper process into each mount namespace no process
+    is in (~15-20 ms each), and one into a private copy of the mount table for each
+    covered bind mount not yet pinned. ``engines``: the container engines to ask
+    (default: the process's shared ones). ``pins``: where nsexplorer keeps its fds to
+    namespaces only those helpers could reach.
+    """
+    live = proc == "/proc"
+    if engines is None:
+        engines = engine_mod.engines(docker_timeout)
+    queries = [EngineQuery(e, docker_timeout) for e in engines]
     warnings: list[str] = []
     dev = nsfs.nsfs_dev()
     own = nsfs.own_netns()
     own_mnt = nsfs.own_mntns_inode()
-    scan = procfs.scan(proc, fds=fds)
+    root = os.geteuid() == 0
+    resolver = pidfd.SocketResolver() if thorough and fds and live and root else None
+    if thorough and fds and live and not root:
+        warnings.append(
+            "namespaces held only by a socket are not looked for (asking a socket's "
+            "namespace needs root)"
+        )
+    try:
+        scan = procfs.scan(proc, fds=fds, sockets=resolver.netns if resolver else None)
+    finally:
+        if resolver is not None:
+            resolver.close()
     mount_scan = mounts.scan_mounts(scan.mnt_pids, own_mnt, proc)
+    if live:
+        mounts.mark_covered(mount_scan, proc)
     warnings.extend(mount_scan.warnings)
-    # As root, only a non-dumpable PID 1 is refused on some machines; its namespace is
-    # the host's, found through kthreadd (PID 2): not worth a warning.
-    if scan.denied and not (os.geteuid() == 0 and scan.denied_pids == [1]):
-        warnings.append(
-            f"{scan.denied} of {scan.scanned} processes' namespaces could not be read: "
-            "namespaces held only by them are missing (needs root)"
-        )
-    if scan.fd_denied and fds:
-        warnings.append(
-            f"{scan.fd_denied} processes' open files could not be read: namespaces pinned "
-            "only by a file descriptor may be missing (needs root)"
-        )
+    hidden_mounts: dict[int, list[BindMount]] = {}
+    pinned: dict[int, list[str]] = {}
+    if thorough and live:
+        hidden_mounts, pinned = _processless(scan, mount_scan, own_mnt, pins, warnings, proc)
+    _scan_warnings(scan, fds, resolver.denied if resolver is not None else 0, warnings)
 
     host_ino = _host_inode(scan, proc, own.ino)
 
-    containers: list[Container] = []
-    engines: list[EngineInfo] = []
-    if engine is not None:
-        res = engine.result()
+    container_ns: dict[int, list[Container]] = {}
+    infos: list[EngineInfo] = []
+    for query in queries:
+        res = query.result()
         warnings.extend(res.warnings)
-        engine_info = res.engine
-        if res.engine.reachable:
-            daemon = _daemon_pid(proc)
-            engine_info = replace(engine_info, daemon_pid=daemon)
-        engines.append(engine_info)
-        containers = res.containers
-    container_ns, container_warnings = _map_containers(
-        containers, scan, mount_scan.mounts, engines[0].daemon_pid if engines else None, proc
-    )
-    warnings.extend(container_warnings)
+        info = res.engine
+        if info.reachable:
+            daemon = query.engine.daemon_pid(proc)
+            where = scan.pid_net.get(daemon) if daemon is not None else None
+            info = replace(info, daemon_pid=daemon, netns_inode=where)
+        infos.append(info)
+        mapped, map_warnings = container_netns.map_containers(
+            res.containers, scan, mount_scan.mounts, info.daemon_pid, proc
+        )
+        warnings.extend(map_warnings)
+        for ino, cs in mapped.items():
+            container_ns.setdefault(ino, []).extend(cs)
 
+    all_mounts = {k: list(v) for k, v in mount_scan.mounts.items()}
+    for ino, ms in hidden_mounts.items():
+        all_mounts.setdefault(ino, []).extend(ms)
     inodes: set[int] = {host_ino}
-    inodes.update(scan.net_pids)
-    inodes.update(scan.fd_holders)
-    inodes.update(mount_scan.mounts)
+    for found in (scan.net_pids, scan.fd_holders, scan.thread_holders, scan.socket_holders):
+        inodes.update(found)
+    inodes.update(all_mounts)
     inodes.update(container_ns)
 
     namespaces: list[NetNamespace] = []
@@ -103,11 +139,16 @@ def discover(docker_timeout: float = 3.0, *, proc: str = "/proc", fds: bool = Tr
     for ino in inodes:
         ns, ns_paths = _build(
             NamespaceId(dev, ino),
+            Holders(
+                pids=scan.net_pids.get(ino, []),
+                fds=scan.fd_holders.get(ino, []),
+                threads=scan.thread_holders.get(ino, []),
+                sockets=scan.socket_holders.get(ino, []),
+                mounts=all_mounts.get(ino, []),
+                pinned=pinned.get(ino, []),
+                containers=container_ns.get(ino, []),
+            ),
             is_host=ino == host_ino,
-            pids=scan.net_pids.get(ino, []),
-            fd_holders=scan.fd_holders.get(ino, []),
-            bind_mounts=mount_scan.mounts.get(ino, []),
-            containers=container_ns.get(ino, []),
             own_ino=own.ino,
             proc=proc,
         )
@@ -120,10 +161,65 @@ def discover(docker_timeout: float = 3.0, *, proc: str = "/proc", fds: bool = Tr
         collected_at=now_iso(),
         namespaces=tuple(namespaces),
         warnings=tuple(warnings),
-        engines=tuple(engines),
+        engines=tuple(infos),
         meta=meta,
     )
     return Discovery(snap, paths, NamespaceId(dev, host_ino))
+
+
+def _processless(  # noqa: PLR0917 - private helper, called once
+    scan: procfs.ProcScan,
+    mount_scan: mounts.MountScan,
+    own_mnt: int,
+    pins: mountns.Pins | None,
+    warnings: list[str],
+    proc: str,
+) -> tuple[dict[int, list[BindMount]], dict[int, list[str]]]:
+    """Bind mounts inside mount namespaces no process is in, and pinned ways into the
+    namespaces reachable only there or only under a covering mount (helper processes,
+    root only). Pins no longer needed are dropped."""
+    pins = mountns.PINS if pins is None else pins
+    known = {own_mnt, *scan.mnt_pids}
+    todo = mountns.processless(mount_scan.mnt_mounts, scan.mnt_fd_holders, known, proc)
+    covered = [(ino, m) for ino, ms in mount_scan.mounts.items() for m in ms if m.covered]
+    if os.geteuid() != 0:
+        if todo:
+            warnings.append(
+                f"{len(todo)} mount namespace(s) without processes could not be looked into "
+                "(needs root): network namespaces mounted only there are missing"
+            )
+        return {}, {}
+    found = mountns.Found()
+    if todo:
+        mountns.visit_all(todo, known, pins, found)
+    if covered:
+        mountns.uncover_all(covered, own_mnt, pins, found)
+    pins.keep_only(found.kept)
+    warnings.extend(found.warnings)
+    return found.mounts, found.paths
+
+
+def _scan_warnings(
+    scan: procfs.ProcScan, fds: bool, sockets_denied: int, warnings: list[str]
+) -> None:
+    # As root, only a non-dumpable PID 1 is refused on some machines; its namespace is
+    # the host's, found through kthreadd (PID 2): not worth a warning.
+    if scan.denied and not (os.geteuid() == 0 and scan.denied_pids == [1]):
+        warnings.append(
+            f"{scan.denied} of {scan.scanned} processes' namespaces could not be read: "
+            "namespaces held only by them are missing (needs root)"
+        )
+    if scan.fd_denied and fds:
+        warnings.append(
+            f"{scan.fd_denied} processes' open files could not be read: namespaces pinned "
+            "only by a file descriptor may be missing (needs root)"
+        )
+    if sockets_denied:
+        warnings.append(
+            f"the namespace of {sockets_denied} socket(s) could not be asked "
+            "(pidfd_getfd needs Linux 5.6 and ptrace access): namespaces held only by a "
+            "socket may be missing"
+        )
 
 
 def _sort_key(ns: NetNamespace) -> tuple[int, str, int]:
@@ -140,147 +236,86 @@ def _host_inode(scan: procfs.ProcScan, proc: str, own_ino: int) -> int:
     return own_ino
 
 
-def _daemon_pid(proc: str) -> int | None:
-    """The dockerd serving DOCKER_HOST: the one whose command line names its socket, or
-    the only dockerd running."""
-    pids = procfs.pids_named("dockerd", proc)
-    if len(pids) <= 1:
-        return pids[0] if pids else None
-    sock = docker_engine.docker_host().removeprefix("unix://")
-    for pid in pids:
-        if any(sock in arg for arg in procfs.read_cmdline(pid, proc)):
-            return pid
-    return None
+@dataclass(slots=True)
+class Holders:
+    """Everything that holds one namespace, as the scans found it."""
+
+    pids: list[int]
+    fds: list[tuple[int, int]]
+    threads: list[tuple[int, int]]
+    sockets: list[tuple[int, int, int]]
+    mounts: list[BindMount]
+    pinned: list[str]  # nsexplorer's own fds (process-less mount namespaces)
+    containers: list[Container]
 
 
-def _map_containers(
-    containers: Sequence[Container],
-    scan: procfs.ProcScan,
-    bind_mounts: Mapping[int, list[BindMount]],
-    daemon_pid: int | None,
-    proc: str,
-) -> tuple[dict[int, list[Container]], list[str]]:
-    """netns inode -> containers in it. A container in container:<x> mode belongs to
-    x's namespace."""
-    out: dict[int, list[Container]] = {}
-    warnings: list[str] = []
-    by_id: dict[str, int] = {}
-    pending: list[Container] = []
-    mount_ino = {m.path: ino for ino, ms in bind_mounts.items() for m in ms}
-    for c in containers:
-        ino = _container_inode(c, scan, mount_ino, daemon_pid, proc)
-        if ino is None:
-            if c.shares_with:
-                pending.append(c)
-            else:
-                warnings.append(
-                    f"container {c.name} ({c.short_id}): its network namespace could not be "
-                    "found (stopped, or not readable)"
-                )
-            continue
-        by_id[c.id] = ino
-        out.setdefault(ino, []).append(c)
-    for c in pending:
-        target = c.shares_with
-        ino = by_id.get(target)
-        if ino is None:
-            for cid, i in by_id.items():
-                if cid.startswith(target) or any(
-                    x.name == target for x in out.get(i, ()) if x.id == cid
-                ):
-                    ino = i
-                    break
-        if ino is None:
-            warnings.append(
-                f"container {c.name} ({c.short_id}) shares the network of {target[:12]}, "
-                "whose namespace was not found"
-            )
-            continue
-        out.setdefault(ino, []).append(c)
-    return out, warnings
-
-
-def _container_inode(
-    c: Container,
-    scan: procfs.ProcScan,
-    mount_ino: Mapping[str, int],
-    daemon_pid: int | None,
-    proc: str,
-) -> int | None:
-    if c.pid is not None:
-        ino = scan.pid_net.get(c.pid)
-        if ino is not None:
-            return ino
-        try:
-            return nsfs.stat_namespace(f"{proc}/{c.pid}/ns/net").ino
-        except OSError:
-            pass
-    if not c.sandbox_key:
-        return None
-    if c.sandbox_key in mount_ino:
-        return mount_ino[c.sandbox_key]
-    # A live nsfs file only: a stale 0-byte SandboxKey left after `docker rm` is not.
-    candidates = [c.sandbox_key]
-    if daemon_pid is not None:
-        candidates.append(f"{proc}/{daemon_pid}/root{c.sandbox_key}")
-    for path in candidates:
-        try:
-            return nsfs.stat_namespace(path).ino
-        except OSError:
-            continue
-    return None
+def _sources(is_host: bool, h: Holders) -> list[Source]:
+    sources: list[Source] = []
+    if is_host:
+        sources.append(Source.HOST)
+    if h.containers:
+        sources.append(Source.CONTAINER)
+    if any(not m.mount_ns_path for m in h.mounts):
+        sources.append(Source.BIND_MOUNT)
+    if any(m.mount_ns_path for m in h.mounts):
+        sources.append(Source.MOUNT_NS)
+    if h.pids:
+        sources.append(Source.PROCESS)
+    if h.threads:
+        sources.append(Source.THREAD)
+    if h.fds:
+        sources.append(Source.FD)
+    if h.sockets:
+        sources.append(Source.SOCKET)
+    return sources
 
 
 def _build(
     ns_id: NamespaceId,
+    h: Holders,
     *,
     is_host: bool,
-    pids: list[int],
-    fd_holders: list[tuple[int, int]],
-    bind_mounts: list[BindMount],
-    containers: list[Container],
     own_ino: int,
     proc: str,
 ) -> tuple[NetNamespace, list[str]]:
-    sources: list[Source] = []
-    if is_host:
-        sources.append(Source.HOST)
-    if containers:
-        sources.append(Source.CONTAINER)
-    if bind_mounts:
-        sources.append(Source.BIND_MOUNT)
-    if pids:
-        sources.append(Source.PROCESS)
-    if fd_holders:
-        sources.append(Source.FD)
+    usable = [m for m in h.mounts if not m.covered]
     names = tuple(
-        sorted({n for m in bind_mounts if not m.hidden if (n := netns_name(m.path)) is not None})
+        sorted({n for m in usable if not m.hidden if (n := netns_name(m.path)) is not None})
     )
     # Owners first: a container:<x> member is listed after the container it joins.
-    ordered = sorted(containers, key=lambda c: (bool(c.shares_with), c.name))
+    ordered = sorted(h.containers, key=lambda c: (bool(c.shares_with), c.name))
 
     paths: list[str] = []
-    visible = [m.path for m in bind_mounts if not m.hidden]
+    visible = [m.path for m in usable if not m.hidden]
     paths.extend(sorted(visible, key=lambda p: netns_name(p) is None))
-    paths.extend(f"{proc}/{p}/ns/net" for p in pids[:3])
-    paths.extend(f"{proc}/{c.pid}/ns/net" for c in ordered if c.pid is not None)
-    paths.extend(m.reach_path for m in bind_mounts if m.hidden)
-    paths.extend(f"{proc}/{p}/fd/{fd}" for p, fd in fd_holders[:3])
+    paths.extend(f"{proc}/{p}/ns/net" for p in h.pids[:3])
+    # Only containers whose process is in it: one that left its sandbox is elsewhere.
+    inside = set(h.pids)
+    paths.extend(f"{proc}/{c.pid}/ns/net" for c in ordered if c.pid in inside)
+    paths.extend(m.reach_path for m in usable if m.hidden and m.via_pid is not None)
+    paths.extend(f"{proc}/{p}/task/{t}/ns/net" for p, t in h.threads[:3])
+    paths.extend(f"{proc}/{p}/fd/{fd}" for p, fd in h.fds[:3])
     if ns_id.ino == own_ino:
         paths.append(nsfs.OWN_NETNS)
+    # Ways in that only nsexplorer itself can use (never shown as the access path).
+    private = [*(f"{proc}/{p}/fd/{fd}" for p, fd, _ in h.sockets[:3]), *h.pinned]
     paths = list(dict.fromkeys(paths))
+    access = _access_path(paths, ns_id.ino == own_ino)
+    paths = list(dict.fromkeys([*paths, *private]))
 
     ns = NetNamespace(
         id=ns_id,
         is_host=is_host,
-        label=_label(is_host, names, ordered, bind_mounts, pids, fd_holders, proc),
-        sources=tuple(sources),
+        label=_label(is_host, names, ordered, h, proc),
+        sources=tuple(_sources(is_host, h)),
         names=names,
-        bind_mounts=tuple(sorted(bind_mounts, key=lambda m: (m.hidden, m.path))),
-        pids=tuple(pids),
-        fd_holders=tuple(FdHolder(p, fd) for p, fd in fd_holders),
+        bind_mounts=tuple(sorted(h.mounts, key=lambda m: (m.hidden, m.covered, m.path))),
+        pids=tuple(h.pids),
+        fd_holders=tuple(FdHolder(p, fd) for p, fd in h.fds),
         containers=tuple(ordered),
-        access_path=_access_path(paths, ns_id.ino == own_ino),
+        access_path=access,
+        thread_holders=tuple(ThreadHolder(p, t) for p, t in h.threads),
+        socket_holders=tuple(SocketHolder(p, fd, sock) for p, fd, sock in h.sockets),
     )
     return ns, paths
 
@@ -292,13 +327,11 @@ def _access_path(paths: list[str], is_own: bool) -> str:
     return nsfs.OWN_NETNS if is_own else ""
 
 
-def _label(  # noqa: PLR0917 - private helper, called once
+def _label(
     is_host: bool,
     names: tuple[str, ...],
     containers: list[Container],
-    bind_mounts: list[BindMount],
-    pids: list[int],
-    fd_holders: list[tuple[int, int]],
+    h: Holders,
     proc: str,
 ) -> str:
     if is_host:
@@ -307,16 +340,26 @@ def _label(  # noqa: PLR0917 - private helper, called once
         return ", ".join(c.name for c in containers)
     if names:
         return ", ".join(names)
-    if bind_mounts:
-        return bind_mounts[0].path
-    for pid in pids[:5]:
+    if h.mounts:
+        return h.mounts[0].path
+    for pid in h.pids[:5]:
         comm = procfs.read_comm(pid, proc)
         if comm:
             return f"pid {pid} ({comm})"
-    if pids:
-        return f"pid {pids[0]}"
-    if fd_holders:
-        pid, fd = fd_holders[0]
-        comm = procfs.read_comm(pid, proc)
-        return f"fd {fd} of pid {pid} ({comm})" if comm else f"fd {fd} of pid {pid}"
+    if h.pids:
+        return f"pid {h.pids[0]}"
+    if h.threads:
+        pid, tid = h.threads[0]
+        return _with_comm(f"thread {tid} of pid {pid}", pid, proc)
+    if h.fds:
+        pid, fd = h.fds[0]
+        return _with_comm(f"fd {fd} of pid {pid}", pid, proc)
+    if h.sockets:
+        pid, fd, _ = h.sockets[0]
+        return _with_comm(f"socket fd {fd} of pid {pid}", pid, proc)
     return "unknown"
+
+
+def _with_comm(text: str, pid: int, proc: str) -> str:
+    comm = procfs.read_comm(pid, proc)
+    return f"{text} ({comm})" if comm else text

@@ -9,11 +9,13 @@ SDK) or even http.client costs more than the whole `nsexplorer list`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
 # The newest Engine API this client knows; older daemons are spoken to in their version.
@@ -65,17 +67,36 @@ def _dechunk(body: bytes) -> bytes:
         pos = end + 2 + size + 2
 
 
+EVENT_LIMIT = 1024 * 1024  # one event line; a longer one is not an event
+
+
 class EngineApi:
     def __init__(self, socket_path: str, timeout: float) -> None:
         self._path = socket_path
         self._timeout = timeout
         self._prefix = ""
+        self._streaming: socket.socket | None = None
 
     def __enter__(self) -> EngineApi:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        pass
+        self.close()
+
+    def close(self) -> None:
+        """End a running :meth:`stream` (from any thread)."""
+        sock = self._streaming
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    @property
+    def prefix(self) -> str:
+        return self._prefix
+
+    def use_prefix(self, prefix: str) -> None:
+        """Speak an API version negotiated before (skips the /version request)."""
+        self._prefix = prefix
 
     def negotiate(self) -> str:
         """Ask /version, speak min(theirs, ours) from now on; returns the engine version."""
@@ -112,3 +133,39 @@ class EngineApi:
                 message = body[:200].decode("utf-8", "replace")
             raise EngineApiError(status, message)
         return json.loads(body)
+
+    def stream(self, path: str) -> Iterator[Any]:
+        """The JSON values of a streaming answer (``/events``), one per line, as they
+        come. Connecting and the headers have the timeout; the stream itself waits as
+        long as it takes, until the daemon closes it or :meth:`close` is called."""
+        request = f"GET {self._prefix}{path} HTTP/1.0\r\nHost: docker\r\n\r\n"
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(self._timeout)
+            sock.connect(self._path)
+            self._streaming = sock
+            try:
+                sock.sendall(request.encode("ascii"))
+                buf = b""
+                while b"\r\n\r\n" not in buf:
+                    chunk = sock.recv(1 << 16)
+                    if not chunk or len(buf) > EVENT_LIMIT:
+                        raise EngineApiError(0, "truncated HTTP answer")
+                    buf += chunk
+                head, _, buf = buf.partition(b"\r\n\r\n")
+                status, _ = parse_response(head + b"\r\n\r\n")
+                if status != 200:
+                    raise EngineApiError(status, "the daemon refused the event stream")
+                sock.settimeout(None)
+                while True:
+                    while b"\n" in buf:
+                        line, _, buf = buf.partition(b"\n")
+                        if line.strip():
+                            yield json.loads(line)
+                    if len(buf) > EVENT_LIMIT:
+                        raise EngineApiError(0, "event too large")
+                    chunk = sock.recv(1 << 16)
+                    if not chunk:
+                        return
+                    buf += chunk
+            finally:
+                self._streaming = None

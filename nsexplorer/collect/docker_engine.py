@@ -1,144 +1,279 @@
-"""Docker containers and networks, through the docker SDK, with a hard deadline.
+"""Docker as a :class:`~nsexplorer.collect.engine.ContainerEngine`.
 
-A daemon that is absent, refuses or hangs costs a warning, never the snapshot: the query
-runs on its own (daemon) thread and is abandoned when the deadline passes. The conversion
-from inspect dicts to model values is pure and tested on recorded dicts.
+One engine object per resolved endpoint (:mod:`docker_endpoint`), shared by the
+collector and the watcher. A local engine (``unix://``) is asked over a plain stdlib
+HTTP connection (:mod:`docker_api`): the same read-only Engine API calls the SDK makes,
+minus the ~0.1 s it takes to import requests/urllib3, which matters for
+``nsexplorer list``. Any other host (tcp with TLS, ssh) goes through one docker SDK
+client built from that same endpoint. The conversion from inspect dicts to model values
+is pure and tested on recorded dicts.
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
 import threading
-import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+import urllib.parse
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, TypeVar
 
+from nsexplorer.collect import procfs
+from nsexplorer.collect.docker_endpoint import Endpoint
+from nsexplorer.collect.engine import EngineError
 from nsexplorer.model import (
     Container,
     ContainerNetwork,
     DockerNetwork,
-    EngineInfo,
+    PublishedPort,
     StoppedContainer,
 )
 
 if TYPE_CHECKING:
     from typing import Any
 
-DEFAULT_HOST = "unix:///var/run/docker.sock"
+T = TypeVar("T")
+
 COMPOSE_PROJECT = "com.docker.compose.project"
 BRIDGE_NAME_OPTION = "com.docker.network.bridge.name"
-
-
-@dataclass(slots=True)
-class EngineResult:
-    engine: EngineInfo
-    containers: list[Container] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-
-def docker_host() -> str:
-    return os.environ.get("DOCKER_HOST") or DEFAULT_HOST
-
-
-def engine_configured() -> bool:
-    """Is there any reason to ask Docker? (DOCKER_HOST set, or the default socket exists)"""
-    if os.environ.get("DOCKER_HOST"):
-        return True
-    return os.path.exists(DEFAULT_HOST.removeprefix("unix://"))
-
-
-class EngineQuery:
-    """Starts the Docker query at construction; ``result()`` waits until the deadline."""
-
-    def __init__(self, timeout: float, host: str | None = None) -> None:
-        self.timeout = timeout
-        self.host = host or docker_host()
-        self._result: EngineResult | None = None
-        self._done = threading.Event()
-        self._started = time.monotonic()
-        self._thread = threading.Thread(target=self._run, name="nsx-docker", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._result = query_docker(self.host, self.timeout)
-        except Exception as err:
-            self._result = _unreachable(self.host, f"{type(err).__name__}: {err}")
-        finally:
-            self._done.set()
-
-    def result(self) -> EngineResult:
-        left = max(0.0, self._started + self.timeout - time.monotonic())
-        if not self._done.wait(left) or self._result is None:
-            return EngineResult(
-                engine=EngineInfo(engine="docker", reachable=False, host=self.host),
-                warnings=[
-                    f"Docker engine at {self.host} did not answer within "
-                    f"{self.timeout:g} s; containers are not labelled"
-                ],
-            )
-        return self._result
-
-
-def _unreachable(host: str, why: str) -> EngineResult:
-    return EngineResult(
-        engine=EngineInfo(engine="docker", reachable=False, host=host),
-        warnings=[f"Docker engine at {host} is unavailable ({why}); containers are not labelled"],
-    )
-
-
-def query_docker(host: str, timeout: float) -> EngineResult:
-    """Containers and networks from the engine at ``host``.
-
-    A local engine (``unix://``) is asked over a plain stdlib HTTP connection: the same
-    read-only Engine API calls the SDK makes, minus the ~0.1 s it takes to import
-    requests/urllib3, which matters for ``nsexplorer list``. Any other DOCKER_HOST
-    (tcp with TLS, ssh) goes through the docker SDK's ``from_env``.
-    """
-    if host.startswith("unix://"):
-        return query_unix(host, timeout)
-    return query_docker_sdk(host, timeout)
-
-
-def query_unix(host: str, timeout: float) -> EngineResult:
-    from nsexplorer.collect.docker_api import EngineApi, EngineApiError
-
-    try:
-        with EngineApi(host.removeprefix("unix://"), timeout) as api:
-            version = api.negotiate()
-            listed = api.get("/containers/json?all=1")
-            containers: list[Container] = []
-            stopped: list[StoppedContainer] = []
-            for item in listed if isinstance(listed, list) else ():
-                cid = str(item.get("Id", "")) if isinstance(item, Mapping) else ""
-                if not cid:
-                    continue
-                down = stopped_from_list_item(item)
-                if down is not None:
-                    stopped.append(down)
-                    continue
-                try:
-                    attrs = api.get(f"/containers/{cid}/json")
-                except EngineApiError as err:
-                    if err.status == 404:  # removed since the list: ignore, like the SDK
-                        continue
-                    raise
-                if isinstance(attrs, Mapping):
-                    containers.append(container_from_inspect(attrs))
-            nets = api.get("/networks")
-            networks = tuple(
-                network_from_attrs(n)
-                for n in (nets if isinstance(nets, list) else ())
-                if isinstance(n, Mapping)
-            )
-    except (OSError, EngineApiError, ValueError) as err:
-        return _unreachable(host, _short(err))
-    return _answered(host, version, containers, networks, stopped)
-
-
+DEFAULT_BRIDGE = "docker0"
 # States in which a container runs no process (so has no network namespace).
 NOT_RUNNING = frozenset({"created", "exited", "dead"})
+EVENT_FILTERS = '{"type":["container","network"]}'
+# Events that change nothing the snapshot shows.
+QUIET_ACTIONS = ("exec_", "health_status", "top")
+
+
+class DockerEngine:
+    """The Docker daemon at one endpoint."""
+
+    name = "docker"
+
+    def __init__(
+        self, endpoint: Endpoint, timeout: float = 3.0, *, use_sdk: bool | None = None
+    ) -> None:
+        """``use_sdk``: None picks the stdlib client for unix:// hosts and the SDK for
+        the others; True forces the SDK (the test that both clients agree)."""
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self._stdlib = endpoint.host.startswith("unix://") and not use_sdk
+        self._lock = threading.Lock()
+        self._sdk: Any = None  # docker.DockerClient, made on first use (non-unix hosts)
+        self._stream: Any = None  # the running event stream, to close it
+        self._prefix = ""  # "/v1.41": the API version negotiated with this daemon
+        self._version = ""
+
+    @property
+    def host(self) -> str:
+        return self.endpoint.host
+
+    @property
+    def origin(self) -> str:
+        return self.endpoint.origin
+
+    @property
+    def problem(self) -> str:
+        return self.endpoint.problem
+
+    @property
+    def local_socket(self) -> str | None:
+        if self.host.startswith("unix://"):
+            return self.host.removeprefix("unix://")
+        return None
+
+    # --- the stdlib client (unix sockets) -------------------------------------------
+
+    def _api(self) -> Any:
+        """A stdlib client speaking the API version negotiated with this daemon."""
+        from nsexplorer.collect.docker_api import EngineApi
+
+        path = self.local_socket
+        assert path is not None  # noqa: S101 - only called for unix:// hosts
+        api = EngineApi(path, self.timeout)
+        if self._prefix:
+            api.use_prefix(self._prefix)
+        else:
+            self._version = api.negotiate()
+            self._prefix = api.prefix
+        return api
+
+    def _get(self, path: str) -> Any:
+        from nsexplorer.collect.docker_api import EngineApiError
+
+        try:
+            with self._api() as api:
+                return api.get(path)
+        except (OSError, EngineApiError, ValueError) as err:
+            raise EngineError(_short(err)) from err
+
+    # --- the SDK client (every other host) ------------------------------------------
+
+    def sdk(self) -> Any:
+        """The one docker SDK client for this endpoint (made once, shared)."""
+        with self._lock:
+            if self._sdk is None:
+                self._sdk = _sdk_client(self.endpoint, self.timeout)
+            return self._sdk
+
+    def _sdk_call(self, fn: Callable[[Any], T]) -> T:
+        import docker.errors
+
+        try:
+            return fn(self.sdk())
+        except (docker.errors.DockerException, OSError) as err:
+            raise EngineError(_short(err)) from err
+
+    # --- ContainerEngine --------------------------------------------------------------
+
+    def version(self) -> str:
+        if not self._stdlib:
+            return self._sdk_call(lambda c: str(c.version().get("Version", "")))
+        from nsexplorer.collect.docker_api import EngineApiError
+
+        try:
+            with self._api() as api:
+                # Asked every time: it is also the liveness check, and a restarted
+                # daemon may speak another version.
+                self._version = api.negotiate()
+                self._prefix = api.prefix
+        except (OSError, EngineApiError, ValueError) as err:
+            raise EngineError(_short(err)) from err
+        return self._version
+
+    def containers(self) -> tuple[list[Container], list[StoppedContainer]]:
+        if not self._stdlib:
+            items, inspected = self._sdk_call(
+                lambda c: (
+                    c.api.containers(all=True),
+                    [x.attrs for x in c.containers.list(ignore_removed=True)],
+                )
+            )
+        else:
+            items, inspected = self._stdlib_containers()
+        stopped = [x for i in items if _is_map(i) and (x := stopped_from_list_item(i))]
+        return [container_from_inspect(a) for a in inspected if _is_map(a)], stopped
+
+    def _stdlib_containers(self) -> tuple[list[Any], list[Any]]:
+        from nsexplorer.collect.docker_api import EngineApiError
+
+        try:
+            with self._api() as api:
+                listed = api.get("/containers/json?all=1")
+                items = [i for i in (listed if isinstance(listed, list) else ()) if _is_map(i)]
+                inspected: list[Any] = []
+                for item in items:
+                    cid = str(item.get("Id", ""))
+                    if not cid or stopped_from_list_item(item) is not None:
+                        continue
+                    try:
+                        inspected.append(api.get(f"/containers/{cid}/json"))
+                    except EngineApiError as err:
+                        if err.status != 404:  # 404: removed since the list, like the SDK
+                            raise
+        except (OSError, EngineApiError, ValueError) as err:
+            raise EngineError(_short(err)) from err
+        return items, inspected
+
+    def networks(self) -> list[DockerNetwork]:
+        if not self._stdlib:
+            nets = self._sdk_call(lambda c: [n.attrs for n in c.networks.list()])
+        else:
+            got = self._get("/networks")
+            nets = got if isinstance(got, list) else []
+        return [network_from_attrs(n) for n in nets if _is_map(n)]
+
+    def events(self) -> Iterator[str]:
+        if self._stdlib:
+            yield from self._stdlib_events()
+        else:
+            yield from self._sdk_events()
+
+    def _stdlib_events(self) -> Iterator[str]:
+        from nsexplorer.collect.docker_api import EngineApiError
+
+        try:
+            api = self._api()
+            self._stream = api
+            query = urllib.parse.quote(EVENT_FILTERS, safe="")
+            for event in api.stream(f"/events?filters={query}"):
+                reason = event_reason(event)
+                if reason:
+                    yield reason
+        except (OSError, EngineApiError, ValueError) as err:
+            raise EngineError(_short(err)) from err
+        finally:
+            self._stream = None
+
+    def _sdk_events(self) -> Iterator[str]:
+        import docker.errors
+
+        try:
+            stream = self.sdk().events(decode=True, filters={"type": ["container", "network"]})
+            self._stream = stream
+            for event in stream:
+                reason = event_reason(event)
+                if reason:
+                    yield reason
+        except (docker.errors.DockerException, OSError) as err:
+            raise EngineError(_short(err)) from err
+        finally:
+            self._stream = None
+
+    def close(self) -> None:
+        stream = self._stream
+        if stream is not None:
+            with contextlib.suppress(Exception):  # a stream that already ended
+                stream.close()
+
+    def daemon_pid(self, proc: str = "/proc") -> int | None:
+        """The dockerd serving this endpoint: the one whose command line names its
+        socket, or the only dockerd running (a remote daemon has none here)."""
+        sock = self.local_socket
+        if sock is None:
+            return None
+        pids = procfs.pids_named("dockerd", proc)
+        if len(pids) <= 1:
+            return pids[0] if pids else None
+        for pid in pids:
+            if any(sock in arg for arg in procfs.read_cmdline(pid, proc)):
+                return pid
+        return None
+
+
+def _sdk_client(endpoint: Endpoint, timeout: float) -> Any:
+    import docker
+    import docker.errors
+    import docker.tls
+
+    tls: Any = None
+    if endpoint.tls is not None:
+        ca, cert, key = endpoint.tls
+        tls = docker.tls.TLSConfig(
+            client_cert=(cert, key),
+            ca_cert=ca if endpoint.tls_verify else None,
+            verify=endpoint.tls_verify,
+        )
+    try:
+        return docker.DockerClient(
+            base_url=endpoint.host,
+            tls=tls if tls is not None else False,
+            timeout=max(1, round(timeout)),
+        )
+    except docker.errors.DockerException as err:
+        raise EngineError(_short(err)) from err
+
+
+def event_reason(event: Any) -> str:
+    """'docker start' for an event that may change the picture, '' for the others."""
+    if not isinstance(event, Mapping):
+        return ""
+    action = str(event.get("Action") or event.get("status") or "")
+    if action.startswith(QUIET_ACTIONS):
+        return ""
+    return f"docker {action}".strip()
+
+
+def _is_map(value: Any) -> bool:
+    return isinstance(value, Mapping)
 
 
 def stopped_from_list_item(item: Mapping[str, Any]) -> StoppedContainer | None:
@@ -149,52 +284,6 @@ def stopped_from_list_item(item: Mapping[str, Any]) -> StoppedContainer | None:
     names = item.get("Names") or []
     name = str(names[0]).removeprefix("/") if isinstance(names, list) and names else ""
     return StoppedContainer(id=str(item.get("Id", "")), name=name, state=state)
-
-
-def query_docker_sdk(host: str, timeout: float) -> EngineResult:
-    import docker
-    import docker.errors
-
-    try:
-        client = docker.from_env(timeout=max(1, round(timeout)))
-    except docker.errors.DockerException as err:
-        return _unreachable(host, _short(err))
-    try:
-        version = str(client.version().get("Version", ""))
-        containers = [
-            container_from_inspect(c.attrs) for c in client.containers.list(ignore_removed=True)
-        ]
-        stopped = [
-            down
-            for item in client.api.containers(all=True)
-            if isinstance(item, Mapping) and (down := stopped_from_list_item(item)) is not None
-        ]
-        networks = tuple(network_from_attrs(n.attrs) for n in client.networks.list())
-    except docker.errors.DockerException as err:
-        return _unreachable(host, _short(err))
-    except OSError as err:
-        return _unreachable(host, _short(err))
-    finally:
-        client.close()
-    return _answered(host, version, containers, networks, stopped)
-
-
-def _answered(
-    host: str,
-    version: str,
-    containers: list[Container],
-    networks: tuple[DockerNetwork, ...],
-    stopped: list[StoppedContainer],
-) -> EngineResult:
-    engine = EngineInfo(
-        engine="docker",
-        reachable=True,
-        host=host,
-        version=version,
-        networks=networks,
-        stopped=tuple(stopped),
-    )
-    return EngineResult(engine=engine, containers=containers)
 
 
 def _short(err: BaseException) -> str:
@@ -225,10 +314,13 @@ def container_from_inspect(attrs: Mapping[str, Any]) -> Container:
                 ContainerNetwork(
                     name=str(name),
                     ip_address=str(n.get("IPAddress") or ""),
-                    prefixlen=int(n.get("IPPrefixLen") or 0),
+                    prefixlen=_int(n.get("IPPrefixLen")),
                     gateway=str(n.get("Gateway") or ""),
                     mac=str(n.get("MacAddress") or ""),
                     ipv6_address=str(n.get("GlobalIPv6Address") or ""),
+                    ipv6_prefixlen=_int(n.get("GlobalIPv6PrefixLen")),
+                    ipv6_gateway=str(n.get("IPv6Gateway") or ""),
+                    network_id=str(n.get("NetworkID") or ""),
                 )
             )
     labels = _get(attrs, "Config", "Labels") or {}
@@ -244,7 +336,28 @@ def container_from_inspect(attrs: Mapping[str, Any]) -> Container:
         compose_project=str(labels.get(COMPOSE_PROJECT, "")) if isinstance(labels, Mapping) else "",
         shares_with=shares,
         networks=tuple(networks),
+        ports=ports_from_inspect(_get(attrs, "NetworkSettings", "Ports")),
     )
+
+
+def ports_from_inspect(ports: Any) -> tuple[PublishedPort, ...]:
+    """NetworkSettings.Ports ({"80/tcp": [{"HostIp", "HostPort"}] or null}): the
+    published bindings; a port that is only exposed (null) is not published."""
+    out: list[PublishedPort] = []
+    if not isinstance(ports, Mapping):
+        return ()
+    for port, bindings in sorted(ports.items()):
+        for b in bindings if isinstance(bindings, list) else ():
+            if isinstance(b, Mapping) and b.get("HostPort"):
+                out.append(PublishedPort(str(port), str(b.get("HostIp") or ""), str(b["HostPort"])))
+    return tuple(out)
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def network_from_attrs(attrs: Mapping[str, Any]) -> DockerNetwork:
@@ -258,8 +371,10 @@ def network_from_attrs(attrs: Mapping[str, Any]) -> DockerNetwork:
     options = attrs.get("Options") or {}
     bridge = str(options.get(BRIDGE_NAME_OPTION, "")) if isinstance(options, Mapping) else ""
     if driver == "bridge" and not bridge:
-        # User-defined bridge networks are named br-<first 12 hex of the id>.
-        bridge = f"br-{net_id[:12]}" if attrs.get("Name") != "bridge" else ""
+        # User-defined bridge networks are named br-<first 12 hex of the id>; the
+        # default network `bridge` is docker0 (or the daemon's -b bridge, which the
+        # engine reports in the option above).
+        bridge = f"br-{net_id[:12]}" if attrs.get("Name") != "bridge" else DEFAULT_BRIDGE
     return DockerNetwork(
         id=net_id,
         name=str(attrs.get("Name", "")),

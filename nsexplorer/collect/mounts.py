@@ -3,16 +3,22 @@
 One process per distinct mount namespace has its mountinfo read; each ``nsfs`` line whose
 root is ``net:[N]`` is a bind mount of network namespace N. A mount that our own mount
 namespace does not have is *hidden*: it is reached through ``/proc/<pid>/root<mountpoint>``
-of a process in that mount namespace, with no mount-namespace switch.
+of a process in that mount namespace, with no mount-namespace switch. That process must
+not be chrooted: its mountinfo and its ``root`` would show only what lies under its
+chroot, so one whose root is the mount namespace's own root is chosen.
+
+``mnt:[N]`` lines (mount namespaces bind-mounted somewhere) are collected too: a mount
+namespace that no process is in is visited by :mod:`nsexplorer.collect.mountns`.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
-from nsexplorer.collect.nsfs import read_bounded
+from nsexplorer.collect.nsfs import nsfs_dev, read_bounded
 from nsexplorer.model import BindMount
 
 # mountinfo of a busy host is a few hundred KB; refuse to read absurd amounts.
@@ -24,7 +30,8 @@ _OCTAL = re.compile(rb"\\([0-7]{3})")
 @dataclass(frozen=True, slots=True)
 class NsfsMount:
     mount_point: str
-    netns_inode: int
+    netns_inode: int  # the namespace's inode (a mount namespace's for kind "mnt")
+    kind: str = "net"
 
 
 def unescape(field: bytes) -> str:
@@ -33,16 +40,92 @@ def unescape(field: bytes) -> str:
 
 
 # "<id> <parent> <maj:min> net:[<ino>] <mount point> <options...> - nsfs <source> <super>"
-_NSFS_LINE = re.compile(rb"^\S+ \S+ \S+ net:\[(\d+)\] (\S+) [^\n]*? - nsfs ", re.MULTILINE)
+_NSFS_LINE = re.compile(rb"^\S+ \S+ \S+ (net|mnt):\[(\d+)\] (\S+) [^\n]*? - nsfs ", re.MULTILINE)
+
+
+def parse_nsfs(data: bytes) -> list[NsfsMount]:
+    """The nsfs mounts of network and mount namespaces in a mountinfo text (bytes)."""
+    out: list[NsfsMount] = []
+    for kind, ino, point in _NSFS_LINE.findall(data):
+        path = unescape(point) if b"\\" in point else point.decode("utf-8", "surrogateescape")
+        out.append(NsfsMount(path, int(ino), kind.decode()))
+    return out
 
 
 def parse_mountinfo(data: bytes) -> list[NsfsMount]:
     """The nsfs network-namespace mounts in a mountinfo text (bytes, as read)."""
-    out: list[NsfsMount] = []
-    for ino, point in _NSFS_LINE.findall(data):
-        path = unescape(point) if b"\\" in point else point.decode("utf-8", "surrogateescape")
-        out.append(NsfsMount(path, int(ino)))
+    return [m for m in parse_nsfs(data) if m.kind == "net"]
+
+
+@dataclass(frozen=True, slots=True)
+class MountEntry:
+    """One mountinfo line, the fields that place it in the tree."""
+
+    id: int
+    parent: int
+    root: str  # "net:[N]" for an nsfs bind mount of netns N
+    mount_point: str
+    fstype: str
+
+
+def parse_tree(data: bytes) -> list[MountEntry]:
+    """Every mount of a mountinfo text, in table order."""
+    out: list[MountEntry] = []
+    for line in data.split(b"\n"):
+        left, sep, right = line.partition(b" - ")
+        fields = left.split(b" ")
+        if not sep or len(fields) < 5 or not fields[0].isdigit() or not fields[1].isdigit():
+            continue
+        out.append(
+            MountEntry(
+                int(fields[0]),
+                int(fields[1]),
+                unescape(fields[3]),
+                unescape(fields[4]),
+                unescape(right.split(b" ", 1)[0]),
+            )
+        )
     return out
+
+
+def _at_or_above(point: str, path: str) -> bool:
+    return point in (path, "/") or path.startswith(point.rstrip("/") + "/")
+
+
+def covering_mounts(entries: list[MountEntry], mount_point: str, netns_ino: int) -> list[str]:
+    """Mount points of the mounts that cover the nsfs bind mount of ``netns_ino`` at
+    ``mount_point``, to detach in this order (outermost first, latest first): mounts
+    attached to the bind mount's chain of parents (or stacked on it) at or above its
+    path, that are not themselves in that chain. None of the bind mount's ancestors is
+    ever listed. [] when nothing covers it, or when it is not in the table."""
+    by_id = {e.id: e for e in entries}
+    target = next(
+        (
+            e
+            for e in entries
+            if e.fstype == "nsfs"
+            and e.root == f"net:[{netns_ino}]"
+            and e.mount_point == mount_point
+        ),
+        None,
+    )
+    if target is None:
+        return []
+    chain: set[int] = set()
+    cur = by_id.get(target.parent)
+    while cur is not None and cur.id not in chain:
+        chain.add(cur.id)
+        cur = by_id.get(cur.parent)
+    out = [
+        e.mount_point
+        for e in reversed(entries)
+        if e.id != target.id
+        and e.id not in chain
+        and (e.parent in chain or e.parent == target.id)
+        and _at_or_above(e.mount_point, mount_point)
+    ]
+    # Outermost first: a path under a covering mount cannot be reached to detach it.
+    return sorted(out, key=lambda p: p.count("/") if p != "/" else 0)
 
 
 @dataclass(slots=True)
@@ -50,6 +133,9 @@ class MountScan:
     # netns inode -> bind mounts of it (deduplicated by (mount ns, path))
     mounts: dict[int, list[BindMount]]
     warnings: list[str]
+    # mount ns inode -> paths that open it from our mount namespace (its nsfs bind
+    # mounts, hidden ones through /proc/<pid>/root)
+    mnt_mounts: dict[int, list[str]] = field(default_factory=dict)
 
 
 def scan_mounts(
@@ -60,16 +146,22 @@ def scan_mounts(
     """Bind mounts seen from every mount namespace in ``mnt_pids`` (plus our own)."""
     warnings: list[str] = []
     own = _read_own(proc, warnings)
-    own_set = {(m.mount_point, m.netns_inode) for m in own}
-    result: dict[int, list[BindMount]] = {}
+    own_set = {(m.mount_point, m.netns_inode) for m in own if m.kind == "net"}
+    scan = MountScan({}, warnings)
     seen: set[tuple[int, str, int]] = set()
 
     def add(mnt_ns: int, m: NsfsMount, hidden: bool, via: int | None) -> None:
+        if m.kind == "mnt":
+            reach = f"{proc}/{via}/root{m.mount_point}" if hidden else m.mount_point
+            paths = scan.mnt_mounts.setdefault(m.netns_inode, [])
+            if reach not in paths:
+                paths.append(reach)
+            return
         key = (mnt_ns if hidden else own_mnt, m.mount_point, m.netns_inode)
         if key in seen:
             return
         seen.add(key)
-        result.setdefault(m.netns_inode, []).append(
+        scan.mounts.setdefault(m.netns_inode, []).append(
             BindMount(
                 path=m.mount_point,
                 mount_ns_inode=mnt_ns if hidden else own_mnt,
@@ -78,6 +170,7 @@ def scan_mounts(
             )
         )
 
+    own_mnt_set = {(m.mount_point, m.netns_inode) for m in own if m.kind == "mnt"}
     for m in own:
         add(own_mnt, m, False, None)
     for mnt_ns, pids in sorted(mnt_pids.items()):
@@ -88,9 +181,46 @@ def scan_mounts(
             continue
         pid, found = mounts
         for m in found:
-            hidden = (m.mount_point, m.netns_inode) not in own_set
+            known = own_mnt_set if m.kind == "mnt" else own_set
+            hidden = (m.mount_point, m.netns_inode) not in known
             add(mnt_ns, m, hidden, pid)
-    return MountScan(result, warnings)
+    return scan
+
+
+def mark_covered(
+    scan: MountScan, proc: str = "/proc", lstat: Callable[[str], os.stat_result] = os.lstat
+) -> None:
+    """Mark the bind mounts whose path no longer opens them: another mount was made over
+    the path or over a directory above it. The mount still holds the namespace (it is
+    not gone); its path is just not a way in. One lstat per mount, which never opens
+    anything nor follows the last component."""
+    for ino, mounts in scan.mounts.items():
+        for n, m in enumerate(mounts):
+            path = m.path if not m.hidden else m.reach_path
+            if m.hidden and m.via_pid is None:
+                continue
+            try:
+                st = lstat(path)
+            except (FileNotFoundError, NotADirectoryError):
+                covered = True
+            except OSError:  # not ours to see (not root): unknown, so not claimed
+                continue
+            else:
+                covered = st.st_ino != ino or st.st_dev != nsfs_dev()
+            if covered:
+                mounts[n] = replace(m, covered=True)
+
+
+def root_is_namespace_root(pid: int, proc: str = "/proc") -> bool | None:
+    """Is the process's root the root of its mount namespace (not a chroot)? None when
+    it cannot be told. ``..`` of a mount namespace's root is the root itself; of a chroot
+    directory (or a chroot onto a mount point) it is something else."""
+    try:
+        root = os.stat(f"{proc}/{pid}/root")
+        parent = os.stat(f"{proc}/{pid}/root/..")
+    except OSError:
+        return None
+    return (root.st_dev, root.st_ino) == (parent.st_dev, parent.st_ino)
 
 
 def _read_own(proc: str, warnings: list[str]) -> list[NsfsMount]:
@@ -101,25 +231,44 @@ def _read_own(proc: str, warnings: list[str]) -> list[NsfsMount]:
         return []
     if truncated:
         warnings.append("our own mount table is larger than 32 MB; read the first 32 MB")
-    return parse_mountinfo(data)
+    return parse_nsfs(data)
+
+
+def read_mountinfo(pid: int, proc: str, warnings: list[str]) -> list[NsfsMount]:
+    """The nsfs mounts in ``pid``'s mount table (raises OSError as the read does)."""
+    data, truncated = read_bounded(f"{proc}/{pid}/mountinfo", MOUNTINFO_LIMIT)
+    if truncated:
+        warnings.append(f"mount table of pid {pid} is larger than 32 MB; read part of it")
+    return parse_nsfs(data)
+
+
+CHROOT_CANDIDATES = 32  # processes of one mount namespace tried for an unchrooted one
 
 
 def _read_any(
     pids: list[int], proc: str, warnings: list[str], mnt_ns: int
 ) -> tuple[int, list[NsfsMount]] | None:
-    """mountinfo of the first process of the mount namespace that we can read."""
+    """mountinfo of a process of the mount namespace that is not chrooted; of a
+    chrooted one only when every process tried is (its table is then what it sees)."""
     denied = False
-    for pid in pids[:8]:
+    chrooted: list[int] = []
+    for pid in pids[:CHROOT_CANDIDATES]:
+        if root_is_namespace_root(pid, proc) is False:
+            chrooted.append(pid)
+            continue
         try:
-            data, truncated = read_bounded(f"{proc}/{pid}/mountinfo", MOUNTINFO_LIMIT)
+            return pid, read_mountinfo(pid, proc, warnings)
         except PermissionError:
             denied = True
-            continue
         except OSError:  # the process ended: try the next one
             continue
-        if truncated:
-            warnings.append(f"mount table of pid {pid} is larger than 32 MB; read part of it")
-        return pid, parse_mountinfo(data)
+    for pid in chrooted[:8]:
+        try:
+            return pid, read_mountinfo(pid, proc, warnings)
+        except PermissionError:
+            denied = True
+        except OSError:
+            continue
     if denied:
         warnings.append(f"cannot read the mount table of mount namespace {mnt_ns} (needs root)")
     return None

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from nsexplorer.collect import discovery
+from nsexplorer.collect import discovery, engine
 from nsexplorer.errors import NamespaceGone
 from nsexplorer.model import NamespaceId, NetNamespace, ProcessInfo, Snapshot
 
 if TYPE_CHECKING:
+    from nsexplorer.collect.engine import ContainerEngine
     from nsexplorer.collect.netns_reader import NsRead
 
 
@@ -24,9 +26,23 @@ class LiveSource:
     anything on the host.
     """
 
-    def __init__(self, docker_timeout: float = 3.0, *, proc: str = "/proc") -> None:
+    def __init__(
+        self,
+        docker_timeout: float = 3.0,
+        *,
+        proc: str = "/proc",
+        engines: Sequence[ContainerEngine] | None = None,
+        thorough_discover: bool = False,
+    ) -> None:
+        """``thorough_discover``: let ``discover`` do what ``collect`` does beyond the
+        cheap pass (sockets, helpers into process-less mount namespaces and under covering
+        mounts), for one-shot commands such as ``show`` whose TARGET may be held only that
+        way; the UI's first pass leaves it to ``collect``."""
         self.docker_timeout = docker_timeout
         self._proc = proc
+        self._thorough = thorough_discover
+        # The container engines, shared with the watcher (one resolution per process).
+        self.engines = engine.engines(docker_timeout) if engines is None else engines
         self._lock = threading.Lock()
         self._last: discovery.Discovery | None = None
         # (namespace, nsid) -> namespace, as the kernel confirmed it last time.
@@ -36,19 +52,29 @@ class LiveSource:
     def live(self) -> bool:
         return True
 
-    def _discover(self) -> discovery.Discovery:
-        found = discovery.discover(self.docker_timeout, proc=self._proc)
+    def _discover(self, *, thorough: bool) -> discovery.Discovery:
+        found = discovery.discover(
+            self.docker_timeout, proc=self._proc, thorough=thorough, engines=self.engines
+        )
         with self._lock:
             self._last = found
         return found
 
     def discover(self) -> Snapshot:
-        return self._discover().snapshot
+        # Sockets and helper processes are left to collect() (see discovery.discover).
+        return self._discover(thorough=self._thorough).snapshot
+
+    def paths_of(self, ns_id: NamespaceId) -> list[str]:
+        """Paths that may open ``ns_id`` (best first; verified when opened), as the last
+        discovery found them: for the watcher, which is told only the identity."""
+        with self._lock:
+            last = self._last
+        return list(last.paths.get(ns_id, ())) if last is not None else []
 
     def collect(self) -> Snapshot:
         from nsexplorer.collect import netns_reader
 
-        found = self._discover()
+        found = self._discover(thorough=True)
         snap = found.snapshot
         targets = [(ns.id, found.paths.get(ns.id, [])) for ns in snap.namespaces]
         result = netns_reader.read_namespaces(targets, host=found.host)
@@ -74,7 +100,7 @@ class LiveSource:
         with self._lock:
             self._nsid_hints.update(result.nsids)
         read = result.reads.get(ns.id)
-        if read is not None and read.gone:
+        if read is not None and read.gone and not held_by_covered_mount(ns):
             raise NamespaceGone(f"namespace {ns.label or ns.inode} is gone ({read.error})")
         detailed = merge(ns, read)
         if result.warnings:
@@ -91,6 +117,11 @@ def merge(ns: NetNamespace, read: NsRead | None) -> NetNamespace:
     """``ns`` with what netlink said about it (or why it could not say)."""
     if read is None:
         return ns
+    if read.error and read.gone and held_by_covered_mount(ns):
+        # No path opens it, but a bind mount under another mount still holds it.
+        covered = ", ".join(m.path for m in ns.bind_mounts if m.covered)
+        why = f"not readable: its bind mount {covered} is covered by another mount"
+        return replace(ns, warnings=(*ns.warnings, why))
     if read.error:
         return replace(ns, warnings=(*ns.warnings, read.error), gone=read.gone)
     return replace(
@@ -98,8 +129,20 @@ def merge(ns: NetNamespace, read: NsRead | None) -> NetNamespace:
         detailed=True,
         interfaces=read.interfaces,
         routes=read.routes,
-        access_path=ns.access_path or read.path,
+        access_path=ns.access_path or (read.path if not _private(ns, read.path) else ""),
     )
+
+
+def _private(ns: NetNamespace, path: str) -> bool:
+    """A way in only nsexplorer can use: a socket (SIOCGSKNS) or its own pinned fd.
+    Never shown as the access path, which is what a person pastes into nsenter."""
+    sockets = {f"/proc/{h.pid}/fd/{h.fd}" for h in ns.socket_holders}
+    return path in sockets or path.startswith(f"/proc/{os.getpid()}/fd/")
+
+
+def held_by_covered_mount(ns: NetNamespace) -> bool:
+    """A covered bind mount keeps the namespace alive although no path opens it."""
+    return any(m.covered for m in ns.bind_mounts)
 
 
 def _paths_of(ns: NetNamespace, last: discovery.Discovery | None) -> list[str]:
@@ -108,9 +151,11 @@ def _paths_of(ns: NetNamespace, last: discovery.Discovery | None) -> list[str]:
         paths.extend(last.paths.get(ns.id, ()))
     if ns.access_path:
         paths.append(ns.access_path)
-    paths.extend(m.path for m in ns.bind_mounts if not m.hidden)
+    paths.extend(m.path for m in ns.bind_mounts if not m.hidden and not m.covered)
     paths.extend(f"/proc/{p}/ns/net" for p in ns.pids[:3])
     paths.extend(f"/proc/{c.pid}/ns/net" for c in ns.containers if c.pid is not None)
-    paths.extend(m.reach_path for m in ns.bind_mounts if m.hidden)
+    paths.extend(m.reach_path for m in ns.bind_mounts if m.hidden and not m.covered)
+    paths.extend(f"/proc/{h.pid}/task/{h.tid}/ns/net" for h in ns.thread_holders[:3])
     paths.extend(f"/proc/{h.pid}/fd/{h.fd}" for h in ns.fd_holders[:3])
+    paths.extend(f"/proc/{h.pid}/fd/{h.fd}" for h in ns.socket_holders[:3])
     return list(dict.fromkeys(paths))

@@ -3,13 +3,17 @@
 Sources of change, all waited on (never polled in a busy loop):
 - rtnetlink multicast (links, addresses, routes) in the host netns and in the selected
   namespace; the latter's socket is made on the watcher's own thread after
-  setns(CLONE_NEWNET), then the thread returns to its namespace (restored in finally);
+  setns(CLONE_NEWNET), then the thread returns to its namespace (restored in finally).
+  The selected namespace is opened like every namespace (nsfs.open_verified): through
+  the paths the collector found (a container's /proc/PID/ns/net, a thread's, a hidden
+  mount's /proc/PID/root path, a socket, a pinned fd), verified to be that namespace;
 - /proc/self/mountinfo, which the kernel flags (POLLPRI) when our mount table changes
   (`ip netns add`, a name bind-mounted or removed);
-- Docker events (container and network), on a thread of their own, reconnecting slowly
-  when the daemon is absent; a hanging daemon blocks only that thread;
-- a rescan of /proc/*/ns/net at most every ``rescan_interval`` seconds (about 10 ms for
-  2,000 processes) for namespaces that come and go with plain processes.
+- container engine events (container and network), one thread per engine, over the same
+  engine object the collector asks (so the same daemon), reconnecting slowly when the
+  daemon is absent; a hanging daemon blocks only that thread;
+- a rescan of /proc (processes and their threads) at most every ``rescan_interval``
+  seconds for namespaces that come and go with plain processes.
 
 Nothing is parsed: any message is "something changed", and the UI debounces.
 """
@@ -17,18 +21,20 @@ Nothing is parsed: any message is "something changed", and the UI debounces.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import select
 import socket
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
+from nsexplorer.collect import mounts, nsfs, procfs
 from nsexplorer.model import NamespaceId
 
-CLONE_NEWNET = 0x40000000
+if TYPE_CHECKING:
+    from nsexplorer.collect.engine import ContainerEngine
+
 NETLINK_ROUTE = 0
 RTMGRP_LINK = 0x1
 RTMGRP_IPV4_IFADDR = 0x10
@@ -38,9 +44,10 @@ RTMGRP_IPV6_ROUTE = 0x400
 GROUPS = (
     RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE
 )
-OWN_NETNS = "/proc/thread-self/ns/net"
-NETNS_DIRS = ("/run/netns", "/var/run/netns", "/run/docker/netns")
 MIN_GAP = 0.25  # at most four notifications a second, however busy the host is
+
+# Paths that may open a namespace, best first (e.g. LiveSource.paths_of).
+PathsOf = Callable[[NamespaceId], Sequence[str]]
 
 
 def netlink_socket() -> socket.socket:
@@ -59,86 +66,37 @@ def netlink_socket() -> socket.socket:
     return sock
 
 
-def _libc_setns() -> Callable[[int, int], int]:
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    fn = libc.setns
-    fn.argtypes = [ctypes.c_int, ctypes.c_int]
-    fn.restype = ctypes.c_int
-    return fn
-
-
-def _setns(fd: int) -> None:
-    if _libc_setns()(fd, CLONE_NEWNET) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
-
-
-def netlink_socket_in(path: str) -> socket.socket:
-    """A netlink socket bound inside the namespace at ``path``. MUST run on a thread the
-    caller owns: it switches that thread's netns and switches it back."""
-    home = os.open(OWN_NETNS, os.O_RDONLY | os.O_CLOEXEC)
+def netlink_socket_in(path: str, expect: NamespaceId | None = None) -> socket.socket:
+    """A netlink socket bound inside the namespace at ``path`` (opened and verified as
+    every namespace path is, so /proc's magic links work and nothing planted is
+    followed). MUST run on a thread the caller owns: it switches that thread's netns and
+    switches it back (nsfs.ThreadStranded if it cannot: the thread must then end)."""
+    fd, _ = nsfs.open_verified(path, expect)
     try:
-        target = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOFOLLOW)
-        try:
-            _setns(target)
-            try:
-                return netlink_socket()
-            finally:
-                _setns(home)
-        finally:
-            os.close(target)
+        with nsfs.entered(fd):
+            return netlink_socket()
     finally:
-        os.close(home)
+        os.close(fd)
 
 
-def scan_proc_netns(proc: str = "/proc") -> dict[int, int]:
-    """netns inode -> one pid in it, for every readable /proc/PID/ns/net."""
-    found: dict[int, int] = {}
-    try:
-        entries = os.scandir(proc)
-    except OSError:
-        return found
-    with entries:
-        for entry in entries:
-            if not entry.name.isdigit():
-                continue
-            try:
-                link = os.readlink(f"{proc}/{entry.name}/ns/net")
-            except OSError:
-                continue
-            if link.startswith("net:[") and link.endswith("]"):
-                with contextlib.suppress(ValueError):
-                    found.setdefault(int(link[5:-1]), int(entry.name))
+def scan_proc_netns(proc: str = "/proc") -> dict[int, str]:
+    """netns inode -> one /proc path into it, for every process and thread (one /proc
+    scan, procfs's)."""
+    scan = procfs.scan(proc, fds=False, mounts=False)
+    found = {ino: f"{proc}/{pids[0]}/ns/net" for ino, pids in scan.net_pids.items()}
+    for ino, holders in scan.thread_holders.items():
+        pid, tid = holders[0]
+        found.setdefault(ino, f"{proc}/{pid}/task/{tid}/ns/net")
     return found
 
 
-def nsfs_mounts(mountinfo: str = "/proc/self/mountinfo") -> list[str]:
-    """Mount points of nsfs mounts visible in our own mount namespace."""
-    points: list[str] = []
+def nsfs_mounts(proc: str = "/proc") -> list[str]:
+    """Mount points of netns bind mounts visible in our own mount namespace."""
     try:
-        with open(mountinfo, encoding="utf-8", errors="surrogateescape") as f:
-            for line in f:
-                left, _, right = line.partition(" - ")
-                if right.startswith("nsfs "):
-                    fields = left.split(" ")
-                    if len(fields) > 4:
-                        points.append(_unescape(fields[4]))
+        data, _ = nsfs.read_bounded(f"{proc}/thread-self/mountinfo", mounts.MOUNTINFO_LIMIT)
     except OSError:
-        pass
-    return points
-
-
-def _unescape(path: str) -> str:
-    # mountinfo escapes space, tab, newline and backslash as \ooo
-    out, i = [], 0
-    while i < len(path):
-        if path[i] == "\\" and i + 3 < len(path) and path[i + 1 : i + 4].isdigit():
-            out.append(chr(int(path[i + 1 : i + 4], 8)))
-            i += 4
-        else:
-            out.append(path[i])
-            i += 1
-    return "".join(out)
+        return []
+    return [m.mount_point for m in mounts.parse_mountinfo(data)]
 
 
 class NetlinkWatcher:
@@ -151,19 +109,26 @@ class NetlinkWatcher:
         rescan_interval: float = 5.0,
         docker_timeout: float = 3.0,
         docker_retry: float = 30.0,
+        engines: Sequence[ContainerEngine] | None = None,
+        paths: PathsOf | None = None,
     ) -> None:
+        """``engines``: the container engines whose events to follow (default: the
+        process's shared ones, those the collector asks). ``paths``: where the
+        collector found each namespace (LiveSource.paths_of), tried first."""
         self.rescan_interval = rescan_interval
         self.docker = docker
         self.docker_timeout = docker_timeout
         self.docker_retry = docker_retry
+        self._engines = engines
+        self._paths = paths
         self._on_change: Callable[[str], None] | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._want: NamespaceId | None = None
         self._wake_r, self._wake_w = -1, -1
         self._thread: threading.Thread | None = None
-        self._docker_thread: threading.Thread | None = None
-        self._docker_stream: Any = None
+        self._engine_threads: list[threading.Thread] = []
+        self._live_engines: list[ContainerEngine] = []
         self.errors: list[str] = []  # what could not be watched, for diagnostics
         self.watching: NamespaceId | None = None  # the namespace a socket is open in
 
@@ -177,10 +142,9 @@ class NetlinkWatcher:
         self._thread = threading.Thread(target=self._loop, name="nsx-watch", daemon=True)
         self._thread.start()
         if self.docker:
-            self._docker_thread = threading.Thread(
-                target=self._docker_loop, name="nsx-watch-docker", daemon=True
-            )
-            self._docker_thread.start()
+            t = threading.Thread(target=self._engines_start, name="nsx-watch-engines", daemon=True)
+            self._engine_threads.append(t)
+            t.start()
 
     def watch_namespace(self, ns: NamespaceId | None) -> None:
         with self._lock:
@@ -190,10 +154,9 @@ class NetlinkWatcher:
     def stop(self) -> None:
         self._stop.set()
         self._wake()
-        stream = self._docker_stream
-        if stream is not None:
+        for e in list(self._live_engines):
             with contextlib.suppress(Exception):
-                stream.close()
+                e.close()
         if self._thread is not None:
             self._thread.join(timeout=2)
         for fd in (self._wake_r, self._wake_w):
@@ -273,7 +236,7 @@ class NetlinkWatcher:
                 mounts.close()
 
     def _switch(
-        self, poller: select.poll, old: socket.socket | None, known: dict[int, int]
+        self, poller: select.poll, old: socket.socket | None, known: dict[int, str]
     ) -> socket.socket | None:
         with self._lock:
             want = self._want
@@ -286,74 +249,73 @@ class NetlinkWatcher:
         self.watching = None
         if want is None or _is_own(want):
             return None
-        path = self._path_of(want, known)
-        if path is None:
-            self.errors.append(f"no path to watch netns {want.ino}")
-            return None
-        try:
-            sock = netlink_socket_in(path)
-        except OSError as err:
-            self.errors.append(f"cannot watch netns {want.ino}: {err}")
+        sock = None
+        tried = self._candidates(want, known)
+        last: OSError | None = None
+        for path in tried:
+            try:
+                sock = netlink_socket_in(path, want)
+                break
+            except nsfs.ThreadStranded:
+                raise  # this thread is stuck in another namespace: it must end
+            except OSError as err:
+                last = err
+        if sock is None:
+            why = f": {last}" if last is not None else ""
+            self.errors.append(f"cannot watch netns {want.ino} (tried {len(tried)} paths){why}")
             return None
         poller.register(sock.fileno(), select.POLLIN)
         self.watching = want
         return sock
 
-    def _path_of(self, want: NamespaceId, known: dict[int, int]) -> str | None:
+    def _candidates(self, want: NamespaceId, known: dict[int, str]) -> list[str]:
+        """Every path that may open ``want``: the collector's first, then a process or
+        thread in it, then our own netns bind mounts. Each is verified when opened."""
         candidates: list[str] = []
-        pid = known.get(want.ino)
-        if pid is not None:
-            candidates.append(f"/proc/{pid}/ns/net")
-        for d in NETNS_DIRS:
-            with contextlib.suppress(OSError), os.scandir(d) as it:
-                candidates += [e.path for e in it]
-        candidates += nsfs_mounts()
-        for path in candidates:
-            try:
-                st = os.stat(path)
-            except OSError:
-                continue
-            if st.st_ino == want.ino and st.st_dev == want.dev:
-                return path
-        return None
+        if self._paths is not None:
+            with contextlib.suppress(Exception):  # the source may be mid-refresh
+                candidates.extend(self._paths(want))
+        fresh = known.get(want.ino) or scan_proc_netns().get(want.ino)
+        if fresh:
+            candidates.append(fresh)
+        candidates.extend(nsfs_mounts())
+        return [p for p in dict.fromkeys(candidates) if p]
 
-    # --- docker events --------------------------------------------------------------
+    # --- container engine events ----------------------------------------------------
 
-    def _docker_loop(self) -> None:
-        try:
-            import docker
-        except ImportError:
-            return
+    def _engines_start(self) -> None:
+        engines = self._engines
+        if engines is None:
+            from nsexplorer.collect import engine
+
+            engines = engine.engines(self.docker_timeout)
+        for e in engines:
+            self._live_engines.append(e)
+            t = threading.Thread(
+                target=self._engine_loop, args=(e,), name=f"nsx-watch-{e.name}", daemon=True
+            )
+            self._engine_threads.append(t)
+            t.start()
+
+    def _engine_loop(self, e: ContainerEngine) -> None:
         while not self._stop.is_set():
-            client = None
             try:
-                client = docker.from_env(timeout=self.docker_timeout)
-                stream = client.events(decode=True, filters={"type": ["container", "network"]})
-                self._docker_stream = stream
-                for event in stream:
+                for reason in e.events():
                     if self._stop.is_set():
                         break
-                    action = str(event.get("Action", "")) if isinstance(event, dict) else ""
-                    if not action.startswith(("exec_", "health_status", "top")):
-                        self._notify(f"docker {action}".strip())
+                    self._notify(reason)
             except Exception as err:
-                msg = f"docker events: {type(err).__name__}"
+                msg = f"{e.name} events: {type(err).__name__}: {err}"
                 if not self.errors or self.errors[-1] != msg:
                     self.errors.append(msg)
-            finally:
-                self._docker_stream = None
-                if client is not None:
-                    with contextlib.suppress(Exception):
-                        client.close()
             self._stop.wait(self.docker_retry)
 
 
 def _is_own(ns: NamespaceId) -> bool:
     try:
-        st = os.stat(OWN_NETNS)
+        return nsfs.own_netns() == ns
     except OSError:
         return False
-    return st.st_ino == ns.ino and st.st_dev == ns.dev
 
 
 def _drain(sock: socket.socket) -> None:

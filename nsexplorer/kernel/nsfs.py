@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import stat
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,7 +68,8 @@ def open_verified(
     Raises FileNotFoundError / PermissionError as the OS does, NotANamespace when the
     path is anything but an nsfs inode (a stale 0-byte SandboxKey file, a planted
     symlink, a FIFO), and NamespaceMismatch when it is another namespace than ``expect``.
-    The caller closes the fd.
+    The caller closes the fd. ``/proc/PID/fd/N`` naming a socket opens the network
+    namespace that socket lives in.
     """
     if dir_fd is None and _NS_LINK_PATH.match(path):
         # /proc/<pid>/ns/<type> is a kernel magic link that only ever leads to a
@@ -88,6 +90,19 @@ def open_verified(
         flags |= os.O_NOFOLLOW
     pfd = os.open(path, flags, dir_fd=dir_fd)
     try:
+        if (sock := _SOCKET_FD.match(path)) is not None and dir_fd is None:
+            st = os.fstat(pfd)
+            if stat.S_ISSOCK(st.st_mode):
+                # A socket of another process: the namespace it lives in (SIOCGSKNS).
+                from nsexplorer.kernel.pidfd import netns_of_socket
+
+                pid, num = int(sock.group(1)), int(sock.group(2))
+                fd = netns_of_socket(pid, num, socket_inode=st.st_ino)
+                try:
+                    return fd, _check(fd, path, expect)
+                except BaseException:
+                    os.close(fd)
+                    raise
         ident = _check(pfd, path, expect)
         # A verified nsfs inode: re-open the same file for real (setns needs a real fd).
         fd = os.open(f"/proc/self/fd/{pfd}", os.O_RDONLY | os.O_CLOEXEC)
@@ -113,6 +128,7 @@ def stat_namespace(path: str) -> NamespaceId:
     return ident
 
 
+_SOCKET_FD = re.compile(r"/proc/(\d+)/fd/(\d+)\Z")
 _MAGIC = re.compile(r"/proc/(\d+|self|thread-self)(/task/\d+)?/(ns/\w+|fd/\d+)\Z")
 _NS_LINK_PATH = re.compile(r"/proc/(\d+|self|thread-self)(/task/\d+)?/ns/\w+\Z")
 

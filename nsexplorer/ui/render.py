@@ -284,10 +284,15 @@ def details_text(ns: NetNamespace) -> Text:
     for m in ns.bind_mounts:
         v = safe(m.path, "bold")
         v.append(f"  from mount ns {m.mount_ns_inode}", style="dim")
-        if m.hidden:
+        if m.mount_ns_path:
+            v.append("  in a mount ns no process is in, held by ", style="yellow")
+            v.append_text(safe(m.mount_ns_path))
+        elif m.hidden:
             v.append("  hidden", style="yellow")
             v.append("  → ")
             v.append_text(safe(m.reach_path))
+        if m.covered:
+            v.append("  covered by another mount", style="yellow")
         _kv(t, "bind mount", v)
         rows += 1
     for pid in ns.pids[:8]:
@@ -297,6 +302,12 @@ def details_text(ns: NetNamespace) -> Text:
         _kv(t, "", plain(f"… and {len(ns.pids) - 8} more processes", "dim"))
     for h in ns.fd_holders[:8]:
         _kv(t, "open fd", plain(f"/proc/{h.pid}/fd/{h.fd}"))
+        rows += 1
+    for th in ns.thread_holders[:8]:
+        _kv(t, "thread", plain(f"/proc/{th.pid}/task/{th.tid}/ns/net"))
+        rows += 1
+    for sk in ns.socket_holders[:8]:
+        _kv(t, "socket", plain(f"fd {sk.fd} of pid {sk.pid} (socket inode {sk.socket_inode})"))
         rows += 1
     if rows == 0:
         t.append("  (none known)\n", style="dim")
@@ -330,8 +341,15 @@ def details_text(ns: NetNamespace) -> Text:
                 v.append_text(safe(net.mac, "dim"))
             if net.ipv6_address:
                 v.append("  ")
-                v.append_text(safe(net.ipv6_address))
+                six = f"{net.ipv6_address}/{net.ipv6_prefixlen}" if net.ipv6_prefixlen else ""
+                v.append_text(safe(six or net.ipv6_address))
+            if net.ipv6_gateway:
+                v.append("  gw ")
+                v.append_text(safe(net.ipv6_gateway))
             _kv(t, "network", v)
+        for port in c.ports:
+            where = f"{port.host_ip or '*'}:{port.host_port}"
+            _kv(t, "published", safe(f"{port.container_port} on {where}"))
 
     warnings = list(ns.warnings)
     if warnings:

@@ -139,3 +139,100 @@ def test_socket_in_another_namespace_leaves_the_thread_at_home(nsxt: Any) -> Non
 def test_proc_scan_finds_this_process() -> None:
     found = scan_proc_netns()
     assert os.stat("/proc/thread-self/ns/net").st_ino in found
+
+
+# --- namespaces reached through a process, a container, a hidden mount ---------------
+
+
+def _watch_and_poke(w: NetlinkWatcher, rec: Recorder, target: NamespaceId, enter: str) -> None:
+    """Select ``target``, add a bridge inside it (through ``enter``), expect the event."""
+    w.watch_namespace(target)
+    deadline = time.monotonic() + 5
+    while w.watching != target:
+        assert time.monotonic() < deadline, f"never watched {target.ino}: {w.errors}"
+        time.sleep(0.05)
+    rec.drain()
+    subprocess.run(
+        ["nsenter", f"--net={enter}", "ip", "link", "add", "nsxh6x", "type", "bridge"],
+        check=True,
+    )
+    try:
+        rec.wait_for("namespace netlink")
+    finally:
+        subprocess.run(["nsenter", f"--net={enter}", "ip", "link", "del", "nsxh6x"], check=False)
+
+
+def test_a_process_only_namespace_is_watched(
+    watcher: tuple[NetlinkWatcher, Recorder],
+) -> None:
+    """It is opened through /proc/PID/ns/net, a magic link (O_NOFOLLOW gave ELOOP)."""
+    w, rec = watcher
+    proc = subprocess.Popen(["unshare", "--net", "sleep", "60"])
+    try:
+        path = f"/proc/{proc.pid}/ns/net"
+        deadline = time.monotonic() + 5
+        while os.readlink(path) == os.readlink("/proc/thread-self/ns/net"):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        _watch_and_poke(w, rec, ns_id(path), path)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.docker
+def test_a_container_namespace_is_watched(watcher: tuple[NetlinkWatcher, Recorder]) -> None:
+    import secrets
+
+    w, rec = watcher
+    docker = ["/usr/bin/docker", "-H", os.environ["DOCKER_HOST"]]
+    name = f"nsxh6-w{secrets.token_hex(3)}"
+    subprocess.run(
+        [*docker, "run", "-d", "--name", name, "nsx-busybox:test", "sleep", "120"],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        pid = subprocess.run(
+            [*docker, "inspect", "-f", "{{.State.Pid}}", name],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        path = f"/proc/{pid}/ns/net"
+        _watch_and_poke(w, rec, ns_id(path), path)
+    finally:
+        subprocess.run([*docker, "rm", "-f", name], check=False, capture_output=True)
+
+
+def test_a_hidden_only_namespace_is_watched_through_the_collectors_paths(
+    tmp_path: Any,
+) -> None:
+    """No process is in it and our mount table lacks it: only the collector knows the
+    way in (/proc/<pid>/root<path> of the process whose mount namespace has it)."""
+    from nsexplorer.collect.source import LiveSource
+
+    d = tmp_path / "nsxh6-hidden"
+    d.mkdir()
+    script = (
+        'mount -t tmpfs none "$0" && touch "$0/ns" && unshare --net="$0/ns" true '
+        "&& echo ready && exec sleep 120"
+    )
+    holder = subprocess.Popen(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, str(d)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    source = LiveSource(engines=[])
+    w = NetlinkWatcher(docker=False, rescan_interval=30, paths=source.paths_of)
+    rec = Recorder()
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        reach = f"/proc/{holder.pid}/root{d}/ns"
+        source.discover()
+        w.start(rec)
+        _watch_and_poke(w, rec, ns_id(reach), reach)
+    finally:
+        w.stop()
+        holder.kill()
+        holder.wait()

@@ -10,10 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from nsexplorer.collect import discovery, docker_api, docker_engine, procfs
+from nsexplorer.collect import container_netns, docker_api, docker_engine, engine, procfs
+from nsexplorer.collect.docker_endpoint import Endpoint
 from nsexplorer.model import BindMount
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def local(path: str, timeout: float = 2.0) -> docker_engine.DockerEngine:
+    return docker_engine.DockerEngine(Endpoint(f"unix://{path}", "DOCKER_HOST"), timeout)
 
 
 def inspects() -> dict[str, dict[str, object]]:
@@ -77,7 +82,9 @@ def test_container_mode_maps_onto_the_other_containers_namespace() -> None:
     # The side container's own process is gone: only its container:<id> mode remains.
     side_gone = type(side)(**{**{f: getattr(side, f) for f in side.__slots__}, "pid": None})
     others = [c for c in cs if c.name != "nsxlab-side"]
-    out, warnings = discovery._map_containers([side_gone, *others], scan, {}, None, "/nonexistent")
+    out, warnings = container_netns.map_containers(
+        [side_gone, *others], scan, {}, None, "/nonexistent"
+    )
     assert warnings == []
     web_ns = 1000 + (web.pid or 0)
     assert [c.name for c in out[web_ns]] == ["nsxlab-web", "nsxlab-side"]
@@ -87,7 +94,7 @@ def test_container_by_sandbox_key_mount_when_pid_unknown() -> None:
     c = docker_engine.container_from_inspect(inspects()["nsxlab-none"])
     c = type(c)(**{**{f: getattr(c, f) for f in c.__slots__}, "pid": None})
     mounts = {4242: [BindMount(c.sandbox_key, 9, True, 1)]}
-    out, _ = discovery._map_containers([c], procfs.ProcScan(), mounts, None, "/nonexistent")
+    out, _ = container_netns.map_containers([c], procfs.ProcScan(), mounts, None, "/nonexistent")
     assert list(out) == [4242]
 
 
@@ -104,7 +111,7 @@ def test_stale_sandbox_key_is_not_a_namespace(tmp_path: Path) -> None:
             "NetworkSettings": {"SandboxKey": str(stale)},
         }
     )
-    out, warnings = discovery._map_containers([c], procfs.ProcScan(), {}, None, str(tmp_path))
+    out, warnings = container_netns.map_containers([c], procfs.ProcScan(), {}, None, str(tmp_path))
     assert out == {}
     assert any("gone" in w for w in warnings)
 
@@ -166,7 +173,7 @@ def test_engine_api_negotiates_and_skips_removed_containers(tmp_path: Path) -> N
     stop = threading.Event()
     t = _serve(path, answers, stop)
     try:
-        res = docker_engine.query_docker(f"unix://{path}", 2.0)
+        res = engine.query(local(path))
     finally:
         stop.set()
         t.join()
@@ -182,7 +189,7 @@ def test_engine_refusing_is_a_warning(tmp_path: Path) -> None:
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.bind(str(path))
     s.close()  # the socket file exists, nobody listens: ECONNREFUSED
-    res = docker_engine.EngineQuery(2.0, host=f"unix://{path}").result()
+    res = engine.EngineQuery(local(str(path)), 2.0).result()
     assert not res.engine.reachable
     assert res.warnings and "unavailable" in res.warnings[0]
 
@@ -193,8 +200,194 @@ def test_engine_hanging_costs_only_the_timeout(tmp_path: Path) -> None:
     srv.bind(str(path))
     srv.listen(1)  # accepts connections (backlog) and never answers
     try:
-        res = docker_engine.EngineQuery(0.3, host=f"unix://{path}").result()
+        res = engine.EngineQuery(local(str(path), 5.0), 0.3).result()  # the deadline wins
     finally:
         srv.close()
     assert not res.engine.reachable
     assert res.warnings and "did not answer" in res.warnings[0]
+
+
+# --- ports, IPv6, bridges ----------------------------------------------------------------
+
+
+def test_published_ports_ipv6_and_network_ids() -> None:
+    c = docker_engine.container_from_inspect(
+        {
+            "Id": "p" * 64,
+            "Name": "/web",
+            "State": {"Pid": 5},
+            "NetworkSettings": {
+                "Ports": {
+                    "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}],
+                    "53/udp": [
+                        {"HostIp": "0.0.0.0", "HostPort": "5353"},  # noqa: S104 - recorded
+                        {"HostIp": "::"},  # no HostPort: not published
+                    ],
+                    "9000/tcp": None,  # exposed, not published
+                },
+                "Networks": {
+                    "net6": {
+                        "NetworkID": "n" * 64,
+                        "IPAddress": "10.66.0.2",
+                        "IPPrefixLen": 24,
+                        "Gateway": "10.66.0.1",
+                        "GlobalIPv6Address": "fd00:6::2",
+                        "GlobalIPv6PrefixLen": 64,
+                        "IPv6Gateway": "fd00:6::1",
+                    }
+                },
+            },
+        }
+    )
+    assert [(p.container_port, p.host_ip, p.host_port) for p in c.ports] == [
+        ("53/udp", "0.0.0.0", "5353"),  # noqa: S104 - a recorded engine answer
+        ("80/tcp", "127.0.0.1", "8080"),
+    ]
+    (n,) = c.networks
+    assert (n.ipv6_address, n.ipv6_prefixlen, n.ipv6_gateway, n.network_id) == (
+        "fd00:6::2",
+        64,
+        "fd00:6::1",
+        "n" * 64,
+    )
+    lab = docker_engine.container_from_inspect(inspects()["nsxlab-web"])
+    assert lab.ports == () and lab.networks[0].network_id
+
+
+def test_default_network_bridge_falls_back_to_docker0() -> None:
+    default = docker_engine.network_from_attrs(
+        {"Id": "d" * 64, "Name": "bridge", "Driver": "bridge"}
+    )
+    assert default.bridge == "docker0"
+
+
+def test_gateways_the_engine_omits_come_from_attached_containers() -> None:
+    from nsexplorer.model import Container, ContainerNetwork, DockerNetwork
+
+    net = DockerNetwork("n1", "app", "bridge", "br-n1", (("10.66.0.0/24", ""), ("fd00::/64", "")))
+    other = DockerNetwork("n2", "x", "bridge", "br-n2", (("10.67.0.0/24", "10.67.0.1"),))
+    c = Container(
+        "docker",
+        "c",
+        "web",
+        "img",
+        "app",
+        1,
+        networks=(
+            ContainerNetwork(
+                "app", "10.66.0.2", 24, "10.66.0.1", "", "fd00::2", 64, "fd00::1", "n1"
+            ),
+        ),
+    )
+    done = engine.complete_networks([net, other], [c])
+    assert done[0].subnets == (("10.66.0.0/24", "10.66.0.1"), ("fd00::/64", "fd00::1"))
+    assert done[1] is other
+
+
+def test_event_reasons() -> None:
+    assert docker_engine.event_reason({"Action": "start"}) == "docker start"
+    assert docker_engine.event_reason({"status": "die"}) == "docker die"
+    for quiet in ("exec_start: sh", "health_status: healthy", "top"):
+        assert docker_engine.event_reason({"Action": quiet}) == ""
+    assert docker_engine.event_reason("garbage") == ""
+
+
+def test_events_stream_over_the_stdlib_client(tmp_path: Path) -> None:
+    """Newline-separated JSON as dockerd streams it over HTTP/1.0, split anywhere."""
+    path = str(tmp_path / "ev.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(4)
+    requests: list[str] = []
+
+    def serve() -> None:
+        with srv:
+            for _ in range(2):
+                conn, _ = srv.accept()
+                with conn:
+                    req = conn.recv(4096).decode()
+                    requests.append(req.split(" ")[1])
+                    if req.startswith("GET /version"):
+                        conn.sendall(b'HTTP/1.0 200 OK\r\n\r\n{"ApiVersion":"1.41"}')
+                        continue
+                    conn.sendall(b"HTTP/1.0 200 OK\r\nApi-Version: 1.41\r\n\r\n")
+                    body = b'{"Action":"start"}\n{"Action":"exec_start: x"}\n{"Act'
+                    conn.sendall(body)
+                    conn.sendall(b'ion":"die"}\n')
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    e = local(path)
+    assert list(e.events()) == ["docker start", "docker die"]
+    t.join(5)
+    assert requests[0] == "/version"
+    assert requests[1].startswith("/v1.41/events?filters=")
+    assert "container" in requests[1] and "network" in requests[1]
+
+
+# --- which daemon: DOCKER_HOST, the CLI context, the default socket ------------------
+
+
+def _context(config: Path, name: str, host: str, *, tls: bool = False) -> None:
+    import hashlib
+
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    meta = config / "contexts" / "meta" / digest
+    meta.mkdir(parents=True)
+    (meta / "meta.json").write_text(
+        json.dumps({"Name": name, "Endpoints": {"docker": {"Host": host, "SkipTLSVerify": False}}})
+    )
+    if tls:
+        d = config / "contexts" / "tls" / digest / "docker"
+        d.mkdir(parents=True)
+        for f in ("ca.pem", "cert.pem", "key.pem"):
+            (d / f).write_text("x")
+
+
+def test_endpoint_resolution_order(tmp_path: Path) -> None:
+    from nsexplorer.collect import docker_endpoint as de
+
+    config = tmp_path / ".docker"
+    config.mkdir()
+    home = {"HOME": str(tmp_path)}
+    assert de.resolve(home) == de.Endpoint(de.DEFAULT_HOST)
+    (config / "config.json").write_text(json.dumps({"currentContext": "prod"}))
+    _context(config, "prod", "tcp://10.0.0.9:2376", tls=True)
+    _context(config, "other", "unix:///run/other.sock")
+    got = de.resolve(home)
+    assert (got.host, got.origin, got.tls_verify) == ("tcp://10.0.0.9:2376", "context prod", True)
+    assert got.tls is not None and got.tls[1].endswith("/docker/cert.pem")
+    # DOCKER_CONTEXT beats the config file; DOCKER_HOST beats both.
+    assert de.resolve({**home, "DOCKER_CONTEXT": "other"}).host == "unix:///run/other.sock"
+    env = {**home, "DOCKER_CONTEXT": "other", "DOCKER_HOST": "unix:///x.sock"}
+    assert de.resolve(env) == de.Endpoint("unix:///x.sock", "DOCKER_HOST")
+    # DOCKER_CONFIG moves the whole directory; "default" is the default socket.
+    assert de.resolve({"DOCKER_CONFIG": str(config), "HOME": "/nonexistent"}).origin == (
+        "context prod"
+    )
+    assert de.resolve({**home, "DOCKER_CONTEXT": "default"}) == de.Endpoint(de.DEFAULT_HOST)
+    # A context that cannot be read: the default socket, and a warning to say so.
+    broken = de.resolve({**home, "DOCKER_CONTEXT": "missing"})
+    assert broken.host == de.DEFAULT_HOST and "missing" in broken.problem
+    tls_env = de.resolve({**home, "DOCKER_HOST": "tcp://h:2376", "DOCKER_TLS_VERIFY": "1"})
+    assert tls_env.tls is not None and tls_env.tls[0] == str(config / "ca.pem")
+
+
+def test_a_context_problem_is_a_warning_even_when_the_engine_answers() -> None:
+    class Fake:
+        name = "docker"
+        host = "unix:///x"
+        origin = "default"
+        problem = "Docker context 'gone' cannot be read"
+
+        def version(self) -> str:
+            return "1"
+
+        def containers(self) -> tuple[list[object], list[object]]:
+            return [], []
+
+        def networks(self) -> list[object]:
+            return []
+
+    res = engine.query(Fake())  # type: ignore[arg-type]
+    assert res.engine.reachable and res.warnings == ["Docker context 'gone' cannot be read"]

@@ -1,0 +1,127 @@
+"""Another process's file descriptors, through pidfds: which network namespace its
+sockets live in.
+
+A socket keeps its network namespace alive after every process left it; nothing under
+/proc/PID/ns shows that namespace. ``pidfd_getfd`` (Linux 5.6) copies the socket into
+this process and ``SIOCGSKNS`` returns an fd to its namespace, as util-linux ``lsns``
+2.41 does. Both copies are closed at once: the other process's socket is untouched.
+Needs PTRACE_MODE_ATTACH over the process (root) and CAP_NET_ADMIN over the namespace.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import stat
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+
+SIOCGSKNS = 0x894C  # ioctl: an fd to the socket's network namespace
+SYS_PIDFD_GETFD = 438  # the same number on every architecture (new-style syscall table)
+
+_libc: Any = None
+
+
+def _syscall() -> Any:
+    global _libc  # noqa: PLW0603 - loaded once, on first use (ctypes costs import time)
+    if _libc is None:
+        import ctypes
+
+        _libc = ctypes.CDLL(None, use_errno=True)
+        _libc.syscall.restype = ctypes.c_long
+    return _libc
+
+
+def pidfd_open(pid: int) -> int:
+    return os.pidfd_open(pid)
+
+
+def pidfd_getfd(pidfd: int, target_fd: int) -> int:
+    """A copy (close-on-exec) of fd ``target_fd`` of the process behind ``pidfd``."""
+    libc = _syscall()
+    fd = int(libc.syscall(SYS_PIDFD_GETFD, pidfd, target_fd, 0))
+    if fd < 0:
+        import ctypes
+
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return fd
+
+
+def socket_netns(sock_fd: int) -> int:
+    """An fd (O_RDONLY, close-on-exec) to the network namespace of socket ``sock_fd``."""
+    return int(fcntl.ioctl(sock_fd, SIOCGSKNS))
+
+
+def netns_of_socket(
+    pid: int, fd: int, *, pidfd: int | None = None, socket_inode: int | None = None
+) -> int:
+    """An fd to the network namespace of socket ``fd`` of process ``pid``; the caller
+    closes it. ``socket_inode``: the socket expected there (the fd number may have been
+    reused since it was listed). Raises OSError (ESRCH, EBADF, EPERM, ENOTSOCK, ESTALE
+    ...) when it cannot."""
+    own = pidfd is None
+    pfd = pidfd_open(pid) if pidfd is None else pidfd
+    try:
+        copy = pidfd_getfd(pfd, fd)
+    finally:
+        if own:
+            os.close(pfd)
+    try:
+        st = os.fstat(copy)
+        if not stat.S_ISSOCK(st.st_mode):
+            raise OSError(errno.ENOTSOCK, "not a socket (the fd number was reused)")
+        if socket_inode is not None and st.st_ino != socket_inode:
+            raise OSError(errno.ESTALE, "another socket (the fd number was reused)")
+        return socket_netns(copy)
+    finally:
+        os.close(copy)
+
+
+class SocketResolver:
+    """socket inode -> netns inode for many sockets of many processes, each socket
+    asked once (forked processes share theirs) and each process's pidfd opened once."""
+
+    def __init__(self) -> None:
+        self.by_socket: dict[int, int | None] = {}
+        self._pidfds: dict[int, int] = {}
+        self.failed = 0  # sockets not answered, for any reason
+        # ... because we may not ask (EPERM, EACCES) or the kernel cannot (ENOSYS,
+        # ENOTTY before Linux 5.6): the others ended or changed mid-scan, a race.
+        self.denied = 0
+
+    def netns(self, pid: int, fd: int, socket_inode: int) -> int | None:
+        if socket_inode in self.by_socket:
+            return self.by_socket[socket_inode]
+        ino: int | None = None
+        try:
+            pfd = self._pidfds.get(pid)
+            if pfd is None:
+                try:
+                    pfd = pidfd_open(pid)
+                except OSError:
+                    self._pidfds[pid] = -1  # gone or not ours: not asked again
+                    raise
+                self._pidfds[pid] = pfd
+            if pfd < 0:
+                raise ProcessLookupError(errno.ESRCH, "process not reachable")
+            ns_fd = netns_of_socket(pid, fd, pidfd=pfd, socket_inode=socket_inode)
+            try:
+                ino = os.fstat(ns_fd).st_ino
+            finally:
+                os.close(ns_fd)
+        except OSError as err:
+            self.failed += 1
+            if err.errno in (errno.EPERM, errno.EACCES, errno.ENOSYS, errno.ENOTTY):
+                self.denied += 1
+        self.by_socket[socket_inode] = ino
+        return ino
+
+    def close(self) -> None:
+        for pfd in self._pidfds.values():
+            if pfd >= 0:
+                os.close(pfd)
+        self._pidfds.clear()
