@@ -398,3 +398,20 @@ def bridge_networks(snapshot: Snapshot, ns: NetNamespace) -> dict[str, str]:
             if net.bridge:
                 out.setdefault(net.bridge, []).append(net.name)
     return {bridge: ", ".join(names) for bridge, names in out.items()}
+
+
+def candidate_paths(ns: NetNamespace) -> list[str]:
+    """Every path that may open ``ns`` from our mount namespace, best first (each one is
+    verified when opened: a path is a hint, the (dev, ino) is the identity). The one
+    list for the reader, the watcher and the actions."""
+    paths: list[str] = []
+    if ns.access_path:
+        paths.append(ns.access_path)
+    paths.extend(m.path for m in ns.bind_mounts if not m.hidden and not m.covered)
+    paths.extend(f"/proc/{p}/ns/net" for p in ns.pids[:3])
+    paths.extend(f"/proc/{c.pid}/ns/net" for c in ns.containers if c.pid is not None)
+    paths.extend(m.reach_path for m in ns.bind_mounts if m.hidden and not m.covered)
+    paths.extend(f"/proc/{h.pid}/task/{h.tid}/ns/net" for h in ns.thread_holders[:3])
+    paths.extend(f"/proc/{h.pid}/fd/{h.fd}" for h in ns.fd_holders[:3])
+    paths.extend(f"/proc/{h.pid}/fd/{h.fd}" for h in ns.socket_holders[:3])
+    return list(dict.fromkeys(paths))

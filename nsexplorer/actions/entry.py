@@ -27,7 +27,7 @@ from enum import StrEnum
 
 from nsexplorer.actions.nsfs import OWN_NETNS, ns_id_of
 from nsexplorer.errors import ActionFailed, NamespaceGone, NsxError
-from nsexplorer.model import NamespaceId, NetNamespace
+from nsexplorer.model import NamespaceId, NetNamespace, candidate_paths
 
 NETNS_RUN_DIR = "/var/run/netns"
 
@@ -110,19 +110,6 @@ def host_shell(environ: dict[str, str] | os._Environ[str] | None = None) -> str:
     if shell.startswith("/") and os.access(shell, os.X_OK):
         return shell
     return "/bin/sh"
-
-
-def candidate_paths(ns: NetNamespace) -> list[str]:
-    """Every path that may open ``ns`` from our mount namespace, best first."""
-    paths: list[str] = []
-    if ns.access_path:
-        paths.append(ns.access_path)
-    paths.extend(m.path for m in ns.bind_mounts if not m.hidden)
-    paths.extend(m.reach_path for m in ns.bind_mounts if m.hidden and m.via_pid is not None)
-    paths.extend(f"/proc/{pid}/ns/net" for pid in ns.pids)
-    paths.extend(f"/proc/{c.pid}/ns/net" for c in ns.containers if c.pid)
-    paths.extend(f"/proc/{h.pid}/fd/{h.fd}" for h in ns.fd_holders)
-    return list(dict.fromkeys(paths))
 
 
 def _seed_of(ns: NetNamespace) -> tuple[int, str] | None:

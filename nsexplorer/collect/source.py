@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from nsexplorer.collect import discovery, engine
 from nsexplorer.errors import NamespaceGone
-from nsexplorer.model import NamespaceId, NetNamespace, ProcessInfo, Snapshot
+from nsexplorer.model import NamespaceId, NetNamespace, ProcessInfo, Snapshot, candidate_paths
 
 if TYPE_CHECKING:
     from nsexplorer.collect.engine import ContainerEngine
@@ -146,16 +146,5 @@ def held_by_covered_mount(ns: NetNamespace) -> bool:
 
 
 def _paths_of(ns: NetNamespace, last: discovery.Discovery | None) -> list[str]:
-    paths: list[str] = []
-    if last is not None:
-        paths.extend(last.paths.get(ns.id, ()))
-    if ns.access_path:
-        paths.append(ns.access_path)
-    paths.extend(m.path for m in ns.bind_mounts if not m.hidden and not m.covered)
-    paths.extend(f"/proc/{p}/ns/net" for p in ns.pids[:3])
-    paths.extend(f"/proc/{c.pid}/ns/net" for c in ns.containers if c.pid is not None)
-    paths.extend(m.reach_path for m in ns.bind_mounts if m.hidden and not m.covered)
-    paths.extend(f"/proc/{h.pid}/task/{h.tid}/ns/net" for h in ns.thread_holders[:3])
-    paths.extend(f"/proc/{h.pid}/fd/{h.fd}" for h in ns.fd_holders[:3])
-    paths.extend(f"/proc/{h.pid}/fd/{h.fd}" for h in ns.socket_holders[:3])
-    return list(dict.fromkeys(paths))
+    found = list(last.paths.get(ns.id, ())) if last is not None else []
+    return list(dict.fromkeys([*found, *candidate_paths(ns)]))

@@ -7,7 +7,16 @@ import pytest
 from nsexplorer.actions import entry
 from nsexplorer.actions.entry import Entry, Kind, plan, seed_form, wrap
 from nsexplorer.errors import ActionFailed, NamespaceGone
-from nsexplorer.model import BindMount, Container, FdHolder, NamespaceId, NetNamespace
+from nsexplorer.model import (
+    BindMount,
+    Container,
+    FdHolder,
+    NamespaceId,
+    NetNamespace,
+    SocketHolder,
+    ThreadHolder,
+    candidate_paths,
+)
 
 NSFS = 4
 HOST = NamespaceId(NSFS, 4026531840)
@@ -77,8 +86,17 @@ def test_candidate_order_and_fd_holders() -> None:
         bind_mounts=(BindMount("/b", 1, hidden=False),),
         pids=(5,),
         fd_holders=(FdHolder(9, 3),),
+        thread_holders=(ThreadHolder(7, 8),),
+        socket_holders=(SocketHolder(6, 4, 123),),
     )
-    assert entry.candidate_paths(ns) == ["/a", "/b", "/proc/5/ns/net", "/proc/9/fd/3"]
+    assert candidate_paths(ns) == [
+        "/a",
+        "/b",
+        "/proc/5/ns/net",
+        "/proc/7/task/8/ns/net",
+        "/proc/9/fd/3",
+        "/proc/6/fd/4",
+    ]
     way = plan(ns, probe=probe_from({"/proc/9/fd/3": TARGET}))
     assert way.ref == "/proc/9/fd/3"
 
