@@ -10,39 +10,17 @@ from __future__ import annotations
 
 import os
 
-MAX_MOUNTINFO = 4 * 1024 * 1024
+from nsexplorer.kernel.mountinfo import MOUNTINFO_LIMIT, parse_mountinfo
+from nsexplorer.kernel.nsfs import read_bounded
 
 
-def _unescape(field: str) -> str:
-    # mountinfo writes space, tab, newline and backslash as \ooo octal.
-    out, i = [], 0
-    while i < len(field):
-        if field[i] == "\\" and i + 4 <= len(field) and field[i + 1 : i + 4].isdigit():
-            out.append(chr(int(field[i + 1 : i + 4], 8)))
-            i += 4
-        else:
-            out.append(field[i])
-            i += 1
-    return "".join(out)
-
-
-def _nsfs_mounts(mountinfo: str, ino: int) -> list[str]:
-    """Mount points of nsfs mounts of net:[ino] in one mountinfo text."""
-    want = f"net:[{ino}]"
-    points = []
-    for line in mountinfo.splitlines():
-        fields = line.split(" ")
-        if len(fields) > 4 and fields[3] == want:
-            points.append(_unescape(fields[4]))
-    return points
-
-
-def _read(path: str) -> str:
+def _nsfs_mounts(pid_dir: str, ino: int) -> list[str]:
+    """Mount points of nsfs bind mounts of net:[ino] in one process's mount table."""
     try:
-        with open(path, "rb") as f:
-            return f.read(MAX_MOUNTINFO).decode("utf-8", errors="surrogateescape")
+        data, _ = read_bounded(f"{pid_dir}/mountinfo", MOUNTINFO_LIMIT)
     except OSError:
-        return ""
+        return []
+    return [m.mount_point for m in parse_mountinfo(data) if m.netns_inode == ino]
 
 
 # fd targets that are never a namespace file: no need to stat them.
@@ -90,7 +68,7 @@ def count_holders(
             except OSError:
                 continue
     for pid in mount_nses.values():
-        for point in _nsfs_mounts(_read(f"{proc}/{pid}/mountinfo"), ino):
+        for point in _nsfs_mounts(f"{proc}/{pid}", ino):
             if point not in name_paths:
                 return 1
     return 0

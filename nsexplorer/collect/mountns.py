@@ -29,6 +29,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 from nsexplorer.collect import mounts, nsfs
+from nsexplorer.kernel import mountinfo
 from nsexplorer.model import BindMount, NamespaceId
 
 MAX_VISITS = 32  # mount namespaces visited per discovery (a backlog could be a cycle)
@@ -267,8 +268,10 @@ def uncover(
                     pass
                 else:
                     return pins.add(key, fd, ident)
-                data, _ = nsfs.read_bounded(f"/proc/{helper.pid}/mountinfo", mounts.MOUNTINFO_LIMIT)
-                plan = mounts.covering_mounts(mounts.parse_tree(data), mount_point, netns_ino)
+                data, _ = nsfs.read_bounded(
+                    f"/proc/{helper.pid}/mountinfo", mountinfo.MOUNTINFO_LIMIT
+                )
+                plan = mounts.covering_mounts(mountinfo.parse_tree(data), mount_point, netns_ino)
                 if not plan:
                     return None
                 for point in plan:

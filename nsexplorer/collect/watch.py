@@ -29,7 +29,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from nsexplorer.collect import mounts, nsfs, procfs
+from nsexplorer.collect import nsfs, procfs
+from nsexplorer.kernel import mountinfo
 from nsexplorer.model import NamespaceId
 
 if TYPE_CHECKING:
@@ -93,10 +94,10 @@ def scan_proc_netns(proc: str = "/proc") -> dict[int, str]:
 def nsfs_mounts(proc: str = "/proc") -> list[str]:
     """Mount points of netns bind mounts visible in our own mount namespace."""
     try:
-        data, _ = nsfs.read_bounded(f"{proc}/thread-self/mountinfo", mounts.MOUNTINFO_LIMIT)
+        data, _ = nsfs.read_bounded(f"{proc}/thread-self/mountinfo", mountinfo.MOUNTINFO_LIMIT)
     except OSError:
         return []
-    return [m.mount_point for m in mounts.parse_mountinfo(data)]
+    return [m.mount_point for m in mountinfo.parse_mountinfo(data)]
 
 
 class NetlinkWatcher:

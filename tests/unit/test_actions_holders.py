@@ -27,9 +27,10 @@ def line(point: str, ino: int = INO) -> str:
     return f"91 90 0:4 net:[{ino}] {point} rw - nsfs nsfs rw\n"
 
 
-def test_mountinfo_parsing_unescapes_mount_points() -> None:
+def test_mountinfo_parsing_unescapes_mount_points(tmp_path: Path) -> None:
     text = line("/tmp/with\\040space") + line("/other", ino=1) + "22 1 0:21 / /sys rw - sysfs\n"
-    assert _nsfs_mounts(text, INO) == ["/tmp/with space"]
+    (tmp_path / "mountinfo").write_text(text)
+    assert _nsfs_mounts(str(tmp_path), INO) == ["/tmp/with space"]
 
 
 def test_only_the_name_itself_means_no_holder(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from nsexplorer.collect import mounts, procfs
+from nsexplorer.kernel import mountinfo
 
 
 def fake_process(
@@ -56,7 +57,7 @@ MOUNTINFO = (
 
 
 def test_parse_mountinfo_keeps_only_net_nsfs_and_unescapes() -> None:
-    found = mounts.parse_mountinfo(MOUNTINFO)
+    found = mountinfo.parse_mountinfo(MOUNTINFO)
     assert [(m.mount_point, m.netns_inode) for m in found] == [
         ("/run/netns/blue", 4026532255),
         ("/run/netns/with space", 4026532256),
@@ -177,7 +178,7 @@ def test_mount_namespace_fds_are_collected(tmp_path: Path) -> None:
 
 
 def test_parse_nsfs_sees_mount_namespace_mounts_too() -> None:
-    found = mounts.parse_nsfs(MOUNTINFO)
+    found = mountinfo.parse_nsfs(MOUNTINFO)
     assert [(m.kind, m.mount_point, m.netns_inode) for m in found if m.kind == "mnt"] == [
         ("mnt", "/run/mnt-ns", 4026532257)
     ]
@@ -263,7 +264,7 @@ TREE = (
 
 
 def test_parse_tree_and_covering_mounts() -> None:
-    entries = mounts.parse_tree(TREE)
+    entries = mountinfo.parse_tree(TREE)
     assert [(e.id, e.parent, e.mount_point, e.fstype) for e in entries][:3] == [
         (27, 1, "/", "ext4"),
         (127, 27, "/run/c", "ext4"),
