@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING
 from nsexplorer.errors import NsxError
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from nsexplorer.collect.source import LiveSource
-    from nsexplorer.model import NetNamespace, ProcessInfo, Snapshot
+    from nsexplorer.model import InsideFacts, NetNamespace, ProcessInfo, Snapshot
 
 
 def spawn_shell(argv: list[str]) -> int:
@@ -84,6 +86,9 @@ class PrefetchedSource:
 
     def processes(self, ns: NetNamespace) -> tuple[ProcessInfo, ...]:
         return self._live().processes(ns)
+
+    def inside(self, ns: NetNamespace, parts: Collection[str] | None = None) -> InsideFacts:
+        return self._live().inside(ns, parts)
 
 
 def _startup_over() -> None:

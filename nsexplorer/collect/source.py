@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from nsexplorer.collect import discovery
 from nsexplorer.errors import NamespaceGone
-from nsexplorer.model import NamespaceId, NetNamespace, ProcessInfo, Snapshot
+from nsexplorer.model import InsideFacts, NamespaceId, NetNamespace, ProcessInfo, Snapshot
 
 if TYPE_CHECKING:
     from nsexplorer.collect.netns_reader import NsRead
@@ -85,6 +85,34 @@ class LiveSource:
         from nsexplorer.collect import processes
 
         return processes.processes_in(ns.inode, proc=self._proc)
+
+    def inside(self, ns: NetNamespace, parts: Collection[str] | None = None) -> InsideFacts:
+        from nsexplorer.collect.docker_engine import docker_host
+        from nsexplorer.collect.inside import reader
+
+        with self._lock:
+            last = self._last
+        if last is None:
+            last = self._discover()
+        addresses = [a.address for i in ns.interfaces for a in i.addresses]
+        for c in ns.containers:
+            for n in c.networks:
+                addresses.extend(a for a in (n.ip_address, n.ipv6_address) if a)
+        target = reader.Target(
+            id=ns.id,
+            paths=_paths_of(ns, last),
+            label=ns.label,
+            addresses=tuple(dict.fromkeys(addresses)),
+            container_ids=tuple(c.id for c in ns.containers),
+            pids=tuple(dict.fromkeys([*ns.pids, *(c.pid for c in ns.containers if c.pid)])),
+        )
+        host = reader.Host(
+            id=last.host,
+            paths=tuple(last.paths.get(last.host, ())) if last.host is not None else (),
+            docker_host=docker_host(),
+            docker_timeout=self.docker_timeout,
+        )
+        return reader.read(target, host, parts, proc=self._proc)
 
 
 def merge(ns: NetNamespace, read: NsRead | None) -> NetNamespace:
