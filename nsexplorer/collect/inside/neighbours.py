@@ -163,7 +163,7 @@ def fdb(raw: Iterable[RawNeigh], names: Mapping[int, str]) -> tuple[FdbEntry, ..
                 dst=n.dst,
             )
         )
-    out.sort(key=lambda e: (e.master or "", e.dev, e.vlan or 0, e.mac))
+    out.sort(key=lambda e: (e.master or "", e.dev, e.mac, e.vlan or 0))
     return tuple(out)
 
 

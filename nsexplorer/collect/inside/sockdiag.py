@@ -167,15 +167,16 @@ def unix_request(states: int, show: int = UDIAG_SHOW_NAME | UDIAG_SHOW_RQLEN) ->
 class SockDiag:
     """A NETLINK_SOCK_DIAG socket in the namespace of the thread that created it."""
 
-    def __init__(self) -> None:
-        sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
-        try:
-            # Errors carry the kernel's message; bind now so the socket exists here.
-            sock.setsockopt(SOL_NETLINK, NETLINK_EXT_ACK, 1)
-            sock.bind((0, 0))
-        except BaseException:
-            sock.close()
-            raise
+    def __init__(self, sock: socket.socket | None = None) -> None:
+        if sock is None:
+            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
+            try:
+                # Errors carry the kernel's message; bound now, so it exists here.
+                sock.setsockopt(SOL_NETLINK, NETLINK_EXT_ACK, 1)
+                sock.bind((0, 0))
+            except BaseException:
+                sock.close()
+                raise
         self.sock = sock
         self._seq = 0
         self._buf = bytearray(RECV_START)
