@@ -134,7 +134,8 @@ def format_inside(facts: InsideFacts, host_label: str = "host") -> list[str]:
             out.append(f"Bridge FDB: {len(facts.fdb)}")
             out.extend(_fdb(e) for e in facts.fdb)
         elif part == "nat":
-            out.append(f"NAT: {len(facts.published)} published, {len(facts.dnat)} DNAT rules")
+            published = f", {len(facts.published)} published ports" if facts.published else ""
+            out.append(f"NAT: {len(facts.dnat)} DNAT rules{published}")
             out.extend(_published(p) for p in facts.published)
             out.extend(_dnat(r, facts.namespace_inode, host_label) for r in facts.dnat)
         elif part == "conntrack":

@@ -114,6 +114,7 @@ def test_text_escapes_every_name_and_shows_every_part() -> None:
     shown = "\\x1b]2;pwned\\x07[@click=app.quit]x[/]"
     assert f"10.0.0.2 dev {shown} lladdr 02:00:00:00:00:02 REACHABLE" in text
     assert f"02:00:00:00:00:02 dev {shown} vlan 1 master br0" in text
+    assert "NAT: 1 DNAT rules, 1 published ports" in text
     assert "published: 80/tcp on 0.0.0.0:8080" in text
     assert "dnat (host, iptables nat chain \\x1b]2;pwned\\x07[@click=app.quit]x[/]): " in text
     assert "in !docker0 tcp dport 8080 -> 10.0.0.2:80" in text
