@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -64,10 +65,15 @@ def host_load() -> tuple[int, int]:
     return len(pids), fds
 
 
-def timed(argv: list[str]) -> float:
+def timed(argv: list[str]) -> tuple[float, float]:
+    """(wall, CPU of the child and its children) of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - t
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
 
 
 def main() -> int:
@@ -115,20 +121,28 @@ def main() -> int:
                 return sockets.dump(diag)
 
         ours: list[float] = []
+        ours_cpu: list[float] = []
         ss_with: list[float] = []
+        ss_with_cpu: list[float] = []
         ss_without: list[float] = []
+        ss_without_cpu: list[float] = []
         whole: list[float] = []
         dumps: list[float] = []
         joins: list[float] = []
         builds: list[float] = []
         full_joins: list[float] = []
         for _ in range(args.repeat):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             facts = source.inside(ns, ["sockets"])
             ours.append(time.perf_counter() - t)
+            ours_cpu.append(time.process_time() - c)
             assert len(facts.sockets) == args.sockets
-            ss_with.append(timed(ss_p))
-            ss_without.append(timed(ss_n))
+            wall, cpu = timed(ss_p)
+            ss_with.append(wall)
+            ss_with_cpu.append(cpu)
+            wall, cpu = timed(ss_n)
+            ss_without.append(wall)
+            ss_without_cpu.append(cpu)
             t = time.perf_counter()
             source.inside(ns)
             whole.append(time.perf_counter() - t)
@@ -151,23 +165,31 @@ def main() -> int:
         os.close(fd)
         procs, fds = host_load()
         ratio = statistics.median(ours) / statistics.median(ss_with)
+        cpu_ratio = statistics.median(ours_cpu) / statistics.median(ss_with_cpu)
+        rows = [
+            ("nsexplorer sockets (`inside(ns, ['sockets'])`)", ours, ours_cpu),
+            ("- sock_diag dumps (thread, setns, 4+1 dumps)", dumps, None),
+            ("- join to processes (/proc/PID/fd)", joins, None),
+            ("- model values", builds, None),
+            ("- join when a socket has no holder in the namespace (all fds read)",
+             full_joins, None),
+            ("`ss -tuanp` (baseline)", ss_with, ss_with_cpu),
+            ("`ss -tuan` (no processes)", ss_without, ss_without_cpu),
+            ("nsexplorer, everything inside (sockets, neighbours, FDB, NAT, conntrack)",
+             whole, None),
+            ("the process's first inside read (imports pyroute2)", [first_all], None),
+        ]  # fmt: skip
         print(f"{common.machine()}\n")
-        print(f"{args.sockets} sockets in one namespace; host: {procs} processes, {fds} fds; "
-              f"median of {args.repeat} runs\n")  # fmt: skip
-        print("| what | ms |")
-        print("|---|---|")
-        print(f"| nsexplorer sockets (inside(ns, ['sockets'])) | {median_ms(ours):.1f} |")
-        print(f"| - sock_diag dumps (thread, setns, 4+1 dumps) | {median_ms(dumps):.1f} |")
-        print(f"| - join to processes (/proc/PID/fd) | {median_ms(joins):.1f} |")
-        print(f"| - model values | {median_ms(builds):.1f} |")
-        print(f"| - join when a socket has no holder in the namespace (every process's "
-              f"fds read) | {median_ms(full_joins):.1f} |")  # fmt: skip
-        print(f"| `ss -tuanp` (baseline) | {median_ms(ss_with):.1f} |")
-        print(f"| `ss -tuan` (no processes) | {median_ms(ss_without):.1f} |")
-        print(f"| nsexplorer, everything inside (sockets, neighbours, FDB, NAT, "
-              f"conntrack) | {median_ms(whole):.1f} |")  # fmt: skip
-        print(f"| the process's first inside read (imports pyroute2) | {first_all * 1e3:.1f} |")
-        print(f"\nratio nsexplorer sockets / ss -tuanp: {ratio:.2f}")
+        print(
+            f"{args.sockets} sockets in one namespace; host: {procs} processes, {fds} fds; "
+            f"load average {os.getloadavg()[0]:.1f}; median of {args.repeat} runs\n"
+        )
+        print("| what | wall ms | CPU ms |")
+        print("|---|---|---|")
+        for label, wall, cpu in rows:
+            cpu_text = f"{median_ms(cpu):.1f}" if cpu else ""
+            print(f"| {label} | {median_ms(wall):.1f} | {cpu_text} |")
+        print(f"\nratio nsexplorer sockets / ss -tuanp: {ratio:.2f} wall, {cpu_ratio:.2f} CPU")
     finally:
         if child is not None:
             child.kill()
