@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from nsexplorer.collect.inside import nat
 from nsexplorer.model import DnatRule, PortBinding
 
@@ -121,3 +123,41 @@ def test_published_ports_from_docker_inspect() -> None:
         PortBinding("80/tcp", "::", "8080"),
     )
     assert nat.published_from_inspect(None) == ()
+
+
+def test_rules_nobody_could_read_are_unknown_not_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    denied = (1, "", "Permission denied (you must be root)")
+    monkeypatch.setattr(nat, "_tool", lambda name: f"/usr/sbin/{name}")
+    monkeypatch.setattr(nat, "_run", lambda argv: denied)
+    rules, warnings, why = nat.read_rules(1)
+    assert rules == [] and warnings == []
+    assert "iptables-save failed (Permission denied" in why and "nft failed" in why
+
+
+def test_one_tool_failing_beside_others_is_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = {
+        "iptables-save": (0, IPTABLES_SAVE, ""),
+        "ip6tables-save": (1, "", "no ip6 tables here"),
+        "nft": (0, (FIXTURES / "inside_nft_ruleset.json").read_text(), ""),
+    }
+    monkeypatch.setattr(nat, "_tool", lambda name: name if name in answers else None)
+    monkeypatch.setattr(nat, "_run", lambda argv: answers[argv[0]])
+    rules, warnings, why = nat.read_rules(1)
+    assert why == "" and warnings == ["ip6tables-save failed (no ip6 tables here)"]
+    assert {r.tool for r in rules} == {"iptables", "nft"} and len(rules) == 6
+
+
+def test_legacy_tables_are_read_when_iptables_nft_says_they_exist(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    legacy_rule = "*nat\n-A P -p tcp --dport 1 -j DNAT --to-destination 10.0.0.9:2\nCOMMIT\n"
+    answers = {
+        "iptables-save": (0, f"# Warning: {nat.LEGACY_WARNING}, use iptables-legacy-save\n", ""),
+        "iptables-legacy-save": (0, legacy_rule, ""),
+    }
+    monkeypatch.setattr(nat, "_tool", lambda name: name if name in answers else None)
+    monkeypatch.setattr(nat, "_run", lambda argv: answers[argv[0]])
+    rules, warnings, why = nat.read_rules(1)
+    assert why == ""
+    assert [(r.tool, r.to_address) for r in rules] == [("iptables-legacy", "10.0.0.9")]
+    assert warnings == ["legacy iptables tables exist but ip6tables-legacy-save is not installed"]

@@ -299,45 +299,50 @@ def _run(argv: Sequence[str]) -> tuple[int, str, str]:
 
 
 def read_rules(netns_inode: int) -> tuple[list[DnatRule], list[str], str]:
-    """(DNAT rules, warnings, why none could be read) of the CALLING THREAD's namespace."""
+    """(DNAT rules, warnings, why none could be read) of the CALLING THREAD's namespace.
+
+    A tool that fails while another answers is a warning; when none answers (not root,
+    say) the rules are unknown, which is not the same as none: the reason says so."""
     rules: list[DnatRule] = []
     warnings: list[str] = []
-    tools = 0
+    tools = answered = 0
     legacy = False
-    for name, family in (("iptables-save", 4), ("ip6tables-save", 6)):
+
+    def save(name: str, family: int) -> str | None:
+        nonlocal tools, answered
         path = _tool(name)
         if path is None:
-            continue
+            return None
         tools += 1
         status, text, err = _run([path])
         if status != 0:
             warnings.append(f"{name} failed ({err or f'exit {status}'})")
-            continue
+            return None
+        answered += 1
         rules.extend(parse_iptables_save(text, netns_inode, name.removesuffix("-save"), family))
-        legacy = legacy or legacy_tables_present(text)
+        return text
+
+    for name, family in (("iptables-save", 4), ("ip6tables-save", 6)):
+        text = save(name, family)
+        legacy = legacy or (text is not None and legacy_tables_present(text))
     if legacy:
         for name, family in (("iptables-legacy-save", 4), ("ip6tables-legacy-save", 6)):
-            path = _tool(name)
-            if path is None:
+            if _tool(name) is None:
                 warnings.append(f"legacy iptables tables exist but {name} is not installed")
-                continue
-            status, text, err = _run([path])
-            if status == 0:
-                rules.extend(
-                    parse_iptables_save(text, netns_inode, name.removesuffix("-save"), family)
-                )
-            else:
-                warnings.append(f"{name} failed ({err or f'exit {status}'})")
+            save(name, family)
     nft = _tool("nft")
     if nft is not None:
         tools += 1
         status, text, err = _run([nft, "-j", "list", "ruleset"])
         if status == 0:
+            answered += 1
             rules.extend(parse_nft_json(text, netns_inode))
         else:
             warnings.append(f"nft failed ({err or f'exit {status}'})")
     if not tools:
         return [], warnings, "neither iptables-save nor nft is installed"
+    if not answered:
+        return [], [], "; ".join(warnings)
     return dedupe(rules), warnings, ""
 
 

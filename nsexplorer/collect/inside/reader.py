@@ -181,24 +181,26 @@ def _dump_neighbours() -> tuple[
 
 
 def _host_rules(target: Target, host: Host, found: _Found) -> None:
-    """The host's DNAT rules that lead to one of the target's addresses."""
+    """The host's DNAT rules that lead to one of the target's addresses. If they cannot
+    be read the NAT part is unknown (not "no rules"), and says why."""
     if host.id is None:
         return
     try:
         fd, _ = open_namespace(host.id, host.paths)
     except OSError as err:
-        found.warnings.append(f"host NAT rules not read: {err.strerror or err}")
+        found.unavailable["nat"] = f"the host's NAT rules not read: {err.strerror or err}"
         return
     try:
         with _inside(host.id, fd):
             rules, warnings, why = nat.read_rules(host.id.ino)
     except OSError as err:
-        found.warnings.append(f"host NAT rules not read: {err.strerror or err}")
+        found.unavailable["nat"] = f"the host's NAT rules not read: {err.strerror or err}"
         return
     finally:
         os.close(fd)
     if why:
-        found.warnings.append(f"host NAT rules not read: {why}")
+        found.unavailable["nat"] = f"the host's NAT rules not read: {why}"
+        return
     found.warnings.extend(f"host: {w}" for w in warnings)
     found.dnat.extend(nat.leading_to(rules, target.addresses))
 
@@ -227,7 +229,7 @@ def _assemble(target: Target, wanted: set[str], found: _Found, proc: str) -> Ins
         if "neighbours" not in unavailable
         else (),
         fdb=neighbours.fdb(found.bridge, found.names) if "fdb" not in unavailable else (),
-        dnat=tuple(found.dnat),
+        dnat=tuple(found.dnat) if "nat" not in unavailable else (),
         conntrack_count=found.conntrack,
         unavailable=tuple((p, unavailable[p]) for p in INSIDE_PARTS if p in unavailable),
         warnings=tuple(warnings),
