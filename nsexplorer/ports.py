@@ -67,6 +67,21 @@ class RunResult:
     error: str = ""  # a user-facing message when the command could not start
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedShell:
+    """An interactive shell ready to start in a namespace that was opened and verified.
+
+    ``argv`` enters it through the open descriptors ``pass_fds`` (the child inherits
+    them, nothing else does); ``command`` is the equivalent a person would paste.
+    ``release()`` closes the descriptors: call it once the shell ended or was abandoned.
+    """
+
+    argv: tuple[str, ...]
+    command: str
+    pass_fds: tuple[int, ...]
+    release: Callable[[], None]
+
+
 class CommandRunner(Protocol):
     """Acts inside a namespace. Every method refuses in read-only mode."""
 
@@ -94,8 +109,13 @@ class CommandRunner(Protocol):
         """Run ``argv`` inside ``ns`` capturing output; blocks (call from a worker)."""
         ...
 
-    def interactive_argv(self, ns: NetNamespace, all_namespaces: bool = False) -> list[str]:
-        """argv that starts an interactive shell in ``ns`` (for app.suspend())."""
+    def prepare_shell(self, ns: NetNamespace, all_namespaces: bool = False) -> PreparedShell:
+        """An interactive shell in ``ns``, to start inside app.suspend()."""
+        ...
+
+    def take_warnings(self) -> tuple[str, ...]:
+        """What went wrong around actions since the last call, for the caller to show
+        (e.g. an audit record that could not be written: the action still ran)."""
         ...
 
     def name(self, ns: NetNamespace, name: str) -> str:

@@ -1,29 +1,53 @@
-"""Making untrusted strings safe to print: control characters shown escaped.
+"""Making untrusted strings safe to print: the one home for terminal-safe text.
 
 Names of interfaces, aliases, netns names, process names and labels are chosen by
-whoever created them; they may hold ESC, BEL or newlines. Nothing from them may reach a
-terminal raw.
+whoever created them; they may hold ESC, BEL, newlines, bidi overrides, or bytes that
+are not UTF-8 (``os.fsdecode`` keeps those as lone surrogates U+DC80..U+DCFF). Nothing
+from them may reach a terminal raw: every string shown to a person (CLI text output and
+every TUI widget) goes through :func:`visible` first.
+
+The rule is Python's own ``str.isprintable()``: a character is shown as it is when it is
+printable, otherwise as an escape. That covers C0, DEL and C1 controls (Cc), format
+characters such as bidi overrides and isolates, zero-width characters and soft hyphens
+(Cf), line and paragraph separators (Zl, Zp), spaces other than U+0020 (Zs: a
+no-break space looks like a space but is not one), surrogates (Cs), private-use (Co)
+and unassigned (Cn) code points. The output depends on nothing else (not the locale),
+so it is the same under C, POSIX, C.UTF-8 and en_US.UTF-8.
+
+Escapes: a raw byte kept by ``surrogateescape`` is ``\\xNN`` of that byte; other code
+points up to U+00FF are ``\\xNN``, up to U+FFFF ``\\uNNNN``, beyond ``\\UNNNNNNNN``. A
+literal backslash stays as is: the output is for eyes, not for round trips (the JSON
+snapshot keeps the exact bytes).
 """
 
 from __future__ import annotations
 
-import re
+_SURROGATE_ESCAPE_FIRST = 0xDC80
+_SURROGATE_ESCAPE_LAST = 0xDCFF
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
-
-def _escape_char(match: re.Match[str]) -> str:
-    ch = match.group(0)
+def _escape(ch: str) -> str:
     code = ord(ch)
+    if _SURROGATE_ESCAPE_FIRST <= code <= _SURROGATE_ESCAPE_LAST:
+        return f"\\x{code - 0xDC00:02x}"  # the original byte, 0x80..0xff
     if code <= 0xFF:
         return f"\\x{code:02x}"
-    return f"\\u{code:04x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def is_visible(text: str) -> bool:
+    """True when ``text`` can be shown as it is (``visible(text) == text``)."""
+    return text.isprintable()
 
 
 def visible(text: str) -> str:
-    """``text`` with every control or bidi-override character written as ``\\xNN``.
+    """``text`` with every character that is not printable written as an escape.
 
-    A literal backslash stays as is; the output is for eyes, not for round trips
-    (the JSON snapshot keeps the exact bytes).
+    Never raises; the result holds printable characters only (so no surrogate: it can
+    always be encoded as UTF-8, and as ASCII with ``errors="backslashreplace"``).
     """
-    return _CONTROL.sub(_escape_char, text)
+    if text.isprintable():  # the common case, at C speed
+        return text
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for scripts/setup.sh, scripts/test.sh and .ci/run (sourced, not run).
 
 # ensure_packages CHECK:PACKAGE ...
@@ -94,5 +95,6 @@ TEST_PACKAGES=(
     "${RUNTIME_PACKAGES[@]}"
     /usr/sbin/dockerd:docker.io /usr/bin/docker:docker.io
     static:busybox=busybox-static tmux:tmux brctl:bridge-utils setpriv:util-linux
-    tcpdump:tcpdump
+    /usr/sbin/iptables:iptables flock:util-linux
+    tcpdump:tcpdump /usr/share/i18n/locales/en_US:locales
 )

@@ -5,7 +5,7 @@
 # it is not running, and stops it at the end only if it started it. Exits non-zero if
 # any check failed; pytest collecting no test counts as a failure.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
@@ -13,9 +13,18 @@ ensure_packages "${TEST_PACKAGES[@]}" || exit 1
 ensure_venv test || exit 1
 
 owned_testbed=0
+# A lab the suite left up (pytest killed): remove it, under the lab lock, which the
+# caller may already hold for us (.ci/run passes its descriptor as NSXLAB_LOCK_FD).
+lab_down() {
+    if ! [[ ${NSXLAB_LOCK_FD:-} =~ ^[0-9]+$ ]] || ! flock -n "$NSXLAB_LOCK_FD" 2>/dev/null; then
+        exec 8>>/run/nsxlab.lock
+        flock -w 900 8 || return 1
+    fi
+    .venv/bin/nsexplorer lab down
+}
 cleanup() {
     if [[ -x .venv/bin/nsexplorer && -d /run/nsxlab ]]; then
-        .venv/bin/nsexplorer lab down >/dev/null 2>&1 || true
+        lab_down >/dev/null 2>&1 || true
     fi
     if ((owned_testbed)); then
         bash scripts/testbed.sh stop >/dev/null 2>&1 || echo "test.sh: testbed stop failed" >&2

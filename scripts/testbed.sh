@@ -13,6 +13,10 @@
 #   data-root   /var/lib/nsx-testbed                  (vfs storage; kept unless --purge)
 #   containerd  started by dockerd itself, namespace nsx-testbed, under exec-root
 #   bridge      nsxtb0 10.213.0.1/24 (pre-created, passed with -b; never --bridge=none)
+#   firewall    when the host filters bridged traffic (br_netfilter on and a FORWARD chain
+#               that is not an empty ACCEPT, as on any Docker host), one rule per family:
+#               FORWARD -i nsxtb0 -o nsxtb0 -m comment --comment nsx-testbed -j ACCEPT,
+#               added by start, removed by stop; no other chain or policy is touched
 #   cgroups     parent /nsx-testbed (so a crashed run's containers can be found)
 #   image       nsx-busybox:test (docker import of a busybox-static rootfs)
 #
@@ -20,6 +24,26 @@
 # private), so its netns bind mounts are invisible from the host's mount table: from the
 # host, /run/nsx-testbed/exec/netns/<id> is a 0-byte file (the seed article's step 6).
 # No iptables, no forwarding, no masquerading, no userland proxy: nothing leaves the host.
+#
+# NEVER let this daemon delete the host's docker0. dockerd 20.10 (moby v20.10.24,
+# daemon/daemon_unix.go, initNetworkController) does this at every start:
+#     if n, err := controller.NetworkByName("bridge"); err == nil {   // kept in data-root
+#         n.Delete()
+#         if len(DefaultAddressPools) > 0 && !LiveRestoreEnabled {
+#             removeDefaultBridgeInterface()
+#         }
+#     }
+#     if !DisableBridge { initBridgeDriver(...) } else { removeDefaultBridgeInterface() }
+# and removeDefaultBridgeInterface() deletes the link literally named "docker0" in the
+# daemon's network namespace (the host's), whatever -b says. The "bridge" network is
+# stored in the data-root at every run, so with a kept data-root any start with
+# --default-address-pool (or "default-address-pools" in the config file) deletes the
+# host's docker0, and so does --bridge=none (DisableBridge) on every start.
+# guard_dockerd_args refuses both, in every spelling, and a missing --config-file (which
+# would make dockerd read the host's /etc/docker/daemon.json). The test daemon's user
+# networks take explicit subnets instead of a default pool (the lab: 10.216.0.0/24).
+#
+# This file can be sourced (for tests): it then only defines its variables and functions.
 set -euo pipefail
 
 STATE_DIR=/run/nsx-testbed
@@ -34,7 +58,7 @@ CTR_NS=nsx-testbed
 CGROUP_PARENT=nsx-testbed
 BRIDGE=nsxtb0
 BRIDGE_ADDR=10.213.0.1/24
-ADDR_POOL=10.214.0.0/16
+FW_COMMENT=nsx-testbed
 IMAGE=nsx-busybox:test
 DOCKERD=/usr/sbin/dockerd
 DOCKER=/usr/bin/docker # Debian's client (a newer one may shadow it on PATH)
@@ -194,11 +218,152 @@ make_image() {
     say "image $IMAGE imported"
 }
 
+# The daemon's whole command line, into the array named $1 (one place, checked by the
+# guard below and by the tests).
+dockerd_args() {
+    local -n _out=$1
+    _out=(
+        --config-file "$CONFIG"
+        -H "$DOCKER_HOST_URL"
+        --data-root "$DATA_ROOT"
+        --exec-root "$EXEC_ROOT"
+        --pidfile "$PIDFILE"
+        --containerd-namespace "$CTR_NS"
+        --containerd-plugins-namespace "$CTR_NS-plugins"
+        --storage-driver vfs
+        -b "$BRIDGE"
+        --iptables=false --ip-forward=false --ip-masq=false --userland-proxy=false
+        --cgroup-parent "$CGROUP_PARENT"
+        --log-level warn
+    )
+}
+
+# Its config file: only the trust key's place (else dockerd creates /etc/docker/key.json).
+write_config() {
+    printf '{"deprecated-key-path": "%s/key.json"}\n' "$DATA_ROOT" >"$CONFIG"
+}
+
+# Refuse any dockerd argument that reaches removeDefaultBridgeInterface() (see the top of
+# this file): a default address pool, a disabled bridge, no bridge of our own, or no
+# config file of our own. Returns 1 with a reason on stderr.
+guard_dockerd_args() {
+    local a next bridge="" config="" i=0 args=("$@")
+    for ((i = 0; i < ${#args[@]}; i++)); do
+        a=${args[i]}
+        next=${args[i + 1]-}
+        case $a in
+        --default-address-pool | --default-address-pool=*)
+            echo "testbed: guard: $a would make dockerd delete the host's docker0" \
+                "(stale bridge network + default address pools)" >&2
+            return 1
+            ;;
+        -b | --bridge) bridge=$next ;;
+        -b=* | --bridge=*) bridge=${a#*=} ;;
+        -b?*) bridge=${a#-b} ;;
+        --config-file) config=$next ;;
+        --config-file=*) config=${a#*=} ;;
+        --live-restore | --live-restore=*)
+            # harmless for docker0, but keeps crashed containers: not ours to allow
+            echo "testbed: guard: $a is not allowed for the test daemon" >&2
+            return 1
+            ;;
+        esac
+    done
+    if [[ $bridge == none ]]; then
+        echo "testbed: guard: --bridge=none would make dockerd delete the host's docker0" >&2
+        return 1
+    fi
+    if [[ $bridge != "$BRIDGE" ]]; then
+        echo "testbed: guard: the daemon must use its own bridge (-b $BRIDGE), not '${bridge}'" >&2
+        return 1
+    fi
+    if [[ -z $config ]]; then
+        echo "testbed: guard: no --config-file: dockerd would read /etc/docker/daemon.json" >&2
+        return 1
+    fi
+    return 0
+}
+
+# The same for the config file: no "default-address-pools", no "bridge" at all (ours is
+# given with -b), no "live-restore".
+guard_dockerd_config() {
+    local file=$1
+    [[ -r $file ]] || {
+        echo "testbed: guard: config file $file is missing" >&2
+        return 1
+    }
+    if grep -qE '"(default-address-pools|bridge|live-restore)"' "$file"; then
+        echo "testbed: guard: $file sets default-address-pools, bridge or live-restore," \
+            "which could make dockerd delete the host's docker0" >&2
+        return 1
+    fi
+    return 0
+}
+
+# ---- firewall: let nsxtb0's own ports talk when the host filters bridged traffic
+
+# The one rule, into the array named $1.
+firewall_rule() {
+    local -n _rule=$1
+    _rule=(-i "$BRIDGE" -o "$BRIDGE" -m comment --comment "$FW_COMMENT" -j ACCEPT)
+}
+
+# firewall_needed TOOL SYSCTL: bridged packets go through TOOL's FORWARD chain
+# (br_netfilter's net.bridge.SYSCTL is 1) and that chain may drop them (its policy is
+# not ACCEPT, or it has rules, as Docker's DOCKER-USER and isolation chains are; the
+# project's own accept rules, this one and the lab's, do not count).
+firewall_needed() {
+    local tool=$1 sysctl=/proc/sys/net/bridge/$2 rules
+    command -v "$tool" >/dev/null 2>&1 || return 1
+    [[ -r $sysctl && $(<"$sysctl") == 1 ]] || return 1
+    rules=$("$tool" -w 5 -S FORWARD 2>/dev/null) || return 1
+    rules=$(grep -vE -- '--comment "?(nsx-testbed|nsxlab)"? -j ACCEPT$' <<<"$rules")
+    [[ $rules != "-P FORWARD ACCEPT" ]]
+}
+
+# The rule is there exactly while the host's firewall needs it (called by start, also
+# when the daemon already runs, so a firewall that appeared or went since is followed).
+ensure_firewall() {
+    local pair tool rule
+    firewall_rule rule
+    for pair in iptables:bridge-nf-call-iptables ip6tables:bridge-nf-call-ip6tables; do
+        tool=${pair%%:*}
+        if firewall_needed "$tool" "${pair#*:}"; then
+            "$tool" -w 5 -C FORWARD "${rule[@]}" 2>/dev/null && continue
+            "$tool" -w 5 -I FORWARD 1 "${rule[@]}"
+            say "$tool: FORWARD accepts $BRIDGE <-> $BRIDGE (comment $FW_COMMENT)"
+        elif command -v "$tool" >/dev/null 2>&1 &&
+            "$tool" -w 5 -C FORWARD "${rule[@]}" 2>/dev/null; then
+            remove_firewall_of "$tool"
+            say "$tool: FORWARD no longer filters; removed the $FW_COMMENT rule"
+        fi
+    done
+}
+
+# Every copy of our one rule, and nothing else.
+remove_firewall_of() {
+    local tool=$1 n rule
+    firewall_rule rule
+    for n in 1 2 3 4 5 6 7 8; do
+        "$tool" -w 5 -C FORWARD "${rule[@]}" 2>/dev/null || break
+        "$tool" -w 5 -D FORWARD "${rule[@]}"
+    done
+}
+
+remove_firewall() {
+    local tool
+    for tool in iptables ip6tables; do
+        command -v "$tool" >/dev/null 2>&1 && remove_firewall_of "$tool"
+    done
+    return 0
+}
+
 cmd_start() {
     need_root
     need_tools
     if pid=$(daemon_pid) && responding; then
         ensure_bridge
+        ensure_firewall
         make_image
         say "already running (pid $pid); DOCKER_HOST=$DOCKER_HOST_URL"
         return 0
@@ -212,6 +377,7 @@ cmd_start() {
         done
         if responding; then
             ensure_bridge
+            ensure_firewall
             make_image
             say "already running (pid $pid); DOCKER_HOST=$DOCKER_HOST_URL"
             return 0
@@ -225,26 +391,18 @@ cmd_start() {
     rm -f "$PIDFILE" "$SOCK" "$EXEC_ROOT/containerd/containerd.pid"
     mkdir -p "$STATE_DIR" "$EXEC_ROOT" "$DATA_ROOT"
     chmod 711 "$STATE_DIR"
-    echo '{}' >"$CONFIG"
+    write_config
     ensure_bridge
+    ensure_firewall
+
+    local argv
+    dockerd_args argv
+    guard_dockerd_args "${argv[@]}" || die "refusing to start dockerd (see above)"
+    guard_dockerd_config "$CONFIG" || die "refusing to start dockerd (see above)"
 
     # setsid: not a child that dies with this shell; unshare execs dockerd (no --fork),
     # so the pid in the pidfile is dockerd's own and it runs in a private mount ns.
-    setsid unshare --mount --propagation private -- \
-        "$DOCKERD" \
-        --config-file "$CONFIG" \
-        -H "$DOCKER_HOST_URL" \
-        --data-root "$DATA_ROOT" \
-        --exec-root "$EXEC_ROOT" \
-        --pidfile "$PIDFILE" \
-        --containerd-namespace "$CTR_NS" \
-        --containerd-plugins-namespace "$CTR_NS-plugins" \
-        --storage-driver vfs \
-        -b "$BRIDGE" \
-        --default-address-pool "base=$ADDR_POOL,size=24" \
-        --iptables=false --ip-forward=false --ip-masq=false --userland-proxy=false \
-        --cgroup-parent "$CGROUP_PARENT" \
-        --log-level warn \
+    setsid unshare --mount --propagation private -- "$DOCKERD" "${argv[@]}" \
         </dev/null >"$LOG" 2>&1 &
     local launcher=$!
     local deadline=$((SECONDS + START_TIMEOUT))
@@ -308,6 +466,7 @@ cmd_stop() {
     remove_empty_cgroups
     remove_stale_network_bridges
     remove_bridge
+    remove_firewall
     rm -f "$PIDFILE" "$SOCK"
     if ((purge)); then
         # The daemon ran in its own mount namespace, now gone, so nothing is mounted
@@ -337,6 +496,8 @@ cmd_status() {
     echo "stopped"
     return 3
 }
+
+[[ ${BASH_SOURCE[0]} == "$0" ]] || return 0
 
 case ${1:-} in
 start) cmd_start ;;

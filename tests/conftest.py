@@ -11,6 +11,10 @@
   even when tests fail. It is a ``LabState``: names, pids, paths, containers.
 - ``nsxt``: a factory for throwaway bridges, veths and named netns (prefix ``nsxt``)
   that are removed after the test, pass or fail.
+- ``readable_nsexplorer``: how a test runs nsexplorer as an unprivileged user (setpriv):
+  the checkout may sit under a private directory (/root is 0700), so the package and its
+  runtime dependencies are copied once per session to a world-readable temporary
+  directory and run by an interpreter that user can reach.
 """
 
 from __future__ import annotations
@@ -18,10 +22,15 @@ from __future__ import annotations
 import fcntl
 import os
 import secrets
+import shutil
 import socket
+import stat
 import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -148,13 +157,40 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 class _SessionLock:
-    """One pytest session at a time builds and uses the lab (the machine may be shared)."""
+    """One pytest session at a time builds and uses the lab (the machine may be shared).
+
+    A parent that already holds the lock for longer (``.ci/run``, which changes the
+    host's firewall for its whole run) passes its descriptor down as NSXLAB_LOCK_FD:
+    flock on that same open file succeeds at once, on any other it waits like anyone.
+    """
 
     def __init__(self) -> None:
         self._fd: int | None = None
+        self._inherited = False
+
+    def _inherited_fd(self) -> int | None:
+        raw = os.environ.get("NSXLAB_LOCK_FD", "")
+        if not raw.isascii() or not raw.isdigit():
+            return None
+        fd = int(raw)
+        try:
+            held, lock = os.fstat(fd), os.stat(LAB_SESSION_LOCK)
+        except OSError:
+            return None
+        if (held.st_dev, held.st_ino) != (lock.st_dev, lock.st_ino):
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return None  # not the holder's open file: wait for the lock as anyone does
+        return fd
 
     def acquire(self, timeout: float = 900.0) -> None:
         if self._fd is not None:
+            return
+        inherited = self._inherited_fd()
+        if inherited is not None:
+            self._fd, self._inherited = inherited, True
             return
         fd = os.open(LAB_SESSION_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
         deadline = time.monotonic() + timeout
@@ -174,9 +210,9 @@ class _SessionLock:
         self._fd = fd
 
     def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        if self._fd is not None and not self._inherited:
+            os.close(self._fd)  # an inherited lock stays the parent's, held
+        self._fd = None
 
 
 _LAB_LOCK = _SessionLock()
@@ -312,3 +348,93 @@ def nsxt() -> Iterator[Throwaway]:
         problems = maker.cleanup()
         if problems:
             print("nsxt cleanup problems:", *problems, sep="\n  ")
+
+
+# --------------------------------------------------------------------------- unprivileged runs
+
+
+@dataclass(frozen=True, slots=True)
+class ReadableNsexplorer:
+    """``argv`` starts nsexplorer from a copy any user can read; ``env`` adds its path."""
+
+    argv: tuple[str, ...]
+    pythonpath: str
+
+    def env(self, base: Mapping[str, str]) -> dict[str, str]:
+        return {**base, "PYTHONPATH": self.pythonpath, "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def _reachable_by_others(path: str) -> bool:
+    """Every directory on the way is searchable and the file executable by "other"."""
+    p = Path(path)
+    for parent in p.parents:
+        try:
+            if not os.stat(parent).st_mode & stat.S_IXOTH:
+                return False
+        except OSError:
+            return False
+    try:
+        return bool(os.stat(p).st_mode & stat.S_IXOTH)
+    except OSError:
+        return False
+
+
+def _runtime_distributions() -> list[Any]:
+    """nsexplorer's runtime dependencies, transitively (not the test extras)."""
+    import importlib.metadata as md
+
+    from packaging.requirements import Requirement
+
+    seen: dict[str, Any] = {}
+    todo = [req for req in md.requires("nsexplorer") or ()]
+    while todo:
+        req = Requirement(todo.pop())
+        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+            continue
+        key = req.name.lower().replace("_", "-")
+        if key in seen:
+            continue
+        try:
+            dist = md.distribution(req.name)
+        except md.PackageNotFoundError:
+            continue  # an optional dependency that is not installed
+        seen[key] = dist
+        todo += list(dist.requires or ())
+    return list(seen.values())
+
+
+@pytest.fixture(scope="session")
+def readable_nsexplorer() -> Iterator[ReadableNsexplorer]:
+    """nsexplorer runnable by an unprivileged user whatever the checkout's permissions."""
+    import nsexplorer
+
+    interpreters = [os.path.realpath(sys.executable)]
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for folder in ("/usr/local/bin", "/usr/bin", "/bin"):
+        interpreters.append(os.path.join(folder, version))
+    python = next((p for p in interpreters if _reachable_by_others(p)), None)
+    if python is None:
+        pytest.skip(f"no {version} that an unprivileged user can run: tried {interpreters}")
+    root = Path(tempfile.mkdtemp(prefix="nsxt-readable-"))
+    try:
+        root.chmod(0o755)
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+        shutil.copytree(Path(nsexplorer.__file__).parent, root / "nsexplorer", ignore=ignore)
+        for dist in _runtime_distributions():
+            for rel in dist.files or ():
+                if ".." in rel.parts or rel.suffix == ".pyc":
+                    continue  # console scripts and caches
+                source = Path(str(dist.locate_file(rel)))
+                if source.is_file():
+                    target = root / rel
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(source, target)
+        for folder, dirs, files in os.walk(root):
+            for d in dirs:
+                os.chmod(os.path.join(folder, d), 0o755)  # noqa: S103 (readable is the point)
+            for f in files:
+                os.chmod(os.path.join(folder, f), 0o644)
+        # -P: the (possibly unreadable) working directory is not put on sys.path
+        yield ReadableNsexplorer((python, "-P", "-m", "nsexplorer"), str(root))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -3,6 +3,10 @@
 Where: ``$NSX_AUDIT_LOG`` if set, else /var/log/nsexplorer/audit.log; when that cannot
 be written, ``$XDG_STATE_HOME/nsexplorer/audit.log`` (default ~/.local/state/...).
 Nothing is created until the first action is logged.
+
+A record that cannot be written (disk full, a directory where the file should be, a
+read-only file system) never stops the action: an incident is no time to refuse. The
+caller is told why (``record`` returns it) and warns the person, naming the path.
 """
 
 from __future__ import annotations
@@ -62,7 +66,6 @@ def who() -> dict[str, Any]:
 class AuditLog:
     def __init__(self, path: str) -> None:
         self.path = path
-        self.last_error = ""  # why the last record could not be written, if it could not
 
     def record(
         self,
@@ -74,8 +77,8 @@ class AuditLog:
         command: Sequence[str] = (),
         exit_status: int | None = None,
         **extra: Any,
-    ) -> None:
-        """Append one line. A log that cannot be written never stops the action."""
+    ) -> str:
+        """Append one line; "" when written, else why not (the action goes on)."""
         entry: dict[str, Any] = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "action": action,
@@ -96,6 +99,6 @@ class AuditLog:
                 os.write(fd, line)  # one write with O_APPEND: lines never interleave
             finally:
                 os.close(fd)
-            self.last_error = ""
         except OSError as err:
-            self.last_error = f"audit log {self.path} not written: {err.strerror or err}"
+            return f"audit log {self.path} not written: {err.strerror or err}"
+        return ""

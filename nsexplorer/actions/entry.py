@@ -1,4 +1,4 @@
-"""How to enter a namespace: which way in, and the argv that goes through it.
+"""How to enter a namespace: which way in, and the command a person would paste for it.
 
 A command runs with the HOST's tools inside the target network namespace, so a
 container without a shell or tools is no obstacle. Inside, /sys must describe the
@@ -12,7 +12,10 @@ the host's /sys):
   paths only ever travel as separate argv words;
 - ``--all-namespaces``: ``nsenter -t PID -a`` (the container's own view and tools).
 
-Nothing here builds a shell string from a name.
+These are the forms that are shown and audited. What runs goes through the same way,
+but enters through the descriptor that was opened and verified (actions.opened), so a
+path swapped after the check cannot redirect it. Nothing here builds a shell string from
+a name.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from nsexplorer.actions.nsfs import OWN_NETNS, ns_id_of
-from nsexplorer.errors import ActionFailed, NamespaceGone
+from nsexplorer.errors import ActionFailed, NamespaceGone, NsxError
 from nsexplorer.model import NamespaceId, NetNamespace
 
 NETNS_RUN_DIR = "/var/run/netns"
@@ -140,6 +143,61 @@ def _container_pids(ns: NetNamespace) -> list[int]:
     return list(ns.pids)
 
 
+def choices(
+    ns: NetNamespace,
+    all_namespaces: bool = False,
+    *,
+    own: NamespaceId | None = None,
+    via_pid: int | None = None,
+) -> list[Entry]:
+    """Every way into ``ns``, best first, not yet checked against the kernel.
+
+    ``own`` is the namespace nsexplorer runs in: the host's own needs no entering.
+    ``via_pid``: with --all-namespaces, the process whose namespaces to enter (the
+    container the person named); by default the container that owns ``ns``. For the
+    host's own namespace, with no ``via_pid``, "all namespaces" are simply ours.
+    """
+    if own == ns.id and (not all_namespaces or via_pid is None):
+        return [Entry(Kind.DIRECT)]
+    if all_namespaces:
+        pids = ([via_pid] if via_pid is not None else []) + _container_pids(ns)
+        return [Entry(Kind.ALL, pid=pid) for pid in dict.fromkeys(pids)]
+    seed = _seed_of(ns)
+    named = [Entry(Kind.NAMED, ref=name, seed=seed) for name in ns.names if _valid_netns_name(name)]
+    return named + [Entry(Kind.PATH, ref=path, seed=seed) for path in candidate_paths(ns)]
+
+
+def checked_path(way: Entry) -> str:
+    """The file that must open the namespace for ``way`` to be right."""
+    if way.kind is Kind.NAMED:
+        return f"{NETNS_RUN_DIR}/{way.ref}"
+    if way.kind is Kind.ALL:
+        return f"/proc/{way.pid}/ns/net"
+    return way.ref
+
+
+def no_way(ns: NetNamespace, ways: Sequence[Entry], all_namespaces: bool) -> NsxError:
+    """The error when none of ``ways`` (from ``choices``) reaches ``ns`` any more."""
+    if all_namespaces:
+        pids = [str(w.pid) for w in ways]
+        if pids:
+            return NamespaceGone(
+                f"namespace {describe(ns)} is gone: its processes "
+                f"({', '.join(pids)}) have exited or moved"
+            )
+        return ActionFailed(
+            f"--all-namespaces needs a process inside namespace {describe(ns)} to take "
+            "the mount, uts, ipc and pid namespaces from, and it has none (it is held "
+            "only by a bind mount or a file descriptor); run without --all-namespaces "
+            "to use the host's tools in its network namespace"
+        )
+    tried = [w.ref for w in ways if w.kind is Kind.PATH]
+    how = f" (tried {', '.join(tried)})" if tried else ""
+    return NamespaceGone(
+        f"namespace {describe(ns)} is gone: nothing that reached it opens it any more{how}"
+    )
+
+
 def plan(
     ns: NetNamespace,
     all_namespaces: bool = False,
@@ -147,49 +205,19 @@ def plan(
     *,
     via_pid: int | None = None,
 ) -> Entry:
-    """Choose, and check against the kernel, the way into ``ns``.
+    """Choose, and check against the kernel, the way into ``ns`` (to show it).
 
-    ``via_pid``: with --all-namespaces, the process whose namespaces to enter (the
-    container the person named); by default the container that owns ``ns``. For the
-    host's own namespace, with no ``via_pid``, "all namespaces" are simply ours.
+    What runs does not rely on this check: actions.opened opens the namespace once,
+    verifies it, and hands that descriptor to the command.
 
     Raises NamespaceGone when nothing that used to reach it opens it any more, and
     ActionFailed when --all-namespaces has no process to take namespaces from.
     """
-    own = probe(OWN_NETNS) == ns.id
-    if all_namespaces:
-        if own and via_pid is None:
-            return Entry(Kind.DIRECT)
-        pids = ([via_pid] if via_pid is not None else []) + _container_pids(ns)
-        for pid in dict.fromkeys(pids):
-            if probe(f"/proc/{pid}/ns/net") == ns.id:
-                return Entry(Kind.ALL, pid=pid)
-        if pids:
-            raise NamespaceGone(
-                f"namespace {describe(ns)} is gone: its processes "
-                f"({', '.join(map(str, dict.fromkeys(pids)))}) have exited or moved"
-            )
-        raise ActionFailed(
-            f"--all-namespaces needs a process inside namespace {describe(ns)} to take "
-            "the mount, uts, ipc and pid namespaces from, and it has none (it is held "
-            "only by a bind mount or a file descriptor); run without --all-namespaces "
-            "to use the host's tools in its network namespace"
-        )
-
-    if own:
-        return Entry(Kind.DIRECT)
-    seed = _seed_of(ns)
-    for name in ns.names:
-        if _valid_netns_name(name) and probe(f"{NETNS_RUN_DIR}/{name}") == ns.id:
-            return Entry(Kind.NAMED, ref=name, seed=seed)
-    tried = candidate_paths(ns)
-    for path in tried:
-        if probe(path) == ns.id:
-            return Entry(Kind.PATH, ref=path, seed=seed)
-    how = f" (tried {', '.join(tried)})" if tried else ""
-    raise NamespaceGone(
-        f"namespace {describe(ns)} is gone: nothing that reached it opens it any more{how}"
-    )
+    ways = choices(ns, all_namespaces, own=probe(OWN_NETNS), via_pid=via_pid)
+    for way in ways:
+        if way.kind is Kind.DIRECT or probe(checked_path(way)) == ns.id:
+            return way
+    raise no_way(ns, ways, all_namespaces)
 
 
 def _valid_netns_name(name: str) -> bool:

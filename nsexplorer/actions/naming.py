@@ -4,7 +4,8 @@
 /var/run/netns a shared mount point (so the name propagates like iproute2's), create
 an empty file there exclusively, and bind-mount the namespace onto it. The namespace
 is opened first and checked by inode, and the bind mount is made from that open file
-descriptor, so a process exiting and its pid being reused cannot name the wrong one.
+descriptor (actions.opened), so a process exiting and its pid being reused, or a path
+swapped, cannot name the wrong one.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import ctypes
 import errno
 import os
 import re
+from collections.abc import Callable
 
 from nsexplorer.actions import quoting
 from nsexplorer.actions.entry import NETNS_RUN_DIR
 from nsexplorer.actions.nsfs import ns_id_of, own_netns
-from nsexplorer.errors import ActionFailed, NamespaceGone, NeedsRoot
+from nsexplorer.errors import ActionFailed, NeedsRoot
 from nsexplorer.model import NamespaceId
 
 MS_BIND = 4096
@@ -116,44 +118,38 @@ def require_free(name: str) -> str:
     return target
 
 
-def bind_name(source: str, expected: NamespaceId, name: str) -> str:
-    """Bind-mount the namespace at ``source`` as /var/run/netns/``name``."""
+def bind_fd(fd: int, name: str) -> str:
+    """Bind-mount the namespace open at ``fd`` (verified by the caller, e.g. through
+    actions.opened) as /var/run/netns/``name``; the path. The mount is made from the
+    descriptor, so what is named is what was verified, whatever its path became since."""
     target = require_free(name)
-    # O_NONBLOCK: if the path was swapped for a FIFO, opening it must not hang.
     try:
-        fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        ensure_run_dir()
+        made = os.open(target, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0)
+    except FileExistsError as err:
+        raise ActionFailed(f"a namespace named {name!r} already exists ({target})") from err
+    except PermissionError as err:
+        raise NeedsRoot(f"naming a namespace needs root: {err.strerror}") from err
+    os.close(made)
+    try:
+        _mount(f"/proc/self/fd/{fd}", target, MS_BIND)
     except OSError as err:
-        raise NamespaceGone(f"namespace at {source} is gone: {err.strerror}") from err
-    try:
-        st = os.fstat(fd)
-        if NamespaceId(st.st_dev, st.st_ino) != expected:
-            raise NamespaceGone(f"{source} no longer opens namespace inode {expected.ino}")
-        try:
-            ensure_run_dir()
-            made = os.open(target, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0)
-        except FileExistsError as err:
-            raise ActionFailed(f"a namespace named {name!r} already exists ({target})") from err
-        except PermissionError as err:
+        os.unlink(target)
+        if err.errno == errno.EPERM:
             raise NeedsRoot(f"naming a namespace needs root: {err.strerror}") from err
-        os.close(made)
-        try:
-            _mount(f"/proc/self/fd/{fd}", target, MS_BIND)
-        except OSError as err:
-            os.unlink(target)
-            if err.errno == errno.EPERM:
-                raise NeedsRoot(f"naming a namespace needs root: {err.strerror}") from err
-            raise ActionFailed(f"bind mount onto {target} failed: {err.strerror}") from err
-    finally:
-        os.close(fd)
+        raise ActionFailed(f"bind mount onto {target} failed: {err.strerror}") from err
     return target
 
 
-def unbind_name(name: str, holders: int | None = None) -> NamespaceId:
+def unbind_name(
+    name: str, holders: int | None = None, announce: Callable[[], None] | None = None
+) -> NamespaceId:
     """Remove a name that is a bind mount of a namespace; returns which namespace.
 
     ``holders`` is how many other things (processes, fds, other mounts) keep that
     namespace alive, if the caller counted them: 0 means removing the name would
     destroy the namespace, which unname refuses (that is `ip netns delete`).
+    ``announce()`` is called once every check passed, just before the unmount.
     """
     target = existing_name_path(name)
     if not os.path.lexists(target):
@@ -175,6 +171,8 @@ def unbind_name(name: str, holders: int | None = None) -> NamespaceId:
             "removing it would destroy the namespace. Use `ip netns delete` if that is "
             "what you want"
         )
+    if announce is not None:
+        announce()
     try:
         _umount_detach(target)
     except OSError as err:

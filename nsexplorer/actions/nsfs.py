@@ -1,29 +1,27 @@
-"""Checking that a path really opens a given network namespace."""
+"""Checking that a path really opens a given network namespace (for display and probes;
+what runs goes through the descriptors of actions.opened)."""
 
 from __future__ import annotations
 
 import os
 
+from nsexplorer.kernel import nsfs
 from nsexplorer.model import NamespaceId
 
-OWN_NETNS = "/proc/thread-self/ns/net"
+OWN_NETNS = nsfs.OWN_NETNS
 
 
 def ns_id_of(path: str) -> NamespaceId | None:
-    """(st_dev, st_ino) of ``path`` if it is a live network namespace, else None.
+    """(st_dev, st_ino) of ``path`` if it is a live namespace, else None.
 
-    ``stat`` follows the magic links of /proc and never opens the file, so a FIFO or a
-    planted symlink cannot block us; the inode check decides what the path really is.
+    The same checks as opening it for real (kernel.nsfs.open_verified): no planted
+    symlink followed, no FIFO waited on, nothing but an nsfs inode accepted (e.g. not
+    the 0-byte file left where a bind mount was).
     """
     try:
-        st = os.stat(path)
+        return nsfs.stat_namespace(path)
     except (OSError, ValueError):
         return None
-    ns = NamespaceId(st.st_dev, st.st_ino)
-    own = own_netns()
-    if own is not None and ns.dev != own.dev:
-        return None  # not nsfs: e.g. a 0-byte file left where a bind mount was
-    return ns
 
 
 def own_netns() -> NamespaceId | None:

@@ -43,9 +43,11 @@ def run_captured(
     timeout: float | None = None,
     cancel: Callable[[], bool] | None = None,
     limit: int = DEFAULT_LIMIT,
+    pass_fds: Sequence[int] = (),
 ) -> Captured:
     """Run ``argv`` (stdin closed), stdout and stderr merged into a tail buffer.
 
+    ``pass_fds``: descriptors the child inherits (every other one is closed there).
     Raises OSError when the program cannot be started at all.
     """
     proc = subprocess.Popen(
@@ -55,6 +57,7 @@ def run_captured(
         stderr=subprocess.STDOUT,
         start_new_session=True,
         close_fds=True,
+        pass_fds=tuple(pass_fds),
     )
     if proc.stdout is None:  # pragma: no cover - stdout=PIPE always gives one
         raise OSError("no pipe to the command")

@@ -8,14 +8,10 @@ ksh and busybox sh), so the text is both safe to print and exact when pasted.
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Iterable
 
-# C0, DEL, C1, and the Unicode line separators and bidi overrides textsafe also escapes.
-_NEEDS_ANSI_C = re.compile(
-    r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\udc80-\udcff]"
-)
+from nsexplorer.textsafe import is_visible
 
 
 def _ansi_c_char(ch: str) -> str:
@@ -28,15 +24,15 @@ def _ansi_c_char(ch: str) -> str:
         return "\\'"
     if code < 0x20 or code == 0x7F:
         return f"\\x{code:02x}"
-    if _NEEDS_ANSI_C.match(ch):
+    if not is_visible(ch):  # exactly what textsafe would escape
         # Emit the UTF-8 bytes so the shell rebuilds the exact character.
-        return "".join(f"\\x{b:02x}" for b in ch.encode("utf-8"))
+        return "".join(f"\\x{b:02x}" for b in ch.encode("utf-8", "surrogatepass"))
     return ch
 
 
 def quote(word: str) -> str:
     """One shell word, safe to print and exact to paste."""
-    if not _NEEDS_ANSI_C.search(word):
+    if is_visible(word):
         return shlex.quote(word)
     return "$'" + "".join(_ansi_c_char(ch) for ch in word) + "'"
 

@@ -10,13 +10,13 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from nsexplorer.actions import audit, entry, holders, naming, quoting
+from nsexplorer.actions import audit, capture, entry, holders, naming, opened, quoting
 from nsexplorer.actions.nsfs import OWN_NETNS, ns_id_of
 from nsexplorer.actions.output import DEFAULT_LIMIT
 from nsexplorer.actions.process import exit_status_of, run_captured
 from nsexplorer.errors import ActionFailed, NeedsRoot, ReadOnlyRefused
 from nsexplorer.model import NetNamespace
-from nsexplorer.ports import CommandRunner, RunResult
+from nsexplorer.ports import CommandRunner, PreparedShell, RunResult
 
 NOT_FOUND = 127
 
@@ -25,7 +25,8 @@ class NamespaceRunner:
     """Runs host tools inside any network namespace, names and unnames namespaces.
 
     Every action refuses in read-only mode before anything runs, and every action
-    that runs is appended to the audit log.
+    that runs is appended to the audit log. What runs enters the namespace through the
+    descriptor that was verified (actions.opened), never by opening its path again.
     """
 
     def __init__(
@@ -38,6 +39,8 @@ class NamespaceRunner:
         self._read_only = read_only
         self._audit = audit.AuditLog(audit.choose_path(audit_log))
         self._limit = output_limit
+        self._warnings: list[str] = []
+        self._lock = threading.Lock()
 
     # -- CommandRunner -----------------------------------------------------------
 
@@ -49,10 +52,11 @@ class NamespaceRunner:
     def audit_log_path(self) -> str:
         return self._audit.path
 
-    @property
-    def audit_error(self) -> str:
-        """Why the last audit record could not be written ("" when it was)."""
-        return self._audit.last_error
+    def take_warnings(self) -> tuple[str, ...]:
+        with self._lock:
+            taken = tuple(self._warnings)
+            self._warnings.clear()
+        return taken
 
     def equivalent_command(
         self,
@@ -77,21 +81,28 @@ class NamespaceRunner:
     ) -> RunResult:
         self.refuse_if_read_only("run a command")
         cmd = _checked_argv(argv)
-        way = entry.plan(ns, all_namespaces, via_pid=via_pid)
-        full = entry.wrap(way, cmd)
-        denied = privilege_problem(way, ns)
-        if denied:
-            return RunResult(tuple(full), None, "", error=denied)
-        missing = None if way.kind is entry.Kind.ALL else missing_program(cmd[0])
-        if missing:
-            self._log("run", ns, cmd, full, NOT_FOUND, error=missing)
-            return RunResult(tuple(full), NOT_FOUND, "", error=missing)
-        try:
-            got = run_captured(full, timeout=timeout, cancel=cancel, limit=self._limit)
-        except OSError as err:
-            msg = f"could not start {full[0]}: {err.strerror}"
-            self._log("run", ns, cmd, full, None, error=msg)
-            return RunResult(tuple(full), None, "", error=msg)
+        with opened.open_way(ns, all_namespaces, via_pid=via_pid) as way:
+            shown = way.shown(cmd)
+            denied = privilege_problem(way.way, ns)
+            if denied:
+                return RunResult(tuple(shown), None, "", error=denied)
+            missing = None if way.way.kind is entry.Kind.ALL else missing_program(cmd[0])
+            if missing:
+                self._log("run", ns, cmd, shown, NOT_FOUND, error=missing)
+                return RunResult(tuple(shown), NOT_FOUND, "", error=missing)
+            facts = way.audit_facts(cmd)
+            try:
+                got = run_captured(
+                    way.argv(cmd),
+                    timeout=timeout,
+                    cancel=cancel,
+                    limit=self._limit,
+                    pass_fds=way.pass_fds,
+                )
+            except OSError as err:
+                msg = f"could not start {facts['executed'][0]}: {err.strerror}; nothing ran"
+                self._log("run", ns, cmd, shown, None, error=msg, **facts)
+                return RunResult(tuple(shown), None, "", error=msg)
         error = ""
         if got.stopped == "timeout":
             error = f"stopped after {timeout:g} s (timeout); output so far is shown"
@@ -99,35 +110,118 @@ class NamespaceRunner:
             error = "cancelled; output so far is shown"
         elif got.exit_status == NOT_FOUND and "failed to execute" in got.output:
             error = f"command not found inside the container: {cmd[0]}"
-        self._log("run", ns, cmd, full, got.exit_status, stopped=got.stopped or None)
-        return RunResult(tuple(full), got.exit_status, got.output, got.truncated, error)
+        self._log("run", ns, cmd, shown, got.exit_status, stopped=got.stopped or None, **facts)
+        return RunResult(tuple(shown), got.exit_status, got.output, got.truncated, error)
 
-    def interactive_argv(
+    def capture(
+        self,
+        ns: NetNamespace,
+        req: capture.CaptureRequest,
+        *,
+        on_line: Callable[[str], None],
+        cancel: Callable[[], bool] | None = None,
+        announce: Callable[[str], None] | None = None,
+    ) -> capture.CaptureOutcome:
+        """tcpdump inside ``ns`` through the verified entry; the pcap handed over as an fd.
+
+        ``announce(equivalent)`` is called once every check passed, before it starts.
+        """
+        self.refuse_if_read_only("capture packets")
+        if missing_program("tcpdump"):
+            raise ActionFailed(
+                "tcpdump is not installed on the host (apt-get install tcpdump); nothing was run"
+            )
+        shown_cmd = capture.tcpdump_argv(req, req.pcap_path)
+        with opened.open_way(ns) as way:
+            denied = privilege_problem(way.way, ns)
+            if denied:
+                raise NeedsRoot(denied)
+            pcap_fd = capture.create_pcap(req.pcap_path)
+            try:
+                run_cmd = capture.tcpdump_argv(req, f"/proc/self/fd/{pcap_fd}")
+                shown = way.shown(shown_cmd)
+                if announce is not None:
+                    announce(quoting.join(shown))
+                facts = way.audit_facts(run_cmd)
+                proc = subprocess.Popen(
+                    way.argv(run_cmd),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    pass_fds=(*way.pass_fds, pcap_fd),
+                    start_new_session=True,  # stopped by us, whole group, never orphaned
+                )
+                with proc:
+                    outcome = capture.supervise(proc, req, pcap_fd, on_line=on_line, cancel=cancel)
+            finally:
+                os.close(pcap_fd)
+        self._log(
+            "capture",
+            ns,
+            shown_cmd,
+            shown,
+            outcome.exit_status,
+            pcap=req.pcap_path,
+            stopped=outcome.stopped or None,
+            **facts,
+        )
+        return outcome
+
+    def prepare_shell(
         self, ns: NetNamespace, all_namespaces: bool = False, *, via_pid: int | None = None
-    ) -> list[str]:
+    ) -> PreparedShell:
         self.refuse_if_read_only("open a shell")
-        way = entry.plan(ns, all_namespaces, via_pid=via_pid)
-        shell = "/bin/sh" if way.kind is entry.Kind.ALL else entry.host_shell()
-        full = entry.wrap(way, [shell])
-        denied = privilege_problem(way, ns)
-        if denied:
-            raise NeedsRoot(denied)
-        self._log("shell", ns, [shell], full, None)
-        return full
+        way = opened.open_way(ns, all_namespaces, via_pid=via_pid)
+        try:
+            shell = "/bin/sh" if way.way.kind is entry.Kind.ALL else entry.host_shell()
+            shown = way.shown([shell])
+            denied = privilege_problem(way.way, ns)
+            if denied:
+                raise NeedsRoot(denied)
+            self._log("shell", ns, [shell], shown, None, **way.audit_facts([shell]))
+            return PreparedShell(
+                argv=tuple(way.argv([shell])),
+                command=quoting.join(shown),
+                pass_fds=way.pass_fds,
+                release=way.close,
+            )
+        except BaseException:
+            way.close()
+            raise
 
-    def name(self, ns: NetNamespace, name: str) -> str:
+    def name(
+        self, ns: NetNamespace, name: str, *, announce: Callable[[str], None] | None = None
+    ) -> str:
+        """Bind-mount ``ns`` as /var/run/netns/``name``; the path.
+
+        ``announce(equivalent)`` is called once every check passed, just before the mount.
+        """
         self.refuse_if_read_only(f"name a namespace {name!r}")
-        naming.validate_name(name)
-        source = _name_source(entry.plan(ns))
-        path = naming.bind_name(source, ns.id, name)
-        self._log("name", ns, [name], ["mount", "--bind", source, path], 0, name=name)
+        naming.require_free(name)  # validates it too
+        with opened.open_way(ns, need_fd=True) as way:
+            if not has_capability(CAP_SYS_ADMIN):
+                raise NeedsRoot("naming a namespace needs root (CAP_SYS_ADMIN); nothing changed")
+            source = _name_source(way.way)
+            if announce is not None:
+                announce(naming.name_command(source, name))
+            path = naming.bind_fd(way.fds["net"], name)
+            command = ["mount", "--bind", source, path]
+            self._log("name", ns, [name], command, 0, name=name, verified_path=way.path)
         return path
 
-    def unname(self, name: str) -> None:
+    def unname(self, name: str, *, announce: Callable[[str], None] | None = None) -> None:
+        """Remove the name ``name``; ``announce(equivalent)`` once every check passed."""
         self.refuse_if_read_only(f"remove the name {name!r}")
         target = naming.existing_name_path(name)
-        ns_id = naming.unbind_name(name, holders=self._holders_of(target))
-        self._audit.record(
+        if not has_capability(CAP_SYS_ADMIN):
+            raise NeedsRoot("removing a name needs root (CAP_SYS_ADMIN); nothing changed")
+
+        def ready() -> None:
+            if announce is not None:
+                announce(self.unname_command(name))
+
+        ns_id = naming.unbind_name(name, holders=self._holders_of(target), announce=ready)
+        self._record(
             "unname",
             netns_inode=ns_id.ino,
             netns=name,
@@ -169,27 +263,29 @@ class NamespaceRunner:
         called once every check passed, just before the command starts.
         """
         self.refuse_if_read_only("run a command")
-        way = entry.plan(ns, all_namespaces, via_pid=via_pid)
-        if not argv:
-            argv = ["/bin/sh" if way.kind is entry.Kind.ALL else entry.host_shell()]
-        cmd = _checked_argv(argv)
-        full = entry.wrap(way, cmd)
-        denied = privilege_problem(way, ns)
-        if denied:
-            raise NeedsRoot(denied)
-        missing = None if way.kind is entry.Kind.ALL else missing_program(cmd[0])
-        if missing:
-            self._log("exec", ns, cmd, full, NOT_FOUND, error=missing)
-            raise CommandNotFound(missing)
-        if announce is not None:
-            seed = entry.seed_form(way, cmd)
-            announce(quoting.join(full), None if seed is None else quoting.join(seed))
-        try:
-            status = exit_status_of(call_in_foreground(full))
-        except OSError as err:
-            self._log("exec", ns, cmd, full, None, error=str(err))
-            raise ActionFailed(f"could not start {full[0]}: {err.strerror}") from err
-        self._log("exec", ns, cmd, full, status)
+        given = _checked_argv(argv) if argv else []
+        with opened.open_way(ns, all_namespaces, via_pid=via_pid) as way:
+            cmd = given or ["/bin/sh" if way.way.kind is entry.Kind.ALL else entry.host_shell()]
+            shown = way.shown(cmd)
+            denied = privilege_problem(way.way, ns)
+            if denied:
+                raise NeedsRoot(denied)
+            missing = None if way.way.kind is entry.Kind.ALL else missing_program(cmd[0])
+            if missing:
+                self._log("exec", ns, cmd, shown, NOT_FOUND, error=missing)
+                raise CommandNotFound(missing)
+            if announce is not None:
+                seed = entry.seed_form(way.way, cmd)
+                announce(quoting.join(shown), None if seed is None else quoting.join(seed))
+            facts = way.audit_facts(cmd)
+            try:
+                status = exit_status_of(call_in_foreground(way.argv(cmd), way.pass_fds))
+            except OSError as err:
+                self._log("exec", ns, cmd, shown, None, error=str(err), **facts)
+                raise ActionFailed(
+                    f"could not start {facts['executed'][0]}: {err.strerror}; nothing ran"
+                ) from err
+        self._log("exec", ns, cmd, shown, status, **facts)
         return status
 
     # -- helpers -----------------------------------------------------------------
@@ -210,7 +306,7 @@ class NamespaceRunner:
         status: int | None,
         **extra: object,
     ) -> None:
-        self._audit.record(
+        self._record(
             action,
             netns_inode=ns.inode,
             netns=entry.describe(ns),
@@ -219,6 +315,12 @@ class NamespaceRunner:
             exit_status=status,
             **{k: v for k, v in extra.items() if v is not None},
         )
+
+    def _record(self, action: str, **fields: Any) -> None:
+        problem = self._audit.record(action, **fields)
+        if problem:
+            with self._lock:
+                self._warnings.append(problem)
 
     @staticmethod
     def _holders_of(target: str) -> int:
@@ -229,7 +331,7 @@ class NamespaceRunner:
         return holders.count_holders(ns.ino, paths, dev=ns.dev)
 
 
-def call_in_foreground(argv: Sequence[str]) -> int:
+def call_in_foreground(argv: Sequence[str], pass_fds: Sequence[int] = ()) -> int:
     """Run with the terminal; ctrl-c belongs to the command, not to us.
 
     The terminal sends SIGINT to the command and to nsexplorer alike. subprocess.call
@@ -244,7 +346,7 @@ def call_in_foreground(argv: Sequence[str]) -> int:
         for sig in (signal.SIGINT, signal.SIGQUIT):
             saved[sig] = signal.signal(sig, _ignore_while_waiting)
     try:
-        with subprocess.Popen(list(argv)) as proc:
+        with subprocess.Popen(list(argv), pass_fds=tuple(pass_fds)) as proc:
             return proc.wait()
     finally:
         for sig, handler in saved.items():

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from nsexplorer import __version__
 from nsexplorer.errors import NsxError, TargetError
+from nsexplorer.kernel import fdlimit
 from nsexplorer.textsafe import visible
 
 
@@ -142,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="also make N extra namespaces on the lab bridge (for benchmarks)",
     )
+    _read_only_here(p)
     return parser
 
 
@@ -160,6 +162,7 @@ AUDIT_HELP = (
     "Every action is appended to an audit log (one JSON line: time, namespace, argv, exit "
     "status, user): $NSX_AUDIT_LOG if set, else /var/log/nsexplorer/audit.log, else "
     "$XDG_STATE_HOME/nsexplorer/audit.log (~/.local/state/...) when that is not writable. "
+    "A record that cannot be written is a warning on stderr; the action still runs. "
     "--read-only refuses every action."
 )
 
@@ -170,6 +173,9 @@ TARGET_HELP = (
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from nsexplorer.cli.output import make_streams_safe
+
+    make_streams_safe()  # text output never raises on encoding, under any locale
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:
@@ -178,6 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command != "capture" or any(word.startswith("-") for word in extra):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.filter = [*args.filter, *extra]
+    # Reading every namespace needs descriptors; the readers batch within whatever limit
+    # this gives, and commands run for a person get the limit they had (kernel.fdlimit).
+    fdlimit.raise_soft_limit()
     try:
         return _dispatch(args)
     except NsxError as err:

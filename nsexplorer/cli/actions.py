@@ -20,6 +20,8 @@ DOCKER_TIMEOUT = 3.0
 
 
 def run(args: argparse.Namespace) -> int:
+    """exec, name or unname. The equivalent command is printed only once every check
+    passed, just before the action: a refused action prints none (nothing ran)."""
     if getattr(args, "from_file", None):
         raise ReadOnlyRefused(
             "--from browses a saved snapshot: actions need the live host; nothing was run"
@@ -28,22 +30,33 @@ def run(args: argparse.Namespace) -> int:
     if command == "exec":
         take_exec_flags(args)
     runner = NamespaceRunner(read_only=args.read_only)
+    try:
+        return _act(command, args, runner)
+    finally:
+        # The action ran (or was refused) either way; say what went wrong around it.
+        for warning in runner.take_warnings():
+            print(f"nsexplorer: warning: {visible(warning)}", file=sys.stderr, flush=True)
+
+
+def _act(command: str, args: argparse.Namespace, runner: NamespaceRunner) -> int:
     if command == "unname":
         runner.refuse_if_read_only(f"remove the name {args.name!r}")
-        print(f"# {runner.unname_command(args.name)}", file=sys.stderr, flush=True)
-        runner.unname(args.name)
+        runner.unname(args.name, announce=_print_command)
         print(f"removed the name {quote(args.name)} (/var/run/netns/{visible(args.name)})")
         return 0
     if command == "name":
         runner.refuse_if_read_only(f"name a namespace {args.name!r}")
         require_free(args.name)
         ns = resolve_target(args.target)
-        print(f"# {runner.name_command(ns, args.name)}", file=sys.stderr, flush=True)
-        path = runner.name(ns, args.name)
-        print(f"named {visible(describe(ns))} as {quote(args.name)}: {path}")
+        path = runner.name(ns, args.name, announce=_print_command)
+        print(f"named {visible(describe(ns))} as {quote(args.name)}: {visible(path)}")
         print(f"# ip netns exec {quote(args.name)} CMD ...")
         return 0
     return _exec(args, runner)
+
+
+def _print_command(command: str) -> None:
+    print(f"# {command}", file=sys.stderr, flush=True)
 
 
 def take_exec_flags(args: argparse.Namespace) -> None:
@@ -82,7 +95,8 @@ def _exec(args: argparse.Namespace, runner: NamespaceRunner) -> int:
 
 
 def _print_equivalent(command: str, seed: str | None) -> None:
-    """The command nsexplorer runs, as a comment on stderr (stdout stays the command's)."""
+    """What runs, as the command a person would paste (a comment on stderr: stdout stays
+    the command's). nsexplorer itself enters through the descriptors it verified."""
     print(f"# {command}", file=sys.stderr)
     if seed:
         print(f"# or, as in the seed article (keeps the host's /sys): {seed}", file=sys.stderr)

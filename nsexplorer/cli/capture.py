@@ -5,43 +5,32 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import signal
-import subprocess
 import sys
 import threading
 from types import FrameType
 
-from nsexplorer.actions import audit, capture, entry, quoting
-from nsexplorer.actions.runner import NamespaceRunner, privilege_problem
+from nsexplorer.actions import capture, entry
+from nsexplorer.actions.runner import NamespaceRunner
 from nsexplorer.cli.actions import resolve_target
-from nsexplorer.errors import ActionFailed, NamespaceGone, NeedsRoot
+from nsexplorer.errors import ActionFailed, NamespaceGone
 from nsexplorer.textsafe import visible
 
 
 def run(args: argparse.Namespace) -> int:
     runner = NamespaceRunner(read_only=args.read_only)
     runner.refuse_if_read_only("capture packets")
-    if shutil.which("tcpdump") is None:
-        raise ActionFailed(
-            "tcpdump is not installed on the host (apt-get install tcpdump); nothing was run"
-        )
     ns = resolve_target(args.target)
-    way = entry.plan(ns)
-    denied = privilege_problem(way, ns)
-    if denied:
-        raise NeedsRoot(denied)
-    known = None
-    try:
+    interface = args.interface or "any"
+    if interface != "any":
         from nsexplorer.collect.source import LiveSource
 
-        detailed = LiveSource().detail(ns)
-        if detailed.detailed:
-            known = [i.name for i in detailed.interfaces]
-    except NamespaceGone as err:
-        raise ActionFailed(f"{err.message}; nothing was captured") from err
-    interface = args.interface or "any"
-    capture.check_interface(interface, known, entry.describe(ns))
+        try:
+            detailed = LiveSource().detail(ns)
+        except NamespaceGone as err:
+            raise ActionFailed(f"{err.message}; nothing was captured") from err
+        known = [i.name for i in detailed.interfaces] if detailed.detailed else None
+        capture.check_interface(interface, known, entry.describe(ns))
     path = args.write or capture.default_pcap_path(ns.label or str(ns.inode), interface)
     req = capture.CaptureRequest(
         interface=interface,
@@ -51,27 +40,26 @@ def run(args: argparse.Namespace) -> int:
         max_bytes=args.max_bytes,
         filter=tuple(args.filter),
     )
-    shown = entry.wrap(way, capture.tcpdump_argv(req, req.pcap_path))
-    fd = capture.create_pcap(req.pcap_path)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()  # ctrl-c, SIGTERM, a hangup: tcpdump is stopped, the pcap kept
+
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    saved = {s: signal.signal(s, on_signal) for s in signals}
     try:
-        full = entry.wrap(way, capture.tcpdump_argv(req, f"/proc/self/fd/{fd}"))
-        print(f"# {quoting.join(shown)}", file=sys.stderr, flush=True)
-        outcome = _run(full, req, fd)
+        outcome = runner.capture(
+            ns,
+            req,
+            on_line=lambda line: print(visible(line), flush=True),
+            cancel=stop.is_set,
+            announce=lambda cmd: print(f"# {cmd}", file=sys.stderr, flush=True),
+        )
     finally:
-        os.close(fd)
-    log = audit.AuditLog(runner.audit_log_path)
-    log.record(
-        "capture",
-        netns_inode=ns.inode,
-        netns=entry.describe(ns),
-        argv=capture.tcpdump_argv(req, req.pcap_path),
-        command=shown,
-        exit_status=outcome.exit_status,
-        pcap=req.pcap_path,
-        stopped=outcome.stopped or None,
-    )
-    if log.last_error:
-        print(f"nsexplorer: warning: {visible(log.last_error)}", file=sys.stderr)
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+    for warning in runner.take_warnings():
+        print(f"nsexplorer: warning: {visible(warning)}", file=sys.stderr)
     stopped = f", stopped by {outcome.stopped}" if outcome.stopped else ""
     print(
         f"# pcap: {visible(req.pcap_path)} ({outcome.pcap_bytes} bytes{stopped})",
@@ -80,33 +68,3 @@ def run(args: argparse.Namespace) -> int:
     if outcome.error:
         raise ActionFailed(outcome.error)
     return outcome.exit_status if outcome.exit_status is not None else 1
-
-
-def _run(full: list[str], req: capture.CaptureRequest, fd: int) -> capture.CaptureOutcome:
-    """tcpdump in its own session; ctrl-c, SIGTERM and a hangup stop it cleanly."""
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    saved = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-    try:
-        proc = subprocess.Popen(
-            full,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            pass_fds=(fd,),
-            start_new_session=True,
-        )
-        with proc:
-            return capture.supervise(
-                proc,
-                req,
-                fd,
-                on_line=lambda line: print(visible(line), flush=True),
-                cancel=stop.is_set,
-            )
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)

@@ -1,7 +1,9 @@
 """CLI handlers: ``snapshot``, ``list`` and ``show``.
 
-Output contract (stable for scripts): JSON documents follow snapshot schema 1; text
-output is for eyes and escapes every control character. Warnings go to stderr.
+Output contract (stable for scripts): JSON documents follow snapshot schema 1 (UTF-8,
+the exact name bytes kept); text output is for eyes: every character that is not
+printable, and every byte that is not UTF-8, is shown escaped (textsafe.visible), the
+same under every locale. Warnings go to stderr. Writing is cli.output's job.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from nsexplorer import snapshot_json
-from nsexplorer.errors import NsxError
+from nsexplorer.cli import output
 from nsexplorer.model import NamespaceId, NetNamespace, Peer, Snapshot, group_of
 from nsexplorer.textsafe import visible
 
@@ -49,46 +51,14 @@ def _warn(warnings: Iterable[str]) -> None:
         print(f"nsexplorer: warning: {visible(w)}", file=sys.stderr)
 
 
-def _stdout(text: str) -> None:
-    """Write to stdout; a failure (`> /dev/full`) is a message, a gone reader is quiet."""
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        raise  # cli.main exits quietly
-    except OSError as err:
-        raise NsxError(f"cannot write standard output: {err.strerror or err}") from err
-
-
-def _write_json(text: str, output: str | None) -> None:
-    if not output or output == "-":
-        _stdout(text + "\n")
-        return
-    import tempfile
-
-    directory = os.path.dirname(os.path.abspath(output))
-    fd, tmp = tempfile.mkstemp(prefix=".nsexplorer-", suffix=".json", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-        os.replace(tmp, output)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 # ---------------------------------------------------------------- snapshot
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
+    if args.output and args.output != "-":
+        output.check_output(args.output)  # a refusal before the collection, not after
     snap: Snapshot = _source(args).collect()
-    try:
-        _write_json(snapshot_json.dumps(snap), args.output)
-    except BrokenPipeError:
-        raise
-    except OSError as err:
-        where = "standard output" if not args.output or args.output == "-" else repr(args.output)
-        raise NsxError(f"cannot write {where}: {err.strerror}") from err
+    output.write_json(snapshot_json.dumps(snap), args.output)
     _warn(snap.warnings)
     return 0
 
@@ -105,9 +75,9 @@ def cmd_list(args: argparse.Namespace) -> int:
             for row, ns in zip(doc["namespaces"], snap.namespaces, strict=True):
                 row["interface_count"] = len(ns.interfaces)
                 row["addresses"] = _addresses(ns)
-        _write_json(snapshot_json.dumps_value(doc), None)
+        output.write_json(snapshot_json.dumps_value(doc))
     else:
-        _stdout(format_list(snap, wide=args.wide))
+        output.write_stdout(format_list(snap, wide=args.wide))
     _warn(snap.warnings)
     return 0
 
@@ -178,9 +148,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         doc = snapshot_json.encode_namespace(ns)
         if inside is not None:
             doc.update(snapshot_json.encode_inside(inside))
-        _write_json(snapshot_json.dumps_value(doc), None)
+        output.write_json(snapshot_json.dumps_value(doc))
     else:
-        _stdout(format_namespace(ns, snap, inside=inside))
+        output.write_stdout(format_namespace(ns, snap, inside=inside))
     # The snapshot-wide ones too (Docker down: containers missing from this view).
     extra = inside.warnings if inside is not None else ()
     _warn(dict.fromkeys((*snap.warnings, *ns.warnings, *extra)))
@@ -344,7 +314,9 @@ def format_namespace(
         out.append("")
         out.append("Warnings:")
         out.extend(f"  {v(w)}" for w in ns.warnings)
-    return "\n".join(out) + "\n"
+    # Every line once more as a whole: Docker's addresses, kinds and the rest are not
+    # ours either, and visible() leaves text it already made visible unchanged.
+    return "\n".join(v(line) for line in out) + "\n"
 
 
 def _table(table: int) -> str:

@@ -1,4 +1,8 @@
-"""CLI handler: `nsexplorer lab up|down|status [--no-docker] [--size N]`."""
+"""CLI handler: `nsexplorer lab up|down|status [--no-docker] [--size N]`.
+
+`--read-only` (before or after `lab`) refuses `up` and `down` before anything is looked
+at or changed; `status` only reads and stays allowed.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+from nsexplorer.errors import ReadOnlyRefused
 from nsexplorer.textsafe import visible
 
 if TYPE_CHECKING:
@@ -17,6 +22,12 @@ def run(args: argparse.Namespace) -> int:
     from nsexplorer import lab
 
     action: str = args.action
+    if action in ("up", "down") and getattr(args, "read_only", False):
+        what = "build" if action == "up" else "remove"
+        raise ReadOnlyRefused(
+            f"read-only mode: refusing to {what} the lab (`lab {action}`); nothing was "
+            "run or changed (start without --read-only to act)"
+        )
     if action == "up":
         if args.size < 0:
             print("nsexplorer: lab: --size must be 0 or more", file=sys.stderr)
@@ -44,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_state(state: LabState) -> None:
+    from nsexplorer.lab import firewall
     from nsexplorer.lab.system import alive
 
     print(f"lab {'up' if state.complete else 'INCOMPLETE'} (prefix {state.prefix})")
@@ -64,10 +76,15 @@ def _print_state(state: LabState) -> None:
     print(f"  hostile names       {visible(state.hostile_ifname)}")
     print(f"                      alias {visible(state.hostile_alias)}")
     print(f"                      netns {visible(state.hostile_netns)}")
+    if state.firewall:
+        rule = " ".join(firewall.RULE)
+        print(f"  firewall    FORWARD {rule} ({', '.join(state.firewall)})")
     if state.containers:
         print(f"  docker ({state.docker_host}), network {state.docker_network}:")
         for c in state.containers:
             addr = f" {c.address}" if c.address else ""
             print(f"    {c.name:15} {c.network_mode:22} pid {c.pid}{addr}")
+    if state.imported_image:
+        print(f"  image       {state.imported_image} (imported by the lab; down removes it)")
     if state.bench_netns:
         print(f"  bench       {len(state.bench_netns)} netns on {state.bench_bridge}")

@@ -12,23 +12,26 @@ import threading
 from typing import TYPE_CHECKING
 
 from nsexplorer.errors import NsxError
+from nsexplorer.textsafe import visible
 
 if TYPE_CHECKING:
     from collections.abc import Collection
 
     from nsexplorer.collect.source import LiveSource
     from nsexplorer.model import InsideFacts, NetNamespace, ProcessInfo, Snapshot
+    from nsexplorer.ports import PreparedShell
 
 
-def spawn_shell(argv: list[str]) -> int:
-    """Run an interactive command on the real terminal (the app is suspended). ctrl-c
-    there belongs to the shell: it must not interrupt (or kill) nsexplorer."""
+def spawn_shell(shell: PreparedShell) -> int:
+    """Run an interactive shell on the real terminal (the app is suspended), entering
+    the namespace through the verified descriptors it inherits. ctrl-c there belongs to
+    the shell: it must not interrupt (or kill) nsexplorer."""
     from nsexplorer.actions.runner import call_in_foreground
 
     try:
-        return call_in_foreground(argv)
+        return call_in_foreground(shell.argv, shell.pass_fds)
     except OSError as err:
-        print(f"nsexplorer: could not start {argv[0]}: {err.strerror}")
+        print(f"nsexplorer: could not start {visible(shell.argv[0])}: {err.strerror}")
         return 127
 
 

@@ -4,21 +4,22 @@ All work runs on a short-lived thread this module owns: for each namespace it op
 verified fd, setns()'s the thread into it just long enough to create an rtnetlink
 socket, and returns home (in a ``finally``). The socket stays bound to that namespace, so
 the dumps and the RTM_GETNSID queries for peer resolution go over it afterwards.
+Descriptors come from a ns_handles.HandlePool, which stays within the open-file limit
+(reading in batches when there are many namespaces); a namespace that could not be
+opened for lack of descriptors is a warning, never "gone".
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import os
-import resource
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from nsexplorer.collect import netlink, nsfs, wiring
+from nsexplorer.collect import netlink, wiring
 from nsexplorer.collect.netlink import Dump, RtSocket
+from nsexplorer.collect.ns_handles import GONE_ERRNOS, HandlePool
+from nsexplorer.kernel import fdlimit
 from nsexplorer.model import Interface, NamespaceId, Route
 
 T = TypeVar("T")
@@ -33,15 +34,6 @@ class NsRead:
     error: str = ""
     gone: bool = False
     path: str = ""  # the path that opened it
-
-
-@dataclass(slots=True)
-class _Handle:
-    id: NamespaceId
-    fd: int
-    path: str
-    sock: RtSocket | None = None
-    dump: Dump | None = None
 
 
 @dataclass(slots=True)
@@ -72,32 +64,14 @@ def run_on_own_thread(fn: Callable[[], T], name: str = "nsx-netns") -> T:
     return box[0]
 
 
-def open_namespace(ns_id: NamespaceId, paths: Sequence[str]) -> tuple[int, str]:
-    """The first path that opens *this* namespace; raises the most telling error."""
-    last: OSError = FileNotFoundError(errno.ENOENT, "no path reaches it")
-    for path in paths:
-        try:
-            fd, _ = nsfs.open_verified(path, expect=ns_id)
-        except nsfs.NamespaceMismatch as err:
-            last = err
-            continue
-        except PermissionError as err:
-            last = err
-            continue
-        except OSError as err:
-            if not isinstance(last, PermissionError):
-                last = err
-            continue
-        return fd, path
-    raise last
+NO_FDS = "not read: too many open files (it is not gone)"
 
 
-def _raise_fd_limit(wanted: int) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+def _out_of_fds_warning(count: int) -> str:
+    return (
+        f"could not open {count} namespace(s): too many open files "
+        f"(limit {fdlimit.soft_limit()}); they are not gone, only not read"
+    )
 
 
 def read_namespaces(
@@ -106,7 +80,6 @@ def read_namespaces(
     host: NamespaceId | None = None,
 ) -> ReadResult:
     """Interfaces (with exact peers) and routes of every target namespace."""
-    _raise_fd_limit(2 * len(targets) + 256)
     return run_on_own_thread(lambda: _read_all(targets, host))
 
 
@@ -114,33 +87,41 @@ def _read_all(
     targets: Sequence[tuple[NamespaceId, Sequence[str]]], host: NamespaceId | None
 ) -> ReadResult:
     result = ReadResult()
-    own = nsfs.own_netns()
-    handles: dict[NamespaceId, _Handle] = {}
+    pool = HandlePool()
+    paths_of = dict(targets)
+    dumps: dict[NamespaceId, Dump] = {}
+    opened: list[NamespaceId] = []  # could be asked about with RTM_GETNSID
     denied = 0
+    short = 0  # not opened or not read for lack of descriptors
     try:
         for ns_id, paths in targets:
             try:
-                fd, path = open_namespace(ns_id, paths)
+                pool.fd(ns_id, paths)
             except PermissionError:
                 denied += 1
                 result.reads[ns_id] = NsRead(error="cannot open it (needs root)")
                 continue
             except OSError as err:
-                result.reads[ns_id] = NsRead(error=f"gone ({err.strerror})", gone=True)
-                continue
-            h = _Handle(ns_id, fd, path)
-            handles[ns_id] = h
-            try:
-                if ns_id == own:
-                    h.sock = RtSocket()
+                if fdlimit.is_out_of_fds(err):
+                    short += 1
+                    result.reads[ns_id] = NsRead(error=NO_FDS)
+                elif err.errno in GONE_ERRNOS:
+                    result.reads[ns_id] = NsRead(error=f"gone ({err.strerror})", gone=True)
                 else:
-                    with nsfs.entered(fd):
-                        h.sock = RtSocket()
-                h.dump = netlink.parse_dump(*h.sock.dump_all())
+                    result.reads[ns_id] = NsRead(error=f"cannot open it ({err.strerror})")
+                continue
+            opened.append(ns_id)
+            path = pool.path_of(ns_id)
+            try:
+                dumps[ns_id] = netlink.parse_dump(*pool.sock(ns_id, paths).dump_all())
             except PermissionError:
                 denied += 1
                 result.reads[ns_id] = NsRead(error="cannot enter it (needs root)", path=path)
             except OSError as err:
+                if fdlimit.is_out_of_fds(err):
+                    short += 1
+                    result.reads[ns_id] = NsRead(error=NO_FDS, path=path)
+                    continue
                 result.reads[ns_id] = NsRead(
                     error=f"netlink failed: {err.strerror or err}", path=path
                 )
@@ -149,14 +130,18 @@ def _read_all(
                 f"{denied} namespace(s) could not be read over netlink: entering a network "
                 "namespace needs root (CAP_SYS_ADMIN)"
             )
-        dumps = {i: h.dump for i, h in handles.items() if h.dump is not None}
+        if short:
+            result.warnings.append(_out_of_fds_warning(short))
         cache: dict[tuple[NamespaceId, NamespaceId], int | None] = {}
+        short_lookups: list[tuple[NamespaceId, NamespaceId]] = []
         peers, peer_warnings = wiring.resolve_peers(
             dumps,
-            _nsid_lookup(handles, result.warnings, cache),
+            _nsid_lookup(pool, paths_of, result.warnings, cache, short_lookups),
             host=host,
-            unread=[i for i, h in handles.items() if h.dump is None],
+            unread=[i for i in opened if i not in dumps],
         )
+        if short_lookups:
+            result.warnings.append(_short_lookups_warning(len(short_lookups)))
         for (asking, about), nsid in cache.items():
             if nsid is not None:
                 result.nsids[(asking, nsid)] = about
@@ -165,42 +150,49 @@ def _read_all(
             result.reads[ns_id] = NsRead(
                 interfaces=wiring.build_interfaces(ns_id, dump, peers),
                 routes=wiring.build_routes(dump),
-                path=handles[ns_id].path,
+                path=pool.path_of(ns_id),
             )
     finally:
-        _close_all(handles)
+        pool.close_all()
     return result
 
 
-def _close_all(handles: dict[NamespaceId, _Handle]) -> None:
-    for h in handles.values():
-        if h.sock is not None:
-            h.sock.close()
-        os.close(h.fd)
-
-
 def _nsid_lookup(
-    handles: dict[NamespaceId, _Handle],
+    pool: HandlePool,
+    paths_of: Mapping[NamespaceId, Sequence[str]],
     warnings: list[str],
     cache: dict[tuple[NamespaceId, NamespaceId], int | None],
+    short: list[tuple[NamespaceId, NamespaceId]],
 ) -> wiring.NsidLookup:
+    """RTM_GETNSID over ``asking``'s socket about ``about``'s descriptor. Either may have
+    been closed to make room: the pool reopens it by the path verified before."""
+
     def lookup(asking: NamespaceId, about: NamespaceId) -> int | None:
         key = (asking, about)
         if key not in cache:
-            a = handles.get(asking)
-            b = handles.get(about)
             value: int | None = None
-            if a is not None and b is not None and a.sock is not None:
-                try:
-                    value = a.sock.get_nsid(b.fd)
-                except OSError as err:
+            try:
+                sock = pool.sock(asking, paths_of.get(asking, ()))
+                value = sock.get_nsid(pool.fd(about, paths_of.get(about, ()), keep=(asking,)))
+            except OSError as err:
+                if fdlimit.is_out_of_fds(err):
+                    short.append(key)
+                else:
                     warnings.append(
-                        f"RTM_GETNSID in namespace {asking.ino} failed: {err.strerror or err}"
+                        f"RTM_GETNSID in namespace {asking.ino} about {about.ino} failed: "
+                        f"{err.strerror or err}"
                     )
             cache[key] = value
         return cache[key]
 
     return lookup
+
+
+def _short_lookups_warning(count: int) -> str:
+    return (
+        f"{count} peer lookup(s) could not be made: too many open files "
+        f"(limit {fdlimit.soft_limit()}); those peers are not proven"
+    )
 
 
 def read_one(
@@ -227,36 +219,26 @@ def _read_one(
     hints: Mapping[tuple[NamespaceId, int], NamespaceId],
 ) -> ReadResult:
     result = ReadResult()
-    own = nsfs.own_netns()
-    handles: dict[NamespaceId, _Handle] = {}
+    pool = HandlePool()
     other_paths = dict(others)
 
-    def handle(i: NamespaceId, ps: Sequence[str]) -> _Handle:
-        h = handles.get(i)
-        if h is None:
-            fd, path = open_namespace(i, ps)
-            h = handles[i] = _Handle(i, fd, path)
-        return h
-
     def sock_of(i: NamespaceId, ps: Sequence[str]) -> RtSocket:
-        h = handle(i, ps)
-        if h.sock is None:
-            if i == own:
-                h.sock = RtSocket()
-            else:
-                with nsfs.entered(h.fd):
-                    h.sock = RtSocket()
-        return h.sock
+        return pool.sock(i, ps, keep=(ns_id,))
 
     try:
         try:
-            target_sock = sock_of(ns_id, paths)
+            target_sock = pool.sock(ns_id, paths)
+            pool.pin(ns_id)  # its socket is used to the end
             dump = netlink.parse_dump(*target_sock.dump_all())
         except PermissionError:
             result.reads[ns_id] = NsRead(error="cannot enter it (needs root)")
             return result
         except OSError as err:
-            gone = err.errno in (errno.ENOENT, errno.ESRCH, errno.ESTALE, errno.EINVAL)
+            if fdlimit.is_out_of_fds(err):
+                result.reads[ns_id] = NsRead(error=NO_FDS)
+                result.warnings.append(_out_of_fds_warning(1))
+                return result
+            gone = err.errno in GONE_ERRNOS
             result.reads[ns_id] = NsRead(error=f"cannot read it ({err.strerror})", gone=gone)
             return result
 
@@ -270,7 +252,8 @@ def _read_one(
         def nsid_of(other: NamespaceId) -> int | None:
             if other not in asked:
                 try:
-                    asked[other] = target_sock.get_nsid(handle(other, other_paths[other]).fd)
+                    fd = pool.fd(other, other_paths[other], keep=(ns_id,))
+                    asked[other] = target_sock.get_nsid(fd)
                 except (OSError, KeyError):
                     asked[other] = None
             return asked[other]
@@ -316,8 +299,8 @@ def _read_one(
         result.reads[ns_id] = NsRead(
             interfaces=wiring.build_interfaces(ns_id, dump, peers),
             routes=wiring.build_routes(dump),
-            path=handles[ns_id].path,
+            path=pool.path_of(ns_id),
         )
     finally:
-        _close_all(handles)
+        pool.close_all()
     return result

@@ -5,8 +5,9 @@
     lab.down()                            # removes all of it, even after a crash
 
 ``up`` needs root. State is kept in /run/nsxlab/state.json; ``down`` also finds
-leftovers by prefix (links, named netns, Docker objects) and by the mark the lab puts
-in the environment of each process it starts, and touches nothing else.
+leftovers by prefix (links, named netns, Docker objects), by label (the image it
+imported), by comment (its FORWARD accept rules, see ``firewall``) and by the mark the
+lab puts in the environment of each process it starts, and touches nothing else.
 """
 
 from __future__ import annotations
@@ -17,15 +18,18 @@ import time
 from dataclasses import dataclass
 
 from nsexplorer.errors import EngineUnavailable, NeedsRoot
-from nsexplorer.lab import containers, state
+from nsexplorer.lab import containers, firewall, state
 from nsexplorer.lab.build import Builder, build_kernel_part
 from nsexplorer.lab.state import LabContainer, LabLink, LabState
 from nsexplorer.lab.system import (
+    NETNS_DIR,
     alive,
+    has_submounts,
     host_links,
     ip_batch,
     kill_and_wait,
     lab_processes,
+    mount_id_at,
     named_netns,
     run,
 )
@@ -65,7 +69,9 @@ def up(docker: bool = True, size: int = 0) -> LabState:
                 docker_network=state.DOCKER_NETWORK,
                 docker_network_bridge=state.DOCKER_NETWORK_BRIDGE,
             )
-            network, made = containers.build(host)
+            network, made = containers.build(
+                host, before_import=lambda: builder.record(imported_image=state.IMAGE)
+            )
             builder.record(docker_network=network, containers=made)
         builder.record(complete=True)
     except BaseException:
@@ -91,6 +97,17 @@ def docker_skipped_reason(docker: bool) -> str | None:
 
 def _is_bridge(name: str) -> bool:
     return os.path.isdir(f"/sys/class/net/{name}/bridge")
+
+
+def _unmount_netns_dir(mount_id: int) -> list[str]:
+    """Undo iproute2's self bind mount of /run/netns that the lab's first `netns add`
+    made: only that very mount (same id), and only with nothing mounted under it (any
+    other namespace name keeps it; umount without -l would refuse anyway)."""
+    netns_dir = os.path.realpath(NETNS_DIR)
+    if mount_id_at(netns_dir) != mount_id or has_submounts(mount_id):
+        return []
+    run(["umount", netns_dir], check=False)
+    return [] if mount_id_at(netns_dir) == mount_id else [f"mount {netns_dir}"]
 
 
 def down() -> DownReport:
@@ -156,6 +173,13 @@ def down() -> DownReport:
         left = [n for n in host_links() if n.startswith(prefix)]
         problems += [f"interface {n!r} could not be removed" for n in left]
         removed += [f"link {n}" for n in links if n not in left]
+
+    rules = firewall.remove()
+    removed += rules.done
+    problems += rules.problems
+
+    if recorded is not None and recorded.netns_dir_mount_id is not None:
+        removed += _unmount_netns_dir(recorded.netns_dir_mount_id)
 
     if state.STATE_DIR.exists():
         shutil.rmtree(state.STATE_DIR, ignore_errors=True)

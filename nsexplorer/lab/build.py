@@ -24,13 +24,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from nsexplorer.errors import ActionFailed
+from nsexplorer.lab import firewall
 from nsexplorer.lab import state as st
 from nsexplorer.lab.state import LabLink, LabState
 from nsexplorer.lab.system import (
+    NETNS_DIR,
     alive,
     ip,
     ip_batch,
     lab_env,
+    mount_id_at,
     netns_inode,
 )
 
@@ -91,6 +94,13 @@ class Builder:
 
     # ---------------------------------------------------------------- plain kernel part
 
+    def open_firewall(self) -> None:
+        """Under a filtering FORWARD chain (any Docker host), accept nsxlab+ <-> nsxlab+."""
+        for tool in firewall.needed():
+            # recorded first: a crash right after the insert still leaves a trace
+            self.record(firewall=(*self.state.firewall, tool))
+            firewall.add(tool)
+
     def bridge_and_named(self) -> None:
         br = st.BRIDGE
         names = tuple(f"{st.PREFIX}-{x}" for x in NAMED)
@@ -108,7 +118,12 @@ class Builder:
         lines.append(
             f"link add {st.PREFIX}-ab netns {a} type veth peer name {st.PREFIX}-ba netns {b}"
         )
+        netns_dir = os.path.realpath(NETNS_DIR)
+        mounted_before = mount_id_at(netns_dir)
         ip_batch(lines)
+        if mounted_before is None:
+            # iproute2's first `netns add` bind-mounts /run/netns onto itself: the lab's
+            self.record(netns_dir_mount_id=mount_id_at(netns_dir))
         links: list[LabLink] = [LabLink("host", br, "bridge", st.BRIDGE_ADDR)]
         for i, (x, ns) in enumerate(zip(NAMED, names, strict=True)):
             addr = f"10.215.0.{11 + i}/24"
@@ -239,6 +254,7 @@ class Builder:
 
 
 def build_kernel_part(builder: Builder, size: int) -> None:
+    builder.open_firewall()
     builder.bridge_and_named()
     builder.process_only()
     builder.hidden()

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+from collections.abc import Callable
 from typing import Any
 
 from nsexplorer.errors import ActionFailed, EngineUnavailable
@@ -76,18 +77,28 @@ def _busybox_rootfs_tar() -> bytes:
     return buf.getvalue()
 
 
-def ensure_image(c: Any) -> None:
+def ensure_image(c: Any, before_import: Callable[[], None]) -> bool:
+    """Import the busybox image unless the engine has it; True when this imported it.
+
+    ``before_import`` runs first (the caller records the import), and the image is
+    labelled ``nsxlab.imported``: `down` removes it, and only it, even after a crash.
+    """
     import docker.errors
 
     try:
         c.images.get(st.IMAGE)
-        return
+        return False
     except docker.errors.ImageNotFound:
         pass
+    before_import()
     repo, tag = st.IMAGE.split(":")
     c.api.import_image_from_data(
-        _busybox_rootfs_tar(), repository=repo, tag=tag, changes=['CMD ["sh"]', "ENV PATH=/bin"]
+        _busybox_rootfs_tar(),
+        repository=repo,
+        tag=tag,
+        changes=['CMD ["sh"]', "ENV PATH=/bin", f"LABEL {st.IMAGE_LABEL}=1"],
     )
+    return True
 
 
 def _describe(c: Any, name: str, mode: str) -> LabContainer:
@@ -109,21 +120,24 @@ def _describe(c: Any, name: str, mode: str) -> LabContainer:
     )
 
 
-def build(host: str) -> tuple[str, tuple[LabContainer, ...]]:
-    """Create the network and containers; returns (network name, containers)."""
+def build(host: str, before_import: Callable[[], None]) -> tuple[str, tuple[LabContainer, ...]]:
+    """Create the network and containers; returns (network name, containers).
+
+    ``before_import`` is called just before the image is imported, if it is.
+    """
     import docker.errors
 
     try:
-        return _build(host)
+        return _build(host, before_import)
     except docker.errors.DockerException as err:
         raise ActionFailed(f"lab: Docker at {host} refused: {err}") from None
 
 
-def _build(host: str) -> tuple[str, tuple[LabContainer, ...]]:
+def _build(host: str, before_import: Callable[[], None]) -> tuple[str, tuple[LabContainer, ...]]:
     import docker.types
 
     c = client(host)
-    ensure_image(c)
+    ensure_image(c, before_import)
     labels = {st.DOCKER_LABEL: "1", f"{st.DOCKER_LABEL}.note": st.HOSTILE_LABEL}
     ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=st.DOCKER_SUBNET)])
     c.networks.create(
@@ -156,7 +170,7 @@ def _build(host: str) -> tuple[str, tuple[LabContainer, ...]]:
 
 
 def remove(host: str) -> tuple[list[str], list[str]]:
-    """Remove every container and network the lab made on this engine.
+    """Remove every container, network and image the lab made on this engine.
 
     Returns (what was removed, problems).
     """
@@ -193,8 +207,33 @@ def remove(host: str) -> tuple[list[str], list[str]]:
                     pass
                 except docker.errors.APIError as err:
                     problems.append(f"docker network rm {net.name}: {err.explanation}")
+        removed_image, image_problems = _remove_imported_images(c)
+        removed += removed_image
+        problems += image_problems
     finally:
         c.close()
+    return removed, problems
+
+
+def _remove_imported_images(c: Any) -> tuple[list[str], list[str]]:
+    """Remove the images `up` imported (they carry its label); never forced, so an image
+    someone else's container uses stays, and says so."""
+    import docker.errors
+
+    removed: list[str] = []
+    problems: list[str] = []
+    for image in c.images.list(filters={"label": st.IMAGE_LABEL}):
+        # only the lab's own name: a tag someone else added keeps the image for them
+        ref = st.IMAGE if st.IMAGE in image.tags else None if image.tags else image.id
+        if ref is None:
+            continue
+        try:
+            c.images.remove(ref)
+            removed.append(f"image {ref}")
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as err:
+            problems.append(f"docker rmi {ref}: {err.explanation}")
     return removed, problems
 
 

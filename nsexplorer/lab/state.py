@@ -30,6 +30,9 @@ DOCKER_NETWORK_BRIDGE = f"{PREFIX}-dnet"
 DOCKER_SUBNET = "10.216.0.0/24"
 DOCKER_LABEL = PREFIX
 IMAGE = "nsx-busybox:test"
+# Put on the image when `lab up` imports it, so `down` removes it even without state.json
+# (and never an image of that name that someone else made).
+IMAGE_LABEL = f"{PREFIX}.imported"
 
 HOSTILE_IFNAME = f"{PREFIX}[@x=1]"
 HOSTILE_ALIAS = "[@click=app.quit]x[/] \x1b]2;pwned\x07 [bold]b[/bold]"
@@ -86,6 +89,14 @@ class LabState:
     containers: tuple[LabContainer, ...] = ()
     bench_bridge: str | None = None
     bench_netns: tuple[str, ...] = ()
+    # iptables/ip6tables: the families whose FORWARD chain got the lab's accept rule
+    # (nsexplorer.lab.firewall), recorded before the rule is inserted.
+    firewall: tuple[str, ...] = ()
+    # The image `up` imported (None: it was there already and is not the lab's).
+    imported_image: str | None = None
+    # The mount id of /run/netns when the lab's first `ip netns add` made it a mount
+    # point (iproute2 bind-mounts the directory onto itself once); `down` unmounts it.
+    netns_dir_mount_id: int | None = None
     pids: tuple[int, ...] = field(default=())  # every long-lived process the lab started
     complete: bool = False
 
@@ -119,6 +130,7 @@ class LabState:
         kw["netns"] = tuple(kw.get("netns", ()))
         kw["bench_netns"] = tuple(kw.get("bench_netns", ()))
         kw["pids"] = tuple(kw.get("pids", ()))
+        kw["firewall"] = tuple(kw.get("firewall", ()))
         kw["links"] = tuple(LabLink(**x) for x in kw.get("links", ()))
         kw["containers"] = tuple(LabContainer(**x) for x in kw.get("containers", ()))
         return cls(**kw)

@@ -58,6 +58,28 @@ def named_netns() -> list[str]:
         return []
 
 
+def mount_id_at(path: str) -> int | None:
+    """The id of the top-most mount on ``path`` in this mount namespace, if any."""
+    found: int | None = None
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        fields = line.split(" ", 5)
+        if len(fields) > 4 and fields[4] == path:
+            found = int(fields[0])  # later lines are mounted over earlier ones
+    return found
+
+
+def has_submounts(mount_id: int) -> bool:
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return True
+    return any(len(f := line.split(" ", 2)) > 1 and f[1] == str(mount_id) for line in lines)
+
+
 def lab_env() -> dict[str, str]:
     key, value = PROCESS_MARK.split("=", 1)
     env = dict(os.environ)

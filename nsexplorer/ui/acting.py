@@ -18,11 +18,11 @@ from textual.widgets import Static
 
 from nsexplorer.errors import NsxError
 from nsexplorer.model import NetNamespace
-from nsexplorer.ports import CommandRunner, RunResult, SnapshotSource
+from nsexplorer.ports import CommandRunner, PreparedShell, RunResult, SnapshotSource
 from nsexplorer.textsafe import visible
 from nsexplorer.ui import render
 from nsexplorer.ui.messages import ActionFinished, CommandFinished
-from nsexplorer.ui.screens.dialogs import ConfirmScreen, PromptScreen
+from nsexplorer.ui.screens.dialogs import ChoiceScreen, ConfirmScreen, PromptScreen
 from nsexplorer.ui.widgets.panes import OutputPane
 
 READ_ONLY_MESSAGE = "read-only mode (--read-only): {what} refused; nothing ran"
@@ -36,7 +36,7 @@ class ActingApp(App[None]):
 
     runner: CommandRunner | None
     source: SnapshotSource
-    spawn_shell: Callable[[list[str]], int] | None
+    spawn_shell: Callable[[PreparedShell], int] | None
     read_only: bool
 
     def init_actions(self) -> None:
@@ -135,6 +135,14 @@ class ActingApp(App[None]):
             return None
         return self.runner, ns
 
+    def notify_runner_warnings(self) -> None:
+        """What the runner warns about (an audit record not written: the action ran)."""
+        if self.runner is None:
+            return
+        for warning in self.runner.take_warnings():
+            self.notify(warning, title="warning", severity="warning", timeout=30)
+            self.output_pane().add(render.safe(f"warning: {warning}", "bold yellow"))
+
     def _refuse(self, message: str) -> None:
         self.notify(message, title="refused", severity="error", markup=False)
         out = self.output_pane()
@@ -225,6 +233,7 @@ class ActingApp(App[None]):
         else:
             status = render.plain(f"[exit {result.exit_status}]", "bold red")
         out.add(status)
+        self.notify_runner_warnings()
         self.update_cmdbar()
 
     def action_cancel_command(self) -> None:
@@ -245,23 +254,25 @@ class ActingApp(App[None]):
             self._refuse("no terminal to hand over (shell not available here)")
             return
         try:
-            argv = runner.interactive_argv(ns, self.all_namespaces)
-            equivalent = runner.equivalent_command(ns, ["sh"], self.all_namespaces)
+            shell = runner.prepare_shell(ns, self.all_namespaces)
         except NsxError as err:
             self._refuse(err.message)
             return
-        self.current_command = equivalent
+        self.current_command = shell.command
         out = self.output_pane()
-        out.add(render.command_line_text(equivalent, "(interactive shell)"))
+        out.add(render.command_line_text(shell.command, "(interactive shell)"))
         try:
             with self.suspend():
-                status = self.spawn_shell(list(argv))
+                status = self.spawn_shell(shell)
         except SuspendNotSupported:
             self._refuse("this terminal cannot be handed over to a shell")
             return
         except OSError as err:
             self._refuse(f"could not start the shell: {err}")
             return
+        finally:
+            shell.release()
+            self.notify_runner_warnings()
         out.add(render.plain(f"[shell exited with status {status}]", "dim"))
         self.update_cmdbar()
         self.refresh(layout=True)
@@ -310,15 +321,15 @@ class ActingApp(App[None]):
         if not ns.names:
             self.notify("this namespace has no `ip netns` name to remove")
             return
-        title = render.plain("Remove which name? ", "bold")
-        title.append_text(render.safe(", ".join(ns.names)))
+        title = render.plain("Remove which name? (`ip netns delete`)", "bold")
+        names = list(ns.names)  # the raw names; the list shows them escaped
+        choices = [render.safe(f"{NETNS_DIR}/{name}") for name in names]
+        note = render.plain("enter: choose · escape: cancel", "dim")
 
-        def chosen(name: str | None) -> None:
-            if not name:
+        def chosen(index: int | None) -> None:
+            if index is None:
                 return
-            if name not in ns.names:
-                self.notify("that is not one of this namespace's names", severity="error")
-                return
+            name = names[index]
 
             def do() -> str:
                 runner.unname(name)
@@ -326,7 +337,7 @@ class ActingApp(App[None]):
 
             self._confirm(f"Remove {NETNS_DIR}/{name}?", runner.unname_command(name), do)
 
-        self.push_screen(PromptScreen(title, value=ns.names[0]), chosen)
+        self.push_screen(ChoiceScreen(title, choices, note), chosen)
 
     def _confirm(self, question: str, equivalent: str, act: Callable[[], str]) -> None:
         self.current_command = equivalent
@@ -360,5 +371,6 @@ class ActingApp(App[None]):
         self.notify(
             message.message, severity="information" if message.ok else "error", markup=False
         )
+        self.notify_runner_warnings()
         if message.ok:
             self._start_collect()

@@ -22,11 +22,12 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Input, Static, Tree
 
 from nsexplorer.model import NetNamespace, ProcessInfo, Snapshot
-from nsexplorer.ports import ChangeWatcher, CommandRunner, SnapshotSource
+from nsexplorer.ports import ChangeWatcher, CommandRunner, PreparedShell, SnapshotSource
 from nsexplorer.ui import render
 from nsexplorer.ui.navigation import NavigatingApp
 from nsexplorer.ui.palette import GotoNamespace
 from nsexplorer.ui.screens.dialogs import HelpScreen
+from nsexplorer.ui.widgets.inputs import SafeInput
 from nsexplorer.ui.widgets.panes import (
     PANES,
     DetailsPane,
@@ -39,7 +40,7 @@ from nsexplorer.ui.widgets.panes import (
 )
 from nsexplorer.ui.widgets.sidebar import NamespaceTree
 
-ShellSpawner = Callable[[list[str]], int]
+ShellSpawner = Callable[[PreparedShell], int]
 
 # Every key, for the help screen (the single source of truth for the docs too).
 KEYS: tuple[tuple[str, str], ...] = (
@@ -179,7 +180,7 @@ class NsxApp(NavigatingApp):
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
             with Vertical(id="sidebar"):
-                yield Input(placeholder="/ filter: name, ip, mac…", id="filter")
+                yield SafeInput(placeholder="/ filter: name, ip, mac…", id="filter")
                 yield NamespaceTree(id="tree")
                 yield Static(Text(""), id="status")
             with Vertical(id="main"):

@@ -48,8 +48,10 @@ def safe(s: str | None, style: str = "") -> Text:
 
 
 def plain(s: str, style: str = "") -> Text:
-    """Text we wrote ourselves (still never parsed as markup)."""
-    return Text(s, style=style, end="")
+    """Text we wrote ourselves: never parsed as markup, and made visible too, because
+    our own sentences often quote a name or an error (visible() leaves printable text
+    as it is, so this costs nothing when there is nothing to escape)."""
+    return Text(visible(s), style=style, end="")
 
 
 def join(parts: Iterable[Text], sep: str = " ") -> Text:
@@ -150,7 +152,8 @@ def short_ref(lookup: Lookup, inode: int | None) -> str:
 
 
 def search_blob(ns: NetNamespace) -> str:
-    """Lower-case text the sidebar filter matches against."""
+    """Lower-case text the sidebar filter matches against: the raw strings and, where
+    they differ, the escaped form the screen shows (so typing ``\xff`` finds it)."""
     parts: list[str] = [ns_label(ns), ns.label, str(ns.inode), *ns.names]
     parts += [m.path for m in ns.bind_mounts]
     parts += [str(p) for p in ns.pids[:50]]
@@ -161,6 +164,7 @@ def search_blob(ns: NetNamespace) -> str:
     for iface in ns.interfaces:
         parts += [iface.name, iface.mac, iface.alias]
         parts += [a.address for a in iface.addresses]
+    parts += [shown for p in parts if p and (shown := visible(p)) != p]
     return "\n".join(p for p in parts if p).lower()
 
 
@@ -406,4 +410,5 @@ def output_lines(output: str, limit: int = 2000) -> Sequence[Text]:
     if len(lines) > limit:
         head.append(plain(f"… {len(lines) - limit} earlier lines not shown", "dim"))
         lines = lines[-limit:]
-    return head + [safe(line) for line in lines]
+    # tabs (brctl, column output) as spaces, not as \x09
+    return head + [safe(line.expandtabs()) for line in lines]

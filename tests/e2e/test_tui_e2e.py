@@ -379,3 +379,28 @@ def test_no_color_and_80x24(tmp_path: Path, term: Callable[..., Term]) -> None:
     assert "1 Interfaces" in screen and "q Quit" in screen
     t.keys("q")
     t.wait("NSX-EXIT=0", "a clean exit")
+
+
+@pytest.mark.root
+def test_unname_never_writes_a_hostile_name_to_the_terminal(term: Callable[..., Term]) -> None:
+    """The unname prompt used to pre-fill the raw netns name into an input field, which
+    drew its OSC 2 sequence: the terminal's title became "owned". Now the names are a
+    list of escaped choices, and the title stays."""
+    name = "nsxh2-\x1b]2;owned\x07"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        t = term()
+        live_ready(t)
+        find(t, "nsxh2-", "nsxh2-\\x1b]2;owned\\x07")
+        t.keys("N")
+        screen = t.wait("Remove which name", "the unname choice")
+        assert "owned" not in t.pane_title()
+        assert "/var/run/netns/nsxh2-\\x1b]2;owned\\x07" in screen
+        t.keys("Escape")
+        t.wait(lambda s: "Remove which name" not in s, "the choice closed")
+        assert os.path.exists(f"/var/run/netns/{name}")  # nothing removed
+        t.keys("q")
+        t.wait("NSX-EXIT=0", "a clean exit")
+        assert "owned" not in t.pane_title()
+    finally:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)

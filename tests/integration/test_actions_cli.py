@@ -10,8 +10,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from conftest import ReadableNsexplorer  # the fixture's type only
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 
@@ -186,7 +190,9 @@ def test_host_mode_container(tmp_path: Path) -> None:
         subprocess.run([DOCKER, "rm", "-f", name], capture_output=True, check=False)
 
 
-def test_non_root_exec_and_name_say_they_need_root(tmp_path: Path) -> None:
+def test_non_root_exec_and_name_say_they_need_root(
+    tmp_path: Path, readable_nsexplorer: ReadableNsexplorer
+) -> None:
     """As nobody, `exec NAMED -- CMD` let `ip netns exec` fail with its own EPERM (255)."""
     name = f"nsxt-nr{secrets.token_hex(3)}"
     subprocess.run(["ip", "netns", "add", name], check=True)
@@ -198,10 +204,10 @@ def test_non_root_exec_and_name_say_they_need_root(tmp_path: Path) -> None:
         assert nsx("exec", name, "--", "true", audit=audit).returncode == 0  # as root
         for argv in (["exec", name, "--", "true"], ["exec", name]):
             run = subprocess.run(
-                [*base, *NSX, *argv],
+                [*base, *readable_nsexplorer.argv, *argv],
                 capture_output=True,
                 text=True,
-                env={**os.environ, **env, "NSX_AUDIT_LOG": str(audit)},
+                env=readable_nsexplorer.env({**os.environ, **env, "NSX_AUDIT_LOG": str(audit)}),
                 timeout=60,
                 check=False,
                 stdin=subprocess.DEVNULL,
@@ -212,3 +218,85 @@ def test_non_root_exec_and_name_say_they_need_root(tmp_path: Path) -> None:
             assert "# ip netns exec" not in run.stderr  # nothing was announced nor run
     finally:
         subprocess.run(["ip", "netns", "delete", name], check=False)
+
+
+# ---------------------------------------------------------------------- refusals print nothing
+
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+          "--inh-caps=-all", "--bounding-set=-all"]  # fmt: skip
+
+
+@pytest.fixture
+def lonely() -> Iterator[str]:
+    """A named namespace held by nothing but its name (nsxh4 prefix)."""
+    name = f"nsxh4-r{secrets.token_hex(3)}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], check=False)
+
+
+REFUSALS = {
+    # what is run -> the exit status it must end with
+    "read-only exec": (["--read-only", "exec", "{ns}", "--", "touch", "{marker}"], 3),
+    "read-only name": (["--read-only", "name", "{ns}", "nsxh4-never"], 3),
+    "read-only unname": (["--read-only", "unname", "{ns}"], 3),
+    "unknown target exec": (["exec", "nsxh4-no-such-target", "--", "touch", "{marker}"], 2),
+    "unknown target name": (["name", "nsxh4-no-such-target", "nsxh4-never"], 2),
+    "command not found": (["exec", "{ns}", "--", "nsxh4-no-such-command"], 127),
+    "name exists": (["name", "{ns}", "{ns}"], 1),
+    "invalid name": (["name", "{ns}", "bad name"], 1),
+    "unname unknown": (["unname", "nsxh4-never-made"], 1),
+    "unname would destroy": (["unname", "{ns}"], 1),
+    "unname not a mount": (["unname", "{plain}"], 1),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSALS))
+def test_a_refused_action_prints_no_equivalent_command(
+    case: str, lonely: str, tmp_path: Path
+) -> None:
+    """A `# command` line in a ticket reads as if it ran: a refusal prints none."""
+    audit = tmp_path / "audit.log"
+    marker = tmp_path / "ran"
+    plain = f"nsxh4-plain-{secrets.token_hex(2)}"
+    Path(f"/var/run/netns/{plain}").write_text("")
+    try:
+        argv, status = REFUSALS[case]
+        args = [a.format(ns=lonely, marker=marker, plain=plain) for a in argv]
+        done = nsx(*args, audit=audit)
+        assert done.returncode == status, done
+        assert not any(line.startswith("#") for line in done.stderr.splitlines()), done.stderr
+        assert done.stderr.startswith("nsexplorer: "), done.stderr
+        assert done.stdout == ""
+        assert not marker.exists()
+        assert os.path.exists(f"/var/run/netns/{lonely}")
+        assert not os.path.lexists("/var/run/netns/nsxh4-never")
+    finally:
+        os.unlink(f"/var/run/netns/{plain}")
+
+
+@pytest.mark.parametrize(
+    "argv", [["exec", "{ns}", "--", "true"], ["name", "{ns}", "nsxh4-nr"], ["unname", "{ns}"]]
+)
+def test_non_root_refusals_print_no_equivalent_command(
+    argv: list[str], lonely: str, tmp_path: Path
+) -> None:
+    args = [a.format(ns=lonely) for a in argv]
+    run = subprocess.run(
+        [*NOBODY, *NSX, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DOCKER_HOST": "unix:///nonexistent/nsxh4.sock",
+             "NSX_AUDIT_LOG": str(tmp_path / "audit.log")},
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert run.returncode == 1, run
+    assert "needs root" in run.stderr, run.stderr
+    assert not any(line.startswith("#") for line in run.stderr.splitlines()), run.stderr
+    assert "Traceback" not in run.stderr
+    assert os.path.exists(f"/var/run/netns/{lonely}")
+    assert not os.path.lexists("/var/run/netns/nsxh4-nr")

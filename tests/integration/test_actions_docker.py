@@ -166,9 +166,12 @@ def test_all_namespaces_gives_the_containers_own_view(
     )
     got = runner.run(ns, ["hostname"], all_namespaces=True)  # busybox, inside the container
     assert got.output.strip() == box.id[:12], got
-    argv = runner.interactive_argv(ns, all_namespaces=True)
-    done = subprocess.run(argv, input="ls /bin/busybox; exit 4\n", capture_output=True,
-                          text=True, check=False)  # fmt: skip
+    shell = runner.prepare_shell(ns, all_namespaces=True)
+    try:
+        done = subprocess.run(shell.argv, input="ls /bin/busybox; exit 4\n", capture_output=True,
+                              text=True, check=False, pass_fds=shell.pass_fds)  # fmt: skip
+    finally:
+        shell.release()
     assert done.returncode == 4
     assert done.stdout.strip() == "/bin/busybox"
     missing = runner.run(ns, ["nsxt-not-in-the-image"], all_namespaces=True)

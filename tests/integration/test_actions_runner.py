@@ -176,11 +176,20 @@ def test_interactive_shell_argv_lands_in_the_namespace(
     runner: NamespaceRunner, process_ns: tuple[NetNamespace, int]
 ) -> None:
     ns, _ = process_ns
-    argv = runner.interactive_argv(ns)
-    done = subprocess.run(
-        argv, input="ls /sys/class/net; exit 5\n", capture_output=True, text=True, check=False
-    )
+    shell = runner.prepare_shell(ns)
+    try:
+        done = subprocess.run(
+            shell.argv,
+            input="ls /sys/class/net; exit 5\n",
+            capture_output=True,
+            text=True,
+            check=False,
+            pass_fds=shell.pass_fds,
+        )
+    finally:
+        shell.release()
     assert done.returncode == 5
+    assert shell.command.startswith(f"nsenter --net=/proc/{ns.pids[0]}/ns/net -- unshare")
     assert set(done.stdout.split()) == {"lo", "nsxtpbr0"}
 
 
@@ -272,7 +281,7 @@ def test_read_only_runs_nothing(
     for call in (
         lambda: ro.run(ns, ["touch", str(marker)]),
         lambda: ro.run_attached(ns, ["touch", str(marker)]),
-        lambda: ro.interactive_argv(ns),
+        lambda: ro.prepare_shell(ns),
         lambda: ro.name(ns, "nsxt-ro-name"),
         lambda: ro.unname("nsxt-ro-name"),
     ):

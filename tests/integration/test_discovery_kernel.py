@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -21,6 +22,9 @@ from nsexplorer.collect import netns_reader, nsfs
 from nsexplorer.collect.source import LiveSource
 from nsexplorer.errors import NamespaceGone
 from nsexplorer.model import Group, NetNamespace, Snapshot, group_of
+
+if TYPE_CHECKING:
+    from conftest import ReadableNsexplorer  # the fixture's type only
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 
@@ -329,8 +333,11 @@ def test_reader_reports_gone_paths() -> None:
     assert result.reads[ghost].gone
 
 
-def test_non_root_lists_what_it_can_and_says_what_needs_root() -> None:
-    env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent/nsxt.sock"}
+def test_non_root_lists_what_it_can_and_says_what_needs_root(
+    readable_nsexplorer: ReadableNsexplorer,
+) -> None:
+    env = readable_nsexplorer.env({**os.environ, "DOCKER_HOST": "unix:///nonexistent/nsxt.sock"})
+    nsx = readable_nsexplorer.argv
     base = [
         "setpriv",
         "--reuid=65534",
@@ -340,14 +347,14 @@ def test_non_root_lists_what_it_can_and_says_what_needs_root() -> None:
         "--bounding-set=-all",
     ]
     listing = subprocess.run(
-        [*base, *NSX, "list", "--json"], capture_output=True, env=env, check=False, timeout=60
+        [*base, *nsx, "list", "--json"], capture_output=True, env=env, check=False, timeout=60
     )
     assert listing.returncode == 0, listing.stderr
     doc = json.loads(listing.stdout)
     assert any(ns["is_host"] for ns in doc["namespaces"])
     assert any("needs root" in w for w in doc["warnings"])
     snap = subprocess.run(
-        [*base, *NSX, "snapshot"], capture_output=True, env=env, check=False, timeout=60
+        [*base, *nsx, "snapshot"], capture_output=True, env=env, check=False, timeout=60
     )
     assert snap.returncode == 0, snap.stderr
     doc = json.loads(snap.stdout)

@@ -10,14 +10,20 @@ import contextlib
 import json
 import os
 import re
+import secrets
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from nsexplorer.lab import LabState
+from nsexplorer.lab import LabState, firewall
 from nsexplorer.lab import state as labstate
+
+if TYPE_CHECKING:
+    from conftest import ReadableNsexplorer, Throwaway  # the fixtures' types only
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 
@@ -77,12 +83,38 @@ def host_view(docker: bool) -> dict[str, list[str]]:
         if not foreign(ln.split()[4].rsplit("/", 1)[-1])
     ]
     view = {"ip -o link": sorted(links), "ip netns list": sorted(netns), "mountinfo": mounts}
+    for save in ("iptables-save", "ip6tables-save"):
+        view[save] = firewall_view(save)
     if docker:
         ps = sh(DOCKER, "ps", "-a", "--format", "{{.ID}} {{.Names}}").splitlines()
         view["docker ps -a"] = sorted(ln for ln in ps if not foreign(ln.split()[1]))
         nets = sh(DOCKER, "network", "ls", "--format", "{{.Name}}").split()
         view["docker network ls"] = sorted(n for n in nets if not foreign(n))
+        images = sh(DOCKER, "images", "--format", "{{.ID}} {{.Repository}}:{{.Tag}}")
+        view["docker images"] = sorted(
+            ln for ln in images.splitlines() if not foreign(ln.split(" ", 1)[1])
+        )
     return view
+
+
+def firewall_view(save: str) -> list[str]:
+    """The ruleset without counters and dates, less others' rules (the testbed's)."""
+    if shutil.which(save) is None:
+        return []
+    done = subprocess.run([save], capture_output=True, text=True, check=False, timeout=60)
+    lines = []
+    for line in done.stdout.splitlines():
+        if line.startswith("#"):
+            continue
+        comment = re.search(r"--comment (\S+)", line)
+        if comment and foreign(comment[1].strip('"')):
+            continue
+        lines.append(re.sub(r"\[\d+:\d+\]", "[0:0]", line))
+    return lines
+
+
+def forward_rules(tool: str) -> str:
+    return sh(tool, "-w", "5", "-S", "FORWARD") if shutil.which(tool) else ""
 
 
 def netns_inodes_of_ip_netns() -> set[int]:
@@ -116,6 +148,9 @@ def test_lab_cli_up_shows_topology_and_down_restores_host(
 ) -> None:
     assert nsx("lab", "down").returncode == 0
     before = host_view(docker_reachable)
+    # On a Docker host (CI makes one: FORWARD policy DROP, br_netfilter on) the lab must
+    # open its own bridges, and only those; on a bare host it adds nothing.
+    filtering = firewall.needed()
 
     up = nsx("lab", "up")
     try:
@@ -123,6 +158,10 @@ def test_lab_cli_up_shows_topology_and_down_restores_host(
         assert "lab up" in up.stdout
         state = labstate.load()
         assert state is not None and state.complete
+        assert state.firewall == filtering
+        for tool in ("iptables", "ip6tables"):
+            rules = forward_rules(tool)
+            assert ("--comment nsxlab " in rules) == (tool in filtering), (tool, rules)
 
         netns = sh("ip", "netns", "list")
         for name in ("nsxlab-a", "nsxlab-b", "nsxlab-c", "nsxlab-[x]"):
@@ -138,6 +177,8 @@ def test_lab_cli_up_shows_topology_and_down_restores_host(
         # the veth joining two non-host namespaces, and the wiring through the bridge
         assert "nsxlab-ab@" in sh("ip", "-n", "nsxlab-a", "-o", "link")
         assert ping("nsxlab-a", "10.215.1.2")
+        # across nsxlab-br0: through FORWARD when br_netfilter is on
+        assert ping("nsxlab-a", "10.215.0.12")
         assert ping("nsxlab-a", "10.215.0.20")  # the process-only netns
         assert ping("nsxlab-b", "10.215.0.30")  # the hidden netns
 
@@ -154,6 +195,15 @@ def test_lab_cli_up_shows_topology_and_down_restores_host(
             assert modes["nsxlab-side"].startswith("container:")
             assert modes["nsxlab-app"] == "nsxlab-net"
             assert "nsxlab-dnet" in links or "nsxlab-dnet" in sh("ip", "-o", "link")
+            # two containers on the lab's Docker network (bridge nsxlab-dnet)
+            app2 = state.container("nsxlab-app2").address
+            assert app2 is not None
+            reach = subprocess.run(
+                [DOCKER, "exec", "nsxlab-app", "busybox", "ping", "-c", "1", "-W", "2",
+                 app2.split("/")[0]],
+                capture_output=True, text=True, check=False, timeout=60,
+            )  # fmt: skip
+            assert reach.returncode == 0, reach.stdout + reach.stderr
 
         status = nsx("lab", "status")
         assert status.returncode == 0
@@ -190,27 +240,28 @@ def test_lab_down_after_crash_removes_everything(lab_lock: None, docker_reachabl
         assert after[key] == before[key], key
 
 
-def test_lab_up_refuses_when_not_root(docker_reachable: bool) -> None:
+def test_lab_up_refuses_when_not_root(
+    docker_reachable: bool, readable_nsexplorer: ReadableNsexplorer
+) -> None:
     # nobody, plus read access to files so that only the lack of root can stop it
-    argv = [
+    base = [
         "setpriv",
         "--reuid=65534",
         "--regid=65534",
         "--clear-groups",
         "--inh-caps=+dac_read_search",
         "--ambient-caps=+dac_read_search",
-        sys.executable,
-        "-m",
-        "nsexplorer",
-        "lab",
-        "up",
+        *readable_nsexplorer.argv,
     ]
     before = host_view(docker_reachable)
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    done = subprocess.run(argv, capture_output=True, text=True, check=False, env=env, timeout=60)
-    assert done.returncode != 0
-    assert "needs root" in done.stderr
-    assert "Traceback" not in done.stderr
+    env = readable_nsexplorer.env(os.environ)
+    for action in ("up", "down"):
+        done = subprocess.run(
+            [*base, "lab", action], capture_output=True, text=True, check=False, env=env, timeout=60
+        )
+        assert done.returncode == 1, done
+        assert "needs root" in done.stderr
+        assert "Traceback" not in done.stderr
     assert host_view(docker_reachable) == before
 
 
@@ -227,6 +278,152 @@ def test_lab_size_adds_bench_namespaces(lab_lock: None) -> None:
     finally:
         assert nsx("lab", "down").returncode == 0
     assert "nsxlab" not in sh("ip", "netns", "list")
+
+
+# ----------------------------------------------------------------------------- a host's firewall
+
+
+def _in(netns: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["ip", "netns", "exec", netns, *argv], capture_output=True, text=True, check=False,
+        timeout=60,
+    )  # fmt: skip
+
+
+def _saved(netns: str) -> list[str]:
+    out = []
+    for save in ("iptables-save", "ip6tables-save"):
+        done = _in(netns, save)
+        out += [re.sub(r"\[\d+:\d+\]", "[0:0]", ln) for ln in done.stdout.splitlines()]
+    return [ln for ln in out if not ln.startswith("#")]
+
+
+def test_lab_firewall_rule_opens_only_lab_bridges_under_forward_drop(nsxt: Throwaway) -> None:
+    """Docker's default firewall, made in a throwaway netns (FORWARD policy DROP with
+    br_netfilter on): two ports of an nsxlab bridge cannot talk until the lab's rule is
+    in, a bridge of another name stays closed, and remove() restores the rules exactly."""
+    host = nsxt.netns()  # plays the host: its own iptables, its own br_netfilter sysctls
+    if _in(host, "cat", "/proc/sys/net/bridge/bridge-nf-call-iptables").stdout.strip() != "1":
+        pytest.skip("br_netfilter is not active in a new netns here (bridge-nf-call-iptables)")
+    for tool in ("iptables", "ip6tables"):
+        assert _in(host, tool, "-w", "5", "-P", "FORWARD", "DROP").returncode == 0
+    ends: dict[str, str] = {}
+    for bridge, subnet in (("nsxlab-fw0", "10.251.0"), ("otherfw0", "10.251.1")):
+        nsxt.ip("-n", host, "link", "add", bridge, "type", "bridge")
+        nsxt.ip("-n", host, "link", "set", bridge, "up")
+        for n in (1, 2):
+            ns = nsxt.netns()
+            port = f"p{bridge[-4:]}{n}"  # port names never match nsxlab+
+            nsxt.ip("-n", host, "link", "add", port, "type", "veth", "peer", "name", "eth0",
+                    "netns", ns)  # fmt: skip
+            nsxt.ip("-n", host, "link", "set", port, "master", bridge, "up")
+            nsxt.ip("-n", ns, "addr", "add", f"{subnet}.{n}/24", "dev", "eth0")
+            nsxt.ip("-n", ns, "link", "set", "eth0", "up")
+            ends[f"{bridge}{n}"] = ns
+    before = _saved(host)
+
+    def reaches(bridge: str) -> bool:
+        subnet = "10.251.0" if bridge == "nsxlab-fw0" else "10.251.1"
+        ping = _in(ends[f"{bridge}1"], "busybox", "ping", "-c", "1", "-W", "1", f"{subnet}.2")
+        return ping.returncode == 0
+
+    def lab_firewall(call: str) -> str:
+        code = f"from nsexplorer.lab import firewall as f; {call}"
+        done = _in(host, sys.executable, "-c", code)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert not reaches("nsxlab-fw0")  # the drop is real: this test can fail
+    assert lab_firewall("t = f.needed(); [f.add(x) for x in t]; print(*t)") == "iptables ip6tables"
+    assert reaches("nsxlab-fw0")
+    assert not reaches("otherfw0")  # nothing but the lab's bridges is opened
+    rules = _in(host, "iptables", "-S", "FORWARD").stdout
+    assert "-P FORWARD DROP" in rules  # the policy is left alone
+    assert lab_firewall("print(len(f.remove().done))") == "2"
+    assert not reaches("nsxlab-fw0")
+    assert _saved(host) == before
+
+
+# ----------------------------------------------------------------------------- read-only, image
+
+
+def test_read_only_refuses_lab_up_and_down(lab_lock: None) -> None:
+    up = nsx("lab", "up", "--no-docker")
+    assert up.returncode == 0, up.stderr
+    try:
+        recorded = labstate.STATE_FILE.read_text()
+        before = host_view(docker=False)
+        for argv in (
+            ("--read-only", "lab", "down"),
+            ("lab", "down", "--read-only"),
+            ("--read-only", "lab", "up"),
+            ("lab", "up", "--no-docker", "--read-only"),
+        ):
+            done = nsx(*argv)
+            assert done.returncode == 3, (argv, done)
+            assert "read-only mode: refusing to" in done.stderr, done.stderr
+            assert "nothing was run or changed" in done.stderr
+            assert done.stdout == ""
+        assert labstate.STATE_FILE.read_text() == recorded  # same lab, same processes
+        assert host_view(docker=False) == before
+        status = nsx("--read-only", "lab", "status")
+        assert status.returncode == 0 and "lab up" in status.stdout
+    finally:
+        assert nsx("lab", "down").returncode == 0
+
+
+def image_ids(name: str) -> list[str]:
+    return sh(DOCKER, "images", "-q", name).split()
+
+
+@pytest.mark.docker
+def test_lab_down_removes_the_image_up_imported_and_only_that(
+    lab_lock: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nsexplorer import lab as labmod
+
+    name = f"nsxlab-busybox:t{secrets.token_hex(3)}"
+    monkeypatch.setattr(labstate, "IMAGE", name)  # an image no engine has yet
+    try:
+        state = labmod.up(docker=True)
+        assert state.imported_image == name
+        inspected = json.loads(sh(DOCKER, "image", "inspect", name))[0]
+        assert inspected["Config"]["Labels"] == {labstate.IMAGE_LABEL: "1"}
+        assert f"image       {name}" in nsx("lab", "status").stdout
+        labstate.STATE_FILE.unlink()  # a crash: down finds the image by its label
+        report = labmod.down()
+        assert f"image {name}" in report.removed, report
+        assert image_ids(name) == []
+
+        # the same name, not imported by the lab (no label): up uses it, down keeps it
+        sh(DOCKER, "tag", "nsx-busybox:test", name)
+        state = labmod.up(docker=True)
+        assert state.imported_image is None
+        report = labmod.down()
+        assert not [r for r in report.removed if r.startswith("image")], report
+        assert image_ids(name) == image_ids("nsx-busybox:test")
+    finally:
+        labmod.down()
+        subprocess.run([DOCKER, "rmi", name], capture_output=True, check=False)
+
+
+def test_lab_down_unmounts_the_netns_dir_its_first_netns_add_mounted(lab_lock: None) -> None:
+    """iproute2's first `ip netns add` bind-mounts /run/netns onto itself; when that was
+    the lab's, `down` undoes it. Run in a private mount namespace whose /run/netns is
+    not a mount point, as on a host where no one has used `ip netns` yet."""
+    script = (
+        "while mountpoint -q /run/netns; do umount -l /run/netns; done; "
+        '"$0" -m nsexplorer lab up --no-docker >/dev/null || exit 10; '
+        "mountpoint -q /run/netns || exit 11; "
+        '"$0" -m nsexplorer lab down >/dev/null || exit 12; '
+        "if mountpoint -q /run/netns; then exit 13; fi"
+    )
+    done = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, sys.executable],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, (done.returncode, done.stderr)
+    assert not Path("/run/nsxlab").exists()
 
 
 # ----------------------------------------------------------------------------- fixture

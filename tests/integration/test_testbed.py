@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
+import shutil
+import signal
 import subprocess
+import tempfile
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from conftest import Throwaway  # the fixture's type only
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 
@@ -69,6 +78,11 @@ def test_daemon_is_isolated_and_safe() -> None:
     ):
         assert flag in args
     assert not any(a.startswith("--bridge=none") for a in args)
+    # the flags that make dockerd delete the host's docker0 (see testbed.sh), never
+    assert not any(a.startswith(("--default-address-pool", "--live-restore")) for a in args)
+    assert guard(*args).returncode == 0
+    config = args[args.index("--config-file") + 1]
+    assert guard_config(config).returncode == 0, Path(config).read_text()
     assert args[args.index("-b") + 1] == "nsxtb0"
     assert args[args.index("--storage-driver") + 1] == "vfs"
     assert args[args.index("--containerd-namespace") + 1] == "nsx-testbed"
@@ -129,3 +143,176 @@ def test_start_after_a_crash_recovers() -> None:
     cmdline = Path(f"/proc/{ctr_pid}/cmdline")
     assert not cmdline.exists() or not cmdline.read_bytes()
     assert name not in docker("ps", "-a", "--format", "{{.Names}}")
+
+
+# ----------------------------------------------------------------------------- docker0
+
+
+def sourced(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run bash with testbed.sh sourced (its functions and settings, no command)."""
+    return subprocess.run(
+        ["bash", "-c", f'source "$1"; shift; set +e; {script}', "bash", str(TESTBED), *args],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+
+
+def guard(*args: str) -> subprocess.CompletedProcess[str]:
+    return sourced('guard_dockerd_args "$@"', *args)
+
+
+def guard_config(path: str) -> subprocess.CompletedProcess[str]:
+    return sourced('guard_dockerd_config "$1"', path)
+
+
+def the_testbed_argv() -> list[str]:
+    done = sourced('dockerd_args a; printf "%s\\n" "${a[@]}"')
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def test_guard_refuses_every_way_to_delete_docker0(tmp_path: Path) -> None:
+    args = the_testbed_argv()
+    assert guard(*args).returncode == 0
+    assert "--default-address-pool" not in " ".join(args)
+    for extra in (
+        ["--default-address-pool", "base=10.99.0.0/16,size=24"],
+        ["--default-address-pool=base=10.99.0.0/16,size=24"],
+        ["--bridge=none"],
+        ["--bridge", "none"],
+        ["-b", "none"],
+        ["-bnone"],
+        ["-b=none"],
+        ["-b", "docker0"],  # and no bridge but its own
+        ["--live-restore"],
+    ):
+        done = guard(*args, *extra)
+        assert done.returncode == 1, extra
+        assert "testbed: guard:" in done.stderr
+    at = args.index("--config-file")
+    no_config = args[:at] + args[at + 2 :]
+    assert guard(*no_config).returncode == 1  # dockerd would read /etc/docker/daemon.json
+    for text in (
+        '{"default-address-pools": [{"base": "10.99.0.0/16", "size": 24}]}',
+        '{"bridge": "none"}',
+        '{"live-restore": true}',
+    ):
+        (tmp_path / "daemon.json").write_text(text)
+        assert guard_config(str(tmp_path / "daemon.json")).returncode == 1, text
+    (tmp_path / "daemon.json").write_text('{"deprecated-key-path": "/x/key.json"}')
+    assert guard_config(str(tmp_path / "daemon.json")).returncode == 0
+
+
+PROOF = r"""
+T=$1
+STATE_DIR=$T/s SOCK=$T/s/docker.sock DOCKER_HOST_URL=unix://$T/s/docker.sock
+EXEC_ROOT=$T/x PIDFILE=$T/s/docker.pid LOG=$T/s/dockerd.log CONFIG=$T/s/daemon.json
+DATA_ROOT=$T/d CTR_NS=$2 CGROUP_PARENT=$2
+mkdir -p "$STATE_DIR" "$EXEC_ROOT" "$DATA_ROOT" "$T/cg"
+write_config
+# this netns's own sysfs (so /sys/class/net is its links), with the host's cgroups
+mount --rbind /sys/fs/cgroup "$T/cg" && mount -t sysfs sysfs /sys &&
+    mount --rbind "$T/cg" /sys/fs/cgroup || exit 19
+ip link add "$BRIDGE" type bridge && ip addr add 10.213.0.1/24 dev "$BRIDGE" &&
+    ip link set "$BRIDGE" up || exit 20
+ip link add docker0 type bridge && ip link set docker0 up || exit 21
+docker0() { ip -o link show dev docker0 2>/dev/null | cut -d: -f1 | grep . || echo gone; }
+daemon() {  # start dockerd with the testbed's own argv (+ "$@"), report docker0, stop it
+    local argv i pid
+    dockerd_args argv
+    "$DOCKERD" "${argv[@]}" "$@" </dev/null >>"$LOG" 2>&1 &
+    pid=$!
+    for i in $(seq 1 600); do
+        responding && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    responding || { tail -n 20 "$LOG" >&2; kill -KILL "$pid"; echo failed; return; }
+    docker0
+    kill -TERM "$pid"
+    wait "$pid"
+}
+echo "before $(docker0)"
+echo "first $(daemon)"
+echo "again $(daemon)"
+echo "pool $(daemon --default-address-pool base=10.99.0.0/16,size=24)"
+"""
+
+
+def test_docker0_survives_testbed_starts_with_a_stale_bridge_network(nsxt: Throwaway) -> None:
+    """moby's removeDefaultBridgeInterface, seen on the real dockerd, in a throwaway netns
+    that has its own docker0: the testbed's command line, started twice (the second time
+    its data root holds the stale "bridge" network), keeps docker0; the same plus
+    --default-address-pool deletes it (so this test can tell the difference)."""
+    netns = nsxt.netns()
+    tag = f"nsxt-d0-{secrets.token_hex(3)}"
+    tmp = tempfile.mkdtemp(prefix=f"{tag}-", dir="/tmp")  # short: unix socket paths
+    try:
+        done = subprocess.run(
+            ["nsenter", f"--net=/run/netns/{netns}", "unshare", "--mount", "--propagation",
+             "private", "bash", "-c", f'source "$1"; shift; set +e; {PROOF}', "bash",
+             str(TESTBED), tmp, tag],
+            capture_output=True, text=True, check=False, timeout=600,
+        )  # fmt: skip
+        seen = dict(line.split(" ", 1) for line in done.stdout.splitlines())
+        assert seen.get("before", "gone") != "gone", (done.stdout, done.stderr)
+        assert seen["first"] == seen["before"], (done.stdout, done.stderr)
+        assert seen["again"] == seen["before"], (done.stdout, done.stderr)
+        assert seen["pool"] == "gone", (done.stdout, done.stderr)
+    finally:
+        _kill_processes_mentioning(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
+        for cg in Path("/sys/fs/cgroup").glob(f"*/{tag}"):
+            cg.rmdir()
+
+
+def _kill_processes_mentioning(text: str) -> None:
+    """SIGKILL this test's own daemons (their command lines name its temp dir)."""
+    needle = text.encode()
+    for _ in range(50):
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if needle in (entry / "cmdline").read_bytes():
+                        pids.append(int(entry.name))
+                except OSError:
+                    continue
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.1)
+
+
+# ----------------------------------------------------------------------------- firewall
+
+
+def test_containers_on_nsxtb0_reach_each_other() -> None:
+    """On a Docker host (FORWARD DROP, br_netfilter) only the testbed's own accept rule
+    lets two of its containers talk; where the host does not filter, none is added."""
+    assert run_testbed("start").returncode == 0
+    filtering = sourced(
+        "for t in iptables:bridge-nf-call-iptables ip6tables:bridge-nf-call-ip6tables; do"
+        ' firewall_needed "${t%%:*}" "${t#*:}" && echo "${t%%:*}"; done'
+    ).stdout.split()
+    for tool in ("iptables", "ip6tables"):
+        if shutil.which(tool):
+            rules = subprocess.run(
+                [tool, "-w", "5", "-S", "FORWARD"], capture_output=True, text=True, check=True
+            ).stdout
+            has = "-i nsxtb0 -o nsxtb0 -m comment --comment nsx-testbed -j ACCEPT" in rules
+            assert has == (tool in filtering), (tool, rules)
+    names = [f"nsxt-tb-{secrets.token_hex(3)}" for _ in range(2)]
+    try:
+        for name in names:
+            docker("run", "-d", "--name", name, "nsx-busybox:test", "sleep", "300")
+        peer = docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", names[1]).strip()
+        assert peer.startswith("10.213.0.")
+        ping = subprocess.run(
+            [DOCKER, "exec", names[0], "ping", "-c", "1", "-W", "2", peer],
+            capture_output=True, text=True, check=False, env=ENV, timeout=60,
+        )  # fmt: skip
+        assert ping.returncode == 0, ping.stdout + ping.stderr
+    finally:
+        subprocess.run([DOCKER, "rm", "-f", *names], capture_output=True, check=False, env=ENV)

@@ -24,6 +24,7 @@ from uifixtures import (
 
 from nsexplorer.errors import NamespaceGone, NsxError
 from nsexplorer.model import NetNamespace, Snapshot
+from nsexplorer.ports import PreparedShell
 from nsexplorer.ui.app import KEYS
 from nsexplorer.ui.widgets.panes import PANES, InterfacesPane, OutputPane, ProcessesPane
 from nsexplorer.ui.widgets.sidebar import NamespaceTree
@@ -397,13 +398,14 @@ async def test_unname_removes_a_name_after_confirmation(make_app: AppFactory) ->
 
 
 async def test_shell_without_a_real_terminal_is_refused_cleanly(make_app: AppFactory) -> None:
-    spawned: list[list[str]] = []
+    spawned: list[PreparedShell] = []
 
-    def spawn(argv: list[str]) -> int:
-        spawned.append(argv)
+    def spawn(shell: PreparedShell) -> int:
+        spawned.append(shell)
         return 0
 
-    app = make_app(spawn_shell=spawn)
+    runner = FakeRunner()
+    app = make_app(spawn_shell=spawn, runner=runner)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("s")
@@ -411,6 +413,7 @@ async def test_shell_without_a_real_terminal_is_refused_cleanly(make_app: AppFac
         assert spawned == []  # run_test cannot hand the terminal over
         assert "cannot be handed over" in output_text(app)
         assert app.is_running
+        assert (runner.prepared, runner.released) == (1, 1)  # its descriptors closed
 
 
 async def test_watcher_events_recollect_and_mark_gone(make_app: AppFactory) -> None:

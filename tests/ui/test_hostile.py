@@ -8,12 +8,18 @@ namespace is drawn; then every rendered segment is inspected.
 from __future__ import annotations
 
 import re
+import shlex
+from dataclasses import replace
 
 from helpers import settle
+from textual import events
 from textual.strip import Strip
+from textual.widgets import Input
 from uifixtures import HOSTILE, LAB_A, PROC, WEB, AppFactory, FakeRunner, hostile_snapshot
 
+from nsexplorer.model import Snapshot
 from nsexplorer.ui.app import NsxApp
+from nsexplorer.ui.screens.dialogs import ChoiceScreen, ConfirmScreen
 from nsexplorer.ui.widgets.panes import PANES
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -119,3 +125,182 @@ async def test_notifications_do_not_parse_markup(make_app: AppFactory) -> None:
             assert not CONTROL.search(note.message + note.title)
         assert notes[-1].message == "[@click=app.quit]boom[/] \\x1b]2;x\\x07"
         assert app.is_running
+
+
+# --- bytes that are not UTF-8, C1 controls, bidi overrides (issue 8) -------------------
+
+# What os.fsdecode makes of a netns name holding 0xff, an OSC title sequence, a C1 CSI
+# and a right-to-left override; and of a process name with raw bytes.
+RAW_NETNS = "nsxh2-\udcff\x1b]2;owned\x07\x9b31m\u202eevil"
+RAW_NETNS_SHOWN = "nsxh2-\\xff\\x1b]2;owned\\x07\\x9b31m\\u202eevil"
+OTHER_NETNS = "nsxh2-\udc80second"
+RAW_PROCESS = "sl\udcfeep\x9d0;t\x9c"
+RAW_IFACE = "e\udcff\x85\u2066x"
+
+
+def nasty_snapshot() -> Snapshot:
+    base = hostile_snapshot()
+    out = []
+    for orig in base.namespaces:
+        ns = orig
+        if ns.inode == LAB_A:
+            ifaces = list(ns.interfaces)
+            ifaces[1] = replace(ifaces[1], name=RAW_IFACE, alias="a\u2028b\udcc3")
+            ns = replace(
+                ns, names=(RAW_NETNS, OTHER_NETNS), label=RAW_NETNS, interfaces=tuple(ifaces)
+            )
+        elif ns.inode == PROC:
+            ns = replace(ns, label=f"pid 6161 ({RAW_PROCESS})")
+        out.append(ns)
+    return replace(base, namespaces=tuple(out), warnings=(f"seen: {RAW_IFACE}",))
+
+
+def assert_all_printable(app: NsxApp) -> str:
+    """Stricter than assert_screen_is_clean: every drawn character is printable (no
+    C0/C1, no surrogate, no bidi control); returns the screen as text."""
+    assert_screen_is_clean(app)
+    for strip in strips_of(app):
+        for seg in strip:
+            bad = [ch for ch in seg.text if not ch.isprintable()]
+            assert not bad, f"unprintable {bad!r} drawn in {seg.text!r}"
+    return "\n".join(strip.text for strip in strips_of(app))
+
+
+async def test_raw_bytes_c1_and_bidi_are_drawn_escaped_everywhere(make_app: AppFactory) -> None:
+    app = make_app(nasty_snapshot(), runner=FakeRunner())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        seen = []
+        for ns in list(app.namespaces):
+            app.goto(ns.inode)
+            for pane_id, _ in PANES:
+                app.action_show_pane(pane_id)
+                await pilot.pause()
+                seen.append(assert_all_printable(app))
+        everything = "\n".join(seen)
+        assert RAW_NETNS_SHOWN in everything
+        assert "sl\\xfeep\\x9d0;t\\x9c" in everything
+        assert "e\\xff\\x85\\u2066x" in everything
+        assert "a\\u2028b\\xc3" in everything
+        assert app.is_running
+
+
+async def test_unname_picks_from_visible_choices_and_acts_on_the_raw_name(
+    make_app: AppFactory,
+) -> None:
+    """The unname prompt used to pre-fill the raw name into an Input, which drew its
+    ESC sequences to the terminal. Now: a list of escaped names, no Input at all, and
+    the raw name behind the chosen line is what is removed."""
+    runner = FakeRunner()
+    app = make_app(nasty_snapshot(), runner=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(LAB_A)
+        await pilot.pause()
+        await pilot.press("N")
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceScreen)
+        assert not list(app.screen.query(Input))  # nothing raw is pre-filled anywhere
+        text = assert_all_printable(app)
+        assert f"/var/run/netns/{RAW_NETNS_SHOWN}" in text
+        assert "/var/run/netns/nsxh2-\\x80second" in text
+        await pilot.press("down", "enter")  # the second name
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "ip netns delete nsxh2-\\x80second" in assert_all_printable(app)
+        await pilot.press("y")
+        await settle(pilot)
+        assert runner.unnamed == [OTHER_NETNS]  # the exact raw name, byte 0x80 included
+        assert_all_printable(app)
+        notes = [n.message for n in app._notifications]
+        assert "removed the name nsxh2-\\x80second" in notes
+
+
+async def test_unname_escape_changes_nothing(make_app: AppFactory) -> None:
+    runner = FakeRunner()
+    app = make_app(nasty_snapshot(), runner=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(LAB_A)
+        await pilot.press("N")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(app.screen_stack) == 1
+        assert runner.unnamed == []
+
+
+async def test_inputs_never_hold_or_draw_control_characters(make_app: AppFactory) -> None:
+    """A paste (or code) putting raw bytes into a field: the field holds and draws the
+    escaped text, so what it shows is exactly what it submits."""
+    runner = FakeRunner()
+    app = make_app(nasty_snapshot(), runner=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        # the sidebar filter: a pasted raw name becomes its visible form, which matches
+        await pilot.press("slash")
+        await pilot.pause()
+        filt = app.query_one("#filter", Input)
+        filt.post_message(events.Paste(RAW_NETNS))
+        await pilot.pause()
+        assert filt.value == RAW_NETNS_SHOWN
+        assert RAW_NETNS_SHOWN in assert_all_printable(app)
+        assert LAB_A in list(app.query_one("#tree").inodes())  # type: ignore[attr-defined]
+        filt.value = "\x1b]2;set by code\x07"
+        await pilot.pause()
+        assert filt.value == "\\x1b]2;set by code\\x07"
+        assert_all_printable(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        # the run prompt: the command that runs is the one drawn
+        app.goto(PROC)
+        await pilot.press("x")
+        await pilot.pause()
+        field = app.screen.query_one(Input)
+        field.post_message(events.Paste("echo \x1b]2;x\x07\udcff"))
+        await pilot.pause()
+        shown = assert_all_printable(app)
+        assert "echo \\x1b]2;x\\x07\\xff" in shown
+        await pilot.press("enter")
+        await settle(pilot)
+        # the line submitted is the one drawn; it is split as a shell would split it
+        assert runner.runs[-1][1] == tuple(shlex.split("echo \\x1b]2;x\\x07\\xff"))
+        assert_all_printable(app)
+
+
+async def test_palette_help_status_and_notifications_with_raw_bytes(
+    make_app: AppFactory,
+) -> None:
+    class Runner(FakeRunner):
+        @property
+        def audit_log_path(self) -> str:
+            return "/var/log/\udcff\x1b]2;a\x07.log"
+
+    app = make_app(nasty_snapshot(), runner=Runner(), replay_name="snap\x1b]2;r\x07\udcff")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.5)
+        await pilot.press(*"nsxh2")
+        await pilot.pause(0.5)
+        assert "go to " + RAW_NETNS_SHOWN in assert_all_printable(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert "/var/log/\\xff\\x1b]2;a\\x07.log" in assert_all_printable(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        app.notify("gone: \udcff\x9b2J", title="\u202eeltit")
+        await pilot.pause()
+        assert_all_printable(app)
+        note = list(app._notifications)[-1]
+        assert (note.message, note.title) == ("gone: \\xff\\x9b2J", "\\u202eeltit")
+        assert app.is_running
+
+
+async def test_replay_status_line_escapes_the_file_name(make_app: AppFactory) -> None:
+    app = make_app(nasty_snapshot(), live=False, replay_name="snap\x1b]2;r\x07\udcff")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "replay snap\\x1b]2;r\\x07\\xff" in assert_all_printable(app)

@@ -33,7 +33,7 @@ from nsexplorer.model import (
     Snapshot,
     Source,
 )
-from nsexplorer.ports import RunResult
+from nsexplorer.ports import PreparedShell, RunResult
 
 DEV = 4
 HOST = 4026531840
@@ -512,6 +512,9 @@ class FakeRunner:
         self.runs: list[tuple[int, tuple[str, ...], bool]] = []
         self.named: list[tuple[int, str]] = []
         self.unnamed: list[str] = []
+        self.warnings: list[str] = []  # handed out (then cleared) by take_warnings
+        self.prepared = 0
+        self.released = 0
 
     @property
     def read_only(self) -> bool:
@@ -546,8 +549,17 @@ class FakeRunner:
             return RunResult(tuple(argv), None, "partial output\n")
         return RunResult(tuple(argv), 0, self.output)
 
-    def interactive_argv(self, ns: NetNamespace, all_namespaces: bool = False) -> list[str]:
-        return ["nsenter", f"--net={ns.access_path}", "sh"]
+    def prepare_shell(self, ns: NetNamespace, all_namespaces: bool = False) -> PreparedShell:
+        argv = ("nsenter", f"--net={ns.access_path}", "sh")
+        self.prepared += 1
+        return PreparedShell(argv, " ".join(argv), (), self._released)
+
+    def _released(self) -> None:
+        self.released += 1
+
+    def take_warnings(self) -> tuple[str, ...]:
+        taken, self.warnings = tuple(self.warnings), []
+        return taken
 
     def name(self, ns: NetNamespace, name: str) -> str:
         if self._read_only:

@@ -50,7 +50,7 @@ def test_read_only_refuses_everything_and_logs_nothing(tmp_path: Path) -> None:
     assert runner.read_only
     calls = [
         lambda: runner.run(ns, ["touch", str(tmp_path / "ran")]),
-        lambda: runner.interactive_argv(ns),
+        lambda: runner.prepare_shell(ns),
         lambda: runner.name(ns, "nsxt-ro"),
         lambda: runner.unname("nsxt-ro"),
         lambda: runner.run_attached(ns, ["touch", str(tmp_path / "ran")]),

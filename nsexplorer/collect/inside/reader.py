@@ -23,12 +23,12 @@ from typing import TypeVar
 from nsexplorer.collect import nsfs
 from nsexplorer.collect.inside import conntrack, nat, neighbours, sockets
 from nsexplorer.collect.inside.sockdiag import SockDiag
-from nsexplorer.collect.netns_reader import open_namespace, run_on_own_thread
+from nsexplorer.collect.netns_reader import run_on_own_thread
+from nsexplorer.collect.ns_handles import GONE_ERRNOS, open_namespace
 from nsexplorer.errors import NamespaceGone
 from nsexplorer.model import INSIDE_PARTS, DnatRule, InsideFacts, NamespaceId, SocketInfo
 
 T = TypeVar("T")
-GONE_ERRNOS = frozenset({2, 3, 22, 116})  # ENOENT, ESRCH, EINVAL, ESTALE
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +104,10 @@ def _on_thread(target: Target, host: Host, wanted: set[str]) -> _Found:
             found.unavailable[part] = "cannot open the namespace (needs root)"
         return found
     except OSError as err:
+        if err.errno not in GONE_ERRNOS:  # out of descriptors, say: not gone
+            for part in wanted:
+                found.unavailable[part] = f"cannot open the namespace ({err.strerror or err})"
+            return found
         raise NamespaceGone(
             f"namespace {target.label or target.id.ino} is gone ({err.strerror or err})"
         ) from err

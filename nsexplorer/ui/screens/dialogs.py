@@ -1,4 +1,9 @@
-"""Modal dialogs: a prompt with history, a confirmation, and the help page."""
+"""Modal dialogs: a prompt with history, a choice, a confirmation, and the help page.
+
+Every title, note and choice is a ``Text`` made by ``ui.render`` (escaped, never
+markup); the prompt's field is a SafeInput, and it is never pre-filled with a raw name:
+picking one of a namespace's names is a ChoiceScreen.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from nsexplorer.ui.widgets.inputs import SafeInput
 
 
 class PromptScreen(ModalScreen[str | None]):
@@ -28,7 +36,6 @@ class PromptScreen(ModalScreen[str | None]):
         title: Text,
         *,
         history: Sequence[str] = (),
-        value: str = "",
         placeholder: str = "",
         note: Text | None = None,
     ) -> None:
@@ -36,14 +43,13 @@ class PromptScreen(ModalScreen[str | None]):
         self._title = title
         self._history = list(history)
         self._pos = len(self._history)
-        self._value = value
         self._placeholder = placeholder
         self._note = note
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="prompt"):
             yield Static(self._title, id="dialog-title")
-            yield Input(value=self._value, placeholder=self._placeholder, id="prompt-input")
+            yield SafeInput(placeholder=self._placeholder, id="prompt-input")
             if self._note is not None:
                 yield Static(self._note, id="dialog-note")
 
@@ -66,6 +72,57 @@ class PromptScreen(ModalScreen[str | None]):
     def submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.dismiss(event.value)
+
+
+class ChoiceScreen(ModalScreen[int | None]):
+    """Pick one of several (already escaped) choices; dismisses with its index or None.
+
+    For actions on a raw name: the person sees ``visible(name)``, the caller acts on
+    the name at the index chosen, never on text that went through a field.
+    """
+
+    DEFAULT_CSS = """
+    ChoiceScreen {
+        align: center middle;
+        background: $background 60%;
+    }
+    #choices {
+        height: auto;
+        max-height: 16;
+        border: none;
+        background: $boost;
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: Text, choices: Sequence[Text], note: Text | None = None) -> None:
+        super().__init__()
+        self._title = title
+        self._choices = list(choices)
+        self._note = note
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="choice"):
+            yield Static(self._title, id="dialog-title")
+            yield OptionList(
+                *(Option(text, id=str(n)) for n, text in enumerate(self._choices)), id="choices"
+            )
+            if self._note is not None:
+                yield Static(self._note, id="dialog-note")
+
+    def on_mount(self) -> None:
+        choices = self.query_one(OptionList)
+        choices.highlighted = 0
+        choices.focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(OptionList.OptionSelected)
+    def selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(event.option_index)
 
 
 class ConfirmScreen(ModalScreen[bool]):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nsexplorer.collect import nsfs
+from nsexplorer.kernel import nsfs
 
 
 def test_own_namespace_opens_and_is_identified() -> None:

@@ -1,0 +1,1 @@
+"""The floor that touches the kernel, shared by collectors and actions alike."""

@@ -1,0 +1,196 @@
+"""Low-level, careful access to namespace files: identity, safe opening, setns.
+
+The one home of these facts for collectors and actions alike.
+
+Paths handed to these functions may live in a container's file system, so opening never
+follows a planted symlink in the last component, never blocks on a FIFO and never opens a
+device: a path is first opened with O_PATH (which opens nothing), checked to be an nsfs
+inode, and only then re-opened for real through /proc/thread-self/fd.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from nsexplorer.model import NamespaceId
+
+if TYPE_CHECKING:
+    from typing import Any
+
+CLONE_NEWNET = 0x40000000
+OWN_NETNS = "/proc/thread-self/ns/net"
+OWN_MNTNS = "/proc/thread-self/ns/mnt"
+
+_NS_LINK = re.compile(r"(\w+):\[(\d+)\]\Z")
+
+_libc: Any = None  # ctypes.CDLL, loaded on first setns (ctypes costs import time)
+_nsfs_dev: int | None = None
+_lock = threading.Lock()
+
+
+def nsfs_dev() -> int:
+    """st_dev of the nsfs pseudo file system (every namespace inode lives there)."""
+    global _nsfs_dev  # noqa: PLW0603 - a process-wide constant, computed once
+    if _nsfs_dev is None:
+        _nsfs_dev = os.stat(OWN_NETNS).st_dev
+    return _nsfs_dev
+
+
+def own_netns() -> NamespaceId:
+    st = os.stat(OWN_NETNS)
+    return NamespaceId(st.st_dev, st.st_ino)
+
+
+def own_mntns_inode() -> int:
+    return os.stat(OWN_MNTNS).st_ino
+
+
+def parse_ns_link(target: str, kind: str = "net") -> int | None:
+    """The inode in a namespace symlink target such as ``net:[4026531840]``."""
+    m = _NS_LINK.match(target)
+    if m is None or m.group(1) != kind:
+        return None
+    return int(m.group(2))
+
+
+def open_verified(
+    path: str, expect: NamespaceId | None = None, *, dir_fd: int | None = None
+) -> tuple[int, NamespaceId]:
+    """Open ``path`` as a network namespace file, safely; returns (fd, id).
+
+    Raises FileNotFoundError / PermissionError as the OS does, NotANamespace when the
+    path is anything but an nsfs inode (a stale 0-byte SandboxKey file, a planted
+    symlink, a FIFO), and NamespaceMismatch when it is another namespace than ``expect``.
+    The caller closes the fd.
+    """
+    if dir_fd is None and _NS_LINK_PATH.match(path):
+        # /proc/<pid>/ns/<type> is a kernel magic link that only ever leads to a
+        # namespace: open it directly and check which one.
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        try:
+            ident = _check(fd, path, expect)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, ident
+    # Anything else may lead somewhere a container controls (or, for /proc/<pid>/fd/N,
+    # to whatever now has that number): O_PATH opens nothing (no FIFO wait, no device
+    # side effect); O_NOFOLLOW refuses a planted symlink as the last component, except
+    # for /proc magic links, which must be followed and cannot be planted.
+    flags = os.O_PATH | os.O_CLOEXEC
+    if not _is_proc_magic(path):
+        flags |= os.O_NOFOLLOW
+    pfd = os.open(path, flags, dir_fd=dir_fd)
+    try:
+        ident = _check(pfd, path, expect)
+        # A verified nsfs inode: re-open the same file for real (setns needs a real fd).
+        fd = os.open(f"/proc/self/fd/{pfd}", os.O_RDONLY | os.O_CLOEXEC)
+    finally:
+        os.close(pfd)
+    return fd, ident
+
+
+def _check(fd: int, path: str, expect: NamespaceId | None) -> NamespaceId:
+    st = os.fstat(fd)
+    if st.st_dev != nsfs_dev():
+        raise NotANamespace(path)
+    ident = NamespaceId(st.st_dev, st.st_ino)
+    if expect is not None and ident != expect:
+        raise NamespaceMismatch(path)
+    return ident
+
+
+def stat_namespace(path: str) -> NamespaceId:
+    """The identity of the namespace at ``path`` (same checks as open_verified)."""
+    fd, ident = open_verified(path)
+    os.close(fd)
+    return ident
+
+
+_MAGIC = re.compile(r"/proc/(\d+|self|thread-self)(/task/\d+)?/(ns/\w+|fd/\d+)\Z")
+_NS_LINK_PATH = re.compile(r"/proc/(\d+|self|thread-self)(/task/\d+)?/ns/\w+\Z")
+
+
+def _is_proc_magic(path: str) -> bool:
+    return _MAGIC.match(path) is not None
+
+
+class NotANamespace(OSError):
+    def __init__(self, path: str) -> None:
+        super().__init__(errno.EINVAL, "not a network namespace file", path)
+
+
+class NamespaceMismatch(OSError):
+    def __init__(self, path: str) -> None:
+        super().__init__(errno.ESTALE, "now a different namespace", path)
+
+
+def read_bounded(path: str, limit: int) -> tuple[bytes, bool]:
+    """Read at most ``limit`` bytes of a (proc) file; returns (data, truncated)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
+    try:
+        chunks: list[bytes] = []
+        total = 0
+        while total <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > limit:
+        return data[:limit], True
+    return data, False
+
+
+def _setns_fn() -> Any:
+    global _libc  # noqa: PLW0603 - loaded once
+    with _lock:
+        if _libc is None:
+            import ctypes
+
+            _libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    return _libc
+
+
+def setns(fd: int, nstype: int = CLONE_NEWNET) -> None:
+    """setns(2) for the CALLING THREAD only (Python 3.11 has no os.setns)."""
+    libc = _setns_fn()
+    if libc.setns(fd, nstype) != 0:
+        import ctypes
+
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+@contextmanager
+def entered(fd: int) -> Iterator[None]:
+    """Run the body with the calling thread in the netns ``fd``; always come back.
+
+    Use only on a thread you own. If returning fails the thread is unusable for anything
+    else, so the error propagates and the caller must let the thread end.
+    """
+    home = os.open(OWN_NETNS, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        setns(fd)
+        try:
+            yield
+        finally:
+            try:
+                setns(home)
+            except OSError as err:
+                raise ThreadStranded(str(err)) from err
+    finally:
+        os.close(home)
+
+
+class ThreadStranded(RuntimeError):
+    """setns back home failed: this thread must not be used for anything else."""
