@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nsexplorer.collect.inside import nat
+from nsexplorer.collect.inside import nat, published
 from nsexplorer.model import DnatRule, PortBinding
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -117,12 +117,12 @@ def test_published_ports_from_docker_inspect() -> None:
         "443/tcp": [{"HostIp": "", "HostPort": "8443"}],
         "bad": "x",
     }
-    assert nat.published_from_inspect(ports) == (
+    assert published.published_from_inspect(ports) == (
         PortBinding("443/tcp", "", "8443"),
         PortBinding("80/tcp", ANY4, "8080"),
         PortBinding("80/tcp", "::", "8080"),
     )
-    assert nat.published_from_inspect(None) == ()
+    assert published.published_from_inspect(None) == ()
 
 
 def test_rules_nobody_could_read_are_unknown_not_none(monkeypatch: pytest.MonkeyPatch) -> None:

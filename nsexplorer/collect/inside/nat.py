@@ -1,5 +1,5 @@
-"""The "nat" part: destination-NAT rules of a namespace's nat table, and the ports Docker
-published for a container.
+"""The "nat" part: destination-NAT rules of a namespace's nat table (the ports Docker
+published for a container: published.py).
 
 Rules are read by running the tools inside the namespace (the caller's thread is in it;
 a child process inherits the thread's namespace), read-only, and parsed here:
@@ -25,7 +25,7 @@ import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from nsexplorer.model import DnatRule, PortBinding
+from nsexplorer.model import DnatRule
 
 if TYPE_CHECKING:
     from typing import Any
@@ -344,48 +344,3 @@ def read_rules(netns_inode: int) -> tuple[list[DnatRule], list[str], str]:
     if not answered:
         return [], [], "; ".join(warnings)
     return dedupe(rules), warnings, ""
-
-
-# ---------------------------------------------------------------- Docker's published ports
-
-
-def published_from_inspect(ports: Any) -> tuple[PortBinding, ...]:
-    """NetworkSettings.Ports ({"80/tcp": [{"HostIp", "HostPort"}] or null}): the
-    published bindings; a port that is only exposed (null) is not published."""
-    out: list[PortBinding] = []
-    if not isinstance(ports, Mapping):
-        return ()
-    for port, bindings in sorted(ports.items()):
-        for b in bindings if isinstance(bindings, list) else ():
-            if isinstance(b, Mapping) and b.get("HostPort"):
-                out.append(PortBinding(str(port), str(b.get("HostIp") or ""), str(b["HostPort"])))
-    return tuple(out)
-
-
-def fetch_published(
-    container_ids: Sequence[str], host: str, timeout: float
-) -> tuple[tuple[PortBinding, ...], list[str]]:
-    """The published ports of these containers, asked of the engine at ``host``."""
-    from nsexplorer.collect.docker_api import EngineApi, EngineApiError
-
-    if not container_ids:
-        return (), []
-    if not host.startswith("unix://"):
-        return (), [f"published ports are read from a local engine only (DOCKER_HOST={host})"]
-    out: list[PortBinding] = []
-    try:
-        with EngineApi(host.removeprefix("unix://"), timeout) as api:
-            api.negotiate()
-            for cid in container_ids:
-                try:
-                    attrs = api.get(f"/containers/{cid}/json")
-                except EngineApiError as err:
-                    if err.status == 404:
-                        continue
-                    raise
-                settings = attrs.get("NetworkSettings") if isinstance(attrs, Mapping) else None
-                if isinstance(settings, Mapping):
-                    out.extend(published_from_inspect(settings.get("Ports")))
-    except (OSError, EngineApiError, ValueError) as err:
-        return (), [f"published ports not read: Docker did not answer ({err})"]
-    return tuple(dict.fromkeys(out)), []

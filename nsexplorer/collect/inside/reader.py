@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from nsexplorer.collect import nsfs
-from nsexplorer.collect.inside import conntrack, nat, neighbours, sockets
+from nsexplorer.collect.inside import conntrack, nat, neighbours, published, sockets
 from nsexplorer.collect.inside.sockdiag import SockDiag
 from nsexplorer.collect.netns_reader import run_on_own_thread
 from nsexplorer.collect.ns_handles import GONE_ERRNOS, open_namespace
@@ -82,10 +82,10 @@ def read(
     found = run_on_own_thread(lambda: _on_thread(target, host, wanted), name="nsx-inside")
     facts = _assemble(target, wanted, found, proc)
     if "nat" in wanted and "nat" not in found.unavailable and target.container_ids:
-        published, warnings = nat.fetch_published(
+        ports, warnings = published.fetch_published(
             target.container_ids, host.docker_host, host.docker_timeout
         )
-        facts = replace(facts, published=published, warnings=(*facts.warnings, *warnings))
+        facts = replace(facts, published=ports, warnings=(*facts.warnings, *warnings))
     return facts
 
 
