@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from nsexplorer.model import InsideFacts, NamespaceId, NetNamespace, ProcessInfo, Snapshot
+from nsexplorer.model import NamespaceId, NetNamespace, ProcessInfo, Snapshot
+
+if TYPE_CHECKING:
+    from nsexplorer.model_inside import InsideFacts
 
 
 class SnapshotSource(Protocol):

@@ -409,7 +409,7 @@ def _opt_str(v: Any) -> str | None:
 # object. A part that was not read is null, with the reason under "inside".
 
 if TYPE_CHECKING:
-    from nsexplorer.model import InsideFacts
+    from nsexplorer.model_inside import InsideFacts
 
 _INSIDE_KEYS = {
     "sockets": ("sockets", "sockets_time_wait"),
@@ -467,7 +467,7 @@ def _unflat(cls: Any, d: Any) -> Any:
 
 def decode_inside(d: Mapping[str, Any]) -> InsideFacts | None:
     """The InsideFacts ``encode_inside`` wrote into a namespace object (None: none)."""
-    from nsexplorer.model import (
+    from nsexplorer.model_inside import (
         DnatRule,
         FdbEntry,
         InsideFacts,

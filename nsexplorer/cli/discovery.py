@@ -20,7 +20,7 @@ from nsexplorer.model import NamespaceId, NetNamespace, Peer, Snapshot, group_of
 from nsexplorer.textsafe import visible
 
 if TYPE_CHECKING:
-    from nsexplorer.model import InsideFacts
+    from nsexplorer.model_inside import InsideFacts
     from nsexplorer.ports import SnapshotSource
 
 DOCKER_TIMEOUT = 3.0

@@ -4,7 +4,7 @@ device and chain names, rule text) is passed through ``visible``."""
 
 from __future__ import annotations
 
-from nsexplorer.model import (
+from nsexplorer.model_inside import (
     INSIDE_PARTS,
     DnatRule,
     FdbEntry,

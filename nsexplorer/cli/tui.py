@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from collections.abc import Collection
 
     from nsexplorer.collect.source import LiveSource
-    from nsexplorer.model import InsideFacts, NetNamespace, ProcessInfo, Snapshot
+    from nsexplorer.model import NetNamespace, ProcessInfo, Snapshot
+    from nsexplorer.model_inside import InsideFacts
     from nsexplorer.ports import PreparedShell
 
 

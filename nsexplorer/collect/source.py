@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 
 from nsexplorer.collect import discovery
 from nsexplorer.errors import NamespaceGone
-from nsexplorer.model import InsideFacts, NamespaceId, NetNamespace, ProcessInfo, Snapshot
+from nsexplorer.model import NamespaceId, NetNamespace, ProcessInfo, Snapshot
 
 if TYPE_CHECKING:
     from nsexplorer.collect.netns_reader import NsRead
+    from nsexplorer.model_inside import InsideFacts
 
 
 class LiveSource:

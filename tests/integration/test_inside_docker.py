@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from nsexplorer.collect.source import LiveSource
-from nsexplorer.model import NetNamespace, PortBinding, Snapshot
+from nsexplorer.model import NetNamespace, Snapshot
+from nsexplorer.model_inside import PortBinding
 
 pytestmark = [pytest.mark.integration, pytest.mark.root, pytest.mark.docker]
 

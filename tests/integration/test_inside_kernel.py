@@ -26,7 +26,8 @@ from nsexplorer.collect import netns_reader, nsfs
 from nsexplorer.collect.inside import conntrack, reader
 from nsexplorer.collect.source import LiveSource
 from nsexplorer.errors import NamespaceGone
-from nsexplorer.model import NetNamespace, Snapshot, SocketInfo
+from nsexplorer.model import NetNamespace, Snapshot
+from nsexplorer.model_inside import SocketInfo
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 

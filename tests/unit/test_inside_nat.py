@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nsexplorer.collect.inside import nat, published
-from nsexplorer.model import DnatRule, PortBinding
+from nsexplorer.model_inside import DnatRule, PortBinding
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

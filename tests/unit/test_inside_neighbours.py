@@ -7,7 +7,7 @@ from typing import Any
 
 from nsexplorer.collect.inside import neighbours as nb
 from nsexplorer.collect.inside.neighbours import RawNeigh
-from nsexplorer.model import FdbEntry, Neighbour
+from nsexplorer.model_inside import FdbEntry, Neighbour
 
 NAMES = {2: "eth0", 3: "br0", 5: "veth1", 7: "nsx\x1b]2;x\x07"}
 

@@ -14,15 +14,13 @@ import pytest
 from nsexplorer import snapshot_json
 from nsexplorer.cli.inside import format_inside
 from nsexplorer.collect.recorded import SnapshotReplay
-from nsexplorer.model import (
+from nsexplorer.model import NamespaceId, NetNamespace, Snapshot
+from nsexplorer.model_inside import (
     DnatRule,
     FdbEntry,
     InsideFacts,
-    NamespaceId,
     Neighbour,
-    NetNamespace,
     PortBinding,
-    Snapshot,
     SocketInfo,
 )
 
@@ -165,17 +163,26 @@ import sys
 from nsexplorer.cli import main
 code = main({argv!r})
 assert "pyroute2" not in sys.modules, "pyroute2 was imported"
+heavy = {heavy!r}
+assert heavy not in sys.modules, heavy + " was imported"
 sys.exit(code)
 """
 
 
-@pytest.mark.parametrize("command", [["list"], ["list", "--json"], ["show", "host"]])
+@pytest.mark.parametrize(
+    ("command", "heavy"),
+    [
+        (["list"], "nsexplorer.model_inside"),  # not even the inside classes
+        (["list", "--json"], "nsexplorer.model_inside"),
+        (["show", "host"], "pyroute2"),
+    ],
+)
 def test_list_and_show_of_a_saved_snapshot_never_import_pyroute2(
-    tmp_path: Path, command: list[str]
+    tmp_path: Path, command: list[str], heavy: str
 ) -> None:
     argv = ["--from", str(saved(tmp_path)), *command]
     done = subprocess.run(
-        [sys.executable, "-c", LIGHT.format(argv=argv)],
+        [sys.executable, "-c", LIGHT.format(argv=argv, heavy=heavy)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -202,10 +209,11 @@ async def main():
 
 asyncio.run(main())
 assert "pyroute2" not in sys.modules, "pyroute2 was imported"
+assert "nsexplorer.model_inside" not in sys.modules, "the inside classes were imported"
 """
 
 
-def test_the_tuis_first_frame_never_imports_pyroute2() -> None:
+def test_the_tuis_first_frame_never_imports_pyroute2_nor_the_inside_classes() -> None:
     done = subprocess.run(
         [sys.executable, "-c", FIRST_FRAME],
         capture_output=True,

@@ -25,7 +25,7 @@ import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from nsexplorer.model import DnatRule
+from nsexplorer.model_inside import DnatRule
 
 if TYPE_CHECKING:
     from typing import Any

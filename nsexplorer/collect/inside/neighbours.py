@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from nsexplorer.model import FdbEntry, Neighbour
+from nsexplorer.model_inside import FdbEntry, Neighbour
 
 if TYPE_CHECKING:
     from typing import Any

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from nsexplorer.model import PortBinding
+from nsexplorer.model_inside import PortBinding
 
 if TYPE_CHECKING:
     from typing import Any

@@ -26,7 +26,8 @@ from nsexplorer.collect.inside.sockdiag import SockDiag
 from nsexplorer.collect.netns_reader import run_on_own_thread
 from nsexplorer.collect.ns_handles import GONE_ERRNOS, open_namespace
 from nsexplorer.errors import NamespaceGone
-from nsexplorer.model import INSIDE_PARTS, DnatRule, InsideFacts, NamespaceId, SocketInfo
+from nsexplorer.model import NamespaceId
+from nsexplorer.model_inside import INSIDE_PARTS, DnatRule, InsideFacts, SocketInfo
 
 T = TypeVar("T")
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from nsexplorer.collect import procfs
 from nsexplorer.collect.inside import sockdiag
 from nsexplorer.collect.inside.sockdiag import InetSock, SockDiag, UnixSock
-from nsexplorer.model import SocketInfo
+from nsexplorer.model_inside import SocketInfo
 
 ALL_UDP_STATES = (1 << 12) - 2
 _PROTO_RANK = {"tcp": 0, "udp": 1, "unix": 2}
