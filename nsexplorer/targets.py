@@ -33,6 +33,7 @@ from nsexplorer import matching
 from nsexplorer.errors import TargetAmbiguous, TargetNotFound
 from nsexplorer.matching import Kind, Match, Rank, shown
 from nsexplorer.model import NamespaceId, NetNamespace, Snapshot, group_of
+from nsexplorer.shellquote import quote
 from nsexplorer.textsafe import visible
 
 # The kernel's ceiling for /proc/sys/kernel/pid_max on 64-bit (PID_MAX_LIMIT).
@@ -115,8 +116,14 @@ def resolve(
 def _said(target: str, limit: int = 80) -> str:
     """The TARGET as messages quote it: escaped, and cut if very long."""
     if len(target) <= limit:
-        return visible(repr(target))
-    return f"{visible(repr(target[:limit]))}... ({len(target)} characters)"
+        return _quoted(target)
+    return f"{_quoted(target[:limit])}... ({len(target)} characters)"
+
+
+def _quoted(text: str) -> str:
+    """Always in quotes, in the form a shell takes back exactly ($'...' for escapes)."""
+    q = quote(text)
+    return q if q.startswith(("'", "$'")) else f"'{q}'"
 
 
 def _with_stat(

@@ -17,7 +17,7 @@ import os
 import re
 from collections.abc import Callable
 
-from nsexplorer.actions import quoting
+from nsexplorer import shellquote as quoting
 from nsexplorer.actions.entry import NETNS_RUN_DIR
 from nsexplorer.actions.nsfs import ns_id_of, own_netns
 from nsexplorer.errors import ActionFailed, NeedsRoot

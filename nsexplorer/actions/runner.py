@@ -10,7 +10,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from nsexplorer.actions import audit, capture, entry, holders, naming, opened, quoting
+from nsexplorer import shellquote as quoting
+from nsexplorer.actions import audit, capture, entry, holders, naming, opened
 from nsexplorer.actions.nsfs import OWN_NETNS, ns_id_of
 from nsexplorer.actions.output import DEFAULT_LIMIT
 from nsexplorer.actions.process import exit_status_of, run_captured

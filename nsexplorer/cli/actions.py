@@ -7,10 +7,10 @@ import sys
 
 from nsexplorer.actions.entry import describe
 from nsexplorer.actions.naming import require_free
-from nsexplorer.actions.quoting import quote
 from nsexplorer.actions.runner import NamespaceRunner
 from nsexplorer.errors import ActionFailed, ReadOnlyRefused
 from nsexplorer.model import NamespaceId, NetNamespace
+from nsexplorer.shellquote import quote
 from nsexplorer.textsafe import visible
 
 _ALL_FLAGS = ("-a", "--all-namespaces")

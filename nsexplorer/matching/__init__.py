@@ -33,6 +33,7 @@ from enum import IntEnum, StrEnum
 
 from nsexplorer.matching.query import Query, hex_of, ip_of
 from nsexplorer.model import Interface, NamespaceId, NetNamespace, Snapshot
+from nsexplorer.shellquote import quote
 from nsexplorer.textsafe import visible
 
 _DIGITS = re.compile(r"([0-9]{1,18})", re.ASCII)
@@ -110,7 +111,7 @@ def shown(text: str) -> str:
     or surrounding space made visible (``'web '``, ``'\\x1b[31m'``)."""
     if text and text == text.strip() and text.isprintable():
         return visible(text)
-    return visible(repr(text))
+    return quote(text)  # 'web ' or $'\x1b[31m': what the shell needs, pasted as is
 
 
 def may_match_interfaces(query: str) -> bool:

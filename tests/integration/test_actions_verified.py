@@ -156,7 +156,7 @@ def test_exec_cli_path_stays_in_the_verified_namespace(
 
 
 def _q(text: str) -> str:
-    from nsexplorer.actions.quoting import quote
+    from nsexplorer.shellquote import quote
 
     return quote(text)
 

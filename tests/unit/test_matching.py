@@ -162,7 +162,7 @@ def test_reasons_are_plain_escaped_text() -> None:
     evil = iface(9, "\x1b]2;x\x07", "f2:00:00:00:00:02")
     snap = replace(snap, namespaces=(replace(host, interfaces=(evil,)),))
     (reason,) = [r for _, _, _, r in found("2;x", snap)]
-    assert reason == "interface '\\x1b]2;x\\x07'"
+    assert reason == "interface $'\\x1b]2;x\\x07'"  # pasteable as is
     assert shown("web ") == "'web '"
     assert shown("[@click=app.quit]") == "[@click=app.quit]"
     assert shown("") == "''"

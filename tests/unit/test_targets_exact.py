@@ -209,7 +209,7 @@ def test_candidates_show_hostile_names_escaped() -> None:
     with pytest.raises(TargetNotFound) as info:
         resolve("[31mwe", snap)
     assert info.value.candidates == (
-        "'\\x1b[31mweb' (named, inode 9000): netns name '\\x1b[31mweb'",
+        "$'\\x1b[31mweb' (named, inode 9000): netns name $'\\x1b[31mweb'",
     )
 
 

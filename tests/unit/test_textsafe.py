@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from nsexplorer.actions import quoting
+from nsexplorer import shellquote as quoting
 from nsexplorer.textsafe import is_visible, visible
 
 # Everything a terminal could act on, or that looks like something it is not.

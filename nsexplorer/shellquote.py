@@ -1,4 +1,4 @@
-"""Shell quoting for commands shown to a person, who pastes them into bash.
+"""Shell quoting for words shown to a person, who pastes them into bash: commands, names.
 
 ``shlex.quote`` is correct for any string, but it leaves control characters raw inside
 single quotes: a newline or ESC would reach the terminal when the command is printed.

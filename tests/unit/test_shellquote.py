@@ -8,7 +8,8 @@ import subprocess
 
 import pytest
 
-from nsexplorer.actions import entry, quoting
+from nsexplorer import shellquote as quoting
+from nsexplorer.actions import entry
 from nsexplorer.actions.entry import Entry, Kind
 
 HOSTILE = [
