@@ -5,11 +5,14 @@ The live kernel, a recorded JSON snapshot, or later a remote host all satisfy th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from nsexplorer.model import NamespaceId, NetNamespace, ProcessInfo, Snapshot
+
+if TYPE_CHECKING:
+    from nsexplorer.model_inside import InsideFacts
 
 
 class SnapshotSource(Protocol):
@@ -34,6 +37,13 @@ class SnapshotSource(Protocol):
 
     def processes(self, ns: NetNamespace) -> tuple[ProcessInfo, ...]:
         """Processes whose netns is ``ns`` (fetched lazily, on demand)."""
+        ...
+
+    def inside(self, ns: NetNamespace, parts: Collection[str] | None = None) -> InsideFacts:
+        """What is inside ``ns`` now: sockets with their processes, neighbours, bridge
+        FDB, DNAT rules and published ports, conntrack count (``parts``: a subset of
+        model.INSIDE_PARTS; None for all). Blocks (call from a worker). A part that was
+        not read says why in ``unavailable``; raises NamespaceGone if ``ns`` vanished."""
         ...
 
 

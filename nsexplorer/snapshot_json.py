@@ -442,3 +442,105 @@ def _opt_int(v: Any) -> int | None:
 
 def _opt_str(v: Any) -> str | None:
     return None if v is None else str(v)
+
+
+# ---------------------------------------------------------------- inside a namespace
+# Read on demand (`show --json`), never part of a snapshot: extra keys of a namespace
+# object. A part that was not read is null, with the reason under "inside".
+
+if TYPE_CHECKING:
+    from nsexplorer.model_inside import InsideFacts
+
+_INSIDE_KEYS = {
+    "sockets": ("sockets", "sockets_time_wait"),
+    "neighbours": ("neighbours",),
+    "fdb": ("fdb",),
+    "nat": ("published_ports", "dnat"),
+    "conntrack": ("conntrack_count",),
+}
+
+
+def _flat(value: Any) -> JSONDict:
+    """A flat model record as a JSON object: its fields by name, tuples as lists."""
+    return {
+        f.name: list(v) if isinstance(v := getattr(value, f.name), tuple) else v
+        for f in fields(value)
+    }
+
+
+def encode_inside(facts: InsideFacts) -> JSONDict:
+    """The keys ``show --json`` adds to the namespace object."""
+    doc: JSONDict = {
+        "sockets": [_flat(s) for s in facts.sockets],
+        "sockets_time_wait": facts.time_wait,
+        "neighbours": [_flat(n) for n in facts.neighbours],
+        "fdb": [_flat(e) for e in facts.fdb],
+        "published_ports": [_flat(p) for p in facts.published],
+        "dnat": [_flat(r) for r in facts.dnat],
+        "conntrack_count": facts.conntrack_count,
+    }
+    for part, _why in facts.unavailable:
+        for key in _INSIDE_KEYS.get(part, ()):
+            doc[key] = None
+    doc["inside"] = {
+        "namespace_inode": facts.namespace_inode,
+        "read_at": facts.read_at,
+        "unavailable": {part: why for part, why in facts.unavailable},
+        "warnings": list(facts.warnings),
+    }
+    return doc
+
+
+def _unflat(cls: Any, d: Any) -> Any:
+    if not isinstance(d, Mapping):
+        raise SnapshotFormatError(f"{cls.__name__}: not an object")
+    values = {}
+    for f in fields(cls):
+        if f.name in d:
+            v = d[f.name]
+            values[f.name] = tuple(v) if isinstance(v, list) else v
+    try:
+        return cls(**values)
+    except TypeError as err:
+        raise SnapshotFormatError(f"{cls.__name__}: {err}") from err
+
+
+def decode_inside(d: Mapping[str, Any]) -> InsideFacts | None:
+    """The InsideFacts ``encode_inside`` wrote into a namespace object (None: none)."""
+    from nsexplorer.model_inside import (
+        DnatRule,
+        FdbEntry,
+        InsideFacts,
+        Neighbour,
+        SocketInfo,
+    )
+
+    meta = d.get("inside")
+    if not isinstance(meta, Mapping):
+        return None
+    unavailable = meta.get("unavailable") or {}
+    warnings = meta.get("warnings") or []
+    if not isinstance(unavailable, Mapping) or not isinstance(warnings, list):
+        raise SnapshotFormatError("inside: malformed")
+
+    def records(key: str, cls: Any) -> tuple[Any, ...]:
+        items = d.get(key)
+        if items is None:
+            return ()
+        if not isinstance(items, list):
+            raise SnapshotFormatError(f"{key}: not a list")
+        return tuple(_unflat(cls, x) for x in items)
+
+    return InsideFacts(
+        namespace_inode=int(meta.get("namespace_inode") or d.get("inode") or 0),
+        read_at=str(meta.get("read_at", "")),
+        sockets=records("sockets", SocketInfo),
+        time_wait=int(d.get("sockets_time_wait") or 0),
+        neighbours=records("neighbours", Neighbour),
+        fdb=records("fdb", FdbEntry),
+        published=records("published_ports", PublishedPort),
+        dnat=records("dnat", DnatRule),
+        conntrack_count=_opt_int(d.get("conntrack_count")),
+        unavailable=tuple((str(k), str(v)) for k, v in unavailable.items()),
+        warnings=tuple(str(w) for w in warnings),
+    )

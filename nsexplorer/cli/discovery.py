@@ -27,6 +27,7 @@ from nsexplorer.model import (
 from nsexplorer.textsafe import visible
 
 if TYPE_CHECKING:
+    from nsexplorer.model_inside import InsideFacts
     from nsexplorer.ports import SnapshotSource
 
 DOCKER_TIMEOUT = 3.0
@@ -151,13 +152,29 @@ def cmd_show(args: argparse.Namespace) -> int:
     ns, snap = find_target(source, args.target)
     if not ns.detailed:
         ns = source.detail(ns)
+    inside = _inside(source, ns)
     if args.json:
-        output.write_json(snapshot_json.dumps_value(snapshot_json.encode_namespace(ns)))
+        doc = snapshot_json.encode_namespace(ns)
+        if inside is not None:
+            doc.update(snapshot_json.encode_inside(inside))
+        output.write_json(snapshot_json.dumps_value(doc))
     else:
-        output.write_stdout(format_namespace(ns, snap))
+        output.write_stdout(format_namespace(ns, snap, inside=inside))
     # The snapshot-wide ones too (Docker down: containers missing from this view).
-    _warn(dict.fromkeys((*snap.warnings, *ns.warnings)))
+    extra = inside.warnings if inside is not None else ()
+    _warn(dict.fromkeys((*snap.warnings, *ns.warnings, *extra)))
     return 0
+
+
+def _inside(source: SnapshotSource, ns: NetNamespace) -> InsideFacts | None:
+    """Sockets, neighbours, FDB, NAT, conntrack; None if the namespace just vanished."""
+    from nsexplorer.errors import NamespaceGone
+
+    try:
+        return source.inside(ns)
+    except NamespaceGone as err:
+        _warn([str(err)])
+        return None
 
 
 def find_target(source: SnapshotSource, target: str) -> tuple[NetNamespace, Snapshot]:
@@ -216,7 +233,9 @@ def _stat_target(target: str) -> tuple[NamespaceId | None, str]:
         return None, f"{path}: {getattr(err, 'strerror', None) or err}"
 
 
-def format_namespace(ns: NetNamespace, snap: Snapshot | None = None) -> str:
+def format_namespace(
+    ns: NetNamespace, snap: Snapshot | None = None, *, inside: InsideFacts | None = None
+) -> str:
     v = visible
     out: list[str] = []
     out.append(f"{v(ns.label) or 'namespace'}  (inode {ns.inode})")
@@ -317,6 +336,11 @@ def format_namespace(ns: NetNamespace, snap: Snapshot | None = None) -> str:
                 f"  {_table(r.table):>6}  {typ}{r.dst}{via}{dev} proto {r.protocol} "
                 f"scope {r.scope}{src}{metric}"
             )
+    if inside is not None:
+        from nsexplorer.cli.inside import format_inside
+
+        host = snap.host if snap is not None else None
+        out.extend(format_inside(inside, visible(host.label) if host else "host"))
     if ns.warnings:
         out.append("")
         out.append("Warnings:")

@@ -15,8 +15,11 @@ from nsexplorer.errors import NsxError
 from nsexplorer.textsafe import visible
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from nsexplorer.collect.source import LiveSource
     from nsexplorer.model import NamespaceId, NetNamespace, ProcessInfo, Snapshot
+    from nsexplorer.model_inside import InsideFacts
     from nsexplorer.ports import PreparedShell
 
 
@@ -90,6 +93,9 @@ class PrefetchedSource:
 
     def paths_of(self, ns_id: NamespaceId) -> list[str]:
         return self._live().paths_of(ns_id)
+
+    def inside(self, ns: NetNamespace, parts: Collection[str] | None = None) -> InsideFacts:
+        return self._live().inside(ns, parts)
 
 
 def _startup_over() -> None:

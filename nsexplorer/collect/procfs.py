@@ -240,3 +240,37 @@ def read_cmdline(pid: int, proc: str = "/proc", limit: int = 4096) -> list[str]:
 def pids_named(comm: str, proc: str = "/proc") -> list[int]:
     """Pids whose comm is exactly ``comm`` (used to find the Docker daemon)."""
     return [pid for pid in all_pids(proc) if read_comm(pid, proc) == comm]
+
+
+def socket_owners(inodes: set[int], pids: list[int], proc: str = "/proc") -> dict[int, list[int]]:
+    """socket inode -> pids (in ``pids`` order) whose fd table holds one of ``inodes``.
+
+    One readlink per fd of each process asked about (the fd directory is opened once
+    and each link read relative to it): the cost is the number of fds, not sockets.
+    """
+    want = {f"socket:[{ino}]": ino for ino in inodes}
+    out: dict[int, list[int]] = {}
+    if not want:
+        return out
+    for pid in pids:
+        try:
+            dfd = os.open(f"{proc}/{pid}/fd", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:  # gone, or not ours to read
+            continue
+        try:
+            names = os.listdir(dfd)
+            for name in names:
+                try:
+                    target = os.readlink(name, dir_fd=dfd)
+                except OSError:
+                    continue
+                ino = want.get(target)
+                if ino is not None:
+                    holders = out.setdefault(ino, [])
+                    if not holders or holders[-1] != pid:
+                        holders.append(pid)
+        except OSError:
+            pass
+        finally:
+            os.close(dfd)
+    return out

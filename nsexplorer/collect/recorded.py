@@ -4,10 +4,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
+from typing import TYPE_CHECKING
 
 from nsexplorer import snapshot_json
 from nsexplorer.errors import NamespaceGone, NsxError
 from nsexplorer.model import NetNamespace, ProcessInfo, Snapshot
+
+if TYPE_CHECKING:
+    from nsexplorer.model_inside import InsideFacts
 
 # A snapshot of thousands of namespaces is a few MB; refuse absurd files early.
 MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024
@@ -45,6 +50,15 @@ class SnapshotReplay:
 
     def processes(self, ns: NetNamespace) -> tuple[ProcessInfo, ...]:
         return ()
+
+    def inside(self, ns: NetNamespace, parts: Collection[str] | None = None) -> InsideFacts:
+        from nsexplorer.model_inside import INSIDE_PARTS, InsideFacts
+
+        why = f"not recorded ({self._origin} holds no sockets, neighbours or NAT rules)"
+        return InsideFacts(
+            namespace_inode=ns.inode,
+            unavailable=tuple((p, why) for p in INSIDE_PARTS),
+        )
 
 
 class RecordedSource(SnapshotReplay):

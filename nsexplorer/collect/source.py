@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -15,6 +15,7 @@ from nsexplorer.model import NamespaceId, NetNamespace, ProcessInfo, Snapshot, c
 if TYPE_CHECKING:
     from nsexplorer.collect.engine import ContainerEngine
     from nsexplorer.collect.netns_reader import NsRead
+    from nsexplorer.model_inside import InsideFacts
 
 
 class LiveSource:
@@ -111,6 +112,32 @@ class LiveSource:
         from nsexplorer.collect import processes
 
         return processes.processes_in(ns.inode, proc=self._proc)
+
+    def inside(self, ns: NetNamespace, parts: Collection[str] | None = None) -> InsideFacts:
+        from nsexplorer.collect.inside import reader
+
+        with self._lock:
+            last = self._last
+        if last is None:
+            last = self._discover(thorough=False)
+        addresses = [a.address for i in ns.interfaces for a in i.addresses]
+        for c in ns.containers:
+            for n in c.networks:
+                addresses.extend(a for a in (n.ip_address, n.ipv6_address) if a)
+        target = reader.Target(
+            id=ns.id,
+            paths=_paths_of(ns, last),
+            label=ns.label,
+            addresses=tuple(dict.fromkeys(addresses)),
+            container_ids=tuple(c.id for c in ns.containers),
+            published=tuple(p for c in ns.containers for p in c.ports),
+            pids=tuple(dict.fromkeys([*ns.pids, *(c.pid for c in ns.containers if c.pid)])),
+        )
+        host = reader.Host(
+            id=last.host,
+            paths=tuple(last.paths.get(last.host, ())) if last.host is not None else (),
+        )
+        return reader.read(target, host, parts, proc=self._proc)
 
 
 def merge(ns: NetNamespace, read: NsRead | None) -> NetNamespace:
