@@ -21,6 +21,7 @@ from nsexplorer import shellquote as quoting
 from nsexplorer.actions.entry import NETNS_RUN_DIR
 from nsexplorer.actions.nsfs import ns_id_of, own_netns
 from nsexplorer.errors import ActionFailed, NeedsRoot
+from nsexplorer.kernel.libc import libc
 from nsexplorer.model import NamespaceId
 
 MS_BIND = 4096
@@ -29,8 +30,6 @@ MS_SHARED = 1 << 20
 MNT_DETACH = 2
 NAME_MAX = 255
 _PROC_NS = re.compile(r"/proc/(\d+)/ns/net\Z")
-
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def validate_name(name: str) -> str:
@@ -84,13 +83,13 @@ def name_command(source: str, name: str) -> str:
 
 def _mount(source: str, target: str, flags: int) -> None:
     fstype = b"none"
-    if _libc.mount(os.fsencode(source), os.fsencode(target), fstype, flags, None) != 0:
+    if libc().mount(os.fsencode(source), os.fsencode(target), fstype, flags, None) != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err), target)
 
 
 def _umount_detach(target: str) -> None:
-    if _libc.umount2(os.fsencode(target), MNT_DETACH) != 0:
+    if libc().umount2(os.fsencode(target), MNT_DETACH) != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err), target)
 

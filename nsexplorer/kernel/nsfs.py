@@ -14,15 +14,15 @@ import errno
 import os
 import re
 import stat
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from nsexplorer.kernel.libc import libc
 from nsexplorer.model import NamespaceId
 
 if TYPE_CHECKING:
-    from typing import Any
+    pass
 
 CLONE_NEWNET = 0x40000000
 OWN_NETNS = "/proc/thread-self/ns/net"
@@ -30,9 +30,7 @@ OWN_MNTNS = "/proc/thread-self/ns/mnt"
 
 _NS_LINK = re.compile(r"(\w+):\[(\d+)\]\Z")
 
-_libc: Any = None  # ctypes.CDLL, loaded on first setns (ctypes costs import time)
 _nsfs_dev: int | None = None
-_lock = threading.Lock()
 
 
 def nsfs_dev() -> int:
@@ -167,20 +165,9 @@ def read_bounded(path: str, limit: int) -> tuple[bytes, bool]:
     return data, False
 
 
-def _setns_fn() -> Any:
-    global _libc  # noqa: PLW0603 - loaded once
-    with _lock:
-        if _libc is None:
-            import ctypes
-
-            _libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    return _libc
-
-
 def setns(fd: int, nstype: int = CLONE_NEWNET) -> None:
     """setns(2) for the CALLING THREAD only (Python 3.11 has no os.setns)."""
-    libc = _setns_fn()
-    if libc.setns(fd, nstype) != 0:
+    if libc().setns(fd, nstype) != 0:
         import ctypes
 
         err = ctypes.get_errno()

@@ -16,23 +16,13 @@ import os
 import stat
 from typing import TYPE_CHECKING
 
+from nsexplorer.kernel.libc import libc
+
 if TYPE_CHECKING:
-    from typing import Any
+    pass
 
 SIOCGSKNS = 0x894C  # ioctl: an fd to the socket's network namespace
 SYS_PIDFD_GETFD = 438  # the same number on every architecture (new-style syscall table)
-
-_libc: Any = None
-
-
-def _syscall() -> Any:
-    global _libc  # noqa: PLW0603 - loaded once, on first use (ctypes costs import time)
-    if _libc is None:
-        import ctypes
-
-        _libc = ctypes.CDLL(None, use_errno=True)
-        _libc.syscall.restype = ctypes.c_long
-    return _libc
 
 
 def pidfd_open(pid: int) -> int:
@@ -41,8 +31,8 @@ def pidfd_open(pid: int) -> int:
 
 def pidfd_getfd(pidfd: int, target_fd: int) -> int:
     """A copy (close-on-exec) of fd ``target_fd`` of the process behind ``pidfd``."""
-    libc = _syscall()
-    fd = int(libc.syscall(SYS_PIDFD_GETFD, pidfd, target_fd, 0))
+    lib = libc()
+    fd = int(lib.syscall(SYS_PIDFD_GETFD, pidfd, target_fd, 0))
     if fd < 0:
         import ctypes
 
