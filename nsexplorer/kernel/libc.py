@@ -23,4 +23,3 @@ def libc() -> Any:
             lib.syscall.restype = ctypes.c_long
             _libc = lib
     return _libc
-
