@@ -63,7 +63,7 @@ class Built:
 
 class _Gen:
     def __init__(self, seed: int) -> None:
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # noqa: S311 - reproducible topologies, not secrets
         self.seed = seed
         self.devs: list[Dev] = []
         self.serial = 0
@@ -197,9 +197,9 @@ class _Gen:
                 extra6 = [w for w in ("nodad", "noprefixroute") if self.chance(0.3)]
                 if self.chance(0.15):
                     extra6 += ["preferred_lft", "0", "valid_lft", "5000"]
-                if self.ip(ns, "-6", "addr", "add", f"{net6}::1/64", "dev", dev.name, *extra6):
-                    if dev.up and "noprefixroute" not in extra6:
-                        self.v6.setdefault(ns, []).append((f"{net6}::/64", dev.name, f"{net6}::2"))
+                added = self.ip(ns, "-6", "addr", "add", f"{net6}::1/64", "dev", dev.name, *extra6)
+                if added and dev.up and "noprefixroute" not in extra6:
+                    self.v6.setdefault(ns, []).append((f"{net6}::/64", dev.name, f"{net6}::2"))
         # A duplicate address on both ends of a same-namespace pair: DAD fails.
         for ns in nss:
             pair = [d for d in self.in_ns(ns, "veth") if d.up]
@@ -238,7 +238,7 @@ class _Gen:
             extra += ["mtu", *(["lock"] if self.chance(0.3) else []), str(rng.choice((1300, 1400)))]
         choice = rng.randrange(8)
         if choice == 0 and v4:
-            net, dev, gw = rng.choice(v4)
+            _net, dev, gw = rng.choice(v4)
             tos = ["tos", rng.choice(("0x10", "0x08", "0x04", "0x28"))] if self.chance(0.3) else []
             src = ["src", gw.rsplit(".", 1)[0] + ".1"] if self.chance(0.3) else []
             self.ip(
@@ -258,24 +258,24 @@ class _Gen:
             self.ip(ns, *fam, "route", "add", kind, dst6 if fam else dst, *self.table(), *extra)
         elif choice == 3 and len(v4) >= 1:
             hops: list[str] = []
-            for net, dev, gw in rng.sample(v4, min(len(v4), rng.randint(1, 3))):
+            for _net, dev, gw in rng.sample(v4, min(len(v4), rng.randint(1, 3))):
                 hops += ["nexthop", "via", gw, "dev", dev, "weight", str(rng.randint(1, 5))]
                 if self.chance(0.3):
                     hops += ["nexthop", "via", gw.rsplit(".", 1)[0] + ".253", "dev", dev]
             self.ip(ns, "route", "add", dst, *self.table(), *extra, *hops)
         elif choice == 4 and v6:
             hops = []
-            for net, dev, gw in rng.sample(v6, min(len(v6), rng.randint(1, 3))):
+            for _net, dev, gw in rng.sample(v6, min(len(v6), rng.randint(1, 3))):
                 hops += ["nexthop", "via", gw, "dev", dev, "weight", str(rng.randint(1, 5))]
             self.ip(ns, "-6", "route", "add", dst6, *self.table(), *extra, *hops)
         elif choice == 5 and v6:
-            net, dev, gw = rng.choice(v6)
+            _net, dev, gw = rng.choice(v6)
             src = ["from", f"fd42:{rng.randint(0, 99)}::/64"] if self.chance(0.5) else []
             self.ip(
                 ns, "-6", "route", "add", dst6, *src, "via", gw, "dev", dev, *self.table(), *extra
             )
         elif choice == 6 and v4:
-            net, dev, _gw = rng.choice(v4)
+            _net, dev, _gw = rng.choice(v4)
             self.ip(ns, "route", "add", dst, "dev", dev, "scope", "link", *self.table(), *extra)
         elif choice == 7:
             self.encap_route(ns, dst)
@@ -296,7 +296,7 @@ class _Gen:
     def nexthop_objects(self, ns: str) -> None:
         rng = self.rng
         ids: list[int] = []
-        for net, dev, gw in self.v4.get(ns, [])[:3]:
+        for _net, dev, gw in self.v4.get(ns, [])[:3]:
             nh_id = rng.randint(1, 10_000)
             if self.ip(ns, "nexthop", "add", "id", str(nh_id), "via", gw, "dev", dev):
                 ids.append(nh_id)

@@ -85,7 +85,7 @@ def _prefix(addr: str | None, length: Any, host_len: int) -> str | None:
     if "/" in addr:
         return addr
     if addr == "0":  # ip's spelling when only a length is set
-        addr = "0.0.0.0" if host_len == 32 else "::"
+        addr = "0.0.0.0" if host_len == 32 else "::"  # noqa: S104 - an address, not a bind
     return f"{addr}/{length if length is not None else host_len}"
 
 

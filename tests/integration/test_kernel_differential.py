@@ -32,8 +32,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.root]
 def _seeds() -> list[int]:
     spec = os.environ.get("NSX_DIFF_SEEDS", "1,random,random")
     out: list[int] = []
-    for part in spec.split(","):
-        part = part.strip()
+    for raw in spec.split(","):
+        part = raw.strip()
         if part:
             out.append(secrets.randbelow(10**6) if part == "random" else int(part))
     return out
