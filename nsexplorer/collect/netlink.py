@@ -241,9 +241,10 @@ class RtSocket:
         """Every message of a dump, decoded by ``parse`` (None results dropped), and
         whether the kernel still flagged it interrupted after ``DUMP_ATTEMPTS`` tries."""
         last: list[T] | None = None
-        for _attempt in range(DUMP_ATTEMPTS):
+        for attempt in range(DUMP_ATTEMPTS):
             try:
-                items, interrupted = self._dump_once(msg_type, payload, parse)
+                final = attempt == DUMP_ATTEMPTS - 1
+                items, interrupted = self._dump_once(msg_type, payload, parse, final)
             except _Again:
                 continue
             if not interrupted:
@@ -253,7 +254,11 @@ class RtSocket:
             raise NetlinkDecodeError("netlink dump kept being truncated")
         return last, True
 
-    def _dump_once(self, msg_type: int, payload: bytes, parse: Parser[T]) -> tuple[list[T], bool]:
+    def _dump_once(
+        self, msg_type: int, payload: bytes, parse: Parser[T], final: bool
+    ) -> tuple[list[T], bool]:
+        """One dump. Once it is flagged interrupted, the rest is only drained (it will be
+        taken again), except on the ``final`` attempt, whose data is returned."""
         seq = self._send(msg_type, NLM_F_REQUEST | NLM_F_DUMP, payload)
         items: list[T] = []
         interrupted = False
@@ -288,7 +293,7 @@ class RtSocket:
                     continue
                 if mtype == NLMSG_OVERRUN:
                     raise NetlinkDecodeError("netlink overrun")
-                if mtype == NLMSG_NOOP or interrupted or truncated:
+                if mtype == NLMSG_NOOP or truncated or (interrupted and not final):
                     continue
                 item = parse(buf, start, stop)
                 if item is not None:
