@@ -56,6 +56,7 @@ RTM_NEWNEXTHOP = 104
 RTM_GETNEXTHOP = 106
 
 NLA_TYPE_MASK = 0x3FFF  # without NLA_F_NESTED / NLA_F_NET_BYTEORDER
+MSG_TRUNC = int(socket.MSG_TRUNC)  # a plain int: IntFlag arithmetic costs per datagram
 
 NLMSGHDR = struct.Struct("=IHHII")
 RTATTR = struct.Struct("=HH")
@@ -228,11 +229,11 @@ class RtSocket:
         """One datagram from the kernel into the thread's buffer; its length."""
         while True:
             buf = _RX.buf
-            nbytes, _anc, msg_flags, address = self.sock.recvmsg_into([buf], 0, socket.MSG_TRUNC)
+            nbytes, _anc, msg_flags, address = self.sock.recvmsg_into([buf], 0, MSG_TRUNC)
             if address[0] != 0:
                 self.foreign += 1
                 continue
-            if msg_flags & socket.MSG_TRUNC or nbytes > len(buf):
+            if msg_flags & MSG_TRUNC or nbytes > len(buf):
                 _grow_receive_buffer(nbytes)
                 raise _Again
             return int(nbytes)

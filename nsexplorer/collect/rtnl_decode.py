@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import socket
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from nsexplorer.collect import netlink
 from nsexplorer.collect import rtnl_names as words
@@ -52,6 +53,7 @@ NHMSG = struct.Struct("=BBBBI")
 RTNEXTHOP = struct.Struct("=HBBi")
 NEXTHOP_GRP = struct.Struct("=IBBH")
 _HDR = NLMSGHDR.size
+T = TypeVar("T")
 
 
 # Kinds whose IFLA_LINK is the device they are stacked on (veth's is its peer).
@@ -82,13 +84,13 @@ class RawLink:
     lower: int | None = None  # IFLA_VXLAN_LINK: a vxlan's lower device
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class RawAddr:
     index: int
     address: Address
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class RawHop:
     """One path of RTA_MULTIPATH; ``oif`` named later."""
 
@@ -98,14 +100,14 @@ class RawHop:
     flags: tuple[str, ...]
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class RawRoute:
     oif: int | None
     route: Route  # ``dev`` and ``nexthops`` filled in later
     hops: tuple[RawHop, ...] = ()
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class RawNexthop:
     """A nexthop object (RTM_NEWNEXTHOP): one path, a blackhole, or a group."""
 
@@ -248,6 +250,32 @@ _NEXTHOP: AttrTable = {
 
 # ---------------------------------------------------------------- message decoders
 
+_MISS = object()
+MEMO_LIMIT = 8192
+
+
+def _memoized(parse: Callable[..., T]) -> Callable[..., T]:
+    """``parse`` with its results remembered by message body (everything after the
+    header, which holds only the sequence number and flags). Namespaces repeat the same
+    messages (lo's addresses and routes, the default rules, multicast routes): those are
+    decoded once per process. The values are immutable, so sharing them is safe."""
+    cache: dict[tuple[int, bytes], Any] = {}
+
+    def cached(buf: Buf, start: int = 0, end: int | None = None) -> T:
+        stop = len(buf) if end is None else end
+        key = (_type_of(buf, start), bytes(buf[start + _HDR : stop]))
+        value = cache.get(key, _MISS)
+        if value is _MISS:
+            value = parse(buf, start, stop)
+            if len(cache) >= MEMO_LIMIT:
+                cache.clear()
+            cache[key] = value
+        return value  # type: ignore[no-any-return]
+
+    cached.__doc__ = parse.__doc__
+    cached.__wrapped__ = parse  # type: ignore[attr-defined]
+    return cached
+
 
 def _bounds(buf: Buf, start: int, end: int | None, fixed: int) -> int:
     stop = len(buf) if end is None else end
@@ -292,6 +320,7 @@ def parse_link(buf: Buf, start: int = 0, end: int | None = None) -> RawLink | No
     )
 
 
+@_memoized
 def parse_addr(buf: Buf, start: int = 0, end: int | None = None) -> RawAddr | None:
     stop = _bounds(buf, start, end, IFADDRMSG.size)
     if _type_of(buf, start) != netlink.RTM_NEWADDR:
@@ -329,6 +358,7 @@ def _prefix(family: int, addr: str | None, length: int) -> str | None:
     return None
 
 
+@_memoized
 def parse_route(buf: Buf, start: int = 0, end: int | None = None) -> RawRoute | None:
     stop = _bounds(buf, start, end, RTMSG.size)
     if _type_of(buf, start) != netlink.RTM_NEWROUTE:
@@ -369,6 +399,7 @@ def parse_route(buf: Buf, start: int = 0, end: int | None = None) -> RawRoute | 
     )
 
 
+@_memoized
 def parse_rule(buf: Buf, start: int = 0, end: int | None = None) -> Rule | None:
     stop = _bounds(buf, start, end, FIB_RULE_HDR.size)
     if _type_of(buf, start) != netlink.RTM_NEWRULE:

@@ -84,9 +84,9 @@ def parse_dump(
 ) -> Dump:
     """A Dump from recorded messages (one bytes object per message, header included)."""
     out = Dump()
-    out.links = [x for x in map(parse_link, links) if x is not None]
-    out.addrs = [x for x in map(parse_addr, addrs) if x is not None]
-    out.routes = [x for x in map(parse_route, routes) if x is not None]
-    out.rules = [x for x in map(parse_rule, rules) if x is not None]
-    out.nexthops = {x.id: x for x in map(parse_nexthop, nexthops) if x is not None}
+    out.links = [x for x in (parse_link(m) for m in links) if x is not None]
+    out.addrs = [x for x in (parse_addr(m) for m in addrs) if x is not None]
+    out.routes = [x for x in (parse_route(m) for m in routes) if x is not None]
+    out.rules = [x for x in (parse_rule(m) for m in rules) if x is not None]
+    out.nexthops = {x.id: x for x in (parse_nexthop(m) for m in nexthops) if x is not None}
     return out

@@ -78,9 +78,22 @@ _ADDR_FLAGS = (
 )
 
 
+_addr_flag_cache: dict[tuple[int, bool], tuple[str, ...]] = {}
+
+
 def addr_flags(flags: int, ipv6: bool) -> tuple[str, ...]:
     """IFA_FLAGS as the keys `ip -j addr` sets to true, in its order; unknown bits as
     one hex word (ip's "ifa_flags")."""
+    key = (flags, ipv6)
+    words = _addr_flag_cache.get(key)
+    if words is None:
+        words = _addr_flags(flags, ipv6)
+        if len(_addr_flag_cache) < 256:
+            _addr_flag_cache[key] = words
+    return words
+
+
+def _addr_flags(flags: int, ipv6: bool) -> tuple[str, ...]:
     out: list[str] = []
     for mask, name in _ADDR_FLAGS:
         if mask == IFA_F_PERMANENT:

@@ -17,7 +17,6 @@ Pure: the nsid lookup is passed in, so this is tested without a kernel.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
 
 from nsexplorer.collect import rtnl_names
 from nsexplorer.collect.rtnl_decode import STACKED_KINDS, Dump, RawLink, RawNexthop
@@ -272,9 +271,32 @@ def build_routes(dump: Dump) -> tuple[Route, ...]:
         else:
             nexthops = ()
         if nexthops or r.oif is not None:
-            route = replace(route, dev=dev(r.oif), nexthops=nexthops)
+            route = _with_paths(route, dev(r.oif), nexthops)
         out.append(route)
     return tuple(out)
+
+
+def _with_paths(r: Route, dev: str | None, nexthops: tuple[Nexthop, ...]) -> Route:
+    # Spelled out: dataclasses.replace() costs ~4x as much, once per route of every namespace.
+    return Route(
+        r.family,
+        r.table,
+        r.dst,
+        r.gateway,
+        dev,
+        r.scope,
+        r.protocol,
+        r.type,
+        r.prefsrc,
+        r.metric,
+        nexthops,
+        r.nhid,
+        r.tos,
+        r.src,
+        r.encap,
+        r.mtu,
+        r.flags,
+    )
 
 
 def _object_paths(

@@ -75,6 +75,19 @@ def settled(names: list[str], timeout: float = 20.0) -> dict[str, dict[str, Any]
     return last
 
 
+def show(name: str) -> dict[str, Any]:
+    """`show NAME --json`: one namespace through the detail path (read_one)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "nsexplorer", "show", name, "--json"],
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    doc: dict[str, Any] = json.loads(done.stdout)
+    return doc
+
+
 def snapshot() -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-m", "nsexplorer", "snapshot"],
@@ -107,6 +120,7 @@ def test_snapshot_equals_iproute2(topology: build.Built) -> None:
     before = settled(names)
     for _attempt in range(5):
         doc = snapshot()
+        shown = {n: show(n) for n in names}
         after = views(names)
         if compared(after) == compared(before):
             break
@@ -123,6 +137,8 @@ def test_snapshot_equals_iproute2(topology: build.Built) -> None:
         ns = by_name[name]
         assert ns["detailed"], f"seed {seed}: {name} not read: {ns['warnings']}"
         diffs += compare.differences(name, ns, before, inode_names)
+        # The same through `show` (one namespace, its peers and parents looked up).
+        diffs += [f"show: {d}" for d in compare.differences(name, shown[name], before, inode_names)]
     assert not diffs, f"seed {seed} (rerun: NSX_DIFF_SEEDS={seed}):\n" + "\n".join(diffs)
     # The generator built something worth comparing.
     kinds = {i["kind"] for n in names for i in by_name[n]["interfaces"]}
