@@ -113,7 +113,7 @@ def decode_interface(i: Mapping[str, Any]) -> Interface:
 
 
 def encode_route(r: Route) -> JSONDict:
-    return {
+    out: JSONDict = {
         "family": r.family,
         "table": r.table,
         "dst": r.dst,
@@ -127,14 +127,23 @@ def encode_route(r: Route) -> JSONDict:
         "nexthops": [
             {"gateway": h.gateway, "dev": h.dev, "weight": h.weight, "flags": list(h.flags)}
             for h in r.nexthops
-        ],
-        "nhid": r.nhid,
-        "tos": r.tos,
-        "src": r.src,
-        "encap": r.encap,
-        "mtu": r.mtu,
+        ]
+        if r.nexthops
+        else [],
         "flags": list(r.flags),
     }
+    # Rarely set, so present only when set (a snapshot has thousands of routes).
+    if r.nhid is not None:
+        out["nhid"] = r.nhid
+    if r.tos:
+        out["tos"] = r.tos
+    if r.src is not None:
+        out["src"] = r.src
+    if r.encap is not None:
+        out["encap"] = r.encap
+    if r.mtu is not None:
+        out["mtu"] = r.mtu
+    return out
 
 
 def decode_route(r: Mapping[str, Any]) -> Route:
@@ -168,7 +177,7 @@ def decode_route(r: Mapping[str, Any]) -> Route:
 
 
 def encode_rule(r: Rule) -> JSONDict:
-    return {
+    out: JSONDict = {
         "family": r.family,
         "priority": r.priority,
         "table": r.table,
@@ -178,16 +187,25 @@ def encode_rule(r: Rule) -> JSONDict:
         "oif": r.oif,
         "fwmark": r.fwmark,
         "action": r.action,
-        "invert": r.invert,
-        "tos": r.tos,
-        "goto": r.goto,
-        "suppress_prefixlen": r.suppress_prefixlen,
-        "ipproto": r.ipproto,
-        "sport": r.sport,
-        "dport": r.dport,
-        "uidrange": r.uidrange,
-        "l3mdev": r.l3mdev,
     }
+    # The further selectors and modifiers: present only when set.
+    if r.invert:
+        out["invert"] = True
+    if r.tos:
+        out["tos"] = r.tos
+    for key, value in (
+        ("goto", r.goto),
+        ("suppress_prefixlen", r.suppress_prefixlen),
+        ("ipproto", r.ipproto),
+        ("sport", r.sport),
+        ("dport", r.dport),
+        ("uidrange", r.uidrange),
+    ):
+        if value is not None:
+            out[key] = value
+    if r.l3mdev:
+        out["l3mdev"] = True
+    return out
 
 
 def decode_rule(r: Mapping[str, Any]) -> Rule:

@@ -352,15 +352,22 @@ def snapshot_routes(ns: dict[str, Any]) -> list[dict[str, Any]]:
         "flags",
     )
     out = []
+    defaults = {"nhid": None, "tos": 0, "src": None, "encap": None, "mtu": None}
     for r in ns["routes"]:
-        row = {k: r[k] for k in keys}
+        row = {k: r[k] if k in r or k not in defaults else defaults[k] for k in keys}
         row["nexthops"] = [(h["gateway"], h["dev"], h["weight"], h["flags"]) for h in r["nexthops"]]
         out.append(row)
     return out
 
 
 def snapshot_rules(ns: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{k: r[k] for k in _RULE_KEYS} for r in ns["rules"]]
+    # Beyond the nine always-present keys, a rule's keys are present only when set.
+    always = ("family", "priority", "table", "src", "dst", "iif", "oif", "fwmark", "action")
+    defaults = {"invert": False, "tos": 0, "l3mdev": False}
+    return [
+        {k: r[k] if k in always else r.get(k, defaults.get(k)) for k in _RULE_KEYS}
+        for r in ns["rules"]
+    ]
 
 
 _RULE_KEYS = (

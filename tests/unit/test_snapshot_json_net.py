@@ -120,13 +120,17 @@ def test_key_names() -> None:
     ]
     assert (mp["nhid"], mp["gateway"], mp["dev"]) == (11, None, None)
     extras = ns["routes"][1]
-    assert {k: extras[k] for k in ("tos", "src", "encap", "mtu", "flags")} == {
+    assert {k: extras.get(k) for k in ("tos", "src", "encap", "mtu", "flags")} == {
         "tos": 16,
         "src": None,
         "encap": "ip",
         "mtu": 1400,
         "flags": ["onlink", "linkdown"],
     }
+    # Rarely set route keys are present only when set; the lists always are.
+    plain = ns["routes"][2]
+    assert plain["src"] == "fd42::/64" and plain["nexthops"] == [] and plain["flags"] == []
+    assert not {"nhid", "tos", "encap", "mtu"} & set(plain)
     assert set(ns["rules"][0]) >= {
         "priority",
         "table",
@@ -138,6 +142,20 @@ def test_key_names() -> None:
         "action",
     }
     assert ns["rules"][0]["fwmark"] == "0x10/0xff" and ns["rules"][1]["table"] is None
+    # Further selectors only when set; suppress_prefixlength 0 is set.
+    assert set(ns["rules"][0]) == {
+        "family",
+        "priority",
+        "table",
+        "src",
+        "dst",
+        "iif",
+        "oif",
+        "fwmark",
+        "action",
+    }
+    assert ns["rules"][1]["invert"] is True and ns["rules"][1]["goto"] == 300
+    assert ns["rules"][3]["suppress_prefixlen"] == 0 and ns["rules"][3]["l3mdev"] is True
 
 
 def test_documents_from_before_the_new_keys_still_decode() -> None:
@@ -150,7 +168,7 @@ def test_documents_from_before_the_new_keys_still_decode() -> None:
             del a["flags"], a["peer"], a["label"]
     for r in ns["routes"]:
         for k in ("nexthops", "nhid", "tos", "src", "encap", "mtu", "flags"):
-            del r[k]
+            r.pop(k, None)
     old = sj.decode(doc).namespaces[0]
     assert old.rules == ()
     assert old.interfaces[0].flags == () and old.interfaces[0].admin_up is None
