@@ -16,8 +16,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
-import struct
 import subprocess
 import sys
 import time
@@ -28,15 +26,7 @@ import kerneldiff_build as build
 import kerneldiff_compare as compare
 import pytest
 
-from nsexplorer.collect import netlink
-from nsexplorer.collect.netlink import RtSocket
-from nsexplorer.collect.rtnl_decode import parse_link
-
 pytestmark = [pytest.mark.integration, pytest.mark.root]
-
-
-def message(mtype: int, seq: int, body: bytes) -> bytes:
-    return struct.pack("=IHHII", 16 + len(body), mtype, netlink.NLM_F_MULTI, seq, 0) + body
 
 
 def _seeds() -> list[int]:
@@ -143,15 +133,3 @@ def test_snapshot_equals_iproute2(topology: build.Built) -> None:
     # The generator built something worth comparing.
     kinds = {i["kind"] for n in names for i in by_name[n]["interfaces"]}
     assert {"veth", "loopback"} <= kinds, kinds
-
-
-def test_a_real_socket_ignores_unicasts_from_another_socket() -> None:
-    """On the real kernel (our own namespace, GET requests only): a second netlink
-    socket, as a forger would, sends a fake NLMSG_DONE to our port before we dump."""
-    with RtSocket() as ours, socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0) as forger:
-        forger.bind((0, 0))
-        port = ours.sock.getsockname()[0]
-        forger.sendto(message(netlink.NLMSG_DONE, 1, struct.pack("=i", 0)), (port, 0))
-        links, _ = ours.dump(netlink.RTM_GETLINK, b"\0" * 16, parse_link)
-        assert ours.foreign == 1
-        assert any(lk is not None and lk.name == "lo" for lk in links)
