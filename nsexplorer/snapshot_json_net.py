@@ -4,8 +4,10 @@ routes (nexthops, tos, source prefix, encap, mtu, flags) and policy rules.
 Split from snapshot_json.py along the seam between what netlink says about a namespace
 and how the namespace was found. The same rules: contract keys exactly as the README
 lists them, every other model field under an additional key, ``decode(encode(x)) == x``.
-A document written before a field existed decodes it to the model's default (for
-interface ``flags``, the model reads empty as "not recorded"). Stdlib only, no I/O.
+Lists of words are the model's tuples (json writes them as arrays: no copies for
+thousands of routes). A document written before a field existed decodes it to the
+model's default (for interface ``flags``, the model reads empty as "not recorded").
+Stdlib only, no I/O.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ def encode_interface(i: Interface) -> JSONDict:
                 "address": a.address,
                 "prefixlen": a.prefixlen,
                 "scope": a.scope,
-                "flags": list(a.flags),
+                "flags": a.flags,
                 "peer": a.peer,
                 "label": a.label,
             }
@@ -73,7 +75,7 @@ def encode_interface(i: Interface) -> JSONDict:
         "peer": _encode_peer(i.peer),
         "counters": counters,
         "master_ifindex": i.master_ifindex,
-        "flags": list(i.flags),
+        "flags": i.flags,
         "parent": _encode_peer(i.parent),
     }
 
@@ -125,12 +127,12 @@ def encode_route(r: Route) -> JSONDict:
         "prefsrc": r.prefsrc,
         "metric": r.metric,
         "nexthops": [
-            {"gateway": h.gateway, "dev": h.dev, "weight": h.weight, "flags": list(h.flags)}
+            {"gateway": h.gateway, "dev": h.dev, "weight": h.weight, "flags": h.flags}
             for h in r.nexthops
         ]
         if r.nexthops
         else [],
-        "flags": list(r.flags),
+        "flags": r.flags,
     }
     # Rarely set, so present only when set (a snapshot has thousands of routes).
     if r.nhid is not None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import os
 import resource
 import struct
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -146,14 +147,33 @@ def _raise_fd_limit(wanted: int) -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic GC off while a read builds its many small, acyclic values (refcounting
+    frees them): otherwise its full passes over the growing heap cost as much as the
+    decoding. Restored only if this turned it off (the TUI keeps it off at start-up)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def read_namespaces(
     targets: Sequence[tuple[NamespaceId, Sequence[str]]],
     *,
     host: NamespaceId | None = None,
 ) -> ReadResult:
-    """Interfaces (with exact peers) and routes of every target namespace."""
+    """Interfaces (with exact peers), routes and rules of every target namespace."""
     _raise_fd_limit(2 * len(targets) + 256)
-    return run_on_own_thread(lambda: _read_all(targets, host))
+
+    def read() -> ReadResult:
+        with gc_paused():
+            return _read_all(targets, host)
+
+    return run_on_own_thread(read)
 
 
 def _read_all(
@@ -271,7 +291,12 @@ def read_one(
     with RTM_GETNSID; the rest are found by asking about the others, host first.
     (IFLA_TARGET_NETNSID would fetch peer links without setns, but makes the kernel
     allocate an nsid for our own namespace: a visible change, so it is not used.)"""
-    return run_on_own_thread(lambda: _read_one(ns_id, paths, others, host, hints or {}))
+
+    def read() -> ReadResult:
+        with gc_paused():
+            return _read_one(ns_id, paths, others, host, hints or {})
+
+    return run_on_own_thread(read)
 
 
 def _read_one(
