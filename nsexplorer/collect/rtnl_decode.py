@@ -14,7 +14,7 @@ import socket
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from nsexplorer.collect import netlink
 from nsexplorer.collect import rtnl_names as words
@@ -35,7 +35,7 @@ from nsexplorer.collect.rtnl_attrs import (
     uid_range,
     via,
 )
-from nsexplorer.model import Address, Counters, Route, Rule
+from nsexplorer.model import Address, Counters, Rule
 
 AF_INET = socket.AF_INET
 AF_INET6 = socket.AF_INET6
@@ -84,14 +84,12 @@ class RawLink:
     lower: int | None = None  # IFLA_VXLAN_LINK: a vxlan's lower device
 
 
-@dataclass(frozen=True, slots=True)
-class RawAddr:
-    index: int
+class RawAddr(NamedTuple):
+    ifindex: int
     address: Address
 
 
-@dataclass(frozen=True, slots=True)
-class RawHop:
+class RawHop(NamedTuple):
     """One path of RTA_MULTIPATH; ``oif`` named later."""
 
     gateway: str | None
@@ -100,11 +98,27 @@ class RawHop:
     flags: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class RawRoute:
+class RawRoute(NamedTuple):
+    """A route's fields as decoded; build_routes() names ``oif`` (and the hops' devices)
+    and makes the model's Route, once. (Tuples, not dataclasses: there are thousands.)"""
+
     oif: int | None
-    route: Route  # ``dev`` and ``nexthops`` filled in later
-    hops: tuple[RawHop, ...] = ()
+    hops: tuple[RawHop, ...]
+    family: int
+    table: int
+    dst: str
+    gateway: str | None
+    scope: str
+    protocol: str
+    type: str
+    prefsrc: str | None
+    metric: int | None
+    nhid: int | None
+    tos: int
+    src: str | None
+    encap: str | None
+    mtu: int | None
+    flags: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,7 +348,7 @@ def parse_addr(buf: Buf, start: int = 0, end: int | None = None) -> RawAddr | No
     if local is None:
         return None
     return RawAddr(
-        index=index,
+        ifindex=index,
         address=Address(
             family=4 if family == AF_INET else 6,
             address=local,
@@ -372,30 +386,23 @@ def parse_route(buf: Buf, start: int = 0, end: int | None = None) -> RawRoute | 
     encap_type = a.get("encap_type")
     metrics = a.get("metrics") or {}
     return RawRoute(
-        oif=a.get("oif"),
-        route=Route(
-            family=4 if family == AF_INET else 6,
-            table=a.get("table", table),
-            dst=_prefix(family, a.get("dst"), dst_len) or "default",
-            gateway=a.get("gateway") or a.get("via"),
-            dev=None,
-            scope=words.scope_name(scope),
-            protocol=words.protocol_name(proto),
-            type=words.route_type_name(rtype),
-            prefsrc=a.get("prefsrc"),
-            metric=a.get("metric"),
-            nhid=a.get("nhid"),
-            tos=tos,
-            src=_prefix(family, a.get("src"), src_len),
-            encap=(
-                words.ENCAP_TYPES.get(encap_type)
-                if "encap" in a and encap_type is not None
-                else None
-            ),
-            mtu=metrics.get("mtu"),
-            flags=words.route_flags(flags),
-        ),
-        hops=a.get("hops", ()),
+        a.get("oif"),
+        a.get("hops", ()),
+        4 if family == AF_INET else 6,
+        a.get("table", table),
+        _prefix(family, a.get("dst"), dst_len) or "default",
+        a.get("gateway") or a.get("via"),
+        words.scope_name(scope),
+        words.protocol_name(proto),
+        words.route_type_name(rtype),
+        a.get("prefsrc"),
+        a.get("metric"),
+        a.get("nhid"),
+        tos,
+        _prefix(family, a.get("src"), src_len),
+        words.ENCAP_TYPES.get(encap_type) if "encap" in a and encap_type is not None else None,
+        metrics.get("mtu"),
+        words.route_flags(flags),
     )
 
 

@@ -41,7 +41,7 @@ def get_link(sock: RtSocket, index: int) -> RawLink | None:
 def needs_nexthop_objects(routes: Sequence[RawRoute]) -> bool:
     """Routes through a nexthop object whose paths the route itself does not list
     (net.ipv4.nexthop_compat_mode=0, or a single-path object)."""
-    return any(r.route.nhid is not None and not r.hops for r in routes)
+    return any(r.nhid is not None and not r.hops for r in routes)
 
 
 def dump_namespace(sock: RtSocket) -> Dump:

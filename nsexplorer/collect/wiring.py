@@ -224,7 +224,7 @@ def build_interfaces(
     local = {lk.index: lk for lk in dump.links}
     addrs: dict[int, list[Address]] = {}
     for a in dump.addrs:
-        addrs.setdefault(a.index, []).append(a.address)
+        addrs.setdefault(a.ifindex, []).append(a.address)
     out: list[Interface] = []
     for lk in sorted(dump.links, key=lambda x: x.index):
         master = local.get(lk.master) if lk.master is not None else None
@@ -263,40 +263,34 @@ def build_routes(dump: Dump) -> tuple[Route, ...]:
 
     out: list[Route] = []
     for r in dump.routes:
-        route = r.route
         if r.hops:
             nexthops = tuple(Nexthop(h.gateway, dev(h.oif), h.weight, h.flags) for h in r.hops)
-        elif route.nhid is not None:
-            nexthops = _object_paths(route.nhid, dump.nexthops, dev)
+        elif r.nhid is not None:
+            nexthops = _object_paths(r.nhid, dump.nexthops, dev)
         else:
             nexthops = ()
-        if nexthops or r.oif is not None:
-            route = _with_paths(route, dev(r.oif), nexthops)
-        out.append(route)
+        out.append(
+            Route(
+                r.family,
+                r.table,
+                r.dst,
+                r.gateway,
+                dev(r.oif),
+                r.scope,
+                r.protocol,
+                r.type,
+                r.prefsrc,
+                r.metric,
+                nexthops,
+                r.nhid,
+                r.tos,
+                r.src,
+                r.encap,
+                r.mtu,
+                r.flags,
+            )
+        )
     return tuple(out)
-
-
-def _with_paths(r: Route, dev: str | None, nexthops: tuple[Nexthop, ...]) -> Route:
-    # Spelled out: dataclasses.replace() costs ~4x as much, once per route of every namespace.
-    return Route(
-        r.family,
-        r.table,
-        r.dst,
-        r.gateway,
-        dev,
-        r.scope,
-        r.protocol,
-        r.type,
-        r.prefsrc,
-        r.metric,
-        nexthops,
-        r.nhid,
-        r.tos,
-        r.src,
-        r.encap,
-        r.mtu,
-        r.flags,
-    )
 
 
 def _object_paths(

@@ -102,7 +102,9 @@ def test_links_decoded() -> None:
 
 def test_addresses_and_routes_decoded() -> None:
     d = dumps()
-    addrs = {(a.index, a.address.address, a.address.prefixlen, a.address.scope) for a in d[A].addrs}
+    addrs = {
+        (a.ifindex, a.address.address, a.address.prefixlen, a.address.scope) for a in d[A].addrs
+    }
     assert (3, "10.9.0.1", 24, "global") in addrs
     assert (3, "fd00:9::1", 64, "global") in addrs
     assert (1, "::1", 128, "host") in addrs
