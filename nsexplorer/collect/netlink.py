@@ -1,5 +1,7 @@
 """A small rtnetlink client on a plain stdlib socket: framing, the receive loop and its
-integrity checks. The decoders are in rtnl_decode.py, ip's vocabulary in rtnl_names.py.
+integrity checks. Around it: rtnl_attrs.py (attribute values), rtnl_decode.py (one
+table-driven decoder per message type), rtnl_raw.py (what they produce), rtnl_dump.py
+(the dumps one namespace needs), rtnl_names.py (ip's words for the numbers).
 
 Why not pyroute2 for rtnetlink: its generic attribute parser costs ~1.8 ms per namespace
 and holds the GIL, and ``IPRoute(netns=...)`` forks (bench/RESULTS.md). A netlink socket

@@ -13,15 +13,14 @@ import errno
 import gc
 import os
 import resource
-import struct
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from nsexplorer.collect import netlink, nsfs, rtnl_dump, wiring
-from nsexplorer.collect.netlink import NetlinkDecodeError, RtSocket
-from nsexplorer.collect.rtnl_decode import Dump
+from nsexplorer.collect import nsfs, rtnl_dump, wiring
+from nsexplorer.collect.netlink import RtSocket
+from nsexplorer.collect.rtnl_raw import Dump
 from nsexplorer.model import Interface, NamespaceId, Peer, Route, Rule
 
 T = TypeVar("T")
@@ -40,30 +39,6 @@ class NsRead:
     warnings: tuple[str, ...] = ()  # about this namespace's data (interrupted dumps, ...)
 
 
-# What a reply that does not decode raises (a kernel bug, or forged bytes): that
-# namespace's error, never the whole collection's.
-DECODE_ERRORS = (NetlinkDecodeError, struct.error, ValueError, IndexError, UnicodeError)
-
-
-def _decode_error(err: Exception) -> str:
-    return f"netlink reply could not be decoded ({type(err).__name__}: {err})"
-
-
-def _dump_warnings(dump: Dump, sock: RtSocket) -> tuple[str, ...]:
-    out = list(dump.warnings)
-    if dump.interrupted:
-        out.append(
-            f"netlink dump of {', '.join(dump.interrupted)} interrupted by changes "
-            f"{netlink.DUMP_ATTEMPTS} times in a row: shown as last read, may be inconsistent"
-        )
-    if sock.foreign:
-        out.append(
-            f"ignored {sock.foreign} netlink message(s) not sent by the kernel (a process "
-            "in this namespace sent them to nsexplorer's socket)"
-        )
-    return tuple(out)
-
-
 def _read_of(
     ns_id: NamespaceId,
     dump: Dump,
@@ -78,7 +53,7 @@ def _read_of(
         routes=wiring.build_routes(dump),
         rules=tuple(dump.rules),
         path=path,
-        warnings=_dump_warnings(dump, sock) if sock is not None else tuple(dump.warnings),
+        warnings=rtnl_dump.dump_warnings(dump, sock) if sock is not None else tuple(dump.warnings),
     )
 
 
@@ -203,9 +178,9 @@ def _read_all(
                     with nsfs.entered(fd):
                         h.sock = RtSocket()
                 h.dump = rtnl_dump.dump_namespace(h.sock)
-            except DECODE_ERRORS as err:
-                result.reads[ns_id] = NsRead(error=_decode_error(err), path=path)
-                result.warnings.append(f"namespace {ns_id.ino}: {_decode_error(err)}")
+            except rtnl_dump.DECODE_ERRORS as err:
+                result.reads[ns_id] = NsRead(error=rtnl_dump.decode_error(err), path=path)
+                result.warnings.append(f"namespace {ns_id.ino}: {rtnl_dump.decode_error(err)}")
             except PermissionError:
                 denied += 1
                 result.reads[ns_id] = NsRead(error="cannot enter it (needs root)", path=path)
@@ -332,8 +307,8 @@ def _read_one(
         try:
             target_sock = sock_of(ns_id, paths)
             dump = rtnl_dump.dump_namespace(target_sock)
-        except DECODE_ERRORS as err:
-            result.reads[ns_id] = NsRead(error=_decode_error(err))
+        except rtnl_dump.DECODE_ERRORS as err:
+            result.reads[ns_id] = NsRead(error=rtnl_dump.decode_error(err))
             return result
         except PermissionError:
             result.reads[ns_id] = NsRead(error="cannot enter it (needs root)")
@@ -390,7 +365,7 @@ def _read_one(
             for index in dict.fromkeys(wanted[nsid]):
                 try:
                     link = rtnl_dump.get_link(other_sock, index)
-                except (OSError, *DECODE_ERRORS):
+                except (OSError, *rtnl_dump.DECODE_ERRORS):
                     continue
                 if link is not None:
                     other_dump.links.append(link)

@@ -6,25 +6,24 @@ IPv6) and, only when a route uses one without listing its paths, nexthop objects
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 
 from nsexplorer.collect import netlink
-from nsexplorer.collect.netlink import NetlinkError, RtSocket
+from nsexplorer.collect.netlink import NetlinkDecodeError, NetlinkError, RtSocket
 from nsexplorer.collect.rtnl_decode import (
     FIB_RULE_HDR,
     IFADDRMSG,
     IFINFOMSG,
     NHMSG,
     RTMSG,
-    Dump,
-    RawLink,
-    RawRoute,
     parse_addr,
     parse_link,
     parse_nexthop,
     parse_route,
     parse_rule,
 )
+from nsexplorer.collect.rtnl_raw import Dump, RawLink, RawRoute
 
 _LINK_REQ = IFINFOMSG.pack(0, 0, 0, 0, 0)
 _ADDR_REQ = IFADDRMSG.pack(0, 0, 0, 0, 0)
@@ -90,3 +89,27 @@ def parse_dump(
     out.rules = [x for x in (parse_rule(m) for m in rules) if x is not None]
     out.nexthops = {x.id: x for x in (parse_nexthop(m) for m in nexthops) if x is not None}
     return out
+
+
+# What a reply that does not decode raises (a kernel bug, or forged bytes): that
+# namespace's error, never the whole collection's.
+DECODE_ERRORS = (NetlinkDecodeError, struct.error, ValueError, IndexError, UnicodeError)
+
+
+def decode_error(err: Exception) -> str:
+    return f"netlink reply could not be decoded ({type(err).__name__}: {err})"
+
+
+def dump_warnings(dump: Dump, sock: RtSocket) -> tuple[str, ...]:
+    out = list(dump.warnings)
+    if dump.interrupted:
+        out.append(
+            f"netlink dump of {', '.join(dump.interrupted)} interrupted by changes "
+            f"{netlink.DUMP_ATTEMPTS} times in a row: shown as last read, may be inconsistent"
+        )
+    if sock.foreign:
+        out.append(
+            f"ignored {sock.foreign} netlink message(s) not sent by the kernel (a process "
+            "in this namespace sent them to nsexplorer's socket)"
+        )
+    return tuple(out)

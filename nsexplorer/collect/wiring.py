@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 from nsexplorer.collect import rtnl_names
-from nsexplorer.collect.rtnl_decode import STACKED_KINDS, Dump, RawLink, RawNexthop
+from nsexplorer.collect.rtnl_decode import STACKED_KINDS
+from nsexplorer.collect.rtnl_raw import Dump, RawLink, RawNexthop
 from nsexplorer.model import Address, Interface, NamespaceId, Nexthop, Peer, Route
 
 # (namespace asking, namespace asked about) -> the id the first uses for the second

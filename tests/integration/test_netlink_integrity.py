@@ -19,8 +19,9 @@ import pytest
 
 from nsexplorer.collect import netlink, netns_reader, nsfs
 from nsexplorer.collect.netlink import RtSocket
-from nsexplorer.collect.rtnl_decode import IFADDRMSG, RawAddr, parse_addr, parse_link
+from nsexplorer.collect.rtnl_decode import IFADDRMSG, parse_addr, parse_link
 from nsexplorer.collect.rtnl_dump import dump_namespace
+from nsexplorer.collect.rtnl_raw import RawAddr
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 

@@ -203,4 +203,4 @@ def test_a_reply_that_does_not_decode_is_that_namespace_s_warning(
 
 def test_decode_errors_are_value_errors() -> None:
     assert issubclass(NetlinkDecodeError, ValueError)
-    assert NetlinkDecodeError in netns_reader.DECODE_ERRORS
+    assert NetlinkDecodeError in rtnl_dump.DECODE_ERRORS
