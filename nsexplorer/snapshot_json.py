@@ -174,7 +174,12 @@ def dumps_value(value: Any, *, indent: int | None = None) -> str:
     """Any encoded value (a snapshot, a namespace, a list) as safe JSON text."""
     text = json.dumps(value, ensure_ascii=False, indent=indent)
     # Lone surrogates (undecodable name bytes) cannot be written as UTF-8: escape them.
-    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+    # Rare, so first the cheap check (a C-speed encode) instead of a regex over megabytes.
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+    return text
 
 
 # ---------------------------------------------------------------- decoding
