@@ -1,0 +1,113 @@
+"""Containers whose kernel namespace disagrees with what their engine reports."""
+
+from __future__ import annotations
+
+from nsexplorer.model import Address, Container, ContainerNetwork, Interface, NetNamespace
+from nsexplorer.problems.base import (
+    CONTAINER_ADDRESS_MISMATCH,
+    CONTAINER_NO_DEFAULT_ROUTE,
+    Index,
+    Problem,
+    finding,
+)
+from nsexplorer.problems.links import comparable
+
+_NO_ROUTE_TYPES = ("blackhole", "unreachable", "prohibit", "throw")
+
+
+def container_problems(idx: Index) -> list[Problem]:
+    out: list[Problem] = []
+    for ns in idx.detailed:
+        if ns.is_host or not ns.containers:
+            continue
+        addresses: dict[str, tuple[Interface, Address]] = {}
+        for iface in ns.interfaces:
+            for a in iface.addresses:
+                addresses[a.address.lower()] = (iface, a)
+        for c in ns.containers:
+            # Host mode is the host's namespace; container:<x> mode reports no networks
+            # of its own (they are the other container's).
+            if c.shares_with or c.network_mode == "host":
+                continue
+            for net in c.networks:
+                out.extend(_mismatches(ns, c, net, addresses))
+            out.extend(_default_route(ns, c))
+    return out
+
+
+def _kernel_addresses(ns: NetNamespace) -> str:
+    shown = [
+        f"{i.name} {a.address}/{a.prefixlen}"
+        for i in ns.interfaces
+        for a in i.addresses
+        if comparable(a.family, a.address, a.scope)
+    ]
+    return "kernel: " + (", ".join(shown) if shown else "no global address")
+
+
+def _mismatches(
+    ns: NetNamespace,
+    c: Container,
+    net: ContainerNetwork,
+    addresses: dict[str, tuple[Interface, Address]],
+) -> list[Problem]:
+    out: list[Problem] = []
+    by_mac = {i.mac.lower(): i for i in ns.interfaces if i.mac} if net.mac else {}
+    wanted = [(net.ip_address, net.prefixlen), (net.ipv6_address, 0)]
+    for address, prefixlen in wanted:
+        if not address:
+            continue
+        told = f"{address}/{prefixlen}" if prefixlen else address
+        engine = f"{c.engine}: {told} on network {net.name}" + (
+            f", mac {net.mac}" if net.mac else ""
+        )
+        held = addresses.get(address.lower())
+        iface_name: str | None
+        if held is None:
+            expected = by_mac.get(net.mac.lower()) if net.mac else None
+            iface_name = expected.name if expected is not None else None
+            on = f" ({iface_name} has its mac)" if iface_name else ""
+            why = f"the kernel has no such address in this namespace{on}"
+        else:
+            iface, a = held
+            iface_name = iface.name
+            if prefixlen and a.prefixlen != prefixlen:
+                why = f"the kernel has it as {a.address}/{a.prefixlen} on {iface.name}"
+            elif net.mac and iface.mac and iface.mac.lower() != net.mac.lower():
+                why = f"{iface.name} holds it with mac {iface.mac}"
+            else:
+                continue
+        out.append(
+            finding(
+                CONTAINER_ADDRESS_MISMATCH,
+                "error",
+                ns,
+                iface_name,
+                f"container {c.name}: {c.engine} reports {told} on network {net.name}, but {why}",
+                [engine, _kernel_addresses(ns)],
+                ["ip", "addr", "show"],
+            )
+        )
+    return out
+
+
+def _default_route(ns: NetNamespace, c: Container) -> list[Problem]:
+    gateways = [n.gateway for n in c.networks if n.gateway and ":" not in n.gateway]
+    if not gateways:
+        return []
+    for r in ns.routes:
+        if r.family == 4 and r.dst == "default" and r.type not in _NO_ROUTE_TYPES:
+            return []
+    nets = ", ".join(f"{n.name} gateway {n.gateway}" for n in c.networks if n.gateway)
+    return [
+        finding(
+            CONTAINER_NO_DEFAULT_ROUTE,
+            "error",
+            ns,
+            None,
+            f"container {c.name}: no IPv4 default route in its namespace, although "
+            f"{c.engine} gives it a gateway ({', '.join(gateways)})",
+            [f"{c.engine}: {nets}", f"kernel: {len(ns.routes)} route(s), no default"],
+            ["ip", "-4", "route", "show", "table", "all"],
+        )
+    ]
