@@ -225,19 +225,18 @@ class Index:
                     return key
         return None
 
-    def domain_of(self, ino: int, iface: Interface) -> Key | None:
-        """The bridge whose broadcast domain ``iface`` is in: itself, its master, or the
-        master of its veth peer."""
+    def domain_of(self, ino: int, iface: Interface) -> tuple[Key, str] | None:
+        """The link layer ``iface`` is on, as (key, description): a bridge (itself, its
+        master, or its veth peer's master) or, for a bare veth pair, the pair."""
         if iface.kind == "bridge":
-            return (ino, iface.ifindex)
+            return (ino, iface.ifindex), f"bridge {iface.name}"
         master = self.master_of(ino, iface)
-        if master is not None:
-            return master
         peer = self.peer_of(iface)
+        if master is None and peer is not None:
+            master = self.master_of(peer[0].inode, peer[1])
+        if master is not None:
+            return master, f"bridge {self.iface[master].name}"
         if peer is not None:
-            return self.master_of(peer[0].inode, peer[1])
+            pair = min((ino, iface.ifindex), (peer[0].inode, peer[1].ifindex))
+            return pair, f"veth pair {iface.name} - {peer[1].name}"
         return None
-
-    def name_of(self, key: Key) -> str:
-        i = self.iface.get(key)
-        return i.name if i is not None else f"ifindex {key[1]}"

@@ -150,55 +150,40 @@ def _veth_peer(idx: Index, ns: NetNamespace, iface: Interface) -> list[Problem]:
 
 
 def _bridge(idx: Index, ns: NetNamespace, br: Interface, ports: list[Interface]) -> list[Problem]:
-    names = ", ".join(p.name for p in ports)
+    out = _port_mtus(ns, br, ports)  # a fact with or without recorded flags
     if br.admin_up is False:
-        if not ports:
-            return []  # an idle, switched-off bridge is inert
-        return [
-            finding(
-                BRIDGE_DOWN,
-                "error",
-                ns,
-                br.name,
-                f"bridge admin down with {len(ports)} port(s): nothing crosses it",
-                [state_of(br), f"ports: {names}"],
-                link_cmd(br.name),
+        if ports:  # an idle, switched-off bridge is inert: only one with ports matters
+            out.append(
+                finding(
+                    BRIDGE_DOWN,
+                    "error",
+                    ns,
+                    br.name,
+                    f"bridge admin down with {len(ports)} port(s): nothing crosses it",
+                    [state_of(br), f"ports: {', '.join(p.name for p in ports)}"],
+                    link_cmd(br.name),
+                )
             )
-        ]
+        return out
     if br.admin_up is None:
-        return []
+        return out
     if not ports:
         # Docker's, libvirt's and CNI's bridges wait for guests with their gateway
         # address set: an empty bridge with an address is normal, one without is not.
         used = any(a.scope not in ("host", "link") for a in br.addresses)
-        if used or br.name in idx.engine_bridges:
-            return []
-        return [
-            finding(
-                BRIDGE_NO_PORTS,
-                "info",
-                ns,
-                br.name,
-                "bridge is up but has no ports and no address: nothing uses it",
-                [state_of(br)],
-                ["ip", "link", "show", "master", br.name],
+        if not used and br.name not in idx.engine_bridges:
+            out.append(
+                finding(
+                    BRIDGE_NO_PORTS,
+                    "info",
+                    ns,
+                    br.name,
+                    "bridge is up but has no ports and no address: nothing uses it",
+                    [state_of(br)],
+                    ["ip", "link", "show", "master", br.name],
+                )
             )
-        ]
-    out: list[Problem] = []
-    mtus = sorted({p.mtu for p in ports})
-    if len(mtus) > 1:
-        out.append(
-            finding(
-                MTU_MISMATCH,
-                "warning",
-                ns,
-                br.name,
-                f"ports of bridge {br.name} disagree on mtu ({', '.join(map(str, mtus))}): "
-                "larger frames are dropped between them",
-                [f"{p.name}: mtu {p.mtu}" for p in ports],
-                ["ip", "link", "show", "master", br.name],
-            )
-        )
+        return out
     for port in ports:
         # A veth port is reported by its veth finding (admin down, or no carrier with
         # the peer's state), so the cause is said once.
@@ -224,6 +209,24 @@ def _bridge(idx: Index, ns: NetNamespace, br: Interface, ports: list[Interface])
     return out
 
 
+def _port_mtus(ns: NetNamespace, br: Interface, ports: list[Interface]) -> list[Problem]:
+    mtus = sorted({p.mtu for p in ports})
+    if len(mtus) < 2:
+        return []
+    return [
+        finding(
+            MTU_MISMATCH,
+            "warning",
+            ns,
+            br.name,
+            f"ports of bridge {br.name} disagree on mtu ({', '.join(map(str, mtus))}): "
+            "larger frames are dropped between them",
+            [f"{p.name}: mtu {p.mtu}" for p in ports],
+            ["ip", "link", "show", "master", br.name],
+        )
+    ]
+
+
 def comparable(family: int, address: str, scope: str) -> bool:
     """A global unicast address: not loopback, not link-local."""
     if scope in ("host", "link"):
@@ -234,8 +237,8 @@ def comparable(family: int, address: str, scope: str) -> bool:
 
 
 def duplicate_ips(idx: Index) -> list[Problem]:
-    """The same global address in two namespaces: an error on one bridge, else a warning
-    (isolated namespaces may reuse addresses on purpose)."""
+    """The same global address in two namespaces: an error on one link layer (a bridge,
+    a veth pair), else a warning (isolated namespaces may reuse addresses on purpose)."""
     holders: dict[tuple[int, str], list[tuple[NetNamespace, Interface]]] = {}
     for ns in idx.detailed:
         for iface in ns.interfaces:
@@ -249,15 +252,15 @@ def duplicate_ips(idx: Index) -> list[Problem]:
         domains = [idx.domain_of(ns.inode, i) for ns, i in hs]
         evidence = [f"{i.name} in {where(ns)} (inode {ns.inode})" for ns, i in hs]
         for n, (ns, iface) in enumerate(hs):
-            others = [(o, oi) for o, oi in hs if o.inode != ns.inode]
-            shown = ", ".join(f"{oi.name} in {where(o)}" for o, oi in others)
+            shown = ", ".join(f"{oi.name} in {where(o)}" for o, oi in hs if o.inode != ns.inode)
             mine = domains[n]
             shared = mine is not None and any(
-                d == mine and hs[m][0].inode != ns.inode for m, d in enumerate(domains)
+                d is not None and d[0] == mine[0] and hs[m][0].inode != ns.inode
+                for m, d in enumerate(domains)
             )
             if shared and mine is not None:
                 severity = "error"
-                message = f"{addr} is also on {shown}, on the same bridge {idx.name_of(mine)}"
+                message = f"{addr} is also on {shown}, on the same {mine[1]}"
             else:
                 severity, message = "warning", f"{addr} is also on {shown}"
             out.append(

@@ -395,6 +395,9 @@ def test_global_ipv6_counts_and_loopback_link_local_do_not() -> None:
     assert pr.find_problems(snap) == ()
     snap = put_iface(snap, B, "ba", addresses=(ll, Address(6, "2001:DB8::5", 64, "global")))
     assert kinds(pr.find_problems(snap)) == [("duplicate-ip", A, "ab"), ("duplicate-ip", B, "ba")]
+    (p, _) = pr.find_problems(snap)
+    assert p.message == "2001:db8::5 is also on ba in b, on the same veth pair ab - ba"
+    assert p.severity == "error"
 
 
 def test_the_same_ip_twice_in_one_namespace_is_not_this_finding() -> None:
@@ -438,6 +441,9 @@ def test_mtu_mismatch_among_bridge_ports() -> None:
     (p,) = pr.find_problems(snap)
     assert (p.kind, p.namespace_inode, p.interface) == ("mtu-mismatch", HOST, "br0")
     assert "vh2: mtu 9000" in p.evidence
+    # a fact of its own: found with the bridge's state unrecorded too
+    (p,) = pr.find_problems(put_iface(snap, HOST, "br0", flags=()))
+    assert (p.kind, p.interface) == ("mtu-mismatch", "br0")
 
 
 def tap(name: str, flags: tuple[str, ...]) -> Interface:
