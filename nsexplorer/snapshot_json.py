@@ -21,27 +21,30 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import fields
 from typing import TYPE_CHECKING
 
 from nsexplorer.model import (
-    Address,
     BindMount,
     Container,
     ContainerNetwork,
-    Counters,
     DockerNetwork,
     EngineInfo,
     FdHolder,
-    Interface,
     NamespaceId,
     NetNamespace,
-    Peer,
-    Route,
     Snapshot,
     Source,
     StoppedContainer,
     group_of,
+)
+from nsexplorer.snapshot_json_net import (
+    decode_interface,
+    decode_route,
+    decode_rule,
+    encode_interface,
+    encode_route,
+    encode_rule,
+    opt_int,
 )
 
 SCHEMA_VERSION = 1
@@ -90,8 +93,8 @@ def encode_namespace(ns: NetNamespace) -> JSONDict:
         ],
         "pids": list(ns.pids),
         "containers": [_encode_container(c) for c in ns.containers],
-        "interfaces": [_encode_interface(i) for i in ns.interfaces],
-        "routes": [_encode_route(r) for r in ns.routes],
+        "interfaces": [encode_interface(i) for i in ns.interfaces],
+        "routes": [encode_route(r) for r in ns.routes],
         # Additional keys (not part of the minimal contract).
         "dev": ns.id.dev,
         "label": ns.label,
@@ -102,6 +105,7 @@ def encode_namespace(ns: NetNamespace) -> JSONDict:
         "detailed": ns.detailed,
         "warnings": list(ns.warnings),
         "gone": ns.gone,
+        "rules": [encode_rule(r) for r in ns.rules],
     }
 
 
@@ -128,66 +132,6 @@ def _encode_container(c: Container) -> JSONDict:
             }
             for n in c.networks
         ],
-    }
-
-
-def _encode_interface(i: Interface) -> JSONDict:
-    peer: JSONDict | None = None
-    if i.peer is not None:
-        peer = {
-            "netns_inode": i.peer.netns_inode,
-            "ifindex": i.peer.ifindex,
-            "name": i.peer.name,
-        }
-    counters: JSONDict | None = None
-    if i.counters is not None:
-        c = i.counters
-        counters = {
-            "rx_bytes": c.rx_bytes,
-            "rx_packets": c.rx_packets,
-            "rx_errors": c.rx_errors,
-            "rx_dropped": c.rx_dropped,
-            "tx_bytes": c.tx_bytes,
-            "tx_packets": c.tx_packets,
-            "tx_errors": c.tx_errors,
-            "tx_dropped": c.tx_dropped,
-        }
-    return {
-        "ifindex": i.ifindex,
-        "name": i.name,
-        "kind": i.kind,
-        "state": i.state,
-        "mtu": i.mtu,
-        "mac": i.mac,
-        "master": i.master,
-        "alias": i.alias,
-        "addresses": [
-            {
-                "family": a.family,
-                "address": a.address,
-                "prefixlen": a.prefixlen,
-                "scope": a.scope,
-            }
-            for a in i.addresses
-        ],
-        "peer": peer,
-        "counters": counters,
-        "master_ifindex": i.master_ifindex,
-    }
-
-
-def _encode_route(r: Route) -> JSONDict:
-    return {
-        "family": r.family,
-        "table": r.table,
-        "dst": r.dst,
-        "gateway": r.gateway,
-        "dev": r.dev,
-        "scope": r.scope,
-        "protocol": r.protocol,
-        "type": r.type,
-        "prefsrc": r.prefsrc,
-        "metric": r.metric,
     }
 
 
@@ -271,7 +215,7 @@ def decode_namespace(d: Mapping[str, Any]) -> NetNamespace:
                 path=str(m["path"]),
                 mount_ns_inode=int(m["mount_ns_inode"]),
                 hidden=bool(m["hidden"]),
-                via_pid=_opt_int(m.get("via_pid")),
+                via_pid=opt_int(m.get("via_pid")),
             )
             for m in d.get("bind_mounts", ())
         ),
@@ -282,10 +226,11 @@ def decode_namespace(d: Mapping[str, Any]) -> NetNamespace:
         containers=tuple(_decode_container(c) for c in d.get("containers", ())),
         access_path=str(d.get("access_path", "")),
         detailed=bool(d.get("detailed", False)),
-        interfaces=tuple(_decode_interface(i) for i in d.get("interfaces", ())),
-        routes=tuple(_decode_route(r) for r in d.get("routes", ())),
+        interfaces=tuple(decode_interface(i) for i in d.get("interfaces", ())),
+        routes=tuple(decode_route(r) for r in d.get("routes", ())),
         warnings=tuple(str(w) for w in d.get("warnings", ())),
         gone=bool(d.get("gone", False)),
+        rules=tuple(decode_rule(r) for r in d.get("rules", ())),
     )
 
 
@@ -296,7 +241,7 @@ def _decode_container(c: Mapping[str, Any]) -> Container:
         name=str(c["name"]),
         image=str(c.get("image", "")),
         network_mode=str(c.get("network_mode", "")),
-        pid=_opt_int(c.get("pid")),
+        pid=opt_int(c.get("pid")),
         status=str(c.get("status", "")),
         sandbox_key=str(c.get("sandbox_key", "")),
         compose_project=str(c.get("compose_project", "")),
@@ -315,64 +260,12 @@ def _decode_container(c: Mapping[str, Any]) -> Container:
     )
 
 
-def _decode_interface(i: Mapping[str, Any]) -> Interface:
-    p = i.get("peer")
-    peer = None
-    if p is not None:
-        peer = Peer(
-            netns_inode=_opt_int(p.get("netns_inode")),
-            ifindex=_opt_int(p.get("ifindex")),
-            name=_opt_str(p.get("name")),
-        )
-    c = i.get("counters")
-    counters = None
-    if c is not None:
-        counters = Counters(**{f.name: int(c.get(f.name, 0)) for f in fields(Counters)})
-    return Interface(
-        ifindex=int(i["ifindex"]),
-        name=str(i["name"]),
-        kind=str(i.get("kind", "")),
-        state=str(i.get("state", "")),
-        mtu=int(i.get("mtu", 0)),
-        mac=str(i.get("mac", "")),
-        master=_opt_str(i.get("master")),
-        alias=str(i.get("alias") or ""),
-        addresses=tuple(
-            Address(
-                family=int(a["family"]),
-                address=str(a["address"]),
-                prefixlen=int(a["prefixlen"]),
-                scope=str(a.get("scope", "")),
-            )
-            for a in i.get("addresses", ())
-        ),
-        peer=peer,
-        counters=counters,
-        master_ifindex=_opt_int(i.get("master_ifindex")),
-    )
-
-
-def _decode_route(r: Mapping[str, Any]) -> Route:
-    return Route(
-        family=int(r["family"]),
-        table=int(r["table"]),
-        dst=str(r["dst"]),
-        gateway=_opt_str(r.get("gateway")),
-        dev=_opt_str(r.get("dev")),
-        scope=str(r.get("scope", "")),
-        protocol=str(r.get("protocol", "")),
-        type=str(r.get("type", "unicast")),
-        prefsrc=_opt_str(r.get("prefsrc")),
-        metric=_opt_int(r.get("metric")),
-    )
-
-
 def _decode_engine(e: Mapping[str, Any]) -> EngineInfo:
     return EngineInfo(
         engine=str(e.get("engine", "docker")),
         reachable=bool(e.get("reachable", False)),
         host=str(e.get("host", "")),
-        daemon_pid=_opt_int(e.get("daemon_pid")),
+        daemon_pid=opt_int(e.get("daemon_pid")),
         version=str(e.get("version", "")),
         networks=tuple(
             DockerNetwork(
@@ -394,11 +287,3 @@ def _decode_engine(e: Mapping[str, Any]) -> EngineInfo:
             if isinstance(c, Mapping)
         ),
     )
-
-
-def _opt_int(v: Any) -> int | None:
-    return None if v is None else int(v)
-
-
-def _opt_str(v: Any) -> str | None:
-    return None if v is None else str(v)

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from nsexplorer import snapshot_json
+from nsexplorer.cli import show_net
 from nsexplorer.errors import NsxError
 from nsexplorer.model import NamespaceId, NetNamespace, Peer, Snapshot, group_of
 from nsexplorer.textsafe import visible
@@ -250,17 +251,7 @@ def format_namespace(ns: NetNamespace, snap: Snapshot | None = None) -> str:
         out.append("")
         out.append("Interfaces:")
         for i in ns.interfaces:
-            master = f" master {v(i.master)}" if i.master else ""
-            alias = f" alias {v(i.alias)!s}" if i.alias else ""
-            out.append(
-                f"  {i.ifindex}: {v(i.name)}  {i.kind} {i.state} mtu {i.mtu} "
-                f"{i.mac or '-'}{master}{alias}"
-            )
-            for a in i.addresses:
-                out.append(
-                    f"      inet{'6' if a.family == 6 else ''} {a.address}/{a.prefixlen} "
-                    f"scope {a.scope}"
-                )
+            out.extend(show_net.interface_lines(i, lambda p: _peer_text(p.netns_inode, p, snap)))
             if i.peer is not None:
                 out.append(f"      peer: {_peer_text(i.peer.netns_inode, i.peer, snap)}")
             if i.counters is not None:
@@ -281,24 +272,16 @@ def format_namespace(ns: NetNamespace, snap: Snapshot | None = None) -> str:
         out.append("")
         out.append("Routes:")
         for r in ns.routes:
-            via = f" via {r.gateway}" if r.gateway else ""
-            dev = f" dev {v(r.dev)}" if r.dev else ""
-            typ = "" if r.type == "unicast" else f"{r.type} "
-            src = f" src {r.prefsrc}" if r.prefsrc else ""
-            metric = f" metric {r.metric}" if r.metric is not None else ""
-            out.append(
-                f"  {_table(r.table):>6}  {typ}{r.dst}{via}{dev} proto {r.protocol} "
-                f"scope {r.scope}{src}{metric}"
-            )
+            out.extend(show_net.route_lines(r))
+        if ns.rules:
+            out.append("")
+            out.append("Rules:")
+            out.extend(show_net.rule_lines(ns.rules))
     if ns.warnings:
         out.append("")
         out.append("Warnings:")
         out.extend(f"  {v(w)}" for w in ns.warnings)
     return "\n".join(out) + "\n"
-
-
-def _table(table: int) -> str:
-    return {254: "main", 255: "local", 253: "default"}.get(table, str(table))
 
 
 def _peer_text(inode: int | None, peer: Peer, snap: Snapshot | None) -> str:

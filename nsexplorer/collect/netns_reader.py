@@ -12,14 +12,16 @@ import contextlib
 import errno
 import os
 import resource
+import struct
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from nsexplorer.collect import netlink, nsfs, wiring
-from nsexplorer.collect.netlink import Dump, RtSocket
-from nsexplorer.model import Interface, NamespaceId, Route
+from nsexplorer.collect import netlink, nsfs, rtnl_decode, wiring
+from nsexplorer.collect.netlink import NetlinkDecodeError, RtSocket
+from nsexplorer.collect.rtnl_decode import Dump
+from nsexplorer.model import Interface, NamespaceId, Peer, Route, Rule
 
 T = TypeVar("T")
 
@@ -33,6 +35,50 @@ class NsRead:
     error: str = ""
     gone: bool = False
     path: str = ""  # the path that opened it
+    rules: tuple[Rule, ...] = ()
+    warnings: tuple[str, ...] = ()  # about this namespace's data (interrupted dumps, ...)
+
+
+# What a reply that does not decode raises (a kernel bug, or forged bytes): that
+# namespace's error, never the whole collection's.
+DECODE_ERRORS = (NetlinkDecodeError, struct.error, ValueError, IndexError, UnicodeError)
+
+
+def _decode_error(err: Exception) -> str:
+    return f"netlink reply could not be decoded ({type(err).__name__}: {err})"
+
+
+def _dump_warnings(dump: Dump, sock: RtSocket) -> tuple[str, ...]:
+    out = list(dump.warnings)
+    if dump.interrupted:
+        out.append(
+            f"netlink dump of {', '.join(dump.interrupted)} interrupted by changes "
+            f"{netlink.DUMP_ATTEMPTS} times in a row: shown as last read, may be inconsistent"
+        )
+    if sock.foreign:
+        out.append(
+            f"ignored {sock.foreign} netlink message(s) not sent by the kernel (a process "
+            "in this namespace sent them to nsexplorer's socket)"
+        )
+    return tuple(out)
+
+
+def _read_of(
+    ns_id: NamespaceId,
+    dump: Dump,
+    *,
+    sock: RtSocket | None,
+    peers: dict[tuple[NamespaceId, int], Peer],
+    parents: dict[tuple[NamespaceId, int], Peer],
+    path: str,
+) -> NsRead:
+    return NsRead(
+        interfaces=wiring.build_interfaces(ns_id, dump, peers, parents),
+        routes=wiring.build_routes(dump),
+        rules=tuple(dump.rules),
+        path=path,
+        warnings=_dump_warnings(dump, sock) if sock is not None else tuple(dump.warnings),
+    )
 
 
 @dataclass(slots=True)
@@ -136,7 +182,10 @@ def _read_all(
                 else:
                     with nsfs.entered(fd):
                         h.sock = RtSocket()
-                h.dump = netlink.parse_dump(*h.sock.dump_all())
+                h.dump = rtnl_decode.dump_namespace(h.sock)
+            except DECODE_ERRORS as err:
+                result.reads[ns_id] = NsRead(error=_decode_error(err), path=path)
+                result.warnings.append(f"namespace {ns_id.ino}: {_decode_error(err)}")
             except PermissionError:
                 denied += 1
                 result.reads[ns_id] = NsRead(error="cannot enter it (needs root)", path=path)
@@ -161,11 +210,17 @@ def _read_all(
             if nsid is not None:
                 result.nsids[(asking, nsid)] = about
         result.warnings.extend(peer_warnings)
+        parents, parent_warnings = wiring.resolve_parents(
+            dumps,
+            _nsid_lookup(handles, result.warnings, cache),
+            host=host,
+            unread=[i for i, h in handles.items() if h.dump is None],
+        )
+        result.warnings.extend(parent_warnings)
         for ns_id, dump in dumps.items():
-            result.reads[ns_id] = NsRead(
-                interfaces=wiring.build_interfaces(ns_id, dump, peers),
-                routes=wiring.build_routes(dump),
-                path=handles[ns_id].path,
+            h = handles[ns_id]
+            result.reads[ns_id] = _read_of(
+                ns_id, dump, sock=h.sock, peers=peers, parents=parents, path=h.path
             )
     finally:
         _close_all(handles)
@@ -251,7 +306,10 @@ def _read_one(
     try:
         try:
             target_sock = sock_of(ns_id, paths)
-            dump = netlink.parse_dump(*target_sock.dump_all())
+            dump = rtnl_decode.dump_namespace(target_sock)
+        except DECODE_ERRORS as err:
+            result.reads[ns_id] = NsRead(error=_decode_error(err))
+            return result
         except PermissionError:
             result.reads[ns_id] = NsRead(error="cannot enter it (needs root)")
             return result
@@ -260,10 +318,13 @@ def _read_one(
             result.reads[ns_id] = NsRead(error=f"cannot read it ({err.strerror})", gone=gone)
             return result
 
-        wanted: dict[int, list[int]] = {}  # netnsid -> peer ifindexes
+        wanted: dict[int, list[int]] = {}  # netnsid -> peer (or parent) ifindexes
         for lk in dump.links:
             if lk.kind == "veth" and lk.link_netnsid is not None:
                 wanted.setdefault(lk.link_netnsid, []).append(wiring.peer_ifindex(lk))
+            ref = wiring.parent_ref(lk)
+            if ref is not None and ref[1] is not None:
+                wanted.setdefault(ref[1], []).append(ref[0])
 
         asked: dict[NamespaceId, int | None] = {}
 
@@ -301,22 +362,23 @@ def _read_one(
                     f"cannot read namespace {other_id.ino}: {err.strerror or err}"
                 )
                 continue
-            for index in wanted[nsid]:
+            for index in dict.fromkeys(wanted[nsid]):
                 try:
-                    msg = other_sock.get_link(index)
-                except OSError:
+                    link = rtnl_decode.get_link(other_sock, index)
+                except (OSError, *DECODE_ERRORS):
                     continue
-                other_dump.links.append(netlink.parse_link(msg))
+                if link is not None:
+                    other_dump.links.append(link)
 
         def lookup(asking: NamespaceId, about: NamespaceId) -> int | None:
             return asked.get(about) if asking == ns_id else None
 
         peers, peer_warnings = wiring.resolve_peers(dumps, lookup, host=host, only=[ns_id])
         result.warnings.extend(peer_warnings)
-        result.reads[ns_id] = NsRead(
-            interfaces=wiring.build_interfaces(ns_id, dump, peers),
-            routes=wiring.build_routes(dump),
-            path=handles[ns_id].path,
+        parents, parent_warnings = wiring.resolve_parents(dumps, lookup, host=host, only=[ns_id])
+        result.warnings.extend(parent_warnings)
+        result.reads[ns_id] = _read_of(
+            ns_id, dump, sock=target_sock, peers=peers, parents=parents, path=handles[ns_id].path
         )
     finally:
         _close_all(handles)

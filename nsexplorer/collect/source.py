@@ -98,7 +98,9 @@ def merge(ns: NetNamespace, read: NsRead | None) -> NetNamespace:
         detailed=True,
         interfaces=read.interfaces,
         routes=read.routes,
+        rules=read.rules,
         access_path=ns.access_path or read.path,
+        warnings=(*ns.warnings, *read.warnings),
     )
 
 
