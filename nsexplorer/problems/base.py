@@ -27,6 +27,7 @@ BRIDGE_NO_PORTS = "bridge-no-ports"
 DAD_FAILED = "dad-failed"
 CONTAINER_ADDRESS_MISMATCH = "container-address-mismatch"
 CONTAINER_NO_DEFAULT_ROUTE = "container-no-default-route"
+CONTAINER_LEFT_SANDBOX = "container-left-sandbox"
 COUNTERS_GROWING = "counters-growing"
 
 KINDS = (
@@ -44,6 +45,7 @@ KINDS = (
     DAD_FAILED,
     CONTAINER_ADDRESS_MISMATCH,
     CONTAINER_NO_DEFAULT_ROUTE,
+    CONTAINER_LEFT_SANDBOX,
     COUNTERS_GROWING,
 )
 

@@ -5,33 +5,63 @@ from __future__ import annotations
 from nsexplorer.model import Address, Container, ContainerNetwork, Interface, NetNamespace
 from nsexplorer.problems.base import (
     CONTAINER_ADDRESS_MISMATCH,
+    CONTAINER_LEFT_SANDBOX,
     CONTAINER_NO_DEFAULT_ROUTE,
     Index,
     Problem,
     finding,
+    where,
 )
 from nsexplorer.problems.links import comparable
 
 _NO_ROUTE_TYPES = ("blackhole", "unreachable", "prohibit", "throw")
 
 
+def _run(path: str) -> str:
+    return "/run/" + path.removeprefix("/var/run/") if path.startswith("/var/run/") else path
+
+
 def container_problems(idx: Index) -> list[Problem]:
+    # Where each SandboxKey is mounted (in any mount namespace): the container's sandbox.
+    sandbox_of = {_run(m.path): ns for ns in idx.ns.values() for m in ns.bind_mounts}
     out: list[Problem] = []
-    for ns in idx.detailed:
-        if ns.is_host or not ns.containers:
-            continue
-        addresses: dict[str, tuple[Interface, Address]] = {}
-        for iface in ns.interfaces:
-            for a in iface.addresses:
-                addresses[a.address.lower()] = (iface, a)
+    for ns in idx.ns.values():
         for c in ns.containers:
             # Host mode is the host's namespace; container:<x> mode reports no networks
             # of its own (they are the other container's).
-            if c.shares_with or c.network_mode == "host":
+            if ns.is_host or c.shares_with or c.network_mode == "host":
                 continue
-            for net in c.networks:
-                out.extend(_mismatches(ns, c, net, addresses))
-            out.extend(_default_route(ns, c))
+            sandbox = sandbox_of.get(_run(c.sandbox_key), ns) if c.sandbox_key else ns
+            if sandbox.inode != ns.inode:
+                out.append(_left(ns, c, sandbox))
+            if sandbox.detailed:  # the engine's view is its sandbox's
+                out.extend(_compared(sandbox, c))
+    return out
+
+
+def _left(ns: NetNamespace, c: Container, sandbox: NetNamespace) -> Problem:
+    return finding(
+        CONTAINER_LEFT_SANDBOX,
+        "error",
+        ns,
+        None,
+        f"container {c.name}: its main process (pid {c.pid}) left its sandbox: it is in "
+        f"this namespace, while {c.engine}'s networking is in {where(sandbox)} "
+        f"(inode {sandbox.inode})",
+        [f"{c.engine}: SandboxKey {c.sandbox_key}", f"pid {c.pid}: namespace inode {ns.inode}"],
+        ["ip", "addr", "show"],
+    )
+
+
+def _compared(ns: NetNamespace, c: Container) -> list[Problem]:
+    addresses: dict[str, tuple[Interface, Address]] = {}
+    for iface in ns.interfaces:
+        for a in iface.addresses:
+            addresses[a.address.lower()] = (iface, a)
+    out: list[Problem] = []
+    for net in c.networks:
+        out.extend(_mismatches(ns, c, net, addresses))
+    out.extend(_default_route(ns, c))
     return out
 
 

@@ -10,6 +10,12 @@ only when no process is inside it, no container claims it, and what holds it is
   (a plain ``ip netns`` name, a bind mount elsewhere); or
 - only file descriptors of processes that are not inside it.
 
+"No container claims it" is only known for an engine that answered: a Docker-style path
+is judged only when it lies in the netns directory of a reachable engine (where its
+containers' SandboxKeys are, or /run/docker/netns for the default socket). A container
+whose main process left its sandbox still claims it, and an engine that did not answer
+(or another daemon than the one asked) may own namespaces nsexplorer cannot attribute.
+
 Judged only on snapshots taken as root (others do not see every process and mount).
 """
 
@@ -21,11 +27,33 @@ from nsexplorer.model import BindMount, NetNamespace
 from nsexplorer.problems.base import LEAKED_NETNS, Index, Problem, finding
 
 _ENGINE_NETNS = re.compile(r"/netns/(?:[0-9a-f]{12}|cni-[^/]+)\Z")
+_DOCKER_NETNS = re.compile(r"/netns/[0-9a-f]{12}\Z")
+_DEFAULT_SOCKETS = ("unix:///var/run/docker.sock", "unix:///run/docker.sock")
+_DEFAULT_NETNS_DIR = "/run/docker/netns"
 
 
 def engine_made(path: str) -> bool:
     """A path where Docker or CNI put the namespaces they create."""
     return _ENGINE_NETNS.search(path) is not None
+
+
+def _dir(path: str) -> str:
+    parent = path.rsplit("/", 1)[0]
+    return "/run/" + parent.removeprefix("/var/run/") if parent.startswith("/var/run/") else parent
+
+
+def _engine_dirs(idx: Index) -> set[str]:
+    """The netns directories of the engines that answered."""
+    reachable = [e for e in idx.snapshot.engines if e.reachable]
+    dirs = {
+        _dir(c.sandbox_key)
+        for ns in idx.ns.values()
+        for c in ns.containers
+        if c.sandbox_key and _DOCKER_NETNS.search(c.sandbox_key)
+    }
+    if any(e.host in _DEFAULT_SOCKETS for e in reachable):
+        dirs.add(_DEFAULT_NETNS_DIR)
+    return dirs if reachable else set()
 
 
 def _mount_text(m: BindMount) -> str:
@@ -39,15 +67,16 @@ def leaked_namespaces(idx: Index) -> list[Problem]:
     if not idx.root:
         return []
     claimed = {c.sandbox_key for ns in idx.ns.values() for c in ns.containers if c.sandbox_key}
+    dirs = _engine_dirs(idx)
     out: list[Problem] = []
     for ns in idx.ns.values():
-        problem = _leaked(ns, claimed)
+        problem = _leaked(ns, claimed, dirs)
         if problem is not None:
             out.append(problem)
     return out
 
 
-def _leaked(ns: NetNamespace, claimed: set[str]) -> Problem | None:
+def _leaked(ns: NetNamespace, claimed: set[str], engine_dirs: set[str]) -> Problem | None:
     if ns.is_host or ns.pids or ns.containers:
         return None
     fds = [f"fd {h.fd} of pid {h.pid}" for h in ns.fd_holders]
@@ -56,6 +85,10 @@ def _leaked(ns: NetNamespace, claimed: set[str]) -> Problem | None:
             return None
         if any(not m.hidden and not engine_made(m.path) for m in ns.bind_mounts):
             return None  # someone put it in sight on purpose
+        if any(
+            _DOCKER_NETNS.search(m.path) and _dir(m.path) not in engine_dirs for m in ns.bind_mounts
+        ):
+            return None  # an engine's that did not answer (or was not asked) may claim it
         holders = [_mount_text(m) for m in ns.bind_mounts] + fds
         what = "a bind mount" + (" and descriptors" if fds else "")
     elif fds:

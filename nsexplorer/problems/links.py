@@ -64,7 +64,10 @@ def _veth_state(idx: Index, ns: NetNamespace, iface: Interface) -> list[Problem]
     """Admin down on the end that is; "no carrier: peer admin down" on the other."""
     peer = idx.peer_of(iface)
     if iface.admin_up is False:
-        tail = f"; its peer {peer[1].name} in {where(peer[0])} has no carrier" if peer else ""
+        tail = ""
+        if peer is not None:
+            state = "is admin down too" if peer[1].admin_up is False else "has no carrier"
+            tail = f"; its peer {peer[1].name} in {where(peer[0])} {state}"
         return [
             finding(
                 VETH_ADMIN_DOWN,

@@ -37,6 +37,7 @@ DOWN = ("BROADCAST", "MULTICAST")
 NO_CARRIER = ("NO-CARRIER", "BROADCAST", "MULTICAST", "UP")
 HOST, A, B, WEB = 1, 10, 11, 20
 ROOT = (("euid", "0"),)
+WEB_KEY = "/run/docker/netns/cccccccccccc"
 
 
 def v4(address: str, prefixlen: int = 24, flags: tuple[str, ...] = ()) -> Address:
@@ -94,7 +95,9 @@ def bridge(
 
 def web_container(**changes: object) -> Container:
     net = ContainerNetwork("bridge", "10.0.0.30", 24, "10.0.0.1", "02:42:0a:00:00:1e")
-    c = Container("docker", "c" * 64, "web", "img", "default", 500, networks=(net,))
+    c = Container(
+        "docker", "c" * 64, "web", "img", "default", 500, sandbox_key=WEB_KEY, networks=(net,)
+    )
     return replace(c, **changes)  # type: ignore[arg-type]
 
 
@@ -146,7 +149,7 @@ def healthy() -> Snapshot:
         label="web",
         pids=(500,),
         containers=(web_container(),),
-        bind_mounts=(BindMount("/run/docker/netns/0123456789ab", 9, True, via_pid=77),),
+        bind_mounts=(BindMount(WEB_KEY, 9, True, via_pid=77),),
         detailed=True,
         interfaces=(
             lo(),
@@ -238,7 +241,7 @@ def test_a_veth_end_admin_down_is_reported_in_both_namespaces() -> None:
     assert kinds(found) == [("veth-admin-down", HOST, "vh1"), ("veth-no-carrier", A, "eth0")]
     down, other = found
     assert down.severity == other.severity == "error"
-    assert "admin down (port of bridge br0)" in down.message
+    assert down.message == "admin down (port of bridge br0); its peer eth0 in a has no carrier"
     assert other.message == "no carrier: peer vh1 admin down in host"
     assert other.next == "ip -d link show dev vh1"  # look at the end that is down
     assert down.next == "ip -d link show dev vh1"
@@ -251,6 +254,7 @@ def test_both_ends_down_are_two_admin_downs() -> None:
         ("veth-admin-down", A, "ab"),
         ("veth-admin-down", B, "ba"),
     ]
+    assert pr.find_problems(snap)[0].message == "admin down; its peer ba in b is admin down too"
 
 
 def test_no_carrier_with_the_peer_unread_says_so() -> None:
@@ -306,7 +310,6 @@ def orphan(ino: int, **fields: object) -> NetNamespace:
     "holder",
     [
         {"bind_mounts": (BindMount("/run/docker/netns/0123456789ab", 5, False),)},
-        {"bind_mounts": (BindMount("/run/nsx-testbed/exec/netns/fedcba987654", 5, False),)},
         {
             "bind_mounts": (BindMount("/run/netns/cni-1f2e3d4c-aaaa", 5, False),),
             "names": ("cni-1f2e3d4c-aaaa",),
@@ -340,7 +343,10 @@ def test_a_leftover_namespace_is_leaked(holder: dict[str, object]) -> None:
             "names": ("named-by-hand",),
         },
         {"bind_mounts": (BindMount("/run/docker/netns/0123456789ab", 5, False),), "pids": (7,)},
-        {"fd_holders": (FdHolder(321, 5),), "containers": (web_container(name="x"),)},
+        {
+            "fd_holders": (FdHolder(321, 5),),
+            "containers": (web_container(name="x", sandbox_key=""),),
+        },
         {},
     ],
 )
@@ -348,13 +354,62 @@ def test_namespaces_someone_keeps_are_not_leaked(fields: dict[str, object]) -> N
     assert pr.find_problems(put_ns(healthy(), orphan(50, **fields))) == ()
 
 
-def test_a_mount_a_container_claims_is_not_leaked() -> None:
-    key = "/run/docker/netns/0123456789ab"
-    snap = put_ns(healthy(), orphan(50, bind_mounts=(BindMount(key, 5, True, via_pid=77),)))
+def test_a_container_whose_process_left_its_sandbox() -> None:
+    """Its sandbox (where the engine's networking is) is then held only by Docker's
+    mount, yet the container claims it: not leaked. The container is listed where its
+    main process went; the engine's addresses are compared with the sandbox."""
+    sandbox = replace(ns_of(healthy(), WEB), label=WEB_KEY, pids=(), containers=())
+    went = NetNamespace(
+        NamespaceId(4, 51),
+        label="web",
+        pids=(500,),
+        containers=(web_container(),),
+        detailed=True,
+        interfaces=(lo(),),
+    )
+    snap = put_ns(put_ns(healthy(), sandbox), went)
+    (p,) = pr.find_problems(snap)
+    assert (p.kind, p.severity, p.namespace_inode, p.interface) == (
+        "container-left-sandbox",
+        "error",
+        51,
+        None,
+    )
+    assert p.message == (
+        "container web: its main process (pid 500) left its sandbox: it is in this "
+        f"namespace, while docker's networking is in {WEB_KEY} (inode {WEB})"
+    )
+    flushed = put_iface(snap, WEB, "eth0", addresses=())
+    flushed = put_ns(flushed, replace(ns_of(flushed, WEB), routes=()))
+    assert sorted(kinds(pr.find_problems(flushed))) == [
+        ("container-address-mismatch", WEB, "eth0"),
+        ("container-left-sandbox", 51, None),
+        ("container-no-default-route", WEB, None),
+    ]
+
+
+def test_docker_paths_are_judged_only_in_a_reachable_engine_s_directory() -> None:
+    leftover = orphan(50, bind_mounts=(BindMount("/run/tb/exec/netns/fedcba987654", 5, True),))
+    snap = put_ns(healthy(), leftover)
+    assert pr.find_problems(snap) == ()  # another daemon's directory: not ours to judge
     web = ns_of(snap, WEB)
-    assert kinds(pr.find_problems(snap)) == [("leaked-netns", 50, None)]
-    web = replace(web, containers=(web_container(sandbox_key=key),))
-    assert pr.find_problems(put_ns(snap, web)) == ()
+    c = web_container(sandbox_key="/run/tb/exec/netns/cccccccccccc")
+    snap = put_ns(snap, replace(web, containers=(c,)))
+    assert kinds(pr.find_problems(snap)) == [("leaked-netns", 50, None)]  # the engine's own
+    down = replace(snap.engines[0], reachable=False)
+    assert pr.find_problems(replace(snap, engines=(down,))) == ()  # who claims it is unknown
+    # The default socket's engine keeps them in /var/run/docker/netns, with or without
+    # a running container.
+    alone = put_ns(
+        healthy(),
+        orphan(51, bind_mounts=(BindMount("/var/run/docker/netns/0123456789ab", 5, False),)),
+    )
+    alone = put_ns(alone, replace(ns_of(alone, WEB), containers=(web_container(sandbox_key=""),)))
+    assert pr.find_problems(alone) == ()
+    default = replace(alone.engines[0], host="unix:///var/run/docker.sock")
+    assert kinds(pr.find_problems(replace(alone, engines=(default,)))) == [
+        ("leaked-netns", 51, None)
+    ]
 
 
 def test_leaks_are_not_judged_without_root() -> None:
