@@ -153,8 +153,10 @@ def link_cmd(name: str) -> list[str]:
     return ["ip", "-d", "link", "show", "dev", name]
 
 
-def state_of(i: Interface) -> str:
-    return f"{i.name}: state {i.state}, flags <{','.join(i.flags)}>"
+def state_of(i: Interface, ns: NetNamespace | None = None) -> str:
+    """``eth0: state down, flags <...>``, or ``eth0 in NS: ...`` for another namespace."""
+    at = f" in {where(ns)}" if ns is not None else ""
+    return f"{i.name}{at}: state {i.state}, flags <{','.join(i.flags)}>"
 
 
 # ---------------------------------------------------------------- the index

@@ -84,7 +84,7 @@ def _veth_state(idx: Index, ns: NetNamespace, iface: Interface) -> list[Problem]
     if peer is not None and peer[1].admin_up is False:
         pns, piface = peer
         why = f"peer {piface.name} admin down in {where(pns)}"
-        evidence: tuple[str, ...] = (state_of(iface), f"{state_of(piface)} in {where(pns)}")
+        evidence: tuple[str, ...] = (state_of(iface), state_of(piface, pns))
         look = command_in(pns, link_cmd(piface.name))
     else:
         if peer is None:
