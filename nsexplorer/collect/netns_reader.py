@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from nsexplorer.collect import netlink, nsfs, rtnl_decode, wiring
+from nsexplorer.collect import netlink, nsfs, rtnl_dump, wiring
 from nsexplorer.collect.netlink import NetlinkDecodeError, RtSocket
 from nsexplorer.collect.rtnl_decode import Dump
 from nsexplorer.model import Interface, NamespaceId, Peer, Route, Rule
@@ -182,7 +182,7 @@ def _read_all(
                 else:
                     with nsfs.entered(fd):
                         h.sock = RtSocket()
-                h.dump = rtnl_decode.dump_namespace(h.sock)
+                h.dump = rtnl_dump.dump_namespace(h.sock)
             except DECODE_ERRORS as err:
                 result.reads[ns_id] = NsRead(error=_decode_error(err), path=path)
                 result.warnings.append(f"namespace {ns_id.ino}: {_decode_error(err)}")
@@ -306,7 +306,7 @@ def _read_one(
     try:
         try:
             target_sock = sock_of(ns_id, paths)
-            dump = rtnl_decode.dump_namespace(target_sock)
+            dump = rtnl_dump.dump_namespace(target_sock)
         except DECODE_ERRORS as err:
             result.reads[ns_id] = NsRead(error=_decode_error(err))
             return result
@@ -364,7 +364,7 @@ def _read_one(
                 continue
             for index in dict.fromkeys(wanted[nsid]):
                 try:
-                    link = rtnl_decode.get_link(other_sock, index)
+                    link = rtnl_dump.get_link(other_sock, index)
                 except (OSError, *DECODE_ERRORS):
                     continue
                 if link is not None:

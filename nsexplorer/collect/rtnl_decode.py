@@ -12,21 +12,27 @@ from __future__ import annotations
 
 import socket
 import struct
-import sys
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from nsexplorer.collect import netlink
 from nsexplorer.collect import rtnl_names as words
-from nsexplorer.collect.netlink import (
-    NLMSGHDR,
-    AttrTable,
-    Buf,
-    NetlinkDecodeError,
-    NetlinkError,
-    RtSocket,
-    walk,
+from nsexplorer.collect.netlink import NLMSGHDR, AttrTable, Buf, NetlinkDecodeError, walk
+from nsexplorer.collect.rtnl_attrs import (
+    U16,
+    flag,
+    i32,
+    ip,
+    mac,
+    port_range,
+    span,
+    stats64,
+    text,
+    u8,
+    u16,
+    u32,
+    uid_range,
+    via,
 )
 from nsexplorer.model import Address, Counters, Route, Rule
 
@@ -45,14 +51,8 @@ FIB_RULE_HDR = struct.Struct("=BBBBBBBBI")
 NHMSG = struct.Struct("=BBBBI")
 RTNEXTHOP = struct.Struct("=HBBi")
 NEXTHOP_GRP = struct.Struct("=IBBH")
-STATS64 = struct.Struct("=8Q")
-U16 = struct.Struct("=H")
-RANGE16 = struct.Struct("=HH")
-RANGE32 = struct.Struct("=II")
 _HDR = NLMSGHDR.size
 
-_FS_ENCODING = sys.getfilesystemencoding()
-_FS_ERRORS = sys.getfilesystemencodeerrors()
 
 # Kinds whose IFLA_LINK is the device they are stacked on (veth's is its peer).
 STACKED_KINDS = frozenset(("macvlan", "macvtap", "ipvlan", "ipvtap", "vlan", "macsec"))
@@ -129,117 +129,15 @@ class Dump:
     warnings: list[str] = field(default_factory=list)
 
 
-# ---------------------------------------------------------------- attribute decoders
-
-
-def _short(what: str, a: int, b: int) -> NetlinkDecodeError:
-    return NetlinkDecodeError(f"{what} attribute of {b - a} bytes is too short")
-
-
-def _u8(buf: Buf, a: int, b: int) -> int:
-    if b <= a:
-        raise _short("u8", a, b)
-    return buf[a]
-
-
-def _u16(buf: Buf, a: int, b: int) -> int:
-    if b - a < 2:
-        raise _short("u16", a, b)
-    value: int = U16.unpack_from(buf, a)[0]
-    return value
-
-
-def _u32(buf: Buf, a: int, b: int) -> int:
-    if b - a < 4:
-        raise _short("u32", a, b)
-    value: int = netlink.U32.unpack_from(buf, a)[0]
-    return value
-
-
-def _i32(buf: Buf, a: int, b: int) -> int:
-    if b - a < 4:
-        raise _short("s32", a, b)
-    value: int = netlink.I32.unpack_from(buf, a)[0]
-    return value
-
-
-def _flag(buf: Buf, a: int, b: int) -> bool:
-    return True
-
-
-def _str(buf: Buf, a: int, b: int) -> str:
-    nul = buf.find(b"\0", a, b)
-    return str(buf[a : b if nul < 0 else nul], _FS_ENCODING, _FS_ERRORS)
-
-
-def _mac(buf: Buf, a: int, b: int) -> str:
-    return buf[a:b].hex(":")
-
-
-def _ip(buf: Buf, a: int, b: int) -> str:
-    """An address whose family its length tells (rtnetlink sends 4 or 16 bytes)."""
-    n = b - a
-    if n == 4:
-        return socket.inet_ntop(AF_INET, buf[a:b])
-    if n == 16:
-        return socket.inet_ntop(AF_INET6, buf[a:b])
-    raise NetlinkDecodeError(f"address attribute of {n} bytes")
-
-
-def _via(buf: Buf, a: int, b: int) -> str | None:
-    """RTA_VIA: struct rtvia {family; address} (e.g. an IPv6 gateway for IPv4)."""
-    if b - a < 2:
-        raise _short("via", a, b)
-    family = U16.unpack_from(buf, a)[0]
-    if family not in (AF_INET, AF_INET6):
-        return None
-    return _ip(buf, a + 2, b)
-
-
-def _stats64(buf: Buf, a: int, b: int) -> Counters:
-    if b - a < STATS64.size:
-        raise _short("stats64", a, b)
-    rxp, txp, rxb, txb, rxe, txe, rxd, txd = STATS64.unpack_from(buf, a)
-    return Counters(
-        rx_bytes=rxb,
-        rx_packets=rxp,
-        rx_errors=rxe,
-        rx_dropped=rxd,
-        tx_bytes=txb,
-        tx_packets=txp,
-        tx_errors=txe,
-        tx_dropped=txd,
-    )
-
-
-def _span(buf: Buf, a: int, b: int) -> tuple[int, int]:
-    return a, b
-
-
-def _range(buf: Buf, a: int, b: int) -> str:
-    """fib_rule_port_range (two u16) as ip prints it: "80" or "1000-2000"."""
-    if b - a < RANGE16.size:
-        raise _short("port range", a, b)
-    lo, hi = RANGE16.unpack_from(buf, a)
-    return str(lo) if lo == hi else f"{lo}-{hi}"
-
-
-def _uid_range(buf: Buf, a: int, b: int) -> str:
-    if b - a < RANGE32.size:
-        raise _short("uid range", a, b)
-    lo, hi = RANGE32.unpack_from(buf, a)
-    return f"{lo}-{hi}"
-
-
 # IFLA_INFO_DATA of the kinds whose data matters: tun/tap's type, vxlan's lower device.
 _INFO_DATA: dict[str, AttrTable] = {
-    "tun": {3: ("tun_type", _u8)},  # IFLA_TUN_TYPE
-    "vxlan": {3: ("lower", _u32)},  # IFLA_VXLAN_LINK
+    "tun": {3: ("tun_type", u8)},  # IFLA_TUN_TYPE
+    "vxlan": {3: ("lower", u32)},  # IFLA_VXLAN_LINK
 }
 _LINKINFO: AttrTable = {
-    1: ("kind", _str),  # IFLA_INFO_KIND
-    2: ("data", _span),  # IFLA_INFO_DATA
-    4: ("slave_kind", _str),  # IFLA_INFO_SLAVE_KIND
+    1: ("kind", text),  # IFLA_INFO_KIND
+    2: ("data", span),  # IFLA_INFO_DATA
+    4: ("slave_kind", text),  # IFLA_INFO_SLAVE_KIND
 }
 
 
@@ -253,27 +151,27 @@ def _linkinfo(buf: Buf, a: int, b: int) -> dict[str, Any]:
 
 
 _LINK: AttrTable = {
-    1: ("mac", _mac),  # IFLA_ADDRESS
-    3: ("name", _str),  # IFLA_IFNAME
-    4: ("mtu", _u32),  # IFLA_MTU
-    5: ("link", _u32),  # IFLA_LINK
-    10: ("master", _u32),  # IFLA_MASTER
-    16: ("operstate", _u8),  # IFLA_OPERSTATE
+    1: ("mac", mac),  # IFLA_ADDRESS
+    3: ("name", text),  # IFLA_IFNAME
+    4: ("mtu", u32),  # IFLA_MTU
+    5: ("link", u32),  # IFLA_LINK
+    10: ("master", u32),  # IFLA_MASTER
+    16: ("operstate", u8),  # IFLA_OPERSTATE
     18: ("info", _linkinfo),  # IFLA_LINKINFO
-    20: ("alias", _str),  # IFLA_IFALIAS
-    23: ("counters", _stats64),  # IFLA_STATS64
-    37: ("link_netnsid", _i32),  # IFLA_LINK_NETNSID
+    20: ("alias", text),  # IFLA_IFALIAS
+    23: ("counters", stats64),  # IFLA_STATS64
+    37: ("link_netnsid", i32),  # IFLA_LINK_NETNSID
 }
 _ADDR: AttrTable = {
-    1: ("address", _ip),  # IFA_ADDRESS
-    2: ("local", _ip),  # IFA_LOCAL
-    3: ("label", _str),  # IFA_LABEL
-    8: ("flags", _u32),  # IFA_FLAGS
+    1: ("address", ip),  # IFA_ADDRESS
+    2: ("local", ip),  # IFA_LOCAL
+    3: ("label", text),  # IFA_LABEL
+    8: ("flags", u32),  # IFA_FLAGS
 }
-_METRICS: AttrTable = {2: ("mtu", _u32)}  # RTAX_MTU
+_METRICS: AttrTable = {2: ("mtu", u32)}  # RTAX_MTU
 _HOP: AttrTable = {
-    5: ("gateway", _ip),  # RTA_GATEWAY
-    18: ("via", _via),  # RTA_VIA
+    5: ("gateway", ip),  # RTA_GATEWAY
+    18: ("via", via),  # RTA_VIA
 }
 
 
@@ -297,36 +195,36 @@ def _multipath(buf: Buf, a: int, b: int) -> tuple[RawHop, ...]:
 
 
 _ROUTE: AttrTable = {
-    1: ("dst", _ip),  # RTA_DST
-    2: ("src", _ip),  # RTA_SRC
-    4: ("oif", _u32),  # RTA_OIF
-    5: ("gateway", _ip),  # RTA_GATEWAY
-    6: ("metric", _u32),  # RTA_PRIORITY
-    7: ("prefsrc", _ip),  # RTA_PREFSRC
+    1: ("dst", ip),  # RTA_DST
+    2: ("src", ip),  # RTA_SRC
+    4: ("oif", u32),  # RTA_OIF
+    5: ("gateway", ip),  # RTA_GATEWAY
+    6: ("metric", u32),  # RTA_PRIORITY
+    7: ("prefsrc", ip),  # RTA_PREFSRC
     8: ("metrics", _metrics),  # RTA_METRICS
     9: ("hops", _multipath),  # RTA_MULTIPATH
-    15: ("table", _u32),  # RTA_TABLE
-    18: ("via", _via),  # RTA_VIA
-    21: ("encap_type", _u16),  # RTA_ENCAP_TYPE
-    22: ("encap", _span),  # RTA_ENCAP
-    30: ("nhid", _u32),  # RTA_NH_ID
+    15: ("table", u32),  # RTA_TABLE
+    18: ("via", via),  # RTA_VIA
+    21: ("encap_type", u16),  # RTA_ENCAP_TYPE
+    22: ("encap", span),  # RTA_ENCAP
+    30: ("nhid", u32),  # RTA_NH_ID
 }
 _RULE: AttrTable = {
-    1: ("dst", _ip),  # FRA_DST
-    2: ("src", _ip),  # FRA_SRC
-    3: ("iif", _str),  # FRA_IIFNAME
-    4: ("goto", _u32),  # FRA_GOTO
-    6: ("priority", _u32),  # FRA_PRIORITY
-    10: ("fwmark", _u32),  # FRA_FWMARK
-    14: ("suppress_prefixlen", _i32),  # FRA_SUPPRESS_PREFIXLEN
-    15: ("table", _u32),  # FRA_TABLE
-    16: ("fwmask", _u32),  # FRA_FWMASK
-    17: ("oif", _str),  # FRA_OIFNAME
-    19: ("l3mdev", _u8),  # FRA_L3MDEV
-    20: ("uidrange", _uid_range),  # FRA_UID_RANGE
-    22: ("ipproto", _u8),  # FRA_IP_PROTO
-    23: ("sport", _range),  # FRA_SPORT_RANGE
-    24: ("dport", _range),  # FRA_DPORT_RANGE
+    1: ("dst", ip),  # FRA_DST
+    2: ("src", ip),  # FRA_SRC
+    3: ("iif", text),  # FRA_IIFNAME
+    4: ("goto", u32),  # FRA_GOTO
+    6: ("priority", u32),  # FRA_PRIORITY
+    10: ("fwmark", u32),  # FRA_FWMARK
+    14: ("suppress_prefixlen", i32),  # FRA_SUPPRESS_PREFIXLEN
+    15: ("table", u32),  # FRA_TABLE
+    16: ("fwmask", u32),  # FRA_FWMASK
+    17: ("oif", text),  # FRA_OIFNAME
+    19: ("l3mdev", u8),  # FRA_L3MDEV
+    20: ("uidrange", uid_range),  # FRA_UID_RANGE
+    22: ("ipproto", u8),  # FRA_IP_PROTO
+    23: ("sport", port_range),  # FRA_SPORT_RANGE
+    24: ("dport", port_range),  # FRA_DPORT_RANGE
 }
 
 
@@ -340,11 +238,11 @@ def _group(buf: Buf, a: int, b: int) -> tuple[tuple[int, int], ...]:
 
 
 _NEXTHOP: AttrTable = {
-    1: ("id", _u32),  # NHA_ID
+    1: ("id", u32),  # NHA_ID
     2: ("group", _group),  # NHA_GROUP
-    4: ("blackhole", _flag),  # NHA_BLACKHOLE
-    5: ("oif", _u32),  # NHA_OIF
-    6: ("gateway", _ip),  # NHA_GATEWAY
+    4: ("blackhole", flag),  # NHA_BLACKHOLE
+    5: ("oif", u32),  # NHA_OIF
+    6: ("gateway", ip),  # NHA_GATEWAY
 }
 
 
@@ -531,71 +429,3 @@ def parse_nexthop(buf: Buf, start: int = 0, end: int | None = None) -> RawNextho
         group=a.get("group", ()),
         flags=words.route_flags(nh_flags),
     )
-
-
-# ---------------------------------------------------------------- whole namespaces
-
-_LINK_REQ = IFINFOMSG.pack(0, 0, 0, 0, 0)
-_ADDR_REQ = IFADDRMSG.pack(0, 0, 0, 0, 0)
-_ROUTE_REQ = RTMSG.pack(0, 0, 0, 0, 0, 0, 0, 0, 0)
-_RULE_REQ = FIB_RULE_HDR.pack(0, 0, 0, 0, 0, 0, 0, 0, 0)  # AF_UNSPEC: IPv4 and IPv6
-_NEXTHOP_REQ = NHMSG.pack(0, 0, 0, 0, 0)
-
-
-def get_link(sock: RtSocket, index: int) -> RawLink | None:
-    """One link by ifindex."""
-    return parse_link(sock.request(netlink.RTM_GETLINK, IFINFOMSG.pack(0, 0, index, 0, 0)))
-
-
-def needs_nexthop_objects(routes: Sequence[RawRoute]) -> bool:
-    """Routes through a nexthop object whose paths the route itself does not list
-    (net.ipv4.nexthop_compat_mode=0, or a single-path object)."""
-    return any(r.route.nhid is not None and not r.hops for r in routes)
-
-
-def dump_namespace(sock: RtSocket) -> Dump:
-    """Links, addresses, routes (all tables), rules and, when routes use them, nexthop
-    objects, over a socket bound to the namespace."""
-    out = Dump()
-    out.links, intr_links = sock.dump(netlink.RTM_GETLINK, _LINK_REQ, parse_link)
-    out.addrs, intr_addrs = sock.dump(netlink.RTM_GETADDR, _ADDR_REQ, parse_addr)
-    out.routes, intr_routes = sock.dump(netlink.RTM_GETROUTE, _ROUTE_REQ, parse_route)
-    intr_rules = intr_nh = False
-    try:
-        out.rules, intr_rules = sock.dump(netlink.RTM_GETRULE, _RULE_REQ, parse_rule)
-    except NetlinkError as err:
-        out.warnings.append(f"policy rules could not be read: {err.strerror or err}")
-    if needs_nexthop_objects(out.routes):
-        try:
-            nexthops, intr_nh = sock.dump(netlink.RTM_GETNEXTHOP, _NEXTHOP_REQ, parse_nexthop)
-        except NetlinkError as err:
-            out.warnings.append(f"nexthop objects could not be read: {err.strerror or err}")
-        else:
-            out.nexthops = {nh.id: nh for nh in nexthops}
-    for name, flagged in (
-        ("links", intr_links),
-        ("addresses", intr_addrs),
-        ("routes", intr_routes),
-        ("rules", intr_rules),
-        ("nexthops", intr_nh),
-    ):
-        if flagged:
-            out.interrupted.append(name)
-    return out
-
-
-def parse_dump(
-    links: Sequence[bytes],
-    addrs: Sequence[bytes],
-    routes: Sequence[bytes],
-    rules: Sequence[bytes] = (),
-    nexthops: Sequence[bytes] = (),
-) -> Dump:
-    """A Dump from recorded messages (one bytes object per message, header included)."""
-    out = Dump()
-    out.links = [x for x in map(parse_link, links) if x is not None]
-    out.addrs = [x for x in map(parse_addr, addrs) if x is not None]
-    out.routes = [x for x in map(parse_route, routes) if x is not None]
-    out.rules = [x for x in map(parse_rule, rules) if x is not None]
-    out.nexthops = {x.id: x for x in map(parse_nexthop, nexthops) if x is not None}
-    return out
