@@ -346,7 +346,8 @@ def test_a_leftover_namespace_is_leaked(holder: dict[str, object]) -> None:
         {"bind_mounts": (BindMount("/run/docker/netns/0123456789ab", 5, False),), "pids": (7,)},
         {
             "fd_holders": (FdHolder(321, 5),),
-            "containers": (web_container(name="x", sandbox_key=""),),
+            # (a pid no other namespace has: else the container "left its sandbox")
+            "containers": (replace(web_container(name="x", sandbox_key=""), pid=9999),),
         },
         {},
     ],
@@ -772,3 +773,17 @@ def test_cli_exit_status_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out
     assert out.startswith("error   duplicate-ip  eth0 in a (inode 10)\n")
     assert out.endswith("2 problems: 2 errors\n")
+
+
+def test_a_container_mapped_by_its_sandbox_whose_process_is_elsewhere_left_it() -> None:
+    """Discovery maps a container whose main process left by its SandboxKey; the process
+    then shows in another namespace's pids: that is where the finding belongs."""
+    snap = healthy()
+    web = ns_of(snap, WEB)
+    moved_to = NetNamespace(NamespaceId(4, 77), label="pid 500 (sleep)", pids=(500,))
+    snap = put_ns(replace(snap, namespaces=tuple(
+        replace(ns, pids=tuple(p for p in ns.pids if p != 500)) for ns in snap.namespaces
+    )), moved_to)  # fmt: skip
+    found = [p for p in pr.find_problems(snap) if p.kind == "container-left-sandbox"]
+    assert [(p.namespace_inode, p.interface) for p in found] == [(77, None)]
+    assert f"inode {web.inode}" in found[0].message
