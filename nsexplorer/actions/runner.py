@@ -7,7 +7,7 @@ import shutil
 import signal
 import subprocess
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from nsexplorer.actions import audit, entry, holders, naming, quoting
@@ -73,6 +73,7 @@ class NamespaceRunner:
         all_namespaces: bool = False,
         timeout: float | None = None,
         cancel: Callable[[], bool] | None = None,
+        on_output: Callable[[str], None] | None = None,
         via_pid: int | None = None,
     ) -> RunResult:
         self.refuse_if_read_only("run a command")
@@ -87,7 +88,9 @@ class NamespaceRunner:
             self._log("run", ns, cmd, full, NOT_FOUND, error=missing)
             return RunResult(tuple(full), NOT_FOUND, "", error=missing)
         try:
-            got = run_captured(full, timeout=timeout, cancel=cancel, limit=self._limit)
+            got = run_captured(
+                full, timeout=timeout, cancel=cancel, limit=self._limit, on_output=on_output
+            )
         except OSError as err:
             msg = f"could not start {full[0]}: {err.strerror}"
             self._log("run", ns, cmd, full, None, error=msg)
@@ -229,7 +232,7 @@ class NamespaceRunner:
         return holders.count_holders(ns.ino, paths, dev=ns.dev)
 
 
-def call_in_foreground(argv: Sequence[str]) -> int:
+def call_in_foreground(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
     """Run with the terminal; ctrl-c belongs to the command, not to us.
 
     The terminal sends SIGINT to the command and to nsexplorer alike. subprocess.call
@@ -244,7 +247,7 @@ def call_in_foreground(argv: Sequence[str]) -> int:
         for sig in (signal.SIGINT, signal.SIGQUIT):
             saved[sig] = signal.signal(sig, _ignore_while_waiting)
     try:
-        with subprocess.Popen(list(argv)) as proc:
+        with subprocess.Popen(list(argv), env=env) as proc:
             return proc.wait()
     finally:
         for sig, handler in saved.items():
