@@ -48,6 +48,11 @@ class ChangeWatcher(Protocol):
         """Also watch this namespace (the selected one), or stop watching it (None)."""
         ...
 
+    def watch_host(self, ns: NamespaceId, path: str) -> None:
+        """The host's namespace, opened through ``path``: watched too when it is not the
+        watcher's own (nsexplorer started inside another namespace)."""
+        ...
+
     def stop(self) -> None: ...
 
 

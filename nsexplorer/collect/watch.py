@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import os
 import select
 import socket
@@ -73,13 +74,20 @@ def _setns(fd: int) -> None:
         raise OSError(err, os.strerror(err))
 
 
-def netlink_socket_in(path: str) -> socket.socket:
-    """A netlink socket bound inside the namespace at ``path``. MUST run on a thread the
-    caller owns: it switches that thread's netns and switches it back."""
+def netlink_socket_in(path: str, expect: NamespaceId | None = None) -> socket.socket:
+    """A netlink socket bound inside the namespace at ``path`` (which must be ``expect``
+    when given). MUST run on a thread the caller owns: it switches that thread's netns
+    and switches it back."""
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK
+    if not path.startswith("/proc/"):
+        flags |= os.O_NOFOLLOW  # /proc's ns entries are magic links: O_NOFOLLOW is ELOOP
     home = os.open(OWN_NETNS, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        target = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOFOLLOW)
+        target = os.open(path, flags)
         try:
+            st = os.fstat(target)
+            if expect is not None and (st.st_dev, st.st_ino) != (expect.dev, expect.ino):
+                raise OSError(errno.ESTALE, f"{path} is no longer netns {expect.ino}")
             _setns(target)
             try:
                 return netlink_socket()
@@ -160,12 +168,14 @@ class NetlinkWatcher:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._want: NamespaceId | None = None
+        self._host: tuple[NamespaceId, str] | None = None  # the host's, if not our own
         self._wake_r, self._wake_w = -1, -1
         self._thread: threading.Thread | None = None
         self._docker_thread: threading.Thread | None = None
         self._docker_stream: Any = None
         self.errors: list[str] = []  # what could not be watched, for diagnostics
         self.watching: NamespaceId | None = None  # the namespace a socket is open in
+        self.watching_host: NamespaceId | None = None  # the host's, when it is not ours
 
     # --- ports.ChangeWatcher --------------------------------------------------------
 
@@ -185,6 +195,14 @@ class NetlinkWatcher:
     def watch_namespace(self, ns: NamespaceId | None) -> None:
         with self._lock:
             self._want = ns
+        self._wake()
+
+    def watch_host(self, ns: NamespaceId, path: str) -> None:
+        """The host's namespace is ``ns``, opened through ``path`` (the collector's
+        access path for it). Started from another namespace (sshd in a management
+        netns), the host's changes are watched through a second socket made there."""
+        with self._lock:
+            self._host = (ns, path)
         self._wake()
 
     def stop(self) -> None:
@@ -230,6 +248,7 @@ class NetlinkWatcher:
         except OSError as err:
             self.errors.append(f"mountinfo: {err}")
         ns_sock: socket.socket | None = None
+        host_sock: socket.socket | None = None
         known = scan_proc_netns()
         last_scan = time.monotonic()
         last_note = 0.0
@@ -245,9 +264,14 @@ class NetlinkWatcher:
                     elif ns_sock is not None and fd == ns_sock.fileno():
                         _drain(ns_sock)
                         reasons.add("namespace netlink")
+                    elif host_sock is not None and fd == host_sock.fileno():
+                        _drain(host_sock)
+                        reasons.add("host netlink")
                     elif fd == self._wake_r:
                         _drain_fd(self._wake_r)
                         ns_sock = self._switch(poller, ns_sock, known)
+                        if host_sock is None:
+                            host_sock = self._open_host(poller)
                     elif mounts is not None and fd == mounts.fileno():
                         mounts.seek(0)
                         mounts.read()
@@ -267,8 +291,9 @@ class NetlinkWatcher:
                     self._notify(", ".join(sorted(reasons)))
         finally:
             host.close()
-            if ns_sock is not None:
-                ns_sock.close()
+            for sock in (ns_sock, host_sock):
+                if sock is not None:
+                    sock.close()
             if mounts is not None:
                 mounts.close()
 
@@ -297,6 +322,21 @@ class NetlinkWatcher:
             return None
         poller.register(sock.fileno(), select.POLLIN)
         self.watching = want
+        return sock
+
+    def _open_host(self, poller: select.poll) -> socket.socket | None:
+        with self._lock:
+            host = self._host
+        if host is None or _is_own(host[0]):  # on this thread: the loop's own netns
+            return None
+        ns, path = host
+        try:
+            sock = netlink_socket_in(path, expect=ns)
+        except OSError as err:
+            self.errors.append(f"cannot watch the host netns: {err}")
+            return None
+        poller.register(sock.fileno(), select.POLLIN)
+        self.watching_host = ns
         return sock
 
     def _path_of(self, want: NamespaceId, known: dict[int, int]) -> str | None:

@@ -210,10 +210,11 @@ class CollectingApp(App[None]):
             self.notify(f"live updates off: {err}", severity="warning")
             return
         host = self.inventory.snapshot.host if self.inventory.snapshot else None
-        watch_host = getattr(self.watcher, "watch_host", None)
-        if host is not None and watch_host is not None:
-            with contextlib.suppress(Exception):
-                watch_host(host.id)
+        if host is not None and host.access_path:
+            try:
+                self.watcher.watch_host(host.id, host.access_path)
+            except Exception as err:
+                self.notify(f"host changes not watched: {err}", severity="warning")
         if self.main_up:
             self.watch_selected_namespace(self.main.selected_ns)
 

@@ -426,6 +426,9 @@ async def test_watcher_events_recollect_and_mark_gone(make_app: AppFactory) -> N
         await settle(pilot)
         assert watcher.on_change is not None
         assert watcher.watched and watcher.watched[-1] is not None
+        # the host is watched through the collector's path to it, wherever we run
+        host = full.host
+        assert host is not None and watcher.host == (host.id, host.access_path)
         before = source.collects
         # nsxlab-b disappears and a new namespace appears
         newcomer = replace(

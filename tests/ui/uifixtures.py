@@ -611,6 +611,7 @@ class FakeWatcher:
     def __init__(self) -> None:
         self.on_change: Callable[[str], None] | None = None
         self.watched: list[NamespaceId | None] = []
+        self.host: tuple[NamespaceId, str] | None = None
         self.stopped = False
 
     def start(self, on_change: Callable[[str], None]) -> None:
@@ -618,6 +619,9 @@ class FakeWatcher:
 
     def watch_namespace(self, ns: NamespaceId | None) -> None:
         self.watched.append(ns)
+
+    def watch_host(self, ns: NamespaceId, path: str) -> None:
+        self.host = (ns, path)
 
     def stop(self) -> None:
         self.stopped = True
