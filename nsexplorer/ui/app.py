@@ -12,11 +12,12 @@ import asyncio
 import base64
 import contextlib
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from textual import events
 from textual.app import App
+from textual.filter import LineFilter
 from textual.notifications import SeverityLevel
 from textual.widgets import Input
 
@@ -30,6 +31,7 @@ from nsexplorer.ports import (
 )
 from nsexplorer.textsafe import visible
 from nsexplorer.ui.collecting import CollectingApp
+from nsexplorer.ui.contrast import Legible
 from nsexplorer.ui.main_screen import MainScreen
 from nsexplorer.ui.palette import GotoNamespace
 
@@ -68,6 +70,7 @@ class NsxApp(CollectingApp):
         self.on_first_paint = on_first_paint
         self.exit_signal: int | None = None
         self._main: MainScreen | None = None
+        self._legible: Legible | None = None
 
     def get_default_screen(self) -> MainScreen:
         self._main = MainScreen()
@@ -96,6 +99,12 @@ class NsxApp(CollectingApp):
             if isinstance(event, events.Paste) and screen.take_paste(event.text):
                 return
         await super().on_event(event)
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters (NO_COLOR greys...), then ours: no text under 4.5:1."""
+        if self._legible is None:
+            self._legible = Legible(self.console.color_system)
+        return [*super().get_line_filters(), self._legible]
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         # No blinking cursor: over SSH each blink is a repaint, twice a second.

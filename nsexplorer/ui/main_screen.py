@@ -17,6 +17,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.reactive import var
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Static, Tree
@@ -174,7 +175,9 @@ class MainScreen(ActingScreen):
     def take_key(self, key: str, character: str | None) -> bool:
         """Called by the app for every key as it arrives, before any binding: edits the
         filter while it is open, opens it on ``/``. True when the key is used up."""
-        bar = self.query_one(FilterBar)
+        bar = self._filter_bar()
+        if bar is None:
+            return False  # not composed yet: the key goes on as usual
         if not bar.editing:
             if key == "slash":
                 self.action_filter()
@@ -192,9 +195,15 @@ class MainScreen(ActingScreen):
             return False
         return True
 
+    def _filter_bar(self) -> FilterBar | None:
+        try:
+            return self.query_one(FilterBar)
+        except NoMatches:
+            return None
+
     def take_paste(self, text: str) -> bool:
-        bar = self.query_one(FilterBar)
-        if not bar.editing:
+        bar = self._filter_bar()
+        if bar is None or not bar.editing:
             return False
         bar.insert(text)
         self._filter_changed()

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from terminal_colors import illegible
 
 if TYPE_CHECKING:
     from nsexplorer.lab import LabState
@@ -374,18 +375,32 @@ def is_grey(n: int) -> bool:
     return False
 
 
-def test_no_color_and_80x24(tmp_path: Path, term: Callable[..., Term]) -> None:
+@pytest.mark.parametrize(
+    ("term_name", "no_color"),
+    [("xterm-256color", True), ("xterm", False), ("xterm", True), ("screen", False)],
+)
+def test_text_stays_legible_without_colour_and_on_16_colours(
+    tmp_path: Path, term: Callable[..., Term], term_name: str, no_color: bool
+) -> None:
+    """NO_COLOR and 16-colour terminals: every character at 4.5:1 or better, on the
+    sidebar with its highlighted row, the wiring, the footer; usable at 80x24."""
     snap = tmp_path / "nsxt-snapshot.json"
     write_hostile_snapshot(snap)
-    t = term("--from", str(snap), "--no-mouse", extra_env="NO_COLOR=1")
+    env = "NO_COLOR=1" if no_color else ""
+    t = term("--from", str(snap), "--no-mouse", term=term_name, extra_env=env)
     screen = t.wait(lambda s: "namespaces · replay" in s and "q Quit" in s, "the replayed snapshot")
-    raw = tmux("capture-pane", "-p", "-e", "-t", t.session)
-    # NO_COLOR: Textual draws in greys only (256-colour greys: 232-255 and the cube's diagonal)
-    colours = [int(n) for n in re.findall(r"\x1b\[(?:[0-9;]*;)?[34]8;5;(\d+)", raw)]
-    assert colours, "expected some 256-colour greys"
-    chromatic = [n for n in colours if not is_grey(n)]
-    assert not chromatic, f"colours under NO_COLOR: {sorted(set(chromatic))}"
     assert "1 Ifaces" in screen and "q Quit" in screen
+    raw = tmux("capture-pane", "-p", "-e", "-t", t.session)
+    if no_color:  # Textual draws in greys only
+        colours = [int(n) for n in re.findall(r"\x1b\[(?:[0-9;]*;)?[34]8;5;(\d+)", raw)]
+        chromatic = [n for n in colours if not is_grey(n)]
+        assert not chromatic, f"colours under NO_COLOR: {sorted(set(chromatic))}"
+    for keys in ([], ["j", "j"], ["3", "Enter"]):  # the sidebar; a row down; the wiring
+        t.keys(*keys)
+        time.sleep(0.3)
+        raw = tmux("capture-pane", "-p", "-e", "-t", t.session)
+        low = illegible(raw)
+        assert not low, "text under 4.5:1:\n" + "\n".join(low)
     t.keys("q")
     t.wait("NSX-EXIT=0", "a clean exit")
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -18,6 +19,7 @@ from textual.widgets.tree import TreeNode
 from nsexplorer.model import Interface, NetNamespace, ProcessInfo
 from nsexplorer.textsafe import visible
 from nsexplorer.ui import render
+from nsexplorer.ui.widgets.labels import fit
 
 # (pane id, title); the number key for each is its position + 1.
 PANES: tuple[tuple[str, str], ...] = (
@@ -259,6 +261,9 @@ class WiringPane(Tree[WireRef]):
         if isinstance(label, str):
             return Text(visible(label).replace("\n", " "))
         return label
+
+    def render_label(self, node: TreeNode[WireRef], base_style: Style, style: Style) -> Text:
+        return fit(self, node, super().render_label(node, base_style, style))
 
     def show_namespace(self, ns: NetNamespace, lookup: render.Lookup) -> None:
         near = _neighbours(ns, lookup)

@@ -22,6 +22,7 @@ from textual.widgets.tree import TreeNode
 from nsexplorer.model import Group, NetNamespace, group_of
 from nsexplorer.textsafe import visible
 from nsexplorer.ui import render
+from nsexplorer.ui.widgets.labels import fit
 
 _DIGITS = re.compile(r"(\d+)")
 
@@ -80,16 +81,7 @@ class NamespaceTree(Tree[int]):
         return cell_len(icon) + (label.cell_len if isinstance(label, Text) else cell_len(label))
 
     def render_label(self, node: TreeNode[int], base_style: Style, style: Style) -> Text:
-        text = super().render_label(node, base_style, style)
-        depth = 0
-        parent = node.parent
-        while parent is not None and parent is not self.root:
-            depth += 1
-            parent = parent.parent
-        room = self.scrollable_content_region.width - depth * self.guide_depth
-        if room > 1 and text.cell_len > room:
-            text.truncate(room, overflow="ellipsis")
-        return text
+        return fit(self, node, super().render_label(node, base_style, style))
 
     # --- the cursor: always on a namespace row, or nowhere --------------------------
 
