@@ -567,3 +567,19 @@ def snapshot_header_text(snapshot: Snapshot, *, live: bool) -> Text:
         _kv(t, "replay", plain("a saved snapshot: nothing here is live", "bold"))
     t.append("\n")
     return t
+
+
+def wire_link_text(iface: Interface, lookup: Lookup) -> Text:
+    """A link in the Wiring tree: name, kind, its state when not plainly up (the same
+    words as the Interfaces pane), addresses."""
+    text = iface_name_text(iface)
+    text.append(" ")
+    text.append_text(safe(iface.kind, "cyan"))
+    if link_state(iface, lookup)[0] != "up":
+        text.append(" ")
+        text.append_text(link_state_text(iface, lookup))
+    addrs = addresses_text(iface)
+    if addrs.plain:
+        text.append(" ")
+        text.append_text(addrs)
+    return text

@@ -68,6 +68,7 @@ class PaneBar(Widget):
 
     def _bar(self, titles: str) -> Text:
         text = Text("" if self.active == PANES[0][0] else " ", end="", no_wrap=True)
+        sep = "  " if titles == "full" else " "
         for n, (pane_id, full) in enumerate(PANES, start=1):
             active = pane_id == self.active
             title = SHORT_TITLES.get(pane_id, full) if titles != "full" else full
@@ -75,9 +76,9 @@ class PaneBar(Widget):
                 title = ""
             mark = self.running if pane_id == "output" else ""
             label = f"{n} {title}{mark}" if title else f"{n}{mark}"
+            if n > 1:
+                text.append(sep)
             text.append(f" {label} " if active else label, style="bold reverse" if active else "")
-            if not active and n < len(PANES) and PANES[n][0] != self.active:
-                text.append("  " if titles == "full" else " ")
         return text
 
 
@@ -292,11 +293,15 @@ class WiringPane(Tree[WireRef]):
                 continue  # shown under its bridge
             elif iface.peer is not None or iface.kind == "veth":
                 node = self.root.add(
-                    render.wire_iface_text(iface), data=(ns.inode, iface.ifindex), expand=True
+                    render.wire_link_text(iface, lookup),
+                    data=(ns.inode, iface.ifindex),
+                    expand=True,
                 )
                 self._add_peer_side(node, iface, lookup)
             else:
-                self.root.add_leaf(render.wire_iface_text(iface), data=(ns.inode, iface.ifindex))
+                self.root.add_leaf(
+                    render.wire_link_text(iface, lookup), data=(ns.inode, iface.ifindex)
+                )
         _settle(self.root)
 
     def _add_peer_side(
@@ -328,7 +333,9 @@ class WiringPane(Tree[WireRef]):
     def _add_port(
         self, bnode: TreeNode[WireRef], ns: NetNamespace, port: Interface, lookup: render.Lookup
     ) -> None:
-        node = bnode.add(render.wire_iface_text(port), data=(ns.inode, port.ifindex), expand=True)
+        node = bnode.add(
+            render.wire_link_text(port, lookup), data=(ns.inode, port.ifindex), expand=True
+        )
         peer = port.peer
         if peer is None:
             return
