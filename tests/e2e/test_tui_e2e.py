@@ -574,3 +574,47 @@ def test_mouse_capture_is_off_over_ssh(
     assert ("1" in flags) is captured, f"mouse flags {flags!r}"
     t.keys("q")
     t.wait("NSX-EXIT=0", "a clean exit")
+
+
+@pytest.mark.root
+def test_copy_reaches_tmux_when_set_clipboard_is_on(lab: LabState) -> None:
+    """In a tmux of our own (its own server socket) with `set-clipboard on`, what the
+    message tells the user to set: `c` puts the command in tmux's paste buffer."""
+    if TMUX is None:
+        pytest.skip("tmux is not installed (apt-get install tmux)")
+    server = f"nsxt-clip-{secrets.token_hex(3)}"
+
+    def ours(*args: str) -> str:
+        argv = [TMUX, "-L", server, "-f", "/dev/null", *args]  # type: ignore[list-item]
+        return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+
+    audit = f"/tmp/{server}.audit.log"
+    cmd = shlex.join([*NSX])
+    shell = (
+        f"env PATH={shlex.quote(os.environ['PATH'])} TERM=xterm-256color HOME=/root "
+        f"NSX_AUDIT_LOG={audit} sh -c {shlex.quote(cmd + '; exec sleep 600')}"
+    )
+    try:
+        ours("new-session", "-d", "-s", "clip", "-x", "100", "-y", "24", shell)
+        ours("set-option", "-g", "set-clipboard", "on")
+        deadline = time.monotonic() + 45
+        while "namespaces · live" not in ours("capture-pane", "-p", "-t", "clip"):
+            assert time.monotonic() < deadline, "nsexplorer never showed up"
+            time.sleep(0.2)
+        ours("send-keys", "-t", "clip", "-l", "/nsxlab-b\r")
+        time.sleep(1.0)
+        ours("send-keys", "-t", "clip", "c")
+        deadline = time.monotonic() + 10
+        buffer = ""
+        while time.monotonic() < deadline:
+            done = subprocess.run(
+                [TMUX, "-L", server, "show-buffer"], capture_output=True, text=True, check=False
+            )
+            buffer = done.stdout
+            if "nsxlab-b" in buffer:
+                break
+            time.sleep(0.2)
+        assert buffer.strip() == "ip netns exec nsxlab-b sh", buffer
+    finally:
+        subprocess.run([TMUX, "-L", server, "kill-server"], check=False)  # type: ignore[list-item]
+        Path(audit).unlink(missing_ok=True)

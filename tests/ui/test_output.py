@@ -122,3 +122,43 @@ def test_the_shell_prompt_label_is_harmless() -> None:
 
     assert prompt_safe("nsxlab-a") == "nsxlab-a"
     assert prompt_safe("$(reboot)`x`\\\x1b") == "?(reboot)?x???x1b"
+
+
+async def test_copy_inside_tmux_is_wrapped_and_says_what_tmux_needs(
+    make_app: AppFactory,
+) -> None:
+    from nsexplorer.ports import TerminalInfo
+
+    app = make_app(runner=FakeRunner(), terminal=TerminalInfo(tmux=True))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(LAB_A)
+        await settle(pilot)
+        written: list[str] = []
+        driver = app._driver
+        assert driver is not None
+        driver.write = written.append  # type: ignore[method-assign]
+        await pilot.press("c")
+        command = "nsenter --net=/run/netns/nsxlab-a sh"
+        assert app.clipboard == command
+        payload = "bnNlbnRlciAtLW5ldD0vcnVuL25ldG5zL25zeGxhYi1hIHNo"  # base64 of it
+        assert f"\x1b]52;c;{payload}\x07" in written  # plain, for set-clipboard on
+        assert f"\x1bPtmux;\x1b\x1b]52;c;{payload}\x07\x1b\\" in written  # passthrough
+        note = list(app._notifications)[-1].message
+        assert "tmux passes it on only with `set -g set-clipboard on`" in note
+        assert f"sent {len(command)} bytes" in note
+        assert f"$ {command}" in transcript(app)  # to copy by hand too
+
+
+async def test_copy_outside_tmux_is_plain_osc52(make_app: AppFactory) -> None:
+    app = make_app(runner=FakeRunner())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        written: list[str] = []
+        driver = app._driver
+        assert driver is not None
+        driver.write = written.append  # type: ignore[method-assign]
+        await pilot.press("c")
+        assert not any("tmux" in w for w in written)
+        assert any(w.startswith("\x1b]52;c;") for w in written)
+        assert "tmux" not in list(app._notifications)[-1].message
