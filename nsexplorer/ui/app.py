@@ -11,14 +11,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import os
 import signal
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from rich.console import RenderableType
 from textual import events
 from textual.app import App
 from textual.filter import LineFilter
 from textual.notifications import SeverityLevel
+from textual.screen import Screen
 from textual.widgets import Input
 
 from nsexplorer.model import NetNamespace, Snapshot
@@ -36,6 +40,7 @@ from nsexplorer.ui.main_screen import MainScreen
 from nsexplorer.ui.palette import GotoNamespace
 
 STARTUP_GRACE = 1.0  # seconds: mount the rest of the UI by then even if discovery is slow
+SETTLE = 0.02  # seconds between checks that the first frame's layout has settled
 STOP_WAIT = 3.0  # seconds to wait, after the terminal is restored, for commands to end
 TMUX_WRAP = "\x1bPtmux;{}\x1b\\"
 
@@ -71,6 +76,16 @@ class NsxApp(CollectingApp):
         self.exit_signal: int | None = None
         self._main: MainScreen | None = None
         self._legible: Legible | None = None
+        # Nothing reaches the terminal until the first populated frame is ready and
+        # its layout has settled (or STARTUP_GRACE passed): then one full frame, not
+        # one per mount, message and scrollbar that appears.
+        self._holding_first_frame = True
+        self._held = 0
+        self._quiet_checks = 0
+        self._last_key_at = 0.0
+        self._key_gap = float("inf")
+        self._started_at = time.monotonic()
+        self._data_shown = False
 
     def get_default_screen(self) -> MainScreen:
         self._main = MainScreen()
@@ -93,6 +108,8 @@ class NsxApp(CollectingApp):
         """Keys reach the main screen's filter here, in arrival order, before bindings
         and before any widget's queue (see MainScreen.take_key)."""
         screen = self.screen if self.screen_stack else None
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self._key_gap, self._last_key_at = event.time - self._last_key_at, event.time
         if isinstance(screen, MainScreen) and not event.is_forwarded:
             if isinstance(event, events.Key) and screen.take_key(event.key, event.character):
                 return
@@ -105,6 +122,12 @@ class NsxApp(CollectingApp):
         if self._legible is None:
             self._legible = Legible(self.console.color_system)
         return [*super().get_line_filters(), self._legible]
+
+    def keys_in_burst(self) -> bool:
+        """The key being handled came right after the one before (see BURST_GAP)."""
+        from nsexplorer.ui.main_screen import BURST_GAP
+
+        return self._key_gap < BURST_GAP
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         # No blinking cursor: over SSH each blink is a repaint, twice a second.
@@ -121,6 +144,8 @@ class NsxApp(CollectingApp):
         self.set_timer(STARTUP_GRACE, self.startup_done)
 
     def on_mount(self) -> None:
+        self._started_at = time.monotonic()
+        self._check_first_frame()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGHUP, signal.SIGTERM):
@@ -128,21 +153,54 @@ class NsxApp(CollectingApp):
         self.set_interval(1.0, self._tick, name="running-clock")
 
     def startup_done(self) -> None:
-        """The populated sidebar is on the screen (or discovery failed): mount the rest,
-        and let the composition root undo its start-up tweaks (the cyclic GC)."""
+        """The populated sidebar is ready (or discovery failed, or is slow): mount the
+        rest, show the first frame, and let the composition root undo its start-up
+        tweaks (the cyclic GC)."""
         if self.main_up:
             self.main.ensure_panes()
+        self._data_shown = True
         callback, self.on_first_paint = self.on_first_paint, None
         if callback is not None:
             callback()
+
+    def _display(self, screen: Screen[Any], renderable: RenderableType | None) -> None:
+        """Textual's output step: held back until the first frame is settled."""
+        if self._holding_first_frame:
+            self._held += 1
+            return
+        super()._display(screen, renderable)
+
+    def _check_first_frame(self) -> None:
+        """Show the first frame once the data is in and the layout has settled (two
+        checks in a row with nothing drawn and nothing pending), or at STARTUP_GRACE."""
+        if not self._holding_first_frame or not self.screen_stack:
+            return  # shown already, or exiting
+        screen = self.screen
+        pending = screen._layout_required or screen._repaint_required or screen._dirty_widgets
+        quiet = self._data_shown and not self._held and not pending
+        self._quiet_checks = self._quiet_checks + 1 if quiet else 0
+        self._held = 0
+        if self._quiet_checks >= 2 or time.monotonic() - self._started_at >= STARTUP_GRACE:
+            self._holding_first_frame = False
+            screen.refresh()  # everything, once
+        else:
+            self.set_timer(SETTLE, self._check_first_frame)
 
     def _tick(self) -> None:
         if self.main_up and self.main.command_running:
             self.main.update_cmdbar()  # the running clock; nothing to write otherwise
 
     def _on_signal(self, sig: int) -> None:
-        """A hangup or SIGTERM: end the commands' process groups, leave at once."""
+        """SIGTERM: end the commands' process groups, restore the terminal, leave.
+        A hangup: the terminal is gone, there is nothing to restore (and Textual's
+        shutdown would wait forever on its input thread, which reads EOF in a loop):
+        end the commands, wait for their groups to be gone, then die of the signal."""
         self.exit_signal = sig
+        if sig == signal.SIGHUP:
+            self.stop_commands(wait=STOP_WAIT)
+            signal.signal(sig, signal.SIG_DFL)
+            os.kill(os.getpid(), sig)
+            return
         self.stop_commands(wait=0)
         self.exit(return_code=128 + sig)
 

@@ -155,7 +155,7 @@ class CollectingApp(App[None]):
         state = live if message.complete else "reading interfaces…"
         main.set_status(f"{len(message.snapshot.namespaces)} namespaces · {state}")
         main.show_inventory()
-        self.call_after_refresh(self.startup_done)
+        self.startup_done()
         if not message.complete and self._first_paint is not None:
             self.call_after_refresh(self._first_paint.set)
 

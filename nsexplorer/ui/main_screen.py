@@ -16,11 +16,12 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Container, Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.reactive import var
+from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import ContentSwitcher, Footer, Static, Tree
+from textual.widgets import ContentSwitcher, Footer, Tree
 
 from nsexplorer.model import NetNamespace
 from nsexplorer.ui import filtering, render
@@ -31,6 +32,7 @@ from nsexplorer.ui.screens.dialogs import ConfirmScreen, HelpScreen
 from nsexplorer.ui.widgets import filterbar
 from nsexplorer.ui.widgets.counters import CounterHistory, CountersPane
 from nsexplorer.ui.widgets.filterbar import FilterBar
+from nsexplorer.ui.widgets.line import Line
 from nsexplorer.ui.widgets.output import OutputPane
 from nsexplorer.ui.widgets.panes import (
     PANES,
@@ -48,6 +50,7 @@ SIDEBAR_STEP = 6
 _PANES_HELP = "show a pane (see bar)"
 _WIDER = "sidebar wider/narrower"
 COUNTERS_EVERY = 1.0  # seconds between counter readings while the Counters pane shows
+BURST_GAP = 0.05  # keys closer than this are a burst (a person types slower)
 
 
 class MainScreen(ActingScreen):
@@ -100,9 +103,9 @@ class MainScreen(ActingScreen):
         self._pending_row: tuple[int, int] | None = None
         self._status = "discovering…"
         self._panes_mounted = False
-        self._shown_text: dict[str, str] = {}
         self._sidebar_width: int | None = None
         self._counter_timer: object = None
+        self._burst_timer: Timer | None = None
 
     # --- layout ---------------------------------------------------------------------
 
@@ -111,13 +114,16 @@ class MainScreen(ActingScreen):
             with Vertical(id="sidebar"):
                 yield FilterBar(id="filter")
                 yield NamespaceTree(id="tree")
-                yield Static(Text(""), id="status")
+                yield Line(id="status")
             with Vertical(id="main"):
-                yield Static(Text(""), id="title")
+                yield Line(id="title")
                 yield PaneBar(id="panebar")
                 with ContentSwitcher(initial=PANE_IDS[0], id="panes"):
-                    yield InterfacesPane()  # the others: after the first paint
-        yield Static(Text(""), id="cmdbar")
+                    yield InterfacesPane()  # the others: mounted by ensure_panes
+        yield Line(id="cmdbar")
+        # The footer's row, there from the start: mounting the footer later must not
+        # resize everything above it (a full repaint on the wire).
+        yield Container(id="footer-slot")
 
     def on_mount(self) -> None:
         self.query_one(PaneBar).show_active(self.pane)
@@ -147,7 +153,7 @@ class MainScreen(ActingScreen):
         for pane in panes:  # the switcher hides only the children it was composed with
             pane.display = pane.id == switcher.current
         switcher.mount(*panes)
-        self.mount(Footer(compact=True, show_command_palette=True))
+        self.query_one("#footer-slot").mount(Footer(compact=True, show_command_palette=True))
         self.call_after_refresh(self.app.refresh_bindings)
 
     @property
@@ -159,16 +165,8 @@ class MainScreen(ActingScreen):
         return self.query_one(OutputPane)
 
     def _set(self, widget_id: str, text: Text) -> None:
-        """Update a one-line Static only if what it shows changes (a no-op refresh
-        must write nothing to the terminal)."""
-        key = f"{text.plain}\0{text.spans!r}\0{text.style}"
-        if self._shown_text.get(widget_id) == key:
-            return
-        self._shown_text[widget_id] = key
-        text = text.copy()
-        text.no_wrap = True
-        text.overflow = "ellipsis"
-        self.query_one(f"#{widget_id}", Static).update(text)
+        """Show ``text`` on a one-line widget; showing the same again writes nothing."""
+        self.query_one(f"#{widget_id}", Line).show(text)
 
     # --- keys taken as they arrive (the filter) -------------------------------------
 
@@ -262,6 +260,19 @@ class MainScreen(ActingScreen):
         ns = self.selected_ns
         self.current_command = self.shell_equivalent(ns)
         self._dirty = set(PANE_IDS)
+        if self.nsx.keys_in_burst():
+            # Keys arriving faster than a person types (auto-repeat, a paste, a laggy
+            # link): the sidebar follows each one, the main area is drawn once they
+            # stop. The selection itself is already final: actions read it.
+            if self._burst_timer is not None:
+                self._burst_timer.stop()
+            self._burst_timer = self.set_timer(BURST_GAP, self._selection_settled)
+            return
+        self._selection_settled()
+
+    def _selection_settled(self) -> None:
+        self._burst_timer = None
+        ns = self.selected_ns
         self._draw_main()
         self.update_cmdbar()
         self.nsx.selection_changed(ns)

@@ -117,8 +117,29 @@ def term() -> Iterator[Callable[..., Term]]:
         yield start
     finally:
         for session in sessions:
+            left = _processes_in(session)
             subprocess.run([TMUX, "kill-session", "-t", session], check=False)  # type: ignore[list-item]
+            for pid in left:  # a hangup must end nsexplorer; never leave one behind
+                assert pid_gone(pid), f"pid {pid} outlived its terminal (session {session})"
             Path(f"/tmp/{session}.audit.log").unlink(missing_ok=True)
+
+
+def _processes_in(session: str) -> list[int]:
+    """The processes under the session's pane (ours: started by this test)."""
+    done = subprocess.run(
+        [TMUX, "display-message", "-p", "-t", session, "#{pane_pid}"],  # type: ignore[list-item]
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0 or not done.stdout.strip().isdigit():
+        return []
+    pane = int(done.stdout)
+    try:
+        with open(f"/proc/{pane}/task/{pane}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
 
 
 def shell_prompt(screen: str) -> bool:
@@ -533,13 +554,34 @@ def test_sigterm_or_a_hangup_ends_running_commands(
     t = term()
     live_ready(t)
     argv = start_sleeper(t)
+    app = nsx_pid(t)
     if how == "SIGTERM":
-        app = nsx_pid(t)
         os.kill(app, signal.SIGTERM)
         t.wait("NSX-EXIT=143", "the terminal back after SIGTERM")
     else:
         tmux("kill-session", "-t", t.session)  # the terminal goes away: SIGHUP
     assert wait_gone(argv) == [], f"the command outlived nsexplorer ({how})"
+    assert pid_gone(app), f"nsexplorer itself outlived the {how}"
+
+
+def pid_gone(pid: int, timeout: float = 10) -> bool:
+    """Wait for ``pid`` (a process this test started) to end; SIGKILL it if it did not."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not os.path.exists(f"/proc/{pid}") or _zombie(pid):
+            return True
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    return False
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
 
 
 def nsx_pid(t: Term) -> int:

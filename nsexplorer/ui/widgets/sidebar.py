@@ -104,7 +104,11 @@ class NamespaceTree(Tree[int]):
             node = self.get_node_at_line(line)
             if node is not None and node.data is not None:
                 self.cursor_line = line
-                self.scroll_to_line(line, animate=False)
+                top = self.scroll_offset.y
+                if not top <= line < top + self.scrollable_content_region.height:
+                    # only when it is off screen: a no-op scroll still repaints the
+                    # scrollbar on every row (bytes on a slow link)
+                    self.scroll_to_line(line, animate=False)
                 return
 
     def action_cursor_down(self) -> None:
