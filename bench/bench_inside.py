@@ -85,11 +85,11 @@ def main() -> int:
         print("needs root (creates a namespace)", file=sys.stderr)
         return 2
 
-    from nsexplorer.collect import nsfs
     from nsexplorer.collect.inside import sockets
     from nsexplorer.collect.inside.sockdiag import SockDiag
     from nsexplorer.collect.netns_reader import run_on_own_thread
     from nsexplorer.collect.source import LiveSource
+    from nsexplorer.kernel import nsfs
 
     subprocess.run(["ip", "netns", "del", NETNS], capture_output=True, check=False)
     common.sh(["ip", "netns", "add", NETNS])

@@ -37,11 +37,11 @@ DECODE_SNIPPET = r"""
 import json, sys, time
 loops = int(sys.argv[1]); doc = json.load(open(sys.argv[2]))
 try:
-    from nsexplorer.collect import rtnl_decode as d
+    from nsexplorer.kernel import rtnl_decode as d
     fns = {"links": d.parse_link, "addrs": d.parse_addr, "routes": d.parse_route,
            "rules": d.parse_rule}
 except ImportError:  # before the decoders were split out of netlink.py
-    from nsexplorer.collect import netlink as d
+    from nsexplorer.kernel import netlink as d
     fns = {"links": d.parse_link, "addrs": d.parse_addr, "routes": d.parse_route}
 out = {}
 for kind, fn in fns.items():

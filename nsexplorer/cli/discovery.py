@@ -213,7 +213,7 @@ def _stat_target(target: str) -> tuple[NamespaceId | None, str]:
     not followed to wherever it points on the host).
     """
     from nsexplorer import targets
-    from nsexplorer.collect import nsfs
+    from nsexplorer.kernel import nsfs
 
     path = None
     pid = targets.pid_of(target)

@@ -13,8 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
-from nsexplorer.collect import nsfs
-from nsexplorer.kernel import procfs
+from nsexplorer.kernel import nsfs, procfs
 from nsexplorer.model import BindMount, Container
 
 

@@ -28,8 +28,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
-from nsexplorer.collect import mounts, nsfs
-from nsexplorer.kernel import mountinfo
+from nsexplorer.collect import mounts
+from nsexplorer.kernel import mountinfo, nsfs
 from nsexplorer.model import BindMount, NamespaceId
 
 MAX_VISITS = 32  # mount namespaces visited per discovery (a backlog could be a cycle)

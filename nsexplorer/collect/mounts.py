@@ -17,13 +17,13 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from nsexplorer.collect.nsfs import nsfs_dev, read_bounded
 from nsexplorer.kernel.mountinfo import (
     MOUNTINFO_LIMIT,
     MountEntry,
     NsfsMount,
     parse_nsfs,
 )
+from nsexplorer.kernel.nsfs import nsfs_dev, read_bounded
 from nsexplorer.model import BindMount
 
 

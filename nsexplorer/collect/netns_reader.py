@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from nsexplorer.collect import rtnl_dump, wiring
-from nsexplorer.collect.netlink import RtSocket
+from nsexplorer.collect import wiring
 from nsexplorer.collect.ns_handles import GONE_ERRNOS, HandlePool
-from nsexplorer.collect.rtnl_raw import Dump
-from nsexplorer.kernel import fdlimit
+from nsexplorer.kernel import fdlimit, rtnl_dump
+from nsexplorer.kernel.netlink import RtSocket
+from nsexplorer.kernel.rtnl_raw import Dump
 from nsexplorer.model import Interface, NamespaceId, Peer, Route, Rule
 
 T = TypeVar("T")

@@ -20,8 +20,8 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from nsexplorer.collect.netlink import RtSocket
 from nsexplorer.kernel import fdlimit, nsfs
+from nsexplorer.kernel.netlink import RtSocket
 from nsexplorer.model import NamespaceId
 
 T = TypeVar("T")

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-from nsexplorer.collect import rtnl_names
-from nsexplorer.collect.rtnl_decode import STACKED_KINDS
-from nsexplorer.collect.rtnl_raw import Dump, RawLink, RawNexthop
+from nsexplorer.kernel import rtnl_names
+from nsexplorer.kernel.rtnl_decode import STACKED_KINDS
+from nsexplorer.kernel.rtnl_raw import Dump, RawLink, RawNexthop
 from nsexplorer.model import Address, Interface, NamespaceId, Nexthop, Peer, Route
 
 # (namespace asking, namespace asked about) -> the id the first uses for the second

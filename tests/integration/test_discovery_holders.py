@@ -22,8 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from nsexplorer.collect import mountns, nsfs
+from nsexplorer.collect import mountns
 from nsexplorer.collect.source import LiveSource
+from nsexplorer.kernel import nsfs
 from nsexplorer.model import Group, NetNamespace, Snapshot, Source, group_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from nsexplorer.collect import netns_reader, nsfs
+from nsexplorer.collect import netns_reader
 from nsexplorer.collect.source import LiveSource
 from nsexplorer.errors import NamespaceGone
+from nsexplorer.kernel import nsfs
 from nsexplorer.model import Group, NetNamespace, Snapshot, group_of
 
 if TYPE_CHECKING:

@@ -22,10 +22,11 @@ from pathlib import Path
 import pytest
 
 from nsexplorer.cli.inside import endpoint
-from nsexplorer.collect import netns_reader, nsfs
+from nsexplorer.collect import netns_reader
 from nsexplorer.collect.inside import conntrack, reader
 from nsexplorer.collect.source import LiveSource
 from nsexplorer.errors import NamespaceGone
+from nsexplorer.kernel import nsfs
 from nsexplorer.model import NetNamespace, Snapshot
 from nsexplorer.model_inside import SocketInfo
 
@@ -197,7 +198,7 @@ def test_sockets_with_their_processes_match_ss(made: Made, tmp_path: Path) -> No
 
 HOLDER = r"""
 import socket, sys, time
-from nsexplorer.collect import nsfs
+from nsexplorer.kernel import nsfs
 fd, _ = nsfs.open_verified(sys.argv[1])
 box = []
 def make():

@@ -17,11 +17,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from nsexplorer.collect import netlink, netns_reader, nsfs
-from nsexplorer.collect.netlink import RtSocket
-from nsexplorer.collect.rtnl_decode import IFADDRMSG, parse_addr, parse_link
-from nsexplorer.collect.rtnl_dump import dump_namespace
-from nsexplorer.collect.rtnl_raw import RawAddr
+from nsexplorer.collect import netns_reader
+from nsexplorer.kernel import netlink, nsfs
+from nsexplorer.kernel.netlink import RtSocket
+from nsexplorer.kernel.rtnl_decode import IFADDRMSG, parse_addr, parse_link
+from nsexplorer.kernel.rtnl_dump import dump_namespace
+from nsexplorer.kernel.rtnl_raw import RawAddr
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 

@@ -14,7 +14,7 @@ import struct
 from collections import deque
 from collections.abc import Callable
 
-from nsexplorer.collect import netlink
+from nsexplorer.kernel import netlink
 
 HDR = struct.Struct("=IHHII")
 

@@ -22,11 +22,12 @@ from typing import Any
 import pytest
 
 from nsexplorer.cli.show_net import state_text
-from nsexplorer.collect import netlink, rtnl_attrs, rtnl_names, wiring
-from nsexplorer.collect.netlink import NetlinkDecodeError
-from nsexplorer.collect.rtnl_decode import parse_link
-from nsexplorer.collect.rtnl_dump import needs_nexthop_objects, parse_dump
-from nsexplorer.collect.rtnl_raw import Dump, RawLink
+from nsexplorer.collect import wiring
+from nsexplorer.kernel import netlink, rtnl_attrs, rtnl_names
+from nsexplorer.kernel.netlink import NetlinkDecodeError
+from nsexplorer.kernel.rtnl_decode import parse_link
+from nsexplorer.kernel.rtnl_dump import needs_nexthop_objects, parse_dump
+from nsexplorer.kernel.rtnl_raw import Dump, RawLink
 from nsexplorer.model import Interface, NamespaceId, Nexthop, Peer, Route
 
 FIXTURES = Path(__file__).parent / "fixtures"

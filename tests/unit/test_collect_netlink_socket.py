@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 from fakekernel import FakeKernel, message
 
-from nsexplorer.collect import netlink, netns_reader, ns_handles, rtnl_dump
-from nsexplorer.collect.netlink import NetlinkDecodeError, NetlinkError, RtSocket
-from nsexplorer.collect.rtnl_decode import parse_link
+from nsexplorer.collect import netns_reader, ns_handles
+from nsexplorer.kernel import netlink, rtnl_dump
+from nsexplorer.kernel.netlink import NetlinkDecodeError, NetlinkError, RtSocket
+from nsexplorer.kernel.rtnl_decode import parse_link
 from nsexplorer.model import NamespaceId, Peer
 
 RICH = Path(__file__).parent / "fixtures" / "netlink_rich.json"

@@ -220,7 +220,7 @@ def test_a_chrooted_lowest_pid_is_passed_over(tmp_path: Path) -> None:
 
 
 def test_mark_covered_compares_what_the_path_opens(tmp_path: Path) -> None:
-    from nsexplorer.collect import nsfs
+    from nsexplorer.kernel import nsfs
     from nsexplorer.model import BindMount
 
     dev = nsfs.nsfs_dev()

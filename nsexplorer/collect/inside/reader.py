@@ -20,12 +20,12 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from nsexplorer.collect import nsfs
 from nsexplorer.collect.inside import conntrack, nat, neighbours, sockets
 from nsexplorer.collect.inside.sockdiag import SockDiag
 from nsexplorer.collect.netns_reader import run_on_own_thread
 from nsexplorer.collect.ns_handles import GONE_ERRNOS, open_namespace
 from nsexplorer.errors import NamespaceGone
+from nsexplorer.kernel import nsfs
 from nsexplorer.model import NamespaceId, PublishedPort
 from nsexplorer.model_inside import INSIDE_PARTS, DnatRule, InsideFacts, SocketInfo
 

@@ -15,10 +15,10 @@ import struct
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from nsexplorer.collect import netlink
-from nsexplorer.collect import rtnl_names as words
-from nsexplorer.collect.netlink import NLMSGHDR, AttrTable, Buf, NetlinkDecodeError, walk
-from nsexplorer.collect.rtnl_attrs import (
+from nsexplorer.kernel import netlink
+from nsexplorer.kernel import rtnl_names as words
+from nsexplorer.kernel.netlink import NLMSGHDR, AttrTable, Buf, NetlinkDecodeError, walk
+from nsexplorer.kernel.rtnl_attrs import (
     U16,
     flag,
     i32,
@@ -34,7 +34,7 @@ from nsexplorer.collect.rtnl_attrs import (
     uid_range,
     via,
 )
-from nsexplorer.collect.rtnl_raw import RawAddr, RawHop, RawLink, RawNexthop, RawRoute
+from nsexplorer.kernel.rtnl_raw import RawAddr, RawHop, RawLink, RawNexthop, RawRoute
 from nsexplorer.model import Address, Rule
 
 AF_INET = socket.AF_INET

@@ -9,8 +9,8 @@ import socket
 import struct
 import sys
 
-from nsexplorer.collect import netlink
-from nsexplorer.collect.netlink import Buf, NetlinkDecodeError
+from nsexplorer.kernel import netlink
+from nsexplorer.kernel.netlink import Buf, NetlinkDecodeError
 from nsexplorer.model import Counters
 
 AF_INET = socket.AF_INET

@@ -9,9 +9,9 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 
-from nsexplorer.collect import netlink
-from nsexplorer.collect.netlink import NetlinkDecodeError, NetlinkError, RtSocket
-from nsexplorer.collect.rtnl_decode import (
+from nsexplorer.kernel import netlink
+from nsexplorer.kernel.netlink import NetlinkDecodeError, NetlinkError, RtSocket
+from nsexplorer.kernel.rtnl_decode import (
     FIB_RULE_HDR,
     IFADDRMSG,
     IFINFOMSG,
@@ -23,7 +23,7 @@ from nsexplorer.collect.rtnl_decode import (
     parse_route,
     parse_rule,
 )
-from nsexplorer.collect.rtnl_raw import Dump, RawLink, RawRoute
+from nsexplorer.kernel.rtnl_raw import Dump, RawLink, RawRoute
 
 _LINK_REQ = IFINFOMSG.pack(0, 0, 0, 0, 0)
 _ADDR_REQ = IFADDRMSG.pack(0, 0, 0, 0, 0)
