@@ -4,23 +4,27 @@ in a small harness App over recorded-style data."""
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 
 from helpers import widget_text
 from textual.widgets import DataTable, Static
-from uifixtures import lab_snapshot
+from uifixtures import FakeRunner, lab_snapshot
 from viewfixtures import (
     HOSTILE_COMM,
     RULES,
+    FailingRunner,
     FakeInside,
     InsideHarness,
     ScreenHarness,
     lab_problems,
 )
 
+from nsexplorer.actions.fanout import run_in_each
 from nsexplorer.collect.recorded import SnapshotReplay
 from nsexplorer.model import Snapshot
 from nsexplorer.ui.render_views import badge_text, problems_summary_text
 from nsexplorer.ui.screens.changes import ChangesScreen, ChangeTracker
+from nsexplorer.ui.screens.fanout import FanOutScreen
 from nsexplorer.ui.screens.problems import Jump, ProblemsScreen
 from nsexplorer.ui.widgets.inside import InsidePane
 
@@ -202,3 +206,54 @@ async def test_changes_view_lists_with_times_and_jumps_to_the_interface() -> Non
         await pilot.press("enter")
         await pilot.pause()
     assert app.results == [Jump(4026532601, "veth0")]
+
+
+# ---------------------------------------------------------------- fan-out
+
+
+async def test_fanout_groups_results_per_namespace_with_exit_status() -> None:
+    snap = lab_snapshot()
+    chosen = [_ns(snap, label) for label in ("nsxlab-a", "nsxlab-b", "nsxlab-c")]
+    runner = FailingRunner(bad={chosen[1].inode}, output="ok\x07\n")
+    app = ScreenHarness()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = FanOutScreen(partial(run_in_each, runner, parallel=2), chosen, ["ip", "-br", "l"])
+        app.push_screen(screen, app.record)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.finished
+        groups = [widget_text(screen.query_one(f"#fanout-{n}", Static)) for n in range(3)]
+        status = widget_text(screen.query_one("#fanout-status", Static))
+        title = widget_text(screen.query_one("#fanout-title", Static))
+        await pilot.press("escape")
+        await pilot.pause()
+    assert sorted(inode for inode, _, _ in runner.runs) == sorted(ns.inode for ns in chosen)
+    assert "nsxlab-a" in groups[0] and "exit 0" in groups[0] and "ok\\x07" in groups[0]
+    assert "nsxlab-b" in groups[1] and "exit 2" in groups[1]
+    assert "RTNETLINK \\x1b[31m[b]no[/b]" in groups[1]
+    assert "3 namespace(s): 2 ok, 1 failed" in status
+    assert "$ ip -br l  in 3 namespace(s)" in title
+    assert app.results == [None]
+
+
+async def test_fanout_escape_cancels_what_still_runs() -> None:
+    snap = lab_snapshot()
+    chosen = [_ns(snap, label) for label in ("nsxlab-a", "nsxlab-b")]
+    runner = FakeRunner(block=True)
+    app = ScreenHarness()
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = FanOutScreen(partial(run_in_each, runner), chosen, ["sleep", "100"])
+        app.push_screen(screen, app.record)
+        await pilot.pause()
+        assert not screen.finished
+        await pilot.press("escape")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.finished
+        status = widget_text(screen.query_one("#fanout-status", Static))
+        assert app.results == []  # the first Escape cancels, it does not close
+        await pilot.press("escape")
+        await pilot.pause()
+    assert "(cancelled)" in status
+    assert all(r.exit_status is None for r in screen.results.values())
+    assert app.results == [None]

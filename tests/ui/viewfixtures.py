@@ -3,14 +3,16 @@ and a harness App that mounts one view over it."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from textual.app import App, ComposeResult
+from uifixtures import FakeRunner
 
 from nsexplorer.errors import NamespaceGone
 from nsexplorer.model import NetNamespace, PublishedPort, Rule
 from nsexplorer.model_inside import DnatRule, FdbEntry, InsideFacts, Neighbour, SocketInfo
+from nsexplorer.ports import RunResult
 from nsexplorer.ui.widgets.inside import InsidePane
 
 ANY4 = "0.0.0.0"  # noqa: S104 - an address in test data, nothing binds
@@ -113,3 +115,25 @@ class ScreenHarness(App[None]):
 
     def record(self, result: object) -> None:
         self.results.append(result)
+
+
+class FailingRunner(FakeRunner):
+    """FakeRunner whose command fails (exit 2, hostile output) in the ``bad`` inodes."""
+
+    def __init__(self, bad: set[int], **kwargs: bool) -> None:
+        super().__init__(**kwargs)
+        self.bad = bad
+
+    def run(
+        self,
+        ns: NetNamespace,
+        argv: Sequence[str],
+        *,
+        all_namespaces: bool = False,
+        timeout: float | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> RunResult:
+        got = super().run(ns, argv, all_namespaces=all_namespaces, timeout=timeout, cancel=cancel)
+        if ns.inode in self.bad:
+            return RunResult(tuple(argv), 2, "RTNETLINK \x1b[31m[b]no[/b]\n")
+        return got
