@@ -1,0 +1,46 @@
+"""ProblemBoard: findings per namespace for badges and Details, counters growing only
+between two reads, and which findings appeared or cleared."""
+
+from __future__ import annotations
+
+from uifixtures import lab_snapshot
+from viewfixtures import FakeProblem, lab_problems
+
+from nsexplorer.model import Snapshot
+from nsexplorer.ui.problemboard import ProblemBoard
+
+GROWING = FakeProblem("counters-growing", "warning", 4026532501, "eth0", "rx_dropped +12")
+
+
+def test_badges_and_details_only_where_the_finding_belongs() -> None:
+    board = ProblemBoard(lambda s: lab_problems())
+    board.update(lab_snapshot())
+    assert board.worst(4026532601) == "error"
+    assert board.worst(4026532602) == "warning"
+    assert board.worst(4026532501) is None  # healthy: no badge
+    assert board.for_namespace(4026532501) == ()
+    assert [p.kind for p in board.for_namespace(4026532901)] == ["leaked-netns"]
+    assert [p.kind for p in board.for_interface(4026532602, "veth0")] == ["veth-no-carrier"]
+    assert board.for_interface(4026532602, "lo") == ()
+
+
+def test_counters_growing_needs_two_reads_and_clears_when_they_stop() -> None:
+    calls: list[tuple[Snapshot, Snapshot]] = []
+    grow = [GROWING]
+
+    def growing(a: Snapshot, b: Snapshot) -> list[FakeProblem]:
+        calls.append((a, b))
+        return list(grow)
+
+    board = ProblemBoard(lambda s: (), growing)
+    first, second = lab_snapshot(), lab_snapshot()
+    assert board.update(first) == ((), ())
+    assert calls == []
+    appeared, cleared = board.update(second)
+    assert calls == [(first, second)]
+    assert appeared == (GROWING,) and cleared == ()
+    assert board.worst(4026532501) == "warning"
+    grow.clear()
+    appeared, cleared = board.update(lab_snapshot())
+    assert appeared == () and cleared == (GROWING,)
+    assert board.worst(4026532501) is None
