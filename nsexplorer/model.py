@@ -415,3 +415,12 @@ def candidate_paths(ns: NetNamespace) -> list[str]:
     paths.extend(f"/proc/{h.pid}/fd/{h.fd}" for h in ns.fd_holders[:3])
     paths.extend(f"/proc/{h.pid}/fd/{h.fd}" for h in ns.socket_holders[:3])
     return list(dict.fromkeys(paths))
+
+
+def describe(ns: NetNamespace) -> str:
+    """How a namespace is named in messages and the audit log: its label and inode
+    (raw: escape it for a terminal)."""
+    label = ns.label or (ns.names[0] if ns.names else "")
+    if not label and ns.containers:
+        label = ns.containers[0].name
+    return f"{label} (inode {ns.inode})" if label else f"inode {ns.inode}"

@@ -27,7 +27,7 @@ from enum import StrEnum
 
 from nsexplorer.actions.nsfs import OWN_NETNS, ns_id_of
 from nsexplorer.errors import ActionFailed, NamespaceGone, NsxError
-from nsexplorer.model import NamespaceId, NetNamespace, candidate_paths
+from nsexplorer.model import NamespaceId, NetNamespace, candidate_paths, describe
 
 NETNS_RUN_DIR = "/var/run/netns"
 
@@ -55,14 +55,6 @@ class Entry:
     # A bind mount hidden in another mount namespace: (pid inside it, path there),
     # for the seed article's form `nsenter -t PID -m nsenter --net=PATH`.
     seed: tuple[int, str] | None = None
-
-
-def describe(ns: NetNamespace) -> str:
-    """How a namespace is named in messages: its label and inode."""
-    label = ns.label or (ns.names[0] if ns.names else "")
-    if not label and ns.containers:
-        label = ns.containers[0].name
-    return f"{label} (inode {ns.inode})" if label else f"inode {ns.inode}"
 
 
 def wrap(entry: Entry, argv: Sequence[str]) -> list[str]:

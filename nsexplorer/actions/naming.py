@@ -11,7 +11,6 @@ swapped, cannot name the wrong one.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import os
 import re
@@ -21,13 +20,12 @@ from nsexplorer import shellquote as quoting
 from nsexplorer.actions.entry import NETNS_RUN_DIR
 from nsexplorer.actions.nsfs import ns_id_of, own_netns
 from nsexplorer.errors import ActionFailed, NeedsRoot
-from nsexplorer.kernel.libc import libc
+from nsexplorer.kernel.libc import mount, umount_detach
 from nsexplorer.model import NamespaceId
 
 MS_BIND = 4096
 MS_REC = 16384
 MS_SHARED = 1 << 20
-MNT_DETACH = 2
 NAME_MAX = 255
 _PROC_NS = re.compile(r"/proc/(\d+)/ns/net\Z")
 
@@ -81,30 +79,17 @@ def name_command(source: str, name: str) -> str:
     return f"{mkdir} && {touch} && {bind}"
 
 
-def _mount(source: str, target: str, flags: int) -> None:
-    fstype = b"none"
-    if libc().mount(os.fsencode(source), os.fsencode(target), fstype, flags, None) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err), target)
-
-
-def _umount_detach(target: str) -> None:
-    if libc().umount2(os.fsencode(target), MNT_DETACH) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err), target)
-
-
 def ensure_run_dir() -> None:
     """/var/run/netns exists and is a shared mount point, as `ip netns add` leaves it."""
     os.makedirs(NETNS_RUN_DIR, mode=0o755, exist_ok=True)
     try:
-        _mount("", NETNS_RUN_DIR, MS_SHARED | MS_REC)
+        mount("", NETNS_RUN_DIR, MS_SHARED | MS_REC)
     except OSError as err:
         if err.errno != errno.EINVAL:
             raise
         # Not a mount point yet: make it one (bind onto itself), then share it.
-        _mount(NETNS_RUN_DIR, NETNS_RUN_DIR, MS_BIND | MS_REC)
-        _mount("", NETNS_RUN_DIR, MS_SHARED | MS_REC)
+        mount(NETNS_RUN_DIR, NETNS_RUN_DIR, MS_BIND | MS_REC)
+        mount("", NETNS_RUN_DIR, MS_SHARED | MS_REC)
 
 
 def require_free(name: str) -> str:
@@ -131,7 +116,7 @@ def bind_fd(fd: int, name: str) -> str:
         raise NeedsRoot(f"naming a namespace needs root: {err.strerror}") from err
     os.close(made)
     try:
-        _mount(f"/proc/self/fd/{fd}", target, MS_BIND)
+        mount(f"/proc/self/fd/{fd}", target, MS_BIND)
     except OSError as err:
         os.unlink(target)
         if err.errno == errno.EPERM:
@@ -173,7 +158,7 @@ def unbind_name(
     if announce is not None:
         announce()
     try:
-        _umount_detach(target)
+        umount_detach(target)
     except OSError as err:
         if err.errno == errno.EPERM:
             raise NeedsRoot(f"removing a name needs root: {err.strerror}") from err

@@ -26,7 +26,7 @@ from nsexplorer.actions import entry
 from nsexplorer.actions.entry import Entry, Kind
 from nsexplorer.errors import ActionFailed, NeedsRoot
 from nsexplorer.kernel import fdlimit, nsfs
-from nsexplorer.model import NamespaceId, NetNamespace
+from nsexplorer.model import NamespaceId, NetNamespace, describe
 
 # What `ip netns exec NAME` does after setns, in the private mount namespace: a sysfs
 # that describes this network namespace, then /etc/netns/NAME/* bound over /etc/*
@@ -149,13 +149,11 @@ def open_way(
         except OSError as err:
             if fdlimit.is_out_of_fds(err):
                 raise ActionFailed(
-                    f"cannot open namespace {entry.describe(ns)}: too many open files "
+                    f"cannot open namespace {describe(ns)}: too many open files "
                     f"(limit {fdlimit.soft_limit()}); nothing was run"
                 ) from err
     if refused and len(refused) == tried:
-        denied = (
-            f"cannot open namespace {entry.describe(ns)}: permission denied ({', '.join(refused)})"
-        )
+        denied = f"cannot open namespace {describe(ns)}: permission denied ({', '.join(refused)})"
         if os.geteuid() != 0:
             raise NeedsRoot(f"{denied}: this needs root; nothing was run (try again with sudo)")
         raise ActionFailed(

@@ -18,7 +18,7 @@ from nsexplorer.actions.nsfs import OWN_NETNS, ns_id_of
 from nsexplorer.actions.output import DEFAULT_LIMIT
 from nsexplorer.actions.process import exit_status_of, run_captured
 from nsexplorer.errors import ActionFailed, NeedsRoot, ReadOnlyRefused
-from nsexplorer.model import NetNamespace
+from nsexplorer.model import NetNamespace, describe
 from nsexplorer.ports import CommandRunner, PreparedShell, RunResult
 
 NOT_FOUND = 127
@@ -314,7 +314,7 @@ class NamespaceRunner:
         self._record(
             action,
             netns_inode=ns.inode,
-            netns=entry.describe(ns),
+            netns=describe(ns),
             argv=argv,
             command=full,
             exit_status=status,
@@ -422,7 +422,7 @@ def privilege_problem(way: entry.Entry, ns: NetNamespace, status_path: str = "")
     if way.kind is entry.Kind.DIRECT or has_capability(CAP_SYS_ADMIN, status_path):
         return ""
     return (
-        f"entering namespace {entry.describe(ns)} needs root (CAP_SYS_ADMIN); "
+        f"entering namespace {describe(ns)} needs root (CAP_SYS_ADMIN); "
         "nothing was run (try again with sudo)"
     )
 

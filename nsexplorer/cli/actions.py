@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from nsexplorer.actions.entry import describe
 from nsexplorer.actions.naming import require_free
 from nsexplorer.actions.runner import NamespaceRunner
 from nsexplorer.errors import ActionFailed, ReadOnlyRefused
-from nsexplorer.model import NamespaceId, NetNamespace
+from nsexplorer.model import NamespaceId, NetNamespace, describe
 from nsexplorer.shellquote import quote
 from nsexplorer.textsafe import visible
 

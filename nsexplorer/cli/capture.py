@@ -10,10 +10,11 @@ import sys
 import threading
 from types import FrameType
 
-from nsexplorer.actions import capture, entry
+from nsexplorer.actions import capture
 from nsexplorer.actions.runner import NamespaceRunner
 from nsexplorer.cli.actions import resolve_target
 from nsexplorer.errors import ActionFailed, NamespaceGone
+from nsexplorer.model import describe
 from nsexplorer.textsafe import visible
 
 
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         except NamespaceGone as err:
             raise ActionFailed(f"{err.message}; nothing was captured") from err
         known = [i.name for i in detailed.interfaces] if detailed.detailed else None
-        capture.check_interface(interface, known, entry.describe(ns))
+        capture.check_interface(interface, known, describe(ns))
     path = args.write or capture.default_pcap_path(ns.label or str(ns.inode), interface)
     req = capture.CaptureRequest(
         interface=interface,

@@ -12,10 +12,9 @@ import sys
 import threading
 
 from nsexplorer.actions import fanout
-from nsexplorer.actions.entry import describe
 from nsexplorer.actions.runner import CAP_SYS_ADMIN, NamespaceRunner, has_capability
 from nsexplorer.errors import ActionFailed, NeedsRoot, TargetNotFound
-from nsexplorer.model import NetNamespace, Snapshot
+from nsexplorer.model import NetNamespace, Snapshot, describe
 from nsexplorer.textsafe import visible
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
-from nsexplorer.collect import nsfs, procfs
+from nsexplorer.collect import nsfs
+from nsexplorer.kernel import procfs
 from nsexplorer.model import BindMount, Container
 
 

@@ -12,10 +12,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from nsexplorer.collect import container_netns, mountns, mounts, nsfs, procfs
+from nsexplorer.collect import container_netns, mountns, mounts, nsfs
 from nsexplorer.collect import engine as engine_mod
 from nsexplorer.collect.engine import ContainerEngine, EngineQuery
-from nsexplorer.kernel import pidfd
+from nsexplorer.kernel import pidfd, procfs
 from nsexplorer.model import (
     BindMount,
     Container,

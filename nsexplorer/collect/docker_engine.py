@@ -17,9 +17,9 @@ import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
-from nsexplorer.collect import procfs
 from nsexplorer.collect.docker_endpoint import Endpoint
 from nsexplorer.collect.engine import EngineError
+from nsexplorer.kernel import procfs
 from nsexplorer.model import (
     Container,
     ContainerNetwork,

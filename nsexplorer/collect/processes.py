@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from nsexplorer.collect import procfs
 from nsexplorer.collect.nsfs import parse_ns_link
+from nsexplorer.kernel import procfs
 from nsexplorer.model import ProcessInfo
 
 CMDLINE_LIMIT = 4096

@@ -29,8 +29,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from nsexplorer.collect import nsfs, procfs
-from nsexplorer.kernel import mountinfo
+from nsexplorer.collect import nsfs
+from nsexplorer.kernel import mountinfo, procfs
 from nsexplorer.model import NamespaceId
 
 if TYPE_CHECKING:

@@ -24,3 +24,29 @@ def libc() -> Any:
             _libc = lib
     return _libc
 
+
+def _raise(target: str) -> None:
+    import ctypes
+    import os
+
+    err = ctypes.get_errno()
+    raise OSError(err, os.strerror(err), target)
+
+
+def mount(source: str, target: str, flags: int) -> None:
+    """mount(2) with no filesystem type (binds, propagation changes)."""
+    import os
+
+    if libc().mount(os.fsencode(source), os.fsencode(target), b"none", flags, None) != 0:
+        _raise(target)
+
+
+MNT_DETACH = 2
+
+
+def umount_detach(target: str) -> None:
+    """umount2(target, MNT_DETACH): a lazy unmount, as `ip netns delete` does."""
+    import os
+
+    if libc().umount2(os.fsencode(target), MNT_DETACH) != 0:
+        _raise(target)

@@ -11,6 +11,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from nsexplorer.errors import ActionFailed
+from nsexplorer.kernel.mountinfo import MOUNTINFO_LIMIT, MountEntry, parse_tree
+from nsexplorer.kernel.nsfs import read_bounded
+from nsexplorer.kernel.procfs import all_pids
 from nsexplorer.lab.state import PROCESS_MARK
 
 NETNS_DIR = Path("/run/netns")
@@ -58,26 +61,26 @@ def named_netns() -> list[str]:
         return []
 
 
+def _own_mounts() -> list[MountEntry] | None:
+    try:
+        data, _ = read_bounded("/proc/thread-self/mountinfo", MOUNTINFO_LIMIT)
+    except OSError:
+        return None
+    return parse_tree(data)
+
+
 def mount_id_at(path: str) -> int | None:
     """The id of the top-most mount on ``path`` in this mount namespace, if any."""
     found: int | None = None
-    try:
-        lines = Path("/proc/self/mountinfo").read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        fields = line.split(" ", 5)
-        if len(fields) > 4 and fields[4] == path:
-            found = int(fields[0])  # later lines are mounted over earlier ones
+    for m in _own_mounts() or ():
+        if m.mount_point == path:
+            found = m.id  # later lines are mounted over earlier ones
     return found
 
 
 def has_submounts(mount_id: int) -> bool:
-    try:
-        lines = Path("/proc/self/mountinfo").read_text().splitlines()
-    except OSError:
-        return True
-    return any(len(f := line.split(" ", 2)) > 1 and f[1] == str(mount_id) for line in lines)
+    mounts = _own_mounts()
+    return mounts is None or any(m.parent == mount_id for m in mounts)
 
 
 def lab_env() -> dict[str, str]:
@@ -99,9 +102,9 @@ def lab_processes() -> list[int]:
     """Every live process that carries the lab's mark in its environment."""
     found: list[int] = []
     me = os.getpid()
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit() and int(entry.name) != me and is_lab_process(int(entry.name)):
-            found.append(int(entry.name))
+    for pid in all_pids():
+        if pid != me and is_lab_process(pid):
+            found.append(pid)
     return found
 
 

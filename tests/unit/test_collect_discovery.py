@@ -125,7 +125,8 @@ def test_thread_held_namespace_on_a_fake_proc(fake_proc: Path) -> None:
 
 
 def test_a_container_whose_process_left_its_sandbox_is_mapped_by_the_sandbox() -> None:
-    from nsexplorer.collect import container_netns, procfs
+    from nsexplorer.collect import container_netns
+    from nsexplorer.kernel import procfs
     from nsexplorer.model import BindMount, Container
 
     c = Container("docker", "c" * 64, "app", "img", "default", 77, sandbox_key="/run/d/netns/1")

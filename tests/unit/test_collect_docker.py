@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from nsexplorer.collect import container_netns, docker_api, docker_engine, engine, procfs
+from nsexplorer.collect import container_netns, docker_api, docker_engine, engine
 from nsexplorer.collect.docker_endpoint import Endpoint
+from nsexplorer.kernel import procfs
 from nsexplorer.model import BindMount
 
 FIXTURES = Path(__file__).parent / "fixtures"

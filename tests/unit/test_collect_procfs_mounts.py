@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from nsexplorer.collect import mounts, procfs
-from nsexplorer.kernel import mountinfo
+from nsexplorer.collect import mounts
+from nsexplorer.kernel import mountinfo, procfs
 
 
 def fake_process(

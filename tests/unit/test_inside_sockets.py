@@ -6,10 +6,10 @@ import os
 import socket
 from pathlib import Path
 
-from nsexplorer.collect import procfs
 from nsexplorer.collect.inside import sockets
 from nsexplorer.collect.inside.sockdiag import InetSock, UnixSock
 from nsexplorer.collect.inside.sockets import RawSockets
+from nsexplorer.kernel import procfs
 
 ANY4 = "0.0.0.0"  # noqa: S104 - an address in test data, nothing binds
 

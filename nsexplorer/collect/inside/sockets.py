@@ -19,9 +19,9 @@ import contextlib
 import socket
 from dataclasses import dataclass, field
 
-from nsexplorer.collect import procfs
 from nsexplorer.collect.inside import sockdiag
 from nsexplorer.collect.inside.sockdiag import InetSock, SockDiag, UnixSock
+from nsexplorer.kernel import procfs
 from nsexplorer.model_inside import SocketInfo
 
 ALL_UDP_STATES = (1 << 12) - 2

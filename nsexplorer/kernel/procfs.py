@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from nsexplorer.collect.nsfs import CLONE_NEWNET, nsfs_dev, parse_ns_link
+from nsexplorer.kernel.nsfs import CLONE_NEWNET, nsfs_dev, parse_ns_link
 
 COMM_LIMIT = 64
 NS_GET_NSTYPE = 0xB703  # _IO(0xb7, 0x3)
