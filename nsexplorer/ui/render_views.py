@@ -18,7 +18,7 @@ from nsexplorer.model import NetNamespace
 from nsexplorer.ui.render import plain, safe
 
 if TYPE_CHECKING:
-    from nsexplorer.model_inside import InsideFacts, SocketInfo
+    from nsexplorer.model_inside import DnatRule, InsideFacts, SocketInfo
 
 SEVERITY_STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 SEVERITY_MARKS = {"error": "E", "warning": "W", "info": "i"}
@@ -159,6 +159,22 @@ def socket_line(s: SocketInfo) -> Text:
     return out
 
 
+def dnat_line(d: DnatRule) -> str:
+    """`iptables nat DOCKER: tcp dport 8080 in !docker0 -> 10.0.0.2:80` (raw: escape it)."""
+    match = " ".join(
+        x
+        for x in (
+            d.protocol or "any",
+            f"dport {d.dport}" if d.dport else "",
+            f"dst {d.dst}" if d.dst else "",
+            f"in {d.in_interface}" if d.in_interface else "",
+        )
+        if x
+    )
+    to = f"{d.to_address}:{d.to_port}" if d.to_port else d.to_address
+    return f"{d.tool} {d.table} {d.chain}: {match} -> {to}"
+
+
 def _lines(out: Text, lines: Sequence[Text], empty: str) -> None:
     if not lines:
         out.append("\n  ")
@@ -228,7 +244,7 @@ def inside_text(facts: InsideFacts, ns: NetNamespace) -> Text:
             safe(f"published {p.host_ip or '*'}:{p.host_port} -> {p.container_port}")
             for p in facts.published
         ]
-        nat += [safe(f"{d.tool} {d.table} {d.chain}: {d.rule or d.to_address}") for d in facts.dnat]
+        nat += [safe(dnat_line(d)) for d in facts.dnat]
         _lines(out, nat, "no published ports, no DNAT rule leads here")
     if not _unavailable(out, facts, "conntrack"):
         _title(out, "conntrack")

@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 from functools import partial
 
-from helpers import widget_text
+from textual.geometry import Region
+from textual.widget import Widget
 from textual.widgets import DataTable, Static
 from uifixtures import FakeRunner, lab_snapshot
 from viewfixtures import (
@@ -27,6 +28,13 @@ from nsexplorer.ui.screens.changes import ChangesScreen, ChangeTracker
 from nsexplorer.ui.screens.fanout import FanOutScreen
 from nsexplorer.ui.screens.problems import Jump, ProblemsScreen
 from nsexplorer.ui.widgets.inside import InsidePane
+
+
+def widget_text(widget: Widget) -> str:
+    """Every line ``widget`` draws, its border included (helpers.widget_text crops to
+    the content size)."""
+    size = widget.outer_size
+    return "\n".join(s.text for s in widget.render_lines(Region(0, 0, size.width, size.height)))
 
 
 def _ns(snapshot: Snapshot, label: str):  # type: ignore[no-untyped-def]
@@ -110,7 +118,7 @@ async def test_inside_pane_shows_every_part_with_hostile_names_escaped() -> None
     assert "10.0.0.9 02:00:00:00:00:09 REACHABLE dev eth0" in text
     assert "master br0" in text
     assert "published 0.0.0.0:8080 -> 80/tcp" in text
-    assert "iptables nat DOCKER" in text
+    assert "iptables nat DOCKER: tcp dport 8080 -> 10.0.0.2:80" in text
     assert "nf_conntrack not loaded" in text
     assert "Policy rules (3)" in text
     assert "iif eth\\x1b0" in text

@@ -76,6 +76,8 @@ def jump_for(c: Change) -> Jump:
 class ChangesScreen(Screen[Jump | None]):
     """Everything that changed since the baseline. Enter: jump; Escape: back."""
 
+    CSS_PATH = "../views.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Back"),
         Binding("enter", "jump", "Go to namespace", priority=True),

@@ -60,6 +60,8 @@ def outcome_text(result: RunResult) -> Text:
 class FanOutScreen(Screen[None]):
     """Starts the fan-out on mount; Escape cancels while running, then closes."""
 
+    CSS_PATH = "../views.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel_or_close", "Cancel / back"),
     ]

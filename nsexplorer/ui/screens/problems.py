@@ -54,6 +54,8 @@ def ordered(problems: Sequence[Finding]) -> list[Finding]:
 class ProblemsScreen(Screen[Jump | None]):
     """Full-screen list of findings. Enter: jump; Escape: back."""
 
+    CSS_PATH = "../views.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Back"),
         Binding("enter", "jump", "Go to namespace", priority=True),
