@@ -26,7 +26,7 @@ from nsexplorer.model import Snapshot
 from nsexplorer.ui.render_views import badge_text, problems_summary_text
 from nsexplorer.ui.screens.changes import ChangesScreen, ChangeTracker
 from nsexplorer.ui.screens.fanout import FanOutScreen
-from nsexplorer.ui.screens.problems import Jump, ProblemsScreen
+from nsexplorer.ui.screens.problems import Jump, ProblemsScreen, ifindex_for
 from nsexplorer.ui.widgets.inside import InsidePane
 
 
@@ -81,6 +81,15 @@ async def test_problems_escape_returns_nothing_and_empty_list_says_so() -> None:
         await pilot.press("escape")
         await pilot.pause()
     assert app.results == [None]
+
+
+def test_a_jump_finds_the_interface_by_name_or_lands_on_the_namespace() -> None:
+    snap = lab_snapshot()
+    veth = next(i for i in _ns(snap, "nsxlab-b").interfaces if i.name == "veth0")
+    assert ifindex_for(snap, Jump(4026532602, "veth0")) == veth.ifindex
+    assert ifindex_for(snap, Jump(4026532602, "gone0")) is None
+    assert ifindex_for(snap, Jump(4026532602, None)) is None
+    assert ifindex_for(snap, Jump(1, "veth0")) is None
 
 
 def test_badges_present_for_a_finding_and_absent_when_healthy() -> None:

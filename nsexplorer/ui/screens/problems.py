@@ -39,6 +39,18 @@ class Jump:
     interface: str | None = None
 
 
+def ifindex_for(snapshot: Snapshot, jump: Jump) -> int | None:
+    """The ifindex of the jump's interface in its namespace (None: no interface named,
+    or it is not there any more: the jump then lands on the namespace)."""
+    ns = snapshot.by_inode(jump.namespace_inode)
+    if ns is None or jump.interface is None:
+        return None
+    for iface in ns.interfaces:
+        if iface.name == jump.interface:
+            return iface.ifindex
+    return None
+
+
 def where_label(snapshot: Snapshot, inode: int) -> str:
     """The raw label of the namespace ``inode`` (escape it for display)."""
     ns = snapshot.by_inode(inode)
