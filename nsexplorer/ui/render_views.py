@@ -109,6 +109,24 @@ def problem_detail_text(p: Finding, where: str) -> Text:
     return out
 
 
+def namespace_problems_text(problems: Sequence[Finding]) -> Text:
+    """The Problems section of one namespace's Details (only its own findings); empty
+    when it has none, so a healthy namespace shows no warning at all."""
+    out = Text()
+    for p in problems:
+        out.append("\n" if out else "")
+        out.append_text(badge_text(p.severity))
+        out.append(" ")
+        if p.interface:
+            out.append_text(safe(p.interface, "bold"))
+            out.append(": ")
+        out.append_text(safe(p.message))
+        if p.next:
+            out.append("\n    ")
+            out.append_text(safe(p.next, "dim"))
+    return out
+
+
 # ---------------------------------------------------------------- changes
 
 

@@ -23,7 +23,7 @@ from viewfixtures import (
 from nsexplorer.actions.fanout import run_in_each
 from nsexplorer.collect.recorded import SnapshotReplay
 from nsexplorer.model import Snapshot
-from nsexplorer.ui.render_views import badge_text, problems_summary_text
+from nsexplorer.ui.render_views import badge_text, namespace_problems_text, problems_summary_text
 from nsexplorer.ui.screens.changes import ChangesScreen, ChangeTracker
 from nsexplorer.ui.screens.fanout import FanOutScreen
 from nsexplorer.ui.screens.problems import Jump, ProblemsScreen, ifindex_for
@@ -98,6 +98,16 @@ def test_badges_present_for_a_finding_and_absent_when_healthy() -> None:
     assert badge_text(None).plain == ""
     assert problems_summary_text(lab_problems()).plain == "1 error 2 warnings"
     assert problems_summary_text(()).plain == ""
+
+
+def test_details_problems_only_for_their_namespace_and_escaped() -> None:
+    mine = [p for p in lab_problems() if p.namespace_inode == 4026532601]
+    text = namespace_problems_text(mine).plain
+    assert text.startswith("E veth0: admin down \\x1b[2J[red]x[/red]")
+    assert "\x1b" not in text
+    assert "ip netns exec nsxlab-a ip link show veth0" in text
+    assert "nsxlab-b" not in text
+    assert namespace_problems_text(()).plain == ""
 
 
 # ---------------------------------------------------------------- inside
