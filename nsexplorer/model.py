@@ -149,8 +149,9 @@ class Address:
     address: str
     prefixlen: int
     scope: str  # "global", "link", "host", or the number as text
-    # ip -j's words: "secondary", "tentative", "dadfailed", "deprecated", "permanent",
-    # "noprefixroute", ... (IFA_FLAGS), in ip's order.
+    # The keys `ip -j addr` sets to true, in ip's order (IFA_FLAGS): "secondary" (IPv4) or
+    # "temporary" (IPv6), "nodad", "optimistic", "dadfailed", "deprecated", "tentative",
+    # "dynamic" (= not permanent: ip never prints "permanent"), "noprefixroute", ...
     flags: tuple[str, ...] = ()
     peer: str | None = None  # point-to-point peer (IFA_ADDRESS when it differs)
     label: str = ""  # IFA_LABEL (IPv4 only)
@@ -264,6 +265,16 @@ class Rule:
     iif: str | None = None
     oif: str | None = None
     fwmark: str | None = None  # "0x1" or "0x1/0xff" as ip prints it
+    # Further selectors and modifiers (`ip rule` words in comments); defaults mean absent.
+    invert: bool = False  # "not": the rule applies to what does NOT match
+    tos: int = 0
+    goto: int | None = None  # target priority of action "goto"
+    suppress_prefixlen: int | None = None  # "suppress_prefixlength N"
+    ipproto: int | None = None  # IP protocol number ("ipproto tcp" is 6)
+    sport: str | None = None  # "80" or "1000-2000"
+    dport: str | None = None
+    uidrange: str | None = None  # "1000-1999"
+    l3mdev: bool = False  # "lookup [l3mdev-table]"
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ Stdlib only, no I/O.
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from collections.abc import Mapping
@@ -25,26 +26,30 @@ from dataclasses import fields
 from typing import TYPE_CHECKING
 
 from nsexplorer.model import (
-    Address,
     BindMount,
     Container,
     ContainerNetwork,
-    Counters,
     DockerNetwork,
     EngineInfo,
     FdHolder,
-    Interface,
     NamespaceId,
     NetNamespace,
-    Peer,
     PublishedPort,
-    Route,
     Snapshot,
     SocketHolder,
     Source,
     StoppedContainer,
     ThreadHolder,
     group_of,
+)
+from nsexplorer.snapshot_json_net import (
+    decode_interface,
+    decode_route,
+    decode_rule,
+    encode_interface,
+    encode_route,
+    encode_rule,
+    opt_int,
 )
 
 SCHEMA_VERSION = 1
@@ -95,8 +100,8 @@ def encode_namespace(ns: NetNamespace) -> JSONDict:
         ],
         "pids": list(ns.pids),
         "containers": [_encode_container(c) for c in ns.containers],
-        "interfaces": [_encode_interface(i) for i in ns.interfaces],
-        "routes": [_encode_route(r) for r in ns.routes],
+        "interfaces": [encode_interface(i) for i in ns.interfaces],
+        "routes": [encode_route(r) for r in ns.routes],
         # Additional keys (not part of the minimal contract).
         "dev": ns.id.dev,
         "label": ns.label,
@@ -111,6 +116,7 @@ def encode_namespace(ns: NetNamespace) -> JSONDict:
         "detailed": ns.detailed,
         "warnings": list(ns.warnings),
         "gone": ns.gone,
+        "rules": [encode_rule(r) for r in ns.rules],
     }
 
 
@@ -147,66 +153,6 @@ def _encode_container(c: Container) -> JSONDict:
     }
 
 
-def _encode_interface(i: Interface) -> JSONDict:
-    peer: JSONDict | None = None
-    if i.peer is not None:
-        peer = {
-            "netns_inode": i.peer.netns_inode,
-            "ifindex": i.peer.ifindex,
-            "name": i.peer.name,
-        }
-    counters: JSONDict | None = None
-    if i.counters is not None:
-        c = i.counters
-        counters = {
-            "rx_bytes": c.rx_bytes,
-            "rx_packets": c.rx_packets,
-            "rx_errors": c.rx_errors,
-            "rx_dropped": c.rx_dropped,
-            "tx_bytes": c.tx_bytes,
-            "tx_packets": c.tx_packets,
-            "tx_errors": c.tx_errors,
-            "tx_dropped": c.tx_dropped,
-        }
-    return {
-        "ifindex": i.ifindex,
-        "name": i.name,
-        "kind": i.kind,
-        "state": i.state,
-        "mtu": i.mtu,
-        "mac": i.mac,
-        "master": i.master,
-        "alias": i.alias,
-        "addresses": [
-            {
-                "family": a.family,
-                "address": a.address,
-                "prefixlen": a.prefixlen,
-                "scope": a.scope,
-            }
-            for a in i.addresses
-        ],
-        "peer": peer,
-        "counters": counters,
-        "master_ifindex": i.master_ifindex,
-    }
-
-
-def _encode_route(r: Route) -> JSONDict:
-    return {
-        "family": r.family,
-        "table": r.table,
-        "dst": r.dst,
-        "gateway": r.gateway,
-        "dev": r.dev,
-        "scope": r.scope,
-        "protocol": r.protocol,
-        "type": r.type,
-        "prefsrc": r.prefsrc,
-        "metric": r.metric,
-    }
-
-
 def _encode_engine(e: EngineInfo) -> JSONDict:
     return {
         "engine": e.engine,
@@ -232,14 +178,27 @@ def _encode_engine(e: EngineInfo) -> JSONDict:
 
 def dumps(snapshot: Snapshot, *, indent: int | None = None) -> str:
     """The snapshot as JSON text: valid UTF-8, non-UTF-8 name bytes as ``\\udcXX``."""
-    return dumps_value(encode(snapshot), indent=indent)
+    # The cyclic GC off while ~10^5 acyclic dicts are built (its full passes over the
+    # snapshot cost as much as the encoding); restored only if this turned it off.
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        return dumps_value(encode(snapshot), indent=indent)
+    finally:
+        if was:
+            gc.enable()
 
 
 def dumps_value(value: Any, *, indent: int | None = None) -> str:
     """Any encoded value (a snapshot, a namespace, a list) as safe JSON text."""
     text = json.dumps(value, ensure_ascii=False, indent=indent)
     # Lone surrogates (undecodable name bytes) cannot be written as UTF-8: escape them.
-    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+    # Rare, so first the cheap check (a C-speed encode) instead of a regex over megabytes.
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+    return text
 
 
 # ---------------------------------------------------------------- decoding
@@ -289,7 +248,7 @@ def decode_namespace(d: Mapping[str, Any]) -> NetNamespace:
                 path=str(m["path"]),
                 mount_ns_inode=int(m["mount_ns_inode"]),
                 hidden=bool(m["hidden"]),
-                via_pid=_opt_int(m.get("via_pid")),
+                via_pid=opt_int(m.get("via_pid")),
                 covered=bool(m.get("covered", False)),
                 mount_ns_path=str(m.get("mount_ns_path", "")),
             )
@@ -309,10 +268,11 @@ def decode_namespace(d: Mapping[str, Any]) -> NetNamespace:
         containers=tuple(_decode_container(c) for c in d.get("containers", ())),
         access_path=str(d.get("access_path", "")),
         detailed=bool(d.get("detailed", False)),
-        interfaces=tuple(_decode_interface(i) for i in d.get("interfaces", ())),
-        routes=tuple(_decode_route(r) for r in d.get("routes", ())),
+        interfaces=tuple(decode_interface(i) for i in d.get("interfaces", ())),
+        routes=tuple(decode_route(r) for r in d.get("routes", ())),
         warnings=tuple(str(w) for w in d.get("warnings", ())),
         gone=bool(d.get("gone", False)),
+        rules=tuple(decode_rule(r) for r in d.get("rules", ())),
     )
 
 
@@ -323,7 +283,7 @@ def _decode_container(c: Mapping[str, Any]) -> Container:
         name=str(c["name"]),
         image=str(c.get("image", "")),
         network_mode=str(c.get("network_mode", "")),
-        pid=_opt_int(c.get("pid")),
+        pid=opt_int(c.get("pid")),
         status=str(c.get("status", "")),
         sandbox_key=str(c.get("sandbox_key", "")),
         compose_project=str(c.get("compose_project", "")),
@@ -353,64 +313,12 @@ def _decode_container(c: Mapping[str, Any]) -> Container:
     )
 
 
-def _decode_interface(i: Mapping[str, Any]) -> Interface:
-    p = i.get("peer")
-    peer = None
-    if p is not None:
-        peer = Peer(
-            netns_inode=_opt_int(p.get("netns_inode")),
-            ifindex=_opt_int(p.get("ifindex")),
-            name=_opt_str(p.get("name")),
-        )
-    c = i.get("counters")
-    counters = None
-    if c is not None:
-        counters = Counters(**{f.name: int(c.get(f.name, 0)) for f in fields(Counters)})
-    return Interface(
-        ifindex=int(i["ifindex"]),
-        name=str(i["name"]),
-        kind=str(i.get("kind", "")),
-        state=str(i.get("state", "")),
-        mtu=int(i.get("mtu", 0)),
-        mac=str(i.get("mac", "")),
-        master=_opt_str(i.get("master")),
-        alias=str(i.get("alias") or ""),
-        addresses=tuple(
-            Address(
-                family=int(a["family"]),
-                address=str(a["address"]),
-                prefixlen=int(a["prefixlen"]),
-                scope=str(a.get("scope", "")),
-            )
-            for a in i.get("addresses", ())
-        ),
-        peer=peer,
-        counters=counters,
-        master_ifindex=_opt_int(i.get("master_ifindex")),
-    )
-
-
-def _decode_route(r: Mapping[str, Any]) -> Route:
-    return Route(
-        family=int(r["family"]),
-        table=int(r["table"]),
-        dst=str(r["dst"]),
-        gateway=_opt_str(r.get("gateway")),
-        dev=_opt_str(r.get("dev")),
-        scope=str(r.get("scope", "")),
-        protocol=str(r.get("protocol", "")),
-        type=str(r.get("type", "unicast")),
-        prefsrc=_opt_str(r.get("prefsrc")),
-        metric=_opt_int(r.get("metric")),
-    )
-
-
 def _decode_engine(e: Mapping[str, Any]) -> EngineInfo:
     return EngineInfo(
         engine=str(e.get("engine", "docker")),
         reachable=bool(e.get("reachable", False)),
         host=str(e.get("host", "")),
-        daemon_pid=_opt_int(e.get("daemon_pid")),
+        daemon_pid=opt_int(e.get("daemon_pid")),
         version=str(e.get("version", "")),
         networks=tuple(
             DockerNetwork(
@@ -432,16 +340,8 @@ def _decode_engine(e: Mapping[str, Any]) -> EngineInfo:
             if isinstance(c, Mapping)
         ),
         origin=str(e.get("origin", "")),
-        netns_inode=_opt_int(e.get("netns_inode")),
+        netns_inode=opt_int(e.get("netns_inode")),
     )
-
-
-def _opt_int(v: Any) -> int | None:
-    return None if v is None else int(v)
-
-
-def _opt_str(v: Any) -> str | None:
-    return None if v is None else str(v)
 
 
 # ---------------------------------------------------------------- inside a namespace
@@ -540,7 +440,7 @@ def decode_inside(d: Mapping[str, Any]) -> InsideFacts | None:
         fdb=records("fdb", FdbEntry),
         published=records("published_ports", PublishedPort),
         dnat=records("dnat", DnatRule),
-        conntrack_count=_opt_int(d.get("conntrack_count")),
+        conntrack_count=opt_int(d.get("conntrack_count")),
         unavailable=tuple((str(k), str(v)) for k, v in unavailable.items()),
         warnings=tuple(str(w) for w in warnings),
     )

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from nsexplorer import snapshot_json
-from nsexplorer.cli import output
+from nsexplorer.cli import output, show_net
 from nsexplorer.model import (
     NamespaceId,
     NetNamespace,
@@ -293,19 +293,11 @@ def format_namespace(
         out.append("")
         out.append("Interfaces:")
         for i in ns.interfaces:
-            master = f" master {v(i.master)}" if i.master else ""
-            if i.name in nets:
-                master += f" docker network {v(nets[i.name])}"
-            alias = f" alias {v(i.alias)!s}" if i.alias else ""
-            out.append(
-                f"  {i.ifindex}: {v(i.name)}  {i.kind} {i.state} mtu {i.mtu} "
-                f"{i.mac or '-'}{master}{alias}"
-            )
-            for a in i.addresses:
-                out.append(
-                    f"      inet{'6' if a.family == 6 else ''} {a.address}/{a.prefixlen} "
-                    f"scope {a.scope}"
+            out.extend(
+                show_net.interface_lines(
+                    i, lambda p: _peer_text(p.netns_inode, p, snap), nets.get(i.name, "")
                 )
+            )
             if i.peer is not None:
                 out.append(f"      peer: {_peer_text(i.peer.netns_inode, i.peer, snap)}")
             if i.counters is not None:
@@ -327,15 +319,11 @@ def format_namespace(
         out.append("")
         out.append("Routes:")
         for r in ns.routes:
-            via = f" via {r.gateway}" if r.gateway else ""
-            dev = f" dev {v(r.dev)}" if r.dev else ""
-            typ = "" if r.type == "unicast" else f"{r.type} "
-            src = f" src {r.prefsrc}" if r.prefsrc else ""
-            metric = f" metric {r.metric}" if r.metric is not None else ""
-            out.append(
-                f"  {_table(r.table):>6}  {typ}{r.dst}{via}{dev} proto {r.protocol} "
-                f"scope {r.scope}{src}{metric}"
-            )
+            out.extend(show_net.route_lines(r))
+        if ns.rules:
+            out.append("")
+            out.append("Rules:")
+            out.extend(show_net.rule_lines(ns.rules))
     if inside is not None:
         from nsexplorer.cli.inside import format_inside
 
@@ -348,10 +336,6 @@ def format_namespace(
     # Every line once more as a whole: Docker's addresses, kinds and the rest are not
     # ours either, and visible() leaves text it already made visible unchanged.
     return "\n".join(v(line) for line in out) + "\n"
-
-
-def _table(table: int) -> str:
-    return {254: "main", 255: "local", 253: "default"}.get(table, str(table))
 
 
 def _peer_text(inode: int | None, peer: Peer, snap: Snapshot | None) -> str:

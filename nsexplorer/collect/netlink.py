@@ -1,12 +1,28 @@
-"""A small rtnetlink client on a plain stdlib socket: link, address and route dumps and
-RTM_GETNSID queries, decoded into the model's terms.
+"""A small rtnetlink client on a plain stdlib socket: framing, the receive loop and its
+integrity checks. Around it: rtnl_attrs.py (attribute values), rtnl_decode.py (one
+table-driven decoder per message type), rtnl_raw.py (what they produce), rtnl_dump.py
+(the dumps one namespace needs), rtnl_names.py (ip's words for the numbers).
 
-Why not pyroute2 here: its generic attribute parser costs ~1.8 ms per namespace and holds
-the GIL, and ``IPRoute(netns=...)`` forks. A netlink socket belongs to the network
-namespace of the thread that created it, so the collector creates one per namespace on a
-thread that setns()'d there (see netns_reader.py) and dumps over it from anywhere. The
-decoders below are pure functions of the bytes the kernel sent, tested on recorded dumps.
-Read-only: only GET requests are ever sent.
+Why not pyroute2 for rtnetlink: its generic attribute parser costs ~1.8 ms per namespace
+and holds the GIL, and ``IPRoute(netns=...)`` forks (bench/RESULTS.md). A netlink socket
+belongs to the network namespace of the thread that created it, so the collector creates
+one per namespace on a thread that setns()'d there (see netns_reader.py) and dumps over
+it from anywhere. Read-only: only GET requests are ever sent.
+
+What a reply must be before it is believed:
+- sent by the kernel: the datagram's source port id is 0 (a process with CAP_NET_ADMIN
+  in that namespace can unicast forged replies to our port; those are dropped, counted);
+- ours: the sequence number of the request;
+- whole: a datagram larger than the receive buffer (MSG_TRUNC) grows the buffer and the
+  dump is taken again;
+- consistent: a dump the kernel flags NLM_F_DUMP_INTR (a change raced it) is taken again,
+  up to ``DUMP_ATTEMPTS`` times, then returned marked interrupted;
+- successful: NLMSG_ERROR, or NLMSG_DONE carrying a negative errno, raises.
+Malformed framing raises NetlinkDecodeError (a ValueError): the caller turns it into
+that namespace's warning.
+
+One receive buffer per thread (``recvmsg_into``), reused by every socket and dump on it;
+the decoders parse in place and copy out only what they keep.
 """
 
 from __future__ import annotations
@@ -14,16 +30,19 @@ from __future__ import annotations
 import os
 import socket
 import struct
-from dataclasses import dataclass, field
-
-from nsexplorer.model import Address, Counters, Route
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 NETLINK_ROUTE = 0
 NLM_F_REQUEST = 0x1
 NLM_F_MULTI = 0x2
+NLM_F_DUMP_INTR = 0x10
 NLM_F_DUMP = 0x300
+NLMSG_NOOP = 1
 NLMSG_ERROR = 2
 NLMSG_DONE = 3
+NLMSG_OVERRUN = 4
 
 RTM_NEWLINK = 16
 RTM_GETLINK = 18
@@ -31,135 +50,145 @@ RTM_NEWADDR = 20
 RTM_GETADDR = 22
 RTM_NEWROUTE = 24
 RTM_GETROUTE = 26
+RTM_NEWRULE = 32
+RTM_GETRULE = 34
 RTM_NEWNSID = 88
 RTM_GETNSID = 90
+RTM_NEWNEXTHOP = 104
+RTM_GETNEXTHOP = 106
 
-IFLA_ADDRESS = 1
-IFLA_IFNAME = 3
-IFLA_MTU = 4
-IFLA_LINK = 5
-IFLA_MASTER = 10
-IFLA_OPERSTATE = 16
-IFLA_LINKINFO = 18
-IFLA_IFALIAS = 20
-IFLA_STATS64 = 23
-IFLA_EXT_MASK = 29
-IFLA_LINK_NETNSID = 37
-IFLA_INFO_KIND = 1
-IFLA_INFO_SLAVE_KIND = 4
+NLA_TYPE_MASK = 0x3FFF  # without NLA_F_NESTED / NLA_F_NET_BYTEORDER
+MSG_TRUNC = int(socket.MSG_TRUNC)  # a plain int: IntFlag arithmetic costs per datagram
 
-IFA_ADDRESS = 1
-IFA_LOCAL = 2
+NLMSGHDR = struct.Struct("=IHHII")
+RTATTR = struct.Struct("=HH")
+U32 = struct.Struct("=I")
+I32 = struct.Struct("=i")
 
-RTA_DST = 1
-RTA_OIF = 4
-RTA_GATEWAY = 5
-RTA_PRIORITY = 6
-RTA_PREFSRC = 7
-RTA_TABLE = 15
-RTA_VIA = 18
-RTM_F_CLONED = 0x200
+Buf = bytes | bytearray
+T = TypeVar("T")
+# A message decoder: (buffer, message start, message end) -> value, or None to skip it.
+Parser = Callable[[Buf, int, int], T | None]
+# An attribute table: type -> (key, decoder of (buffer, payload start, payload end)).
+AttrTable = Mapping[int, tuple[str, Callable[[Buf, int, int], Any]]]
 
 NETNSA_NSID = 1
 NETNSA_FD = 3
 
-ARPHRD_LOOPBACK = 772
-AF_INET = socket.AF_INET
-AF_INET6 = socket.AF_INET6
-
-_NLMSGHDR = struct.Struct("=IHHII")
-_IFINFOMSG = struct.Struct("=BxHiII")
-_IFADDRMSG = struct.Struct("=BBBBI")
-_RTMSG = struct.Struct("=BBBBBBBBI")
-_RTATTR = struct.Struct("=HH")
-_U32 = struct.Struct("=I")
-_I32 = struct.Struct("=i")
-_STATS64 = struct.Struct("=8Q")
-
-OPERSTATES = ("unknown", "notpresent", "down", "lowerlayerdown", "testing", "dormant", "up")
-SCOPES = {0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
-PROTOCOLS = {
-    0: "unspec",
-    1: "redirect",
-    2: "kernel",
-    3: "boot",
-    4: "static",
-    8: "gated",
-    9: "ra",
-    10: "mrt",
-    11: "zebra",
-    12: "bird",
-    13: "dnrouted",
-    14: "xorp",
-    15: "ntk",
-    16: "dhcp",
-    18: "keepalived",
-    42: "babel",
-    99: "openr",
-    186: "bgp",
-    187: "isis",
-    188: "ospf",
-    189: "rip",
-    192: "eigrp",
-}
-ROUTE_TYPES = (
-    "unspec",
-    "unicast",
-    "local",
-    "broadcast",
-    "anycast",
-    "multicast",
-    "blackhole",
-    "unreachable",
-    "prohibit",
-    "throw",
-    "nat",
-    "xresolve",
-)
-
-RECV_SIZE = 1 << 18
+DUMP_ATTEMPTS = 4  # one dump plus three retries after NLM_F_DUMP_INTR
+RECV_START = 1 << 16  # the kernel sizes dump datagrams to the reader's buffer, <= 32 KiB
+RECV_MAX = 1 << 26
 
 
 class NetlinkError(OSError):
-    pass
+    """The kernel refused a request (NLMSG_ERROR, or an errno in NLMSG_DONE)."""
 
 
-@dataclass(slots=True)
-class RawLink:
-    """One link as the kernel described it, before peers and masters are resolved."""
-
-    index: int
-    name: str
-    kind: str
-    state: str
-    mtu: int
-    mac: str
-    alias: str
-    master: int | None  # ifindex in the same namespace
-    link: int | None  # IFLA_LINK: the peer's (or parent's) ifindex
-    link_netnsid: int | None  # where ``link`` lives, numbered by THIS namespace
-    counters: Counters | None
-    slave_kind: str = ""
-    arphrd: int = 0
+class NetlinkDecodeError(ValueError):
+    """A reply that does not parse: lengths that overrun, fields too short."""
 
 
-@dataclass(slots=True)
-class RawAddr:
-    index: int
-    address: Address
+class _Again(Exception):
+    """Internal: the dump must be taken again (truncated datagram)."""
 
 
-@dataclass(slots=True)
-class RawRoute:
-    oif: int | None
-    route: Route  # ``dev`` filled in later from oif
+class _RecvBuffer(threading.local):
+    def __init__(self) -> None:
+        self.buf = bytearray(RECV_START)
 
 
-@dataclass(slots=True)
-class Dump:
-    links: list[RawLink] = field(default_factory=list)
-    addrs: list[RawAddr] = field(default_factory=list)
-    routes: list[RawRoute] = field(default_factory=list)
+_RX = _RecvBuffer()
+
+
+def _grow_receive_buffer(needed: int) -> None:
+    size = len(_RX.buf)
+    while size < needed:
+        size *= 2
+    if size > RECV_MAX:
+        raise NetlinkDecodeError(f"netlink datagram of {needed} bytes is too large")
+    _RX.buf = bytearray(size)
+
+
+# ---------------------------------------------------------------- framing
+
+
+def walk(buf: Buf, offset: int, end: int, table: AttrTable) -> dict[str, Any]:
+    """The attributes from ``offset`` to ``end`` that ``table`` knows, decoded.
+    Attributes it does not know are skipped without being copied."""
+    out: dict[str, Any] = {}
+    unpack = RTATTR.unpack_from
+    get = table.get
+    while offset + 4 <= end:
+        length, atype = unpack(buf, offset)
+        if length < 4 or offset + length > end:
+            raise NetlinkDecodeError(
+                f"attribute {atype & NLA_TYPE_MASK} (length {length}) overruns its message"
+            )
+        entry = get(atype & NLA_TYPE_MASK)
+        if entry is not None:
+            out[entry[0]] = entry[1](buf, offset + 4, offset + length)
+        offset += (length + 3) & ~3
+    return out
+
+
+def split_messages(data: Buf) -> list[tuple[int, int, bytes]]:
+    """(type, seq, message bytes with header) for each netlink message in ``data``."""
+    out: list[tuple[int, int, bytes]] = []
+    for start, end in _message_spans(data, len(data)):
+        _length, mtype, _flags, seq, _pid = NLMSGHDR.unpack_from(data, start)
+        out.append((mtype, seq, bytes(data[start:end])))
+    return out
+
+
+def iter_attrs(buf: Buf, offset: int, end: int | None = None) -> list[tuple[int, bytes]]:
+    """(type without NLA_F_ flags, payload) for each rtattr from ``offset`` to ``end``."""
+    out: list[tuple[int, bytes]] = []
+    stop = len(buf) if end is None else end
+    while offset + 4 <= stop:
+        length, atype = RTATTR.unpack_from(buf, offset)
+        if length < 4 or offset + length > stop:
+            raise NetlinkDecodeError(f"attribute {atype} (length {length}) overruns")
+        out.append((atype & NLA_TYPE_MASK, bytes(buf[offset + 4 : offset + length])))
+        offset += (length + 3) & ~3
+    return out
+
+
+def _message_spans(data: Buf, end: int) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    offset = 0
+    while offset + NLMSGHDR.size <= end:
+        (length,) = U32.unpack_from(data, offset)
+        if length < NLMSGHDR.size or offset + length > end:
+            raise NetlinkDecodeError(f"netlink message (length {length}) overruns its datagram")
+        spans.append((offset, offset + length))
+        offset += (length + 3) & ~3
+    return spans
+
+
+def attr(atype: int, value: bytes) -> bytes:
+    length = RTATTR.size + len(value)
+    return RTATTR.pack(length, atype) + value + b"\0" * ((-length) % 4)
+
+
+def _error_code(buf: Buf, start: int, end: int) -> int:
+    if end - start < NLMSGHDR.size + 4:
+        raise NetlinkDecodeError("netlink error message without its code")
+    code: int = I32.unpack_from(buf, start + NLMSGHDR.size)[0]
+    return code
+
+
+def _raise(code: int) -> None:
+    raise NetlinkError(-code, os.strerror(-code))
+
+
+def _nsid(buf: Buf, a: int, b: int) -> int:
+    if b - a < 4:
+        raise NetlinkDecodeError("NETNSA_NSID too short")
+    value: int = I32.unpack_from(buf, a)[0]
+    return value
+
+
+_NSID: AttrTable = {NETNSA_NSID: ("nsid", _nsid)}
 
 
 # ---------------------------------------------------------------- socket
@@ -168,17 +197,20 @@ class Dump:
 class RtSocket:
     """An rtnetlink socket bound to the netns of the thread that created it."""
 
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
-        # Blocking, with no timeout: rtnetlink answers GET requests synchronously inside
-        # send(), so the answer is queued before recv() is called (a Python timeout would
-        # only add a poll() per call).
-        try:
-            self.sock.bind((0, 0))
-        except BaseException:
-            self.sock.close()
-            raise
+    def __init__(self, sock: socket.socket | None = None) -> None:
+        if sock is None:
+            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
+            # Blocking, with no timeout: rtnetlink answers GET requests synchronously
+            # inside send(), so the answer is queued before recvmsg() is called.
+            try:
+                sock.bind((0, 0))
+            except BaseException:
+                sock.close()
+                raise
+        self.sock = sock
         self._seq = 0
+        # Datagrams dropped because the kernel did not send them (port id != 0).
+        self.foreign = 0
 
     def close(self) -> None:
         self.sock.close()
@@ -191,304 +223,119 @@ class RtSocket:
 
     def _send(self, msg_type: int, flags: int, payload: bytes) -> int:
         self._seq += 1
-        hdr = _NLMSGHDR.pack(_NLMSGHDR.size + len(payload), msg_type, flags, self._seq, 0)
+        hdr = NLMSGHDR.pack(NLMSGHDR.size + len(payload), msg_type, flags, self._seq, 0)
         self.sock.send(hdr + payload)
         return self._seq
 
-    def dump(self, msg_type: int, payload: bytes) -> list[bytes]:
-        """Every message of a dump, raw (header included), in order."""
-        seq = self._send(msg_type, NLM_F_REQUEST | NLM_F_DUMP, payload)
-        out: list[bytes] = []
+    def _recv(self) -> int:
+        """One datagram from the kernel into the thread's buffer; its length."""
         while True:
-            data = self.sock.recv(RECV_SIZE)
-            for mtype, mseq, msg in split_messages(data):
+            buf = _RX.buf
+            nbytes, _anc, msg_flags, address = self.sock.recvmsg_into([buf], 0, MSG_TRUNC)
+            if address[0] != 0:
+                self.foreign += 1
+                continue
+            if msg_flags & MSG_TRUNC or nbytes > len(buf):
+                _grow_receive_buffer(nbytes)
+                raise _Again
+            return int(nbytes)
+
+    def dump(self, msg_type: int, payload: bytes, parse: Parser[T]) -> tuple[list[T], bool]:
+        """Every message of a dump, decoded by ``parse`` (None results dropped), and
+        whether the kernel still flagged it interrupted after ``DUMP_ATTEMPTS`` tries."""
+        last: list[T] | None = None
+        for attempt in range(DUMP_ATTEMPTS):
+            try:
+                final = attempt == DUMP_ATTEMPTS - 1
+                items, interrupted = self._dump_once(msg_type, payload, parse, final)
+            except _Again:
+                continue
+            if not interrupted:
+                return items, False
+            last = items
+        if last is None:
+            raise NetlinkDecodeError("netlink dump kept being truncated")
+        return last, True
+
+    def _dump_once(
+        self, msg_type: int, payload: bytes, parse: Parser[T], final: bool
+    ) -> tuple[list[T], bool]:
+        """One dump. Once it is flagged interrupted, the rest is only drained (it will be
+        taken again), except on the ``final`` attempt, whose data is returned."""
+        seq = self._send(msg_type, NLM_F_REQUEST | NLM_F_DUMP, payload)
+        items: list[T] = []
+        interrupted = False
+        truncated = False
+        unpack = NLMSGHDR.unpack_from
+        while True:
+            try:
+                end = self._recv()
+            except _Again:
+                # The rest of that datagram is lost: drain this dump, then take it again.
+                truncated = True
+                continue
+            buf = _RX.buf
+            for start, stop in _message_spans(buf, end):
+                _length, mtype, flags, mseq, _pid = unpack(buf, start)
                 if mseq != seq:
                     continue
+                if flags & NLM_F_DUMP_INTR:
+                    interrupted = True
                 if mtype == NLMSG_DONE:
-                    return out
+                    if stop - start >= NLMSGHDR.size + 4:
+                        code = _error_code(buf, start, stop)
+                        if code < 0:
+                            _raise(code)
+                    if truncated:
+                        raise _Again
+                    return items, interrupted
                 if mtype == NLMSG_ERROR:
-                    _raise_if_error(msg)
+                    code = _error_code(buf, start, stop)
+                    if code != 0:
+                        _raise(code)
                     continue
-                out.append(msg)
+                if mtype == NLMSG_OVERRUN:
+                    raise NetlinkDecodeError("netlink overrun")
+                if mtype == NLMSG_NOOP or truncated or (interrupted and not final):
+                    continue
+                item = parse(buf, start, stop)
+                if item is not None:
+                    items.append(item)
+
+    def dump_raw(self, msg_type: int, payload: bytes) -> list[bytes]:
+        """Every message of a dump as bytes (header included): for recording fixtures."""
+        items, _ = self.dump(msg_type, payload, lambda buf, a, b: bytes(buf[a:b]))
+        return items
 
     def request(self, msg_type: int, payload: bytes) -> bytes:
-        """One request, one answer (raw message)."""
-        seq = self._send(msg_type, NLM_F_REQUEST, payload)
-        while True:
-            data = self.sock.recv(RECV_SIZE)
-            for mtype, mseq, msg in split_messages(data):
-                if mseq != seq:
-                    continue
-                if mtype == NLMSG_ERROR:
-                    _raise_if_error(msg)
-                    continue
-                return msg
-
-    def dump_all(self) -> tuple[list[bytes], list[bytes], list[bytes]]:
-        links = self.dump(RTM_GETLINK, _IFINFOMSG.pack(0, 0, 0, 0, 0))
-        addrs = self.dump(RTM_GETADDR, _IFADDRMSG.pack(0, 0, 0, 0, 0))
-        routes = self.dump(RTM_GETROUTE, _RTMSG.pack(0, 0, 0, 0, 0, 0, 0, 0, 0))
-        return links, addrs, routes
-
-    def get_link(self, index: int) -> bytes:
-        """One link by ifindex (raw RTM_NEWLINK message)."""
-        return self.request(RTM_GETLINK, _IFINFOMSG.pack(0, 0, index, 0, 0))
+        """One request, one answer (raw message, copied out of the buffer)."""
+        for _attempt in range(DUMP_ATTEMPTS):
+            seq = self._send(msg_type, NLM_F_REQUEST, payload)
+            try:
+                return self._answer(seq)
+            except _Again:
+                continue
+        raise NetlinkDecodeError("netlink answer kept being truncated")
 
     def get_nsid(self, netns_fd: int) -> int | None:
         """The id THIS namespace uses for the namespace open at ``netns_fd``
         (None: it has none, so no link here points into it)."""
-        payload = b"\0\0\0\0" + _attr(NETNSA_FD, _U32.pack(netns_fd))
-        msg = self.request(RTM_GETNSID, payload)
-        for atype, value in iter_attrs(msg, _NLMSGHDR.size + 4):
-            if atype == NETNSA_NSID:
-                nsid: int = _I32.unpack_from(value)[0]
-                return None if nsid < 0 else nsid
-        return None
+        msg = self.request(RTM_GETNSID, b"\0\0\0\0" + attr(NETNSA_FD, U32.pack(netns_fd)))
+        start = NLMSGHDR.size + 4
+        nsid = walk(msg, start, len(msg), _NSID).get("nsid") if len(msg) >= start else None
+        return None if nsid is None or nsid < 0 else int(nsid)
 
-
-def _attr(atype: int, value: bytes) -> bytes:
-    length = _RTATTR.size + len(value)
-    pad = (-length) % 4
-    return _RTATTR.pack(length, atype) + value + b"\0" * pad
-
-
-def _raise_if_error(msg: bytes) -> None:
-    (code,) = _I32.unpack_from(msg, _NLMSGHDR.size)
-    if code != 0:
-        raise NetlinkError(-code, os.strerror(-code))
-
-
-# ---------------------------------------------------------------- framing
-
-
-def split_messages(data: bytes) -> list[tuple[int, int, bytes]]:
-    """(type, seq, message bytes with header) for each netlink message in ``data``."""
-    out: list[tuple[int, int, bytes]] = []
-    offset = 0
-    end = len(data)
-    while offset + _NLMSGHDR.size <= end:
-        length, mtype, _flags, seq, _pid = _NLMSGHDR.unpack_from(data, offset)
-        if length < _NLMSGHDR.size or offset + length > end:
-            break
-        out.append((mtype, seq, data[offset : offset + length]))
-        offset += (length + 3) & ~3
-    return out
-
-
-def iter_attrs(buf: bytes, offset: int, end: int | None = None) -> list[tuple[int, bytes]]:
-    """(type without NLA_F_ flags, payload) for each rtattr from ``offset`` to ``end``."""
-    out: list[tuple[int, bytes]] = []
-    stop = len(buf) if end is None else end
-    while offset + 4 <= stop:
-        length, atype = _RTATTR.unpack_from(buf, offset)
-        if length < 4 or offset + length > stop:
-            break
-        out.append((atype & 0x3FFF, buf[offset + 4 : offset + length]))
-        offset += (length + 3) & ~3
-    return out
-
-
-def _str(value: bytes) -> str:
-    nul = value.find(b"\0")
-    return os.fsdecode(value if nul < 0 else value[:nul])
-
-
-def _mac(value: bytes) -> str:
-    return ":".join(f"{b:02x}" for b in value)
-
-
-def _ip(family: int, value: bytes) -> str:
-    return socket.inet_ntop(family, value)
-
-
-# ---------------------------------------------------------------- decoders
-
-
-_LINK_WANTED = frozenset(
-    (
-        IFLA_IFNAME,
-        IFLA_MTU,
-        IFLA_ADDRESS,
-        IFLA_MASTER,
-        IFLA_LINK,
-        IFLA_LINK_NETNSID,
-        IFLA_OPERSTATE,
-        IFLA_IFALIAS,
-        IFLA_STATS64,
-        IFLA_LINKINFO,
-    )
-)
-
-
-def parse_link(msg: bytes) -> RawLink:
-    _fam, arphrd, index, _flags, _change = _IFINFOMSG.unpack_from(msg, _NLMSGHDR.size)
-    name = ""
-    mtu = 0
-    mac = ""
-    alias = ""
-    master = link = netnsid = None
-    state = "unknown"
-    kind = slave_kind = ""
-    counters = None
-    # An inline walk over the attributes: a host link carries ~50 of them and only a few
-    # matter; this loop is the collector's hottest code.
-    offset = _NLMSGHDR.size + _IFINFOMSG.size
-    end = len(msg)
-    rtattr = _RTATTR.unpack_from
-    while offset + 4 <= end:
-        length, atype = rtattr(msg, offset)
-        if length < 4 or offset + length > end:
-            break
-        atype &= 0x3FFF
-        if atype in _LINK_WANTED:
-            value = msg[offset + 4 : offset + length]
-            if atype == IFLA_IFNAME:
-                name = _str(value)
-            elif atype == IFLA_MTU:
-                mtu = _U32.unpack_from(value)[0]
-            elif atype == IFLA_ADDRESS:
-                mac = _mac(value)
-            elif atype == IFLA_MASTER:
-                master = _U32.unpack_from(value)[0] or None
-            elif atype == IFLA_LINK:
-                link = _U32.unpack_from(value)[0]
-            elif atype == IFLA_LINK_NETNSID:
-                netnsid = _I32.unpack_from(value)[0]
-                if netnsid < 0:
-                    netnsid = None
-            elif atype == IFLA_OPERSTATE:
-                code = value[0]
-                state = OPERSTATES[code] if code < len(OPERSTATES) else str(code)
-            elif atype == IFLA_IFALIAS:
-                alias = _str(value)
-            elif atype == IFLA_STATS64:
-                if len(value) >= _STATS64.size:
-                    rxp, txp, rxb, txb, rxe, txe, rxd, txd = _STATS64.unpack_from(value)
-                    counters = Counters(
-                        rx_bytes=rxb,
-                        rx_packets=rxp,
-                        rx_errors=rxe,
-                        rx_dropped=rxd,
-                        tx_bytes=txb,
-                        tx_packets=txp,
-                        tx_errors=txe,
-                        tx_dropped=txd,
-                    )
-            else:  # IFLA_LINKINFO
-                for itype, ivalue in iter_attrs(value, 0):
-                    if itype == IFLA_INFO_KIND:
-                        kind = _str(ivalue)
-                    elif itype == IFLA_INFO_SLAVE_KIND:
-                        slave_kind = _str(ivalue)
-        offset += (length + 3) & ~3
-    if not kind:
-        kind = "loopback" if arphrd == ARPHRD_LOOPBACK else "device"
-    return RawLink(
-        index=index,
-        name=name,
-        kind=kind,
-        state=state,
-        mtu=mtu,
-        mac=mac,
-        alias=alias,
-        master=master,
-        link=link,
-        link_netnsid=netnsid,
-        counters=counters,
-        slave_kind=slave_kind,
-        arphrd=arphrd,
-    )
-
-
-def parse_addr(msg: bytes) -> RawAddr | None:
-    family, prefixlen, _flags, scope, index = _IFADDRMSG.unpack_from(msg, _NLMSGHDR.size)
-    if family not in (AF_INET, AF_INET6):
-        return None
-    local = address = None
-    for atype, value in iter_attrs(msg, _NLMSGHDR.size + _IFADDRMSG.size):
-        if atype == IFA_LOCAL:
-            local = value
-        elif atype == IFA_ADDRESS:
-            address = value
-    raw = local if local is not None else address
-    if raw is None:
-        return None
-    return RawAddr(
-        index=index,
-        address=Address(
-            family=4 if family == AF_INET else 6,
-            address=_ip(family, raw),
-            prefixlen=prefixlen,
-            scope=SCOPES.get(scope, str(scope)),
-        ),
-    )
-
-
-def parse_route(msg: bytes) -> RawRoute | None:
-    (family, dst_len, _src_len, _tos, table, proto, scope, rtype, flags) = _RTMSG.unpack_from(
-        msg, _NLMSGHDR.size
-    )
-    if family not in (AF_INET, AF_INET6) or flags & RTM_F_CLONED:
-        return None
-    dst = gateway = prefsrc = None
-    oif = metric = None
-    for atype, value in iter_attrs(msg, _NLMSGHDR.size + _RTMSG.size):
-        if atype == RTA_DST:
-            dst = _ip(family, value)
-        elif atype == RTA_GATEWAY:
-            gateway = _ip(family, value)
-        elif atype == RTA_VIA and len(value) >= 2:
-            via_family = int.from_bytes(value[:2], "little")
-            if via_family in (AF_INET, AF_INET6):
-                gateway = _ip(via_family, value[2:])
-        elif atype == RTA_OIF:
-            oif = _U32.unpack_from(value)[0]
-        elif atype == RTA_TABLE:
-            table = _U32.unpack_from(value)[0]
-        elif atype == RTA_PRIORITY:
-            metric = _U32.unpack_from(value)[0]
-        elif atype == RTA_PREFSRC:
-            prefsrc = _ip(family, value)
-    if dst is None:
-        unspecified = _ip(family, bytes(4 if family == AF_INET else 16))
-        dst_text = "default" if dst_len == 0 else f"{unspecified}/{dst_len}"
-    else:
-        dst_text = f"{dst}/{dst_len}"
-    return RawRoute(
-        oif=oif,
-        route=Route(
-            family=4 if family == AF_INET else 6,
-            table=table,
-            dst=dst_text,
-            gateway=gateway,
-            dev=None,
-            scope=SCOPES.get(scope, str(scope)),
-            protocol=PROTOCOLS.get(proto, str(proto)),
-            type=ROUTE_TYPES[rtype] if rtype < len(ROUTE_TYPES) else str(rtype),
-            prefsrc=prefsrc,
-            metric=metric,
-        ),
-    )
-
-
-def parse_dump(links: list[bytes], addrs: list[bytes], routes: list[bytes]) -> Dump:
-    out = Dump()
-    for msg in links:
-        if _type_of(msg) == RTM_NEWLINK:
-            out.links.append(parse_link(msg))
-    for msg in addrs:
-        if _type_of(msg) == RTM_NEWADDR:
-            a = parse_addr(msg)
-            if a is not None:
-                out.addrs.append(a)
-    for msg in routes:
-        if _type_of(msg) == RTM_NEWROUTE:
-            r = parse_route(msg)
-            if r is not None:
-                out.routes.append(r)
-    return out
-
-
-def _type_of(msg: bytes) -> int:
-    mtype: int = _NLMSGHDR.unpack_from(msg)[1]
-    return mtype
+    def _answer(self, seq: int) -> bytes:
+        while True:
+            end = self._recv()
+            buf = _RX.buf
+            for start, stop in _message_spans(buf, end):
+                _length, mtype, _flags, mseq, _pid = NLMSGHDR.unpack_from(buf, start)
+                if mseq != seq:
+                    continue
+                if mtype == NLMSG_ERROR:
+                    code = _error_code(buf, start, stop)
+                    if code != 0:
+                        _raise(code)
+                    continue
+                return bytes(buf[start:stop])

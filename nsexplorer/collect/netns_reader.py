@@ -11,16 +11,19 @@ opened for lack of descriptors is a warning, never "gone".
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from nsexplorer.collect import netlink, wiring
-from nsexplorer.collect.netlink import Dump, RtSocket
+from nsexplorer.collect import rtnl_dump, wiring
+from nsexplorer.collect.netlink import RtSocket
 from nsexplorer.collect.ns_handles import GONE_ERRNOS, HandlePool
+from nsexplorer.collect.rtnl_raw import Dump
 from nsexplorer.kernel import fdlimit
-from nsexplorer.model import Interface, NamespaceId, Route
+from nsexplorer.model import Interface, NamespaceId, Peer, Route, Rule
 
 T = TypeVar("T")
 
@@ -34,6 +37,26 @@ class NsRead:
     error: str = ""
     gone: bool = False
     path: str = ""  # the path that opened it
+    rules: tuple[Rule, ...] = ()
+    warnings: tuple[str, ...] = ()  # about this namespace's data (interrupted dumps, ...)
+
+
+def _read_of(
+    ns_id: NamespaceId,
+    dump: Dump,
+    *,
+    notes: tuple[str, ...],
+    peers: dict[tuple[NamespaceId, int], Peer],
+    parents: dict[tuple[NamespaceId, int], Peer],
+    path: str,
+) -> NsRead:
+    return NsRead(
+        interfaces=wiring.build_interfaces(ns_id, dump, peers, parents),
+        routes=wiring.build_routes(dump),
+        rules=tuple(dump.rules),
+        path=path,
+        warnings=notes,
+    )
 
 
 @dataclass(slots=True)
@@ -74,13 +97,32 @@ def _out_of_fds_warning(count: int) -> str:
     )
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic GC off while a read builds its many small, acyclic values (refcounting
+    frees them): otherwise its full passes over the growing heap cost as much as the
+    decoding. Restored only if this turned it off (the TUI keeps it off at start-up)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def read_namespaces(
     targets: Sequence[tuple[NamespaceId, Sequence[str]]],
     *,
     host: NamespaceId | None = None,
 ) -> ReadResult:
-    """Interfaces (with exact peers) and routes of every target namespace."""
-    return run_on_own_thread(lambda: _read_all(targets, host))
+    """Interfaces (with exact peers), routes and rules of every target namespace."""
+
+    def read() -> ReadResult:
+        with gc_paused():
+            return _read_all(targets, host)
+
+    return run_on_own_thread(read)
 
 
 def _read_all(
@@ -90,6 +132,7 @@ def _read_all(
     pool = HandlePool()
     paths_of = dict(targets)
     dumps: dict[NamespaceId, Dump] = {}
+    notes: dict[NamespaceId, tuple[str, ...]] = {}
     opened: list[NamespaceId] = []  # could be asked about with RTM_GETNSID
     denied = 0
     short = 0  # not opened or not read for lack of descriptors
@@ -113,7 +156,12 @@ def _read_all(
             opened.append(ns_id)
             path = pool.path_of(ns_id)
             try:
-                dumps[ns_id] = netlink.parse_dump(*pool.sock(ns_id, paths).dump_all())
+                sock = pool.sock(ns_id, paths)
+                dumps[ns_id] = rtnl_dump.dump_namespace(sock)
+                notes[ns_id] = rtnl_dump.dump_warnings(dumps[ns_id], sock)
+            except rtnl_dump.DECODE_ERRORS as err:
+                result.reads[ns_id] = NsRead(error=rtnl_dump.decode_error(err), path=path)
+                result.warnings.append(f"namespace {ns_id.ino}: {rtnl_dump.decode_error(err)}")
             except PermissionError:
                 denied += 1
                 result.reads[ns_id] = NsRead(error="cannot enter it (needs root)", path=path)
@@ -146,10 +194,20 @@ def _read_all(
             if nsid is not None:
                 result.nsids[(asking, nsid)] = about
         result.warnings.extend(peer_warnings)
+        parents, parent_warnings = wiring.resolve_parents(
+            dumps,
+            _nsid_lookup(pool, paths_of, result.warnings, cache, short_lookups),
+            host=host,
+            unread=[i for i in opened if i not in dumps],
+        )
+        result.warnings.extend(parent_warnings)
         for ns_id, dump in dumps.items():
-            result.reads[ns_id] = NsRead(
-                interfaces=wiring.build_interfaces(ns_id, dump, peers),
-                routes=wiring.build_routes(dump),
+            result.reads[ns_id] = _read_of(
+                ns_id,
+                dump,
+                notes=notes.get(ns_id, ()),
+                peers=peers,
+                parents=parents,
                 path=pool.path_of(ns_id),
             )
     finally:
@@ -208,7 +266,12 @@ def read_one(
     with RTM_GETNSID; the rest are found by asking about the others, host first.
     (IFLA_TARGET_NETNSID would fetch peer links without setns, but makes the kernel
     allocate an nsid for our own namespace: a visible change, so it is not used.)"""
-    return run_on_own_thread(lambda: _read_one(ns_id, paths, others, host, hints or {}))
+
+    def read() -> ReadResult:
+        with gc_paused():
+            return _read_one(ns_id, paths, others, host, hints or {})
+
+    return run_on_own_thread(read)
 
 
 def _read_one(
@@ -229,7 +292,10 @@ def _read_one(
         try:
             target_sock = pool.sock(ns_id, paths)
             pool.pin(ns_id)  # its socket is used to the end
-            dump = netlink.parse_dump(*target_sock.dump_all())
+            dump = rtnl_dump.dump_namespace(target_sock)
+        except rtnl_dump.DECODE_ERRORS as err:
+            result.reads[ns_id] = NsRead(error=rtnl_dump.decode_error(err))
+            return result
         except PermissionError:
             result.reads[ns_id] = NsRead(error="cannot enter it (needs root)")
             return result
@@ -242,10 +308,13 @@ def _read_one(
             result.reads[ns_id] = NsRead(error=f"cannot read it ({err.strerror})", gone=gone)
             return result
 
-        wanted: dict[int, list[int]] = {}  # netnsid -> peer ifindexes
+        wanted: dict[int, list[int]] = {}  # netnsid -> peer (or parent) ifindexes
         for lk in dump.links:
             if lk.kind == "veth" and lk.link_netnsid is not None:
                 wanted.setdefault(lk.link_netnsid, []).append(wiring.peer_ifindex(lk))
+            ref = wiring.parent_ref(lk)
+            if ref is not None and ref[1] is not None:
+                wanted.setdefault(ref[1], []).append(ref[0])
 
         asked: dict[NamespaceId, int | None] = {}
 
@@ -284,21 +353,27 @@ def _read_one(
                     f"cannot read namespace {other_id.ino}: {err.strerror or err}"
                 )
                 continue
-            for index in wanted[nsid]:
+            for index in dict.fromkeys(wanted[nsid]):
                 try:
-                    msg = other_sock.get_link(index)
-                except OSError:
+                    link = rtnl_dump.get_link(other_sock, index)
+                except (OSError, *rtnl_dump.DECODE_ERRORS):
                     continue
-                other_dump.links.append(netlink.parse_link(msg))
+                if link is not None:
+                    other_dump.links.append(link)
 
         def lookup(asking: NamespaceId, about: NamespaceId) -> int | None:
             return asked.get(about) if asking == ns_id else None
 
         peers, peer_warnings = wiring.resolve_peers(dumps, lookup, host=host, only=[ns_id])
         result.warnings.extend(peer_warnings)
-        result.reads[ns_id] = NsRead(
-            interfaces=wiring.build_interfaces(ns_id, dump, peers),
-            routes=wiring.build_routes(dump),
+        parents, parent_warnings = wiring.resolve_parents(dumps, lookup, host=host, only=[ns_id])
+        result.warnings.extend(parent_warnings)
+        result.reads[ns_id] = _read_of(
+            ns_id,
+            dump,
+            notes=rtnl_dump.dump_warnings(dump, target_sock),
+            peers=peers,
+            parents=parents,
             path=pool.path_of(ns_id),
         )
     finally:

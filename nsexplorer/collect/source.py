@@ -156,7 +156,9 @@ def merge(ns: NetNamespace, read: NsRead | None) -> NetNamespace:
         detailed=True,
         interfaces=read.interfaces,
         routes=read.routes,
+        rules=read.rules,
         access_path=ns.access_path or (read.path if not _private(ns, read.path) else ""),
+        warnings=(*ns.warnings, *read.warnings),
     )
 
 

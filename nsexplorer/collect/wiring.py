@@ -7,6 +7,10 @@ when the kernel confirms, with RTM_GETNSID over the veth's own namespace's socke
 the candidate namespace carries that id. The kernel omits IFLA_LINK when both ends have
 the same ifindex; then the peer's ifindex is the veth's own.
 
+The parent of a stacked device (macvlan, macvtap, ipvlan, vlan: IFLA_LINK; vxlan:
+IFLA_VXLAN_LINK) obeys the same rules: with IFLA_LINK_NETNSID it lives in another
+namespace, accepted only when RTM_GETNSID confirms that namespace carries that id.
+
 Pure: the nsid lookup is passed in, so this is tested without a kernel.
 """
 
@@ -14,8 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-from nsexplorer.collect.netlink import Dump, RawLink
-from nsexplorer.model import Address, Interface, NamespaceId, Peer, Route
+from nsexplorer.collect import rtnl_names
+from nsexplorer.collect.rtnl_decode import STACKED_KINDS
+from nsexplorer.collect.rtnl_raw import Dump, RawLink, RawNexthop
+from nsexplorer.model import Address, Interface, NamespaceId, Nexthop, Peer, Route
 
 # (namespace asking, namespace asked about) -> the id the first uses for the second
 NsidLookup = Callable[[NamespaceId, NamespaceId], int | None]
@@ -24,6 +30,45 @@ NsidLookup = Callable[[NamespaceId, NamespaceId], int | None]
 def peer_ifindex(link: RawLink) -> int:
     """The peer's ifindex: IFLA_LINK, or our own when the kernel left it out."""
     return link.link if link.link is not None else link.index
+
+
+def parent_ref(link: RawLink) -> tuple[int, int | None] | None:
+    """(ifindex, netnsid) of the device ``link`` is stacked on, or None. netnsid None:
+    the same namespace. A veth's IFLA_LINK is its peer, not a parent."""
+    if link.kind == "veth":
+        return None
+    if link.lower is not None:
+        return link.lower, link.link_netnsid
+    if link.link:
+        return link.link, link.link_netnsid
+    if link.link is None and link.link_netnsid is not None and link.kind in STACKED_KINDS:
+        return link.index, link.link_netnsid  # omitted: equal to our own ifindex
+    return None
+
+
+class _Unread:
+    """Namespaces known (RTM_GETNSID answers about them) but not dumped: asking
+    namespace -> {nsid: unread namespace}, built on first need, one query each."""
+
+    def __init__(
+        self, dumps: Mapping[NamespaceId, Dump], nsid_of: NsidLookup, unread: Iterable[NamespaceId]
+    ) -> None:
+        self._nsid_of = nsid_of
+        self._unread = [n for n in unread if n not in dumps]
+        self._tables: dict[NamespaceId, dict[int, NamespaceId]] = {}
+
+    def with_nsid(self, asking: NamespaceId, nsid: int) -> NamespaceId | None:
+        if not self._unread:
+            return None
+        if asking not in self._tables:
+            table: dict[int, NamespaceId] = {}
+            for other in self._unread:
+                if other != asking:
+                    got = self._nsid_of(asking, other)
+                    if got is not None:
+                        table.setdefault(got, other)
+            self._tables[asking] = table
+        return self._tables[asking].get(nsid)
 
 
 def _points_back(candidate: RawLink, link: RawLink) -> bool:
@@ -53,20 +98,7 @@ def resolve_peers(
     peers: dict[tuple[NamespaceId, int], Peer] = {}
     warnings: list[str] = []
     unresolved: list[str] = []
-    unread_list = [n for n in unread if n not in dumps]
-    # asking namespace -> {nsid: unread namespace}, built on first need (one query each).
-    reverse: dict[NamespaceId, dict[int, NamespaceId]] = {}
-
-    def unread_with(asking: NamespaceId, nsid: int) -> NamespaceId | None:
-        if asking not in reverse:
-            table: dict[int, NamespaceId] = {}
-            for other in unread_list:
-                if other != asking:
-                    got = nsid_of(asking, other)
-                    if got is not None:
-                        table.setdefault(got, other)
-            reverse[asking] = table
-        return reverse[asking].get(nsid)
+    elsewhere_of = _Unread(dumps, nsid_of, unread)
 
     # (ifindex, peer ifindex) -> [(namespace, link)] of veths pointing into another
     # namespace: the candidates for a veth's peer are those with the mirrored pair.
@@ -107,7 +139,7 @@ def resolve_peers(
             if found is not None:
                 peers[(ns_id, lk.index)] = Peer(found[0].ino, found[1].index, found[1].name)
                 continue
-            elsewhere = unread_with(ns_id, lk.link_netnsid) if unread_list else None
+            elsewhere = elsewhere_of.with_nsid(ns_id, lk.link_netnsid)
             peers[(ns_id, lk.index)] = Peer(
                 elsewhere.ino if elsewhere is not None else None, want, None
             )
@@ -121,15 +153,85 @@ def resolve_peers(
     return peers, warnings
 
 
+def resolve_parents(
+    dumps: Mapping[NamespaceId, Dump],
+    nsid_of: NsidLookup,
+    *,
+    host: NamespaceId | None = None,
+    only: Iterable[NamespaceId] | None = None,
+    unread: Iterable[NamespaceId] = (),
+) -> tuple[dict[tuple[NamespaceId, int], Peer], list[str]]:
+    """The lower device of every stacked device in ``only`` (default: all dumped
+    namespaces), as exact as peers: a namespace is named only once RTM_GETNSID over the
+    device's own namespace confirms the id; else ``Peer(None, ifindex, None)``."""
+    parents: dict[tuple[NamespaceId, int], Peer] = {}
+    unresolved: list[str] = []
+    elsewhere_of = _Unread(dumps, nsid_of, unread)
+    order = sorted(dumps, key=lambda n: (n != host, n))
+    by_index: dict[NamespaceId, dict[int, RawLink]] = {}
+
+    def links_of(ns: NamespaceId) -> dict[int, RawLink]:
+        table = by_index.get(ns)
+        if table is None:
+            table = by_index[ns] = {lk.index: lk for lk in dumps[ns].links}
+        return table
+
+    targets = list(dumps) if only is None else [n for n in only if n in dumps]
+    for ns_id in targets:
+        for lk in dumps[ns_id].links:
+            ref = parent_ref(lk)
+            if ref is None:
+                continue
+            ifindex, netnsid = ref
+            if netnsid is None:
+                lower = links_of(ns_id).get(ifindex)
+                if lower is None:
+                    unresolved.append(f"{lk.name!r} in namespace {ns_id.ino}")
+                parents[(ns_id, lk.index)] = Peer(
+                    ns_id.ino if lower is not None else None,
+                    ifindex,
+                    lower.name if lower is not None else None,
+                )
+                continue
+            found: Peer | None = None
+            for other in order:
+                if other == ns_id:
+                    continue
+                lower = links_of(other).get(ifindex)
+                if lower is not None and nsid_of(ns_id, other) == netnsid:
+                    found = Peer(other.ino, ifindex, lower.name)
+                    break
+            if found is None:
+                elsewhere = elsewhere_of.with_nsid(ns_id, netnsid)
+                found = Peer(elsewhere.ino if elsewhere is not None else None, ifindex, None)
+                unresolved.append(f"{lk.name!r} in namespace {ns_id.ino}")
+            parents[(ns_id, lk.index)] = found
+    warnings: list[str] = []
+    if unresolved:
+        shown = ", ".join(unresolved[:3]) + (" ..." if len(unresolved) > 3 else "")
+        warnings.append(
+            f"{len(unresolved)} stacked device(s) have a lower device that could not be "
+            f"read, so its name is unknown: {shown}"
+        )
+    return parents, warnings
+
+
 def build_interfaces(
-    ns_id: NamespaceId, dump: Dump, peers: Mapping[tuple[NamespaceId, int], Peer]
+    ns_id: NamespaceId,
+    dump: Dump,
+    peers: Mapping[tuple[NamespaceId, int], Peer],
+    parents: Mapping[tuple[NamespaceId, int], Peer] | None = None,
 ) -> tuple[Interface, ...]:
-    names = {lk.index: lk.name for lk in dump.links}
+    local = {lk.index: lk for lk in dump.links}
     addrs: dict[int, list[Address]] = {}
     for a in dump.addrs:
-        addrs.setdefault(a.index, []).append(a.address)
+        addrs.setdefault(a.ifindex, []).append(a.address)
     out: list[Interface] = []
     for lk in sorted(dump.links, key=lambda x: x.index):
+        master = local.get(lk.master) if lk.master is not None else None
+        # ip's M-DOWN: stacked on (or paired with) a same-namespace device that is down.
+        below = local.get(lk.link) if lk.link and lk.link_netnsid is None else None
+        lower_down = below is not None and not below.flags & rtnl_names.IFF_UP
         out.append(
             Interface(
                 ifindex=lk.index,
@@ -138,34 +240,71 @@ def build_interfaces(
                 state=lk.state,
                 mtu=lk.mtu,
                 mac=lk.mac,
-                master=names.get(lk.master) if lk.master is not None else None,
+                master=master.name if master is not None else None,
                 alias=lk.alias,
                 addresses=tuple(addrs.get(lk.index, ())),
                 peer=peers.get((ns_id, lk.index)) if lk.kind == "veth" else None,
                 counters=lk.counters,
                 master_ifindex=lk.master,
+                flags=rtnl_names.link_flags(lk.flags, lower_down),
+                parent=parents.get((ns_id, lk.index)) if parents is not None else None,
             )
         )
     return tuple(out)
 
 
 def build_routes(dump: Dump) -> tuple[Route, ...]:
+    """Routes with devices named, and the paths of multipath routes and of routes
+    through nexthop objects as ``nexthops`` (such routes have no gateway/dev of their
+    own when the kernel does not repeat them)."""
     names = {lk.index: lk.name for lk in dump.links}
+
+    def dev(oif: int | None) -> str | None:
+        return None if oif is None else names.get(oif, str(oif))
+
     out: list[Route] = []
     for r in dump.routes:
-        route = r.route
-        if r.oif is not None:
-            route = Route(
-                family=route.family,
-                table=route.table,
-                dst=route.dst,
-                gateway=route.gateway,
-                dev=names.get(r.oif, str(r.oif)),
-                scope=route.scope,
-                protocol=route.protocol,
-                type=route.type,
-                prefsrc=route.prefsrc,
-                metric=route.metric,
+        if r.hops:
+            nexthops = tuple(Nexthop(h.gateway, dev(h.oif), h.weight, h.flags) for h in r.hops)
+        elif r.nhid is not None:
+            nexthops = _object_paths(r.nhid, dump.nexthops, dev)
+        else:
+            nexthops = ()
+        out.append(
+            Route(
+                r.family,
+                r.table,
+                r.dst,
+                r.gateway,
+                dev(r.oif),
+                r.scope,
+                r.protocol,
+                r.type,
+                r.prefsrc,
+                r.metric,
+                nexthops,
+                r.nhid,
+                r.tos,
+                r.src,
+                r.encap,
+                r.mtu,
+                r.flags,
             )
-        out.append(route)
+        )
     return tuple(out)
+
+
+def _object_paths(
+    nhid: int, objects: Mapping[int, RawNexthop], dev: Callable[[int | None], str | None]
+) -> tuple[Nexthop, ...]:
+    nh = objects.get(nhid)
+    if nh is None or nh.blackhole:
+        return ()
+    if not nh.group:
+        return (Nexthop(nh.gateway, dev(nh.oif), 1, nh.flags),)
+    paths: list[Nexthop] = []
+    for member_id, weight in nh.group:
+        m = objects.get(member_id)
+        if m is not None and not m.blackhole:
+            paths.append(Nexthop(m.gateway, dev(m.oif), weight, m.flags))
+    return tuple(paths)

@@ -1,10 +1,14 @@
-"""The rtnetlink decoders and peer resolution, on dumps recorded from a real kernel.
+"""The rtnetlink decoders, peer and parent resolution, on dumps recorded from a real kernel.
 
-Fixture (tests/unit/fixtures/netlink_two_netns.json): netns A and B, a veth pair eth0/eth0
-between them with EQUAL ifindexes (2 and 2), eth0 in A enslaved to bridge ``br[@x=1]``
-(alias with an escape sequence and markup), a same-namespace veth pair in A whose one end
-has a non-UTF-8 name (b"v\\xffx"), addresses v4/v6, routes in main, local and table 100.
-Each namespace numbers the other as nsid 0.
+Fixture netlink_two_netns.json: netns A and B, a veth pair eth0/eth0 between them with
+EQUAL ifindexes (2 and 2), eth0 in A enslaved to bridge ``br[@x=1]`` (alias with an
+escape sequence and markup), a same-namespace veth pair in A whose one end has a
+non-UTF-8 name (b"v\\xffx"), addresses v4/v6, routes in main, local and table 100. Each
+namespace numbers the other as nsid 0.
+
+Fixture netlink_rich.json (record_netlink_rich.py says what is in it): every dump
+type, with `ip -j -d` recorded at the same moment; tests compare the decoded values
+with what ip printed.
 """
 
 from __future__ import annotations
@@ -13,32 +17,66 @@ import json
 import os
 import struct
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from nsexplorer.collect import netlink, wiring
-from nsexplorer.collect.netlink import Dump, RawLink
-from nsexplorer.model import NamespaceId, Peer
+from nsexplorer.cli.show_net import state_text
+from nsexplorer.collect import netlink, rtnl_attrs, rtnl_names, wiring
+from nsexplorer.collect.netlink import NetlinkDecodeError
+from nsexplorer.collect.rtnl_decode import parse_link
+from nsexplorer.collect.rtnl_dump import needs_nexthop_objects, parse_dump
+from nsexplorer.collect.rtnl_raw import Dump, RawLink
+from nsexplorer.model import Interface, NamespaceId, Nexthop, Peer, Route
 
-FIXTURE = Path(__file__).parent / "fixtures" / "netlink_two_netns.json"
+FIXTURES = Path(__file__).parent / "fixtures"
 A = NamespaceId(4, 1001)
 B = NamespaceId(4, 1002)
 
 
-def load() -> dict[str, object]:
-    return json.loads(FIXTURE.read_text())
+def load(name: str = "netlink_two_netns.json") -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads((FIXTURES / name).read_text())
+    return doc
 
 
-def raw(doc: dict[str, object], ns: str, kind: str) -> list[bytes]:
-    return [bytes.fromhex(x) for x in doc[ns][kind]]  # type: ignore[index]
+def raw(doc: dict[str, Any], ns: str, kind: str) -> list[bytes]:
+    return [bytes.fromhex(x) for x in doc[ns].get(kind, [])]
 
 
 def dumps() -> dict[NamespaceId, Dump]:
     doc = load()
     return {
-        A: netlink.parse_dump(*(raw(doc, "nsxtfixA", k) for k in ("links", "addrs", "routes"))),
-        B: netlink.parse_dump(*(raw(doc, "nsxtfixB", k) for k in ("links", "addrs", "routes"))),
+        A: parse_dump(*(raw(doc, "nsxtfixA", k) for k in ("links", "addrs", "routes"))),
+        B: parse_dump(*(raw(doc, "nsxtfixB", k) for k in ("links", "addrs", "routes"))),
     }
+
+
+KINDS = ("links", "addrs", "routes", "rules", "nexthops")
+
+
+def rich() -> tuple[dict[str, Any], dict[NamespaceId, Dump]]:
+    doc = load("netlink_rich.json")
+    return doc, {
+        A: parse_dump(*(raw(doc, "nsxrecA", k) for k in KINDS)),
+        B: parse_dump(*(raw(doc, "nsxrecB", k) for k in KINDS)),
+    }
+
+
+def nsids(table: dict[tuple[NamespaceId, NamespaceId], int]) -> wiring.NsidLookup:
+    return lambda asking, about: table.get((asking, about))
+
+
+BOTH_ZERO = nsids({(A, B): 0, (B, A): 0})
+
+
+def rich_interfaces() -> dict[NamespaceId, dict[str, Interface]]:
+    _doc, d = rich()
+    peers, _ = wiring.resolve_peers(d, BOTH_ZERO)
+    parents, _ = wiring.resolve_parents(d, BOTH_ZERO)
+    return {ns: {i.name: i for i in wiring.build_interfaces(ns, d[ns], peers, parents)} for ns in d}
+
+
+# ---------------------------------------------------------------- the two-netns fixture
 
 
 def test_links_decoded() -> None:
@@ -65,7 +103,9 @@ def test_links_decoded() -> None:
 
 def test_addresses_and_routes_decoded() -> None:
     d = dumps()
-    addrs = {(a.index, a.address.address, a.address.prefixlen, a.address.scope) for a in d[A].addrs}
+    addrs = {
+        (a.ifindex, a.address.address, a.address.prefixlen, a.address.scope) for a in d[A].addrs
+    }
     assert (3, "10.9.0.1", 24, "global") in addrs
     assert (3, "fd00:9::1", 64, "global") in addrs
     assert (1, "::1", 128, "host") in addrs
@@ -81,13 +121,9 @@ def test_addresses_and_routes_decoded() -> None:
     assert {r.family for r in routes} == {4, 6}
 
 
-def nsids(table: dict[tuple[NamespaceId, NamespaceId], int]) -> wiring.NsidLookup:
-    return lambda asking, about: table.get((asking, about))
-
-
 def test_peers_across_namespaces_with_equal_ifindexes() -> None:
     d = dumps()
-    peers, warnings = wiring.resolve_peers(d, nsids({(A, B): 0, (B, A): 0}))
+    peers, warnings = wiring.resolve_peers(d, BOTH_ZERO)
     assert warnings == []
     assert peers[(A, 2)] == Peer(B.ino, 2, "eth0")
     assert peers[(B, 2)] == Peer(A.ino, 2, "eth0")
@@ -97,12 +133,12 @@ def test_peers_across_namespaces_with_equal_ifindexes() -> None:
 
 
 def _strip_ifla_link(msg: bytes) -> bytes:
-    """The same RTM_NEWLINK without IFLA_LINK, as older kernels send when both ends of a
+    """The same RTM_NEWLINK without IFLA_LINK, as the kernel sends when both ends of a
     veth have the same ifindex."""
     body = bytearray()
     hdr_len = 16 + 16
     for atype, value in netlink.iter_attrs(msg, hdr_len):
-        if atype == netlink.IFLA_LINK:
+        if atype == 5:  # IFLA_LINK
             continue
         length = 4 + len(value)
         body += struct.pack("=HH", length, atype) + value + b"\0" * ((-length) % 4)
@@ -115,10 +151,10 @@ def test_omitted_ifla_link_means_same_ifindex() -> None:
     doc = load()
     links_a = [_strip_ifla_link(m) for m in raw(doc, "nsxtfixA", "links")]
     links_b = [_strip_ifla_link(m) for m in raw(doc, "nsxtfixB", "links")]
-    d = {A: netlink.parse_dump(links_a, [], []), B: netlink.parse_dump(links_b, [], [])}
+    d = {A: parse_dump(links_a, [], []), B: parse_dump(links_b, [], [])}
     eth0 = next(lk for lk in d[A].links if lk.index == 2)
     assert eth0.link is None and eth0.link_netnsid == 0
-    peers, warnings = wiring.resolve_peers(d, nsids({(A, B): 0, (B, A): 0}))
+    peers, warnings = wiring.resolve_peers(d, BOTH_ZERO)
     assert peers[(A, 2)] == Peer(B.ino, 2, "eth0")
     assert peers[(B, 2)] == Peer(A.ino, 2, "eth0")
     assert not [w for w in warnings if "eth0" in w]
@@ -165,7 +201,7 @@ def test_peer_in_an_unreadable_namespace_gets_its_namespace_but_no_name() -> Non
 
 def test_interfaces_carry_master_names_and_addresses() -> None:
     d = dumps()
-    peers, _ = wiring.resolve_peers(d, nsids({(A, B): 0, (B, A): 0}))
+    peers, _ = wiring.resolve_peers(d, BOTH_ZERO)
     ifaces = {i.ifindex: i for i in wiring.build_interfaces(A, d[A], peers)}
     assert ifaces[2].master == "br[@x=1]" and ifaces[2].master_ifindex == 3
     assert [a.address for a in ifaces[3].addresses if a.family == 4] == ["10.9.0.1"]
@@ -173,15 +209,197 @@ def test_interfaces_carry_master_names_and_addresses() -> None:
     assert ifaces[2].peer == Peer(B.ino, 2, "eth0")
 
 
-def test_framing_is_defensive() -> None:
+# ---------------------------------------------------------------- the rich fixture
+
+
+@pytest.mark.parametrize("ns", ["nsxrecA", "nsxrecB"])
+def test_link_flags_are_exactly_ip_s(ns: str) -> None:
+    doc, _ = rich()
+    ours = rich_interfaces()[A if ns == "nsxrecA" else B]
+    theirs = {x["ifname"]: x["flags"] for x in doc[ns]["ip"]["links"]}
+    assert {n: list(i.flags) for n, i in ours.items()} == theirs
+
+
+def test_no_carrier_is_not_down() -> None:
+    a = rich_interfaces()[A]
+    # va was set up; its peer vb was set down: up, no carrier, and M-DOWN (its peer).
+    assert a["va"].flags == ("NO-CARRIER", "BROADCAST", "MULTICAST", "UP", "M-DOWN")
+    assert a["va"].admin_up is True and a["va"].carrier is False
+    assert state_text(a["va"]) == "up, no carrier (lowerlayerdown)"
+    assert state_text(a["vb"]) == "down"
+    assert state_text(a["tap0"]) == "up, no carrier (down)"  # a tap nobody reads
+    assert state_text(a["x0"]) == "up"
+
+
+def test_kinds_tap_and_tun_and_parents() -> None:
+    ifs = rich_interfaces()
+    a, b = ifs[A], ifs[B]
+    assert (a["tap0"].kind, a["tun0"].kind, a["mt0"].kind) == ("tap", "tun", "macvtap")
+    va = a["va"].ifindex
+    for stacked in ("mv0", "mt0", "vx0"):  # vx0's lower device is IFLA_VXLAN_LINK
+        assert a[stacked].parent == Peer(A.ino, va, "va"), stacked
+        assert a[stacked].peer is None
+    # mvb sits on A's x0 but was moved to B: IFLA_LINK + IFLA_LINK_NETNSID, confirmed.
+    assert b["mvb"].parent == Peer(A.ino, a["x0"].ifindex, "x0")
+    assert a["x0"].peer == Peer(B.ino, b["x0"].ifindex, "x0")
+    assert a["va"].parent is None and a["tap0"].parent is None
+
+
+def test_parent_in_a_namespace_the_kernel_does_not_confirm_is_unresolved() -> None:
+    _doc, d = rich()
+    parents, warnings = wiring.resolve_parents(d, nsids({(B, A): 7}))
+    mvb = next(lk for lk in d[B].links if lk.name == "mvb")
+    assert parents[(B, mvb.index)] == Peer(None, 4, None)
+    assert any("mvb" in w for w in warnings)
+
+
+def test_address_flags_peer_and_label_are_ip_s() -> None:
+    doc, _ = rich()
+    a = rich_interfaces()[A]
+    for link in doc["nsxrecA"]["ip"]["addrs"]:
+        ours = a[link["ifname"]].addresses
+        theirs = link["addr_info"]
+        assert [x.address for x in ours] == [t["local"] for t in theirs]
+        for x, t in zip(ours, theirs, strict=True):
+            assert list(x.flags) == [k for k, v in t.items() if v is True], t
+            assert x.peer == t.get("address")
+            assert x.label == t.get("label", "")
+    va = {x.address: x for x in a["va"].addresses}
+    assert va["10.2.0.1"].peer == "10.2.0.2" and va["10.2.0.1"].label == "va:x"
+    assert va["10.1.0.2"].flags == ("secondary",)
+    assert va["10.3.0.1"].flags == ("deprecated", "dynamic")
+    assert va["fd00::5"].flags == ("nodad", "noprefixroute")
+
+
+def routes_of(ns: NamespaceId) -> dict[str, Route]:
+    _doc, d = rich()
+    return {r.dst: r for r in wiring.build_routes(d[ns]) if r.table != 255}
+
+
+def test_multipath_routes_have_their_paths() -> None:
+    r = routes_of(A)
+    mp = r["10.9.0.0/16"]
+    assert (mp.gateway, mp.dev) == (None, None)
+    assert mp.nexthops == (Nexthop("10.4.0.3", "x0", 1), Nexthop("10.4.0.4", "x0", 3))
+    v6 = r["fd9::/64"]
+    assert [(h.gateway, h.weight) for h in v6.nexthops] == [("fd00:1::2", 2), ("fd00:1::3", 5)]
+
+
+def test_nexthop_objects_resolve_in_both_compat_modes() -> None:
+    a, b = routes_of(A), routes_of(B)
+    single = a["10.20.0.0/16"]
+    assert single.nhid == 1 and single.nexthops == (Nexthop("10.4.0.254", "x0", 1),)
+    group = a["10.21.0.0/16"]  # compat mode: the kernel lists the group's paths
+    assert group.nhid == 11
+    assert [(h.gateway, h.weight) for h in group.nexthops] == [("10.4.0.254", 1), ("10.4.0.253", 3)]
+    hole = a["10.22.0.0/16"]
+    assert hole.type == "blackhole" and hole.nexthops == ()
+    # nsxrecB runs nexthop_compat_mode=0: the route says only "nhid 7"; the paths come
+    # from the nexthop objects, which are dumped only because of it.
+    _doc, d = rich()
+    assert needs_nexthop_objects(d[B].routes)
+    only_id = b["10.30.0.0/16"]
+    assert (only_id.nhid, only_id.gateway, only_id.dev) == (7, None, None)
+    assert only_id.nexthops == (Nexthop("10.4.0.1", "x0", 2), Nexthop("10.4.0.9", "x0", 4))
+
+
+def test_route_extras() -> None:
+    r = routes_of(A)
+    t100 = r["10.10.0.0/16"]
+    assert (t100.table, t100.tos, t100.mtu, t100.metric) == (100, 0x10, 1400, 7)
+    assert r["10.11.0.0/16"].flags == ("onlink", "linkdown")  # via va, which has no carrier
+    assert r["10.12.0.0/16"].type == "unreachable"
+    assert r["fd98::/64"].src == "fd42::/64"
+    assert r["10.4.0.0/24"].src is None and r["10.4.0.0/24"].nexthops == ()
+
+
+def test_rules_of_every_kind() -> None:
+    _doc, d = rich()
+    a = {(r.family, r.priority): r for r in d[A].rules}
+    assert len(d[A].rules) == 12  # the two IPMR families' default rules are left out
+    assert a[(4, 100)].src == "10.1.0.0/24" and a[(4, 100)].table == 100
+    goto = a[(4, 200)]
+    assert (goto.invert, goto.dst, goto.tos, goto.action, goto.goto, goto.table) == (
+        True,
+        "10.5.0.0/16",
+        0x10,
+        "goto",
+        300,
+        None,
+    )
+    assert a[(4, 300)].action == "nop"
+    assert (a[(4, 400)].action, a[(4, 400)].table) == ("blackhole", None)
+    assert (a[(4, 500)].iif, a[(4, 500)].action) == ("va", "prohibit")
+    assert (a[(4, 600)].table, a[(4, 600)].suppress_prefixlen) == (254, 0)
+    assert a[(4, 32766)].suppress_prefixlen is None
+    assert (a[(6, 700)].src, a[(6, 700)].table) == ("fd00::/64", 200)
+    b = {r.priority: r for r in d[B].rules if r.family == 4}
+    assert b[100].fwmark == "0x10/0xff" and b[110].fwmark == "0x20"
+    assert (b[110].oif, b[110].action) == ("x0", "unreachable")
+    assert (b[120].ipproto, b[120].dport, b[120].sport) == (6, "80-90", "1000")
+    assert (b[130].uidrange, b[130].iif) == ("1000-1999", "x0")
+
+
+# ---------------------------------------------------------------- decoding hygiene
+
+
+def test_malformed_framing_raises() -> None:
     assert netlink.split_messages(b"") == []
-    assert netlink.split_messages(b"\x05\x00\x00\x00" + b"\0" * 12) == []  # length < header
-    assert netlink.iter_attrs(b"\x02\x00\x01\x00", 0) == []  # attr length < 4
-    truncated = struct.pack("=HH", 40, 3) + b"abc"
-    assert netlink.iter_attrs(truncated, 0) == []
+    with pytest.raises(NetlinkDecodeError):
+        netlink.split_messages(b"\x05\x00\x00\x00" + b"\0" * 12)  # length < header
+    with pytest.raises(NetlinkDecodeError):
+        netlink.iter_attrs(b"\x02\x00\x01\x00", 0)  # attr length < 4
+    with pytest.raises(NetlinkDecodeError):
+        netlink.iter_attrs(struct.pack("=HH", 40, 3) + b"abc", 0)  # overruns
 
 
-@pytest.mark.parametrize("nested_flag", [0, 0x8000])
+@pytest.mark.parametrize("nested_flag", [0, 0x8000, 0x4000])
 def test_attribute_type_flags_are_masked(nested_flag: int) -> None:
     attr = struct.pack("=HH", 8, 18 | nested_flag) + b"abcd"
     assert netlink.iter_attrs(attr, 0) == [(18, b"abcd")]
+    table = {18: ("x", rtnl_attrs.u32)}
+    assert netlink.walk(attr, 0, len(attr), table) == {"x": int.from_bytes(b"abcd", "little")}
+
+
+def test_walk_skips_unknown_attributes_and_checks_value_lengths() -> None:
+    data = netlink.attr(1, b"skip me") + netlink.attr(4, b"\x01\x00")  # u32 of 2 bytes
+    assert netlink.walk(data, 0, len(data), {}) == {}
+    with pytest.raises(NetlinkDecodeError):
+        netlink.walk(data, 0, len(data), {4: ("mtu", rtnl_attrs.u32)})
+    with pytest.raises(NetlinkDecodeError):
+        rtnl_attrs.ip(b"\0" * 5, 0, 5)
+
+
+def test_a_corrupted_recorded_link_raises_instead_of_misreading() -> None:
+    msg = bytearray(raw(load("netlink_rich.json"), "nsxrecA", "links")[2])
+    # The first attribute after ifinfomsg claims more bytes than the message has.
+    struct.pack_into("=H", msg, 32, len(msg))
+    with pytest.raises(NetlinkDecodeError):
+        parse_link(bytes(msg))
+
+
+def test_link_flag_words() -> None:
+    assert rtnl_names.link_flags(0x1 | 0x2 | 0x1000) == (
+        "NO-CARRIER",
+        "BROADCAST",
+        "MULTICAST",
+        "UP",
+    )
+    assert rtnl_names.link_flags(0x1 | 0x40 | 0x10000) == ("UP", "LOWER_UP")
+    assert rtnl_names.link_flags(0x80000 | 0x2) == ("BROADCAST", "80000")
+    assert rtnl_names.link_flags(0, lower_down=True) == ("M-DOWN",)
+
+
+def test_address_flag_words() -> None:
+    # IPv4 manual addresses are permanent: no "dynamic"; secondary is "temporary" on v6.
+    assert rtnl_names.addr_flags(0x80 | 0x01, ipv6=False) == ("secondary",)
+    assert rtnl_names.addr_flags(0x80 | 0x01, ipv6=True) == ("temporary",)
+    assert rtnl_names.addr_flags(0x40 | 0x08, ipv6=True) == ("dadfailed", "tentative", "dynamic")
+    assert rtnl_names.addr_flags(0x80 | 0x1000, ipv6=True) == ("1000",)
+
+
+def test_fwmark_text_is_ip_s() -> None:
+    assert rtnl_names.fwmark_text(0x10, None) == "0x10"
+    assert rtnl_names.fwmark_text(0x10, 0xFFFFFFFF) == "0x10"
+    assert rtnl_names.fwmark_text(0x10, 0xFF) == "0x10/0xff"
+    assert rtnl_names.fwmark_text(0, 0xFF) == "0/0xff"

@@ -1,0 +1,126 @@
+"""`show`'s text for what netlink said about a namespace: interface, address, route and
+policy-rule lines, in ip's words. Every untrusted string goes through ``visible``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from nsexplorer.model import Address, Interface, Peer, Route, Rule
+from nsexplorer.textsafe import visible
+
+TABLE_NAMES = {254: "main", 255: "local", 253: "default"}
+
+
+def table_name(table: int | None) -> str:
+    if table is None:
+        return "-"
+    return TABLE_NAMES.get(table, str(table))
+
+
+def state_text(i: Interface) -> str:
+    """What a responder asks first: set up or down by an admin, and with a carrier?
+    ``up, no carrier (lowerlayerdown)`` is an end whose peer was set down; ``down`` was
+    set down itself. Without recorded flags, the operstate alone."""
+    if not i.flags:
+        return i.state
+    if "UP" not in i.flags:
+        admin = "down"
+    elif "NO-CARRIER" in i.flags:
+        admin = "up, no carrier"
+    else:
+        admin = "up"
+    return admin if i.state == admin else f"{admin} ({i.state})"
+
+
+def interface_lines(i: Interface, peer_text: Callable[[Peer], str], network: str = "") -> list[str]:
+    """``network``: the Docker network whose bridge this is ("" when none)."""
+    v = visible
+    master = f" master {v(i.master)}" if i.master else ""
+    if network:
+        master += f" docker network {v(network)}"
+    alias = f" alias {v(i.alias)}" if i.alias else ""
+    out = [
+        f"  {i.ifindex}: {v(i.name)}  {i.kind} {state_text(i)} mtu {i.mtu} "
+        f"{i.mac or '-'}{master}{alias}"
+    ]
+    if i.flags:
+        out.append(f"      flags <{','.join(i.flags)}>")
+    if i.parent is not None:
+        out.append(f"      parent: {peer_text(i.parent)}")
+    out.extend(f"      {address_text(a, i.name)}" for a in i.addresses)
+    return out
+
+
+def address_text(a: Address, ifname: str = "") -> str:
+    family = "inet6" if a.family == 6 else "inet"
+    local = f"{a.address} peer {a.peer}" if a.peer else a.address
+    flags = "".join(f" {f}" for f in a.flags)
+    label = f" label {visible(a.label)}" if a.label and a.label != ifname else ""
+    return f"{family} {local}/{a.prefixlen} scope {a.scope}{flags}{label}"
+
+
+def route_lines(r: Route) -> list[str]:
+    v = visible
+    typ = "" if r.type == "unicast" else f"{r.type} "
+    src = f" from {r.src}" if r.src else ""
+    nhid = f" nhid {r.nhid}" if r.nhid is not None else ""
+    encap = f" encap {r.encap}" if r.encap else ""
+    tos = f" tos {r.tos:#04x}" if r.tos else ""
+    via = f" via {r.gateway}" if r.gateway else ""
+    dev = f" dev {v(r.dev)}" if r.dev else ""
+    prefsrc = f" src {r.prefsrc}" if r.prefsrc else ""
+    metric = f" metric {r.metric}" if r.metric is not None else ""
+    mtu = f" mtu {r.mtu}" if r.mtu is not None else ""
+    flags = "".join(f" {f}" for f in r.flags)
+    out = [
+        f"  {table_name(r.table):>6}  {typ}{r.dst}{src}{nhid}{encap}{tos}{via}{dev} "
+        f"proto {r.protocol} scope {r.scope}{prefsrc}{metric}{mtu}{flags}"
+    ]
+    for h in r.nexthops:
+        hop_via = f" via {h.gateway}" if h.gateway else ""
+        hop_dev = f" dev {v(h.dev)}" if h.dev else ""
+        hop_flags = "".join(f" {f}" for f in h.flags)
+        out.append(f"          nexthop{hop_via}{hop_dev} weight {h.weight}{hop_flags}")
+    return out
+
+
+def rule_text(r: Rule) -> str:
+    v = visible
+    parts = [f"  {'inet6' if r.family == 6 else 'inet '} {r.priority}:"]
+    if r.invert:
+        parts.append("not")
+    parts.append(f"from {r.src or 'all'}")
+    if r.dst:
+        parts.append(f"to {r.dst}")
+    if r.tos:
+        parts.append(f"tos {r.tos:#04x}")
+    if r.fwmark:
+        parts.append(f"fwmark {r.fwmark}")
+    if r.iif:
+        parts.append(f"iif {v(r.iif)}")
+    if r.oif:
+        parts.append(f"oif {v(r.oif)}")
+    if r.uidrange:
+        parts.append(f"uidrange {r.uidrange}")
+    if r.ipproto is not None:
+        parts.append(f"ipproto {r.ipproto}")
+    if r.sport:
+        parts.append(f"sport {r.sport}")
+    if r.dport:
+        parts.append(f"dport {r.dport}")
+    if r.l3mdev:
+        parts.append("lookup [l3mdev-table]")
+    if r.table is not None:
+        parts.append(f"lookup {table_name(r.table)}")
+        if r.suppress_prefixlen is not None:
+            parts.append(f"suppress_prefixlength {r.suppress_prefixlen}")
+    if r.action == "goto":
+        parts.append(f"goto {r.goto if r.goto is not None else 'none'}")
+    elif r.action not in ("lookup",):
+        parts.append(r.action)
+    return " ".join(parts)
+
+
+def rule_lines(rules: Iterable[Rule]) -> list[str]:
+    return [rule_text(r) for r in rules]

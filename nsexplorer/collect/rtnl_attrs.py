@@ -1,0 +1,124 @@
+"""Decoders of single rtnetlink attribute values: (buffer, payload start, payload end)
+-> value. Each checks the length it reads, so a malformed reply raises
+NetlinkDecodeError instead of reading a neighbour's bytes. Used by rtnl_decode's tables.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import sys
+
+from nsexplorer.collect import netlink
+from nsexplorer.collect.netlink import Buf, NetlinkDecodeError
+from nsexplorer.model import Counters
+
+AF_INET = socket.AF_INET
+AF_INET6 = socket.AF_INET6
+
+STATS64 = struct.Struct("=8Q")
+U16 = struct.Struct("=H")
+RANGE16 = struct.Struct("=HH")
+RANGE32 = struct.Struct("=II")
+
+_FS_ENCODING = sys.getfilesystemencoding()
+_FS_ERRORS = sys.getfilesystemencodeerrors()
+
+
+def _short(what: str, a: int, b: int) -> NetlinkDecodeError:
+    return NetlinkDecodeError(f"{what} attribute of {b - a} bytes is too short")
+
+
+def u8(buf: Buf, a: int, b: int) -> int:
+    if b <= a:
+        raise _short("u8", a, b)
+    return buf[a]
+
+
+def u16(buf: Buf, a: int, b: int) -> int:
+    if b - a < 2:
+        raise _short("u16", a, b)
+    value: int = U16.unpack_from(buf, a)[0]
+    return value
+
+
+def u32(buf: Buf, a: int, b: int) -> int:
+    if b - a < 4:
+        raise _short("u32", a, b)
+    value: int = netlink.U32.unpack_from(buf, a)[0]
+    return value
+
+
+def i32(buf: Buf, a: int, b: int) -> int:
+    if b - a < 4:
+        raise _short("s32", a, b)
+    value: int = netlink.I32.unpack_from(buf, a)[0]
+    return value
+
+
+def flag(buf: Buf, a: int, b: int) -> bool:
+    return True
+
+
+def text(buf: Buf, a: int, b: int) -> str:
+    nul = buf.find(b"\0", a, b)
+    return str(buf[a : b if nul < 0 else nul], _FS_ENCODING, _FS_ERRORS)
+
+
+def mac(buf: Buf, a: int, b: int) -> str:
+    return buf[a:b].hex(":")
+
+
+def ip(buf: Buf, a: int, b: int) -> str:
+    """An address whose family its length tells (rtnetlink sends 4 or 16 bytes)."""
+    n = b - a
+    if n == 4:
+        return socket.inet_ntop(AF_INET, buf[a:b])
+    if n == 16:
+        return socket.inet_ntop(AF_INET6, buf[a:b])
+    raise NetlinkDecodeError(f"address attribute of {n} bytes")
+
+
+def via(buf: Buf, a: int, b: int) -> str | None:
+    """RTA_VIA: struct rtvia {family; address} (e.g. an IPv6 gateway for IPv4)."""
+    if b - a < 2:
+        raise _short("via", a, b)
+    family = U16.unpack_from(buf, a)[0]
+    if family not in (AF_INET, AF_INET6):
+        return None
+    return ip(buf, a + 2, b)
+
+
+def stats64(buf: Buf, a: int, b: int) -> Counters:
+    if b - a < STATS64.size:
+        raise _short("stats64", a, b)
+    rxp, txp, rxb, txb, rxe, txe, rxd, txd = STATS64.unpack_from(buf, a)
+    return Counters(
+        rx_bytes=rxb,
+        rx_packets=rxp,
+        rx_errors=rxe,
+        rx_dropped=rxd,
+        tx_bytes=txb,
+        tx_packets=txp,
+        tx_errors=txe,
+        tx_dropped=txd,
+    )
+
+
+def span(buf: Buf, a: int, b: int) -> tuple[int, int]:
+    return a, b
+
+
+def port_range(buf: Buf, a: int, b: int) -> str:
+    """fib_rule_port_range (two u16) as ip prints it: "80" or "1000-2000"."""
+    if b - a < RANGE16.size:
+        raise _short("port range", a, b)
+    lo, hi = RANGE16.unpack_from(buf, a)
+    return str(lo) if lo == hi else f"{lo}-{hi}"
+
+
+def uid_range(buf: Buf, a: int, b: int) -> str:
+    if b - a < RANGE32.size:
+        raise _short("uid range", a, b)
+    lo, hi = RANGE32.unpack_from(buf, a)
+    return f"{lo}-{hi}"

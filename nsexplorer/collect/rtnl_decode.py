@@ -1,0 +1,384 @@
+"""Table-driven decoders for rtnetlink replies: links, addresses, routes, policy rules
+and nexthop objects, decoded in place from the receive buffer into raw model terms.
+
+Each message type has one attribute table, type -> (key, decoder); netlink.walk() skips
+every attribute the table does not name without copying it (a host link carries ~50,
+a handful matter). Decoders check the lengths they read: a malformed reply raises
+NetlinkDecodeError, never reads a neighbour's bytes. Pure functions of the bytes the
+kernel sent, tested on recorded dumps; words are ip's (rtnl_names.py).
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from nsexplorer.collect import netlink
+from nsexplorer.collect import rtnl_names as words
+from nsexplorer.collect.netlink import NLMSGHDR, AttrTable, Buf, NetlinkDecodeError, walk
+from nsexplorer.collect.rtnl_attrs import (
+    U16,
+    flag,
+    i32,
+    ip,
+    mac,
+    port_range,
+    span,
+    stats64,
+    text,
+    u8,
+    u16,
+    u32,
+    uid_range,
+    via,
+)
+from nsexplorer.collect.rtnl_raw import RawAddr, RawHop, RawLink, RawNexthop, RawRoute
+from nsexplorer.model import Address, Rule
+
+AF_INET = socket.AF_INET
+AF_INET6 = socket.AF_INET6
+ARPHRD_LOOPBACK = 772
+RTM_F_CLONED = 0x200
+FIB_RULE_INVERT = 0x2
+IFF_TUN = 1
+IFF_TAP = 2
+
+IFINFOMSG = struct.Struct("=BxHiII")
+IFADDRMSG = struct.Struct("=BBBBI")
+RTMSG = struct.Struct("=BBBBBBBBI")
+FIB_RULE_HDR = struct.Struct("=BBBBBBBBI")
+NHMSG = struct.Struct("=BBBBI")
+RTNEXTHOP = struct.Struct("=HBBi")
+NEXTHOP_GRP = struct.Struct("=IBBH")
+_HDR = NLMSGHDR.size
+T = TypeVar("T")
+
+
+# Kinds whose IFLA_LINK is the device they are stacked on (veth's is its peer).
+STACKED_KINDS = frozenset(("macvlan", "macvtap", "ipvlan", "ipvtap", "vlan", "macsec"))
+
+
+# IFLA_INFO_DATA of the kinds whose data matters: tun/tap's type, vxlan's lower device.
+_INFO_DATA: dict[str, AttrTable] = {
+    "tun": {3: ("tun_type", u8)},  # IFLA_TUN_TYPE
+    "vxlan": {3: ("lower", u32)},  # IFLA_VXLAN_LINK
+}
+_LINKINFO: AttrTable = {
+    1: ("kind", text),  # IFLA_INFO_KIND
+    2: ("data", span),  # IFLA_INFO_DATA
+    4: ("slave_kind", text),  # IFLA_INFO_SLAVE_KIND
+}
+
+
+def _linkinfo(buf: Buf, a: int, b: int) -> dict[str, Any]:
+    info = walk(buf, a, b, _LINKINFO)
+    data = info.pop("data", None)
+    table = _INFO_DATA.get(info.get("kind", ""))
+    if data is not None and table is not None:
+        info.update(walk(buf, data[0], data[1], table))
+    return info
+
+
+_LINK: AttrTable = {
+    1: ("mac", mac),  # IFLA_ADDRESS
+    3: ("name", text),  # IFLA_IFNAME
+    4: ("mtu", u32),  # IFLA_MTU
+    5: ("link", u32),  # IFLA_LINK
+    10: ("master", u32),  # IFLA_MASTER
+    16: ("operstate", u8),  # IFLA_OPERSTATE
+    18: ("info", _linkinfo),  # IFLA_LINKINFO
+    20: ("alias", text),  # IFLA_IFALIAS
+    23: ("counters", stats64),  # IFLA_STATS64
+    37: ("link_netnsid", i32),  # IFLA_LINK_NETNSID
+}
+_ADDR: AttrTable = {
+    1: ("address", ip),  # IFA_ADDRESS
+    2: ("local", ip),  # IFA_LOCAL
+    3: ("label", text),  # IFA_LABEL
+    8: ("flags", u32),  # IFA_FLAGS
+}
+_METRICS: AttrTable = {2: ("mtu", u32)}  # RTAX_MTU
+_HOP: AttrTable = {
+    5: ("gateway", ip),  # RTA_GATEWAY
+    18: ("via", via),  # RTA_VIA
+}
+
+
+def _metrics(buf: Buf, a: int, b: int) -> dict[str, Any]:
+    return walk(buf, a, b, _METRICS)
+
+
+def _multipath(buf: Buf, a: int, b: int) -> tuple[RawHop, ...]:
+    """RTA_MULTIPATH: struct rtnexthop {len, flags, hops (weight - 1), ifindex} each
+    followed by its own attributes."""
+    hops: list[RawHop] = []
+    while a + RTNEXTHOP.size <= b:
+        length, flags, weight_1, ifindex = RTNEXTHOP.unpack_from(buf, a)
+        if length < RTNEXTHOP.size or a + length > b:
+            raise NetlinkDecodeError(f"rtnexthop of length {length} overruns RTA_MULTIPATH")
+        attrs = walk(buf, a + RTNEXTHOP.size, a + length, _HOP)
+        gateway = attrs.get("gateway") or attrs.get("via")
+        hops.append(RawHop(gateway, ifindex or None, weight_1 + 1, words.route_flags(flags)))
+        a += (length + 3) & ~3
+    return tuple(hops)
+
+
+_ROUTE: AttrTable = {
+    1: ("dst", ip),  # RTA_DST
+    2: ("src", ip),  # RTA_SRC
+    4: ("oif", u32),  # RTA_OIF
+    5: ("gateway", ip),  # RTA_GATEWAY
+    6: ("metric", u32),  # RTA_PRIORITY
+    7: ("prefsrc", ip),  # RTA_PREFSRC
+    8: ("metrics", _metrics),  # RTA_METRICS
+    9: ("hops", _multipath),  # RTA_MULTIPATH
+    15: ("table", u32),  # RTA_TABLE
+    18: ("via", via),  # RTA_VIA
+    21: ("encap_type", u16),  # RTA_ENCAP_TYPE
+    22: ("encap", span),  # RTA_ENCAP
+    30: ("nhid", u32),  # RTA_NH_ID
+}
+_RULE: AttrTable = {
+    1: ("dst", ip),  # FRA_DST
+    2: ("src", ip),  # FRA_SRC
+    3: ("iif", text),  # FRA_IIFNAME
+    4: ("goto", u32),  # FRA_GOTO
+    6: ("priority", u32),  # FRA_PRIORITY
+    10: ("fwmark", u32),  # FRA_FWMARK
+    14: ("suppress_prefixlen", i32),  # FRA_SUPPRESS_PREFIXLEN
+    15: ("table", u32),  # FRA_TABLE
+    16: ("fwmask", u32),  # FRA_FWMASK
+    17: ("oif", text),  # FRA_OIFNAME
+    19: ("l3mdev", u8),  # FRA_L3MDEV
+    20: ("uidrange", uid_range),  # FRA_UID_RANGE
+    22: ("ipproto", u8),  # FRA_IP_PROTO
+    23: ("sport", port_range),  # FRA_SPORT_RANGE
+    24: ("dport", port_range),  # FRA_DPORT_RANGE
+}
+
+
+def _group(buf: Buf, a: int, b: int) -> tuple[tuple[int, int], ...]:
+    """NHA_GROUP: struct nexthop_grp {id, weight - 1, ...} each."""
+    if (b - a) % NEXTHOP_GRP.size:
+        raise NetlinkDecodeError(f"NHA_GROUP of {b - a} bytes")
+    return tuple(
+        (nh_id, weight_1 + 1) for nh_id, weight_1, _r1, _r2 in NEXTHOP_GRP.iter_unpack(buf[a:b])
+    )
+
+
+_NEXTHOP: AttrTable = {
+    1: ("id", u32),  # NHA_ID
+    2: ("group", _group),  # NHA_GROUP
+    4: ("blackhole", flag),  # NHA_BLACKHOLE
+    5: ("oif", u32),  # NHA_OIF
+    6: ("gateway", ip),  # NHA_GATEWAY
+}
+
+
+# ---------------------------------------------------------------- message decoders
+
+_MISS = object()
+MEMO_LIMIT = 8192
+
+
+def _memoized(parse: Callable[..., T]) -> Callable[..., T]:
+    """``parse`` with its results remembered by message body (everything after the
+    header, which holds only the sequence number and flags). Namespaces repeat the same
+    messages (lo's addresses and routes, the default rules, multicast routes): those are
+    decoded once per process. The values are immutable, so sharing them is safe."""
+    cache: dict[tuple[int, bytes], Any] = {}
+
+    def cached(buf: Buf, start: int = 0, end: int | None = None) -> T:
+        stop = len(buf) if end is None else end
+        key = (_type_of(buf, start), bytes(buf[start + _HDR : stop]))
+        value = cache.get(key, _MISS)
+        if value is _MISS:
+            value = parse(buf, start, stop)
+            if len(cache) >= MEMO_LIMIT:
+                cache.clear()
+            cache[key] = value
+        return value  # type: ignore[no-any-return]
+
+    cached.__doc__ = parse.__doc__
+    cached.__wrapped__ = parse  # type: ignore[attr-defined]
+    return cached
+
+
+def _bounds(buf: Buf, start: int, end: int | None, fixed: int) -> int:
+    stop = len(buf) if end is None else end
+    if stop - start < _HDR + fixed:
+        raise NetlinkDecodeError(f"netlink message of {stop - start} bytes is too short")
+    return stop
+
+
+def _type_of(buf: Buf, start: int) -> int:
+    mtype: int = U16.unpack_from(buf, start + 4)[0]
+    return mtype
+
+
+def parse_link(buf: Buf, start: int = 0, end: int | None = None) -> RawLink | None:
+    stop = _bounds(buf, start, end, IFINFOMSG.size)
+    if _type_of(buf, start) != netlink.RTM_NEWLINK:
+        return None
+    _fam, arphrd, index, flags, _change = IFINFOMSG.unpack_from(buf, start + _HDR)
+    a = walk(buf, start + _HDR + IFINFOMSG.size, stop, _LINK)
+    info = a.get("info") or {}
+    kind = info.get("kind") or ("loopback" if arphrd == ARPHRD_LOOPBACK else "device")
+    if kind == "tun" and info.get("tun_type") == IFF_TAP:
+        kind = "tap"  # ip -d: "tun type tap"
+    code = a.get("operstate", 0)
+    netnsid = a.get("link_netnsid")
+    return RawLink(
+        index=index,
+        name=a.get("name", ""),
+        kind=kind,
+        state=words.OPERSTATES[code] if code < len(words.OPERSTATES) else str(code),
+        mtu=a.get("mtu", 0),
+        mac=a.get("mac", ""),
+        alias=a.get("alias", ""),
+        master=a.get("master") or None,
+        link=a.get("link"),
+        link_netnsid=netnsid if netnsid is not None and netnsid >= 0 else None,
+        counters=a.get("counters"),
+        slave_kind=info.get("slave_kind", ""),
+        arphrd=arphrd,
+        flags=flags,
+        lower=info.get("lower") or None,
+    )
+
+
+@_memoized
+def parse_addr(buf: Buf, start: int = 0, end: int | None = None) -> RawAddr | None:
+    stop = _bounds(buf, start, end, IFADDRMSG.size)
+    if _type_of(buf, start) != netlink.RTM_NEWADDR:
+        return None
+    family, prefixlen, ifa_flags, scope, index = IFADDRMSG.unpack_from(buf, start + _HDR)
+    if family not in (AF_INET, AF_INET6):
+        return None
+    a = walk(buf, start + _HDR + IFADDRMSG.size, stop, _ADDR)
+    address = a.get("address")
+    local = a.get("local", address)
+    if local is None:
+        return None
+    return RawAddr(
+        ifindex=index,
+        address=Address(
+            family=4 if family == AF_INET else 6,
+            address=local,
+            prefixlen=prefixlen,
+            scope=words.scope_name(scope),
+            flags=words.addr_flags(a.get("flags", ifa_flags), family == AF_INET6),
+            peer=address if address is not None and address != local else None,
+            label=a.get("label", ""),
+        ),
+    )
+
+
+_UNSPECIFIED: dict[int, str] = {AF_INET: socket.inet_ntop(AF_INET, bytes(4)), AF_INET6: "::"}
+
+
+def _prefix(family: int, addr: str | None, length: int) -> str | None:
+    if addr is not None:
+        return f"{addr}/{length}"
+    if length:
+        return f"{_UNSPECIFIED[family]}/{length}"
+    return None
+
+
+@_memoized
+def parse_route(buf: Buf, start: int = 0, end: int | None = None) -> RawRoute | None:
+    stop = _bounds(buf, start, end, RTMSG.size)
+    if _type_of(buf, start) != netlink.RTM_NEWROUTE:
+        return None
+    (family, dst_len, src_len, tos, table, proto, scope, rtype, flags) = RTMSG.unpack_from(
+        buf, start + _HDR
+    )
+    if family not in (AF_INET, AF_INET6) or flags & RTM_F_CLONED:
+        return None
+    a = walk(buf, start + _HDR + RTMSG.size, stop, _ROUTE)
+    encap_type = a.get("encap_type")
+    metrics = a.get("metrics") or {}
+    return RawRoute(
+        a.get("oif"),
+        a.get("hops", ()),
+        4 if family == AF_INET else 6,
+        a.get("table", table),
+        _prefix(family, a.get("dst"), dst_len) or "default",
+        a.get("gateway") or a.get("via"),
+        words.scope_name(scope),
+        words.protocol_name(proto),
+        words.route_type_name(rtype),
+        a.get("prefsrc"),
+        a.get("metric"),
+        a.get("nhid"),
+        tos,
+        _prefix(family, a.get("src"), src_len),
+        words.ENCAP_TYPES.get(encap_type) if "encap" in a and encap_type is not None else None,
+        metrics.get("mtu"),
+        words.route_flags(flags),
+    )
+
+
+@_memoized
+def parse_rule(buf: Buf, start: int = 0, end: int | None = None) -> Rule | None:
+    stop = _bounds(buf, start, end, FIB_RULE_HDR.size)
+    if _type_of(buf, start) != netlink.RTM_NEWRULE:
+        return None
+    (family, dst_len, src_len, tos, table, _r1, _r2, action, flags) = FIB_RULE_HDR.unpack_from(
+        buf, start + _HDR
+    )
+    if family not in (AF_INET, AF_INET6):
+        return None
+    a = walk(buf, start + _HDR + FIB_RULE_HDR.size, stop, _RULE)
+    table = a.get("table", table)
+    fwmark = a.get("fwmark")
+    fwmask = a.get("fwmask")
+    return Rule(
+        family=4 if family == AF_INET else 6,
+        priority=a.get("priority", 0),
+        table=table or None,
+        action=words.rule_action(action),
+        src=_prefix(family, a.get("src"), src_len),
+        dst=_prefix(family, a.get("dst"), dst_len),
+        iif=a.get("iif"),
+        oif=a.get("oif"),
+        fwmark=(
+            words.fwmark_text(fwmark or 0, fwmask)
+            if fwmark is not None or fwmask is not None
+            else None
+        ),
+        invert=bool(flags & FIB_RULE_INVERT),
+        tos=tos,
+        goto=a.get("goto"),
+        suppress_prefixlen=_suppress(a.get("suppress_prefixlen"), table),
+        ipproto=a.get("ipproto"),
+        sport=a.get("sport"),
+        dport=a.get("dport"),
+        uidrange=a.get("uidrange"),
+        l3mdev=bool(a.get("l3mdev")),
+    )
+
+
+def _suppress(value: int | None, table: int) -> int | None:
+    # ip prints it only for rules with a table, and not when -1 (unset).
+    return value if value is not None and value != -1 and table else None
+
+
+def parse_nexthop(buf: Buf, start: int = 0, end: int | None = None) -> RawNexthop | None:
+    stop = _bounds(buf, start, end, NHMSG.size)
+    if _type_of(buf, start) != netlink.RTM_NEWNEXTHOP:
+        return None
+    _family, _scope, _proto, _resvd, nh_flags = NHMSG.unpack_from(buf, start + _HDR)
+    a = walk(buf, start + _HDR + NHMSG.size, stop, _NEXTHOP)
+    if "id" not in a:
+        return None
+    return RawNexthop(
+        id=a["id"],
+        gateway=a.get("gateway"),
+        oif=a.get("oif") or None,
+        blackhole=a.get("blackhole", False),
+        group=a.get("group", ()),
+        flags=words.route_flags(nh_flags),
+    )

@@ -1,0 +1,245 @@
+"""The namespace's kernel facts in schema 1: interfaces (flags, peer, parent, addresses),
+routes (nexthops, tos, source prefix, encap, mtu, flags) and policy rules.
+
+Split from snapshot_json.py along the seam between what netlink says about a namespace
+and how the namespace was found. The same rules: contract keys exactly as the README
+lists them, every other model field under an additional key, ``decode(encode(x)) == x``.
+Lists of words are the model's tuples (json writes them as arrays: no copies for
+thousands of routes). A document written before a field existed decodes it to the
+model's default (for interface ``flags``, the model reads empty as "not recorded").
+Stdlib only, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any
+
+from nsexplorer.model import Address, Counters, Interface, Nexthop, Peer, Route, Rule
+
+JSONDict = dict[str, Any]
+
+
+def _encode_peer(p: Peer | None) -> JSONDict | None:
+    if p is None:
+        return None
+    return {"netns_inode": p.netns_inode, "ifindex": p.ifindex, "name": p.name}
+
+
+def _decode_peer(p: Mapping[str, Any] | None) -> Peer | None:
+    if p is None:
+        return None
+    return Peer(
+        netns_inode=opt_int(p.get("netns_inode")),
+        ifindex=opt_int(p.get("ifindex")),
+        name=opt_str(p.get("name")),
+    )
+
+
+def encode_interface(i: Interface) -> JSONDict:
+    counters: JSONDict | None = None
+    if i.counters is not None:
+        c = i.counters
+        counters = {
+            "rx_bytes": c.rx_bytes,
+            "rx_packets": c.rx_packets,
+            "rx_errors": c.rx_errors,
+            "rx_dropped": c.rx_dropped,
+            "tx_bytes": c.tx_bytes,
+            "tx_packets": c.tx_packets,
+            "tx_errors": c.tx_errors,
+            "tx_dropped": c.tx_dropped,
+        }
+    return {
+        "ifindex": i.ifindex,
+        "name": i.name,
+        "kind": i.kind,
+        "state": i.state,
+        "mtu": i.mtu,
+        "mac": i.mac,
+        "master": i.master,
+        "alias": i.alias,
+        "addresses": [
+            {
+                "family": a.family,
+                "address": a.address,
+                "prefixlen": a.prefixlen,
+                "scope": a.scope,
+                "flags": a.flags,
+                "peer": a.peer,
+                "label": a.label,
+            }
+            for a in i.addresses
+        ],
+        "peer": _encode_peer(i.peer),
+        "counters": counters,
+        "master_ifindex": i.master_ifindex,
+        "flags": i.flags,
+        "parent": _encode_peer(i.parent),
+    }
+
+
+def decode_interface(i: Mapping[str, Any]) -> Interface:
+    c = i.get("counters")
+    counters = None
+    if c is not None:
+        counters = Counters(**{f.name: int(c.get(f.name, 0)) for f in fields(Counters)})
+    return Interface(
+        ifindex=int(i["ifindex"]),
+        name=str(i["name"]),
+        kind=str(i.get("kind", "")),
+        state=str(i.get("state", "")),
+        mtu=int(i.get("mtu", 0)),
+        mac=str(i.get("mac", "")),
+        master=opt_str(i.get("master")),
+        alias=str(i.get("alias") or ""),
+        addresses=tuple(
+            Address(
+                family=int(a["family"]),
+                address=str(a["address"]),
+                prefixlen=int(a["prefixlen"]),
+                scope=str(a.get("scope", "")),
+                flags=_words(a.get("flags")),
+                peer=opt_str(a.get("peer")),
+                label=str(a.get("label") or ""),
+            )
+            for a in i.get("addresses", ())
+        ),
+        peer=_decode_peer(i.get("peer")),
+        counters=counters,
+        master_ifindex=opt_int(i.get("master_ifindex")),
+        flags=_words(i.get("flags")),
+        parent=_decode_peer(i.get("parent")),
+    )
+
+
+def encode_route(r: Route) -> JSONDict:
+    out: JSONDict = {
+        "family": r.family,
+        "table": r.table,
+        "dst": r.dst,
+        "gateway": r.gateway,
+        "dev": r.dev,
+        "scope": r.scope,
+        "protocol": r.protocol,
+        "type": r.type,
+        "prefsrc": r.prefsrc,
+        "metric": r.metric,
+        "nexthops": [
+            {"gateway": h.gateway, "dev": h.dev, "weight": h.weight, "flags": h.flags}
+            for h in r.nexthops
+        ]
+        if r.nexthops
+        else [],
+        "flags": r.flags,
+    }
+    # Rarely set, so present only when set (a snapshot has thousands of routes).
+    if r.nhid is not None:
+        out["nhid"] = r.nhid
+    if r.tos:
+        out["tos"] = r.tos
+    if r.src is not None:
+        out["src"] = r.src
+    if r.encap is not None:
+        out["encap"] = r.encap
+    if r.mtu is not None:
+        out["mtu"] = r.mtu
+    return out
+
+
+def decode_route(r: Mapping[str, Any]) -> Route:
+    return Route(
+        family=int(r["family"]),
+        table=int(r["table"]),
+        dst=str(r["dst"]),
+        gateway=opt_str(r.get("gateway")),
+        dev=opt_str(r.get("dev")),
+        scope=str(r.get("scope", "")),
+        protocol=str(r.get("protocol", "")),
+        type=str(r.get("type", "unicast")),
+        prefsrc=opt_str(r.get("prefsrc")),
+        metric=opt_int(r.get("metric")),
+        nexthops=tuple(
+            Nexthop(
+                gateway=opt_str(h.get("gateway")),
+                dev=opt_str(h.get("dev")),
+                weight=int(h.get("weight", 1)),
+                flags=_words(h.get("flags")),
+            )
+            for h in r.get("nexthops") or ()
+        ),
+        nhid=opt_int(r.get("nhid")),
+        tos=int(r.get("tos") or 0),
+        src=opt_str(r.get("src")),
+        encap=opt_str(r.get("encap")),
+        mtu=opt_int(r.get("mtu")),
+        flags=_words(r.get("flags")),
+    )
+
+
+def encode_rule(r: Rule) -> JSONDict:
+    out: JSONDict = {
+        "family": r.family,
+        "priority": r.priority,
+        "table": r.table,
+        "src": r.src,
+        "dst": r.dst,
+        "iif": r.iif,
+        "oif": r.oif,
+        "fwmark": r.fwmark,
+        "action": r.action,
+    }
+    # The further selectors and modifiers: present only when set.
+    if r.invert:
+        out["invert"] = True
+    if r.tos:
+        out["tos"] = r.tos
+    for key, value in (
+        ("goto", r.goto),
+        ("suppress_prefixlen", r.suppress_prefixlen),
+        ("ipproto", r.ipproto),
+        ("sport", r.sport),
+        ("dport", r.dport),
+        ("uidrange", r.uidrange),
+    ):
+        if value is not None:
+            out[key] = value
+    if r.l3mdev:
+        out["l3mdev"] = True
+    return out
+
+
+def decode_rule(r: Mapping[str, Any]) -> Rule:
+    return Rule(
+        family=int(r["family"]),
+        priority=int(r["priority"]),
+        table=opt_int(r.get("table")),
+        action=str(r.get("action", "lookup")),
+        src=opt_str(r.get("src")),
+        dst=opt_str(r.get("dst")),
+        iif=opt_str(r.get("iif")),
+        oif=opt_str(r.get("oif")),
+        fwmark=opt_str(r.get("fwmark")),
+        invert=bool(r.get("invert", False)),
+        tos=int(r.get("tos") or 0),
+        goto=opt_int(r.get("goto")),
+        suppress_prefixlen=opt_int(r.get("suppress_prefixlen")),
+        ipproto=opt_int(r.get("ipproto")),
+        sport=opt_str(r.get("sport")),
+        dport=opt_str(r.get("dport")),
+        uidrange=opt_str(r.get("uidrange")),
+        l3mdev=bool(r.get("l3mdev", False)),
+    )
+
+
+def _words(v: Any) -> tuple[str, ...]:
+    return tuple(str(w) for w in v or ())
+
+
+def opt_int(v: Any) -> int | None:
+    return None if v is None else int(v)
+
+
+def opt_str(v: Any) -> str | None:
+    return None if v is None else str(v)

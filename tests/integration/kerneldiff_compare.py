@@ -1,0 +1,430 @@
+"""What iproute2 says about a namespace, and the snapshot's JSON, in one comparable shape.
+
+``ip_view(name)`` runs ``ip -n NAME -j -d`` for links, addresses, routes of every table
+(IPv4 and IPv6), nexthop objects, rules and netns ids, and normalises ip's spellings
+(table and dsfield names, host routes without /32, ``from`` prefixes, fwmark/fwmask,
+"via" objects) into the snapshot's terms. ``snapshot_view`` does the same for one
+namespace object of ``nsexplorer snapshot``. Peers and parents compare as
+(namespace name, ifindex, name): ip's link_netnsid is mapped through ``ip netns
+list-id``, the snapshot's netns_inode through the snapshot's namespace names.
+
+Written from iproute2's output, independently of nsexplorer's decoders.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from typing import Any
+
+STACKED = ("macvlan", "macvtap", "ipvlan", "ipvtap", "vlan", "macsec")
+
+
+def _names_file(path: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                parts = line.split("#", 1)[0].split()
+                if len(parts) >= 2:
+                    out[parts[1]] = int(parts[0], 0)
+    except FileNotFoundError:
+        pass
+    return out
+
+
+TABLES = {"main": 254, "local": 255, "default": 253, **_names_file("/etc/iproute2/rt_tables")}
+DSFIELDS = _names_file("/etc/iproute2/rt_dsfield")
+PROTOCOLS_BY_NAME: dict[str, int] = {}
+try:
+    with open("/etc/protocols") as _f:
+        for _line in _f:
+            _p = _line.split("#", 1)[0].split()
+            if len(_p) >= 2:
+                PROTOCOLS_BY_NAME[_p[0]] = int(_p[1])
+except FileNotFoundError:
+    pass
+
+
+def ip_json(name: str, *args: str) -> Any:
+    done = subprocess.run(["ip", "-n", name, "-j", *args], capture_output=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"ip -n {name} -j {' '.join(args)}: {done.stderr.decode()}")
+    text = done.stdout.decode("utf-8").strip()
+    return json.loads(text, object_pairs_hook=_first_wins) if text else []
+
+
+def _first_wins(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """ip -j repeats keys: an "encap ip" route prints the tunnel's "dst", "src" and "tos"
+    in the route's own object, after the route's "dst". Keep the first of each."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        out.setdefault(key, value)
+    return out
+
+
+def _table(value: Any) -> int | None:
+    if value is None:
+        return None
+    return TABLES.get(str(value)) or int(str(value), 0)
+
+
+def _tos(value: Any) -> int:
+    if value is None:
+        return 0
+    text = str(value)
+    return DSFIELDS[text] if text in DSFIELDS else int(text, 0)
+
+
+def _prefix(addr: str | None, length: Any, host_len: int) -> str | None:
+    if addr is None or addr == "all":
+        return None
+    if addr == "default":
+        return "default"
+    if "/" in addr:
+        return addr
+    if addr == "0":  # ip's spelling when only a length is set
+        addr = "0.0.0.0" if host_len == 32 else "::"  # noqa: S104 - an address, not a bind
+    return f"{addr}/{length if length is not None else host_len}"
+
+
+# ---------------------------------------------------------------- ip's side
+
+
+def ip_view(name: str) -> dict[str, Any]:
+    links = ip_json(name, "-d", "link", "show")
+    addrs = ip_json(name, "addr", "show")
+    try:
+        nexthops = {nh["id"]: nh for nh in ip_json(name, "nexthop", "show")}
+    except RuntimeError:
+        nexthops = {}
+    ids = {x["nsid"]: x.get("name") for x in ip_json(name, "netns", "list-id")}
+    by_index = {x["ifindex"]: x["ifname"] for x in links}
+    return {
+        "links": links,
+        "by_index": by_index,
+        "nsids": ids,
+        "addrs": {x["ifindex"]: x.get("addr_info", []) for x in addrs},
+        "routes": [
+            _ip_route(r, fam, nexthops, by_index)
+            for fam, flag in ((4, "-4"), (6, "-6"))
+            for r in ip_json(name, flag, "-d", "route", "show", "table", "all")
+        ],
+        "rules": [
+            _ip_rule(r, fam)
+            for fam, flag in ((4, "-4"), (6, "-6"))
+            for r in ip_json(name, flag, "rule", "show")
+        ],
+    }
+
+
+def _gateway(obj: dict[str, Any]) -> str | None:
+    if "gateway" in obj:
+        return str(obj["gateway"])
+    via = obj.get("via")
+    return str(via["host"]) if isinstance(via, dict) else None
+
+
+def _ip_route(
+    r: dict[str, Any], family: int, nexthops: dict[int, Any], names: dict[int, str]
+) -> dict[str, Any]:
+    host_len = 32 if family == 4 else 128
+    hops: list[tuple[Any, ...]] = []
+    if "nexthops" in r:
+        hops = [
+            (_gateway(h), h.get("dev"), h.get("weight", 1), h.get("flags", []))
+            for h in r["nexthops"]
+        ]
+    elif "nhid" in r:
+        hops = _object_paths(r["nhid"], nexthops)
+    metrics = r.get("metrics") or [{}]
+    return {
+        "family": family,
+        "type": r.get("type", "unicast"),
+        "dst": _prefix(r["dst"], None, host_len),
+        "src": _prefix(r.get("from"), None, host_len),
+        "gateway": _gateway(r),
+        "dev": r.get("dev"),
+        "table": _table(r.get("table", "main")),
+        "protocol": r.get("protocol"),
+        "scope": r.get("scope"),
+        "metric": r.get("metric"),
+        "prefsrc": r.get("prefsrc"),
+        "nhid": r.get("nhid"),
+        "tos": _tos(r.get("tos")),
+        "encap": r.get("encap"),
+        "mtu": metrics[0].get("mtu"),
+        "flags": r.get("flags", []),
+        "nexthops": hops,
+    }
+
+
+def _object_paths(nhid: int, objects: dict[int, Any]) -> list[tuple[Any, ...]]:
+    nh = objects.get(nhid)
+    if nh is None or "blackhole" in nh:
+        return []
+    if "group" not in nh:
+        return [(nh.get("gateway"), nh.get("dev"), 1, nh.get("flags", []))]
+    out = []
+    for member in nh["group"]:
+        m = objects.get(member["id"])
+        if m is not None and "blackhole" not in m:
+            out.append(
+                (m.get("gateway"), m.get("dev"), member.get("weight", 1), m.get("flags", []))
+            )
+    return out
+
+
+def _ip_rule(r: dict[str, Any], family: int) -> dict[str, Any]:
+    host_len = 32 if family == 4 else 128
+    if "goto" in r:
+        action = "goto"
+    elif "nop" in r:
+        action = "nop"
+    else:
+        action = r.get("action", "lookup")
+    fwmark = r.get("fwmark")
+    if fwmark is not None and "fwmask" in r:
+        fwmark = f"{fwmark}/{r['fwmask']}"
+    proto = r.get("ipproto")
+    sport = r.get("sport", f"{r['sport_start']}-{r['sport_end']}" if "sport_start" in r else None)
+    dport = r.get("dport", f"{r['dport_start']}-{r['dport_end']}" if "dport_start" in r else None)
+    return {
+        "family": family,
+        "priority": r["priority"],
+        "invert": "not" in r,
+        "src": _prefix(r.get("src"), r.get("srclen"), host_len),
+        "dst": _prefix(r.get("dst"), r.get("dstlen"), host_len),
+        "tos": _tos(r.get("tos")),
+        "fwmark": fwmark,
+        "iif": r.get("iif"),
+        "oif": r.get("oif"),
+        "table": _table(r.get("table")),
+        "action": action,
+        "goto": r.get("goto") if isinstance(r.get("goto"), int) else None,
+        "suppress_prefixlen": r.get("suppress_prefixlen"),
+        "ipproto": (
+            None
+            if proto is None
+            else PROTOCOLS_BY_NAME.get(proto) or int(re.sub(r"^ipproto-", "", proto))
+        ),
+        "sport": None if sport is None else str(sport),
+        "dport": None if dport is None else str(dport),
+        "uidrange": f"{r['uid_start']}-{r['uid_end']}" if "uid_start" in r else None,
+        "l3mdev": "l3mdev" in r,
+    }
+
+
+def _kind(link: dict[str, Any]) -> str:
+    info = link.get("linkinfo") or {}
+    kind = info.get("info_kind")
+    if kind == "tun" and (info.get("info_data") or {}).get("type") == "tap":
+        return "tap"
+    if kind:
+        return str(kind)
+    return "loopback" if link.get("link_type") == "loopback" else "device"
+
+
+def expected_links(name: str, views: dict[str, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Per ifindex, every interface field as ip reports it; peer and parent as
+    (namespace name or None, ifindex, interface name or None)."""
+    view = views[name]
+    out: dict[int, dict[str, Any]] = {}
+
+    def where(link: dict[str, Any], ifindex: int) -> tuple[str | None, int, str | None]:
+        if "link_netnsid" in link:
+            other = view["nsids"].get(link["link_netnsid"])
+            other_name = views[other]["by_index"].get(ifindex) if other in views else None
+            return other, ifindex, other_name
+        return name, ifindex, view["by_index"].get(ifindex)
+
+    for x in view["links"]:
+        kind = _kind(x)
+        ref: tuple[str | None, int, str | None] | None = None
+        index_of = {v: k for k, v in view["by_index"].items()}
+        if kind == "vxlan":
+            data = (x.get("linkinfo") or {}).get("info_data") or {}
+            # ip names IFLA_VXLAN_LINK by looking the ifindex up in ITS namespace (even
+            # when the vxlan's lower device is in another one), else prints "if<N>": the
+            # ifindex is that name's ifindex here, or N.
+            lower = _index_of_name(data.get("link"), index_of)
+            if lower:
+                ref = where(x, lower)
+        elif "link" in x and x["link"] is not None:
+            ref = where(x, _index_of_name(x["link"], index_of) or 0)
+        elif "link_index" in x:
+            ref = where(x, x["link_index"])
+        elif "link_netnsid" in x and (kind == "veth" or kind in STACKED):
+            ref = where(x, x["ifindex"])  # IFLA_LINK omitted: equal ifindexes
+        out[x["ifindex"]] = {
+            "name": x["ifname"],
+            "kind": kind,
+            "flags": x["flags"],
+            "mtu": x["mtu"],
+            "mac": x.get("address", ""),
+            "master": x.get("master"),
+            "state": x["operstate"].lower(),
+            "alias": x.get("ifalias", ""),
+            "peer": ref if kind == "veth" else None,
+            "parent": ref if kind != "veth" else None,
+            "addresses": [_ip_addr(a) for a in view["addrs"].get(x["ifindex"], [])],
+        }
+    return out
+
+
+def _index_of_name(name: str | None, index_of: dict[str, int]) -> int | None:
+    if name is None:
+        return None
+    if name in index_of:
+        return index_of[name]
+    m = re.fullmatch(r"if(\d+)", name)
+    return int(m.group(1)) if m else None
+
+
+def _ip_addr(a: dict[str, Any]) -> dict[str, Any]:
+    flags = [k for k, v in a.items() if v is True]
+    if "ifa_flags" in a:
+        flags.append(a["ifa_flags"])
+    return {
+        "family": {"inet": 4, "inet6": 6}[a["family"]],
+        "address": a["local"],
+        "prefixlen": a["prefixlen"],
+        "scope": a["scope"],
+        "flags": flags,
+        "peer": a.get("address"),
+        "label": a.get("label", ""),
+    }
+
+
+# ---------------------------------------------------------------- the snapshot's side
+
+
+def snapshot_links(
+    ns: dict[str, Any], names_by_inode: dict[int, str | None]
+) -> dict[int, dict[str, Any]]:
+    def ref(p: dict[str, Any] | None) -> tuple[str | None, int, str | None] | None:
+        if p is None:
+            return None
+        return names_by_inode.get(p["netns_inode"]), p["ifindex"], p["name"]
+
+    return {
+        i["ifindex"]: {
+            "name": i["name"],
+            "kind": i["kind"],
+            "flags": i["flags"],
+            "mtu": i["mtu"],
+            "mac": i["mac"],
+            "master": i["master"],
+            "state": i["state"],
+            "alias": i["alias"],
+            "peer": ref(i["peer"]),
+            "parent": ref(i["parent"]),
+            "addresses": [
+                {
+                    k: a[k]
+                    for k in ("family", "address", "prefixlen", "scope", "flags", "peer", "label")
+                }
+                for a in i["addresses"]
+            ],
+        }
+        for i in ns["interfaces"]
+    }
+
+
+def snapshot_routes(ns: dict[str, Any]) -> list[dict[str, Any]]:
+    keys = (
+        "family",
+        "type",
+        "dst",
+        "src",
+        "gateway",
+        "dev",
+        "table",
+        "protocol",
+        "scope",
+        "metric",
+        "prefsrc",
+        "nhid",
+        "tos",
+        "encap",
+        "mtu",
+        "flags",
+    )
+    out = []
+    defaults = {"nhid": None, "tos": 0, "src": None, "encap": None, "mtu": None}
+    for r in ns["routes"]:
+        row = {k: r[k] if k in r or k not in defaults else defaults[k] for k in keys}
+        row["nexthops"] = [(h["gateway"], h["dev"], h["weight"], h["flags"]) for h in r["nexthops"]]
+        out.append(row)
+    return out
+
+
+def snapshot_rules(ns: dict[str, Any]) -> list[dict[str, Any]]:
+    # Beyond the nine always-present keys, a rule's keys are present only when set.
+    always = ("family", "priority", "table", "src", "dst", "iif", "oif", "fwmark", "action")
+    defaults = {"invert": False, "tos": 0, "l3mdev": False}
+    return [
+        {k: r[k] if k in always else r.get(k, defaults.get(k)) for k in _RULE_KEYS}
+        for r in ns["rules"]
+    ]
+
+
+_RULE_KEYS = (
+    "family",
+    "priority",
+    "invert",
+    "src",
+    "dst",
+    "tos",
+    "fwmark",
+    "iif",
+    "oif",
+    "table",
+    "action",
+    "goto",
+    "suppress_prefixlen",
+    "ipproto",
+    "sport",
+    "dport",
+    "uidrange",
+    "l3mdev",
+)
+
+
+# ---------------------------------------------------------------- the difference
+
+
+def differences(
+    name: str,
+    ns: dict[str, Any],
+    views: dict[str, dict[str, Any]],
+    inode_names: dict[int, str | None],
+) -> list[str]:
+    """Every field where the snapshot and ip disagree, as readable lines."""
+    out: list[str] = []
+    ours = snapshot_links(ns, inode_names)
+    theirs = expected_links(name, views)
+    if set(ours) != set(theirs):
+        out.append(f"{name}: ifindexes ours {sorted(ours)} vs ip {sorted(theirs)}")
+    for index in sorted(set(ours) & set(theirs)):
+        for key, value in theirs[index].items():
+            if ours[index][key] != value:
+                out.append(
+                    f"{name}: interface {index} ({theirs[index]['name']!r}) {key}: "
+                    f"ours {ours[index][key]!r} vs ip {value!r}"
+                )
+    for what, mine, ip_rows in (
+        ("route", snapshot_routes(ns), views[name]["routes"]),
+        ("rule", snapshot_rules(ns), views[name]["rules"]),
+    ):
+        if mine != ip_rows:
+            missing = [r for r in ip_rows if r not in mine]
+            extra = [r for r in mine if r not in ip_rows]
+            out.append(
+                f"{name}: {what}s differ ({len(mine)} ours, {len(ip_rows)} ip)"
+                + "".join(f"\n    only ip:   {r}" for r in missing)
+                + "".join(f"\n    only ours: {r}" for r in extra)
+                + ("\n    (same rows, different order)" if not missing and not extra else "")
+            )
+    return out

@@ -1,0 +1,117 @@
+"""`show`'s text for interfaces, addresses, routes and rules (cli/show_net.py)."""
+
+from __future__ import annotations
+
+from nsexplorer.cli.discovery import format_namespace
+from nsexplorer.cli.show_net import address_text, route_lines, rule_text, state_text
+from nsexplorer.model import (
+    Address,
+    Interface,
+    NamespaceId,
+    NetNamespace,
+    Nexthop,
+    Peer,
+    Route,
+    Rule,
+    Snapshot,
+)
+
+
+def iface(flags: tuple[str, ...], state: str = "up", **kw: object) -> Interface:
+    return Interface(3, "va", "veth", state, 1500, "aa", flags=flags, **kw)  # type: ignore[arg-type]
+
+
+def test_state_separates_no_carrier_from_set_down() -> None:
+    assert state_text(iface(("NO-CARRIER", "BROADCAST", "UP"), "lowerlayerdown")) == (
+        "up, no carrier (lowerlayerdown)"
+    )
+    assert state_text(iface(("BROADCAST", "MULTICAST"), "down")) == "down"
+    assert state_text(iface(("BROADCAST", "UP", "LOWER_UP"), "up")) == "up"
+    assert state_text(iface(("LOOPBACK", "UP", "LOWER_UP"), "unknown")) == "up (unknown)"
+    assert state_text(iface((), "up")) == "up"  # an old snapshot without flags
+
+
+def test_address_words() -> None:
+    a = Address(4, "10.2.0.1", 32, "global", peer="10.2.0.2", label="va:\x1bx")
+    assert address_text(a, "va") == "inet 10.2.0.1 peer 10.2.0.2/32 scope global label va:\\x1bx"
+    b = Address(6, "fd00::5", 64, "global", flags=("dadfailed", "tentative"))
+    assert address_text(b, "va") == "inet6 fd00::5/64 scope global dadfailed tentative"
+    assert address_text(Address(4, "10.0.0.1", 24, "global", label="va"), "va").endswith("global")
+
+
+def test_multipath_route_lists_its_paths() -> None:
+    r = Route(
+        4,
+        254,
+        "10.21.0.0/16",
+        None,
+        None,
+        "global",
+        "boot",
+        nhid=11,
+        nexthops=(Nexthop("10.4.0.254", "x\x1b0", 1), Nexthop("10.4.0.253", "x0", 3, ("dead",))),
+    )
+    assert route_lines(r) == [
+        "    main  10.21.0.0/16 nhid 11 proto boot scope global",
+        "          nexthop via 10.4.0.254 dev x\\x1b0 weight 1",
+        "          nexthop via 10.4.0.253 dev x0 weight 3 dead",
+    ]
+    extras = Route(
+        4,
+        100,
+        "10.10.0.0/16",
+        "10.4.0.254",
+        "x0",
+        "global",
+        "boot",
+        tos=0x10,
+        mtu=1400,
+        flags=("onlink",),
+        metric=7,
+    )
+    assert route_lines(extras) == [
+        "     100  10.10.0.0/16 tos 0x10 via 10.4.0.254 dev x0 proto boot scope global "
+        "metric 7 mtu 1400 onlink"
+    ]
+
+
+def test_rules_read_like_ip_rule() -> None:
+    assert rule_text(Rule(4, 100, 100, "lookup", src="10.1.0.0/24", fwmark="0x10/0xff")) == (
+        "  inet  100: from 10.1.0.0/24 fwmark 0x10/0xff lookup 100"
+    )
+    assert rule_text(Rule(4, 200, None, "goto", dst="10.5.0.0/16", invert=True, goto=300)) == (
+        "  inet  200: not from all to 10.5.0.0/16 goto 300"
+    )
+    assert rule_text(Rule(6, 500, None, "prohibit", iif="v\x07")) == (
+        "  inet6 500: from all iif v\\x07 prohibit"
+    )
+    assert rule_text(Rule(4, 600, 254, "lookup", suppress_prefixlen=0)) == (
+        "  inet  600: from all lookup main suppress_prefixlength 0"
+    )
+
+
+def test_show_has_flags_parent_and_a_rules_section() -> None:
+    lower = NetNamespace(NamespaceId(4, 7), label="lower", detailed=True)
+    ns = NetNamespace(
+        NamespaceId(4, 8),
+        label="ns",
+        detailed=True,
+        interfaces=(
+            Interface(
+                8,
+                "mvb",
+                "macvlan",
+                "up",
+                1500,
+                "aa",
+                flags=("BROADCAST", "MULTICAST", "UP", "LOWER_UP"),
+                parent=Peer(7, 4, "x0"),
+            ),
+        ),
+        rules=(Rule(4, 0, 255, "lookup"),),
+    )
+    text = format_namespace(ns, Snapshot("h", "t", (lower, ns)))
+    assert "  8: mvb  macvlan up mtu 1500 aa" in text
+    assert "      flags <BROADCAST,MULTICAST,UP,LOWER_UP>" in text
+    assert "      parent: x0 (ifindex 4) in lower (inode 7)" in text
+    assert "Rules:\n  inet  0: from all lookup local\n" in text

@@ -1,0 +1,177 @@
+"""Schema 1's additive kernel-fact keys: interface flags and parent, address flags, peer
+and label, route nexthops and extras, namespace rules. Round trips, exact key names, and
+documents written before the keys existed."""
+
+from __future__ import annotations
+
+import json
+
+from nsexplorer import snapshot_json as sj
+from nsexplorer.model import (
+    Address,
+    Interface,
+    NamespaceId,
+    NetNamespace,
+    Nexthop,
+    Peer,
+    Route,
+    Rule,
+    Snapshot,
+)
+
+
+def snap() -> Snapshot:
+    ns = NetNamespace(
+        id=NamespaceId(4, 4026532100),
+        detailed=True,
+        interfaces=(
+            Interface(
+                3,
+                "va",
+                "veth",
+                "lowerlayerdown",
+                1500,
+                "7a:3e:db:d2:be:f5",
+                flags=("NO-CARRIER", "BROADCAST", "MULTICAST", "UP", "M-DOWN"),
+                addresses=(
+                    Address(4, "10.2.0.1", 32, "global", peer="10.2.0.2", label="va:x"),
+                    Address(6, "fd00::5", 64, "global", flags=("nodad", "noprefixroute")),
+                ),
+                peer=Peer(4026532100, 2, "vb"),
+            ),
+            Interface(
+                8,
+                "mvb",
+                "macvlan",
+                "up",
+                1500,
+                "aa:bb:cc:dd:ee:ff",
+                flags=("BROADCAST", "MULTICAST", "UP", "LOWER_UP"),
+                parent=Peer(4026532099, 4, "x0"),
+            ),
+            Interface(9, "tap0", "tap", "down", 1500, "", parent=Peer(None, 5, None)),
+        ),
+        routes=(
+            Route(
+                4,
+                254,
+                "10.21.0.0/16",
+                None,
+                None,
+                "global",
+                "boot",
+                nexthops=(
+                    Nexthop("10.4.0.254", "x0", 1),
+                    Nexthop("10.4.0.253", "x0", 3, ("onlink",)),
+                ),
+                nhid=11,
+            ),
+            Route(
+                4,
+                100,
+                "10.10.0.0/16",
+                "10.4.0.254",
+                "x0",
+                "global",
+                "boot",
+                tos=0x10,
+                mtu=1400,
+                flags=("onlink", "linkdown"),
+                encap="ip",
+            ),
+            Route(6, 254, "fd9::/64", "fd00:1::2", "x0", "global", "boot", src="fd42::/64"),
+        ),
+        rules=(
+            Rule(4, 100, 100, "lookup", src="10.1.0.0/24", iif="va", fwmark="0x10/0xff"),
+            Rule(4, 200, None, "goto", dst="10.5.0.0/16", invert=True, tos=0x10, goto=300),
+            Rule(
+                6, 130, 100, "lookup", uidrange="1000-1999", ipproto=6, sport="1000", dport="80-90"
+            ),
+            Rule(4, 600, 254, "lookup", suppress_prefixlen=0, l3mdev=True, oif="x0"),
+        ),
+    )
+    return Snapshot("h", "2026-12-01T00:00:00Z", (ns,))
+
+
+def test_round_trip_keeps_every_new_field() -> None:
+    s = snap()
+    assert sj.loads(sj.dumps(s)) == s
+
+
+def test_key_names() -> None:
+    ns = json.loads(sj.dumps(snap()))["namespaces"][0]
+    va, mvb = ns["interfaces"][0], ns["interfaces"][1]
+    assert va["flags"] == ["NO-CARRIER", "BROADCAST", "MULTICAST", "UP", "M-DOWN"]
+    assert va["parent"] is None
+    assert mvb["parent"] == {"netns_inode": 4026532099, "ifindex": 4, "name": "x0"}
+    assert va["addresses"][0] == {
+        "family": 4,
+        "address": "10.2.0.1",
+        "prefixlen": 32,
+        "scope": "global",
+        "flags": [],
+        "peer": "10.2.0.2",
+        "label": "va:x",
+    }
+    mp = ns["routes"][0]
+    assert mp["nexthops"] == [
+        {"gateway": "10.4.0.254", "dev": "x0", "weight": 1, "flags": []},
+        {"gateway": "10.4.0.253", "dev": "x0", "weight": 3, "flags": ["onlink"]},
+    ]
+    assert (mp["nhid"], mp["gateway"], mp["dev"]) == (11, None, None)
+    extras = ns["routes"][1]
+    assert {k: extras.get(k) for k in ("tos", "src", "encap", "mtu", "flags")} == {
+        "tos": 16,
+        "src": None,
+        "encap": "ip",
+        "mtu": 1400,
+        "flags": ["onlink", "linkdown"],
+    }
+    # Rarely set route keys are present only when set; the lists always are.
+    plain = ns["routes"][2]
+    assert plain["src"] == "fd42::/64" and plain["nexthops"] == [] and plain["flags"] == []
+    assert not {"nhid", "tos", "encap", "mtu"} & set(plain)
+    assert set(ns["rules"][0]) >= {
+        "priority",
+        "table",
+        "src",
+        "dst",
+        "iif",
+        "oif",
+        "fwmark",
+        "action",
+    }
+    assert ns["rules"][0]["fwmark"] == "0x10/0xff" and ns["rules"][1]["table"] is None
+    # Further selectors only when set; suppress_prefixlength 0 is set.
+    assert set(ns["rules"][0]) == {
+        "family",
+        "priority",
+        "table",
+        "src",
+        "dst",
+        "iif",
+        "oif",
+        "fwmark",
+        "action",
+    }
+    assert ns["rules"][1]["invert"] is True and ns["rules"][1]["goto"] == 300
+    assert ns["rules"][3]["suppress_prefixlen"] == 0 and ns["rules"][3]["l3mdev"] is True
+
+
+def test_documents_from_before_the_new_keys_still_decode() -> None:
+    doc = json.loads(sj.dumps(snap()))
+    ns = doc["namespaces"][0]
+    del ns["rules"]
+    for i in ns["interfaces"]:
+        del i["flags"], i["parent"]
+        for a in i["addresses"]:
+            del a["flags"], a["peer"], a["label"]
+    for r in ns["routes"]:
+        for k in ("nexthops", "nhid", "tos", "src", "encap", "mtu", "flags"):
+            r.pop(k, None)
+    old = sj.decode(doc).namespaces[0]
+    assert old.rules == ()
+    assert old.interfaces[0].flags == () and old.interfaces[0].admin_up is None
+    assert old.interfaces[1].parent is None
+    assert old.interfaces[0].addresses[0] == Address(4, "10.2.0.1", 32, "global")
+    assert old.routes[0].nexthops == () and old.routes[1].tos == 0
