@@ -57,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="JSON instead of text")
 
     p = sub.add_parser(
+        "problems",
+        help="what is wrong in the wiring; exits 1 when anything is (a health check)",
+    )
+    p.add_argument("--json", action="store_true", help='JSON: {"problems": [...]}')
+
+    p = sub.add_parser(
         "exec",
         help="run a host command inside a namespace (no CMD: a shell)",
         usage=(
@@ -261,6 +267,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from nsexplorer.cli import bundle
 
         return bundle.run(args)
+    if command == "problems":
+        from nsexplorer.cli import problems
+
+        return problems.run(args)
     if command == "lab":
         from nsexplorer.cli import lab
 
