@@ -71,3 +71,10 @@ class ProblemBoard:
 
     def for_interface(self, inode: int, name: str) -> tuple[Finding, ...]:
         return tuple(p for p in self.for_namespace(inode) if p.interface == name)
+
+
+def live_board() -> ProblemBoard:
+    """The board the app uses: nsexplorer.problems' findings plus counters growing."""
+    from nsexplorer.problems import counters_growing, find_problems
+
+    return ProblemBoard(find_problems, counters_growing)

@@ -3,11 +3,13 @@ between two reads, and which findings appeared or cleared."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from uifixtures import lab_snapshot
 from viewfixtures import FakeProblem, lab_problems
 
 from nsexplorer.model import Snapshot
-from nsexplorer.ui.problemboard import ProblemBoard
+from nsexplorer.ui.problemboard import ProblemBoard, live_board
 
 GROWING = FakeProblem("counters-growing", "warning", 4026532501, "eth0", "rx_dropped +12")
 
@@ -44,3 +46,23 @@ def test_counters_growing_needs_two_reads_and_clears_when_they_stop() -> None:
     appeared, cleared = board.update(lab_snapshot())
     assert appeared == () and cleared == (GROWING,)
     assert board.worst(4026532501) is None
+
+
+def test_real_findings_reach_the_board_and_the_problems_view_jumps() -> None:
+    """nsexplorer.problems' own findings on a snapshot with a veth end admin down: the
+    board badges both ends' namespaces, a healthy one has none."""
+    snap = lab_snapshot()
+    a = next(ns for ns in snap.namespaces if ns.label == "nsxlab-a")
+    veth = next(i for i in a.interfaces if i.name == "veth0")
+    down = dataclasses.replace(veth, state="down", flags=("BROADCAST", "MULTICAST"))
+    a2 = dataclasses.replace(a, interfaces=tuple(down if i is veth else i for i in a.interfaces))
+    faulty = dataclasses.replace(
+        snap, namespaces=tuple(a2 if ns is a else ns for ns in snap.namespaces)
+    )
+    board = live_board()
+    board.update(faulty)
+    kinds = {(p.kind, p.namespace_inode) for p in board.problems}
+    assert ("veth-admin-down", a.inode) in kinds
+    assert board.worst(a.inode) is not None
+    assert board.worst(4026532503) is None  # nsxlab-none: nothing wrong there
+    assert all(p.namespace_inode == a.inode for p in board.for_namespace(a.inode))
