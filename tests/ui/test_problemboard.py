@@ -6,10 +6,11 @@ from __future__ import annotations
 import dataclasses
 
 from uifixtures import lab_snapshot
-from viewfixtures import FakeProblem, lab_problems
+from viewfixtures import FakeProblem, ScreenHarness, lab_problems
 
 from nsexplorer.model import Snapshot
 from nsexplorer.ui.problemboard import ProblemBoard, live_board
+from nsexplorer.ui.screens.problems import Jump, ProblemsScreen
 
 GROWING = FakeProblem("counters-growing", "warning", 4026532501, "eth0", "rx_dropped +12")
 
@@ -46,6 +47,34 @@ def test_counters_growing_needs_two_reads_and_clears_when_they_stop() -> None:
     appeared, cleared = board.update(lab_snapshot())
     assert appeared == () and cleared == (GROWING,)
     assert board.worst(4026532501) is None
+
+
+def _faulty() -> tuple[Snapshot, int]:
+    snap = lab_snapshot()
+    a = next(ns for ns in snap.namespaces if ns.label == "nsxlab-a")
+    veth = next(i for i in a.interfaces if i.name == "veth0")
+    down = dataclasses.replace(veth, state="down", flags=("BROADCAST", "MULTICAST"))
+    a2 = dataclasses.replace(a, interfaces=tuple(down if i is veth else i for i in a.interfaces))
+    return dataclasses.replace(
+        snap, namespaces=tuple(a2 if ns is a else ns for ns in snap.namespaces)
+    ), a.inode
+
+
+async def test_problems_view_over_real_findings_jumps_to_the_down_veth() -> None:
+    faulty, inode = _faulty()
+    board = live_board()
+    board.update(faulty)
+    app = ScreenHarness()
+    async with app.run_test(size=(140, 30)) as pilot:
+        screen = ProblemsScreen(board.problems, faulty)
+        app.push_screen(screen, app.record)
+        await pilot.pause()
+        row = next(n for n, p in enumerate(screen.problems) if p.kind == "veth-admin-down")
+        for _ in range(row):
+            await pilot.press("down")
+        await pilot.press("enter")
+        await pilot.pause()
+    assert app.results == [Jump(inode, "veth0")]
 
 
 def test_real_findings_reach_the_board_and_the_problems_view_jumps() -> None:
