@@ -16,7 +16,7 @@ import asyncio
 import statistics
 import time
 
-from textual.widgets import Static, Tree
+from textual.widgets import Tree
 
 from nsexplorer.collect.recorded import SnapshotReplay
 from nsexplorer.model import (
@@ -113,7 +113,7 @@ async def measure(n: int, moves: int) -> list[float]:
             await pilot.pause(0.02)
             if getattr(app, "settled", True):
                 break
-        title = app.query_one("#title", Static)
+        title = app.query_one("#title")
         tree = app.query_one(Tree)
         tree.focus()
         await pilot.press("j", "j")  # off the host row, onto the named namespaces

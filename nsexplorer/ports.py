@@ -58,6 +58,11 @@ class ChangeWatcher(Protocol):
         """Also watch this namespace (the selected one), or stop watching it (None)."""
         ...
 
+    def watch_host(self, ns: NamespaceId, path: str) -> None:
+        """The host's namespace, opened through ``path``: watched too when it is not the
+        watcher's own (nsexplorer started inside another namespace)."""
+        ...
+
     def stop(self) -> None: ...
 
 
@@ -108,8 +113,14 @@ class CommandRunner(Protocol):
         all_namespaces: bool = False,
         timeout: float | None = None,
         cancel: Callable[[], bool] | None = None,
+        on_output: Callable[[str], None] | None = None,
     ) -> RunResult:
-        """Run ``argv`` inside ``ns`` capturing output; blocks (call from a worker)."""
+        """Run ``argv`` inside ``ns`` capturing output; blocks (call from a worker).
+
+        ``cancel()`` is polled: once it returns True the command's whole process group
+        is ended. ``on_output(text)`` (if given) receives the output as it arrives, from
+        the calling thread; ``RunResult.output`` still holds its bounded tail.
+        """
         ...
 
     def prepare_shell(self, ns: NetNamespace, all_namespaces: bool = False) -> PreparedShell:
@@ -134,3 +145,19 @@ class CommandRunner(Protocol):
     def unname_command(self, name: str) -> str:
         """The paste-able equivalent of ``unname``."""
         ...
+
+
+class ShellSpawner(Protocol):
+    """Hands the real terminal to an interactive shell (the app is suspended meanwhile)
+    and returns its exit status. ``label`` and ``netns_inode`` name the namespace in a
+    banner, in the shell's environment (NSX_NETNS, NSX_NETNS_LABEL) and in its prompt."""
+
+    def __call__(self, shell: PreparedShell, *, netns_inode: int, label: str) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalInfo:
+    """What the UI needs to know about the terminal it runs in (read by the caller)."""
+
+    tmux: bool = False  # $TMUX is set: OSC 52 must be wrapped for passthrough
+    remote: bool = False  # $SSH_CONNECTION or $SSH_TTY is set

@@ -7,6 +7,7 @@ started: the whole process group gets SIGTERM, then SIGKILL after a grace period
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
 import selectors
@@ -44,10 +45,14 @@ def run_captured(
     cancel: Callable[[], bool] | None = None,
     limit: int = DEFAULT_LIMIT,
     pass_fds: Sequence[int] = (),
+    on_output: Callable[[str], None] | None = None,
 ) -> Captured:
     """Run ``argv`` (stdin closed), stdout and stderr merged into a tail buffer.
 
     ``pass_fds``: descriptors the child inherits (every other one is closed there).
+    ``on_output`` receives the output as it arrives, decoded (UTF-8, invalid bytes
+    replaced), on this thread.
+
     Raises OSError when the program cannot be started at all.
     """
     proc = subprocess.Popen(
@@ -62,6 +67,7 @@ def run_captured(
     if proc.stdout is None:  # pragma: no cover - stdout=PIPE always gives one
         raise OSError("no pipe to the command")
     buf = TailBuffer(limit)
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     deadline = None if timeout is None else time.monotonic() + timeout
     stopped = ""
     exited_at: float | None = None
@@ -81,6 +87,8 @@ def run_captured(
                     chunk = os.read(proc.stdout.fileno(), 65536)
                     if chunk:
                         buf.write(chunk)
+                        if on_output is not None:
+                            on_output(decoder.decode(chunk))
                         continue
                     sel.unregister(proc.stdout)
                     pipe_open = False

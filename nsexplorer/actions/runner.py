@@ -9,7 +9,7 @@ import shutil
 import signal
 import subprocess
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from nsexplorer import shellquote as quoting
@@ -80,6 +80,7 @@ class NamespaceRunner:
         all_namespaces: bool = False,
         timeout: float | None = None,
         cancel: Callable[[], bool] | None = None,
+        on_output: Callable[[str], None] | None = None,
         via_pid: int | None = None,
     ) -> RunResult:
         self.refuse_if_read_only("run a command")
@@ -101,6 +102,7 @@ class NamespaceRunner:
                     cancel=cancel,
                     limit=self._limit,
                     pass_fds=way.pass_fds,
+                    on_output=on_output,
                 )
             except OSError as err:
                 msg = f"could not start {facts['executed'][0]}: {err.strerror}; nothing ran"
@@ -350,7 +352,9 @@ def _discard_empty_pcap(outcome: capture.CaptureOutcome, fd: int) -> capture.Cap
     return dataclasses.replace(outcome, error=outcome.error or why + kept)
 
 
-def call_in_foreground(argv: Sequence[str], pass_fds: Sequence[int] = ()) -> int:
+def call_in_foreground(
+    argv: Sequence[str], pass_fds: Sequence[int] = (), env: Mapping[str, str] | None = None
+) -> int:
     """Run with the terminal; ctrl-c belongs to the command, not to us.
 
     The terminal sends SIGINT to the command and to nsexplorer alike. subprocess.call
@@ -365,7 +369,7 @@ def call_in_foreground(argv: Sequence[str], pass_fds: Sequence[int] = ()) -> int
         for sig in (signal.SIGINT, signal.SIGQUIT):
             saved[sig] = signal.signal(sig, _ignore_while_waiting)
     try:
-        with subprocess.Popen(list(argv), pass_fds=tuple(pass_fds)) as proc:
+        with subprocess.Popen(list(argv), pass_fds=tuple(pass_fds), env=env) as proc:
             return proc.wait()
     finally:
         for sig, handler in saved.items():

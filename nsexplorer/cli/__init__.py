@@ -43,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not capture the mouse (keeps the terminal's own text selection)",
     )
+    parser.add_argument(
+        "--mouse",
+        action="store_true",
+        help="capture the mouse even over SSH (off by default when SSH_CONNECTION or "
+        "SSH_TTY is set: every pointer motion costs a repaint on the link)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("list", help="one row per namespace, from cheap sources only")

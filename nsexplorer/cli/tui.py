@@ -5,13 +5,17 @@ may not do itself, handing the terminal to a shell."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import os
 import sys
+import tempfile
 import threading
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from nsexplorer.errors import NsxError
+from nsexplorer.ports import TerminalInfo
 from nsexplorer.textsafe import visible
 
 if TYPE_CHECKING:
@@ -23,17 +27,56 @@ if TYPE_CHECKING:
     from nsexplorer.ports import PreparedShell
 
 
-def spawn_shell(shell: PreparedShell) -> int:
+def spawn_shell(shell: PreparedShell, *, netns_inode: int, label: str) -> int:
     """Run an interactive shell on the real terminal (the app is suspended), entering
-    the namespace through the verified descriptors it inherits. ctrl-c there belongs to
-    the shell: it must not interrupt (or kill) nsexplorer."""
+    the namespace through the verified descriptors it inherits, with a banner naming the
+    namespace, NSX_NETNS and NSX_NETNS_LABEL in its environment and the label in its
+    prompt (sh, bash). ctrl-c there belongs to the shell: it must not interrupt (or
+    kill) nsexplorer."""
     from nsexplorer.actions.runner import call_in_foreground
 
+    shown = prompt_safe(label)
+    env = dict(os.environ, NSX_NETNS=str(netns_inode), NSX_NETNS_LABEL=shown)
+    full = list(shell.argv)
+    program = os.path.basename(full[-1]) if full else ""
+    rcfile = None
+    if program == "bash":
+        rcfile = _bash_rcfile()
+        full += ["--rcfile", rcfile]
+    elif program in ("sh", "dash", "ash", "ksh", "mksh"):
+        env["PS1"] = f"[nsx {shown}] # " if os.geteuid() == 0 else f"[nsx {shown}] $ "
+    print(
+        f"\nnsexplorer: a shell in netns {netns_inode} ({shown}); `exit` returns to "
+        "nsexplorer. $NSX_NETNS and $NSX_NETNS_LABEL name it.\n",
+        flush=True,
+    )
     try:
-        return call_in_foreground(shell.argv, shell.pass_fds)
+        return call_in_foreground(full, shell.pass_fds, env=env)
     except OSError as err:
-        print(f"nsexplorer: could not start {visible(shell.argv[0])}: {err.strerror}")
+        print(f"nsexplorer: could not start {visible(full[0])}: {err.strerror}")
         return 127
+    finally:
+        if rcfile is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(rcfile)
+
+
+def prompt_safe(label: str) -> str:
+    """A label fit for a prompt and the environment: control characters escaped, and
+    nothing a shell's prompt expansion would act on (``$ ` \\ !``)."""
+    return "".join("?" if ch in "$`\\!" else ch for ch in visible(label))[:64]
+
+
+def _bash_rcfile() -> str:
+    """An rcfile for bash: the user's own ~/.bashrc, then the label in front of PS1
+    (through the variable: its value is never expanded again)."""
+    fd, path = tempfile.mkstemp(prefix="nsx-bashrc-", suffix=".sh")
+    with os.fdopen(fd, "w") as f:
+        f.write(
+            '[ -f "$HOME/.bashrc" ] && . "$HOME/.bashrc"\n'
+            "PS1='[nsx ${NSX_NETNS_LABEL}] '\"${PS1:-\\\\$ }\"\n"
+        )
+    return path
 
 
 class PrefetchedSource:
@@ -120,7 +163,25 @@ def run(args: argparse.Namespace) -> int:
         gc.enable()
 
 
+def terminal_info(env: Mapping[str, str]) -> TerminalInfo:
+    return TerminalInfo(
+        tmux=bool(env.get("TMUX")),
+        remote=bool(env.get("SSH_CONNECTION") or env.get("SSH_TTY")),
+    )
+
+
+def use_mouse(args: argparse.Namespace, terminal: TerminalInfo) -> bool:
+    """Mouse capture: off over SSH (every pointer motion is a report and a repaint),
+    unless --mouse; --no-mouse always wins."""
+    if getattr(args, "no_mouse", False):
+        return False
+    if getattr(args, "mouse", False):
+        return True
+    return not terminal.remote
+
+
 def _run(args: argparse.Namespace) -> int:
+    terminal = terminal_info(os.environ)
     if args.from_file:
         from nsexplorer.collect.recorded import RecordedSource
         from nsexplorer.ui.app import NsxApp
@@ -131,6 +192,7 @@ def _run(args: argparse.Namespace) -> int:
             read_only=True,
             replay_name=os.path.basename(args.from_file),
             on_first_paint=_startup_over,
+            terminal=terminal,
         )
     else:
         live = PrefetchedSource(docker_timeout=3.0)  # first: it overlaps the imports below
@@ -148,6 +210,11 @@ def _run(args: argparse.Namespace) -> int:
             spawn_shell=spawn_shell,
             read_only=args.read_only,
             on_first_paint=_startup_over,
+            terminal=terminal,
         )
-    app.run(mouse=not args.no_mouse)
+    try:
+        app.run(mouse=use_mouse(args, terminal))
+    finally:
+        # The terminal is back; no command started from the UI may outlive us.
+        app.stop_commands()
     return app.return_code or 0

@@ -126,12 +126,14 @@ class NetlinkWatcher:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._want: NamespaceId | None = None
+        self._host: tuple[NamespaceId, str] | None = None  # the host's, if not our own
         self._wake_r, self._wake_w = -1, -1
         self._thread: threading.Thread | None = None
         self._engine_threads: list[threading.Thread] = []
         self._live_engines: list[ContainerEngine] = []
         self.errors: list[str] = []  # what could not be watched, for diagnostics
         self.watching: NamespaceId | None = None  # the namespace a socket is open in
+        self.watching_host: NamespaceId | None = None  # the host's, when it is not ours
 
     # --- ports.ChangeWatcher --------------------------------------------------------
 
@@ -150,6 +152,14 @@ class NetlinkWatcher:
     def watch_namespace(self, ns: NamespaceId | None) -> None:
         with self._lock:
             self._want = ns
+        self._wake()
+
+    def watch_host(self, ns: NamespaceId, path: str) -> None:
+        """The host's namespace is ``ns``, opened through ``path`` (the collector's
+        access path for it). Started from another namespace (sshd in a management
+        netns), the host's changes are watched through a second socket made there."""
+        with self._lock:
+            self._host = (ns, path)
         self._wake()
 
     def stop(self) -> None:
@@ -194,6 +204,7 @@ class NetlinkWatcher:
         except OSError as err:
             self.errors.append(f"mountinfo: {err}")
         ns_sock: socket.socket | None = None
+        host_sock: socket.socket | None = None
         known = scan_proc_netns()
         last_scan = time.monotonic()
         last_note = 0.0
@@ -209,9 +220,14 @@ class NetlinkWatcher:
                     elif ns_sock is not None and fd == ns_sock.fileno():
                         _drain(ns_sock)
                         reasons.add("namespace netlink")
+                    elif host_sock is not None and fd == host_sock.fileno():
+                        _drain(host_sock)
+                        reasons.add("host netlink")
                     elif fd == self._wake_r:
                         _drain_fd(self._wake_r)
                         ns_sock = self._switch(poller, ns_sock, known)
+                        if host_sock is None:
+                            host_sock = self._open_host(poller)
                     elif mounts is not None and fd == mounts.fileno():
                         mounts.seek(0)
                         mounts.read()
@@ -231,8 +247,9 @@ class NetlinkWatcher:
                     self._notify(", ".join(sorted(reasons)))
         finally:
             host.close()
-            if ns_sock is not None:
-                ns_sock.close()
+            for sock in (ns_sock, host_sock):
+                if sock is not None:
+                    sock.close()
             if mounts is not None:
                 mounts.close()
 
@@ -267,6 +284,21 @@ class NetlinkWatcher:
             return None
         poller.register(sock.fileno(), select.POLLIN)
         self.watching = want
+        return sock
+
+    def _open_host(self, poller: select.poll) -> socket.socket | None:
+        with self._lock:
+            host = self._host
+        if host is None or _is_own(host[0]):  # on this thread: the loop's own netns
+            return None
+        ns, path = host
+        try:
+            sock = netlink_socket_in(path, expect=ns)
+        except OSError as err:
+            self.errors.append(f"cannot watch the host netns: {err}")
+            return None
+        poller.register(sock.fileno(), select.POLLIN)
+        self.watching_host = ns
         return sock
 
     def _candidates(self, want: NamespaceId, known: dict[int, str]) -> list[str]:

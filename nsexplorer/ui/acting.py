@@ -1,66 +1,75 @@
-"""The app's verbs: run a command, shell in, name/unname, copy the equivalent command.
+"""The main screen's verbs: run a command, shell in, name/unname, copy the equivalent.
 
-Everything goes through ``ports.CommandRunner``; the interactive shell is started by a
-callable injected by the composition root, so the UI never imports ``subprocess``.
-Every action shows the exact equivalent shell command, and ``c`` copies it (OSC 52).
+Everything goes through ``ports.CommandRunner``; the interactive shell through the
+``ShellSpawner`` the composition root injects, so the UI never imports ``subprocess``.
+Every verb acts on the namespace it named in its prompt or confirmation (label and
+inode), read from the one selection when the key was pressed; none acts when nothing is
+selected. Runs are tracked so that quitting, a hangup or SIGTERM can end them.
 """
 
 from __future__ import annotations
 
-import shlex
 import threading
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
-from textual.app import App, SuspendNotSupported
-from textual.notifications import SeverityLevel
-from textual.widgets import Static
+from textual import on, work
+from textual.app import SuspendNotSupported
+from textual.screen import Screen
 
 from nsexplorer.errors import NsxError
 from nsexplorer.model import NetNamespace
-from nsexplorer.ports import CommandRunner, PreparedShell, RunResult, SnapshotSource
-from nsexplorer.textsafe import visible
+from nsexplorer.ports import CommandRunner, RunResult
 from nsexplorer.ui import render
-from nsexplorer.ui.messages import ActionFinished, CommandFinished
+from nsexplorer.ui.messages import ActionFinished, CommandFinished, CommandOutput
 from nsexplorer.ui.screens.dialogs import ChoiceScreen, ConfirmScreen, PromptScreen
-from nsexplorer.ui.widgets.panes import OutputPane
+from nsexplorer.ui.screens.prompts import RunPrompt, shell_words
+from nsexplorer.ui.widgets.output import OutputPane
+
+if TYPE_CHECKING:
+    from nsexplorer.ui.app import NsxApp
 
 READ_ONLY_MESSAGE = "read-only mode (--read-only): {what} refused; nothing ran"
 REPLAY_MESSAGE = "replaying a saved snapshot: {what} is not possible; nothing ran"
+NOTHING_SELECTED = "nothing is selected (the filter matches no namespace): nothing ran"
 HISTORY_LIMIT = 100
 NETNS_DIR = "/var/run/netns"
 
 
-class ActingApp(App[None]):
-    """Base of NsxApp holding the action keys (split out to keep each file small)."""
+@dataclass
+class Run:
+    """One command started from the UI."""
 
-    runner: CommandRunner | None
-    source: SnapshotSource
-    spawn_shell: Callable[[PreparedShell], int] | None
-    read_only: bool
+    run_id: int
+    label: str
+    inode: int
+    command: str
+    started: float
+    cancel: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+    streamed: bool = False
 
-    def init_actions(self) -> None:
+
+class ActingScreen(Screen[None]):
+    """Base of MainScreen holding the action keys. Needs from it: ``selected_ns``, the
+    pane switch, the command bar."""
+
+    def __init__(self) -> None:
+        super().__init__()
         self.current_command = ""
         self.all_namespaces = False
-        self.command_running = False
-        self._cancel = threading.Event()
         self._cmd_history: list[str] = []
+        self.runs: dict[int, Run] = {}
+        self._next_run = 0
 
-    def notify(
-        self,
-        message: str,
-        *,
-        title: str = "",
-        severity: SeverityLevel = "information",
-        timeout: float | None = None,
-        markup: bool = False,
-    ) -> None:
-        """Notifications often quote untrusted names: never markup, always visible."""
-        super().notify(
-            visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False
-        )
+    @property
+    def nsx(self) -> NsxApp:
+        return cast("NsxApp", self.app)
 
-    # provided by NsxApp
+    # provided by MainScreen
     @property
     def selected_ns(self) -> NetNamespace | None:
         raise NotImplementedError
@@ -68,85 +77,77 @@ class ActingApp(App[None]):
     def action_show_pane(self, pane_id: str) -> None:
         raise NotImplementedError
 
-    def ensure_panes(self) -> None:
+    def update_cmdbar(self, note: str = "") -> None:
         raise NotImplementedError
 
     def output_pane(self) -> OutputPane:
-        self.ensure_panes()
-        return self.query_one(OutputPane)
-
-    def _start_collect(self, *, discover_first: bool = False) -> None:
         raise NotImplementedError
+
+    @property
+    def command_running(self) -> bool:
+        return any(not run.done.is_set() for run in self.runs.values())
 
     # --- the command bar ------------------------------------------------------------
 
-    def on_selection_changed(self, ns: NetNamespace) -> None:
-        self.current_command = self._shell_equivalent(ns)
-        self.update_cmdbar()
-
-    def _shell_equivalent(self, ns: NetNamespace) -> str:
-        if self.runner is None or ns.gone:
+    def shell_equivalent(self, ns: NetNamespace | None) -> str:
+        runner = self.nsx.runner
+        if runner is None or ns is None or ns.gone:
             return ""
         try:
-            return self.runner.equivalent_command(ns, ["sh"], self.all_namespaces)
+            return runner.equivalent_command(ns, ["sh"], self.all_namespaces)
         except Exception:
             return ""
 
-    def update_cmdbar(self, note: str = "") -> None:
-        bar = self.query_one("#cmdbar", Static)
-        text = Text(end="")
-        if not self.source.live:
-            text.append("replay: read-only  ", style="bold yellow")
-        elif self.read_only:
-            text.append("read-only  ", style="bold yellow")
-        if self.all_namespaces:
-            text.append("[all ns] ", style="bold magenta")
-        if self.current_command:
-            text.append_text(render.command_line_text(self.current_command))
-            text.append("  (c copies)", style="dim")
-        if note:
-            text.append("  ")
-            text.append(note, style="dim")
-        bar.update(text)
-
     def action_copy_command(self) -> None:
-        if not self.current_command:
-            self.notify("no command to copy")
+        command = self.current_command
+        if not command:
+            self.nsx.notify("no command to copy")
             return
-        self.copy_to_clipboard(self.current_command)
-        self.notify(visible(self.current_command), title="copied (OSC 52)", markup=False)
+        how = self.nsx.copy_command_to_clipboard(command)
+        out = self.output_pane()
+        out.add(render.plain(f"copied ({how}):", "dim"))
+        out.add(render.command_line_text(command))
 
     # --- guards ---------------------------------------------------------------------
 
     def _acting_target(self, what: str) -> tuple[CommandRunner, NetNamespace] | None:
         """The runner and namespace to act on, or None after saying why not."""
-        if not self.source.live or self.runner is None:
+        app = self.nsx
+        if not app.source.live or app.runner is None:
             self._refuse(REPLAY_MESSAGE.format(what=what))
             return None
-        if self.read_only or self.runner.read_only:
+        if app.read_only or app.runner.read_only:
             self._refuse(READ_ONLY_MESSAGE.format(what=what))
             return None
         ns = self.selected_ns
         if ns is None:
-            self.notify("select a namespace first")
+            self._refuse(NOTHING_SELECTED)
             return None
         if ns.gone:
-            self._refuse("that namespace is gone; nothing ran")
+            self._refuse(f"{render.ns_label(ns)} (netns {ns.inode}) is gone; nothing ran")
             return None
-        return self.runner, ns
+        return app.runner, ns
+
+    def _still_there(self, ns: NetNamespace) -> NetNamespace | None:
+        """The namespace a prompt named, as known now (None, after saying so, if gone)."""
+        now = self.nsx.inventory.get(ns.inode)
+        if now is None or now.gone:
+            self._refuse(f"{render.ns_label(ns)} (netns {ns.inode}) is gone; nothing ran")
+            return None
+        return now
 
     def notify_runner_warnings(self) -> None:
         """What the runner warns about (an audit record not written: the action ran)."""
-        if self.runner is None:
+        runner = self.nsx.runner
+        if runner is None:
             return
-        for warning in self.runner.take_warnings():
-            self.notify(warning, title="warning", severity="warning", timeout=30)
+        for warning in runner.take_warnings():
+            self.nsx.notify(warning, title="warning", severity="warning", timeout=30, markup=False)
             self.output_pane().add(render.safe(f"warning: {warning}", "bold yellow"))
 
     def _refuse(self, message: str) -> None:
-        self.notify(message, title="refused", severity="error", markup=False)
-        out = self.output_pane()
-        out.add(render.plain(f"refused: {message}", "bold red"))
+        self.nsx.notify(message, title="refused", severity="error")
+        self.output_pane().add(render.plain(f"refused: {message}", "bold red"))
 
     # --- run a command --------------------------------------------------------------
 
@@ -156,30 +157,21 @@ class ActingApp(App[None]):
             return
         runner, ns = target
         if self.command_running:
-            self.notify("a command is still running (ctrl+c cancels it)", severity="warning")
+            self.nsx.notify("a command is still running (ctrl+c cancels it)", severity="warning")
             return
-        title = render.plain("Run in ", "bold")
-        title.append_text(render.safe(render.ns_label(ns), "bold"))
-        if self.all_namespaces:
-            title.append(" (all of its namespaces)", style="magenta")
-        note = render.plain("enter: run · ↑↓: history · escape: cancel", "dim")
 
         def chosen(line: str | None) -> None:
-            if line:
+            if line and line.strip():
                 self._run_line(runner, ns, line)
 
-        self.push_screen(
-            PromptScreen(
-                title, history=self._cmd_history, placeholder="e.g. ip -br addr", note=note
-            ),
-            chosen,
-        )
+        prompt = RunPrompt(ns, history=self._cmd_history, all_namespaces=self.all_namespaces)
+        self.app.push_screen(prompt, chosen)
 
     def _run_line(self, runner: CommandRunner, ns: NetNamespace, line: str) -> None:
         try:
-            argv = shlex.split(line)
+            argv = shell_words(line)
         except ValueError as err:
-            self.notify(f"cannot parse that command: {err}", severity="error", markup=False)
+            self.nsx.notify(f"cannot parse that command: {err}", severity="error")
             return
         if not argv:
             return
@@ -187,7 +179,9 @@ class ActingApp(App[None]):
             self._cmd_history.remove(line)
         self._cmd_history.append(line)
         del self._cmd_history[:-HISTORY_LIMIT]
-        self.run_in(runner, ns, argv)
+        now = self._still_there(ns)
+        if now is not None:
+            self.run_in(runner, now, argv)
 
     def run_in(self, runner: CommandRunner, ns: NetNamespace, argv: Sequence[str]) -> None:
         all_ns = self.all_namespaces
@@ -197,33 +191,54 @@ class ActingApp(App[None]):
             self._refuse(err.message)
             return
         self.current_command = equivalent
-        self.update_cmdbar("running… ctrl+c cancels")
+        self._next_run += 1
+        run = Run(self._next_run, render.ns_label(ns), ns.inode, equivalent, time.monotonic())
+        self.runs = {k: v for k, v in self.runs.items() if not v.done.is_set()}
+        self.runs[run.run_id] = run
         self.action_show_pane("output")
-        out = self.output_pane()
-        out.add(render.command_line_text(equivalent))
-        self._cancel.clear()
-        self.command_running = True
-        cancel = self._cancel
+        self.output_pane().begin(run.label, run.inode, time.strftime("%H:%M:%S"), equivalent)
+        self.update_cmdbar()
+        self._command_worker(runner, ns, tuple(argv), all_ns, run)
 
-        def work() -> None:
-            try:
-                result = runner.run(ns, argv, all_namespaces=all_ns, cancel=cancel.is_set)
-            except NsxError as err:
-                result = RunResult(tuple(argv), None, "", error=err.message)
-            except Exception as err:
-                result = RunResult(tuple(argv), None, "", error=f"{type(err).__name__}: {err}")
-            self.post_message(CommandFinished(result, equivalent))
+    @work(thread=True, exit_on_error=False, group="command", description="command")
+    def _command_worker(
+        self,
+        runner: CommandRunner,
+        ns: NetNamespace,
+        argv: tuple[str, ...],
+        all_ns: bool,
+        run: Run,
+    ) -> None:
+        def output(text: str) -> None:
+            run.streamed = True
+            self.post_message(CommandOutput(run.run_id, text))
 
-        self.run_worker(work, thread=True, exit_on_error=False, group="command")
+        try:
+            result = runner.run(
+                ns, argv, all_namespaces=all_ns, cancel=run.cancel.is_set, on_output=output
+            )
+        except Exception as err:  # one error path: the run's entry says what went wrong
+            message = err.message if isinstance(err, NsxError) else f"{type(err).__name__}: {err}"
+            result = RunResult(argv, None, "", error=message)
+        finally:
+            run.done.set()
+        self.post_message(CommandFinished(run.run_id, result))
 
-    def on_command_finished(self, message: CommandFinished) -> None:
-        self.command_running = False
+    @on(CommandOutput)
+    def command_output(self, message: CommandOutput) -> None:
+        self.output_pane().stream(message.run_id, message.text)
+
+    @on(CommandFinished)
+    def command_finished(self, message: CommandFinished) -> None:
+        run = self.runs.get(message.run_id)
         result = message.result
         out = self.output_pane()
+        out.flush(message.run_id)
+        if run is not None and not run.streamed and result.output:
+            for line in render.output_lines(result.output):
+                out.add(line)
         if result.truncated:
-            out.add(render.plain("… output truncated, the tail is kept", "dim"))
-        for line in render.output_lines(result.output):
-            out.add(line)
+            out.add(render.plain("… the output was long: only its tail was kept", "dim"))
         if result.error:
             out.add(render.safe(result.error, "bold red"))
         if result.exit_status is None:
@@ -232,16 +247,30 @@ class ActingApp(App[None]):
             status = render.plain("[exit 0]", "bold green")
         else:
             status = render.plain(f"[exit {result.exit_status}]", "bold red")
+        if run is not None:
+            status.append(f" after {time.monotonic() - run.started:.1f} s", style="dim")
         out.add(status)
         self.notify_runner_warnings()
         self.update_cmdbar()
 
     def action_cancel_command(self) -> None:
-        if self.command_running:
-            self._cancel.set()
-            self.update_cmdbar("cancelling…")
-        else:
-            self.notify("nothing to cancel (q quits)")
+        running = [run for run in self.runs.values() if not run.done.is_set()]
+        if not running:
+            self.nsx.notify("nothing to cancel (q quits)")
+            return
+        for run in running:
+            run.cancel.set()
+        self.update_cmdbar("cancelling…")
+
+    def stop_runs(self) -> list[Run]:
+        """Ask every running command to stop (its process group is ended); the runs."""
+        running = [run for run in self.runs.values() if not run.done.is_set()]
+        for run in running:
+            run.cancel.set()
+        return running
+
+    def action_clear_output(self) -> None:
+        self.output_pane().clear_entries()
 
     # --- interactive shell ----------------------------------------------------------
 
@@ -250,7 +279,8 @@ class ActingApp(App[None]):
         if target is None:
             return
         runner, ns = target
-        if self.spawn_shell is None:
+        spawn = self.nsx.spawn_shell
+        if spawn is None:
             self._refuse("no terminal to hand over (shell not available here)")
             return
         try:
@@ -260,10 +290,12 @@ class ActingApp(App[None]):
             return
         self.current_command = shell.command
         out = self.output_pane()
-        out.add(render.command_line_text(shell.command, "(interactive shell)"))
+        label = render.ns_label(ns)
+        out.begin(label, ns.inode, time.strftime("%H:%M:%S"), shell.command)
+        out.add(render.plain("(interactive shell)", "dim"))
         try:
-            with self.suspend():
-                status = self.spawn_shell(shell)
+            with self.app.suspend():
+                status = spawn(shell, netns_inode=ns.inode, label=label)
         except SuspendNotSupported:
             self._refuse("this terminal cannot be handed over to a shell")
             return
@@ -275,15 +307,13 @@ class ActingApp(App[None]):
             self.notify_runner_warnings()
         out.add(render.plain(f"[shell exited with status {status}]", "dim"))
         self.update_cmdbar()
-        self.refresh(layout=True)
+        self.app.refresh(layout=True)
 
     def action_toggle_all_namespaces(self) -> None:
         self.all_namespaces = not self.all_namespaces
-        ns = self.selected_ns
-        if ns is not None:
-            self.current_command = self._shell_equivalent(ns)
+        self.current_command = self.shell_equivalent(self.selected_ns)
         state = "on: mount, uts, ipc, pid and net" if self.all_namespaces else "off: net only"
-        self.notify(f"enter all namespaces {state}")
+        self.nsx.notify(f"enter all namespaces {state}")
         self.update_cmdbar()
 
     # --- name / unname --------------------------------------------------------------
@@ -294,7 +324,7 @@ class ActingApp(App[None]):
             return
         runner, ns = target
         title = render.plain("Name ", "bold")
-        title.append_text(render.safe(render.ns_label(ns), "bold"))
+        title.append_text(render.target_text(ns))
         title.append(" for `ip netns`", style="bold")
 
         def chosen(name: str | None) -> None:
@@ -303,15 +333,18 @@ class ActingApp(App[None]):
             try:  # also validates the name, with the runner's own rules
                 equivalent = runner.name_command(ns, name)
             except NsxError as err:
-                self.notify(err.message, severity="error")
+                self.nsx.notify(err.message, severity="error")
                 return
-            self._confirm(
-                f"Bind-mount this namespace as {NETNS_DIR}/{name}?",
-                equivalent,
-                lambda: f"named {runner.name(ns, name)}",
-            )
+            question = render.plain("Bind-mount ", "bold")
+            question.append_text(render.target_text(ns))
+            question.append_text(render.safe(f" as {NETNS_DIR}/{name}?", "bold"))
 
-        self.push_screen(PromptScreen(title, placeholder="new name"), chosen)
+            def act() -> str:
+                return f"named {runner.name(ns, name)}"
+
+            self._confirm(ns, question, equivalent, act)
+
+        self.app.push_screen(PromptScreen(title, placeholder="new name"), chosen)
 
     def action_unname_namespace(self) -> None:
         target = self._acting_target("removing a name is")
@@ -319,9 +352,11 @@ class ActingApp(App[None]):
             return
         runner, ns = target
         if not ns.names:
-            self.notify("this namespace has no `ip netns` name to remove")
+            self.nsx.notify("this namespace has no `ip netns` name to remove")
             return
-        title = render.plain("Remove which name? (`ip netns delete`)", "bold")
+        title = render.plain("Remove which name of ", "bold")
+        title.append_text(render.target_text(ns))
+        title.append("? (`ip netns delete`)", style="bold")
         names = list(ns.names)  # the raw names; the list shows them escaped
         choices = [render.safe(f"{NETNS_DIR}/{name}") for name in names]
         note = render.plain("enter: choose · escape: cancel", "dim")
@@ -330,47 +365,53 @@ class ActingApp(App[None]):
             if index is None:
                 return
             name = names[index]
+            question = render.safe(f"Remove {NETNS_DIR}/{name}, a name of ", "bold")
+            question.append_text(render.target_text(ns))
+            question.append("?", style="bold")
 
-            def do() -> str:
+            def act() -> str:
                 runner.unname(name)
                 return f"removed the name {name}"
 
-            self._confirm(f"Remove {NETNS_DIR}/{name}?", runner.unname_command(name), do)
+            self._confirm(ns, question, runner.unname_command(name), act)
 
-        self.push_screen(ChoiceScreen(title, choices, note), chosen)
+        self.app.push_screen(ChoiceScreen(title, choices, note), chosen)
 
-    def _confirm(self, question: str, equivalent: str, act: Callable[[], str]) -> None:
+    def _confirm(
+        self, ns: NetNamespace, question: Text, equivalent: str, act: Callable[[], str]
+    ) -> None:
         self.current_command = equivalent
         self.update_cmdbar()
 
         def answered(yes: bool | None) -> None:
             if not yes:
-                self.notify("nothing changed")
+                self.nsx.notify("nothing changed")
+                return
+            if self._still_there(ns) is None:
                 return
             out = self.output_pane()
-            out.add(render.command_line_text(equivalent))
+            out.begin(render.ns_label(ns), ns.inode, time.strftime("%H:%M:%S"), equivalent)
+            self._action_worker(act)
 
-            def work() -> None:
-                try:
-                    self.post_message(ActionFinished(act(), True))
-                except NsxError as err:
-                    self.post_message(ActionFinished(err.message, False))
-                except Exception as err:
-                    self.post_message(ActionFinished(f"{type(err).__name__}: {err}", False))
-
-            self.run_worker(work, thread=True, exit_on_error=False, group="action")
-
-        self.push_screen(
-            ConfirmScreen(render.safe(question, "bold"), render.command_line_text(equivalent)),
-            answered,
+        self.app.push_screen(
+            ConfirmScreen(question, render.command_line_text(equivalent)), answered
         )
 
-    def on_action_finished(self, message: ActionFinished) -> None:
+    @work(thread=True, exit_on_error=False, group="action", description="action")
+    def _action_worker(self, act: Callable[[], str]) -> None:
+        try:
+            self.post_message(ActionFinished(act(), True))
+        except Exception as err:  # one error path: the entry says what went wrong
+            message = err.message if isinstance(err, NsxError) else f"{type(err).__name__}: {err}"
+            self.post_message(ActionFinished(message, False))
+
+    @on(ActionFinished)
+    def action_finished(self, message: ActionFinished) -> None:
         out = self.output_pane()
         out.add(render.safe(message.message, "green" if message.ok else "bold red"))
-        self.notify(
+        self.nsx.notify(
             message.message, severity="information" if message.ok else "error", markup=False
         )
         self.notify_runner_warnings()
         if message.ok:
-            self._start_collect()
+            self.nsx.request_collect()

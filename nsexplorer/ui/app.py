@@ -1,127 +1,56 @@
 """The nsexplorer terminal UI: a sidebar of namespaces and panes about the selected one.
 
-All collection runs in thread workers that post messages; handlers on the app thread
-update widgets (``collecting``); jumps along veths and back are in ``navigation``. The
-app knows its data only through ``ports``: it cannot tell a live host from a recorded
-snapshot.
+The app owns the ports (where data comes from, what runs commands, what watches for
+changes) and the inventory of what is known; ``collecting`` reads the host in thread
+workers; the ``MainScreen`` owns the keys, the selection and the panes. The app cannot
+tell a live host from a recorded snapshot.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import contextlib
-from collections.abc import Callable
-from pathlib import Path
-from typing import ClassVar
+import os
+import signal
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from rich.text import Text
-from textual import on
-from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.widget import Widget
-from textual.widgets import ContentSwitcher, Footer, Input, Static, Tree
+from rich.console import RenderableType
+from textual import events
+from textual.app import App
+from textual.filter import LineFilter
+from textual.notifications import SeverityLevel
+from textual.screen import Screen
+from textual.widgets import Input
 
-from nsexplorer.model import NetNamespace, ProcessInfo, Snapshot
-from nsexplorer.ports import ChangeWatcher, CommandRunner, PreparedShell, SnapshotSource
-from nsexplorer.ui import render
-from nsexplorer.ui.navigation import NavigatingApp
+from nsexplorer.model import NetNamespace, Snapshot
+from nsexplorer.ports import (
+    ChangeWatcher,
+    CommandRunner,
+    ShellSpawner,
+    SnapshotSource,
+    TerminalInfo,
+)
+from nsexplorer.textsafe import visible
+from nsexplorer.ui.collecting import CollectingApp
+from nsexplorer.ui.contrast import Legible
+from nsexplorer.ui.main_screen import MainScreen
 from nsexplorer.ui.palette import GotoNamespace
-from nsexplorer.ui.screens.dialogs import HelpScreen
-from nsexplorer.ui.widgets.inputs import SafeInput
-from nsexplorer.ui.widgets.panes import (
-    PANES,
-    DetailsPane,
-    InterfacesPane,
-    OutputPane,
-    PaneBar,
-    ProcessesPane,
-    RoutesPane,
-    WiringPane,
-)
-from nsexplorer.ui.widgets.sidebar import NamespaceTree
-
-ShellSpawner = Callable[[PreparedShell], int]
-
-# Every key, for the help screen (the single source of truth for the docs too).
-KEYS: tuple[tuple[str, str], ...] = (
-    ("↑ ↓ / j k", "move in the sidebar or the pane"),
-    ("enter", "sidebar: go into the pane; on a veth: jump to its peer"),
-    ("b / backspace", "go back to where you jumped from"),
-    ("escape", "back to the sidebar (and clear the filter)"),
-    ("tab / shift+tab", "next / previous pane"),
-    ("1 … 6", "Interfaces, Routes, Wiring, Processes, Details, Output"),
-    ("/", "filter the sidebar: labels, interface names, IPs, MACs"),
-    ("ctrl+p", "command palette: go to any namespace"),
-    ("r", "refresh everything now"),
-    ("x", "run a command in the selected namespace (output in pane 6)"),
-    ("ctrl+c", "cancel the running command"),
-    ("s", "suspend into a shell in the selected namespace"),
-    ("a", "toggle: enter all of a container's namespaces (mnt uts ipc pid net)"),
-    ("n / N", "name the namespace for `ip netns` / remove a name"),
-    ("c", "copy the command shown at the bottom (OSC 52)"),
-    ("?", "this help"),
-    ("q", "quit"),
-)
 
 STARTUP_GRACE = 1.0  # seconds: mount the rest of the UI by then even if discovery is slow
+SETTLE = 0.02  # seconds between checks that the first frame's layout has settled
+STOP_WAIT = 3.0  # seconds to wait, after the terminal is restored, for commands to end
+TMUX_WRAP = "\x1bPtmux;{}\x1b\\"
 
 
-class NsxApp(NavigatingApp):
-    """The layout, selection and panes, the filter and help. Collection lives in
-    ``collecting.CollectingApp``, peer jumps in ``navigation.NavigatingApp``."""
-
+class NsxApp(CollectingApp):
     CSS_PATH = "app.tcss"
     TITLE = "nsexplorer"
     COMMANDS = App.COMMANDS | {GotoNamespace}
     COMMAND_PALETTE_DISPLAY = "^p"
     ENABLE_COMMAND_PALETTE = True
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit"),
-        Binding("question_mark", "help", "Help"),
-        # priority: decided in the app before later keys are routed, so text typed right
-        # after `/` lands in the filter (not in the sidebar, not as action keys)
-        Binding("slash", "filter", "Filter", priority=True),
-        Binding("tab", "next_pane", "Pane", priority=True),
-        Binding("shift+tab", "previous_pane", "Pane", show=False, priority=True),
-        Binding("r", "refresh", "Refresh"),
-        Binding("b,backspace", "go_back", "Back"),
-        Binding("escape", "to_sidebar", "Sidebar", show=False),
-        # While the filter has focus: decided in the app, before later keys are routed.
-        Binding("enter,down", "filter_done", "Done", show=False, priority=True),
-        Binding("x", "run_command", "Run"),
-        Binding("s", "shell", "Shell"),
-        Binding("a", "toggle_all_namespaces", "All ns", show=False),
-        Binding("n", "name_namespace", "Name", show=False),
-        Binding("N", "unname_namespace", "Unname", show=False),
-        Binding("c", "copy_command", "Copy cmd"),
-        Binding("ctrl+c", "cancel_command", "Cancel", show=False),
-        *[
-            Binding(str(n), f"show_pane('{pane_id}')", title, show=False)
-            for n, (pane_id, title) in enumerate(PANES, start=1)
-        ],
-    ]
-
-    # Actions that belong to the main screen; refused while a dialog is open.
-    MAIN_ACTIONS: ClassVar[frozenset[str]] = frozenset(
-        {
-            "filter",
-            "next_pane",
-            "previous_pane",
-            "refresh",
-            "go_back",
-            "to_sidebar",
-            "run_command",
-            "shell",
-            "toggle_all_namespaces",
-            "name_namespace",
-            "unname_namespace",
-            "copy_command",
-            "show_pane",
-            "help",
-            "quit",
-        }
-    )
 
     def __init__(
         self,
@@ -135,264 +64,239 @@ class NsxApp(NavigatingApp):
         debounce: float = 0.7,
         min_collect_gap: float = 2.0,
         on_first_paint: Callable[[], None] | None = None,
+        terminal: TerminalInfo | None = None,
     ) -> None:
-        super().__init__()
-        self.source = source
+        super().__init__(source, watcher=watcher, debounce=debounce, gap=min_collect_gap)
         self.runner = runner
-        self.watcher = watcher
         self.spawn_shell = spawn_shell
         self.read_only = read_only or (runner is not None and runner.read_only)
         self.replay_name = replay_name
-        self.debounce = debounce
-        self.min_collect_gap = min_collect_gap
-
-        self.snapshot: Snapshot | None = None
-        self.namespaces: list[NetNamespace] = []
-        self._by_inode: dict[int, NetNamespace] = {}
-        self.selected: int | None = None
-        self.pane = PANES[0][0]
-        self._dirty: set[str] = set()
-        self._filter = ""
-        self._history: list[tuple[int, str, int | None]] = []
-        self._pending_row: tuple[int, int] | None = None
-        self._processes: dict[int, tuple[ProcessInfo, ...]] = {}
-        self._collecting = False
-        self._collect_again = False
-        self._complete = False
-        self._debounce_timer = None
-        self._collect_started = 0.0
-        self._collect_cost = 0.0
-        self._status = "discovering…"
-        self._gone_since: dict[int, float] = {}
-        self._first_paint = None
-        self._watching = False
-        self._panes_mounted = False
+        self.terminal = terminal or TerminalInfo()
         self.on_first_paint = on_first_paint
-        self.init_actions()
+        self.exit_signal: int | None = None
+        self._main: MainScreen | None = None
+        self._legible: Legible | None = None
+        # Nothing reaches the terminal until the first populated frame is ready and
+        # its layout has settled (or STARTUP_GRACE passed): then one full frame, not
+        # one per mount, message and scrollbar that appears.
+        self._holding_first_frame = True
+        self._held = 0
+        self._quiet_checks = 0
+        self._last_key_at = 0.0
+        self._key_gap = float("inf")
+        self._started_at = time.monotonic()
+        self._data_shown = False
+
+    def get_default_screen(self) -> MainScreen:
+        self._main = MainScreen()
+        return self._main
 
     @property
-    def settled(self) -> bool:
-        """A full snapshot is shown and no collection is under way (for tests, benches)."""
-        return self._complete and not self._collecting and self._debounce_timer is None
+    def main(self) -> MainScreen:
+        if self._main is None:
+            raise RuntimeError("the main screen is not up")
+        return self._main
 
-    # --- layout ---------------------------------------------------------------------
+    @property
+    def main_up(self) -> bool:
+        """The main screen is composed and running (not yet, or no longer, at the ends)."""
+        return self._main is not None and self._main.is_running and self._main.is_attached
 
-    def compose(self) -> ComposeResult:
-        with Horizontal(id="body"):
-            with Vertical(id="sidebar"):
-                yield SafeInput(placeholder="/ filter: name, ip, mac…", id="filter")
-                yield NamespaceTree(id="tree")
-                yield Static(Text(""), id="status")
-            with Vertical(id="main"):
-                yield Static(Text(""), id="title")
-                yield PaneBar(Text(""), id="panebar")
-                with ContentSwitcher(initial=PANES[0][0], id="panes"):
-                    yield InterfacesPane()  # the others: after the first paint
-        yield Static(Text(""), id="cmdbar")
+    # --- keys: the filter takes them as they arrive ---------------------------------
 
-    def ensure_panes(self) -> None:
-        """Mount what the first frame does not show: the other panes and the footer. Their
-        widgets' default CSS and layout would otherwise delay the first paint. Idempotent
-        and synchronous (the widgets are in the DOM when it returns), so a key pressed
-        before the first paint still finds its pane."""
-        if self._panes_mounted:
-            return
-        switcher = self.query_one(ContentSwitcher)
-        if not switcher.is_attached:
-            return  # the app is exiting
-        self._panes_mounted = True
-        panes = [RoutesPane(), WiringPane(), ProcessesPane(), DetailsPane(), OutputPane()]
-        for pane in panes:  # the switcher hides only the children it was composed with
-            pane.display = pane.id == switcher.current
-        switcher.mount(*panes)
-        self.mount(Footer(compact=True, show_command_palette=True))
-        # a footer draws its keys once the bindings are announced after it is mounted
-        self.call_after_refresh(self.refresh_bindings)
+    async def on_event(self, event: events.Event) -> None:
+        """Keys reach the main screen's filter here, in arrival order, before bindings
+        and before any widget's queue (see MainScreen.take_key)."""
+        screen = self.screen if self.screen_stack else None
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self._key_gap, self._last_key_at = event.time - self._last_key_at, event.time
+        if isinstance(screen, MainScreen) and not event.is_forwarded:
+            if isinstance(event, events.Key) and screen.take_key(event.key, event.character):
+                return
+            if isinstance(event, events.Paste) and screen.take_paste(event.text):
+                return
+        await super().on_event(event)
 
-    def _startup_done(self) -> None:
-        """The populated sidebar is on the screen (or discovery failed): mount the rest,
-        and let the composition root undo its start-up tweaks (the cyclic GC)."""
-        self.ensure_panes()
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters (NO_COLOR greys...), then ours: no text under 4.5:1."""
+        if self._legible is None:
+            self._legible = Legible(self.console.color_system)
+        return [*super().get_line_filters(), self._legible]
+
+    def keys_in_burst(self) -> bool:
+        """The key being handled came right after the one before (see BURST_GAP)."""
+        from nsexplorer.ui.main_screen import BURST_GAP
+
+        return self._key_gap < BURST_GAP
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # No blinking cursor: over SSH each blink is a repaint, twice a second.
+        if isinstance(event.widget, Input):
+            event.widget.cursor_blink = False
+
+    # --- start and stop -------------------------------------------------------------
+
+    def main_ready(self) -> None:
+        """The main screen is composed and mounted: start reading."""
+        self.main.set_status("discovering…")
+        self.start_collect(discover_first=True)
+        # a slow discovery (a hanging Docker daemon) must not leave the footer off for long
+        self.set_timer(STARTUP_GRACE, self.startup_done)
+
+    def on_mount(self) -> None:
+        self._started_at = time.monotonic()
+        self._check_first_frame()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGHUP, signal.SIGTERM):
+                loop.add_signal_handler(sig, self._on_signal, sig)
+        self.set_interval(1.0, self._tick, name="running-clock")
+
+    def startup_done(self) -> None:
+        """The populated sidebar is ready (or discovery failed, or is slow): mount the
+        rest, show the first frame, and let the composition root undo its start-up
+        tweaks (the cyclic GC)."""
+        if self.main_up:
+            self.main.ensure_panes()
+        self._data_shown = True
         callback, self.on_first_paint = self.on_first_paint, None
         if callback is not None:
             callback()
 
-    def on_mount(self) -> None:
-        self.query_one(PaneBar).show_active(self.pane)
-        self._focus(self.query_one(NamespaceTree))
-        self._set_status("discovering…")
-        self.update_cmdbar()
-        self._start_collect(discover_first=True)
-        # a slow discovery (a hanging Docker daemon) must not leave the footer off for long
-        self.set_timer(STARTUP_GRACE, self._startup_done)
+    def _display(self, screen: Screen[Any], renderable: RenderableType | None) -> None:
+        """Textual's output step: held back until the first frame is settled."""
+        if self._holding_first_frame:
+            self._held += 1
+            return
+        super()._display(screen, renderable)
+
+    def _check_first_frame(self) -> None:
+        """Show the first frame once the data is in and the layout has settled (two
+        checks in a row with nothing drawn and nothing pending), or at STARTUP_GRACE."""
+        if not self._holding_first_frame or not self.screen_stack:
+            return  # shown already, or exiting
+        screen = self.screen
+        pending = screen._layout_required or screen._repaint_required or screen._dirty_widgets
+        quiet = self._data_shown and not self._held and not pending
+        self._quiet_checks = self._quiet_checks + 1 if quiet else 0
+        self._held = 0
+        if self._quiet_checks >= 2 or time.monotonic() - self._started_at >= STARTUP_GRACE:
+            self._holding_first_frame = False
+            screen.refresh()  # everything, once
+        else:
+            self.set_timer(SETTLE, self._check_first_frame)
+
+    def _tick(self) -> None:
+        if self.main_up and self.main.command_running:
+            self.main.update_cmdbar()  # the running clock; nothing to write otherwise
+
+    def _on_signal(self, sig: int) -> None:
+        """SIGTERM: end the commands' process groups, restore the terminal, leave.
+        A hangup: the terminal is gone, there is nothing to restore (and Textual's
+        shutdown would wait forever on its input thread, which reads EOF in a loop):
+        end the commands, wait for their groups to be gone, then die of the signal."""
+        self.exit_signal = sig
+        if sig == signal.SIGHUP:
+            self.stop_commands(wait=STOP_WAIT)
+            signal.signal(sig, signal.SIG_DFL)
+            os.kill(os.getpid(), sig)
+            return
+        self.stop_commands(wait=0)
+        self.exit(return_code=128 + sig)
+
+    async def action_quit(self) -> None:  # ctrl+q lands here, q on the main screen
+        self.main.action_quit()
+
+    def exit(self, *args: Any, **kwargs: Any) -> None:
+        self.stop_commands(wait=0)
+        super().exit(*args, **kwargs)
 
     def on_unmount(self) -> None:
-        if self.watcher is not None:
-            with contextlib.suppress(Exception):  # shutting down anyway
-                self.watcher.stop()
+        self.stop_watching()
+        self.stop_commands(wait=0)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "filter_done":
-            return self.focused is not None and self.focused.id == "filter"
-        if action == "filter" and isinstance(self.focused, Input):
-            return False  # a "/" typed into the filter or a prompt is just a "/"
-        return not (action in self.MAIN_ACTIONS and len(self.screen_stack) > 1)
+    def stop_commands(self, wait: float = STOP_WAIT) -> bool:
+        """Ask every running command to stop (the runner ends its process group) and
+        wait up to ``wait`` seconds for them; True when none is left running."""
+        runs = self.main.stop_runs() if self._main is not None else []
+        return all(run.done.wait(wait) for run in runs)
 
-    def _rebuild_sidebar(self) -> None:
-        tree = self.query_one(NamespaceTree)
-        tree.show(self.namespaces, self._filter, self.selected)
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Notifications often quote untrusted names: never markup, always visible."""
+        super().notify(
+            visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False
+        )
 
-    def _set_status(self, status: str) -> None:
-        self._status = status
-        self._show_status()
+    # --- clipboard ------------------------------------------------------------------
 
-    def _show_status(self) -> None:
-        """'N namespaces · state', or with a filter 'shown/N shown · state' (short: the
-        sidebar is 24 columns at 80x24)."""
-        text = self._status
-        if self._filter:
-            shown = len(list(self.query_one(NamespaceTree).inodes()))
-            state = self._status.partition(" · ")[2]
-            text = f"{shown}/{len(self.namespaces)} shown · {state}" if shown else "no match"
-        self.query_one("#status", Static).update(render.plain(text, "dim"))
+    def copy_command_to_clipboard(self, command: str) -> str:
+        """Send ``command`` to the terminal's clipboard (OSC 52; inside tmux wrapped for
+        passthrough too) and say what was sent, honestly."""
+        self.copy_to_clipboard(command)
+        size = len(command.encode())
+        if self.terminal.tmux:
+            payload = base64.b64encode(command.encode()).decode()
+            osc = f"\x1b]52;c;{payload}\x07".replace("\x1b", "\x1b\x1b")
+            driver = self._driver
+            if driver is not None:
+                driver.write(TMUX_WRAP.format(osc))
+            how = "OSC 52, also wrapped for tmux passthrough"
+            self.notify(
+                f"sent {size} bytes to the clipboard ({how}); tmux passes it on only with "
+                "`set -g set-clipboard on` (or allow-passthrough on); the command is also "
+                "in the Output pane",
+                title="copy",
+            )
+            return how
+        how = "OSC 52"
+        self.notify(
+            f"sent {size} bytes to the terminal's clipboard ({how}); terminals that ignore "
+            "OSC 52 drop it: the command is also in the Output pane",
+            title="copy",
+        )
+        return how
 
-    # --- selection and panes --------------------------------------------------------
+    # --- for the main screen, and for tests -----------------------------------------
+
+    def selection_changed(self, ns: NetNamespace | None) -> None:
+        if ns is not None and not ns.detailed and not ns.gone and self.source.live:
+            self.request_detail(ns)
+        self.watch_selected_namespace(ns)
+
+    @property
+    def selected(self) -> int | None:
+        return self.main.selected
 
     @property
     def selected_ns(self) -> NetNamespace | None:
-        return self._by_inode.get(self.selected) if self.selected is not None else None
+        return self.main.selected_ns
 
-    @on(Tree.NodeHighlighted, "#tree")
-    def sidebar_highlighted(self, event: Tree.NodeHighlighted[int]) -> None:
-        inode = event.node.data
-        if inode is not None and inode != self.selected:
-            self.select(inode)
+    @property
+    def pane(self) -> str:
+        return self.main.pane
 
-    @on(Tree.NodeSelected, "#tree")
-    def sidebar_selected(self, event: Tree.NodeSelected[int]) -> None:
-        if event.node.data is not None:
-            self._focus_pane()
+    @property
+    def namespaces(self) -> list[NetNamespace]:
+        return self.inventory.namespaces
 
-    def select(self, inode: int) -> None:
-        """Show namespace ``inode`` in the main area."""
-        ns = self._by_inode.get(inode)
-        if ns is None:
-            return
-        changed = inode != self.selected
-        self.selected = inode
-        self._dirty = {pane_id for pane_id, _ in PANES}
-        self._refresh_panes()
-        if changed:
-            self.on_selection_changed(ns)
-            if not ns.detailed and not ns.gone and self.source.live:
-                self.call_after_refresh(self._fetch_detail, ns)
-            if self._watching and self.watcher is not None:
-                try:
-                    self.watcher.watch_namespace(None if ns.gone else ns.id)
-                except Exception as err:
-                    self.log.warning(f"watch_namespace failed: {err}")
+    @property
+    def snapshot(self) -> Snapshot | None:
+        return self.inventory.snapshot
 
-    def _refresh_panes(self) -> None:
-        """Redraw the active pane now; the others when they are shown."""
-        ns = self.selected_ns
-        if ns is None:
-            return
-        self.query_one("#title", Static).update(render.ns_title(ns))
-        self._dirty = {pane_id for pane_id, _ in PANES}
-        self._draw_pane(self.pane, ns)
+    @property
+    def command_running(self) -> bool:
+        return self.main.command_running
 
-    def _draw_pane(self, pane_id: str, ns: NetNamespace) -> None:
-        self._dirty.discard(pane_id)
-        snap = self.snapshot
-        if pane_id == "interfaces":
-            table = self.query_one(InterfacesPane)
-            table.show_namespace(ns, self._by_inode)
-            pending = self._pending_row
-            if pending is not None and pending[0] == ns.inode and table.select_ifindex(pending[1]):
-                self._pending_row = None
-        elif pane_id == "routes":
-            self.query_one(RoutesPane).show_namespace(ns)
-        elif pane_id == "wiring":
-            self.query_one(WiringPane).show_namespace(ns, self._by_inode)
-        elif pane_id == "processes":
-            pane = self.query_one(ProcessesPane)
-            cached = self._processes.get(ns.inode)
-            if cached is not None:
-                pane.show_processes(cached)
-            elif ns.gone:
-                pane.show_message("namespace gone")
-            else:
-                pane.show_message("reading processes…")
-                self._fetch_processes(ns)
-        elif pane_id == "details":
-            text = render.details_text(ns)
-            if snap is not None and snap.warnings:
-                text.append("\nCollection warnings\n", style="bold underline yellow")
-                text.append_text(render.snapshot_warnings_text(snap))
-            self.query_one(DetailsPane).query_one("#details-body", Static).update(text)
+    def goto(self, inode: int) -> None:
+        self.main.goto(inode)
 
     def action_show_pane(self, pane_id: str) -> None:
-        self.ensure_panes()
-        had_focus = self._pane_has_focus()
-        self.pane = pane_id
-        self.query_one(ContentSwitcher).current = pane_id
-        self.query_one(PaneBar).show_active(pane_id)
-        ns = self.selected_ns
-        if ns is not None and pane_id in self._dirty:
-            self._draw_pane(pane_id, ns)
-        if had_focus:
-            self._focus_pane()
-
-    def _cycle(self, step: int) -> None:
-        ids = [pane_id for pane_id, _ in PANES]
-        self.action_show_pane(ids[(ids.index(self.pane) + step) % len(ids)])
-
-    def action_next_pane(self) -> None:
-        self._cycle(1)
-
-    def action_previous_pane(self) -> None:
-        self._cycle(-1)
-
-    def _pane_has_focus(self) -> bool:
-        focused = self.focused
-        return focused is not None and focused.id in {pane_id for pane_id, _ in PANES}
-
-    def _focus(self, widget: Widget) -> None:
-        """Focus now, not after the queue: keys typed right after `/` or Enter (a paste,
-        a fast typist over SSH) must reach the widget they were meant for."""
-        if widget.screen is self.screen:
-            self.screen.set_focus(widget)
-        else:
-            widget.focus()
-
-    def _focus_pane(self) -> None:
-        self._focus(self.query_one(f"#{self.pane}"))
-
-    # --- refresh, help ----------------------------------------------------------------
-
-    def action_refresh(self) -> None:
-        if not self.source.live:
-            self.notify("replaying a saved snapshot: nothing to refresh")
-            return
-        # A manual refresh forgets namespaces already marked gone.
-        self.namespaces = [ns for ns in self.namespaces if not ns.gone]
-        self._by_inode = {ns.inode: ns for ns in self.namespaces}
-        self._processes.clear()
-        self._set_status(f"{len(self.namespaces)} namespaces · refreshing…")
-        self._start_collect()
-
-    def action_help(self) -> None:
-        footer = Text(end="")
-        if self.runner is not None:
-            footer.append("Audit log: ", style="bold")
-            footer.append_text(render.safe(self.runner.audit_log_path))
-            footer.append("\n")
-        if self.read_only:
-            footer.append("Read-only: every action that runs or changes anything is refused.\n")
-        if not self.source.live:
-            footer.append("Replay of a saved snapshot: nothing runs, nothing refreshes.\n")
-        self.push_screen(HelpScreen(KEYS, footer))
-
-
-def default_css_path() -> Path:
-    return Path(__file__).with_name("app.tcss")
+        self.main.action_show_pane(pane_id)

@@ -1,9 +1,9 @@
-"""Collection scheduling for the app: thread workers that read the host (a cheap
-discover pass, then the full read after the first paint, one namespace's detail, its
-processes), the watcher's change events debounced into re-reads, and merging each
-snapshot into what is shown (a vanished namespace stays listed, marked gone, a while).
+"""Reading the host for the app: thread workers (a cheap discover pass, then the full
+read after the first paint; one namespace's detail; its processes), the watcher's change
+events debounced into re-reads, and the snapshots merged into the inventory.
 
-Workers only post messages; the handlers here run on the app thread.
+Workers only post messages, each failure as a typed message through one error path
+(``_reporting``); the handlers here run on the app thread and tell the main screen.
 """
 
 from __future__ import annotations
@@ -11,15 +11,18 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from dataclasses import replace
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
-from textual import on
+from textual import on, work
+from textual.app import App
+from textual.message import Message
 from textual.timer import Timer
 
-from nsexplorer.errors import NamespaceGone, NsxError
-from nsexplorer.model import NetNamespace, ProcessInfo, Snapshot
+from nsexplorer.errors import NsxError
+from nsexplorer.model import NetNamespace
 from nsexplorer.ports import ChangeWatcher, SnapshotSource
-from nsexplorer.ui.acting import ActingApp
+from nsexplorer.ui.inventory import Inventory
 from nsexplorer.ui.messages import (
     ChangeDetected,
     CollectFailed,
@@ -28,52 +31,171 @@ from nsexplorer.ui.messages import (
     ProcessesFetched,
     SnapshotArrived,
 )
-from nsexplorer.ui.widgets.panes import ProcessesPane
-from nsexplorer.ui.widgets.sidebar import NamespaceTree
 
-PROCESS_CACHE_LIMIT = 64
-GONE_KEEP_SECONDS = 120.0  # a vanished namespace stays listed (marked gone) this long
+if TYPE_CHECKING:
+    from nsexplorer.ui.main_screen import MainScreen
 
 
-class CollectingApp(ActingApp):
-    """The app's data side. State is initialised by ``NsxApp.__init__``."""
+class CollectingApp(App[None]):
+    """The data side of NsxApp."""
 
-    source: SnapshotSource
-    watcher: ChangeWatcher | None
-    replay_name: str
-    debounce: float
-    min_collect_gap: float
-    snapshot: Snapshot | None
-    namespaces: list[NetNamespace]
-    _by_inode: dict[int, NetNamespace]
-    selected: int | None
-    pane: str
-    _processes: dict[int, tuple[ProcessInfo, ...]]
-    _collecting: bool
-    _collect_again: bool
-    _complete: bool
-    _debounce_timer: Timer | None
-    _collect_started: float
-    _collect_cost: float
-    _gone_since: dict[int, float]
-    _first_paint: threading.Event | None
-    _watching: bool
+    def __init__(
+        self,
+        source: SnapshotSource,
+        *,
+        watcher: ChangeWatcher | None,
+        debounce: float,
+        gap: float,
+    ) -> None:
+        super().__init__()
+        self.source = source
+        self.watcher = watcher
+        self.debounce = debounce
+        self.min_collect_gap = gap
+        self.inventory = Inventory()
+        self.replay_name = ""
+        self._collecting = False
+        self._collect_again = False
+        self._debounce_timer: Timer | None = None
+        self._collect_started = 0.0
+        self._collect_cost = 0.0
+        self._first_paint: threading.Event | None = None
+        self._watching = False
 
     # provided by NsxApp
-    def select(self, inode: int) -> None:
+    @property
+    def main(self) -> MainScreen:
         raise NotImplementedError
 
-    def _refresh_panes(self) -> None:
+    @property
+    def main_up(self) -> bool:
         raise NotImplementedError
 
-    def _rebuild_sidebar(self) -> None:
+    def startup_done(self) -> None:
         raise NotImplementedError
 
-    def _set_status(self, status: str) -> None:
-        raise NotImplementedError
+    @property
+    def settled(self) -> bool:
+        """A full snapshot is shown and no collection is under way (for tests, benches)."""
+        return self.inventory.complete and not self._collecting and self._debounce_timer is None
 
-    def _startup_done(self) -> None:
-        raise NotImplementedError
+    # --- one error path for every worker --------------------------------------------
+
+    @contextlib.contextmanager
+    def _reporting(self, failed: Callable[[str], Message]) -> Iterator[None]:
+        """Any exception in the block becomes the message ``failed(why)``: one bad read
+        is a message, never a crash."""
+        try:
+            yield
+        except Exception as err:
+            self.post_message(failed(describe(err)))
+
+    # --- reading --------------------------------------------------------------------
+
+    def request_collect(self) -> None:
+        self.start_collect()
+
+    def start_collect(self, *, discover_first: bool = False) -> None:
+        if self._collecting:
+            self._collect_again = True
+            return
+        self._collecting = True
+        self._collect_started = time.monotonic()
+        self._first_paint = threading.Event()
+        self._collect_worker(discover_first, self._first_paint)
+
+    @work(thread=True, exit_on_error=False, group="collect", description="collect")
+    def _collect_worker(self, discover_first: bool, shown: threading.Event) -> None:
+        with self._reporting(CollectFailed):
+            if discover_first:
+                self.post_message(SnapshotArrived(self.source.discover(), complete=False))
+                # Let the sidebar reach the screen before the full read competes for
+                # the GIL (netlink parsing is Python work).
+                shown.wait(2.0)
+            self.post_message(SnapshotArrived(self.source.collect(), complete=True))
+
+    def request_detail(self, ns: NetNamespace) -> None:
+        self._detail_worker(ns)
+
+    @work(thread=True, exit_on_error=False, group="detail", exclusive=True, description="detail")
+    def _detail_worker(self, ns: NetNamespace) -> None:
+        with self._reporting(lambda why: NamespaceVanished(ns.inode, why)):
+            self.post_message(NamespaceDetailed(self.source.detail(ns)))
+
+    def request_processes(self, ns: NetNamespace) -> None:
+        self._processes_worker(ns)
+
+    @work(thread=True, exit_on_error=False, group="procs", exclusive=True, description="procs")
+    def _processes_worker(self, ns: NetNamespace) -> None:
+        with self._reporting(lambda why: ProcessesFetched(ns.inode, (), why)):
+            self.post_message(ProcessesFetched(ns.inode, tuple(self.source.processes(ns))))
+
+    def _collect_done(self) -> None:
+        self._collecting = False
+        self._collect_cost = time.monotonic() - self._collect_started
+        if self._collect_again:
+            self._collect_again = False
+            self.start_collect()
+
+    # --- what the workers found -----------------------------------------------------
+
+    @on(SnapshotArrived)
+    def snapshot_arrived(self, message: SnapshotArrived) -> None:
+        if message.complete:
+            self.inventory.complete = True
+            self._collect_done()
+            self.call_after_refresh(self._start_watching)
+        elif self.inventory.complete:
+            return  # a late cheap pass never overwrites a full one
+        if not self.main_up:
+            return
+        main = self.main
+        self.inventory.apply(message.snapshot, selected=main.selected)
+        live = "live" if self.source.live else f"replay {self.replay_name}".strip()
+        state = live if message.complete else "reading interfaces…"
+        main.set_status(f"{len(message.snapshot.namespaces)} namespaces · {state}")
+        main.show_inventory()
+        self.startup_done()
+        if not message.complete and self._first_paint is not None:
+            self.call_after_refresh(self._first_paint.set)
+
+    @on(CollectFailed)
+    def collect_failed(self, message: CollectFailed) -> None:
+        self._collect_done()
+        if not self.main_up:
+            return
+        self.startup_done()
+        self.main.set_status("collection failed")
+        self.notify(message.message, title="collection failed", severity="error")
+
+    @on(NamespaceDetailed)
+    def namespace_detailed(self, message: NamespaceDetailed) -> None:
+        if not self.main_up:
+            return
+        ns = message.ns
+        old = self.inventory.get(ns.inode)
+        if old is None:
+            return
+        if ns != old:
+            self.inventory.replace_namespace(ns)
+        self.main.namespace_updated(ns.inode)
+
+    @on(NamespaceVanished)
+    def namespace_vanished(self, message: NamespaceVanished) -> None:
+        if not self.main_up:
+            return
+        if self.inventory.mark_gone(message.inode, message.message):
+            self.main.namespace_updated(message.inode)
+
+    @on(ProcessesFetched)
+    def processes_fetched(self, message: ProcessesFetched) -> None:
+        if not self.main_up:
+            return
+        if not message.error:
+            self.inventory.remember_processes(message.inode, message.processes)
+        self.main.processes_ready(message.inode, message.error)
+
+    # --- watching -------------------------------------------------------------------
 
     def _start_watching(self) -> None:
         """After the first full read: changes before it are in that read anyway, and the
@@ -87,125 +209,31 @@ class CollectingApp(ActingApp):
         except Exception as err:  # a broken watcher costs live updates, not the app
             self.notify(f"live updates off: {err}", severity="warning")
             return
-        ns = self.selected_ns
-        if ns is not None and not ns.gone:
-            with contextlib.suppress(Exception):
-                self.watcher.watch_namespace(ns.id)
+        host = self.inventory.snapshot.host if self.inventory.snapshot else None
+        if host is not None and host.access_path:
+            try:
+                self.watcher.watch_host(host.id, host.access_path)
+            except Exception as err:
+                self.notify(f"host changes not watched: {err}", severity="warning")
+        if self.main_up:
+            self.watch_selected_namespace(self.main.selected_ns)
 
-    # --- collection (workers) -------------------------------------------------------
+    def watch_selected_namespace(self, ns: NetNamespace | None) -> None:
+        if not self._watching or self.watcher is None:
+            return
+        try:
+            self.watcher.watch_namespace(None if ns is None or ns.gone else ns.id)
+        except Exception as err:
+            self.log.warning(f"watch_namespace failed: {err}")
+
+    def stop_watching(self) -> None:
+        if self.watcher is not None:
+            with contextlib.suppress(Exception):  # shutting down anyway
+                self.watcher.stop()
 
     def _on_watcher_change(self, reason: str) -> None:
         # Called from the watcher's threads: post_message is thread-safe.
         self.post_message(ChangeDetected(reason))
-
-    def _start_collect(self, *, discover_first: bool = False) -> None:
-        if self._collecting:
-            self._collect_again = True
-            return
-        self._collecting = True
-        self._collect_started = time.monotonic()
-        source = self.source
-
-        shown = threading.Event()
-        self._first_paint = shown
-
-        def work() -> None:
-            try:
-                if discover_first:
-                    self.post_message(SnapshotArrived(source.discover(), complete=False))
-                    # Let the sidebar reach the screen before the full read competes for
-                    # the GIL (netlink parsing is Python work).
-                    shown.wait(2.0)
-                self.post_message(SnapshotArrived(source.collect(), complete=True))
-            except Exception as err:  # one failure is a message, never a crash
-                self.post_message(CollectFailed(_describe(err)))
-
-        self.run_worker(work, thread=True, exit_on_error=False, group="collect")
-
-    def _collect_done(self) -> None:
-        self._collecting = False
-        self._collect_cost = time.monotonic() - self._collect_started
-        if self._collect_again:
-            self._collect_again = False
-            self._start_collect()
-
-    def _fetch_detail(self, ns: NetNamespace) -> None:
-        source = self.source
-
-        def work() -> None:
-            try:
-                self.post_message(NamespaceDetailed(source.detail(ns)))
-            except NamespaceGone as err:
-                self.post_message(NamespaceVanished(ns.inode, err.message))
-            except Exception as err:
-                self.post_message(NamespaceVanished(ns.inode, _describe(err)))
-
-        self.run_worker(work, thread=True, exit_on_error=False, group="detail", exclusive=True)
-
-    def _fetch_processes(self, ns: NetNamespace) -> None:
-        source = self.source
-
-        def work() -> None:
-            try:
-                procs = source.processes(ns)
-                self.post_message(ProcessesFetched(ns.inode, tuple(procs)))
-            except Exception as err:
-                self.post_message(ProcessesFetched(ns.inode, (), _describe(err)))
-
-        self.run_worker(work, thread=True, exit_on_error=False, group="procs", exclusive=True)
-
-    @on(SnapshotArrived)
-    def snapshot_arrived(self, message: SnapshotArrived) -> None:
-        if message.complete:
-            self._complete = True
-            self._collect_done()
-            self.call_after_refresh(self._start_watching)
-        elif self._complete:
-            return  # a late cheap pass never overwrites a full one
-        self._apply_snapshot(message.snapshot, complete=message.complete)
-        self.call_after_refresh(self._startup_done)
-        if not message.complete and self._first_paint is not None:
-            self.call_after_refresh(self._first_paint.set)
-
-    @on(CollectFailed)
-    def collect_failed(self, message: CollectFailed) -> None:
-        self._collect_done()
-        self._startup_done()
-        self._set_status("collection failed")
-        self.notify(message.message, title="collection failed", severity="error", markup=False)
-
-    @on(NamespaceDetailed)
-    def namespace_detailed(self, message: NamespaceDetailed) -> None:
-        ns = message.ns
-        old = self._by_inode.get(ns.inode)
-        if old is None:
-            return
-        self._replace_namespace(replace(ns, gone=False))
-        if self.selected == ns.inode:
-            self._refresh_panes()
-
-    @on(NamespaceVanished)
-    def namespace_vanished(self, message: NamespaceVanished) -> None:
-        old = self._by_inode.get(message.inode)
-        if old is None or old.gone:
-            return
-        warnings = (*old.warnings, message.message)
-        self._replace_namespace(replace(old, gone=True, warnings=warnings))
-        self._rebuild_sidebar()
-        if self.selected == message.inode:
-            self._refresh_panes()
-
-    @on(ProcessesFetched)
-    def processes_fetched(self, message: ProcessesFetched) -> None:
-        if message.error:
-            if self.selected == message.inode:
-                self.query_one(ProcessesPane).show_message(message.error)
-            return
-        if len(self._processes) >= PROCESS_CACHE_LIMIT:
-            self._processes.clear()
-        self._processes[message.inode] = message.processes
-        if self.selected == message.inode and self.pane == "processes":
-            self.query_one(ProcessesPane).show_processes(message.processes)
 
     @on(ChangeDetected)
     def change_detected(self, message: ChangeDetected) -> None:
@@ -220,53 +248,11 @@ class CollectingApp(ActingApp):
 
     def _debounced_collect(self) -> None:
         self._debounce_timer = None
-        self._processes.clear()
-        self._start_collect()
-
-    # --- applying snapshots ---------------------------------------------------------
-
-    def _apply_snapshot(self, incoming: Snapshot, *, complete: bool) -> None:
-        merged: list[NetNamespace] = []
-        seen: set[int] = set()
-        for fresh in incoming.namespaces:
-            ns = fresh
-            old = self._by_inode.get(ns.inode)
-            if not ns.detailed and old is not None and old.detailed and not old.gone:
-                ns = replace(ns, interfaces=old.interfaces, routes=old.routes, detailed=True)
-            merged.append(ns)
-            seen.add(ns.inode)
-        now = time.monotonic()
-        for inode in seen:
-            self._gone_since.pop(inode, None)
-        for old in self.namespaces:
-            if old.inode in seen:
-                continue
-            since = self._gone_since.setdefault(old.inode, now)
-            if now - since < GONE_KEEP_SECONDS or old.inode == self.selected:
-                merged.append(old if old.gone else replace(old, gone=True))
-        self.snapshot = replace(incoming, namespaces=tuple(merged))
-        self.namespaces = merged
-        self._by_inode = {ns.inode: ns for ns in merged}
-        self._rebuild_sidebar()
-        live = "live" if self.source.live else f"replay {self.replay_name}".strip()
-        state = live if complete else "reading interfaces…"
-        self._set_status(f"{len(incoming.namespaces)} namespaces · {state}")
-        if self.selected is None:
-            tree = self.query_one(NamespaceTree)
-            first = tree.selected_inode
-            if first is not None:
-                self.select(first)
-        else:
-            self._refresh_panes()
-
-    def _replace_namespace(self, ns: NetNamespace) -> None:
-        self.namespaces = [ns if n.inode == ns.inode else n for n in self.namespaces]
-        self._by_inode[ns.inode] = ns
-        if self.snapshot is not None:
-            self.snapshot = replace(self.snapshot, namespaces=tuple(self.namespaces))
+        self.inventory.processes.clear()
+        self.start_collect()
 
 
-def _describe(err: BaseException) -> str:
+def describe(err: BaseException) -> str:
     if isinstance(err, NsxError):
         return err.message
     return f"{type(err).__name__}: {err}"

@@ -1,6 +1,9 @@
-"""Messages workers post to the app: past-tense facts, posted from any thread."""
+"""Messages workers post to the app or the main screen: past-tense facts, posted from any
+thread. Those that come in bursts say which pending copy a newer one replaces."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from textual.message import Message
 
@@ -8,61 +11,71 @@ from nsexplorer.model import NetNamespace, ProcessInfo, Snapshot
 from nsexplorer.ports import RunResult
 
 
+@dataclass
 class SnapshotArrived(Message):
     """A snapshot was read; ``complete`` is False for the cheap discover() pass."""
 
-    def __init__(self, snapshot: Snapshot, complete: bool) -> None:
-        super().__init__()
-        self.snapshot = snapshot
-        self.complete = complete
+    snapshot: Snapshot
+    complete: bool
 
 
+@dataclass
 class CollectFailed(Message):
-    def __init__(self, message: str) -> None:
-        super().__init__()
-        self.message = message
+    message: str
 
 
+@dataclass
 class NamespaceDetailed(Message):
-    def __init__(self, ns: NetNamespace) -> None:
-        super().__init__()
-        self.ns = ns
+    ns: NetNamespace
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, NamespaceDetailed) and message.ns.inode == self.ns.inode
 
 
+@dataclass
 class NamespaceVanished(Message):
-    def __init__(self, inode: int, message: str) -> None:
-        super().__init__()
-        self.inode = inode
-        self.message = message
+    inode: int
+    message: str
 
 
+@dataclass
 class ProcessesFetched(Message):
-    def __init__(self, inode: int, processes: tuple[ProcessInfo, ...], error: str = "") -> None:
-        super().__init__()
-        self.inode = inode
-        self.processes = processes
-        self.error = error
+    inode: int
+    processes: tuple[ProcessInfo, ...]
+    error: str = ""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ProcessesFetched) and message.inode == self.inode
 
 
+@dataclass
 class ChangeDetected(Message):
-    """The watcher saw something that may have changed the picture."""
+    """The watcher saw something that may have changed the picture (a newer one makes a
+    pending one redundant: the re-read covers both)."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__()
-        self.reason = reason
+    reason: str
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ChangeDetected)
 
 
+@dataclass
+class CommandOutput(Message):
+    """Output of the running command ``run_id``, as it arrived."""
+
+    run_id: int
+    text: str
+
+
+@dataclass
 class CommandFinished(Message):
-    def __init__(self, result: RunResult, equivalent: str) -> None:
-        super().__init__()
-        self.result = result
-        self.equivalent = equivalent
+    run_id: int
+    result: RunResult
 
 
+@dataclass
 class ActionFinished(Message):
     """A name/unname action ended; ``message`` is for the person, ``ok`` its outcome."""
 
-    def __init__(self, message: str, ok: bool) -> None:
-        super().__init__()
-        self.message = message
-        self.ok = ok
+    message: str
+    ok: bool

@@ -430,3 +430,179 @@ def output_lines(output: str, limit: int = 2000) -> Sequence[Text]:
         lines = lines[-limit:]
     # tabs (brctl, column output) as spaces, not as \x09
     return head + [safe(line.expandtabs()) for line in lines]
+
+
+# --- link state, interface rows (issue 10: state a responder can act on) --------------
+
+# Column order: what a responder reads first; the name column stays put when the table
+# scrolls sideways (the pane fixes it).
+INTERFACE_COLUMNS = ("name", "state", "addresses", "peer", "master", "kind", "mtu", "mac", "alias")
+
+# Emphasis that survives NO_COLOR and 16 colours: bold/reverse carry the meaning, the
+# colour only adds to it.
+LINK_STATE_STYLES = {
+    "up": "green",
+    "up, no carrier": "bold yellow",
+    "admin down": "bold red",
+    "down": "bold red",
+    "lowerlayerdown": "bold red",
+    "unknown": "yellow",
+}
+
+
+def link_state(iface: Interface, lookup: Lookup) -> tuple[str, str]:
+    """(state, cause): "up", "up, no carrier" or "admin down" from the link's flags, with
+    the cause when it is known (a veth whose peer is admin down, a bridge without ports);
+    the kernel's operstate word when flags were not recorded."""
+    admin = iface.admin_up
+    if admin is None:
+        return iface.state, ""
+    if not admin:
+        return "admin down", ""
+    if iface.carrier is not False:
+        return "up", ""
+    return "up, no carrier", _no_carrier_cause(iface, lookup)
+
+
+def _no_carrier_cause(iface: Interface, lookup: Lookup) -> str:
+    peer = iface.peer
+    if peer is not None and peer.resolved and peer.netns_inode is not None:
+        peer_ns = lookup.get(peer.netns_inode)
+        other = peer_ns.interface(peer.ifindex) if peer_ns and peer.ifindex is not None else None
+        if other is not None and other.admin_up is False:
+            return "peer admin down"
+    if iface.kind == "veth" and peer is not None and not peer.resolved:
+        return "peer unresolved"
+    if iface.kind == "bridge":
+        return "no port up"
+    return ""
+
+
+def link_state_text(iface: Interface, lookup: Lookup, *, with_cause: bool = True) -> Text:
+    state, cause = link_state(iface, lookup)
+    text = safe(state, LINK_STATE_STYLES.get(state, ""))
+    if cause and with_cause:
+        text.append(" (")
+        text.append_text(safe(cause, "italic"))
+        text.append(")")
+    return text
+
+
+def interface_cells(iface: Interface, lookup: Lookup) -> tuple[Text, ...]:
+    """One Interfaces row, in INTERFACE_COLUMNS order."""
+    return (
+        safe(iface.name, "bold"),
+        link_state_text(iface, lookup),
+        addresses_text(iface),
+        peer_text(iface, lookup),
+        safe(iface.master or ""),
+        safe(iface.kind, "cyan"),
+        plain(str(iface.mtu)),
+        safe(iface.mac, "dim"),
+        safe(iface.alias, "dim"),
+    )
+
+
+COUNTER_COLUMNS = (
+    "name",
+    "rx bytes",
+    "rx/s",
+    "rx pkts",
+    "rx err",
+    "rx drop",
+    "tx bytes",
+    "tx/s",
+    "tx pkts",
+    "tx err",
+    "tx drop",
+    "rx+tx/s",
+)
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"  # pragma: no cover - the loop always returns
+
+
+def sparkline(values: Sequence[float]) -> str:
+    top = max(values, default=0)
+    if top <= 0:
+        return SPARK[0] * len(values)
+    return "".join(
+        SPARK[min(len(SPARK) - 1, int(v / top * (len(SPARK) - 1) + 0.5))] for v in values
+    )
+
+
+def count_text(n: int, *, bad: bool = False) -> Text:
+    return plain(str(n), "bold red" if bad and n else "")
+
+
+def rate_text(rate: float | None) -> Text:
+    if rate is None:
+        return plain("…", "dim")
+    return plain(f"{human_bytes(rate)}/s", "bold" if rate > 0 else "dim")
+
+
+def ns_title_or_none(ns: NetNamespace | None, why: str) -> Text:
+    """The title line; when nothing is selected, says so and why."""
+    if ns is None:
+        return plain(f"nothing selected: {why}", "bold italic")
+    return ns_title(ns)
+
+
+def target_text(ns: NetNamespace) -> Text:
+    """How a prompt or a confirmation names the namespace it acts on: label and inode."""
+    text = safe(ns_label(ns), "bold underline")
+    text.append(f" (netns {ns.inode})", style="bold")
+    return text
+
+
+def entry_header_text(label: str, inode: int, clock: str, command: str) -> Text:
+    """The line that opens one Output entry: where, when, what."""
+    text = plain("── ", "dim")
+    text.append_text(safe(label, "bold reverse"))
+    text.append(f" netns {inode} · {clock} ", style="bold")
+    text.append("──", style="dim")
+    text.append("\n")
+    text.append_text(command_line_text(command))
+    return text
+
+
+def snapshot_origin(snapshot: Snapshot) -> str:
+    """'HOST at TIME': where and when a snapshot was taken (raw)."""
+    when = snapshot.collected_at.replace("T", " ").removesuffix("+00:00")
+    suffix = " UTC" if snapshot.collected_at.endswith(("+00:00", "Z")) else ""
+    return f"{snapshot.hostname} at {when.removesuffix('Z')}{suffix}"
+
+
+def snapshot_header_text(snapshot: Snapshot, *, live: bool) -> Text:
+    """The Details pane's first lines: which host, read when (a replay says so)."""
+    t = Text(end="")
+    t.append("Snapshot\n" if not live else "Host\n", style="bold underline")
+    _kv(t, "hostname", safe(snapshot.hostname))
+    _kv(t, "read at" if live else "collected at", safe(snapshot.collected_at))
+    if not live:
+        _kv(t, "replay", plain("a saved snapshot: nothing here is live", "bold"))
+    t.append("\n")
+    return t
+
+
+def wire_link_text(iface: Interface, lookup: Lookup) -> Text:
+    """A link in the Wiring tree: name, kind, its state when not plainly up (the same
+    words as the Interfaces pane), addresses."""
+    text = iface_name_text(iface)
+    text.append(" ")
+    text.append_text(safe(iface.kind, "cyan"))
+    if link_state(iface, lookup)[0] != "up":
+        text.append(" ")
+        text.append_text(link_state_text(iface, lookup))
+    addrs = addresses_text(iface)
+    if addrs.plain:
+        text.append(" ")
+        text.append_text(addrs)
+    return text

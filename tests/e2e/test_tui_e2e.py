@@ -6,11 +6,13 @@ one, Docker containers on the testbed) and against a saved snapshot (`--from FIL
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from terminal_colors import illegible
 
 if TYPE_CHECKING:
     from nsexplorer.lab import LabState
@@ -114,13 +117,38 @@ def term() -> Iterator[Callable[..., Term]]:
         yield start
     finally:
         for session in sessions:
+            left = _processes_in(session)
             subprocess.run([TMUX, "kill-session", "-t", session], check=False)  # type: ignore[list-item]
+            for pid in left:  # a hangup must end nsexplorer; never leave one behind
+                assert pid_gone(pid), f"pid {pid} outlived its terminal (session {session})"
             Path(f"/tmp/{session}.audit.log").unlink(missing_ok=True)
 
 
+def _processes_in(session: str) -> list[int]:
+    """The processes under the session's pane (ours: started by this test)."""
+    done = subprocess.run(
+        [TMUX, "display-message", "-p", "-t", session, "#{pane_pid}"],  # type: ignore[list-item]
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0 or not done.stdout.strip().isdigit():
+        return []
+    pane = int(done.stdout)
+    try:
+        with open(f"/proc/{pane}/task/{pane}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
 def shell_prompt(screen: str) -> bool:
-    """The TUI is gone and the shell's prompt (PS1='$ ') is waiting."""
-    return "· live" not in screen and any(line.strip() == "$" for line in screen.splitlines())
+    """The TUI is gone and a shell's prompt is waiting: the one `s` gives, labelled
+    `[nsx LABEL] #`, or the outer shell's (PS1='$ ')."""
+    lines = [line.strip() for line in screen.splitlines()]
+    return "· live" not in screen and any(
+        line == "$" or (line.startswith("[nsx ") and line.endswith(("#", "$"))) for line in lines
+    )
 
 
 def live_ready(t: Term) -> str:
@@ -144,7 +172,7 @@ def test_filter_follow_veth_and_back_then_quit(lab: LabState, term: Callable[...
     live_ready(t)
     find(t, "10.215.0.12", "nsxlab-b")  # nsxlab-b's eth0 address
     t.keys("Enter")  # sidebar -> interfaces
-    screen = t.wait("→ nsxlab-b-h in host", "the peer shown as → nsxlab-b-h in host (…)")
+    screen = t.wait("→ nsxlab-b-h in", "the peer shown as → nsxlab-b-h in host (…)")
     rows = [line.split("▕", 1)[1] for line in screen.splitlines() if "▕" in line]
     eth0_row = next(i for i, r in enumerate(rows[3:]) if r.strip().startswith("eth0"))
     first_row = next(i for i, r in enumerate(rows[3:]) if r.strip())
@@ -204,11 +232,14 @@ def test_shell_runs_inside_the_namespace(lab: LabState, term: Callable[..., Term
     live_ready(t)
     find(t, "10.215.0.11", "nsxlab-a")
     t.keys("s")
-    t.wait(shell_prompt, "the shell")
-    t.text("echo MA''RK; ls /sys/class/net")
+    screen = t.wait(shell_prompt, "the shell")
+    assert "a shell in netns" in screen and "(nsxlab-a)" in screen  # the banner
+    assert "[nsx nsxlab-a] #" in screen  # the prompt names the namespace
+    t.text("echo MA''RK; ls /sys/class/net; echo L=$NSX_NETNS_LABEL N=$NSX_NETNS")
     t.keys("Enter")
-    screen = t.wait(lambda s: "\nMARK" in s, "the shell's output")
+    screen = t.wait(lambda s: "\nMARK" in s and "L=" in s, "the shell's output")
     assert "nsxlab-ab" in screen  # /sys describes nsxlab-a, not the host
+    assert "L=nsxlab-a N=" in screen
     t.text("exit")
     t.keys("Enter")
     t.wait("shown · live", "the TUI back")
@@ -267,7 +298,7 @@ def test_never_ending_command_is_cancelled(lab: LabState, term: Callable[..., Te
     t.wait("Run in", "the run prompt")
     t.text("sleep 1000")
     t.keys("Enter")
-    t.wait("running… ctrl+c cancels", "the command running")
+    t.wait("ctrl+c cancels", "the command running")
     t.keys("j", "k")  # the UI stays responsive meanwhile
     t.keys("C-c")
     t.wait("[cancelled or killed]", "the cancelled command")
@@ -341,8 +372,8 @@ def test_replay_of_a_saved_snapshot_is_read_only_and_safe(
     snap = tmp_path / "nsxt-snapshot.json"
     write_hostile_snapshot(snap)
     t = term("--from", str(snap), term=term_name)
-    screen = t.wait("replay", "the replayed snapshot")
-    assert "[link=http://x]evil[/l" in screen  # a hostile container name, literally
+    screen = t.wait("namespaces · replay", "the replayed snapshot")
+    assert "[link=http://x]evil[" in screen  # a hostile container name, literally
     assert "pwned" not in t.pane_title()  # no OSC 2 reached the terminal
     t.keys("/")
     t.text("[bold]x[/")  # the hostile netns name
@@ -365,18 +396,32 @@ def is_grey(n: int) -> bool:
     return False
 
 
-def test_no_color_and_80x24(tmp_path: Path, term: Callable[..., Term]) -> None:
+@pytest.mark.parametrize(
+    ("term_name", "no_color"),
+    [("xterm-256color", True), ("xterm", False), ("xterm", True), ("screen", False)],
+)
+def test_text_stays_legible_without_colour_and_on_16_colours(
+    tmp_path: Path, term: Callable[..., Term], term_name: str, no_color: bool
+) -> None:
+    """NO_COLOR and 16-colour terminals: every character at 4.5:1 or better, on the
+    sidebar with its highlighted row, the wiring, the footer; usable at 80x24."""
     snap = tmp_path / "nsxt-snapshot.json"
     write_hostile_snapshot(snap)
-    t = term("--from", str(snap), "--no-mouse", extra_env="NO_COLOR=1")
-    screen = t.wait(lambda s: "replay" in s and "q Quit" in s, "the replayed snapshot")
+    env = "NO_COLOR=1" if no_color else ""
+    t = term("--from", str(snap), "--no-mouse", term=term_name, extra_env=env)
+    screen = t.wait(lambda s: "namespaces · replay" in s and "q Quit" in s, "the replayed snapshot")
+    assert "1 Ifaces" in screen and "q Quit" in screen
     raw = tmux("capture-pane", "-p", "-e", "-t", t.session)
-    # NO_COLOR: Textual draws in greys only (256-colour greys: 232-255 and the cube's diagonal)
-    colours = [int(n) for n in re.findall(r"\x1b\[(?:[0-9;]*;)?[34]8;5;(\d+)", raw)]
-    assert colours, "expected some 256-colour greys"
-    chromatic = [n for n in colours if not is_grey(n)]
-    assert not chromatic, f"colours under NO_COLOR: {sorted(set(chromatic))}"
-    assert "1 Interfaces" in screen and "q Quit" in screen
+    if no_color:  # Textual draws in greys only
+        colours = [int(n) for n in re.findall(r"\x1b\[(?:[0-9;]*;)?[34]8;5;(\d+)", raw)]
+        chromatic = [n for n in colours if not is_grey(n)]
+        assert not chromatic, f"colours under NO_COLOR: {sorted(set(chromatic))}"
+    for keys in ([], ["j", "j"], ["3", "Enter"]):  # the sidebar; a row down; the wiring
+        t.keys(*keys)
+        time.sleep(0.3)
+        raw = tmux("capture-pane", "-p", "-e", "-t", t.session)
+        low = illegible(raw)
+        assert not low, "text under 4.5:1:\n" + "\n".join(low)
     t.keys("q")
     t.wait("NSX-EXIT=0", "a clean exit")
 
@@ -404,3 +449,239 @@ def test_unname_never_writes_a_hostile_name_to_the_terminal(term: Callable[..., 
         assert "owned" not in t.pane_title()
     finally:
         subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
+
+
+# --------------------------------------------------------------------------- bursts, quitting
+
+
+PROMPT_TARGET = re.compile(r"Run in (\S+) \(netns (\d+)\)")
+
+
+def prompt_target(screen: str) -> tuple[str, str] | None:
+    found = PROMPT_TARGET.search(screen)
+    return (found.group(1), found.group(2)) if found else None
+
+
+def back_to_rest(t: Term) -> None:
+    """Close what a round opened and clear the filter: the unfiltered sidebar again."""
+    t.keys("Escape")
+    t.wait(lambda s: "Run in" not in s, "the prompt closed")
+    t.keys("Escape")
+    t.wait(lambda s: "namespaces · live" in s and "shown ·" not in s, "the filter cleared")
+
+
+@pytest.mark.root
+def test_a_burst_of_keys_never_targets_another_namespace(
+    lab: LabState, term: Callable[..., Term]
+) -> None:
+    """`/QUERY`, Enter and `x` sent as one write (tmux send-keys -l, like a paste or a
+    fast typist over a laggy link): the prompt must name the namespace the sidebar
+    shows highlighted, and that must be the best match for the whole query."""
+    t = term(width=100)
+    live_ready(t)
+    rounds = [
+        ("nsxlab-a", "nsxlab-a"),  # an exact name: not the host (it has nsxlab-a-h)
+        ("nsxlab-b", "nsxlab-b"),
+        ("10.215.0.12", "nsxlab-b"),
+        ("10.215.1.1/30", "nsxlab-a"),  # as the UI itself prints it
+        ("nsxlab-c", "nsxlab-c"),
+        ("nsxlab-ba", "nsxlab-b"),  # an interface name
+    ]
+    for _ in range(3):
+        for query, expected in rounds:
+            t.text(f"/{query}\rx")
+            screen = t.wait(lambda s: prompt_target(s) is not None, f"the prompt for {query!r}")
+            target = prompt_target(screen)
+            assert target is not None and target[0] == expected, f"{query!r}: {target}"
+            title = screen.splitlines()[0].split("▕", 1)[1]
+            assert title.strip().startswith(expected), f"{query!r}: title {title!r}"
+            assert f"netns {target[1]}" in title, f"{query!r}: title {title!r}"
+            back_to_rest(t)
+
+
+@pytest.mark.root
+def test_a_filter_matching_nothing_leaves_nothing_to_act_on(
+    lab: LabState, term: Callable[..., Term]
+) -> None:
+    t = term()
+    live_ready(t)
+    find(t, "nsxlab-a", "nsxlab-a")
+    t.text("/zz-no-such-namespace\rx")
+    screen = t.wait("nothing is selected", "the refusal")
+    assert "Run in" not in screen
+    assert "nothing selected" in t.title_line()
+
+
+def own_processes(argv: list[str]) -> list[int]:
+    """PIDs whose command line is exactly ``argv`` (a unique one this test started)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                words = f.read().split(b"\0")[:-1]
+        except OSError:
+            continue
+        if [w.decode(errors="replace") for w in words] == argv:
+            found.append(int(entry))
+    return found
+
+
+def wait_gone(argv: list[str], timeout: float = 10) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        left = own_processes(argv)
+        if not left:
+            return []
+        time.sleep(0.1)
+    left = own_processes(argv)
+    for pid in left:  # ours (a unique argv): do not leave it behind for others
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return left
+
+
+def start_sleeper(t: Term) -> list[str]:
+    argv = ["sleep", f"{7000 + secrets.randbelow(2000)}.{secrets.randbelow(10**6)}"]
+    find(t, "10.215.0.11", "nsxlab-a")
+    t.keys("x")
+    t.wait("Run in", "the run prompt")
+    t.text(" ".join(argv))
+    t.keys("Enter")
+    t.wait("ctrl+c cancels", "the command running")
+    deadline = time.monotonic() + 10
+    while not own_processes(argv) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert own_processes(argv), "the command never started"
+    return argv
+
+
+@pytest.mark.root
+def test_quit_while_a_command_runs_asks_then_ends_it(
+    lab: LabState, term: Callable[..., Term]
+) -> None:
+    t = term()
+    live_ready(t)
+    argv = start_sleeper(t)
+    t.keys("q")
+    t.wait("Stop it", "the question")
+    t.keys("y")
+    t.wait("NSX-EXIT=0", "the terminal back")
+    assert wait_gone(argv) == [], "the command outlived nsexplorer"
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("how", ["SIGTERM", "hangup"])
+def test_sigterm_or_a_hangup_ends_running_commands(
+    lab: LabState, term: Callable[..., Term], how: str
+) -> None:
+    t = term()
+    live_ready(t)
+    argv = start_sleeper(t)
+    app = nsx_pid(t)
+    if how == "SIGTERM":
+        os.kill(app, signal.SIGTERM)
+        t.wait("NSX-EXIT=143", "the terminal back after SIGTERM")
+    else:
+        tmux("kill-session", "-t", t.session)  # the terminal goes away: SIGHUP
+    assert wait_gone(argv) == [], f"the command outlived nsexplorer ({how})"
+    assert pid_gone(app), f"nsexplorer itself outlived the {how}"
+
+
+def pid_gone(pid: int, timeout: float = 10) -> bool:
+    """Wait for ``pid`` (a process this test started) to end; SIGKILL it if it did not."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not os.path.exists(f"/proc/{pid}") or _zombie(pid):
+            return True
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    return False
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def nsx_pid(t: Term) -> int:
+    """The nsexplorer process in the session (the pane runs `sh -c 'nsexplorer; ...'`)."""
+    pane = int(tmux("display-message", "-p", "-t", t.session, "#{pane_pid}"))
+    with open(f"/proc/{pane}/task/{pane}/children") as f:
+        children = [int(p) for p in f.read().split()]
+    for pid in children:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if b"nsexplorer" in f.read():
+                return pid
+    raise AssertionError(f"no nsexplorer under pane {pane}: {children}")
+
+
+@pytest.mark.parametrize(
+    ("extra", "args", "captured"),
+    [
+        ("SSH_CONNECTION='10.0.0.1 5 10.0.0.2 22'", (), False),
+        ("SSH_CONNECTION='10.0.0.1 5 10.0.0.2 22'", ("--mouse",), True),
+        ("", (), True),
+        ("", ("--no-mouse",), False),
+    ],
+)
+def test_mouse_capture_is_off_over_ssh(
+    tmp_path: Path, term: Callable[..., Term], extra: str, args: tuple[str, ...], captured: bool
+) -> None:
+    snap = tmp_path / "nsxt-snapshot.json"
+    write_hostile_snapshot(snap)
+    t = term(*args, "--from", str(snap), extra_env=extra)
+    t.wait("namespaces · replay", "the replayed snapshot")
+    flags = tmux("display-message", "-p", "-t", t.session, "#{mouse_any_flag}#{mouse_button_flag}")
+    assert ("1" in flags) is captured, f"mouse flags {flags!r}"
+    t.keys("q")
+    t.wait("NSX-EXIT=0", "a clean exit")
+
+
+@pytest.mark.root
+def test_copy_reaches_tmux_when_set_clipboard_is_on(lab: LabState) -> None:
+    """In a tmux of our own (its own server socket) with `set-clipboard on`, what the
+    message tells the user to set: `c` puts the command in tmux's paste buffer."""
+    if TMUX is None:
+        pytest.skip("tmux is not installed (apt-get install tmux)")
+    server = f"nsxt-clip-{secrets.token_hex(3)}"
+
+    def ours(*args: str) -> str:
+        argv = [TMUX, "-L", server, "-f", "/dev/null", *args]  # type: ignore[list-item]
+        return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+
+    audit = f"/tmp/{server}.audit.log"
+    cmd = shlex.join([*NSX])
+    shell = (
+        f"env PATH={shlex.quote(os.environ['PATH'])} TERM=xterm-256color HOME=/root "
+        f"NSX_AUDIT_LOG={audit} sh -c {shlex.quote(cmd + '; exec sleep 600')}"
+    )
+    try:
+        ours("new-session", "-d", "-s", "clip", "-x", "100", "-y", "24", shell)
+        ours("set-option", "-g", "set-clipboard", "on")
+        deadline = time.monotonic() + 45
+        while "namespaces · live" not in ours("capture-pane", "-p", "-t", "clip"):
+            assert time.monotonic() < deadline, "nsexplorer never showed up"
+            time.sleep(0.2)
+        ours("send-keys", "-t", "clip", "-l", "/nsxlab-b\r")
+        time.sleep(1.0)
+        ours("send-keys", "-t", "clip", "c")
+        deadline = time.monotonic() + 10
+        buffer = ""
+        while time.monotonic() < deadline:
+            done = subprocess.run(
+                [TMUX, "-L", server, "show-buffer"], capture_output=True, text=True, check=False
+            )
+            buffer = done.stdout
+            if "nsxlab-b" in buffer:
+                break
+            time.sleep(0.2)
+        assert buffer.strip() == "ip netns exec nsxlab-b sh", buffer
+    finally:
+        subprocess.run([TMUX, "-L", server, "kill-server"], check=False)  # type: ignore[list-item]
+        Path(audit).unlink(missing_ok=True)

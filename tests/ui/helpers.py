@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from textual import events
+from textual.app import _character_to_key
 from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widget import Widget
@@ -37,3 +41,18 @@ def screen_text(app: NsxApp) -> str:
 def segments(app: NsxApp):  # type: ignore[no-untyped-def]
     for strip in app.screen._compositor.render_strips():
         yield from strip
+
+
+def burst(app: NsxApp, keys: Iterable[str]) -> None:
+    """Post every key at once, as a paste or a fast typist over a laggy link delivers
+    them: unlike ``pilot.press``, nothing waits for the app between two keys."""
+    driver = app._driver
+    assert driver is not None
+    for key in keys:
+        name = key
+        if len(key) == 1 and not key.isalnum():
+            name = _character_to_key(key)
+        char = key if len(key) == 1 else None
+        event = events.Key(name, char)
+        event.set_sender(app)
+        driver.send_message(event)

@@ -6,6 +6,7 @@ import threading
 from dataclasses import replace
 
 from helpers import screen_text, settle, widget_text
+from textual.binding import Binding
 from textual.widgets import Footer
 from uifixtures import (
     DB,
@@ -25,8 +26,10 @@ from uifixtures import (
 from nsexplorer.errors import NamespaceGone, NsxError
 from nsexplorer.model import NetNamespace, Snapshot
 from nsexplorer.ports import PreparedShell
-from nsexplorer.ui.app import KEYS
-from nsexplorer.ui.widgets.panes import PANES, InterfacesPane, OutputPane, ProcessesPane
+from nsexplorer.ui.help import key_rows
+from nsexplorer.ui.main_screen import MainScreen
+from nsexplorer.ui.widgets.output import OutputPane
+from nsexplorer.ui.widgets.panes import PANES, InterfacesPane, ProcessesPane
 from nsexplorer.ui.widgets.sidebar import NamespaceTree
 
 SIZE = (120, 36)
@@ -178,7 +181,7 @@ async def test_tab_and_number_keys_switch_panes(make_app: AppFactory) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         seen = [app.pane]
-        for _ in range(6):
+        for _ in range(7):
             await pilot.press("tab")
             seen.append(app.pane)
         assert seen == [
@@ -188,10 +191,11 @@ async def test_tab_and_number_keys_switch_panes(make_app: AppFactory) -> None:
             "processes",
             "details",
             "output",
+            "counters",
             "interfaces",
         ]
         await pilot.press("shift+tab")
-        assert app.pane == "output"
+        assert app.pane == "counters"
         await pilot.press("2")
         assert app.pane == "routes"
         assert "172.17.0.0/16" in screen_text(app)
@@ -400,7 +404,7 @@ async def test_unname_removes_a_name_after_confirmation(make_app: AppFactory) ->
 async def test_shell_without_a_real_terminal_is_refused_cleanly(make_app: AppFactory) -> None:
     spawned: list[PreparedShell] = []
 
-    def spawn(shell: PreparedShell) -> int:
+    def spawn(shell: PreparedShell, *, netns_inode: int, label: str) -> int:
         spawned.append(shell)
         return 0
 
@@ -425,6 +429,9 @@ async def test_watcher_events_recollect_and_mark_gone(make_app: AppFactory) -> N
         await settle(pilot)
         assert watcher.on_change is not None
         assert watcher.watched and watcher.watched[-1] is not None
+        # the host is watched through the collector's path to it, wherever we run
+        host = full.host
+        assert host is not None and watcher.host == (host.id, host.access_path)
         before = source.collects
         # nsxlab-b disappears and a new namespace appears
         newcomer = replace(
@@ -443,10 +450,10 @@ async def test_watcher_events_recollect_and_mark_gone(make_app: AppFactory) -> N
         tree_text = widget_text(app.query_one(NamespaceTree))
         assert "nsxt-new" in tree_text
         assert "nsxlab-b (gone)" in tree_text
-        # a manual refresh forgets what is gone
+        # gone is one state everywhere: a manual refresh keeps it listed, label kept
         await pilot.press("r")
         await settle(pilot)
-        assert "nsxlab-b" not in widget_text(app.query_one(NamespaceTree))
+        assert "nsxlab-b (gone)" in widget_text(app.query_one(NamespaceTree))
     assert watcher.stopped
 
 
@@ -516,7 +523,7 @@ async def test_help_lists_every_key_and_the_audit_log(make_app: AppFactory) -> N
         await pilot.press("question_mark")
         await pilot.pause()
         text = widget_text(app.screen.query_one("#help-body"))
-        for key, _ in KEYS:
+        for key, _ in key_rows(app, Binding.make_bindings(MainScreen.BINDINGS)):
             assert key in text
         assert "/var/log/nsexplorer/audit.log" in text
         await pilot.press("q")  # closes help, does not quit
@@ -535,7 +542,7 @@ async def test_usable_at_80x24(make_app: AppFactory) -> None:
         await pilot.pause()
         text = screen_text(app)
         assert "nsxlab-web" in text
-        assert "1 Interfaces" in text
+        assert "1 Ifaces" in text
         assert "q Quit" in text
         assert "$ nsenter --net=/proc/3101/ns/net sh" in text
 

@@ -64,6 +64,20 @@ def a4(addr: str, plen: int, scope: str = "global") -> Address:
     return Address(4, addr, plen, scope)
 
 
+UP_FLAGS = ("BROADCAST", "MULTICAST", "UP", "LOWER_UP")
+NO_CARRIER_FLAGS = ("NO-CARRIER", "BROADCAST", "MULTICAST", "UP")
+ADMIN_DOWN_FLAGS = ("BROADCAST", "MULTICAST")
+
+
+def flags_for(state: str) -> tuple[str, ...]:
+    """The `ip -j link` flags a link in operstate ``state`` shows."""
+    if state == "up":
+        return UP_FLAGS
+    if state == "lowerlayerdown":
+        return NO_CARRIER_FLAGS
+    return ADMIN_DOWN_FLAGS
+
+
 def lo() -> Interface:
     return Interface(
         1,
@@ -73,6 +87,7 @@ def lo() -> Interface:
         65536,
         "00:00:00:00:00:00",
         addresses=(a4("127.0.0.1", 8, "host"),),
+        flags=("LOOPBACK", "UP", "LOWER_UP"),
     )
 
 
@@ -97,11 +112,12 @@ def veth(
         addresses=addrs,
         peer=peer,
         counters=Counters(rx_bytes=1000, tx_bytes=2000, rx_packets=10, tx_packets=20),
+        flags=flags_for(state),
     )
 
 
 def bridge(ifindex: int, name: str, mac: str, addr: Address) -> Interface:
-    return Interface(ifindex, name, "bridge", "up", 1500, mac, addresses=(addr,))
+    return Interface(ifindex, name, "bridge", "up", 1500, mac, addresses=(addr,), flags=UP_FLAGS)
 
 
 def routes_for(dev: str, net: str, plen: int, src: str, gw: str | None) -> tuple[Route, ...]:
@@ -116,7 +132,14 @@ def lab_snapshot() -> Snapshot:
     host_ifaces = (
         lo(),
         Interface(
-            2, "eth0", "device", "up", 1500, "52:54:00:15:c2:12", addresses=(a4("10.0.2.15", 24),)
+            2,
+            "eth0",
+            "device",
+            "up",
+            1500,
+            "52:54:00:15:c2:12",
+            addresses=(a4("10.0.2.15", 24),),
+            flags=UP_FLAGS,
         ),
         bridge(3, "docker0", "02:42:fa:6f:13:18", a4("172.17.0.1", 16)),
         bridge(4, "nsxlab-br0", "36:1c:aa:00:00:01", a4("10.213.0.1", 24)),
@@ -280,7 +303,12 @@ def lab_snapshot() -> Snapshot:
         interfaces=(
             lo(),
             veth(
-                3, "cd0", "ae:00:00:00:0c:03", Peer(PAIR_D, 3, "dc0"), addrs=(a4("10.214.0.1", 30),)
+                3,
+                "cd0",
+                "ae:00:00:00:0c:03",
+                Peer(PAIR_D, 3, "dc0"),
+                addrs=(a4("10.214.0.1", 30),),
+                state="lowerlayerdown",
             ),
         ),
         routes=routes_for("cd0", "10.214.0.0", 30, "10.214.0.1", None),
@@ -290,7 +318,12 @@ def lab_snapshot() -> Snapshot:
         interfaces=(
             lo(),
             veth(
-                3, "dc0", "ae:00:00:00:0d:03", Peer(PAIR_C, 3, "cd0"), addrs=(a4("10.214.0.2", 30),)
+                3,
+                "dc0",
+                "ae:00:00:00:0d:03",
+                Peer(PAIR_C, 3, "cd0"),
+                addrs=(a4("10.214.0.2", 30),),
+                state="down",
             ),
         ),
         routes=routes_for("dc0", "10.214.0.0", 30, "10.214.0.2", None),
@@ -539,11 +572,14 @@ class FakeRunner:
         all_namespaces: bool = False,
         timeout: float | None = None,
         cancel: Callable[[], bool] | None = None,
+        on_output: Callable[[str], None] | None = None,
     ) -> RunResult:
         if self._read_only:
             raise ReadOnlyRefused("read-only")
         self.runs.append((ns.inode, tuple(argv), all_namespaces))
         if self.block:
+            if on_output is not None:
+                on_output("partial output\n")
             while cancel is None or not cancel():
                 threading.Event().wait(0.01)
             return RunResult(tuple(argv), None, "partial output\n")
@@ -587,6 +623,7 @@ class FakeWatcher:
     def __init__(self) -> None:
         self.on_change: Callable[[str], None] | None = None
         self.watched: list[NamespaceId | None] = []
+        self.host: tuple[NamespaceId, str] | None = None
         self.stopped = False
 
     def start(self, on_change: Callable[[str], None]) -> None:
@@ -594,6 +631,9 @@ class FakeWatcher:
 
     def watch_namespace(self, ns: NamespaceId | None) -> None:
         self.watched.append(ns)
+
+    def watch_host(self, ns: NamespaceId, path: str) -> None:
+        self.host = (ns, path)
 
     def stop(self) -> None:
         self.stopped = True

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from typing import ClassVar
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, RichLog, Static, Tree
+from textual.reactive import reactive
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import DataTable, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from nsexplorer.model import Interface, NetNamespace, ProcessInfo
 from nsexplorer.textsafe import visible
 from nsexplorer.ui import render
+from nsexplorer.ui.widgets.labels import fit
 
 # (pane id, title); the number key for each is its position + 1.
 PANES: tuple[tuple[str, str], ...] = (
@@ -24,6 +29,7 @@ PANES: tuple[tuple[str, str], ...] = (
     ("processes", "Processes"),
     ("details", "Details"),
     ("output", "Output"),
+    ("counters", "Counters"),
 )
 
 MAX_COLUMN_WIDTH = 80
@@ -34,25 +40,103 @@ VIM_KEYS: list[BindingType] = [
 ]
 
 
-class PaneBar(Static):
-    """One line naming the panes, the active one highlighted."""
+# Shorter titles for a narrow main area (80 columns leave it 55).
+SHORT_TITLES = {"interfaces": "Ifaces", "processes": "Procs", "counters": "Count"}
 
-    def show_active(self, active: str) -> None:
-        text = Text(end="")
-        for n, (pane_id, title) in enumerate(PANES, start=1):
-            style = "bold reverse" if pane_id == active else "dim"
-            text.append(f" {n} {title} ", style=style)
-        self.update(text)
+
+class PaneBar(Widget):
+    """One line naming the panes, the active one highlighted (reverse: it survives
+    NO_COLOR and 16 colours); titles shortened, then numbers only, to fit."""
+
+    DEFAULT_CSS = "PaneBar { height: 1; }"
+
+    active: reactive[str] = reactive(PANES[0][0])
+    running: reactive[str] = reactive("")
+
+    def show_active(self, active: str, running: str = "") -> None:
+        self.active = active  # reactives: setting the same value repaints nothing
+        self.running = running
+
+    def render(self) -> Text:
+        width = self.size.width
+        for titles in ("full", "short", "numbers"):
+            text = self._bar(titles)
+            if text.cell_len <= width or titles == "numbers":
+                text.truncate(max(width, 1), overflow="ellipsis")
+                return text
+        return Text("")  # pragma: no cover - the loop always returns
+
+    def _bar(self, titles: str) -> Text:
+        text = Text("" if self.active == PANES[0][0] else " ", end="", no_wrap=True)
+        sep = "  " if titles == "full" else " "
+        for n, (pane_id, full) in enumerate(PANES, start=1):
+            active = pane_id == self.active
+            title = SHORT_TITLES.get(pane_id, full) if titles != "full" else full
+            if titles == "numbers" and not active:
+                title = ""
+            mark = self.running if pane_id == "output" else ""
+            label = f"{n} {title}{mark}" if title else f"{n}{mark}"
+            if n > 1:
+                text.append(sep)
+            text.append(f" {label} " if active else label, style="bold reverse" if active else "")
+        return text
 
 
 class SafeTable(DataTable[Text]):
-    """A row-cursor table; cells are always ``Text`` (never parsed as markup)."""
+    """A row-cursor table; cells are always ``Text`` (never parsed as markup). A column
+    cut by the pane's edge ends in an ellipsis; refilling with what is shown already
+    changes nothing (and sends nothing to the terminal)."""
 
     BINDINGS: ClassVar[list[BindingType]] = VIM_KEYS
 
-    def __init__(self, columns: Sequence[str], *, id: str | None = None) -> None:
+    def __init__(
+        self, columns: Sequence[str], *, id: str | None = None, fixed_columns: int = 0
+    ) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.fixed_columns = fixed_columns
         self._columns = columns
+        self._filled: tuple[object, ...] | None = None
+        self._cell_widths: list[list[int]] = []
+
+    def render_line(self, y: int) -> Strip:
+        strip = super().render_line(y)
+        widths = self._row_widths(y)
+        if widths is None or self.size.width < 4:
+            return strip
+        left, right = self._cut(widths)
+        if right:
+            strip = _mark(strip, self.size.width - 1)
+        if left:
+            strip = _mark(strip, self._fixed_width())
+        return strip
+
+    def _row_widths(self, y: int) -> list[int] | None:
+        """The cell widths of the row drawn on line ``y`` (the header's labels on 0)."""
+        if self.show_header and y == 0:
+            return [len(label) for label in self._columns]
+        row = y - (1 if self.show_header else 0) + self.scroll_offset.y
+        return self._cell_widths[row] if 0 <= row < len(self._cell_widths) else None
+
+    def _fixed_width(self) -> int:
+        return sum(c.get_render_width(self) for c in self.ordered_columns[: self.fixed_columns])
+
+    def _cut(self, widths: Sequence[int]) -> tuple[bool, bool]:
+        """Whether a non-empty cell of the row is cut by the left or the right edge."""
+        columns = self.ordered_columns
+        fixed = self._fixed_width()
+        first = self.scroll_offset.x + fixed  # visible virtual x range of the scrolled part
+        last = self.scroll_offset.x + self.size.width
+        x = 0
+        left = right = False
+        for n, column in enumerate(columns):
+            span = column.get_render_width(self)
+            start = x + self.cell_padding
+            end = start + (widths[n] if n < len(widths) else 0)
+            if end > start and n >= self.fixed_columns:
+                left = left or start < first
+                right = right or end > last
+            x += span
+        return left, right
 
     def on_mount(self) -> None:
         if not self.columns:  # filled before it was mounted (a pane mounted on demand)
@@ -66,43 +150,51 @@ class SafeTable(DataTable[Text]):
             width = max(len(label), widths[n] if widths and n < len(widths) else 0)
             self.add_column(label, width=min(width, MAX_COLUMN_WIDTH))
 
-    def fill(self, rows: Sequence[tuple[str, tuple[Text, ...]]], keep_row: int = 0) -> None:
+    def fill(
+        self, rows: Sequence[tuple[str, tuple[Text, ...]]], keep_row: int = 0, owner: object = None
+    ) -> bool:
+        """Show ``rows`` (key, cells); False when they are what is shown already.
+        ``owner`` (a namespace inode) keeps the cursor row across refills of the same one."""
+        signature = (owner, tuple((key, *(c.plain for c in cells)) for key, cells in rows))
+        styles = tuple(str(c.style) for _, cells in rows for c in cells)
+        if self._filled == (signature, styles):
+            return False
+        if self._filled is not None and self._filled[0][0] == owner and owner is not None:  # type: ignore[index]
+            keep_row = self.cursor_row
+        self._filled = (signature, styles)
         widths = [0] * len(self._columns)
-        for _, cells in rows:
-            for n, cell in enumerate(cells[: len(widths)]):
-                widths[n] = max(widths[n], cell.cell_len)
-        self.reset(widths)
+        shown: list[tuple[str, list[Text]]] = []
         for key, cells in rows:
-            self.add_row(*cells, key=key)
+            row = [_fit(cell) for cell in cells]
+            for n, cell in enumerate(row[: len(widths)]):
+                widths[n] = max(widths[n], cell.cell_len)
+            shown.append((key, row))
+        self.reset(widths)
+        self._cell_widths = [[cell.cell_len for cell in row] for _, row in shown]
+        for key, row in shown:
+            self.add_row(*row, key=key)
         if rows:
             self.move_cursor(row=min(keep_row, len(rows) - 1), scroll=True)
+        return True
 
     def show_message(self, message: str) -> None:
-        self.reset([len(message)])
-        cells = [render.plain(message, "dim italic")] + [Text("")] * (len(self._columns) - 1)
-        self.add_row(*cells)
+        cells = (render.plain(message, "dim italic"), *[Text("")] * (len(self._columns) - 1))
+        self.fill([("message", cells)])
 
 
 class InterfacesPane(SafeTable):
     def __init__(self) -> None:
-        super().__init__(render.IFACE_COLUMNS, id="interfaces")
+        super().__init__(render.INTERFACE_COLUMNS, id="interfaces", fixed_columns=1)
         self.ifindexes: list[int] = []
-        self._shown: tuple[object, ...] = ()
 
     def show_namespace(self, ns: NetNamespace, lookup: render.Lookup) -> None:
         if not ns.detailed and not ns.interfaces:
             self.ifindexes = []
-            self._shown = ()
-            self.show_message("reading interfaces…" if not ns.gone else "namespace gone")
+            self.show_message("reading interfaces…" if not ns.gone else GONE_MESSAGE)
             return
-        rows = [(str(i.ifindex), render.iface_cells(i, lookup)) for i in ns.interfaces]
-        shown = (ns.inode, tuple((key, *(c.plain for c in cells)) for key, cells in rows))
-        if shown == self._shown:
-            return  # unchanged: a re-read must not cost a table rebuild (1000s of rows)
-        keep = self.cursor_row if self._shown and self._shown[0] == ns.inode else 0
-        self._shown = shown
+        rows = [(str(i.ifindex), render.interface_cells(i, lookup)) for i in ns.interfaces]
         self.ifindexes = [i.ifindex for i in ns.interfaces]
-        self.fill(rows, keep)
+        self.fill(rows, owner=ns.inode)
 
     def select_ifindex(self, ifindex: int) -> bool:
         if ifindex in self.ifindexes:
@@ -123,23 +215,33 @@ class RoutesPane(SafeTable):
 
     def show_namespace(self, ns: NetNamespace) -> None:
         if not ns.detailed and not ns.routes:
-            self.show_message("reading routes…" if not ns.gone else "namespace gone")
+            self.show_message("reading routes…" if not ns.gone else GONE_MESSAGE)
             return
         if not ns.routes:
             self.show_message("no routes")
             return
-        self.fill([(str(n), render.route_cells(r)) for n, r in enumerate(ns.routes)])
+        rows = [(str(n), render.route_cells(r)) for n, r in enumerate(ns.routes)]
+        self.fill(rows, owner=ns.inode)
 
 
 class ProcessesPane(SafeTable):
     def __init__(self) -> None:
         super().__init__(render.PROCESS_COLUMNS, id="processes")
 
-    def show_processes(self, processes: Sequence[ProcessInfo]) -> None:
+    def show_processes(self, inode: int, processes: Sequence[ProcessInfo]) -> None:
         if not processes:
             self.show_message("no processes in this namespace")
             return
-        self.fill([(str(p.pid), render.process_cells(p)) for p in processes])
+        self.fill([(str(p.pid), render.process_cells(p)) for p in processes], owner=inode)
+
+    def show_not_recorded(self, ns: NetNamespace) -> None:
+        """A replayed snapshot holds pids, not processes: say so, and list the pids."""
+        if not ns.pids:
+            self.show_message("processes are not recorded in a snapshot (no pid known)")
+            return
+        note = render.plain("not recorded in the snapshot", "dim italic")
+        rows = [(str(pid), (render.plain(str(pid)), Text(""), note)) for pid in ns.pids]
+        self.fill(rows, owner=ns.inode)
 
 
 WireRef = tuple[int, int]  # (namespace inode, ifindex): where Enter jumps to
@@ -154,13 +256,22 @@ class WiringPane(Tree[WireRef]):
         super().__init__(Text("wiring"), id="wiring")
         self.auto_expand = False  # enter follows the wire; space folds
         self.guide_depth = 3
+        self._shown: tuple[object, ...] | None = None
 
     def process_label(self, label: str | Text) -> Text:
         if isinstance(label, str):
             return Text(visible(label).replace("\n", " "))
         return label
 
+    def render_label(self, node: TreeNode[WireRef], base_style: Style, style: Style) -> Text:
+        return fit(self, node, super().render_label(node, base_style, style))
+
     def show_namespace(self, ns: NetNamespace, lookup: render.Lookup) -> None:
+        near = _neighbours(ns, lookup)
+        shown = (ns, tuple(near[inode] for inode in sorted(near)))
+        if shown == self._shown:
+            return  # the same picture: keep the cursor and send nothing
+        self._shown = shown
         self.clear()
         self.root.set_label(render.ns_title(ns))
         self.root.expand()
@@ -182,11 +293,15 @@ class WiringPane(Tree[WireRef]):
                 continue  # shown under its bridge
             elif iface.peer is not None or iface.kind == "veth":
                 node = self.root.add(
-                    render.wire_iface_text(iface), data=(ns.inode, iface.ifindex), expand=True
+                    render.wire_link_text(iface, lookup),
+                    data=(ns.inode, iface.ifindex),
+                    expand=True,
                 )
                 self._add_peer_side(node, iface, lookup)
             else:
-                self.root.add_leaf(render.wire_iface_text(iface), data=(ns.inode, iface.ifindex))
+                self.root.add_leaf(
+                    render.wire_link_text(iface, lookup), data=(ns.inode, iface.ifindex)
+                )
         _settle(self.root)
 
     def _add_peer_side(
@@ -218,7 +333,9 @@ class WiringPane(Tree[WireRef]):
     def _add_port(
         self, bnode: TreeNode[WireRef], ns: NetNamespace, port: Interface, lookup: render.Lookup
     ) -> None:
-        node = bnode.add(render.wire_iface_text(port), data=(ns.inode, port.ifindex), expand=True)
+        node = bnode.add(
+            render.wire_link_text(port, lookup), data=(ns.inode, port.ifindex), expand=True
+        )
         peer = port.peer
         if peer is None:
             return
@@ -254,6 +371,66 @@ def _ports(ns: NetNamespace, bridge: str) -> list[Interface]:
     return [i for i in ns.interfaces if i.master == bridge]
 
 
+def _neighbours(ns: NetNamespace, lookup: render.Lookup) -> dict[int, NetNamespace]:
+    """The namespaces up to two links away from ``ns`` (all its wiring draws)."""
+    out: dict[int, NetNamespace] = {}
+    for first in _peers_of(ns, lookup):
+        out[first.inode] = first
+        for second in _peers_of(first, lookup):
+            out[second.inode] = second
+    return out
+
+
+def _peers_of(ns: NetNamespace, lookup: render.Lookup) -> list[NetNamespace]:
+    found = []
+    for iface in ns.interfaces:
+        peer = iface.peer
+        if peer is not None and peer.netns_inode is not None:
+            other = lookup.get(peer.netns_inode)
+            if other is not None:
+                found.append(other)
+    return found
+
+
+GONE_MESSAGE = "gone: this namespace no longer exists"
+INDENT = 16  # where a Details value starts: wrapped lines continue there, not at column 0
+
+
+def hanging(text: Text, width: int, indent: int = INDENT) -> Text:
+    """``text`` with each line longer than ``width`` broken into pieces, the pieces after
+    the first indented to ``indent`` (long ids and paths never wrap to column 0)."""
+    out = Text(end="", no_wrap=True)
+    for n, line in enumerate(text.split("\n", allow_blank=True)):
+        if n:
+            out.append("\n")
+        if line.cell_len <= width:
+            out.append_text(line)
+            continue
+        first, rest = line.divide([width])[0], line[width:]
+        out.append_text(first)
+        step = width - indent
+        while rest.cell_len:
+            piece, rest = rest[:step], rest[step:]
+            out.append("\n" + " " * indent)
+            out.append_text(piece)
+    return out
+
+
+def _fit(cell: Text) -> Text:
+    if cell.cell_len <= MAX_COLUMN_WIDTH:
+        return cell
+    cut = cell.copy()
+    cut.truncate(MAX_COLUMN_WIDTH, overflow="ellipsis")
+    return cut
+
+
+def _mark(strip: Strip, x: int) -> Strip:
+    """``strip`` with the cell at ``x`` replaced by an ellipsis (in that cell's style)."""
+    cell = strip.crop(x, x + 1)
+    style = next((seg.style for seg in cell if seg.text), None)
+    return Strip.join([strip.crop(0, x), Strip([Segment("…", style)], 1), strip.crop(x + 1)])
+
+
 class DetailsPane(VerticalScroll):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "scroll_down", "Down", show=False),
@@ -263,32 +440,24 @@ class DetailsPane(VerticalScroll):
     def __init__(self) -> None:
         super().__init__(id="details", can_focus=True)
         self._body = Static(Text(""), id="details-body")
+        self._shown: str | None = None
+        self._text = Text("")
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield self._body
 
-    def show_namespace(self, ns: NetNamespace, lookup: render.Lookup) -> None:
-        self._body.update(render.details_text(ns))
+    def show_text(self, text: Text) -> None:
+        key = f"{text.plain}\0{text.spans!r}"
+        if key == self._shown:
+            return
+        self._shown = key
+        self._text = text
+        self._draw()
 
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            self._draw()
 
-class OutputPane(RichLog):
-    """Output of commands run from the UI, bounded."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "scroll_down", "Down", show=False),
-        Binding("k", "scroll_up", "Up", show=False),
-    ]
-
-    MAX_LINES = 5000
-
-    def __init__(self) -> None:
-        super().__init__(
-            id="output", max_lines=self.MAX_LINES, wrap=False, markup=False, highlight=False
-        )
-        self.can_focus = True
-        # What was written, as plain text (the log renders lazily while hidden).
-        self.transcript: deque[str] = deque(maxlen=self.MAX_LINES)
-
-    def add(self, line: Text) -> None:
-        self.transcript.append(line.plain)
-        self.write(line)
+    def _draw(self) -> None:
+        width = self.scrollable_content_region.width
+        self._body.update(hanging(self._text, width) if width > INDENT + 10 else self._text)

@@ -1,29 +1,46 @@
-"""The sidebar: every namespace, grouped the way a responder looks for it."""
+"""The sidebar: every namespace, grouped the way a responder looks for it.
+
+The highlighted row is the one source of truth for what is selected: ``highlighted``
+changes synchronously with the cursor (never from a queued event), and is None when the
+cursor is on no namespace (an empty filter result, a group title).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import ClassVar
 
 from rich.cells import cell_len
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.reactive import var
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from nsexplorer.model import Group, NetNamespace, group_of
 from nsexplorer.textsafe import visible
 from nsexplorer.ui import render
+from nsexplorer.ui.widgets.labels import fit
+
+_DIGITS = re.compile(r"(\d+)")
 
 
-def matches(ns: NetNamespace, query: str) -> bool:
-    """Every whitespace-separated word of ``query`` occurs in the namespace's facts."""
-    blob = render.search_blob(ns)
-    return all(word in blob for word in query.lower().split())
+def natural_key(text: str) -> tuple[object, ...]:
+    """n1, n2, n10 (not n1, n10, n2): digit runs compare as numbers."""
+    parts = _DIGITS.split(text.lower())
+    return tuple(int(p) if n % 2 else p for n, p in enumerate(parts))
 
 
-def _sort_key(ns: NetNamespace) -> tuple[bool, str, int]:
-    return (ns.gone, render.ns_label(ns).lower(), ns.inode)
+def sort_key(ns: NetNamespace) -> tuple[object, ...]:
+    return (ns.gone, natural_key(render.ns_label(ns)), ns.inode)
+
+
+def display_order(namespaces: Iterable[NetNamespace]) -> list[NetNamespace]:
+    """Group by group, then the sort key: the order rows appear in."""
+    groups = list(Group)
+    return sorted(namespaces, key=lambda ns: (groups.index(group_of(ns)), sort_key(ns)))
 
 
 class NamespaceTree(Tree[int]):
@@ -34,6 +51,11 @@ class NamespaceTree(Tree[int]):
         Binding("k", "cursor_up", "Up", show=False),
     ]
 
+    highlighted: var[int | None] = var(None)
+    """The inode of the highlighted, visible namespace row (None: nothing selected)."""
+
+    _rebuilding = False  # a class default: Tree.__init__ already moves the cursor
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(Text("namespaces"), id=id)
         self.show_root = False
@@ -42,8 +64,9 @@ class NamespaceTree(Tree[int]):
         self._signature: tuple[object, ...] = ()
         self._inode_nodes: dict[int, TreeNode[int]] = {}
 
+    # --- the label: never markup, cut with an ellipsis ------------------------------
+
     def process_label(self, label: str | Text) -> Text:
-        # Never parse markup, whatever reaches here.
         if isinstance(label, str):
             return Text(visible(label).replace("\n", " "))
         return label
@@ -57,37 +80,99 @@ class NamespaceTree(Tree[int]):
         label = node.label
         return cell_len(icon) + (label.cell_len if isinstance(label, Text) else cell_len(label))
 
+    def render_label(self, node: TreeNode[int], base_style: Style, style: Style) -> Text:
+        return fit(self, node, super().render_label(node, base_style, style))
+
+    # --- the cursor: always on a namespace row, or nowhere --------------------------
+
+    def watch_cursor_line(self, previous_line: int, line: int) -> None:
+        super().watch_cursor_line(previous_line, line)
+        if not self._rebuilding:  # mid-rebuild lines are stale: set once at the end
+            node = self.cursor_node if line >= 0 else None
+            self.highlighted = node.data if node is not None else None
+
+    def _step(self, step: int) -> None:
+        """Move to the next namespace row in direction ``step`` (group titles skipped)."""
+        last = self.last_line
+        if last < 0:
+            return
+        line = self.cursor_line
+        while True:
+            line = line + step if line >= 0 else (0 if step > 0 else last)
+            if line < 0 or line > last:
+                return
+            node = self.get_node_at_line(line)
+            if node is not None and node.data is not None:
+                self.cursor_line = line
+                top = self.scroll_offset.y
+                if not top <= line < top + self.scrollable_content_region.height:
+                    # only when it is off screen: a no-op scroll still repaints the
+                    # scrollbar on every row (bytes on a slow link)
+                    self.scroll_to_line(line, animate=False)
+                return
+
+    def action_cursor_down(self) -> None:
+        self._step(1)
+
+    def action_cursor_up(self) -> None:
+        self._step(-1)
+
     @property
     def selected_inode(self) -> int | None:
-        node = self.cursor_node
-        return node.data if node is not None else None
+        return self.highlighted
 
-    def show(self, namespaces: Sequence[NetNamespace], query: str, keep: int | None) -> bool:
-        """Rebuild from ``namespaces`` filtered by ``query`` if anything visible changed.
+    # --- contents -------------------------------------------------------------------
 
-        Returns True when the tree was rebuilt. The cursor stays on inode ``keep`` when
-        it is still listed.
+    def show(
+        self,
+        namespaces: Sequence[NetNamespace],
+        reasons: Mapping[int, str] | None,
+        keep: int | None,
+    ) -> bool:
+        """List ``namespaces`` (already filtered; ``reasons``: why each matched, None
+        without a filter), rebuilding only if anything visible changed. The cursor goes
+        to inode ``keep`` if it is listed, else to the first row.
+
+        Returns True when the tree was rebuilt.
         """
-        shown = [ns for ns in namespaces if not query or matches(ns, query)]
-        signature = (*[self._node_signature(ns) for ns in shown], query)
+        why = reasons or {}
+        signature = (
+            *[(*self._node_signature(ns), why.get(ns.inode, "")) for ns in namespaces],
+            reasons is None,
+        )
         if signature == self._signature:
+            if keep is not None and keep != self.highlighted:
+                self.select_inode(keep)
             return False
         self._signature = signature
+        self._rebuilding = True
+        try:
+            self._rebuild(namespaces, why, keep)
+        finally:
+            self._rebuilding = False
+        node = self.cursor_node if self.cursor_line >= 0 else None
+        self.highlighted = node.data if node is not None else None
+        return True
+
+    def _rebuild(
+        self, namespaces: Sequence[NetNamespace], why: Mapping[int, str], keep: int | None
+    ) -> None:
         self.clear()
+        self.cursor_line = -1
         self._inode_nodes = {}
         by_group: dict[Group, list[NetNamespace]] = {}
-        for ns in shown:
+        for ns in namespaces:
             by_group.setdefault(group_of(ns), []).append(ns)
         for group in Group:
             members = by_group.get(group)
             if not members:
                 continue
             gnode = self.root.add(render.group_text(group, len(members)), expand=True)
-            for ns in sorted(members, key=_sort_key):
-                self._add_namespace(gnode, ns)
-        if (keep is None or not self.select_inode(keep)) and shown:
-            self.select_inode(shown_first(shown))
-        return True
+            for ns in sorted(members, key=sort_key):
+                self._add_namespace(gnode, ns, why.get(ns.inode, ""))
+        if keep is None or not self.select_inode(keep):
+            first = display_order(namespaces)
+            self._move_to(self._inode_nodes.get(first[0].inode) if first else None)
 
     def _node_signature(self, ns: NetNamespace) -> tuple[object, ...]:
         return (
@@ -98,12 +183,15 @@ class NamespaceTree(Tree[int]):
             group_of(ns),
         )
 
-    def _add_namespace(self, parent: TreeNode[int], ns: NetNamespace) -> None:
+    def _add_namespace(self, parent: TreeNode[int], ns: NetNamespace, reason: str) -> None:
         primary = render.primary_container(ns)
         others = [c for c in ns.containers if c is not primary]
         if ns.is_host:
             others = list(ns.containers)
         label = render.ns_sidebar_text(ns)
+        if reason:
+            label.append("  ")
+            label.append_text(render.safe(reason, "italic"))
         if others:
             node = parent.add(label, data=ns.inode, expand=True)
             for c in others:
@@ -114,20 +202,16 @@ class NamespaceTree(Tree[int]):
             node = parent.add_leaf(label, data=ns.inode)
         self._inode_nodes[ns.inode] = node
 
+    def _move_to(self, node: TreeNode[int] | None) -> None:
+        _ = self.last_line  # line numbers are computed before moving
+        self.move_cursor(node)
+
     def select_inode(self, inode: int) -> bool:
         node = self._inode_nodes.get(inode)
         if node is None:
             return False
-        _ = self.last_line  # make sure line numbers are computed before moving
-        self.move_cursor(node)
+        self._move_to(node)
         return True
 
     def inodes(self) -> Iterable[int]:
         return self._inode_nodes.keys()
-
-
-def shown_first(shown: Sequence[NetNamespace]) -> int:
-    """The first namespace in display order."""
-    for ns in sorted(shown, key=lambda n: (list(Group).index(group_of(n)), _sort_key(n))):
-        return ns.inode
-    return shown[0].inode

@@ -1,0 +1,75 @@
+"""What the UI currently knows: the namespaces shown, merged from successive snapshots.
+
+Pure bookkeeping, no widgets: a vanished namespace stays listed, marked gone with its
+label kept, for ``GONE_KEEP_SECONDS`` (or while it is selected); a cheap discover() pass
+never throws away interfaces a full read already gave.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from nsexplorer.model import NetNamespace, ProcessInfo, Snapshot
+
+GONE_KEEP_SECONDS = 120.0
+PROCESS_CACHE_LIMIT = 64
+
+
+class Inventory:
+    def __init__(self) -> None:
+        self.snapshot: Snapshot | None = None
+        self.namespaces: list[NetNamespace] = []
+        self.by_inode: dict[int, NetNamespace] = {}
+        self.complete = False  # a full collect() arrived at least once
+        self.processes: dict[int, tuple[ProcessInfo, ...]] = {}
+        self._gone_since: dict[int, float] = {}
+
+    def get(self, inode: int | None) -> NetNamespace | None:
+        return self.by_inode.get(inode) if inode is not None else None
+
+    def apply(self, incoming: Snapshot, *, selected: int | None, now: float | None = None) -> None:
+        """Merge a new snapshot in."""
+        now = time.monotonic() if now is None else now
+        merged: list[NetNamespace] = []
+        seen: set[int] = set()
+        for fresh in incoming.namespaces:
+            ns = fresh
+            old = self.by_inode.get(ns.inode)
+            if not ns.detailed and old is not None and old.detailed and not old.gone:
+                ns = replace(ns, interfaces=old.interfaces, routes=old.routes, detailed=True)
+            merged.append(ns)
+            seen.add(ns.inode)
+        for inode in seen:
+            self._gone_since.pop(inode, None)
+        for old in self.namespaces:
+            if old.inode in seen:
+                continue
+            since = self._gone_since.setdefault(old.inode, now)
+            if now - since < GONE_KEEP_SECONDS or old.inode == selected:
+                merged.append(old if old.gone else replace(old, gone=True))
+            else:
+                self._gone_since.pop(old.inode, None)
+        self.snapshot = replace(incoming, namespaces=tuple(merged))
+        self.namespaces = merged
+        self.by_inode = {ns.inode: ns for ns in merged}
+
+    def replace_namespace(self, ns: NetNamespace) -> None:
+        self.namespaces = [ns if n.inode == ns.inode else n for n in self.namespaces]
+        self.by_inode[ns.inode] = ns
+        if self.snapshot is not None:
+            self.snapshot = replace(self.snapshot, namespaces=tuple(self.namespaces))
+
+    def mark_gone(self, inode: int, why: str) -> bool:
+        """Mark one namespace gone (its label kept); False if unknown or already gone."""
+        old = self.by_inode.get(inode)
+        if old is None or old.gone:
+            return False
+        self._gone_since.setdefault(inode, time.monotonic())
+        self.replace_namespace(replace(old, gone=True, warnings=(*old.warnings, why)))
+        return True
+
+    def remember_processes(self, inode: int, processes: tuple[ProcessInfo, ...]) -> None:
+        if len(self.processes) >= PROCESS_CACHE_LIMIT:
+            self.processes.clear()
+        self.processes[inode] = processes

@@ -1,0 +1,595 @@
+"""The main screen: the sidebar, the panes about the selected namespace, and every key.
+
+One source of truth for what the user will act on: ``selected`` is set only from the
+sidebar's highlighted, visible row (``NamespaceTree.highlighted``), synchronously, and
+every action, the title, the panes and the status read it. The filter is edited at the
+moment each key arrives (see ``take_key``), so no key is ever acted on against an
+intermediate filter.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Container, Horizontal, Vertical
+from textual.css.query import NoMatches
+from textual.reactive import var
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import ContentSwitcher, Footer, Tree
+
+from nsexplorer.model import NetNamespace
+from nsexplorer.ui import filtering, render
+from nsexplorer.ui.acting import ActingScreen
+from nsexplorer.ui.help import help_text
+from nsexplorer.ui.navigation import History, Place
+from nsexplorer.ui.screens.dialogs import ConfirmScreen, HelpScreen
+from nsexplorer.ui.widgets import filterbar
+from nsexplorer.ui.widgets.counters import CounterHistory, CountersPane
+from nsexplorer.ui.widgets.filterbar import FilterBar
+from nsexplorer.ui.widgets.line import Line
+from nsexplorer.ui.widgets.output import OutputPane
+from nsexplorer.ui.widgets.panes import (
+    PANES,
+    DetailsPane,
+    InterfacesPane,
+    PaneBar,
+    ProcessesPane,
+    RoutesPane,
+    WiringPane,
+)
+from nsexplorer.ui.widgets.sidebar import NamespaceTree
+
+PANE_IDS = tuple(pane_id for pane_id, _ in PANES)
+SIDEBAR_STEP = 6
+_PANES_HELP = "show a pane (see bar)"
+_WIDER = "sidebar wider/narrower"
+COUNTERS_EVERY = 1.0  # seconds between counter readings while the Counters pane shows
+BURST_GAP = 0.05  # keys closer than this are a burst (a person types slower)
+
+
+class MainScreen(ActingScreen):
+    # The one key table: the help page and the README's table are generated from it
+    # (the tooltip is the help text; rows with the same tooltip are merged).
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", tooltip="quit (asks if running)"),
+        Binding("question_mark", "help", "Help", tooltip="this help"),
+        # "/" is taken as it arrives (take_key); the binding names it in footer and help
+        Binding("slash", "filter", "Filter", tooltip="filter: name ip mac if"),
+        Binding("tab", "next_pane", "Pane", show=False, tooltip="next / previous pane"),
+        Binding(
+            "shift+tab",
+            "previous_pane",
+            "Pane",
+            show=False,
+            key_display="⇧tab",
+            tooltip="next / previous pane",
+        ),
+        Binding("r", "refresh", "Refresh", tooltip="read everything again"),
+        Binding("b,backspace", "go_back", "Back", tooltip="back (after a jump)"),
+        Binding("f", "go_forward", "Forward", show=False, tooltip="forward again"),
+        Binding("escape", "to_sidebar", "Sidebar", show=False, tooltip="sidebar; clear filter"),
+        Binding("x", "run_command", "Run", tooltip="run command (! sh -c)"),
+        Binding("s", "shell", "Shell", tooltip="shell in the namespace"),
+        Binding("a", "toggle_all_namespaces", "All ns", show=False, tooltip="x/s: all its ns"),
+        Binding("n", "name_namespace", "Name", show=False, tooltip="name it (ip netns)"),
+        Binding("N", "unname_namespace", "Unname", show=False, tooltip="unname (ip netns)"),
+        Binding("c", "copy_command", "Copy cmd", tooltip="copy command (OSC 52)"),
+        Binding("ctrl+c", "cancel_command", "Cancel", show=False, tooltip="stop the command"),
+        Binding("ctrl+l", "clear_output", "Clear", show=False, tooltip="clear the Output pane"),
+        Binding("greater_than_sign", "widen_sidebar(1)", "Wider", show=False, tooltip=_WIDER),
+        Binding("less_than_sign", "widen_sidebar(-1)", "Narrower", show=False, tooltip=_WIDER),
+        *[
+            Binding(str(n), f"show_pane('{pane_id}')", title, show=False, tooltip=_PANES_HELP)
+            for n, (pane_id, title) in enumerate(PANES, start=1)
+        ],
+    ]
+
+    selected: var[int | None] = var(None, init=False)
+    """The inode of the namespace every action targets: the sidebar's highlighted row."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pane = PANE_IDS[0]
+        self.history = History()
+        self.counters = CounterHistory()
+        self._dirty: set[str] = set()
+        self._query = ""
+        self._pending_row: tuple[int, int] | None = None
+        self._status = "discovering…"
+        self._panes_mounted = False
+        self._sidebar_width: int | None = None
+        self._counter_timer: object = None
+        self._burst_timer: Timer | None = None
+
+    # --- layout ---------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="body"):
+            with Vertical(id="sidebar"):
+                yield FilterBar(id="filter")
+                yield NamespaceTree(id="tree")
+                yield Line(id="status")
+            with Vertical(id="main"):
+                yield Line(id="title")
+                yield PaneBar(id="panebar")
+                with ContentSwitcher(initial=PANE_IDS[0], id="panes"):
+                    yield InterfacesPane()  # the others: mounted by ensure_panes
+        yield Line(id="cmdbar")
+        # The footer's row, there from the start: mounting the footer later must not
+        # resize everything above it (a full repaint on the wire).
+        yield Container(id="footer-slot")
+
+    def on_mount(self) -> None:
+        self.query_one(PaneBar).show_active(self.pane)
+        tree = self.sidebar_tree
+        self.watch(tree, "highlighted", self._highlight_moved, init=False)
+        tree.focus()
+        self.update_cmdbar()
+        self.nsx.main_ready()
+
+    def ensure_panes(self) -> None:
+        """Mount what the first frame does not show: the other panes and the footer.
+        Idempotent and synchronous, so a key pressed before the first paint finds them."""
+        if self._panes_mounted:
+            return
+        switcher = self.query_one(ContentSwitcher)
+        if not switcher.is_attached:
+            return  # exiting
+        self._panes_mounted = True
+        panes: list[Widget] = [
+            RoutesPane(),
+            WiringPane(),
+            ProcessesPane(),
+            DetailsPane(),
+            OutputPane(),
+            CountersPane(),
+        ]
+        for pane in panes:  # the switcher hides only the children it was composed with
+            pane.display = pane.id == switcher.current
+        switcher.mount(*panes)
+        self.query_one("#footer-slot").mount(Footer(compact=True, show_command_palette=True))
+        self.call_after_refresh(self.app.refresh_bindings)
+
+    @property
+    def sidebar_tree(self) -> NamespaceTree:
+        return self.query_one(NamespaceTree)
+
+    def output_pane(self) -> OutputPane:
+        self.ensure_panes()
+        return self.query_one(OutputPane)
+
+    def _set(self, widget_id: str, text: Text) -> None:
+        """Show ``text`` on a one-line widget; showing the same again writes nothing."""
+        self.query_one(f"#{widget_id}", Line).show(text)
+
+    # --- keys taken as they arrive (the filter) -------------------------------------
+
+    def take_key(self, key: str, character: str | None) -> bool:
+        """Called by the app for every key as it arrives, before any binding: edits the
+        filter while it is open, opens it on ``/``. True when the key is used up."""
+        bar = self._filter_bar()
+        if bar is None:
+            return False  # not composed yet: the key goes on as usual
+        if not bar.editing:
+            if key == "slash":
+                self.action_filter()
+                return True
+            return False
+        outcome = bar.edit(key, character)
+        if outcome == filterbar.EDITED:
+            self._filter_changed()
+        elif outcome == filterbar.CLEAR:
+            self._clear_filter()
+        elif outcome == filterbar.DONE:
+            bar.editing = False
+        else:
+            bar.editing = False
+            return False
+        return True
+
+    def _filter_bar(self) -> FilterBar | None:
+        try:
+            return self.query_one(FilterBar)
+        except NoMatches:
+            return None
+
+    def take_paste(self, text: str) -> bool:
+        bar = self._filter_bar()
+        if bar is None or not bar.editing:
+            return False
+        bar.insert(text)
+        self._filter_changed()
+        return True
+
+    def action_filter(self) -> None:
+        self.query_one(FilterBar).editing = True
+        self.sidebar_tree.focus()
+
+    @on(FilterBar.Clicked)
+    def filter_clicked(self) -> None:
+        self.action_filter()
+
+    def _filter_changed(self) -> None:
+        query = self.query_one(FilterBar).value.strip()
+        if query == self._query:
+            return
+        self._query = query
+        self._show_sidebar(best=True)
+
+    def _clear_filter(self) -> None:
+        bar = self.query_one(FilterBar)
+        bar.editing = False
+        bar.value = ""
+        if self._query:
+            self._query = ""
+            self._show_sidebar()
+
+    def action_to_sidebar(self) -> None:
+        if self.focused is self.sidebar_tree and self._query:
+            self._clear_filter()
+        self.sidebar_tree.focus()
+
+    # --- the sidebar and the selection ----------------------------------------------
+
+    def _show_sidebar(self, *, best: bool = False) -> None:
+        """List what the filter finds. After a filter change the best match is
+        highlighted; otherwise the selection stays where it is if still listed."""
+        namespaces = self.nsx.inventory.namespaces
+        if self._query:
+            matches = filtering.find(namespaces, self._query)
+            found = {m.inode for m in matches}
+            shown = [ns for ns in namespaces if ns.inode in found]
+            reasons: dict[int, str] | None = {m.inode: m.reason for m in matches}
+            top = filtering.best(matches)
+            keep = top.inode if best and top is not None else self.selected
+        else:
+            shown, reasons, keep = namespaces, None, self.selected
+        self.sidebar_tree.show(shown, reasons, keep)
+        self._show_status()
+
+    def _highlight_moved(self, inode: int | None) -> None:
+        self.selected = inode if self.nsx.inventory.get(inode) is not None else None
+
+    def watch_selected(self, old: int | None, new: int | None) -> None:
+        ns = self.selected_ns
+        self.current_command = self.shell_equivalent(ns)
+        self._dirty = set(PANE_IDS)
+        if self.nsx.keys_in_burst():
+            # Keys arriving faster than a person types (auto-repeat, a paste, a laggy
+            # link): the sidebar follows each one, the main area is drawn once they
+            # stop. The selection itself is already final: actions read it.
+            if self._burst_timer is not None:
+                self._burst_timer.stop()
+            self._burst_timer = self.set_timer(BURST_GAP, self._selection_settled)
+            return
+        self._selection_settled()
+
+    def _selection_settled(self) -> None:
+        self._burst_timer = None
+        ns = self.selected_ns
+        self._draw_main()
+        self.update_cmdbar()
+        self.nsx.selection_changed(ns)
+
+    @property
+    def selected_ns(self) -> NetNamespace | None:
+        return self.nsx.inventory.get(self.selected)
+
+    @on(Tree.NodeSelected, "#tree")
+    def sidebar_enter(self, event: Tree.NodeSelected[int]) -> None:
+        # Enter on the highlighted row: go into the pane. Which row is read from the
+        # selection, never from the (possibly stale) event.
+        if self.selected is not None:
+            self._focus_pane()
+
+    # --- data from the app ----------------------------------------------------------
+
+    def show_inventory(self) -> None:
+        """The inventory changed (a snapshot was merged in)."""
+        previous = self.selected
+        self._show_sidebar()
+        if self.selected == previous:
+            self._dirty = set(PANE_IDS)
+            self._draw_main()
+        self.update_cmdbar()
+
+    def namespace_updated(self, inode: int) -> None:
+        self._show_sidebar()
+        if inode == self.selected:
+            ns = self.selected_ns
+            if ns is not None and self.pane == "counters":
+                self.counters.record(ns, time.monotonic())
+            self._dirty = set(PANE_IDS)
+            self._draw_main()
+
+    def processes_ready(self, inode: int, error: str = "") -> None:
+        if inode != self.selected or not self._panes_mounted:
+            return
+        pane = self.query_one(ProcessesPane)
+        if error:
+            pane.show_message(error)
+        elif self.pane == "processes":
+            pane.show_processes(inode, self.nsx.inventory.processes.get(inode, ()))
+
+    def set_status(self, status: str) -> None:
+        self._status = status
+        self._show_status()
+
+    def _show_status(self) -> None:
+        """'N namespaces · state', or with a filter 'shown/N shown · state' (short: the
+        sidebar is 24 columns at 80x24)."""
+        text = self._status
+        if self._query:
+            shown = len(list(self.sidebar_tree.inodes()))
+            total = len(self.nsx.inventory.namespaces)
+            state = self._status.partition(" · ")[2]
+            text = f"{shown}/{total} shown · {state}" if shown else f"no match · {state}"
+        self._set("status", render.plain(text, "dim"))
+
+    # --- the main area --------------------------------------------------------------
+
+    def _draw_main(self) -> None:
+        ns = self.selected_ns
+        why = "the filter matches no namespace" if self._query else "no namespace listed"
+        self._set("title", render.ns_title_or_none(ns, why))
+        if ns is None:
+            self._draw_nothing()
+            return
+        self._draw_pane(self.pane, ns)
+
+    def _draw_nothing(self) -> None:
+        message = "nothing selected"
+        self.query_one(InterfacesPane).show_message(message)
+        if self._panes_mounted:
+            for pane in (RoutesPane, ProcessesPane, CountersPane):
+                self.query_one(pane).show_message(message)
+            self.query_one(DetailsPane).show_text(render.plain(message, "dim italic"))
+        self._dirty = set()
+
+    def _draw_pane(self, pane_id: str, ns: NetNamespace) -> None:
+        if pane_id != "interfaces" and not self._panes_mounted:
+            return
+        self._dirty.discard(pane_id)
+        inv = self.nsx.inventory
+        lookup = inv.by_inode
+        if pane_id == "interfaces":
+            table = self.query_one(InterfacesPane)
+            table.show_namespace(ns, lookup)
+            pending = self._pending_row
+            if pending is not None and pending[0] == ns.inode and table.select_ifindex(pending[1]):
+                self._pending_row = None
+        elif pane_id == "routes":
+            self.query_one(RoutesPane).show_namespace(ns)
+        elif pane_id == "wiring":
+            self.query_one(WiringPane).show_namespace(ns, lookup)
+        elif pane_id == "processes":
+            self._draw_processes(ns)
+        elif pane_id == "details":
+            text = render.details_text(ns)
+            snap = inv.snapshot
+            if snap is not None:
+                header = render.snapshot_header_text(snap, live=self.nsx.source.live)
+                if not self.nsx.source.live:
+                    text = header + text  # a replay says where and when, first
+                if snap.warnings:
+                    text.append("\nCollection warnings\n", style="bold underline")
+                    text.append_text(render.snapshot_warnings_text(snap))
+                if self.nsx.source.live:
+                    text.append("\n")
+                    text.append_text(header)
+            self.query_one(DetailsPane).show_text(text)
+        elif pane_id == "counters":
+            self.query_one(CountersPane).show_namespace(ns, self.counters, self.nsx.source.live)
+
+    def _draw_processes(self, ns: NetNamespace) -> None:
+        pane = self.query_one(ProcessesPane)
+        cached = self.nsx.inventory.processes.get(ns.inode)
+        if not self.nsx.source.live:
+            pane.show_not_recorded(ns)
+        elif cached is not None:
+            pane.show_processes(ns.inode, cached)
+        elif ns.gone:
+            pane.show_message("gone: this namespace no longer exists")
+        else:
+            pane.show_message("reading processes…")
+            self.nsx.request_processes(ns)
+
+    def action_show_pane(self, pane_id: str) -> None:
+        self.ensure_panes()
+        had_focus = self._pane_has_focus()
+        self.pane = pane_id
+        self.query_one(ContentSwitcher).current = pane_id
+        self.query_one(PaneBar).show_active(pane_id, self._running_mark())
+        ns = self.selected_ns
+        if ns is not None and pane_id in self._dirty:
+            self._draw_pane(pane_id, ns)
+        self._counters_ticking(pane_id == "counters")
+        if had_focus:
+            self._focus_pane()
+
+    def _counters_ticking(self, on: bool) -> None:
+        timer = self._counter_timer
+        if on and timer is None and self.nsx.source.live:
+            self._counter_timer = self.set_interval(COUNTERS_EVERY, self._read_counters)
+            self._read_counters()
+        elif not on and timer is not None:
+            timer.stop()  # type: ignore[attr-defined]
+            self._counter_timer = None
+
+    def _read_counters(self) -> None:
+        ns = self.selected_ns
+        if ns is not None and not ns.gone:
+            self.counters.record(ns, time.monotonic())
+            self.nsx.request_detail(ns)
+
+    def _cycle(self, step: int) -> None:
+        self.action_show_pane(PANE_IDS[(PANE_IDS.index(self.pane) + step) % len(PANE_IDS)])
+
+    def action_next_pane(self) -> None:
+        self._cycle(1)
+
+    def action_previous_pane(self) -> None:
+        self._cycle(-1)
+
+    def _pane_has_focus(self) -> bool:
+        focused = self.focused
+        return focused is not None and focused.id in PANE_IDS
+
+    def _focus_pane(self) -> None:
+        self.ensure_panes()
+        self.query_one(f"#{self.pane}").focus()
+
+    def _running_mark(self) -> str:
+        return " ●" if self.command_running else ""
+
+    def update_cmdbar(self, note: str = "") -> None:
+        app = self.nsx
+        text = Text(end="", no_wrap=True, overflow="ellipsis")
+        snap = app.inventory.snapshot
+        if not app.source.live:
+            text.append("replay: read-only", style="bold reverse")
+            if snap is not None:
+                text.append(" ")
+                text.append_text(render.safe(render.snapshot_origin(snap), "bold"))
+            text.append(" ")
+        elif app.read_only:
+            text.append("read-only ", style="bold reverse")
+            text.append(" ")
+        running = [run for run in self.runs.values() if not run.done.is_set()]
+        if running:
+            run = running[0]
+            took = time.monotonic() - run.started
+            text.append(f"● running {took:.0f} s in ", style="bold")
+            text.append_text(render.safe(run.label, "bold"))
+            text.append(" · ctrl+c cancels ", style="bold")
+            note = note or ""
+        if self.all_namespaces:
+            text.append("[all ns] ", style="bold reverse")
+        if self.current_command:
+            text.append_text(render.command_line_text(self.current_command))
+            text.append("  (c copies)", style="dim")
+        if note:
+            text.append("  ")
+            text.append(note, style="dim")
+        self._set("cmdbar", text)
+        if self._panes_mounted:
+            self.query_one(PaneBar).show_active(self.pane, self._running_mark())
+
+    # --- jumps along wires, the palette, back and forward ---------------------------
+
+    @on(InterfacesPane.RowSelected, "#interfaces")
+    def interface_chosen(self, event: InterfacesPane.RowSelected) -> None:
+        ns = self.selected_ns
+        ifindex = self.query_one(InterfacesPane).selected_ifindex
+        iface = ns.interface(ifindex) if ns is not None and ifindex is not None else None
+        if iface is None:
+            return
+        peer = iface.peer
+        if peer is None or not peer.resolved or peer.netns_inode is None:
+            if iface.kind == "veth":
+                self.nsx.notify("this veth's peer could not be resolved", severity="warning")
+            return
+        self.jump(peer.netns_inode, peer.ifindex)
+
+    @on(Tree.NodeSelected, "#wiring")
+    def wire_chosen(self, event: Tree.NodeSelected[tuple[int, int]]) -> None:
+        ref = event.node.data
+        if ref is not None:
+            self.jump(ref[0], ref[1])
+
+    def _here(self) -> Place | None:
+        if self.selected is None:
+            return None
+        ifindex = self.query_one(InterfacesPane).selected_ifindex
+        return Place(self.selected, self.pane, ifindex if self.pane == "interfaces" else None)
+
+    def jump(self, inode: int, ifindex: int | None) -> None:
+        """Go to namespace ``inode`` with interface ``ifindex`` highlighted."""
+        if self.nsx.inventory.get(inode) is None:
+            self.nsx.notify(f"netns {inode} is not in the list", severity="warning")
+            return
+        here = self._here()
+        if here is not None:
+            self.history.visit(here)
+        self._go(Place(inode, "interfaces", ifindex))
+        self._focus_pane()
+
+    def goto(self, inode: int) -> None:
+        """Go to a namespace (from the command palette), the sidebar focused."""
+        here = self._here()
+        if here is not None and inode != here.inode:
+            self.history.visit(here)
+        self._go(Place(inode, self.pane, None))
+        self.sidebar_tree.focus()
+
+    def _go(self, place: Place) -> None:
+        if place.inode not in set(self.sidebar_tree.inodes()) and self._query:
+            self._clear_filter()
+        self._pending_row = (place.inode, place.ifindex) if place.ifindex is not None else None
+        self.sidebar_tree.select_inode(place.inode)
+        self.action_show_pane(place.pane)
+        if place.pane == "interfaces" and place.ifindex is not None and self.selected_ns:
+            self._draw_pane("interfaces", self.selected_ns)
+
+    def _walk(self, place: Place | None, nowhere: str) -> None:
+        while place is not None and self.nsx.inventory.get(place.inode) is None:
+            self.history.forget(place.inode)
+            place = None
+        if place is None:
+            self.nsx.notify(nowhere)
+            return
+        self._go(place)
+        if place.ifindex is not None:
+            self._focus_pane()
+
+    def action_go_back(self) -> None:
+        self._walk(self.history.back(self._here()), "nowhere to go back to")
+
+    def action_go_forward(self) -> None:
+        self._walk(self.history.forward(self._here()), "nowhere to go forward to")
+
+    # --- the rest -------------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        if not self.nsx.source.live:
+            self._refuse("replaying a saved snapshot: nothing to refresh")
+            return
+        self.set_status(f"{len(self.nsx.inventory.namespaces)} namespaces · refreshing…")
+        self.nsx.request_collect()
+
+    def action_widen_sidebar(self, step: int) -> None:
+        sidebar = self.query_one("#sidebar")
+        width = self._sidebar_width or sidebar.size.width
+        limit = max(24, self.size.width - 30)
+        self._sidebar_width = max(16, min(limit, width + step * SIDEBAR_STEP))
+        sidebar.styles.width = self._sidebar_width
+        sidebar.styles.max_width = None
+
+    def action_help(self) -> None:
+        runner = self.nsx.runner
+        audit = runner.audit_log_path if runner is not None else ""
+        self.app.push_screen(HelpScreen((), help_text(self, audit, self.size)))
+
+    def action_quit(self) -> None:
+        running = [run for run in self.runs.values() if not run.done.is_set()]
+        if not running:
+            self.nsx.exit()
+            return
+        run = running[0]
+        question = render.plain("A command is still running in ", "bold")
+        question.append_text(render.safe(run.label, "bold underline"))
+        question.append(f" (netns {run.inode}). Stop it and quit?", style="bold")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.nsx.exit()
+
+        self.app.push_screen(
+            ConfirmScreen(question, render.command_line_text(run.command)), answered
+        )

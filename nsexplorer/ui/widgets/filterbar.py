@@ -1,0 +1,91 @@
+"""The sidebar's filter line, edited key by key in the order keys arrive.
+
+It is not a focusable Input on purpose: an Input edits its value in its own message
+queue, so keys typed right after Enter (a paste, a fast typist over a laggy link) were
+acted on while the filter still showed an intermediate match. Here the main screen
+feeds every key to :meth:`FilterBar.edit` at the moment the app receives it, so the
+sidebar and the selection are final before the next key is looked at.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import events
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from nsexplorer.textsafe import visible
+
+PLACEHOLDER = "/ filter: name, ip, mac…"
+MAX_LENGTH = 256
+
+# What a key does to the filter while it is being edited.
+DONE = "done"  # stop editing, keep the filter (the key is used up)
+CLEAR = "clear"  # stop editing and clear the filter
+EDITED = "edited"  # the text changed
+IGNORED = "ignored"  # a key the filter does not use: stop editing, handle it as usual
+
+
+class FilterBar(Widget):
+    """One line: ``/ query▏`` while editing, the query (or a placeholder) otherwise."""
+
+    DEFAULT_CSS = """
+    FilterBar { height: 1; }
+    """
+    COMPONENT_CLASSES = {"filterbar--placeholder", "filterbar--cursor"}
+
+    value: reactive[str] = reactive("")
+    editing: reactive[bool] = reactive(False)
+
+    class Clicked(Message):
+        """The filter line was clicked: start editing."""
+
+    def render(self) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        if not self.value and not self.editing:
+            style = self.get_component_rich_style("filterbar--placeholder", partial=True)
+            text.append(PLACEHOLDER, style=style)
+            return text
+        text.append("/ ")
+        shown = visible(self.value)
+        room = self.size.width - 4
+        if room > 0 and len(shown) > room:
+            shown = "…" + shown[-(room - 1) :]  # the end is what is being typed
+        text.append(shown)
+        if self.editing:
+            text.append(" ", style=self.get_component_rich_style("filterbar--cursor"))
+        return text
+
+    def watch_editing(self, editing: bool) -> None:
+        self.set_class(editing, "-editing")
+
+    def on_click(self, event: events.Click) -> None:
+        self.post_message(self.Clicked())
+
+    def edit(self, key: str, character: str | None) -> str:
+        """Apply one key; returns DONE, CLEAR, EDITED or IGNORED."""
+        if key in ("enter", "down", "tab"):
+            return DONE if key != "tab" else IGNORED
+        if key == "escape":
+            return CLEAR
+        if key == "backspace":
+            self.value = self.value[:-1]
+            return EDITED
+        if key == "ctrl+u":
+            self.value = ""
+            return EDITED
+        if key == "ctrl+w":
+            self.value = self.value.rstrip().rpartition(" ")[0] + (
+                " " if " " in self.value.rstrip() else ""
+            )
+            return EDITED
+        if character is not None and character.isprintable() and len(character) == 1:
+            self.insert(character)
+            return EDITED
+        return IGNORED
+
+    def insert(self, text: str) -> None:
+        """Append typed or pasted text (control characters and newlines dropped)."""
+        clean = "".join(ch for ch in text if ch.isprintable())
+        self.value = (self.value + clean)[:MAX_LENGTH]

@@ -1,0 +1,67 @@
+"""The Output pane: one entry per run, headed by where, when and what; output streamed
+as it arrives, bounded."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.widgets import RichLog
+
+from nsexplorer.ui import render
+
+MAX_LINES = 5000
+
+
+class OutputPane(RichLog):
+    """Output of commands run from the UI. ``transcript`` is what was written, as plain
+    text (the log renders lazily while hidden)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "scroll_down", "Down", show=False),
+        Binding("k", "scroll_up", "Up", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(
+            id="output", max_lines=MAX_LINES, wrap=False, markup=False, highlight=False
+        )
+        self.can_focus = True
+        self.transcript: deque[str] = deque(maxlen=MAX_LINES)
+        self._partial: dict[int, str] = {}  # run id -> text after its last newline
+
+    def add(self, line: Text) -> None:
+        for part in line.split("\n") if "\n" in line.plain else [line]:
+            self.transcript.append(part.plain)
+            self.write(part)
+
+    def begin(self, label: str, inode: int, clock: str, command: str) -> None:
+        """Open an entry: a blank line, then namespace, time and the exact command."""
+        if self.transcript:
+            self.add(Text(""))
+        self.add(render.entry_header_text(label, inode, clock, command))
+
+    def stream(self, run_id: int, text: str) -> None:
+        """Output of run ``run_id`` as it arrived: whole lines are shown at once, a
+        partial last line when the run ends (or when it grows long)."""
+        pending = self._partial.pop(run_id, "") + text
+        *lines, rest = pending.split("\n")
+        for line in lines:
+            self.add(render.safe(line.rstrip("\r").expandtabs()))
+        if len(rest) > 4096:
+            self.add(render.safe(rest))
+            rest = ""
+        if rest:
+            self._partial[run_id] = rest
+
+    def flush(self, run_id: int) -> None:
+        rest = self._partial.pop(run_id, "")
+        if rest:
+            self.add(render.safe(rest.rstrip("\r").expandtabs()))
+
+    def clear_entries(self) -> None:
+        self.clear()
+        self.transcript.clear()
+        self._partial.clear()

@@ -1,0 +1,153 @@
+"""Rendering a responder can read: nothing cut without an ellipsis, natural order, a
+sidebar that widens, Details that never wrap to column 0, a help page that fits 80x24,
+gone namespaces marked one way with their label, replays that say where and when."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from helpers import screen_text, settle, widget_text
+from textual.containers import VerticalScroll
+from uifixtures import (
+    HIDDEN,
+    LAB_A,
+    LAB_B,
+    PROC,
+    WEB,
+    AppFactory,
+    FakeSource,
+    FakeWatcher,
+    lab_snapshot,
+)
+
+from nsexplorer.model import NamespaceId
+from nsexplorer.ui.widgets.counters import CountersPane
+from nsexplorer.ui.widgets.output import OutputPane
+from nsexplorer.ui.widgets.sidebar import NamespaceTree, natural_key
+
+SIZE = (120, 36)
+
+
+def test_natural_order() -> None:
+    names = ["n10", "n2", "n1", "N11", "n1a", "host"]
+    assert sorted(names, key=natural_key) == ["host", "n1", "n1a", "n2", "n10", "N11"]
+
+
+async def test_sidebar_lists_in_natural_order(make_app: AppFactory) -> None:
+    snap = lab_snapshot()
+    lab_a = snap.by_inode(LAB_A)
+    assert lab_a is not None
+    extra = [
+        replace(lab_a, id=NamespaceId(4, 4026539000 + n), names=(f"qa-n{n}",), label=f"qa-n{n}")
+        for n in (10, 2, 1, 11)
+    ]
+    app = make_app(replace(snap, namespaces=(*snap.namespaces, *extra)))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        text = widget_text(app.query_one(NamespaceTree))
+        order = [
+            text.index(f"qa-n{n} ") if f"qa-n{n} " in text else text.index(f"qa-n{n}\n")
+            for n in (1, 2, 10, 11)
+        ]
+        assert order == sorted(order)
+
+
+async def test_cut_labels_end_in_an_ellipsis_and_the_sidebar_widens(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        tree = app.query_one(NamespaceTree)
+        text = widget_text(tree)
+        assert "nsxlab-hostnet nsx…" in text  # cut, and said so
+        width = app.query_one("#sidebar").size.width
+        await pilot.press(*["greater_than_sign"] * 4)
+        await pilot.pause()
+        assert app.query_one("#sidebar").size.width > width
+        assert "nsxlab-hostnet nsx-busybox:test host" in widget_text(tree)
+        await pilot.press(*["less_than_sign"] * 5)
+        await pilot.pause()
+        assert app.query_one("#sidebar").size.width < width
+
+
+async def test_details_never_wrap_to_column_0(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(90, 30)) as pilot:
+        await settle(pilot)
+        app.goto(HIDDEN)
+        await pilot.press("5")
+        await settle(pilot)
+        lines = widget_text(app.query_one("#details-body")).splitlines()
+        heads = ("Namespace", "Paths reaching it", "Host", "Container", "Warnings", "Collection")
+        for line in lines:
+            if line.strip():
+                assert line.startswith(("  ", *heads)), f"wrapped to column 0: {line!r}"
+        joined = "".join(line.strip() for line in lines)
+        assert "/proc/5151/root/tmp/nsxlab-hidden/ns" in joined  # nothing lost
+
+
+async def test_help_fits_80x24_and_says_how_to_close(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        scroll = app.screen.query_one("#help", VerticalScroll)
+        assert scroll.max_scroll_y == 0, "the help does not fit 80x24"
+        text = screen_text(app)
+        assert "escape, q or ? closes this help" in text
+        for key in ("x ", "s ", "n ", "N ", "c ", "/ ", "r ", "^c", "1…7", "> / <"):
+            assert key in text, key
+        await pilot.press("escape")
+        assert len(app.screen_stack) == 1
+
+
+async def test_gone_is_one_mark_and_the_label_stays(make_app: AppFactory) -> None:
+    full = lab_snapshot()
+    source = FakeSource(full)
+    watcher = FakeWatcher()
+    app = make_app(source=source, watcher=watcher, debounce=0.01, min_collect_gap=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(LAB_B)
+        await settle(pilot)
+        source.snapshot = replace(
+            full, namespaces=tuple(ns for ns in full.namespaces if ns.inode != LAB_B)
+        )
+        assert watcher.on_change is not None
+        watcher.on_change("host netlink")
+        await pilot.pause(0.1)
+        await settle(pilot)
+        assert "nsxlab-b (gone)" in widget_text(app.query_one(NamespaceTree))
+        title = widget_text(app.query_one("#title"))
+        assert "nsxlab-b" in title and "GONE" in title
+        await pilot.press("x")
+        await settle(pilot)
+        assert len(app.screen_stack) == 1
+        out = "\n".join(app.query_one(OutputPane).transcript)
+        assert f"nsxlab-b (netns {LAB_B}) is gone; nothing ran" in out
+
+
+async def test_a_replay_says_where_and_when_and_what_was_not_recorded(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        bar = widget_text(app.query_one("#cmdbar"))
+        assert "replay: read-only nsxt-host at 2026-01-01 00:00:00 UTC" in bar
+        app.goto(WEB)
+        await pilot.press("5")
+        await settle(pilot)
+        details = widget_text(app.query_one("#details-body"))
+        assert "collected at" in details and "2026-01-01T00:00:00+00:00" in details
+        await pilot.press("4")
+        await settle(pilot)
+        procs = widget_text(app.query_one("#processes"))
+        assert "not recorded in the snapshot" in procs and "3101" in procs
+        assert "no processes" not in procs
+        app.goto(PROC)
+        await pilot.press("7")
+        await settle(pilot)
+        pane = app.query_one(CountersPane)
+        veth0 = [cell.plain for cell in pane.get_row_at(1)]
+        assert veth0[0] == "veth0" and veth0[-1] == "not live" and "1000 B" in veth0

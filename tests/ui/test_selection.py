@@ -1,0 +1,189 @@
+"""One source of truth for the selection: what `x`, `s`, `n` act on is the visible,
+highlighted sidebar row, even when keys arrive in one burst (a paste, a fast typist
+over a laggy link). Keys are posted without waiting between them (``burst``)."""
+
+from __future__ import annotations
+
+from helpers import burst, screen_text, settle, widget_text
+from uifixtures import (
+    DB,
+    HOST,
+    LAB_A,
+    LAB_B,
+    PAIR_C,
+    PAIR_D,
+    PROC,
+    WEB,
+    AppFactory,
+    FakeRunner,
+)
+
+from nsexplorer.ui.screens.dialogs import ConfirmScreen, PromptScreen
+from nsexplorer.ui.screens.prompts import RunPrompt
+from nsexplorer.ui.widgets.output import OutputPane
+from nsexplorer.ui.widgets.sidebar import NamespaceTree
+
+SIZE = (120, 36)
+
+# (what is typed, the namespace it must land on): exact names beat a host interface
+# that contains them (nsxlab-a-h), a prefix beats a substring, facts find their owner.
+ROUNDS: list[tuple[str, int]] = [
+    ("nsxlab-a", LAB_A),
+    ("nsxlab-b", LAB_B),
+    ("nsxlab-web", WEB),
+    ("nsxlab-db", DB),
+    ("nsxlab-c", PAIR_C),
+    ("nsxlab-d", PAIR_D),
+    ("172.30.0.2", DB),
+    ("172.30.0.2/24", DB),
+    ("10.213.0.3/24", LAB_B),
+    ("AE-00-00-00-02-02", LAB_A),  # a dashed, upper-case MAC of nsxlab-a's veth0
+    ("ae:00:00:00:0e:02", PROC),
+    ("veth46024eb", HOST),
+    ("dc0", PAIR_D),
+    ("host", HOST),
+    ("nsxlab-w", WEB),  # a prefix
+    ("sidecar", WEB),  # the container sharing web's namespace
+]
+
+
+def highlighted_label(app) -> str:  # type: ignore[no-untyped-def]
+    tree = app.query_one(NamespaceTree)
+    node = tree.cursor_node
+    return node.label.plain if node is not None else ""
+
+
+async def test_x_targets_the_visible_highlighted_row_after_a_burst(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(runner=FakeRunner())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        tree = app.query_one(NamespaceTree)
+        for round_no in range(3):  # every query several times, from different states
+            for query, expected in ROUNDS:
+                burst(app, ["slash", *query, "enter", "x"])
+                await settle(pilot)
+                prompt = app.screen
+                assert isinstance(prompt, RunPrompt), f"{query!r}: no run prompt"
+                what = f"round {round_no}, {query!r}"
+                assert prompt.target.inode == expected, what
+                assert tree.highlighted == expected, what
+                assert app.selected == expected, what
+                assert tree.cursor_node is not None and tree.cursor_node.data == expected
+                # the prompt names the target: label and inode
+                title = widget_text(prompt.query_one("#dialog-title"))
+                assert f"netns {expected}" in title, what
+                await pilot.press("escape")  # close the prompt
+                await pilot.press("escape")  # clear the filter
+                await settle(pilot)
+                assert app.selected == expected  # clearing the filter keeps the selection
+
+
+async def test_a_filter_matching_nothing_selects_nothing(make_app: AppFactory) -> None:
+    runner = FakeRunner()
+    app = make_app(runner=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(LAB_A)
+        await settle(pilot)
+        for _ in range(10):
+            burst(app, ["slash", *"no-such-namespace", "enter", "x", "s", "n"])
+            await settle(pilot)
+            assert len(app.screen_stack) == 1, "an action opened a prompt with no selection"
+            assert app.selected is None and app.selected_ns is None
+            assert "nothing selected" in widget_text(app.query_one("#title"))
+            await pilot.press("escape")
+            await settle(pilot)
+        out = "\n".join(app.query_one(OutputPane).transcript)
+        assert out.count("nothing is selected") == 30
+        assert runner.runs == []
+
+
+async def test_typing_more_narrows_then_widens_without_a_stale_selection(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        # nothing, then something again: the selection follows what is shown
+        burst(app, ["slash", *"nsxlab-bzz"])
+        await settle(pilot)
+        assert app.selected is None
+        burst(app, ["backspace", "backspace"])
+        await settle(pilot)
+        assert app.selected == LAB_B
+        assert "nsxlab-b" in widget_text(app.query_one("#title"))
+        burst(app, ["ctrl+u", *"10.214.0", "enter"])
+        await settle(pilot)
+        tree = app.query_one(NamespaceTree)
+        assert set(tree.inodes()) == {PAIR_C, PAIR_D}
+        assert app.selected in (PAIR_C, PAIR_D)
+        assert tree.highlighted == app.selected
+
+
+async def test_the_row_says_why_it_matched(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(140, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"10.213.0.0/24")  # a CIDR: every namespace inside it
+        await settle(pilot)
+        tree = app.query_one(NamespaceTree)
+        assert HOST in set(tree.inodes()) and LAB_A in set(tree.inodes())
+        text = widget_text(tree)
+        assert "ip 10.213.0.2/24 in 10.213.0.0/24" in text
+        assert "ip 10.213.0.1/24 in 10.213.0.0/24" in text  # the host's bridge
+
+
+async def test_moving_skips_group_titles(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        seen = []
+        for _ in range(14):
+            await pilot.press("j")
+            seen.append(app.selected)
+        assert None not in seen
+        assert seen[-1] == seen[-2]  # the last row: no further
+
+
+async def test_prompts_and_confirmations_name_their_target(make_app: AppFactory) -> None:
+    app = make_app(runner=FakeRunner())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(DB)
+        await settle(pilot)
+        await pilot.press("n")
+        assert isinstance(app.screen, PromptScreen)
+        assert f"nsxlab-db (netns {DB})" in screen_text(app)
+        await pilot.press(*"nsxt-db", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert f"nsxlab-db (netns {DB})" in screen_text(app)
+        await pilot.press("n")
+        app.goto(LAB_B)
+        await settle(pilot)
+        await pilot.press("N")
+        assert f"nsxlab-b (netns {LAB_B})" in screen_text(app)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert f"nsxlab-b (netns {LAB_B})" in screen_text(app)
+        await pilot.press("n")
+
+
+async def test_back_and_forward(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(WEB)
+        app.goto(DB)
+        app.goto(LAB_A)
+        await settle(pilot)
+        await pilot.press("b")
+        assert app.selected == DB
+        await pilot.press("b")
+        assert app.selected == WEB
+        await pilot.press("f")
+        assert app.selected == DB
+        await pilot.press("f")
+        assert app.selected == LAB_A

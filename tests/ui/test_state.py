@@ -1,0 +1,133 @@
+"""State a responder can act on: admin state and carrier apart, with the cause; the
+columns in the order they are read, the name kept while scrolling sideways; counters
+with rates and a sparkline."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from helpers import settle, widget_text
+from uifixtures import LAB_A, ORPHAN, PAIR_C, PAIR_D, AppFactory, FakeSource, lab_snapshot
+
+from nsexplorer.model import Counters, NetNamespace
+from nsexplorer.ui import main_screen
+from nsexplorer.ui.widgets.counters import CountersPane
+from nsexplorer.ui.widgets.panes import InterfacesPane
+
+SIZE = (160, 36)
+
+
+def rows(app) -> list[str]:  # type: ignore[no-untyped-def]
+    return widget_text(app.query_one(InterfacesPane)).splitlines()
+
+
+def row_of(app, name: str) -> str:  # type: ignore[no-untyped-def]
+    return next(line for line in rows(app) if line.strip().startswith(name))
+
+
+async def test_admin_down_and_no_carrier_are_told_apart(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(PAIR_D)
+        await settle(pilot)
+        assert " admin down " in row_of(app, "dc0")
+        app.goto(PAIR_C)
+        await settle(pilot)
+        assert "up, no carrier (peer admin down)" in row_of(app, "cd0")
+        app.goto(ORPHAN)
+        await settle(pilot)
+        assert "up, no carrier (peer unresolved)" in row_of(app, "lost0")
+        app.goto(LAB_A)
+        await settle(pilot)
+        assert " up " in row_of(app, "veth0") and "carrier" not in row_of(app, "veth0")
+
+
+async def test_flags_not_recorded_fall_back_to_the_kernels_word(make_app: AppFactory) -> None:
+    snap = lab_snapshot()
+    lab_a = snap.by_inode(LAB_A)
+    assert lab_a is not None
+    old = replace(lab_a, interfaces=tuple(replace(i, flags=()) for i in lab_a.interfaces))
+    snap = replace(snap, namespaces=tuple(old if n.inode == LAB_A else n for n in snap.namespaces))
+    app = make_app(snap)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(LAB_A)
+        await settle(pilot)
+        assert " unknown " in row_of(app, "lo")  # lo's operstate, as the kernel says
+
+
+async def test_columns_in_reading_order_and_the_name_stays(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.goto(LAB_A)
+        await settle(pilot)
+        header = rows(app)[0].split()
+        assert header[:4] == ["name", "state", "addresses", "peer"]
+        table = app.query_one(InterfacesPane)
+        assert rows(app)[0].rstrip().endswith("…")  # more columns to the right, said so
+        table.scroll_to(x=40, animate=False)
+        await pilot.pause()
+        text = rows(app)
+        assert text[0].startswith(" name ")  # the name column does not scroll away
+        assert any(line.startswith(" veth0 ") for line in text)
+        assert "…" in text[0][:12]  # and what is cut on its left is marked
+
+
+class TickingSource(FakeSource):
+    """detail() returns counters that grow by 1000 rx / 500 tx bytes per reading."""
+
+    def __init__(self) -> None:
+        super().__init__(lab_snapshot())
+        self.readings = 0
+
+    def detail(self, ns: NetNamespace) -> NetNamespace:
+        self.readings += 1
+        n = self.readings
+        ifaces = tuple(
+            replace(i, counters=Counters(rx_bytes=1000 * n, tx_bytes=500 * n, rx_errors=3))
+            for i in ns.interfaces
+        )
+        return replace(ns, interfaces=ifaces)
+
+
+async def test_counters_show_rates_and_a_sparkline(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(main_screen, "COUNTERS_EVERY", 0.05)
+    source = TickingSource()
+    app = make_app(source=source)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(LAB_A)
+        await pilot.press("7")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if source.readings >= 5:
+                break
+        await pilot.pause(0.1)
+        text = widget_text(app.query_one(CountersPane))
+        header = text.splitlines()[0]
+        for column in ("rx bytes", "rx/s", "rx err", "tx drop"):
+            assert column in header
+        veth0 = next(line for line in text.splitlines() if line.strip().startswith("veth0"))
+        assert "/s" in veth0  # a rate from two readings
+        assert any(ch in veth0 for ch in "▁▂▃▄▅▆▇█")  # the sparkline
+        await pilot.press("1")  # leaving the pane stops the readings
+        await settle(pilot)
+        seen = source.readings
+        await pilot.pause(0.3)
+        assert source.readings == seen
+
+
+async def test_counters_in_a_replay_say_they_are_not_live(make_app: AppFactory) -> None:
+    app = make_app(live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(LAB_A)
+        await pilot.press("7")
+        await settle(pilot)
+        text = widget_text(app.query_one(CountersPane))
+        assert "not live" in text and "1000 B" in text
