@@ -29,6 +29,7 @@ from nsexplorer.ui.acting import ActingScreen
 from nsexplorer.ui.help import help_text
 from nsexplorer.ui.navigation import History, Place
 from nsexplorer.ui.screens.dialogs import ConfirmScreen, HelpScreen
+from nsexplorer.ui.screens.problems import Jump, ProblemsScreen, ifindex_for
 from nsexplorer.ui.widgets import filterbar
 from nsexplorer.ui.widgets.counters import CounterHistory, CountersPane
 from nsexplorer.ui.widgets.filterbar import FilterBar
@@ -71,6 +72,7 @@ class MainScreen(ActingScreen):
             tooltip="next / previous pane",
         ),
         Binding("r", "refresh", "Refresh", tooltip="read everything again"),
+        Binding("p", "problems", "Problems", show=False, tooltip="problems (Enter jumps)"),
         Binding("b,backspace", "go_back", "Back", tooltip="back (after a jump)"),
         Binding("f", "go_forward", "Forward", show=False, tooltip="forward again"),
         Binding("escape", "to_sidebar", "Sidebar", show=False, tooltip="sidebar; clear filter"),
@@ -555,6 +557,21 @@ class MainScreen(ActingScreen):
         self._walk(self.history.forward(self._here()), "nowhere to go forward to")
 
     # --- the rest -------------------------------------------------------------------
+
+    def action_problems(self) -> None:
+        """The Problems view over the snapshot shown; Enter jumps to its namespace."""
+        from nsexplorer.problems import find_problems
+
+        snap = self.nsx.snapshot
+        if snap is None:
+            self.nsx.notify("nothing read yet", severity="warning")
+            return
+
+        def chosen(jump: Jump | None) -> None:
+            if jump is not None:
+                self.jump(jump.namespace_inode, ifindex_for(snap, jump))
+
+        self.nsx.push_screen(ProblemsScreen(find_problems(snap), snap), chosen)
 
     def action_refresh(self) -> None:
         if not self.nsx.source.live:

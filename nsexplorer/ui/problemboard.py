@@ -1,0 +1,80 @@
+"""What the TUI knows is wrong right now: the findings of the last full read plus the
+error/drop counters that grew since the read before it, indexed for the sidebar badges,
+the header count, the Problems view and each namespace's Details.
+
+Plain Python (no Textual). The finders are given, not imported, so this module stays
+testable on its own: the app passes ``nsexplorer.problems.find_problems`` and
+``counters_growing``. A finding is shown only for the namespace it names (never a
+global warning repeated in every namespace's Details).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from nsexplorer.model import Snapshot
+from nsexplorer.ui.render_views import SEVERITY_ORDER, Finding
+
+Finder = Callable[[Snapshot], Sequence[Finding]]
+Grower = Callable[[Snapshot, Snapshot], Sequence[Finding]]
+
+_RANK = {s: n for n, s in enumerate(SEVERITY_ORDER)}
+
+
+def _key(p: Finding) -> tuple[str, int, str | None, str]:
+    return (p.kind, p.namespace_inode, p.interface, p.message)
+
+
+class ProblemBoard:
+    """Findings of the latest snapshot; ``update`` says which appeared and cleared."""
+
+    def __init__(self, find: Finder, growing: Grower | None = None) -> None:
+        self._find = find
+        self._growing = growing
+        self._previous: Snapshot | None = None
+        self._all: tuple[Finding, ...] = ()
+        self._by_ns: dict[int, tuple[Finding, ...]] = {}
+        self._worst: dict[int, str] = {}
+
+    def update(self, snapshot: Snapshot) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
+        """Recompute from a full read; returns (appeared, cleared) since the last one."""
+        found = list(self._find(snapshot))
+        if self._growing is not None and self._previous is not None:
+            found.extend(self._growing(self._previous, snapshot))
+        self._previous = snapshot
+        old = {_key(p): p for p in self._all}
+        new = {_key(p): p for p in found}
+        appeared = tuple(p for k, p in new.items() if k not in old)
+        cleared = tuple(p for k, p in old.items() if k not in new)
+        self._all = tuple(found)
+        by_ns: dict[int, list[Finding]] = {}
+        for p in found:
+            by_ns.setdefault(p.namespace_inode, []).append(p)
+        self._by_ns = {inode: tuple(ps) for inode, ps in by_ns.items()}
+        self._worst = {
+            inode: min((p.severity for p in ps), key=lambda s: _RANK.get(s, len(_RANK)))
+            for inode, ps in self._by_ns.items()
+        }
+        return appeared, cleared
+
+    @property
+    def problems(self) -> tuple[Finding, ...]:
+        return self._all
+
+    def for_namespace(self, inode: int) -> tuple[Finding, ...]:
+        """The findings that belong to this namespace only."""
+        return self._by_ns.get(inode, ())
+
+    def worst(self, inode: int) -> str | None:
+        """The worst severity among this namespace's findings (its badge), or None."""
+        return self._worst.get(inode)
+
+    def for_interface(self, inode: int, name: str) -> tuple[Finding, ...]:
+        return tuple(p for p in self.for_namespace(inode) if p.interface == name)
+
+
+def live_board() -> ProblemBoard:
+    """The board the app uses: nsexplorer.problems' findings plus counters growing."""
+    from nsexplorer.problems import counters_growing, find_problems
+
+    return ProblemBoard(find_problems, counters_growing)

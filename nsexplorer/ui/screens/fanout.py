@@ -1,0 +1,140 @@
+"""Run one command in several namespaces (the marked rows, or every row shown): results
+grouped per namespace with each exit status, streamed as each one finishes; one key
+cancels what still runs.
+
+The UI never imports ``nsexplorer.actions``: the app is given a :data:`FanOut` callable
+(the CLI passes ``functools.partial(actions.fanout.run_in_each, runner)``), which runs
+each namespace through the CommandRunner port with bounded parallelism and one audit
+entry per namespace. Every name and every line of output is escaped by ``ui.render``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import ClassVar, Protocol
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Static
+
+from nsexplorer.model import NetNamespace
+from nsexplorer.ports import RunResult
+from nsexplorer.shellquote import join as join_argv
+from nsexplorer.ui.render import command_line_text, ns_label, output_lines, plain, safe
+
+
+class FanOutDone(Protocol):
+    """One namespace's outcome (actions.fanout.FanoutResult has these)."""
+
+    @property
+    def namespace(self) -> NetNamespace: ...
+    @property
+    def result(self) -> RunResult: ...
+
+
+class FanOut(Protocol):
+    def __call__(
+        self,
+        namespaces: Sequence[NetNamespace],
+        argv: Sequence[str],
+        *,
+        cancel: threading.Event | None = ...,
+        on_done: Callable[[FanOutDone], None] | None = ...,
+    ) -> Sequence[FanOutDone]: ...
+
+
+def outcome_text(result: RunResult) -> Text:
+    if result.error:
+        return safe(result.error, "bold red")
+    if result.exit_status is None:
+        return plain("killed or cancelled", "bold yellow")
+    if result.exit_status == 0:
+        return plain("exit 0", "green")
+    return plain(f"exit {result.exit_status}", "bold red")
+
+
+class FanOutScreen(Screen[None]):
+    """Starts the fan-out on mount; Escape cancels while running, then closes."""
+
+    CSS_PATH = "../views.tcss"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel_or_close", "Cancel / back"),
+    ]
+
+    def __init__(
+        self, fanout: FanOut, namespaces: Sequence[NetNamespace], argv: Sequence[str]
+    ) -> None:
+        super().__init__()
+        self._fanout = fanout
+        self._namespaces = list(namespaces)
+        self._argv = tuple(argv)
+        self._cancel = threading.Event()
+        self._done: dict[int, RunResult] = {}
+        self.finished = False
+
+    @property
+    def results(self) -> dict[int, RunResult]:
+        return dict(self._done)
+
+    def compose(self) -> ComposeResult:
+        note = f"in {len(self._namespaces)} namespace(s)"
+        yield Static(command_line_text(join_argv(self._argv), note), id="fanout-title")
+        with VerticalScroll(id="fanout-results"):
+            for n, ns in enumerate(self._namespaces):
+                yield Static(self._group(ns, None), id=f"fanout-{n}", classes="fanout-group")
+        yield Static(plain("running… (Escape cancels)", "dim"), id="fanout-status")
+
+    def on_mount(self) -> None:
+        self.query_one("#fanout-results").focus()
+        self.run_worker(self._run, thread=True, group="fanout", name="fanout")
+
+    def _group(self, ns: NetNamespace, result: RunResult | None) -> Text:
+        text = safe(ns_label(ns), "bold")
+        text.append(f"  netns {ns.inode}  ", style="dim")
+        if result is None:
+            text.append("running…", style="dim italic")
+            return text
+        text.append_text(outcome_text(result))
+        for line in output_lines(result.output, limit=200):
+            text.append("\n  ")
+            text.append_text(line)
+        if result.truncated:
+            text.append("\n  (output truncated: the tail is kept)", style="dim")
+        return text
+
+    def _run(self) -> None:
+        def on_done(done: FanOutDone) -> None:
+            self.app.call_from_thread(self._one_done, done.namespace, done.result)
+
+        self._fanout(self._namespaces, self._argv, cancel=self._cancel, on_done=on_done)
+        self.app.call_from_thread(self._all_done)
+
+    def _one_done(self, ns: NetNamespace, result: RunResult) -> None:
+        self._done[ns.inode] = result
+        for n, shown in enumerate(self._namespaces):
+            if shown.inode == ns.inode:
+                self.query_one(f"#fanout-{n}", Static).update(self._group(ns, result))
+
+    def _all_done(self) -> None:
+        self.finished = True
+        ok = sum(1 for r in self._done.values() if r.exit_status == 0 and not r.error)
+        failed = len(self._done) - ok
+        status = plain(f"{len(self._done)} namespace(s): {ok} ok, {failed} failed", "bold")
+        if self._cancel.is_set():
+            status.append("  (cancelled)", style="yellow")
+        status.append("  Escape: back", style="dim")
+        self.query_one("#fanout-status", Static).update(status)
+
+    def action_cancel_or_close(self) -> None:
+        if self.finished:
+            self.dismiss(None)
+        elif not self._cancel.is_set():
+            self._cancel.set()
+            self.query_one("#fanout-status", Static).update(
+                plain("cancelling… (Escape again once stopped)", "yellow")
+            )

@@ -1,0 +1,97 @@
+"""ProblemBoard: findings per namespace for badges and Details, counters growing only
+between two reads, and which findings appeared or cleared."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from uifixtures import lab_snapshot
+from viewfixtures import FakeProblem, ScreenHarness, lab_problems
+
+from nsexplorer.model import Snapshot
+from nsexplorer.ui.problemboard import ProblemBoard, live_board
+from nsexplorer.ui.screens.problems import Jump, ProblemsScreen
+
+GROWING = FakeProblem("counters-growing", "warning", 4026532501, "eth0", "rx_dropped +12")
+
+
+def test_badges_and_details_only_where_the_finding_belongs() -> None:
+    board = ProblemBoard(lambda s: lab_problems())
+    board.update(lab_snapshot())
+    assert board.worst(4026532601) == "error"
+    assert board.worst(4026532602) == "warning"
+    assert board.worst(4026532501) is None  # healthy: no badge
+    assert board.for_namespace(4026532501) == ()
+    assert [p.kind for p in board.for_namespace(4026532901)] == ["leaked-netns"]
+    assert [p.kind for p in board.for_interface(4026532602, "veth0")] == ["veth-no-carrier"]
+    assert board.for_interface(4026532602, "lo") == ()
+
+
+def test_counters_growing_needs_two_reads_and_clears_when_they_stop() -> None:
+    calls: list[tuple[Snapshot, Snapshot]] = []
+    grow = [GROWING]
+
+    def growing(a: Snapshot, b: Snapshot) -> list[FakeProblem]:
+        calls.append((a, b))
+        return list(grow)
+
+    board = ProblemBoard(lambda s: (), growing)
+    first, second = lab_snapshot(), lab_snapshot()
+    assert board.update(first) == ((), ())
+    assert calls == []
+    appeared, cleared = board.update(second)
+    assert calls == [(first, second)]
+    assert appeared == (GROWING,) and cleared == ()
+    assert board.worst(4026532501) == "warning"
+    grow.clear()
+    appeared, cleared = board.update(lab_snapshot())
+    assert appeared == () and cleared == (GROWING,)
+    assert board.worst(4026532501) is None
+
+
+def _faulty() -> tuple[Snapshot, int]:
+    snap = lab_snapshot()
+    a = next(ns for ns in snap.namespaces if ns.label == "nsxlab-a")
+    veth = next(i for i in a.interfaces if i.name == "veth0")
+    down = dataclasses.replace(veth, state="down", flags=("BROADCAST", "MULTICAST"))
+    a2 = dataclasses.replace(a, interfaces=tuple(down if i is veth else i for i in a.interfaces))
+    return dataclasses.replace(
+        snap, namespaces=tuple(a2 if ns is a else ns for ns in snap.namespaces)
+    ), a.inode
+
+
+async def test_problems_view_over_real_findings_jumps_to_the_down_veth() -> None:
+    faulty, inode = _faulty()
+    board = live_board()
+    board.update(faulty)
+    app = ScreenHarness()
+    async with app.run_test(size=(140, 30)) as pilot:
+        screen = ProblemsScreen(board.problems, faulty)
+        app.push_screen(screen, app.record)
+        await pilot.pause()
+        row = next(n for n, p in enumerate(screen.problems) if p.kind == "veth-admin-down")
+        for _ in range(row):
+            await pilot.press("down")
+        await pilot.press("enter")
+        await pilot.pause()
+    assert app.results == [Jump(inode, "veth0")]
+
+
+def test_real_findings_reach_the_board_and_the_problems_view_jumps() -> None:
+    """nsexplorer.problems' own findings on a snapshot with a veth end admin down: the
+    board badges both ends' namespaces, a healthy one has none."""
+    snap = lab_snapshot()
+    a = next(ns for ns in snap.namespaces if ns.label == "nsxlab-a")
+    veth = next(i for i in a.interfaces if i.name == "veth0")
+    down = dataclasses.replace(veth, state="down", flags=("BROADCAST", "MULTICAST"))
+    a2 = dataclasses.replace(a, interfaces=tuple(down if i is veth else i for i in a.interfaces))
+    faulty = dataclasses.replace(
+        snap, namespaces=tuple(a2 if ns is a else ns for ns in snap.namespaces)
+    )
+    board = live_board()
+    board.update(faulty)
+    kinds = {(p.kind, p.namespace_inode) for p in board.problems}
+    assert ("veth-admin-down", a.inode) in kinds
+    assert board.worst(a.inode) is not None
+    assert board.worst(4026532503) is None  # nsxlab-none: nothing wrong there
+    assert all(p.namespace_inode == a.inode for p in board.for_namespace(a.inode))
