@@ -110,8 +110,13 @@ class ActingScreen(Screen[None]):
 
     # --- guards ---------------------------------------------------------------------
 
+    def settle_selection(self) -> None:
+        """Draw now what a burst of keys deferred (MainScreen): a prompt must never open
+        over a header that still names the previous namespace."""
+
     def _acting_target(self, what: str) -> tuple[CommandRunner, NetNamespace] | None:
         """The runner and namespace to act on, or None after saying why not."""
+        self.settle_selection()
         app = self.nsx
         if not app.source.live or app.runner is None:
             self._refuse(REPLAY_MESSAGE.format(what=what))

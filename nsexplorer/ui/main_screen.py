@@ -272,6 +272,11 @@ class MainScreen(ActingScreen):
             return
         self._selection_settled()
 
+    def settle_selection(self) -> None:
+        if self._burst_timer is not None:
+            self._burst_timer.stop()
+            self._selection_settled()
+
     def _selection_settled(self) -> None:
         self._burst_timer = None
         ns = self.selected_ns
