@@ -293,7 +293,8 @@ def run_app(app: App, args: argparse.Namespace, full: bool) -> dict[str, list[Me
         res.setdefault(key, []).append(m)
         steps.append(f"{time.monotonic() - term.start:.3f} {key} ended: {m}")
 
-    term = Term(app.argv, app.env, args.cols, args.rows, cwd=str(REPO))
+    # cwd is not the repository: `python -m` puts it first on sys.path, before PYTHONPATH
+    term = Term(app.argv, app.env, args.cols, args.rows, cwd=args.workdir)
     try:
         add("startup", term.wait_startup(args.quiet, cap=args.cap_start))
         if full:  # anything later (a slow full read after the first quiet second)
@@ -355,7 +356,7 @@ def merge(into: dict[str, list[Measure]], new: dict[str, list[Measure]]) -> None
         into.setdefault(k, []).extend(v)
 
 
-def live_rows(env: dict[str, str], python: str) -> tuple[int, int]:
+def live_rows(env: dict[str, str], python: str, cwd: str) -> tuple[int, int]:
     """(groups, namespaces) of the live sidebar, from `nsexplorer list` (container child
     rows are not counted: an approximation, fine once the rows exceed the screen)."""
     out = subprocess.run(
@@ -364,7 +365,7 @@ def live_rows(env: dict[str, str], python: str) -> tuple[int, int]:
         capture_output=True,
         text=True,
         check=False,
-        cwd=REPO,
+        cwd=cwd,
     ).stdout.splitlines()[1:]
     groups = {line.split()[1] for line in out if len(line.split()) > 1}
     return len(groups), len(out)
@@ -491,7 +492,7 @@ def bench(
     report(args, f"{title} (Tree app: {sizes[0]} group rows + {sizes[1]} rows)", *got.values())
 
 
-def code_under_test(python: str, env: dict[str, str]) -> str:
+def code_under_test(python: str, env: dict[str, str], cwd: str) -> str:
     where = subprocess.run(
         [
             python,
@@ -502,7 +503,7 @@ def code_under_test(python: str, env: dict[str, str]) -> str:
         capture_output=True,
         text=True,
         check=False,
-        cwd=REPO,
+        cwd=cwd,
     ).stdout.split()
     if len(where) < 2:
         return "nsexplorer not importable"
@@ -542,14 +543,14 @@ def main() -> int:
     p.add_argument("--dump", default="", help="write each session's raw stream here")
     p.add_argument("--prefix", default="nsxwire", help="of the temporary dir and namespaces")
     args = p.parse_args()
-    tmp = tempfile.mkdtemp(prefix=f"{args.prefix}-")
+    tmp = args.workdir = tempfile.mkdtemp(prefix=f"{args.prefix}-")
     try:
         env = base_env(args, tmp)
         load = os.getloadavg()
         print("## Terminal link: bytes written to a pty (`bench/bench_wire.py`)\n")
         print(f"- {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {common.machine()}")
         print(f"- load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-        print(f"- {code_under_test(args.python, env)}")
+        print(f"- {code_under_test(args.python, env, tmp)}")
         print(
             f"- pty {args.cols}x{args.rows}, TERM=xterm-256color, {args.rounds} rounds, "
             f"{args.keys} single keys per session, quiet = {args.quiet:.1f} s of silence"
@@ -569,7 +570,7 @@ def main() -> int:
                 bridge = f"{args.prefix}-br0"
                 try:
                     common.build(args.prefix, bridge, "10.234", args.live_size)
-                    sizes = live_rows(env, args.python)
+                    sizes = live_rows(env, args.python, tmp)
                     title = f"live host ({args.live_size} of ours, {sizes[1]} namespaces)"
                     bench(args, title, nsx, sizes, env)
                 finally:
