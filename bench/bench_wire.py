@@ -27,7 +27,7 @@ Textual rewrites. The terminal answers DECRQM queries (``ESC[?2026$p``) with "no
 recognised", as xterm does, so Textual does not use synchronised output.
 
     sudo .venv/bin/python bench/bench_wire.py [--rounds 3] [--live]
-        [--python PY --pythonpath DIR]   # measure another checkout's nsexplorer
+        [--checkout - --checkout DIR]   # the installed nsexplorer and another tree's
 
 Prints Markdown tables with the ratios against the issue's targets and exits 0: a
 benchmark prints, it never asserts. It creates a temporary directory (the audit log's
@@ -261,11 +261,9 @@ class App:
     live: bool = False  # count the host's netlink events during the idle window
 
 
-def base_env(args: argparse.Namespace, tmp: str) -> dict[str, str]:
+def base_env(tmp: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "DOCKER_HOST")}
     env.update(TERM="xterm-256color", LANG="C.UTF-8", NSX_AUDIT_LOG=f"{tmp}/audit.log")
-    if args.pythonpath:
-        env["PYTHONPATH"] = args.pythonpath
     return env
 
 
@@ -383,144 +381,147 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else ("-" if a == 0 else "inf")
 
 
-def report(
-    args: argparse.Namespace,
-    title: str,
-    nsx: dict[str, list[Measure]],
-    tree: dict[str, list[Measure]],
-) -> None:
-    def med(d: dict[str, list[Measure]], key: str, attr: str = "bytes") -> float:
-        ms = d.get(key, [])
-        if key in ("down", "up"):  # 0 bytes: the cursor was at the end and did not move
-            ms = [m for m in ms if m.bytes]
-        return median([getattr(m, attr) for m in ms])
+ROWS = [  # label, measure key, attribute, target
+    ("startup bytes", "startup", "bytes", "<= 1.5x Tree app"),
+    ("startup: time to first byte s", "startup", "first", ""),
+    ("startup: time to quiet s", "startup", "secs", ""),
+    ("startup lines", "startup", "lines", ""),
+    ("after that, until quiet for --settle s", "late", "bytes", ""),
+    ("namespaces its status line reports", "shown", "bytes", ""),
+    ("idle bytes over --idle s", "idle", "bytes", "0"),
+    ("host netlink events in that window", "host_events", "bytes", ""),
+    ("Down at rest bytes", "down", "bytes", "<= 1.5x Tree app"),
+    ("Down at rest lines", "down", "lines", ""),
+    ("Up at rest bytes", "up", "bytes", ""),
+    ("burst of 20 Downs bytes", "burst", "bytes", "<= 2x own Down"),
+    ("burst of 20 Downs lines", "burst", "lines", ""),
+    ("burst of 20 Ups bytes", "burst_up", "bytes", ""),
+    ("auto-repeat: 20 Downs at 30/s bytes", "repeat", "bytes", "<= 2x own Down"),
+    ("auto-repeat lines", "repeat", "lines", ""),
+    ("pointer sweep (50 reports) bytes", "sweep", "bytes", ""),
+    ("pointer reports sent (tracking on: 50)", "sweep", "sent", ""),
+    ("SSH-like: startup bytes", "ssh_startup", "bytes", ""),
+    ("SSH-like: pointer sweep bytes", "ssh_sweep", "bytes", "0 (no capture)"),
+    ("SSH-like: pointer reports sent", "ssh_sweep", "sent", "0 (no capture)"),
+    ("`/` bytes", "slash", "bytes", ""),
+    ("filter focused, idle --blink-window s bytes", "focused", "bytes", "0 (no blink)"),
+    ("filter letter `n` bytes", "letter", "bytes", ""),
+]
+Results = dict[str, list[Measure]]
 
-    def raw(d: dict[str, list[Measure]], key: str) -> str:
-        ms = d.get(key, [])
-        return ", ".join(f"{m.bytes}{'' if m.settled else '*'}" for m in ms)
 
-    n_down, t_down = med(nsx, "down"), med(tree, "down")
-    rows = [
-        ("startup bytes", "startup", "bytes", "<= 1.5x Tree app"),
-        ("startup: time to first byte s", "startup", "first", ""),
-        ("startup: time to quiet s", "startup", "secs", ""),
-        ("startup lines", "startup", "lines", ""),
-        ("after that, until quiet for --settle s", "late", "bytes", ""),
-        ("namespaces its status line reports", "shown", "bytes", ""),
-        (f"idle bytes over {args.idle:.0f} s", "idle", "bytes", "0"),
-        ("host netlink events in that window", "host_events", "bytes", ""),
-        ("Down at rest bytes", "down", "bytes", "<= 1.5x Tree app"),
-        ("Down at rest lines", "down", "lines", ""),
-        ("Up at rest bytes", "up", "bytes", ""),
-        ("burst of 20 Downs bytes", "burst", "bytes", "<= 2x own Down"),
-        ("burst of 20 Downs lines", "burst", "lines", ""),
-        ("burst of 20 Ups bytes", "burst_up", "bytes", ""),
-        ("auto-repeat: 20 Downs at 30/s bytes", "repeat", "bytes", "<= 2x own Down"),
-        ("auto-repeat lines", "repeat", "lines", ""),
-        ("pointer sweep (50 reports) bytes", "sweep", "bytes", ""),
-        ("SSH-like: startup bytes", "ssh_startup", "bytes", ""),
-        ("pointer reports sent (tracking on: 50)", "sweep", "sent", ""),
-        ("SSH-like: pointer sweep bytes", "ssh_sweep", "bytes", "0 (no capture)"),
-        ("SSH-like: pointer reports sent", "ssh_sweep", "sent", "0 (no capture)"),
-        ("`/` bytes", "slash", "bytes", ""),
-        (f"filter focused, idle {args.blink_window:.0f} s bytes", "focused", "bytes", "0"),
-        ("filter letter `n` bytes", "letter", "bytes", ""),
-    ]
+def med(d: Results, key: str, attr: str = "bytes") -> float:
+    ms = d.get(key, [])
+    if key in ("down", "up"):  # 0 bytes: the cursor was at the end and did not move
+        ms = [m for m in ms if m.bytes]
+    return median([getattr(m, attr) for m in ms])
+
+
+def report(title: str, got: dict[str, Results]) -> None:
+    *names, base = got  # the nsexplorer variants, then the Tree app
+    tree = got[base]
     print(f"\n### {title}\n")
-    print("| scenario | nsexplorer | Tree app | nsexplorer / Tree app | target |")
-    print("|---|---|---|---|---|")
-    for label, key, attr, target in rows:
-        a, b = med(nsx, key, attr), med(tree, key, attr)
-        unit = "s" if attr in ("first", "secs") else ""
-        r = ratio(a, b) if attr == "bytes" and not math.isnan(b) else ""
-        print(f"| {label} | {fmt(a, unit)} | {fmt(b, unit)} | {r} | {target} |")
-    print("\nAgainst the targets:\n")
-    checks = [
-        ("startup <= 1.5x Tree app", med(nsx, "startup") / med(tree, "startup"), 1.5),
-        ("Down at rest <= 1.5x Tree app", n_down / t_down if t_down else float("inf"), 1.5),
-        ("burst of 20 <= 2x one Down", med(nsx, "burst") / n_down if n_down else 0, 2.0),
-        ("auto-repeat of 20 <= 2x one Down", med(nsx, "repeat") / n_down if n_down else 0, 2.0),
-    ]
-    for label, value, limit in checks:
-        print(f"- {label}: **{value:.2f}x** ({'met' if value <= limit else 'NOT met'})")
-    idle = med(nsx, "idle")
-    print(f"- idle 0 bytes: **{idle:.0f}** ({'met' if idle == 0 else 'NOT met'})")
     print(
-        f"- (Tree app's own burst / Down: {ratio(med(tree, 'burst'), t_down)}, "
-        f"auto-repeat / Down: {ratio(med(tree, 'repeat'), t_down)})"
+        f"| scenario | {' | '.join(got)} | {' | '.join(f'{n} / {base}' for n in names)} | target |"
+    )
+    print("|---|" + "---|" * (len(got) + len(names) + 1))
+    for label, key, attr, target in ROWS:
+        unit = "s" if attr in ("first", "secs") else ""
+        b = med(tree, key, attr)
+        values = [fmt(med(got[n], key, attr), unit) for n in got]
+        ratios = [
+            ratio(med(got[n], key, attr), b) if attr == "bytes" and not math.isnan(b) else ""
+            for n in names
+        ]
+        print(f"| {label} | {' | '.join(values)} | {' | '.join(ratios)} | {target} |")
+    t_down = med(tree, "down")
+    for name in names:
+        nsx = got[name]
+        n_down = med(nsx, "down")
+        print(f"\nAgainst the targets, {name}:\n")
+        checks = [
+            ("startup <= 1.5x Tree app", med(nsx, "startup") / med(tree, "startup"), 1.5),
+            ("Down at rest <= 1.5x Tree app", n_down / t_down if t_down else math.inf, 1.5),
+            ("burst of 20 <= 2x one Down", med(nsx, "burst") / n_down if n_down else 0, 2.0),
+            ("auto-repeat of 20 <= 2x one Down", med(nsx, "repeat") / n_down if n_down else 0, 2),
+        ]
+        for label, value, limit in checks:
+            print(f"- {label}: **{value:.2f}x** ({'met' if value <= limit else 'NOT met'})")
+        for label, key in (("idle", "idle"), ("focused filter idle", "focused")):
+            v = med(nsx, key)
+            print(f"- {label} 0 bytes: **{v:.0f}** ({'met' if v == 0 else 'NOT met'})")
+        sent = med(nsx, "ssh_sweep", "sent")
+        print(
+            f"- SSH-like: no pointer capture: **{sent:.0f} reports** "
+            f"({'met' if sent == 0 else 'NOT met'})"
+        )
+    print(
+        f"\n(The Tree app's own burst / Down: {ratio(med(tree, 'burst'), t_down)}, "
+        f"auto-repeat / Down: {ratio(med(tree, 'repeat'), t_down)}.)"
     )
     print("\nPer session (bytes):\n")
     keys = ("startup", "late", "idle", "down", "up", "burst", "burst_up", "repeat", "sweep")
-    for key in (*keys, "ssh_startup", "ssh_sweep"):
-        print(f"- {key}: nsexplorer {raw(nsx, key)}; Tree app {raw(tree, key)}")
-    for key in ("slash", "focused", "letter"):
-        if key in nsx:
-            print(f"- {key}: nsexplorer {raw(nsx, key)}")
+    for key in (*keys, "ssh_startup", "ssh_sweep", "slash", "focused", "letter"):
+        per = [f"{n} {raw(got[n], key)}" for n in got if key in got[n]]
+        print(f"- {key}: {'; '.join(per)}")
     print(
         "\n`*` = never quiet within the cap (cursor blink); for `/` and the letter the "
         "blink's rate, measured in the focused window, is subtracted over its duration."
     )
 
 
+def raw(d: Results, key: str) -> str:
+    return ", ".join(f"{m.bytes}{'' if m.settled else '*'}" for m in d.get(key, []))
+
+
 def bench(
     args: argparse.Namespace,
     title: str,
-    nsx_argv: list[str],
+    variants: list[tuple[str, dict[str, str]]],
+    nsx_args: list[str],
     sizes: tuple[int, int],
-    env: dict[str, str],
 ) -> None:
-    tree_argv = [
-        args.python,
-        str(BENCH / "wire_tree_app.py"),
-        "--groups",
-        str(sizes[0]),
-        "--size",
-        str(sizes[1]),
-    ]
-    nsx = App("nsexplorer", nsx_argv, env, True, live="--from" not in nsx_argv)
-    tree = App("Tree app", tree_argv, env, False)
-    got: dict[str, dict[str, list[Measure]]] = {"nsexplorer": {}, "Tree app": {}}
+    """Every nsexplorer variant and the Tree app, interleaved, order rotating per round."""
+    tree_argv = [args.python, str(BENCH / "wire_tree_app.py")]
+    tree_argv += ["--groups", str(sizes[0]), "--size", str(sizes[1])]
+    nsx_argv = [args.python, "-m", "nsexplorer", *nsx_args]
+    apps = [App(n, nsx_argv, env, True, live="--from" not in nsx_args) for n, env in variants]
+    apps.append(App("Tree app", tree_argv, variants[0][1], False))
+    got: dict[str, Results] = {app.name: {} for app in apps}
     for r in range(args.rounds):
-        order = [nsx, tree] if r % 2 == 0 else [tree, nsx]
+        order = apps[r % len(apps) :] + apps[: r % len(apps)]
         for app in order:
             merge(got[app.name], run_app(app, args, full=True))
         for app in order:
-            remote = App(app.name, app.argv, ssh_env(env), app.is_nsx, app.live)
+            remote = App(app.name, app.argv, ssh_env(app.env), app.is_nsx, app.live)
             res = run_app(remote, args, full=False)
             merge(got[app.name], {f"ssh_{k}": v for k, v in res.items()})
         print(f"  {title}: round {r + 1}/{args.rounds} done", file=sys.stderr, flush=True)
-    report(args, f"{title} (Tree app: {sizes[0]} group rows + {sizes[1]} rows)", *got.values())
+    report(f"{title} (Tree app: {sizes[0]} group rows + {sizes[1]} rows)", got)
 
 
-def code_under_test(python: str, env: dict[str, str], cwd: str) -> str:
+def git(root: Path, *argv: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(root), *argv], capture_output=True, text=True, check=False
+    )
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def code_under_test(python: str, env: dict[str, str], cwd: str) -> tuple[str, str]:
+    """(a short name, a description) of the nsexplorer that ``env`` imports."""
+    code = "import nsexplorer, textual; print(nsexplorer.__file__, textual.__version__)"
     where = subprocess.run(
-        [
-            python,
-            "-c",
-            "import nsexplorer, textual; print(nsexplorer.__file__, textual.__version__)",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=cwd,
+        [python, "-c", code], env=env, capture_output=True, text=True, check=False, cwd=cwd
     ).stdout.split()
     if len(where) < 2:
-        return "nsexplorer not importable"
+        return "?", "nsexplorer not importable"
     root = Path(where[0]).parent.parent
-    rev = subprocess.run(
-        ["git", "-C", str(root), "describe", "--always", "--dirty"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    branch = subprocess.run(
-        ["git", "-C", str(root), "branch", "--show-current"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    return f"nsexplorer from {root} ({branch or '?'} {rev or '?'}), textual {where[1]}"
+    rev, branch = (
+        git(root, "describe", "--always", "--dirty"),
+        git(root, "branch", "--show-current"),
+    )
+    name = f"{branch}@{rev}" if rev else root.name
+    return name, f"`{name}`: nsexplorer from {root}, textual {where[1]}"
 
 
 def main() -> int:
@@ -535,8 +536,13 @@ def main() -> int:
     p.add_argument("--cap-start", type=float, default=30.0)
     p.add_argument("--cols", type=int, default=120)
     p.add_argument("--rows", type=int, default=40)
-    p.add_argument("--python", default=sys.executable, help="interpreter for both apps")
-    p.add_argument("--pythonpath", default="", help="PYTHONPATH for both (another checkout)")
+    p.add_argument("--python", default=sys.executable, help="interpreter for every app")
+    p.add_argument(
+        "--checkout",
+        action="append",
+        help="measure the nsexplorer of this source tree (PYTHONPATH); repeat to compare "
+        "several in one run; '-' = the installed one (the default)",
+    )
     p.add_argument("--snapshot", default=str(REPO / "screenshots/lab-snapshot.json"))
     p.add_argument("--live", action="store_true", help="also the live host (root)")
     p.add_argument("--live-size", type=int, default=40, help="namespaces built for --live")
@@ -545,24 +551,24 @@ def main() -> int:
     args = p.parse_args()
     tmp = args.workdir = tempfile.mkdtemp(prefix=f"{args.prefix}-")
     try:
-        env = base_env(args, tmp)
+        env = base_env(tmp)
         load = os.getloadavg()
         print("## Terminal link: bytes written to a pty (`bench/bench_wire.py`)\n")
         print(f"- {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {common.machine()}")
         print(f"- load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-        print(f"- {code_under_test(args.python, env, tmp)}")
+        variants = []
+        for tree in args.checkout or ["-"]:
+            venv = env if tree == "-" else {**env, "PYTHONPATH": os.path.abspath(tree)}
+            name, where = code_under_test(args.python, venv, tmp)
+            variants.append((name, venv))
+            print(f"- {where}")
         print(
             f"- pty {args.cols}x{args.rows}, TERM=xterm-256color, {args.rounds} rounds, "
-            f"{args.keys} single keys per session, quiet = {args.quiet:.1f} s of silence"
+            f"{args.keys} single keys per session, quiet = {args.quiet:.1f} s of silence, "
+            f"idle window {args.idle:.0f} s, focused-filter window {args.blink_window:.0f} s"
         )
-        nsx = [args.python, "-m", "nsexplorer"]
-        bench(
-            args,
-            "replay `--from screenshots/lab-snapshot.json`",
-            [*nsx, "--from", args.snapshot],
-            LAB_ROWS,
-            env,
-        )
+        replay = "replay `--from screenshots/lab-snapshot.json`"
+        bench(args, replay, variants, ["--from", args.snapshot], LAB_ROWS)
         if args.live:
             if os.geteuid() != 0:
                 print("\n(--live skipped: needs root)")
@@ -572,7 +578,7 @@ def main() -> int:
                     common.build(args.prefix, bridge, "10.234", args.live_size)
                     sizes = live_rows(env, args.python, tmp)
                     title = f"live host ({args.live_size} of ours, {sizes[1]} namespaces)"
-                    bench(args, title, nsx, sizes, env)
+                    bench(args, title, variants, [], sizes)
                 finally:
                     common.remove(args.prefix, bridge)
         load = os.getloadavg()
