@@ -176,7 +176,7 @@ class ActingScreen(Screen[None]):
         try:
             argv = shell_words(line)
         except ValueError as err:
-            self.nsx.notify(f"cannot parse that command: {err}", severity="error")
+            self.nsx.notify(f"cannot parse that command: {err}", severity="error", markup=False)
             return
         if not argv:
             return

@@ -207,14 +207,14 @@ class CollectingApp(App[None]):
         try:
             self.watcher.start(self._on_watcher_change)
         except Exception as err:  # a broken watcher costs live updates, not the app
-            self.notify(f"live updates off: {err}", severity="warning")
+            self.notify(f"live updates off: {err}", severity="warning", markup=False)
             return
         host = self.inventory.snapshot.host if self.inventory.snapshot else None
         if host is not None and host.access_path:
             try:
                 self.watcher.watch_host(host.id, host.access_path)
             except Exception as err:
-                self.notify(f"host changes not watched: {err}", severity="warning")
+                self.notify(f"host changes not watched: {err}", severity="warning", markup=False)
         if self.main_up:
             self.watch_selected_namespace(self.main.selected_ns)
 
