@@ -161,6 +161,19 @@ def rule_text(r: Rule) -> str:
         parts.append(f"oif {r.oif}")
     if r.fwmark:
         parts.append(f"fwmark {r.fwmark}")
+    # Every other selector too: two rules that differ only there are different rules.
+    extra = [
+        ("not", r.invert),
+        (f"tos {r.tos:#04x}", r.tos),
+        (f"uidrange {r.uidrange}", r.uidrange),
+        (f"ipproto {r.ipproto}", r.ipproto is not None),
+        (f"sport {r.sport}", r.sport),
+        (f"dport {r.dport}", r.dport),
+        ("l3mdev", r.l3mdev),
+        (f"goto {r.goto}", r.goto is not None),
+        (f"suppress_prefixlength {r.suppress_prefixlen}", r.suppress_prefixlen is not None),
+    ]
+    parts.extend(word for word, present in extra if present)
     parts.append(r.action if r.table is None else f"{r.action} {r.table}")
     return " ".join(parts)
 

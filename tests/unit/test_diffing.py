@@ -188,3 +188,15 @@ def test_cli_diff_unreadable_inputs(tmp_path: Path) -> None:
     garbage = _cli("diff", str(bad), str(bad))
     assert garbage.returncode == 2
     assert "is not an nsexplorer snapshot" in garbage.stderr
+
+
+def test_rules_differing_only_in_a_selector_are_different() -> None:
+    a = Rule(4, 100, 100, "lookup", src="10.0.0.0/24")
+    for changed in (
+        dataclasses.replace(a, dport="53"),
+        dataclasses.replace(a, invert=True),
+        dataclasses.replace(a, suppress_prefixlen=0),
+    ):
+        got = kinds(snap(dataclasses.replace(ns(1), rules=(a,))),
+                    snap(dataclasses.replace(ns(1), rules=(changed,))))  # fmt: skip
+        assert sorted(got) == ["rule-added", "rule-removed"], changed
