@@ -21,7 +21,7 @@ from textual.app import SuspendNotSupported
 from textual.screen import Screen
 
 from nsexplorer.errors import NsxError
-from nsexplorer.model import NetNamespace
+from nsexplorer.model import NetNamespace, ns_label
 from nsexplorer.ports import CommandRunner, RunResult
 from nsexplorer.ui import render
 from nsexplorer.ui.messages import ActionFinished, CommandFinished, CommandOutput
@@ -129,7 +129,7 @@ class ActingScreen(Screen[None]):
             self._refuse(NOTHING_SELECTED)
             return None
         if ns.gone:
-            self._refuse(f"{render.ns_label(ns)} (netns {ns.inode}) is gone; nothing ran")
+            self._refuse(f"{ns_label(ns)} (netns {ns.inode}) is gone; nothing ran")
             return None
         return app.runner, ns
 
@@ -137,7 +137,7 @@ class ActingScreen(Screen[None]):
         """The namespace a prompt named, as known now (None, after saying so, if gone)."""
         now = self.nsx.inventory.get(ns.inode)
         if now is None or now.gone:
-            self._refuse(f"{render.ns_label(ns)} (netns {ns.inode}) is gone; nothing ran")
+            self._refuse(f"{ns_label(ns)} (netns {ns.inode}) is gone; nothing ran")
             return None
         return now
 
@@ -197,7 +197,7 @@ class ActingScreen(Screen[None]):
             return
         self.current_command = equivalent
         self._next_run += 1
-        run = Run(self._next_run, render.ns_label(ns), ns.inode, equivalent, time.monotonic())
+        run = Run(self._next_run, ns_label(ns), ns.inode, equivalent, time.monotonic())
         self.runs = {k: v for k, v in self.runs.items() if not v.done.is_set()}
         self.runs[run.run_id] = run
         self.action_show_pane("output")
@@ -295,7 +295,7 @@ class ActingScreen(Screen[None]):
             return
         self.current_command = shell.command
         out = self.output_pane()
-        label = render.ns_label(ns)
+        label = ns_label(ns)
         out.begin(label, ns.inode, time.strftime("%H:%M:%S"), shell.command)
         out.add(render.plain("(interactive shell)", "dim"))
         try:
@@ -395,7 +395,7 @@ class ActingScreen(Screen[None]):
             if self._still_there(ns) is None:
                 return
             out = self.output_pane()
-            out.begin(render.ns_label(ns), ns.inode, time.strftime("%H:%M:%S"), equivalent)
+            out.begin(ns_label(ns), ns.inode, time.strftime("%H:%M:%S"), equivalent)
             self._action_worker(act)
 
         self.app.push_screen(

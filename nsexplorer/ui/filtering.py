@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from nsexplorer.model import NetNamespace
+from nsexplorer.model import NetNamespace, ns_label
 from nsexplorer.ui import render
 
 NAME, FACT, PREFIX, SUBSTRING = range(4)
@@ -74,7 +74,7 @@ def _best(ns: NetNamespace, word: str) -> tuple[int, str] | None:
 
 
 def _hits(ns: NetNamespace, word: str) -> Iterator[tuple[int, str]]:
-    label = render.ns_label(ns)
+    label = ns_label(ns)
     names = [label, ns.label, *ns.names]
     for c in ns.containers:
         names.append(c.name)
@@ -122,7 +122,7 @@ def _fact_hits(ns: NetNamespace, word: str) -> Iterator[tuple[int, str]]:
 
 
 def _substring_reason(ns: NetNamespace, word: str) -> str:
-    label = render.ns_label(ns)
+    label = ns_label(ns)
     if word in label.lower():
         return ""
     for iface in ns.interfaces:

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, cast
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 
+from nsexplorer.model import ns_label
 from nsexplorer.textsafe import visible
-from nsexplorer.ui import render
 
 if TYPE_CHECKING:
     from nsexplorer.ui.app import NsxApp
@@ -22,7 +22,7 @@ class GotoNamespace(Provider):
         app = cast("NsxApp", self.app)
         out = []
         for ns in app.namespaces:
-            label = render.ns_label(ns)
+            label = ns_label(ns)
             extra = [c.name for c in ns.containers if c.name != label]
             if extra:
                 label += " + " + ", ".join(extra)

@@ -4,7 +4,8 @@ Every string that came from the system (interface names, aliases, netns names, p
 names, container names, images, labels, command output) passes through :func:`safe`,
 which makes control characters visible and wraps the result in a ``rich.text.Text``, a
 type Textual never parses as markup. Nothing here returns a plain ``str`` meant for
-display except :func:`ns_label` and :func:`search_blob`, which are for matching.
+display except :func:`search_blob`, which is for matching. A namespace's label is
+``model.ns_label`` (the one label function; escape it through :func:`safe`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from nsexplorer.model import (
     Route,
     Snapshot,
     group_of,
+    ns_label,
+    primary_container,
 )
 from nsexplorer.textsafe import visible
 
@@ -59,35 +62,6 @@ def join(parts: Iterable[Text], sep: str = " ") -> Text:
 
 
 # --- namespaces ----------------------------------------------------------------------
-
-
-def primary_container(ns: NetNamespace) -> Container | None:
-    """The container that owns the namespace (not one joined in container:<x> mode)."""
-    for c in ns.containers:
-        if not c.shares_with and not c.network_mode.startswith("container:"):
-            return c
-    return ns.containers[0] if ns.containers else None
-
-
-def ns_label(ns: NetNamespace) -> str:
-    """The raw (unescaped) label a responder would look for."""
-    if ns.is_host:
-        return "host"
-    c = primary_container(ns)
-    if c is not None:
-        return c.name
-    if ns.names:
-        return ", ".join(ns.names)
-    if ns.label:
-        return ns.label
-    if ns.bind_mounts:
-        return ns.bind_mounts[0].path
-    if ns.pids:
-        return f"pid {ns.pids[0]}"
-    if ns.fd_holders:
-        h = ns.fd_holders[0]
-        return f"fd {h.fd} of pid {h.pid}"
-    return f"netns {ns.inode}"
 
 
 def container_mode(c: Container) -> str:

@@ -21,10 +21,10 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
-from nsexplorer.model import NetNamespace
+from nsexplorer.model import NetNamespace, ns_label
 from nsexplorer.ports import RunResult
 from nsexplorer.shellquote import join as join_argv
-from nsexplorer.ui.render import command_line_text, ns_label, output_lines, plain, safe
+from nsexplorer.ui.render import command_line_text, output_lines, plain, safe
 
 
 class FanOutDone(Protocol):

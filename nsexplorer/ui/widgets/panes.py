@@ -16,7 +16,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static, Tree
 from textual.widgets.tree import TreeNode
 
-from nsexplorer.model import Interface, NetNamespace, ProcessInfo
+from nsexplorer.model import Interface, NetNamespace, ProcessInfo, ns_label
 from nsexplorer.textsafe import visible
 from nsexplorer.ui import render
 from nsexplorer.ui.widgets.labels import fit
@@ -280,7 +280,7 @@ class WiringPane(Tree[WireRef]):
                 render.plain("reading…" if not ns.detailed else "no interfaces", "dim")
             )
             return
-        here = render.ns_label(ns)
+        here = ns_label(ns)
         bridges = {i.name for i in ns.interfaces if i.kind == "bridge"}
         for iface in ns.interfaces:
             if iface.kind == "loopback" or iface.name == "lo":

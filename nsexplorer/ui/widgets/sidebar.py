@@ -19,7 +19,7 @@ from textual.reactive import var
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from nsexplorer.model import Group, NetNamespace, group_of
+from nsexplorer.model import Group, NetNamespace, group_of, ns_label, primary_container
 from nsexplorer.textsafe import visible
 from nsexplorer.ui import render
 from nsexplorer.ui.widgets.labels import fit
@@ -34,7 +34,7 @@ def natural_key(text: str) -> tuple[object, ...]:
 
 
 def sort_key(ns: NetNamespace) -> tuple[object, ...]:
-    return (ns.gone, natural_key(render.ns_label(ns)), ns.inode)
+    return (ns.gone, natural_key(ns_label(ns)), ns.inode)
 
 
 def display_order(namespaces: Iterable[NetNamespace]) -> list[NetNamespace]:
@@ -178,13 +178,13 @@ class NamespaceTree(Tree[int]):
         return (
             ns.inode,
             ns.gone,
-            render.ns_label(ns),
+            ns_label(ns),
             tuple((c.name, c.image, c.network_mode, c.status) for c in ns.containers),
             group_of(ns),
         )
 
     def _add_namespace(self, parent: TreeNode[int], ns: NetNamespace, reason: str) -> None:
-        primary = render.primary_container(ns)
+        primary = primary_container(ns)
         others = [c for c in ns.containers if c is not primary]
         if ns.is_host:
             others = list(ns.containers)
