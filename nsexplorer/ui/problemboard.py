@@ -10,6 +10,7 @@ global warning repeated in every namespace's Details).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from nsexplorer.model import Snapshot
@@ -36,11 +37,26 @@ class ProblemBoard:
         self._by_ns: dict[int, tuple[Finding, ...]] = {}
         self._worst: dict[int, str] = {}
 
-    def update(self, snapshot: Snapshot) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
-        """Recompute from a full read; returns (appeared, cleared) since the last one."""
+    @property
+    def previous(self) -> Snapshot | None:
+        """The snapshot of the last update (what counters are compared against)."""
+        return self._previous
+
+    def findings(self, snapshot: Snapshot, previous: Snapshot | None) -> tuple[Finding, ...]:
+        """What ``update`` would show for ``snapshot``, counters compared to ``previous``.
+        Pure (the board is not changed): a worker thread computes it off the event loop."""
         found = list(self._find(snapshot))
-        if self._growing is not None and self._previous is not None:
-            found.extend(self._growing(self._previous, snapshot))
+        if self._growing is not None and previous is not None:
+            found.extend(self._growing(previous, snapshot))
+        return tuple(found)
+
+    def update(
+        self, snapshot: Snapshot, found: Sequence[Finding] | None = None
+    ) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
+        """Recompute from a full read (or take ``found``, what :meth:`findings` gave for
+        it); returns (appeared, cleared) since the last one."""
+        if found is None:
+            found = self.findings(snapshot, self._previous)
         self._previous = snapshot
         old = {_key(p): p for p in self._all}
         new = {_key(p): p for p in found}
@@ -72,9 +88,44 @@ class ProblemBoard:
     def for_interface(self, inode: int, name: str) -> tuple[Finding, ...]:
         return tuple(p for p in self.for_namespace(inode) if p.interface == name)
 
+    def badges(self) -> dict[int, str]:
+        """Namespace inode -> its worst severity, for every namespace with a finding."""
+        return dict(self._worst)
+
+
+_NAMESPACE = re.compile(r"\bnamespace (\d+)\b")
+
+
+def split_warnings(snapshot: Snapshot) -> tuple[tuple[str, ...], dict[int, tuple[str, ...]]]:
+    """The snapshot's collection warnings, (collection-wide, per namespace inode): a
+    warning that names a namespace of the snapshot ("namespace 4026532601: ...", the
+    collectors' way) belongs to that one (to each, when it names several); the others
+    are about the whole read."""
+    known = {ns.inode for ns in snapshot.namespaces}
+    wide: list[str] = []
+    per: dict[int, list[str]] = {}
+    for w in snapshot.warnings:
+        named = [n for n in dict.fromkeys(int(m) for m in _NAMESPACE.findall(w)) if n in known]
+        if not named:
+            wide.append(w)
+        for inode in named:
+            per.setdefault(inode, []).append(w)
+    return tuple(wide), {inode: tuple(ws) for inode, ws in per.items()}
+
 
 def live_board() -> ProblemBoard:
-    """The board the app uses: nsexplorer.problems' findings plus counters growing."""
-    from nsexplorer.problems import counters_growing, find_problems
+    """The board the app uses: nsexplorer.problems' findings plus counters growing.
+    nsexplorer.problems is imported on first use (in the collect worker, after the first
+    frame), not when the app is built."""
 
-    return ProblemBoard(find_problems, counters_growing)
+    def find(snapshot: Snapshot) -> Sequence[Finding]:
+        from nsexplorer.problems import find_problems
+
+        return find_problems(snapshot)
+
+    def growing(before: Snapshot, after: Snapshot) -> Sequence[Finding]:
+        from nsexplorer.problems import counters_growing
+
+        return counters_growing(before, after)
+
+    return ProblemBoard(find, growing)

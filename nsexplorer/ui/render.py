@@ -239,7 +239,8 @@ def _kv(text: Text, key: str, value: Text) -> None:
     text.append("\n")
 
 
-def details_text(ns: NetNamespace) -> Text:
+def details_text(ns: NetNamespace, also: Sequence[str] = ()) -> Text:
+    """The namespace's Details; ``also``: collection warnings that name it."""
     t = Text(end="")
     t.append("Namespace\n", style="bold underline")
     _kv(t, "inode", plain(str(ns.inode)))
@@ -325,7 +326,7 @@ def details_text(ns: NetNamespace) -> Text:
             where = f"{port.host_ip or '*'}:{port.host_port}"
             _kv(t, "published", safe(f"{port.container_port} on {where}"))
 
-    warnings = list(ns.warnings)
+    warnings = list(dict.fromkeys([*ns.warnings, *also]))
     if warnings:
         t.append("\nWarnings\n", style="bold underline yellow")
         for w in warnings:
@@ -335,9 +336,10 @@ def details_text(ns: NetNamespace) -> Text:
     return t
 
 
-def snapshot_warnings_text(snapshot: Snapshot) -> Text:
+def warnings_text(warnings: Iterable[str]) -> Text:
+    """Collection warnings, one bullet each."""
     t = Text(end="")
-    for w in snapshot.warnings:
+    for w in warnings:
         t.append("• ", style="yellow")
         t.append_text(safe(w))
         t.append("\n")
@@ -364,9 +366,19 @@ def wire_iface_text(iface: Interface, where: str | None = None) -> Text:
     return text
 
 
-def wire_bridge_text(bridge: Interface, where: str) -> Text:
+def network_text(network: str) -> Text:
+    """' docker:NAME' after a bridge's name: the Docker network(s) it carries."""
+    if not network:
+        return Text(end="")
+    text = plain(" docker:", "dim")
+    text.append_text(safe(network, "cyan"))
+    return text
+
+
+def wire_bridge_text(bridge: Interface, where: str, network: str = "") -> Text:
     text = plain("bridge ", "bold green")
     text.append_text(safe(bridge.name, "bold green"))
+    text.append_text(network_text(network))
     text.append(" in ")
     text.append_text(safe(where, "magenta"))
     addrs = addresses_text(bridge)
@@ -462,10 +474,13 @@ def link_state_text(iface: Interface, lookup: Lookup, *, with_cause: bool = True
     return text
 
 
-def interface_cells(iface: Interface, lookup: Lookup) -> tuple[Text, ...]:
-    """One Interfaces row, in INTERFACE_COLUMNS order."""
+def interface_cells(iface: Interface, lookup: Lookup, network: str = "") -> tuple[Text, ...]:
+    """One Interfaces row, in INTERFACE_COLUMNS order; ``network``: the Docker network(s)
+    whose bridge this is, shown with its name."""
+    name = safe(iface.name, "bold")
+    name.append_text(network_text(network))
     return (
-        safe(iface.name, "bold"),
+        name,
         link_state_text(iface, lookup),
         addresses_text(iface),
         peer_text(iface, lookup),

@@ -103,7 +103,7 @@ def test_badges_present_for_a_finding_and_absent_when_healthy() -> None:
 def test_details_problems_only_for_their_namespace_and_escaped() -> None:
     mine = [p for p in lab_problems() if p.namespace_inode == 4026532601]
     text = namespace_problems_text(mine).plain
-    assert text.startswith("E veth0: admin down \\x1b[2J[red]x[/red]")
+    assert text.startswith("  E veth0: admin down \\x1b[2J[red]x[/red]")
     assert "\x1b" not in text
     assert "ip netns exec nsxlab-a ip link show veth0" in text
     assert "nsxlab-b" not in text

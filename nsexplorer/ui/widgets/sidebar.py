@@ -3,6 +3,10 @@
 The highlighted row is the one source of truth for what is selected: ``highlighted``
 changes synchronously with the cursor (never from a queued event), and is None when the
 cursor is on no namespace (an empty filter result, a group title).
+
+A namespace with findings carries a badge (its worst severity) at the right edge of its
+row: set with ``set_badges``, drawn by ``render_label``; changing badges repaints those
+rows only, never rebuilds the tree.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from textual.widgets.tree import TreeNode
 from nsexplorer.model import Group, NetNamespace, group_of, ns_label, primary_container
 from nsexplorer.textsafe import visible
 from nsexplorer.ui import render
+from nsexplorer.ui.render_views import badge_text
 from nsexplorer.ui.widgets.labels import fit
 
 _DIGITS = re.compile(r"(\d+)")
@@ -63,6 +68,7 @@ class NamespaceTree(Tree[int]):
         self.guide_depth = 2
         self._signature: tuple[object, ...] = ()
         self._inode_nodes: dict[int, TreeNode[int]] = {}
+        self._badges: dict[int, str] = {}
 
     # --- the label: never markup, cut with an ellipsis ------------------------------
 
@@ -81,7 +87,35 @@ class NamespaceTree(Tree[int]):
         return cell_len(icon) + (label.cell_len if isinstance(label, Text) else cell_len(label))
 
     def render_label(self, node: TreeNode[int], base_style: Style, style: Style) -> Text:
-        return fit(self, node, super().render_label(node, base_style, style))
+        return fit(self, node, super().render_label(node, base_style, style), self._badge(node))
+
+    # --- badges: the worst finding of each namespace --------------------------------
+
+    def _badge(self, node: TreeNode[int]) -> Text | None:
+        inode = node.data
+        if inode is None or self._inode_nodes.get(inode) is not node:
+            return None  # a group title, or a container row under its namespace
+        severity = self._badges.get(inode)
+        return badge_text(severity) if severity is not None else None
+
+    def set_badges(self, badges: Mapping[int, str]) -> bool:
+        """Badge each namespace in ``badges`` (inode -> worst severity), none elsewhere.
+        Repaints the rows whose badge changed; False when none did."""
+        changed = [
+            inode
+            for inode in self._badges.keys() | badges.keys()
+            if self._badges.get(inode) != badges.get(inode)
+        ]
+        self._badges = dict(badges)
+        for inode in changed:
+            node = self._inode_nodes.get(inode)
+            if node is not None:
+                node.refresh()
+        return bool(changed)
+
+    def badge_of(self, inode: int) -> str | None:
+        """The severity the row of ``inode`` is badged with (None: no badge)."""
+        return self._badges.get(inode)
 
     # --- the cursor: always on a namespace row, or nowhere --------------------------
 
