@@ -52,6 +52,7 @@ class InsidePane(VerticalScroll):
         self._ns: NetNamespace | None = None
         self.facts: InsideFacts | None = None
         self.reads = 0  # reads started (what "on demand only" is checked by)
+        self._shown: tuple[str, object] | None = None  # what the body shows (plain, spans)
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Select a namespace", style="dim"), id="inside-body")
@@ -67,15 +68,17 @@ class InsidePane(VerticalScroll):
             old, self._ns = self._ns, ns
             changed = old is None or (old.detailed, old.rules) != (ns.detailed, ns.rules)
             if self.facts is not None and changed:
-                self._body().update(inside_text(self.facts, ns))
+                self._update(inside_text(self.facts, ns))
             return
+        again_here = ns.inode == self._inode and self.facts is not None
         self._inode = ns.inode
         self._ns = ns
-        self.facts = None
         self.reads += 1
-        msg = Text("reading sockets, neighbours and NAT of ", style="dim")
-        msg.append_text(ns_title(ns))
-        self._body().update(msg)
+        if not again_here:  # a re-read of what is shown keeps it until the new facts
+            self.facts = None
+            msg = Text("reading sockets, neighbours and NAT of ", style="dim")
+            msg.append_text(ns_title(ns))
+            self._update(msg)
         self.run_worker(
             lambda: self._read(source, ns),
             thread=True,
@@ -87,7 +90,14 @@ class InsidePane(VerticalScroll):
     def show_message(self, message: str) -> None:
         """No namespace to read (nothing selected, it is gone): say so."""
         self._inode = self._ns = self.facts = None
-        self._body().update(Text(message, style="dim italic"))
+        self._update(Text(message, style="dim italic"))
+
+    def _update(self, text: Text) -> None:
+        """Show ``text``; the same again sends nothing to the terminal."""
+        key = (text.plain, text.spans)
+        if key != self._shown:
+            self._shown = key
+            self._body().update(text)
 
     def _read(self, source: InsideReader, ns: NetNamespace) -> None:
         try:
@@ -106,9 +116,10 @@ class InsidePane(VerticalScroll):
             return  # read for a namespace no longer shown (or none is shown now)
         self.facts = facts
         shown = self._ns if self._ns is not None and self._ns.inode == ns.inode else ns
-        self._body().update(inside_text(facts, shown))
+        self._update(inside_text(facts, shown))
 
     def _failed(self, ns: NetNamespace, why: str) -> None:
         if ns.inode != self._inode:
             return
-        self._body().update(safe(why, "bold red"))
+        self.facts = None
+        self._update(safe(why, "bold red"))
