@@ -275,7 +275,10 @@ def test_container_found_by_ip_and_followed_to_its_bridge(
     t.keys("Enter")
     t.wait(f"in host ({lab.docker_network_bridge})", "the host veth on the network's bridge")
     t.keys("3")  # wiring
-    t.wait(f"bridge {lab.docker_network_bridge} in host", "the bridge in the wiring tree")
+    t.wait(
+        f"bridge {lab.docker_network_bridge} docker:{lab.docker_network} in host",
+        "the bridge in the wiring tree, named by its Docker network",
+    )
     t.wait("nsxlab-app2", "the other container on the same bridge")
 
 
