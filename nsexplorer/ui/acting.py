@@ -255,8 +255,12 @@ class ActingScreen(Screen[None]):
         if run is not None:
             status.append(f" after {time.monotonic() - run.started:.1f} s", style="dim")
         out.add(status)
+        self.run_kept(run, result)
         self.notify_runner_warnings()
         self.update_cmdbar()
+
+    def run_kept(self, run: Run | None, result: RunResult) -> None:
+        """A run ended (IncidentScreen keeps its output for the bundle)."""
 
     def action_cancel_command(self) -> None:
         running = [run for run in self.runs.values() if not run.done.is_set()]

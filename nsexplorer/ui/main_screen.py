@@ -25,8 +25,8 @@ from textual.widgets import ContentSwitcher, Footer, Tree
 
 from nsexplorer.model import NetNamespace
 from nsexplorer.ui import filtering, render
-from nsexplorer.ui.acting import ActingScreen
 from nsexplorer.ui.help import help_text
+from nsexplorer.ui.incident import IncidentScreen
 from nsexplorer.ui.navigation import History, Place
 from nsexplorer.ui.screens.dialogs import ConfirmScreen, HelpScreen
 from nsexplorer.ui.screens.problems import Jump, ProblemsScreen, ifindex_for
@@ -54,7 +54,7 @@ COUNTERS_EVERY = 1.0  # seconds between counter readings while the Counters pane
 BURST_GAP = 0.05  # keys closer than this are a burst (a person types slower)
 
 
-class MainScreen(ActingScreen):
+class MainScreen(IncidentScreen):
     # The one key table: the help page and the README's table are generated from it
     # (the tooltip is the help text; rows with the same tooltip are merged).
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -90,6 +90,13 @@ class MainScreen(ActingScreen):
             Binding(str(n), f"show_pane('{pane_id}')", title, show=False, tooltip=_PANES_HELP)
             for n, (pane_id, title) in enumerate(PANES, start=1)
         ],
+        # issue 12: act in an incident (ui/incident.py); space beats the Tree's own
+        Binding("space", "toggle_mark", "Mark", show=False, priority=True, tooltip="mark (for X)"),
+        Binding("X", "run_in_marked", "Run in marked", show=False, tooltip="run in marked/shown"),
+        Binding("t", "capture", "Capture", show=False, tooltip="capture (tcpdump)"),
+        Binding("T", "termshark", "Termshark", show=False, tooltip="termshark there"),
+        Binding("d", "changes", "Changes", show=False, tooltip="changes since start"),
+        Binding("B", "bundle", "Bundle", show=False, tooltip="incident bundle"),
     ]
 
     selected: var[int | None] = var(None, init=False)
@@ -282,6 +289,7 @@ class MainScreen(ActingScreen):
         ns = self.selected_ns
         self._draw_main()
         self.update_cmdbar()
+        self.selection_seen(ns)
         self.nsx.selection_changed(ns)
 
     @property
@@ -300,6 +308,7 @@ class MainScreen(ActingScreen):
     def show_inventory(self) -> None:
         """The inventory changed (a snapshot was merged in)."""
         previous = self.selected
+        self.inventory_shown()
         self._show_sidebar()
         if self.selected == previous:
             self._dirty = set(PANE_IDS)
