@@ -20,7 +20,7 @@ from nsexplorer.ports import TerminalInfo
 from nsexplorer.textsafe import visible
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Callable, Collection
 
     from nsexplorer.actions.runner import NamespaceRunner
     from nsexplorer.collect.source import LiveSource
@@ -145,10 +145,16 @@ class PrefetchedSource:
 
 
 def incident_tools(
-    runner: NamespaceRunner, live: PrefetchedSource, baseline: Snapshot | None, origin: str
+    runner: NamespaceRunner,
+    detail: Callable[[NetNamespace], NetNamespace],
+    baseline: Snapshot | None = None,
+    origin: str = "",
+    *,
+    directory: str = ".",
 ) -> IncidentTools:
-    """The incident verbs' ports: fan-out through the runner, the host's tcpdump (pcaps
-    and bundles written in the current directory), the bundle writer."""
+    """The incident verbs' ports: fan-out through the runner, the host's tcpdump and
+    the bundle writer (pcaps and bundles written new in ``directory``); ``detail``
+    re-reads a namespace (a capture checks its interface is still there)."""
     from nsexplorer.actions import fanout
     from nsexplorer.cli.bundle import write_session_bundle
     from nsexplorer.cli.capture import CaptureTools
@@ -156,8 +162,8 @@ def incident_tools(
 
     return IncidentTools(
         fanout=functools.partial(fanout.run_in_each, runner),
-        capture=CaptureTools(runner, live.detail),
-        bundle=functools.partial(write_session_bundle, runner.audit_log_path),
+        capture=CaptureTools(runner, detail, directory=directory),
+        bundle=functools.partial(write_session_bundle, runner.audit_log_path, directory=directory),
         baseline=baseline,
         baseline_origin=origin,
     )
@@ -249,7 +255,7 @@ def _run(args: argparse.Namespace) -> int:
             read_only=args.read_only,
             on_first_paint=_startup_over,
             terminal=terminal,
-            incident=incident_tools(runner, live, baseline, origin),
+            incident=incident_tools(runner, live.detail, baseline, origin),
         )
     try:
         app.run(mouse=use_mouse(args, terminal))
