@@ -312,6 +312,7 @@ class CapturingScreen(ActingScreen):
         finally:
             self.notify_runner_warnings()
         out.add(render.plain(f"[termshark exited with status {status}]", "dim"))
+        self.action_show_pane("output")
         self.session.keep_output(KeptOutput(started, label, command, status, "(interactive)"))
         self.update_cmdbar()
         self.app.refresh(layout=True)
