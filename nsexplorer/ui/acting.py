@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from nsexplorer.ui.app import NsxApp
 
 READ_ONLY_MESSAGE = "read-only mode (--read-only): {what} refused; nothing ran"
-REPLAY_MESSAGE = "replaying a saved snapshot: {what} is not possible; nothing ran"
+REPLAY_MESSAGE = "replaying a saved snapshot: {what} not possible; nothing ran"
 NOTHING_SELECTED = "nothing is selected (the filter matches no namespace): nothing ran"
 HISTORY_LIMIT = 100
 NETNS_DIR = "/var/run/netns"
