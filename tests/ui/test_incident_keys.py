@@ -12,6 +12,8 @@ from textual.widgets import DataTable, Static
 from uifixtures import (
     LAB_A,
     LAB_B,
+    PAIR_C,
+    PAIR_D,
     AppFactory,
     FakeRunner,
     FakeSource,
@@ -21,7 +23,7 @@ from uifixtures import (
 
 from nsexplorer.ui.capturing import CAPTURE_COUNT, CAPTURE_SECONDS, parse_capture_line
 from nsexplorer.ui.incident import IncidentTools
-from nsexplorer.ui.screens.changes import ChangesScreen
+from nsexplorer.ui.screens.changes import ChangesScreen, ChangeTracker, jump_for
 from nsexplorer.ui.widgets.sidebar import NamespaceTree
 
 SIZE = (120, 36)
@@ -162,3 +164,46 @@ async def test_fan_out_prompt_escapes_hostile_labels(make_app: AppFactory) -> No
         text = widget_text(title)
         assert "Run in " in text and "shown namespace(s)" in text
         assert "[link=http://x]evil[/link]" in text  # shown as written, never markup
+
+
+def test_problems_that_appear_or_clear_are_changes() -> None:
+    now = lab_snapshot()  # nsxlab-d's dc0 is admin down: both ends are problems
+    d = now.by_inode(PAIR_D)
+    assert d is not None
+    fixed = replace(
+        d,
+        interfaces=tuple(
+            replace(i, state="up", flags=("BROADCAST", "MULTICAST", "UP", "LOWER_UP"))
+            if i.name == "dc0"
+            else i
+            for i in d.interfaces
+        ),
+    )
+    c = now.by_inode(PAIR_C)
+    assert c is not None
+    c_fixed = replace(
+        c,
+        interfaces=tuple(
+            replace(i, state="up", flags=("BROADCAST", "MULTICAST", "UP", "LOWER_UP"))
+            if i.name == "cd0"
+            else i
+            for i in c.interfaces
+        ),
+    )
+    healthy = replace(
+        now,
+        namespaces=tuple(
+            {PAIR_D: fixed, PAIR_C: c_fixed}.get(ns.inode, ns) for ns in now.namespaces
+        ),
+    )
+    tracker = ChangeTracker(healthy)
+    fresh = tracker.update(now, "10:00:00")
+    appeared = {(ch.namespace_inode, ch.subject) for ch in fresh if ch.kind == "problem-appeared"}
+    assert appeared == {(PAIR_C, "cd0"), (PAIR_D, "dc0")}
+    mine = next(ch for ch in fresh if ch.kind == "problem-appeared" and ch.subject == "dc0")
+    assert "veth-admin-down" in mine.message
+    assert jump_for(mine).interface == "dc0"
+    assert tracker.update(now, "10:00:05") == ()  # the same problems: nothing new
+    back = ChangeTracker(now).update(healthy, "10:01:00")
+    cleared = {(ch.namespace_inode, ch.subject) for ch in back if ch.kind == "problem-cleared"}
+    assert cleared == {(PAIR_C, "cd0"), (PAIR_D, "dc0")}
