@@ -226,11 +226,19 @@ class IncidentScreen(CapturingScreen):
         if not still:
             self._refuse("every namespace chosen is gone: nothing ran")
             return
-        screen = FanOutScreen(self._keeping(fanout), still, argv)
+        self._next_run += 1
+        label = f"{len(still)} namespaces"
+        run = Run(self._next_run, label, 0, join_argv(argv), time.monotonic())
+        screen = FanOutScreen(self._keeping(fanout, run), still, argv)
+        # a Run too: the command bar shows it, quitting asks, ctrl+c and SIGTERM stop it
+        run.cancel = screen.cancel_event
+        self.runs = {k: v for k, v in self.runs.items() if not v.done.is_set()}
+        self.runs[run.run_id] = run
         self.app.push_screen(screen, lambda _: self._fanned_out(screen, still, argv))
 
-    def _keeping(self, fanout: FanOut) -> FanOut:
-        """``fanout``, each namespace's outcome also kept for the bundle."""
+    def _keeping(self, fanout: FanOut, tracked: Run) -> FanOut:
+        """``fanout``, each namespace's outcome also kept for the bundle, ``tracked``
+        marked done when it returns."""
         session = self.session
 
         def run(
@@ -251,7 +259,10 @@ class IncidentScreen(CapturingScreen):
                 if on_done is not None:
                     on_done(d)
 
-            return fanout(namespaces, argv, cancel=cancel, on_done=done)
+            try:
+                return fanout(namespaces, argv, cancel=cancel, on_done=done)
+            finally:
+                tracked.done.set()
 
         return run
 
@@ -265,7 +276,14 @@ class IncidentScreen(CapturingScreen):
         command = join_argv(argv)
         clock = time.strftime("%H:%M:%S")
         ok = sum(1 for r in results.values() if r.exit_status == 0 and not r.error)
-        out.begin(f"{len(namespaces)} namespaces", 0, clock, command)
+        if out.transcript:
+            out.add(Text(""))
+        head = render.plain("── ", "dim")
+        head.append(f"{len(namespaces)} namespaces", style="bold reverse")
+        head.append(f" · {clock} ", style="bold")
+        head.append("──", style="dim")
+        out.add(head)
+        out.add(render.command_line_text(command))
         out.add(render.plain(f"{len(results)} finished: {ok} ok, {len(results) - ok} failed"))
         for ns in namespaces:
             result = results.get(ns.inode)

@@ -160,11 +160,13 @@ async def test_no_marks_runs_in_all_shown_and_read_only_refuses(nsxt: Any, tmp_p
         screen = app.screen
         assert isinstance(screen, FanOutScreen)
         await pilot.pause(0.5)
+        assert app.command_running  # a run like x's: quitting asks, SIGTERM stops it
         started = time.monotonic()
         await pilot.press("escape")  # one key cancels both
         await until(pilot, lambda: screen.finished, "the cancelled fan-out finished", 15)
         assert time.monotonic() - started < 15
         assert all(r.exit_status is None for r in screen.results.values())
+        assert not app.command_running
     ro = live_app(tmp_path, read_only=True)
     async with ro.run_test(size=SIZE) as pilot:
         await settle(pilot)
