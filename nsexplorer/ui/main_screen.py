@@ -90,8 +90,9 @@ class MainScreen(IncidentScreen):
             Binding(str(n), f"show_pane('{pane_id}')", title, show=False, tooltip=_PANES_HELP)
             for n, (pane_id, title) in enumerate(PANES, start=1)
         ],
-        # issue 12: act in an incident (ui/incident.py); space beats the Tree's own
-        Binding("space", "toggle_mark", "Mark", show=False, priority=True, tooltip="mark (for X)"),
+        # issue 12: act in an incident (ui/incident.py). Never priority bindings: those
+        # run as the key arrives, ahead of keys still queued for the sidebar (j, k).
+        Binding("space", "toggle_mark", "Mark", show=False, tooltip="mark (for X)"),
         Binding("X", "run_in_marked", "Run in marked", show=False, tooltip="run in marked/shown"),
         Binding("t", "capture", "Capture", show=False, tooltip="capture (tcpdump)"),
         Binding("T", "termshark", "Termshark", show=False, tooltip="termshark there"),

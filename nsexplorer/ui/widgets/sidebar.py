@@ -66,6 +66,8 @@ class NamespaceTree(Tree[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
+        # marks the row (MainScreen), in key order, instead of Tree's fold/unfold
+        Binding("space", "screen.toggle_mark", "Mark", show=False),
     ]
 
     highlighted: var[int | None] = var(None)
