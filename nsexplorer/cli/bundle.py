@@ -76,7 +76,11 @@ def write_session_bundle(
     if why:
         parts.notes.append(why)
     data = bundle.build(parts)
-    path = os.path.join(os.path.abspath(directory), default_name(evidence.snapshot.hostname))
+    first = os.path.join(os.path.abspath(directory), default_name(evidence.snapshot.hostname))
+    path, n = first, 1
+    while os.path.lexists(path):  # a second bundle within the same second: keep both
+        n += 1
+        path = first.removesuffix(".tar.gz") + f"-{n}.tar.gz"
     output_rules.write_file(path, data)
     return BundleWritten(path, len(data), len(mine))
 
