@@ -50,6 +50,9 @@ PANE_IDS = tuple(pane_id for pane_id, _ in PANES)
 SIDEBAR_STEP = 6
 _PANES_HELP = "show a pane (see bar)"
 _WIDER = "sidebar wider/narrower"
+_MARKS = "mark / run in marked"
+_CAPTURE = "tcpdump / termshark"
+_EVIDENCE = "changes / bundle"
 COUNTERS_EVERY = 1.0  # seconds between counter readings while the Counters pane shows
 BURST_GAP = 0.05  # keys closer than this are a burst (a person types slower)
 
@@ -92,12 +95,12 @@ class MainScreen(IncidentScreen):
         ],
         # issue 12: act in an incident (ui/incident.py). Never priority bindings: those
         # run as the key arrives, ahead of keys still queued for the sidebar (j, k).
-        Binding("space", "toggle_mark", "Mark", show=False, tooltip="mark (for X)"),
-        Binding("X", "run_in_marked", "Run in marked", show=False, tooltip="run in marked/shown"),
-        Binding("t", "capture", "Capture", show=False, tooltip="capture (tcpdump)"),
-        Binding("T", "termshark", "Termshark", show=False, tooltip="termshark there"),
-        Binding("d", "changes", "Changes", show=False, tooltip="changes since start"),
-        Binding("B", "bundle", "Bundle", show=False, tooltip="incident bundle"),
+        Binding("space", "toggle_mark", "Mark", show=False, tooltip=_MARKS),
+        Binding("X", "run_in_marked", "Run in marked", show=False, tooltip=_MARKS),
+        Binding("t", "capture", "Capture", show=False, tooltip=_CAPTURE),
+        Binding("T", "termshark", "Termshark", show=False, tooltip=_CAPTURE),
+        Binding("d", "changes", "Changes", show=False, tooltip=_EVIDENCE),
+        Binding("B", "bundle", "Bundle", show=False, tooltip=_EVIDENCE),
     ]
 
     selected: var[int | None] = var(None, init=False)
