@@ -207,3 +207,21 @@ def test_problems_that_appear_or_clear_are_changes() -> None:
     back = ChangeTracker(now).update(healthy, "10:01:00")
     cleared = {(ch.namespace_inode, ch.subject) for ch in back if ch.kind == "problem-cleared"}
     assert cleared == {(PAIR_C, "cd0"), (PAIR_D, "dc0")}
+
+
+async def test_what_x_ran_is_kept_for_the_bundle(make_app: AppFactory) -> None:
+    runner = FakeRunner(output="1: lo: <LOOPBACK,UP>\n")
+    app = make_app(runner=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(LAB_A)
+        await pilot.press("x", *"ip -br link", "enter")
+        await settle(pilot)
+        (kept,) = app.main.session.outputs
+        assert (kept.label, kept.exit_status) == ("nsxlab-a", 0)
+        assert kept.command == runner.equivalent_command(
+            app.inventory.by_inode[LAB_A], ["ip", "-br", "link"]
+        )
+        assert "1: lo: <LOOPBACK,UP>" in kept.text
+        evidence = app.main.session.evidence(app.snapshot, None)  # type: ignore[arg-type]
+        assert "nsxlab-a (netns 4026532601)" in evidence.viewed
