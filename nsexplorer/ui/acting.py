@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from nsexplorer.ui.app import NsxApp
 
 READ_ONLY_MESSAGE = "read-only mode (--read-only): {what} refused; nothing ran"
-REPLAY_MESSAGE = "replaying a saved snapshot: {what} is not possible; nothing ran"
+REPLAY_MESSAGE = "replaying a saved snapshot: {what} not possible; nothing ran"
 NOTHING_SELECTED = "nothing is selected (the filter matches no namespace): nothing ran"
 HISTORY_LIMIT = 100
 NETNS_DIR = "/var/run/netns"
@@ -255,8 +255,12 @@ class ActingScreen(Screen[None]):
         if run is not None:
             status.append(f" after {time.monotonic() - run.started:.1f} s", style="dim")
         out.add(status)
+        self.run_kept(run, result)
         self.notify_runner_warnings()
         self.update_cmdbar()
+
+    def run_kept(self, run: Run | None, result: RunResult) -> None:
+        """A run ended (IncidentScreen keeps its output for the bundle)."""
 
     def action_cancel_command(self) -> None:
         running = [run for run in self.runs.values() if not run.done.is_set()]

@@ -36,6 +36,7 @@ from nsexplorer.ports import (
 from nsexplorer.textsafe import visible
 from nsexplorer.ui.collecting import CollectingApp
 from nsexplorer.ui.contrast import Legible
+from nsexplorer.ui.incident import IncidentTools
 from nsexplorer.ui.main_screen import MainScreen
 from nsexplorer.ui.palette import GotoNamespace
 
@@ -65,6 +66,7 @@ class NsxApp(CollectingApp):
         min_collect_gap: float = 2.0,
         on_first_paint: Callable[[], None] | None = None,
         terminal: TerminalInfo | None = None,
+        incident: IncidentTools | None = None,
     ) -> None:
         super().__init__(source, watcher=watcher, debounce=debounce, gap=min_collect_gap)
         self.runner = runner
@@ -72,6 +74,7 @@ class NsxApp(CollectingApp):
         self.read_only = read_only or (runner is not None and runner.read_only)
         self.replay_name = replay_name
         self.terminal = terminal or TerminalInfo()
+        self.incident = incident or IncidentTools()  # fan-out, capture, bundle, baseline
         self.on_first_paint = on_first_paint
         self.exit_signal: int | None = None
         self._main: MainScreen | None = None

@@ -25,8 +25,8 @@ from textual.widgets import ContentSwitcher, Footer, Tree
 
 from nsexplorer.model import NetNamespace, bridge_networks
 from nsexplorer.ui import filtering, render
-from nsexplorer.ui.acting import ActingScreen
 from nsexplorer.ui.help import help_text
+from nsexplorer.ui.incident import IncidentScreen
 from nsexplorer.ui.navigation import History, Place
 from nsexplorer.ui.problemboard import split_warnings
 from nsexplorer.ui.render_views import namespace_problems_text, problems_summary_text
@@ -53,11 +53,14 @@ PANE_IDS = tuple(pane_id for pane_id, _ in PANES)
 SIDEBAR_STEP = 6
 _PANES_HELP = "show a pane (see bar)"
 _WIDER = "sidebar wider/narrower"
+_MARKS = "mark / run in marked"
+_CAPTURE = "tcpdump / termshark"
+_EVIDENCE = "changes / bundle"
 COUNTERS_EVERY = 1.0  # seconds between counter readings while the Counters pane shows
 BURST_GAP = 0.05  # keys closer than this are a burst (a person types slower)
 
 
-class MainScreen(ActingScreen):
+class MainScreen(IncidentScreen):
     # The one key table: the help page and the README's table are generated from it
     # (the tooltip is the help text; rows with the same tooltip are merged).
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -93,6 +96,14 @@ class MainScreen(ActingScreen):
             Binding(str(n), f"show_pane('{pane_id}')", title, show=False, tooltip=_PANES_HELP)
             for n, (pane_id, title) in enumerate(PANES, start=1)
         ],
+        # issue 12: act in an incident (ui/incident.py). Never priority bindings: those
+        # run as the key arrives, ahead of keys still queued for the sidebar (j, k).
+        Binding("space", "toggle_mark", "Mark", show=False, tooltip=_MARKS),
+        Binding("X", "run_in_marked", "Run in marked", show=False, tooltip=_MARKS),
+        Binding("t", "capture", "Capture", show=False, tooltip=_CAPTURE),
+        Binding("T", "termshark", "Termshark", show=False, tooltip=_CAPTURE),
+        Binding("d", "changes", "Changes", show=False, tooltip=_EVIDENCE),
+        Binding("B", "bundle", "Bundle", show=False, tooltip=_EVIDENCE),
     ]
 
     selected: var[int | None] = var(None, init=False)
@@ -287,6 +298,7 @@ class MainScreen(ActingScreen):
         ns = self.selected_ns
         self._draw_main()
         self.update_cmdbar()
+        self.selection_seen(ns)
         self.nsx.selection_changed(ns)
 
     @property
@@ -307,6 +319,7 @@ class MainScreen(ActingScreen):
         previous = self.selected
         self._inside_stale = True
         self._show_problems()
+        self.inventory_shown()
         self._show_sidebar()
         if self.selected == previous:
             self._dirty = set(PANE_IDS)

@@ -203,10 +203,11 @@ def test_tracker_keeps_first_seen_time_and_forgets_a_reverted_change() -> None:
     changed = _changed_snapshot(base)
     fresh = tracker.update(changed, "23:01:00")
     kinds = sorted(c.kind for c in fresh)
-    assert kinds == ["interface-changed", "namespace-gone"]
+    # the smaller MTU is also a problem on both ends of that veth (a is its far end)
+    assert kinds == ["interface-changed", "namespace-gone", "problem-appeared", "problem-appeared"]
     assert tracker.update(changed, "23:02:00") == ()
     assert {s.when for s in tracker.entries} == {"23:01:00"}
-    assert tracker.inodes() == {4026532601, 4026532604}
+    assert tracker.inodes() == {4026532601, 4026532604, 4026531840}
     tracker.update(base, "23:03:00")
     assert tracker.entries == []
 

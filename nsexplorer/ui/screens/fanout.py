@@ -78,6 +78,11 @@ class FanOutScreen(Screen[None]):
         self.finished = False
 
     @property
+    def cancel_event(self) -> threading.Event:
+        """Set to cancel (Escape here, or the app stopping every command)."""
+        return self._cancel
+
+    @property
     def results(self) -> dict[int, RunResult]:
         return dict(self._done)
 

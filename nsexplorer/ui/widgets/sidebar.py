@@ -42,6 +42,23 @@ def sort_key(ns: NetNamespace) -> tuple[object, ...]:
     return (ns.gone, natural_key(ns_label(ns)), ns.inode)
 
 
+MARKED = "✓"  # a fan-out target (space)
+CHANGED = "Δ"  # differs from the baseline (the Changes view lists how)
+
+
+def decorated(label: Text, *, marked: bool, changed: bool) -> Text:
+    """A row's label with its marks in front: ✓ marked, Δ changed since the baseline
+    (a row with neither is unchanged, so nothing shifts)."""
+    if not (marked or changed):
+        return label
+    text = Text(MARKED if marked else "", style="bold reverse")
+    if changed:
+        text.append(CHANGED, style="bold yellow")
+    text.append(" ")
+    text.append_text(label)
+    return text
+
+
 def display_order(namespaces: Iterable[NetNamespace]) -> list[NetNamespace]:
     """Group by group, then the sort key: the order rows appear in."""
     groups = list(Group)
@@ -54,6 +71,8 @@ class NamespaceTree(Tree[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
+        # marks the row (MainScreen), in key order, instead of Tree's fold/unfold
+        Binding("space", "screen.toggle_mark", "Mark", show=False),
     ]
 
     highlighted: var[int | None] = var(None)
@@ -69,6 +88,9 @@ class NamespaceTree(Tree[int]):
         self._signature: tuple[object, ...] = ()
         self._inode_nodes: dict[int, TreeNode[int]] = {}
         self._badges: dict[int, str] = {}
+        self._marked: frozenset[int] = frozenset()
+        self._changed: frozenset[int] = frozenset()
+        self._labels: dict[int, tuple[Text, bool, bool]] = {}  # undecorated, as drawn
 
     # --- the label: never markup, cut with an ellipsis ------------------------------
 
@@ -194,6 +216,7 @@ class NamespaceTree(Tree[int]):
         self.clear()
         self.cursor_line = -1
         self._inode_nodes = {}
+        self._labels = {}
         by_group: dict[Group, list[NetNamespace]] = {}
         for ns in namespaces:
             by_group.setdefault(group_of(ns), []).append(ns)
@@ -226,6 +249,9 @@ class NamespaceTree(Tree[int]):
         if reason:
             label.append("  ")
             label.append_text(render.safe(reason, "italic"))
+        state = (label, ns.inode in self._marked, ns.inode in self._changed)
+        self._labels[ns.inode] = state
+        label = decorated(label.copy(), marked=state[1], changed=state[2])
         if others:
             node = parent.add(label, data=ns.inode, expand=True)
             for c in others:
@@ -235,6 +261,17 @@ class NamespaceTree(Tree[int]):
         else:
             node = parent.add_leaf(label, data=ns.inode)
         self._inode_nodes[ns.inode] = node
+
+    def decorate(self, marked: frozenset[int], changed: frozenset[int] | set[int]) -> None:
+        """Show which rows are marked and which changed; only rows whose marks differ
+        from what they show are drawn again."""
+        self._marked, self._changed = frozenset(marked), frozenset(changed)
+        for inode, (label, was_marked, was_changed) in self._labels.items():
+            now = (inode in self._marked, inode in self._changed)
+            if now != (was_marked, was_changed):
+                self._labels[inode] = (label, *now)
+                node = self._inode_nodes[inode]
+                node.set_label(decorated(label.copy(), marked=now[0], changed=now[1]))
 
     def _move_to(self, node: TreeNode[int] | None) -> None:
         _ = self.last_line  # line numbers are computed before moving
