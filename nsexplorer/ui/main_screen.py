@@ -339,6 +339,9 @@ class MainScreen(IncidentScreen):
         self.query_one("#title", Line).show_tail(tail)
 
     def namespace_updated(self, inode: int) -> None:
+        fresh = self.nsx.inventory.get(inode)
+        if fresh is not None and fresh.detailed and self.nsx.board.update_counters(fresh):
+            self._show_problems()
         self._show_sidebar()
         if inode == self.selected:
             ns = self.selected_ns

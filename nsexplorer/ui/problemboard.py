@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
-from nsexplorer.model import Snapshot
+from nsexplorer.model import NetNamespace, Snapshot
 from nsexplorer.ui.render_views import SEVERITY_ORDER, Finding
 
 Finder = Callable[[Snapshot], Sequence[Finding]]
@@ -29,9 +30,10 @@ def _key(p: Finding) -> tuple[str, int, str | None, str]:
 class ProblemBoard:
     """Findings of the latest snapshot; ``update`` says which appeared and cleared."""
 
-    def __init__(self, find: Finder, growing: Grower | None = None) -> None:
+    def __init__(self, find: Finder, growing: Grower | None = None, growing_kind: str = "") -> None:
         self._find = find
         self._growing = growing
+        self._growing_kind = growing_kind  # the kind ``growing``'s findings carry
         self._previous: Snapshot | None = None
         self._all: tuple[Finding, ...] = ()
         self._by_ns: dict[int, tuple[Finding, ...]] = {}
@@ -58,6 +60,25 @@ class ProblemBoard:
         if found is None:
             found = self.findings(snapshot, self._previous)
         self._previous = snapshot
+        return self._take(found)
+
+    def update_counters(self, ns: NetNamespace) -> bool:
+        """A fresh read of one namespace between full reads (the selected one, read
+        again on its events and every second while the Counters pane shows): its
+        counters-growing findings become those since the last full read, so a drop
+        counter growing on a quiet host is badged without waiting for a full read.
+        True when the board changed."""
+        before = self._previous
+        if self._growing is None or before is None or not self._growing_kind:
+            return False
+        grown = self._growing(before, replace(before, namespaces=(ns,)))
+        kept = [
+            p for p in self._all if p.kind != self._growing_kind or p.namespace_inode != ns.inode
+        ]
+        appeared, cleared = self._take([*kept, *grown])
+        return bool(appeared or cleared)
+
+    def _take(self, found: Sequence[Finding]) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
         old = {_key(p): p for p in self._all}
         new = {_key(p): p for p in found}
         appeared = tuple(p for k, p in new.items() if k not in old)
@@ -128,4 +149,5 @@ def live_board() -> ProblemBoard:
 
         return counters_growing(before, after)
 
-    return ProblemBoard(find, growing)
+    # the kind's one home is nsexplorer.problems.base (imported lazily, as above)
+    return ProblemBoard(find, growing, growing_kind="counters-growing")

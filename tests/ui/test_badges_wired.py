@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from helpers import screen_text, settle, widget_text
 from textual.geometry import Region
 from textual.pilot import Pilot
@@ -25,6 +26,8 @@ from uifixtures import (
 )
 
 from nsexplorer.model import Counters, Interface, NetNamespace, Snapshot
+from nsexplorer.problems.base import COUNTERS_GROWING
+from nsexplorer.ui import main_screen
 from nsexplorer.ui.app import NsxApp
 from nsexplorer.ui.screens.problems import ProblemsScreen
 from nsexplorer.ui.widgets.panes import InterfacesPane
@@ -269,6 +272,38 @@ async def test_counters_growing_between_reads_become_a_badge_and_a_problem_that_
         assert "W eth0: rx_errors +7" in widget_text(app.main.query_one("#details-body"))
         # counters that stopped growing: the finding clears at the next read
         await _reread(pilot, watcher)
+        assert tree.badge_of(WEB) is None
+
+
+async def test_counters_growing_between_full_reads_are_badged_from_the_selected_reads(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A quiet host gets no full read; the Counters pane's reads of the selected
+    namespace still badge its growing counters (compared with the last full read)."""
+    monkeypatch.setattr(main_screen, "COUNTERS_EVERY", 0.05)
+    source = FakeSource(_web_eth0(_found_lost0(_healed(lab_snapshot())), rx_errors=3))
+    app = make_app(source=source, watcher=FakeWatcher(), debounce=0.01, min_collect_gap=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        tree = app.main.query_one(NamespaceTree)
+        app.goto(WEB)
+        await settle(pilot)
+        await pilot.press("7")
+        await pilot.pause(0.2)
+        assert tree.badge_of(WEB) is None  # nothing grew yet
+        collects = source.collects
+        source.snapshot = _web_eth0(source.snapshot, rx_errors=5)
+        await pilot.pause(0.3)
+        await settle(pilot)
+        assert source.collects == collects  # no full read happened
+        assert tree.badge_of(WEB) == "warning"
+        assert _title(app).endswith("p: 1 warning")
+        (growing,) = app.board.problems
+        assert growing.kind == COUNTERS_GROWING and "rx_errors +2" in growing.message
+        # back to the full read's value: nothing grows since it, the badge clears
+        source.snapshot = _web_eth0(source.snapshot, rx_errors=3)
+        await pilot.pause(0.3)
+        await settle(pilot)
         assert tree.badge_of(WEB) is None
 
 
