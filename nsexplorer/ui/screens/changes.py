@@ -20,9 +20,10 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from nsexplorer.diffing import Change, diff_snapshots
+from nsexplorer.changes import changes_between
+from nsexplorer.diffing import Change
 from nsexplorer.model import Snapshot
-from nsexplorer.problems import Problem, find_problems
+from nsexplorer.problems import find_problems
 from nsexplorer.ui.render_views import change_cells
 from nsexplorer.ui.screens.problems import Jump
 
@@ -45,36 +46,6 @@ class Seen:
     change: Change
 
 
-def problem_changes(
-    before: Sequence[Problem], after: Sequence[Problem], current: Snapshot
-) -> tuple[Change, ...]:
-    """Problems that appeared or cleared (one per kind, namespace and interface: a
-    message that only words the same problem differently is not a change)."""
-
-    def key(p: Problem) -> tuple[str, int, str]:
-        return (p.kind, p.namespace_inode, p.interface or "")
-
-    old = {key(p): p for p in before}
-    new = {key(p): p for p in after}
-
-    def label(p: Problem) -> str:
-        ns = current.by_inode(p.namespace_inode)
-        return ns.label if ns is not None else str(p.namespace_inode)
-
-    out = [
-        Change("problem-appeared", p.namespace_inode, label(p), p.interface or "", "", text)
-        for k, p in new.items()
-        if k not in old and (text := f"{p.kind}: {p.message}")
-    ]
-    live = {ns.inode for ns in current.namespaces if not ns.gone}
-    out += [  # a namespace that went is one change (namespace-gone), not one per problem
-        Change("problem-cleared", p.namespace_inode, label(p), p.interface or "", text, "")
-        for k, p in old.items()
-        if k not in new and p.namespace_inode in live and (text := f"{p.kind}: {p.message}")
-    ]
-    return tuple(out)
-
-
 class ChangeTracker:
     """Differences from one baseline snapshot, each with its first-seen time: what
     ``diff_snapshots`` finds, and problems that appeared or cleared."""
@@ -88,8 +59,7 @@ class ChangeTracker:
     def update(self, current: Snapshot, when: str) -> tuple[Change, ...]:
         """Compare ``current`` with the baseline; return the changes new since the last
         update (the caller may announce them)."""
-        problems = problem_changes(self._baseline_problems, find_problems(current), current)
-        now = (*diff_snapshots(self.baseline, current), *problems)
+        now = changes_between(self.baseline, current, self._baseline_problems)
         fresh = tuple(c for c in now if c not in self._seen)
         self._seen = {c: self._seen.get(c, when) for c in now}
         return fresh
