@@ -18,6 +18,7 @@ from nsexplorer.actions.nsfs import OWN_NETNS, ns_id_of
 from nsexplorer.actions.output import DEFAULT_LIMIT
 from nsexplorer.actions.process import exit_status_of, run_captured
 from nsexplorer.errors import ActionFailed, NeedsRoot, ReadOnlyRefused
+from nsexplorer.kernel import children
 from nsexplorer.model import NetNamespace, describe
 from nsexplorer.ports import CommandRunner, PreparedShell, RunResult
 
@@ -148,7 +149,7 @@ class NamespaceRunner:
                 if announce is not None:
                     announce(quoting.join(shown))
                 facts = way.audit_facts(run_cmd)
-                proc = subprocess.Popen(
+                proc = children.popen(
                     way.argv(run_cmd),
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
@@ -369,7 +370,7 @@ def call_in_foreground(
         for sig in (signal.SIGINT, signal.SIGQUIT):
             saved[sig] = signal.signal(sig, _ignore_while_waiting)
     try:
-        with subprocess.Popen(list(argv), pass_fds=tuple(pass_fds), env=env) as proc:
+        with children.popen(argv, pass_fds=tuple(pass_fds), env=env) as proc:
             return proc.wait()
     finally:
         for sig, handler in saved.items():
