@@ -10,10 +10,12 @@ display except :func:`search_blob`, which is for matching. A namespace's label i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 
 from rich.text import Text
 
+from nsexplorer.link_state import Lookup as Lookup  # noqa: PLC0414 - re-exported for panes
+from nsexplorer.link_state import link_state
 from nsexplorer.model import (
     Container,
     Group,
@@ -38,9 +40,6 @@ GROUP_TITLES: dict[Group, str] = {
     Group.PROCESSES: "Processes",
     Group.OTHER: "Other",
 }
-
-# inode -> namespace, for naming the other end of a veth (a dict: O(1) per peer)
-Lookup = Mapping[int, NetNamespace]
 
 STATE_STYLES = {"up": "green", "down": "red", "lowerlayerdown": "red", "unknown": "yellow"}
 
@@ -434,34 +433,6 @@ LINK_STATE_STYLES = {
     "lowerlayerdown": "bold red",
     "unknown": "yellow",
 }
-
-
-def link_state(iface: Interface, lookup: Lookup) -> tuple[str, str]:
-    """(state, cause): "up", "up, no carrier" or "admin down" from the link's flags, with
-    the cause when it is known (a veth whose peer is admin down, a bridge without ports);
-    the kernel's operstate word when flags were not recorded."""
-    admin = iface.admin_up
-    if admin is None:
-        return iface.state, ""
-    if not admin:
-        return "admin down", ""
-    if iface.carrier is not False:
-        return "up", ""
-    return "up, no carrier", _no_carrier_cause(iface, lookup)
-
-
-def _no_carrier_cause(iface: Interface, lookup: Lookup) -> str:
-    peer = iface.peer
-    if peer is not None and peer.resolved and peer.netns_inode is not None:
-        peer_ns = lookup.get(peer.netns_inode)
-        other = peer_ns.interface(peer.ifindex) if peer_ns and peer.ifindex is not None else None
-        if other is not None and other.admin_up is False:
-            return "peer admin down"
-    if iface.kind == "veth" and peer is not None and not peer.resolved:
-        return "peer unresolved"
-    if iface.kind == "bridge":
-        return "no port up"
-    return ""
 
 
 def link_state_text(iface: Interface, lookup: Lookup, *, with_cause: bool = True) -> Text:
