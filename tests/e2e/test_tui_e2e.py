@@ -202,6 +202,27 @@ def test_run_a_command_with_x(lab: LabState, term: Callable[..., Term]) -> None:
 
 
 @pytest.mark.root
+def test_escape_typed_fast_cancels_the_prompt_and_runs_nothing(
+    lab: LabState, term: Callable[..., Term]
+) -> None:
+    """Escape and the next keys in one write (a fast typist, a batching SSH link):
+    Textual reads ESC i as alt+i; the prompt must still be cancelled."""
+    t = term()
+    live_ready(t)
+    find(t, "nsxlab-a", "nsxlab-a")
+    t.keys("x")
+    t.wait("Run in", "the run prompt")
+    t.text("\x1bid\r")
+    deadline = time.monotonic() + 5
+    while "Run in" in t.screen() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # a run, had one started, is in the audit log by now
+    assert "Run in" not in t.screen()
+    log = Path(t.audit_log)
+    assert not log.exists() or '"id"' not in log.read_text()
+
+
+@pytest.mark.root
 def test_shell_round_trip_returns_to_the_same_screen(
     lab: LabState, term: Callable[..., Term]
 ) -> None:
