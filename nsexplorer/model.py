@@ -43,6 +43,8 @@ __all__ = [
     "candidate_paths",
     "describe",
     "group_of",
+    "ns_label",
+    "primary_container",
 ]
 
 # The netlink classes live in model_net (see there); they are imported from here as
