@@ -22,6 +22,10 @@ NO_CARRIER = "up, no carrier"
 ADMIN_DOWN = "admin down"
 PEER_ADMIN_DOWN = "peer admin down"
 
+# The state column's word where the state's own is longer than it needs to be ("admin
+# down" already says the admin state; "no carrier" implies it is up).
+_COMPACT = {NO_CARRIER: "no carrier"}
+
 # The operstate each state implies: any other operstate is worth saying too.
 _USUAL_OPERSTATE = {UP: ("up",), ADMIN_DOWN: ("down",), NO_CARRIER: ("down", "lowerlayerdown")}
 
@@ -32,6 +36,12 @@ def link_state(iface: Interface, lookup: Lookup) -> tuple[str, str]:
     the kernel's operstate word when flags were not recorded."""
     state, cause, _ = _state(iface, lookup)
     return state, cause
+
+
+def compact_state(state: str) -> str:
+    """The word a narrow column shows for ``state`` (a state from :func:`link_state`);
+    the cause and the full words are for a sentence (:func:`state_sentence`)."""
+    return _COMPACT.get(state, state)
 
 
 def down_peer_namespace(iface: Interface, lookup: Lookup) -> NetNamespace | None:

@@ -16,6 +16,8 @@ from nsexplorer.textsafe import visible
 # Keys that belong to widgets rather than the screen, said once here.
 WIDGET_KEYS: tuple[tuple[str, str], ...] = (
     ("↑ ↓ j k", "move"),
+    ("← →", "a column sideways"),
+    ("home end", "first / last row"),
     ("enter", "into pane; follow veth"),
     ("^p", "palette: go to a netns"),
 )
@@ -63,10 +65,9 @@ def help_text(screen: Screen[None], audit_log: str, size: Size) -> Text:
                     text.append(" ")
                 text.append_text(_cell(*rows[n], width))
         text.append("\n")
-    text.append("\n")
     if audit_log:
-        text.append("audit log: ", style="bold")
-        text.append(f"{visible(audit_log)}\n")
+        text.append("\naudit log: ", style="bold")
+        text.append(visible(audit_log))  # no newline after it: a blank line at 80x24
     return text
 
 

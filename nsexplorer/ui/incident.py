@@ -102,7 +102,7 @@ class IncidentScreen(CapturingScreen):
     def sidebar_tree(self) -> NamespaceTree:
         raise NotImplementedError
 
-    def jump(self, inode: int, ifindex: int | None) -> None:
+    def jump(self, inode: int, ifindex: int | None, column: str | None = None) -> None:
         raise NotImplementedError
 
     # --- hooks the main screen calls ------------------------------------------------

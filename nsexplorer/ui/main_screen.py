@@ -116,7 +116,7 @@ class MainScreen(IncidentScreen):
         self.counters = CounterHistory()
         self._dirty: set[str] = set()
         self._query = ""
-        self._pending_row: tuple[int, int] | None = None
+        self._pending_row: tuple[int, int, str | None] | None = None  # and a column
         self._status = "discovering…"
         self._panes_mounted = False
         self._sidebar_width: int | None = None
@@ -405,7 +405,7 @@ class MainScreen(IncidentScreen):
             table = self.query_one(InterfacesPane)
             table.show_namespace(ns, lookup, self._networks(ns))
             pending = self._pending_row
-            if pending is not None and pending[0] == ns.inode and table.select_ifindex(pending[1]):
+            if pending and pending[0] == ns.inode and table.select_ifindex(*pending[1:]):
                 self._pending_row = None
         elif pane_id == "routes":
             self.query_one(RoutesPane).show_namespace(ns)
@@ -581,15 +581,16 @@ class MainScreen(IncidentScreen):
         ifindex = self.query_one(InterfacesPane).selected_ifindex
         return Place(self.selected, self.pane, ifindex if self.pane == "interfaces" else None)
 
-    def jump(self, inode: int, ifindex: int | None) -> None:
-        """Go to namespace ``inode`` with interface ``ifindex`` highlighted."""
+    def jump(self, inode: int, ifindex: int | None, column: str | None = None) -> None:
+        """Go to namespace ``inode`` with interface ``ifindex`` highlighted (and its
+        ``column`` in view)."""
         if self.nsx.inventory.get(inode) is None:
             self.nsx.notify(f"netns {inode} is not in the list", severity="warning")
             return
         here = self._here()
         if here is not None:
             self.history.visit(here)
-        self._go(Place(inode, "interfaces", ifindex))
+        self._go(Place(inode, "interfaces", ifindex), column)
         self._focus_pane()
 
     def goto(self, inode: int) -> None:
@@ -600,10 +601,11 @@ class MainScreen(IncidentScreen):
         self._go(Place(inode, self.pane, None))
         self.sidebar_tree.focus()
 
-    def _go(self, place: Place) -> None:
+    def _go(self, place: Place, column: str | None = None) -> None:
         if place.inode not in set(self.sidebar_tree.inodes()) and self._query:
             self._clear_filter()
-        self._pending_row = (place.inode, place.ifindex) if place.ifindex is not None else None
+        ifindex = place.ifindex
+        self._pending_row = (place.inode, ifindex, column) if ifindex is not None else None
         self.sidebar_tree.select_inode(place.inode)
         self.action_show_pane(place.pane)
         if place.pane == "interfaces" and place.ifindex is not None and self.selected_ns:
@@ -641,7 +643,7 @@ class MainScreen(IncidentScreen):
 
         def chosen(jump: Jump | None) -> None:
             if jump is not None:
-                self.jump(jump.namespace_inode, ifindex_for(snap, jump))
+                self.jump(jump.namespace_inode, ifindex_for(snap, jump), jump.column)
 
         # The board's: the last full read's findings and the counters that grew.
         self.nsx.push_screen(ProblemsScreen(board.problems, snap), chosen)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from rich.text import Text
 
 from nsexplorer.link_state import Lookup as Lookup  # noqa: PLC0414 - re-exported for panes
-from nsexplorer.link_state import link_state
+from nsexplorer.link_state import compact_state, link_state
 from nsexplorer.model import (
     Container,
     Group,
@@ -365,12 +365,21 @@ def wire_iface_text(iface: Interface, where: str | None = None) -> Text:
     return text
 
 
+def docker_network_text(network: str) -> Text:
+    """'docker:NAME': the Docker network(s) a bridge carries ("" when none)."""
+    if not network:
+        return Text(end="")
+    text = plain("docker:", "dim")
+    text.append_text(safe(network, "cyan"))
+    return text
+
+
 def network_text(network: str) -> Text:
     """' docker:NAME' after a bridge's name: the Docker network(s) it carries."""
     if not network:
         return Text(end="")
-    text = plain(" docker:", "dim")
-    text.append_text(safe(network, "cyan"))
+    text = plain(" ", "dim")
+    text.append_text(docker_network_text(network))
     return text
 
 
@@ -445,17 +454,26 @@ def link_state_text(iface: Interface, lookup: Lookup, *, with_cause: bool = True
     return text
 
 
+def link_state_cell(iface: Interface, lookup: Lookup) -> Text:
+    """The state column's compact word ("no carrier", "admin down", "up"): the cause is
+    in the row's tooltip and the namespace's Details (its findings), not in the column."""
+    state, _ = link_state(iface, lookup)
+    return safe(compact_state(state), LINK_STATE_STYLES.get(state, ""))
+
+
 def interface_cells(iface: Interface, lookup: Lookup, network: str = "") -> tuple[Text, ...]:
     """One Interfaces row, in INTERFACE_COLUMNS order; ``network``: the Docker network(s)
-    whose bridge this is, shown with its name."""
-    name = safe(iface.name, "bold")
-    name.append_text(network_text(network))
+    whose bridge this is, shown in its master column (a bridge has no master of its own;
+    with its name it would push every other column right)."""
+    master = safe(iface.master or "")
+    if network:
+        master = join([m for m in (master, docker_network_text(network)) if m.plain])
     return (
-        name,
-        link_state_text(iface, lookup),
+        safe(iface.name, "bold"),
+        link_state_cell(iface, lookup),
         addresses_text(iface),
         peer_text(iface, lookup),
-        safe(iface.master or ""),
+        master,
         safe(iface.kind, "cyan"),
         plain(str(iface.mtu)),
         safe(iface.mac, "dim"),

@@ -1,5 +1,6 @@
-"""Docker network names on their bridges (docker0, br-<id>) in the Interfaces and
-Wiring panes, from the snapshot's engines (model.bridge_networks), escaped."""
+"""Docker network names on their bridges (docker0, br-<id>) in the Interfaces pane (its
+master column: a bridge has no master, and the name column stays narrow) and the
+Wiring pane, from the snapshot's engines (model.bridge_networks), escaped."""
 
 from __future__ import annotations
 
@@ -10,17 +11,20 @@ from uifixtures import DB, HOST, AppFactory, lab_snapshot
 
 from nsexplorer.model import DockerNetwork, Snapshot
 from nsexplorer.ui.app import NsxApp
+from nsexplorer.ui.render import INTERFACE_COLUMNS
 from nsexplorer.ui.widgets.panes import InterfacesPane, WiringPane
 
 SIZE = (160, 40)
 
 
 def _cells(app: NsxApp, name: str) -> str:
+    """A row's name and, after it, what its master column says (a bridge's network)."""
     table = app.main.query_one(InterfacesPane)
+    master = INTERFACE_COLUMNS.index("master")
     for n in range(table.row_count):
-        cell = str(table.get_row_at(n)[0])
-        if cell.split(" ", maxsplit=1)[0] == name:
-            return cell
+        row = table.get_row_at(n)
+        if str(row[0]) == name:
+            return " ".join(str(cell) for cell in (row[0], row[master]) if str(cell))
     raise AssertionError(f"no row {name!r}")
 
 

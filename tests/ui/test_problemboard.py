@@ -74,7 +74,7 @@ async def test_problems_view_over_real_findings_jumps_to_the_down_veth() -> None
             await pilot.press("down")
         await pilot.press("enter")
         await pilot.pause()
-    assert app.results == [Jump(inode, "veth0")]
+    assert app.results == [Jump(inode, "veth0", "state")]  # its state column in view
 
 
 def test_real_findings_reach_the_board_and_the_problems_view_jumps() -> None:

@@ -26,6 +26,13 @@ def row_of(app, name: str) -> str:  # type: ignore[no-untyped-def]
     return next(line for line in rows(app) if line.strip().startswith(name))
 
 
+def tooltip_of(app, name: str) -> object:  # type: ignore[no-untyped-def]
+    table = app.query_one(InterfacesPane)
+    ns = app.main.selected_ns
+    table.move_cursor(row=[i.name for i in ns.interfaces].index(name))
+    return table.tooltip
+
+
 async def test_admin_down_and_no_carrier_are_told_apart(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -35,10 +42,13 @@ async def test_admin_down_and_no_carrier_are_told_apart(make_app: AppFactory) ->
         assert " admin down " in row_of(app, "dc0")
         app.goto(PAIR_C)
         await settle(pilot)
-        assert "up, no carrier (peer admin down)" in row_of(app, "cd0")
+        # the column's compact word; the cause in the row's tooltip (and its Details)
+        assert " no carrier " in row_of(app, "cd0")
+        assert str(tooltip_of(app, "cd0")) == "cd0: up, no carrier: peer admin down in nsxlab-d"
         app.goto(ORPHAN)
         await settle(pilot)
-        assert "up, no carrier (peer unresolved)" in row_of(app, "lost0")
+        assert " no carrier " in row_of(app, "lost0")
+        assert str(tooltip_of(app, "lost0")) == "lost0: up, no carrier: peer unresolved"
         app.goto(LAB_A)
         await settle(pilot)
         assert " up " in row_of(app, "veth0") and "carrier" not in row_of(app, "veth0")

@@ -65,7 +65,7 @@ async def test_problems_lists_worst_first_and_enter_jumps_to_namespace_and_inter
         assert "no carrier: peer admin down in nsxlab-a" in detail
         await pilot.press("enter")
         await pilot.pause()
-    assert app.results == [Jump(4026532602, "veth0")]
+    assert app.results == [Jump(4026532602, "veth0", "state")]  # its state in view
 
 
 async def test_problems_escape_returns_nothing_and_empty_list_says_so() -> None:

@@ -20,6 +20,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from nsexplorer import problems as kinds
 from nsexplorer.model import Snapshot, ns_label
 from nsexplorer.ui.render_views import (
     SEVERITY_ORDER,
@@ -36,6 +37,23 @@ class Jump:
 
     namespace_inode: int
     interface: str | None = None
+    column: str | None = None  # the Interfaces column that shows the fact (mtu, mac...)
+
+
+# The Interfaces column each kind of finding is about: the jump brings it into view.
+COLUMN_OF_KIND = {
+    kinds.VETH_ADMIN_DOWN: "state",
+    kinds.VETH_NO_CARRIER: "state",
+    kinds.BRIDGE_DOWN: "state",
+    kinds.BRIDGE_PORT_DOWN: "state",
+    kinds.PEER_UNRESOLVED: "peer",
+    kinds.PEER_UNREACHABLE: "peer",
+    kinds.DUPLICATE_IP: "addresses",
+    kinds.DAD_FAILED: "addresses",
+    kinds.CONTAINER_ADDRESS_MISMATCH: "addresses",
+    kinds.DUPLICATE_MAC: "mac",
+    kinds.MTU_MISMATCH: "mtu",
+}
 
 
 def ifindex_for(snapshot: Snapshot, jump: Jump) -> int | None:
@@ -123,7 +141,7 @@ class ProblemsScreen(Screen[Jump | None]):
             return
         self._done = True
         p = self._problems[row]
-        self.dismiss(Jump(p.namespace_inode, p.interface))
+        self.dismiss(Jump(p.namespace_inode, p.interface, COLUMN_OF_KIND.get(p.kind)))
 
     def action_close(self) -> None:
         if not self._done:

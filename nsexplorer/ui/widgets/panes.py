@@ -10,12 +10,14 @@ from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.coordinate import Coordinate
 from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import DataTable, Static, Tree
 from textual.widgets.tree import TreeNode
 
+from nsexplorer.link_state import state_sentence
 from nsexplorer.model import Interface, NetNamespace, ProcessInfo, ns_label
 from nsexplorer.textsafe import visible
 from nsexplorer.ui import render
@@ -105,11 +107,17 @@ class SafeTable(DataTable[Text]):
     BINDINGS: ClassVar[list[BindingType]] = VIM_KEYS
 
     def __init__(
-        self, columns: Sequence[str], *, id: str | None = None, fixed_columns: int = 0
+        self,
+        columns: Sequence[str],
+        *,
+        id: str | None = None,
+        fixed_columns: int = 0,
+        caps: Mapping[int, int] | None = None,
     ) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.fixed_columns = fixed_columns
         self._columns = columns
+        self._caps = dict(caps or {})  # column -> its widest (cells past it: an ellipsis)
         self._filled: tuple[object, ...] | None = None
         self._cell_widths: list[list[int]] = []
 
@@ -157,6 +165,52 @@ class SafeTable(DataTable[Text]):
         if not self.columns:  # filled before it was mounted (a pane mounted on demand)
             self.add_columns(*self._columns)
 
+    # --- keys: sideways a column at a time, Home/End to the first/last row ----------
+
+    def _column_starts(self) -> list[int]:
+        """The scroll_x that puts each scrolled column at the left edge of the scrolled
+        part (the fixed columns stay put)."""
+        starts, x = [], -self._fixed_width()
+        for n, column in enumerate(self.ordered_columns):
+            if n >= self.fixed_columns:
+                starts.append(x)
+            x += column.get_render_width(self)
+        return starts
+
+    def action_cursor_right(self) -> None:
+        now = round(self.scroll_target_x)
+        step = next((x for x in self._column_starts() if x > now), None)
+        if step is not None and now < self.max_scroll_x:
+            self.scroll_to(x=min(step, self.max_scroll_x), animate=False)
+
+    def action_cursor_left(self) -> None:
+        now = round(self.scroll_target_x)
+        step = max((x for x in self._column_starts() if x < now), default=None)
+        if step is not None:
+            self.scroll_to(x=step, animate=False)
+
+    def action_scroll_home(self) -> None:
+        self.action_scroll_top()  # Home: the first row (the sideways start is ← or 0)
+
+    def action_scroll_end(self) -> None:
+        self.action_scroll_bottom()
+
+    def show_column(self, index: int) -> None:
+        """Scroll sideways so column ``index`` is in view (after the next layout: the
+        table's width is known only then)."""
+
+        def scroll() -> None:
+            starts = [0] * self.fixed_columns + self._column_starts()
+            if index < self.fixed_columns or index >= len(starts):
+                return
+            columns = self.ordered_columns
+            end = starts[index] + columns[index].get_render_width(self)
+            visible = self.size.width - self._fixed_width()
+            if starts[index] < self.scroll_x or end > self.scroll_x + visible:
+                self.scroll_to(x=min(starts[index], self.max_scroll_x), animate=False)
+
+        self.call_after_refresh(scroll)
+
     def reset(self, widths: Sequence[int] | None = None) -> None:
         # Columns get explicit widths from their content: auto widths only ever grow,
         # and are measured lazily (two quick refills could leave them at header width).
@@ -174,13 +228,14 @@ class SafeTable(DataTable[Text]):
         styles = tuple(str(c.style) for _, cells in rows for c in cells)
         if self._filled == (signature, styles):
             return False
+        keep_x = 0.0
         if self._filled is not None and self._filled[0][0] == owner and owner is not None:  # type: ignore[index]
-            keep_row = self.cursor_row
+            keep_row, keep_x = self.cursor_row, self.scroll_x  # the same one, read again
         self._filled = (signature, styles)
         widths = [0] * len(self._columns)
         shown: list[tuple[str, list[Text]]] = []
         for key, cells in rows:
-            row = [_fit(cell) for cell in cells]
+            row = [_fit(cell, self._caps.get(n, MAX_COLUMN_WIDTH)) for n, cell in enumerate(cells)]
             for n, cell in enumerate(row[: len(widths)]):
                 widths[n] = max(widths[n], cell.cell_len)
             shown.append((key, row))
@@ -190,6 +245,8 @@ class SafeTable(DataTable[Text]):
             self.add_row(*row, key=key)
         if rows:
             self.move_cursor(row=min(keep_row, len(rows) - 1), scroll=True)
+        if keep_x:
+            self.call_after_refresh(self.scroll_to, x=keep_x, animate=False)
         return True
 
     def show_message(self, message: str) -> None:
@@ -197,16 +254,22 @@ class SafeTable(DataTable[Text]):
         self.fill([("message", cells)])
 
 
+# An interface name has at most 15 bytes (IFNAMSIZ); only escapes make one longer.
+NAME_WIDTH = 16
+
+
 class InterfacesPane(SafeTable):
     def __init__(self) -> None:
-        super().__init__(render.INTERFACE_COLUMNS, id="interfaces", fixed_columns=1)
+        super().__init__(
+            render.INTERFACE_COLUMNS, id="interfaces", fixed_columns=1, caps={0: NAME_WIDTH}
+        )
         self.ifindexes: list[int] = []
+        self._states: list[str] = []  # per row: its name and state in full (raw)
 
     def show_namespace(
         self, ns: NetNamespace, lookup: render.Lookup, networks: Mapping[str, str] | None = None
     ) -> None:
         if not ns.detailed and not ns.interfaces:
-            self.ifindexes = []
             self.show_message("reading interfaces…" if not ns.gone else GONE_MESSAGE)
             return
         nets = networks or {}
@@ -215,11 +278,31 @@ class InterfacesPane(SafeTable):
             for i in ns.interfaces
         ]
         self.ifindexes = [i.ifindex for i in ns.interfaces]
+        # the state in full (the column has the compact word): the row's tooltip
+        self._states = [f"{i.name}: {state_sentence(i, lookup, ns_label)}" for i in ns.interfaces]
         self.fill(rows, owner=ns.inode)
+        self._show_tooltip()
 
-    def select_ifindex(self, ifindex: int) -> bool:
+    def show_message(self, message: str) -> None:
+        self.ifindexes, self._states = [], []
+        super().show_message(message)
+        self._show_tooltip()
+
+    def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
+        super().watch_cursor_coordinate(old, new)
+        self._show_tooltip()  # synchronously: the tooltip never names the previous row
+
+    def _show_tooltip(self) -> None:
+        row = self.cursor_row
+        self.tooltip = render.safe(self._states[row]) if 0 <= row < len(self._states) else None
+
+    def select_ifindex(self, ifindex: int, column: str | None = None) -> bool:
+        """Put the cursor on ``ifindex``'s row and, if given, ``column`` in view (a
+        problem's jump: an mtu mismatch lands with the mtu shown)."""
         if ifindex in self.ifindexes:
             self.move_cursor(row=self.ifindexes.index(ifindex), scroll=True)
+            if column in render.INTERFACE_COLUMNS:
+                self.show_column(render.INTERFACE_COLUMNS.index(column))
             return True
         return False
 
@@ -451,11 +534,11 @@ def hanging(text: Text, width: int, indent: int = INDENT) -> Text:
     return out
 
 
-def _fit(cell: Text) -> Text:
-    if cell.cell_len <= MAX_COLUMN_WIDTH:
+def _fit(cell: Text, width: int = MAX_COLUMN_WIDTH) -> Text:
+    if cell.cell_len <= width:
         return cell
     cut = cell.copy()
-    cut.truncate(MAX_COLUMN_WIDTH, overflow="ellipsis")
+    cut.truncate(width, overflow="ellipsis")
     return cut
 
 
