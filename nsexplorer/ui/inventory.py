@@ -24,6 +24,15 @@ class Inventory:
         self.complete = False  # a full collect() arrived at least once
         self.processes: dict[int, tuple[ProcessInfo, ...]] = {}
         self._gone_since: dict[int, float] = {}
+        self._gone_clock: dict[int, str] = {}  # HH:MM:SS it was found gone, for people
+
+    def gone_since(self, inode: int) -> str:
+        """When namespace ``inode`` was found gone (local HH:MM:SS; "" if it is not)."""
+        return self._gone_clock.get(inode, "")
+
+    def _found_gone(self, inode: int, now: float) -> float:
+        self._gone_clock.setdefault(inode, time.strftime("%H:%M:%S"))
+        return self._gone_since.setdefault(inode, now)
 
     def get(self, inode: int | None) -> NetNamespace | None:
         return self.by_inode.get(inode) if inode is not None else None
@@ -42,14 +51,16 @@ class Inventory:
             seen.add(ns.inode)
         for inode in seen:
             self._gone_since.pop(inode, None)
+            self._gone_clock.pop(inode, None)
         for old in self.namespaces:
             if old.inode in seen:
                 continue
-            since = self._gone_since.setdefault(old.inode, now)
+            since = self._found_gone(old.inode, now)
             if now - since < GONE_KEEP_SECONDS or old.inode == selected:
                 merged.append(old if old.gone else replace(old, gone=True))
             else:
                 self._gone_since.pop(old.inode, None)
+                self._gone_clock.pop(old.inode, None)
         self.snapshot = replace(incoming, namespaces=tuple(merged))
         self.namespaces = merged
         self.by_inode = {ns.inode: ns for ns in merged}
@@ -65,7 +76,7 @@ class Inventory:
         old = self.by_inode.get(inode)
         if old is None or old.gone:
             return False
-        self._gone_since.setdefault(inode, time.monotonic())
+        self._found_gone(inode, time.monotonic())
         self.replace_namespace(replace(old, gone=True, warnings=(*old.warnings, why)))
         return True
 

@@ -403,7 +403,7 @@ class MainScreen(IncidentScreen):
         lookup = inv.by_inode
         if pane_id == "interfaces":
             table = self.query_one(InterfacesPane)
-            table.show_namespace(ns, lookup, self._networks(ns))
+            table.show_namespace(ns, lookup, self._networks(ns), inv.gone_since(ns.inode))
             pending = self._pending_row
             if pending and pending[0] == ns.inode and table.select_ifindex(*pending[1:]):
                 self._pending_row = None

@@ -81,8 +81,11 @@ def container_text(c: Container, *, with_name: bool = True) -> Text:
     return join(parts)
 
 
+GONE_MARK = "gone "  # in front of a gone namespace's row: a cut row still shows it
+
+
 def ns_sidebar_text(ns: NetNamespace) -> Text:
-    """The sidebar line for a namespace."""
+    """The sidebar line for a namespace; a gone one says so first."""
     if ns.is_host:
         text = plain("host", "bold")
     elif (c := primary_container(ns)) is not None:
@@ -91,7 +94,7 @@ def ns_sidebar_text(ns: NetNamespace) -> Text:
         text = safe(ns_label(ns), "bold" if ns.names else "")
     if ns.gone:
         text.stylize("strike dim")
-        text.append(" (gone)", style="red")
+        text = Text.assemble((GONE_MARK, "bold red"), text, end="")
     return text
 
 
@@ -461,16 +464,22 @@ def link_state_cell(iface: Interface, lookup: Lookup) -> Text:
     return safe(compact_state(state), LINK_STATE_STYLES.get(state, ""))
 
 
-def interface_cells(iface: Interface, lookup: Lookup, network: str = "") -> tuple[Text, ...]:
+def interface_cells(
+    iface: Interface, lookup: Lookup, network: str = "", *, gone: bool = False
+) -> tuple[Text, ...]:
     """One Interfaces row, in INTERFACE_COLUMNS order; ``network``: the Docker network(s)
     whose bridge this is, shown in its master column (a bridge has no master of its own;
-    with its name it would push every other column right)."""
+    with its name it would push every other column right). ``gone``: the namespace
+    vanished, so the row is what was last seen ("was up"), dimmed."""
     master = safe(iface.master or "")
     if network:
         master = join([m for m in (master, docker_network_text(network)) if m.plain])
-    return (
+    state = link_state_cell(iface, lookup)
+    if gone:
+        state = Text.assemble("was ", state, style="dim", end="")
+    cells = (
         safe(iface.name, "bold"),
-        link_state_cell(iface, lookup),
+        state,
         addresses_text(iface),
         peer_text(iface, lookup),
         master,
@@ -478,6 +487,20 @@ def interface_cells(iface: Interface, lookup: Lookup, network: str = "") -> tupl
         plain(str(iface.mtu)),
         safe(iface.mac, "dim"),
         safe(iface.alias, "dim"),
+    )
+    if gone:
+        for cell in cells:
+            cell.stylize("dim")
+    return cells
+
+
+def gone_row_cells(since: str) -> tuple[Text, ...]:
+    """The row above a gone namespace's interfaces: what follows is not current."""
+    when = f"since {since}" if since else "gone"
+    return (
+        plain("gone", "bold red"),
+        plain(when, "bold red"),
+        plain("rows below: as last seen", "italic"),
     )
 
 

@@ -450,11 +450,11 @@ async def test_watcher_events_recollect_and_mark_gone(make_app: AppFactory) -> N
         assert source.collects == before + 1
         tree_text = widget_text(app.query_one(NamespaceTree))
         assert "nsxt-new" in tree_text
-        assert "nsxlab-b (gone)" in tree_text
+        assert "gone nsxlab-b" in tree_text
         # gone is one state everywhere: a manual refresh keeps it listed, label kept
         await pilot.press("r")
         await settle(pilot)
-        assert "nsxlab-b (gone)" in widget_text(app.query_one(NamespaceTree))
+        assert "gone nsxlab-b" in widget_text(app.query_one(NamespaceTree))
     assert watcher.stopped
 
 

@@ -117,7 +117,7 @@ async def test_gone_is_one_mark_and_the_label_stays(make_app: AppFactory) -> Non
         watcher.on_change("host netlink")
         await pilot.pause(0.1)
         await settle(pilot)
-        assert "nsxlab-b (gone)" in widget_text(app.query_one(NamespaceTree))
+        assert "gone nsxlab-b" in widget_text(app.query_one(NamespaceTree))
         title = widget_text(app.query_one("#title"))
         assert "nsxlab-b" in title and "GONE" in title
         await pilot.press("x")

@@ -263,23 +263,37 @@ class InterfacesPane(SafeTable):
         super().__init__(
             render.INTERFACE_COLUMNS, id="interfaces", fixed_columns=1, caps={0: NAME_WIDTH}
         )
-        self.ifindexes: list[int] = []
+        self.ifindexes: list[int | None] = []  # per row (None: a row that is no interface)
         self._states: list[str] = []  # per row: its name and state in full (raw)
 
     def show_namespace(
-        self, ns: NetNamespace, lookup: render.Lookup, networks: Mapping[str, str] | None = None
+        self,
+        ns: NetNamespace,
+        lookup: render.Lookup,
+        networks: Mapping[str, str] | None = None,
+        gone_since: str = "",
     ) -> None:
+        """``gone_since``: when a gone namespace was found gone (its rows are what was
+        last seen, and say so)."""
         if not ns.detailed and not ns.interfaces:
             self.show_message("reading interfaces…" if not ns.gone else GONE_MESSAGE)
             return
         nets = networks or {}
         rows = [
-            (str(i.ifindex), render.interface_cells(i, lookup, nets.get(i.name, "")))
+            (str(i.ifindex), render.interface_cells(i, lookup, nets.get(i.name, ""), gone=ns.gone))
             for i in ns.interfaces
         ]
         self.ifindexes = [i.ifindex for i in ns.interfaces]
         # the state in full (the column has the compact word): the row's tooltip
-        self._states = [f"{i.name}: {state_sentence(i, lookup, ns_label)}" for i in ns.interfaces]
+        was = "was " if ns.gone else ""
+        self._states = [
+            f"{i.name}: {was}{state_sentence(i, lookup, ns_label)}" for i in ns.interfaces
+        ]
+        if ns.gone:
+            cells = render.gone_row_cells(gone_since)
+            rows.insert(0, ("gone", (*cells, *[Text("")] * (len(self._columns) - len(cells)))))
+            self.ifindexes.insert(0, None)
+            self._states.insert(0, "gone: the rows below are what was last seen")
         self.fill(rows, owner=ns.inode)
         self._show_tooltip()
 

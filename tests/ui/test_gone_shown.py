@@ -1,0 +1,56 @@
+"""A gone namespace never looks alive: its sidebar row says "gone" first (a row cut at
+80 columns still shows it), and its Interfaces pane says the rows are what was last
+seen ("was up"), not the state now."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from helpers import settle, widget_text
+from uifixtures import WEB, AppFactory, FakeSource, FakeWatcher, lab_snapshot
+
+from nsexplorer.ui.widgets.panes import InterfacesPane
+from nsexplorer.ui.widgets.sidebar import NamespaceTree
+
+
+async def _web_vanishes(app, pilot, source: FakeSource, watcher: FakeWatcher) -> None:  # type: ignore[no-untyped-def]
+    full = source.snapshot
+    source.snapshot = replace(full, namespaces=tuple(n for n in full.namespaces if n.inode != WEB))
+    assert watcher.on_change is not None
+    watcher.on_change("host netlink")
+    await pilot.pause(0.1)
+    await settle(pilot)
+
+
+async def test_a_gone_container_row_says_gone_first_at_80x24(make_app: AppFactory) -> None:
+    source, watcher = FakeSource(lab_snapshot()), FakeWatcher()
+    app = make_app(source=source, watcher=watcher, debounce=0.01, min_collect_gap=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await _web_vanishes(app, pilot, source, watcher)
+        tree = widget_text(app.query_one(NamespaceTree))
+        row = next(line for line in tree.splitlines() if "nsxlab-web" in line)
+        assert row.rstrip().endswith("…")  # the row is cut at the sidebar's edge...
+        assert re.search(r"gone nsxlab-web", row), row  # ...and still says it is gone
+
+
+async def test_a_gone_namespaces_interfaces_are_last_seen_facts(make_app: AppFactory) -> None:
+    source, watcher = FakeSource(lab_snapshot()), FakeWatcher()
+    app = make_app(source=source, watcher=watcher, debounce=0.01, min_collect_gap=0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.goto(WEB)
+        await settle(pilot)
+        await _web_vanishes(app, pilot, source, watcher)
+        assert app.selected == WEB
+        lines = widget_text(app.query_one(InterfacesPane)).splitlines()
+        since = app.main.nsx.inventory.gone_since(WEB)
+        assert re.fullmatch(r"\d\d:\d\d:\d\d", since)
+        assert lines[1].split() == ["gone", "since", since, "rows", "below:", "as", "last", "seen"]
+        eth0 = next(line for line in lines if line.strip().startswith("eth0"))
+        assert " was up " in eth0 and "→ veth46024eb in host" in eth0
+        table = app.query_one(InterfacesPane)
+        assert table.ifindexes[0] is None and table.select_ifindex(6)
+        assert table.selected_ifindex == 6
+        assert str(table.tooltip) == "eth0: was up"
