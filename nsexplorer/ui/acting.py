@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 READ_ONLY_MESSAGE = "read-only mode (--read-only): {what} refused; nothing ran"
 REPLAY_MESSAGE = "replaying a saved snapshot: {what} not possible; nothing ran"
-NOTHING_SELECTED = "nothing is selected (the filter matches no namespace): nothing ran"
+NOTHING_SELECTED = "nothing is selected ({why}): nothing ran"
 HISTORY_LIMIT = 100
 NETNS_DIR = "/var/run/netns"
 
@@ -83,6 +83,10 @@ class ActingScreen(Screen[None]):
     def output_pane(self) -> OutputPane:
         raise NotImplementedError
 
+    def nothing_selected_why(self) -> str:
+        """Why no namespace is selected, in words that are true now (MainScreen)."""
+        return "no namespace is highlighted"
+
     @property
     def command_running(self) -> bool:
         return any(not run.done.is_set() for run in self.runs.values())
@@ -126,7 +130,7 @@ class ActingScreen(Screen[None]):
             return None
         ns = self.selected_ns
         if ns is None:
-            self._refuse(NOTHING_SELECTED)
+            self._refuse(NOTHING_SELECTED.format(why=self.nothing_selected_why()))
             return None
         if ns.gone:
             self._refuse(f"{ns_label(ns)} (netns {ns.inode}) is gone; nothing ran")

@@ -164,7 +164,7 @@ class IncidentScreen(CapturingScreen):
         self.settle_selection()
         ns = self.selected_ns
         if ns is None:
-            self.nsx.notify("nothing is selected: nothing to mark")
+            self.nsx.notify(f"nothing is selected ({self.nothing_selected_why()}): nothing to mark")
             return
         self.marks.toggle(ns.inode)
         self.decorate_sidebar()

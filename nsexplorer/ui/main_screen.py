@@ -376,9 +376,17 @@ class MainScreen(IncidentScreen):
 
     # --- the main area --------------------------------------------------------------
 
+    def nothing_selected_why(self) -> str:
+        if self._query and not any(True for _ in self.sidebar_tree.inodes()):
+            return "the filter matches no namespace"
+        if not self.nsx.inventory.namespaces:
+            done = self.nsx.inventory.complete
+            return "no namespace was found" if done else "still discovering namespaces"
+        return "the cursor is on no namespace"
+
     def _draw_main(self) -> None:
         ns = self.selected_ns
-        why = "the filter matches no namespace" if self._query else "no namespace listed"
+        why = self.nothing_selected_why() if ns is None else ""
         self._set("title", render.ns_title_or_none(ns, why))
         if ns is None:
             self._draw_nothing()

@@ -1,8 +1,8 @@
 """The sidebar: every namespace, grouped the way a responder looks for it.
 
 The highlighted row is the one source of truth for what is selected: ``highlighted``
-changes synchronously with the cursor (never from a queued event), and is None when the
-cursor is on no namespace (an empty filter result, a group title).
+changes synchronously with the cursor (never from a queued event), and is None only when
+no namespace is listed (the cursor never rests on a group title).
 
 A namespace with findings carries a badge (its worst severity) at the right edge of its
 row: set with ``set_badges``, drawn by ``render_label``; changing badges repaints those
@@ -140,6 +140,34 @@ class NamespaceTree(Tree[int]):
         return self._badges.get(inode)
 
     # --- the cursor: always on a namespace row, or nowhere --------------------------
+
+    def validate_cursor_line(self, value: int) -> int:
+        """The cursor never rests on a group title: a move onto one (Home, PageUp, a
+        click, shift+left) goes on to the nearest namespace row in the direction it was
+        going, or back if there is none that way."""
+        line = super().validate_cursor_line(value)
+        if line < 0 or self._rebuilding:
+            return line
+        node = self.get_node_at_line(line)
+        if node is None or node.data is not None:
+            return line
+        step = 1 if line >= self.cursor_line else -1
+        for direction in (step, -step):
+            other = line + direction
+            while 0 <= other <= self.last_line:
+                found = self.get_node_at_line(other)
+                if found is not None and found.data is not None:
+                    return other
+                other += direction
+        return line  # no namespace row at all
+
+    def action_scroll_home(self) -> None:
+        self.cursor_line = 0  # the first namespace (the title above it stays in view)
+        self.scroll_home(animate=False)
+
+    def action_scroll_end(self) -> None:
+        self.cursor_line = self.last_line
+        self.scroll_end(animate=False)
 
     def watch_cursor_line(self, previous_line: int, line: int) -> None:
         super().watch_cursor_line(previous_line, line)
