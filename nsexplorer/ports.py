@@ -5,7 +5,7 @@ The live kernel, a recorded JSON snapshot, or later a remote host all satisfy th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -67,13 +67,35 @@ class ChangeWatcher(Protocol):
     def stop(self) -> None: ...
 
 
+CANCELLED = "cancelled"  # RunResult.stopped when the user stopped it
+
+
 @dataclass(frozen=True, slots=True)
 class RunResult:
     argv: tuple[str, ...]
-    exit_status: int | None  # None: killed or cancelled
+    exit_status: int | None  # None: killed, cancelled, stopped or never started
     output: str  # stdout and stderr merged; bounded, the tail kept
     truncated: bool = False
-    error: str = ""  # a user-facing message when the command could not start
+    error: str = ""  # nsexplorer's user-facing note (could not start, cancelled...)
+    stopped: str = ""  # "cancelled" (the user) or "timeout": nsexplorer ended it
+
+    @property
+    def outcome(self) -> str:
+        """ "ok", "cancelled" or "failed": how a fan-out counts it."""
+        if self.stopped == CANCELLED:
+            return CANCELLED
+        return "ok" if self.exit_status == 0 and not self.error else "failed"
+
+
+def tally_text(results: Iterable[RunResult]) -> str:
+    """ "2 ok, 1 failed, 3 cancelled" (cancelled ones are said apart, not as failures)."""
+    counts = {"ok": 0, "failed": 0, CANCELLED: 0}
+    for r in results:
+        counts[r.outcome] += 1
+    words = [f"{counts['ok']} ok", f"{counts['failed']} failed"]
+    if counts[CANCELLED]:
+        words.append(f"{counts[CANCELLED]} cancelled")
+    return ", ".join(words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,13 +248,16 @@ class PacketCapture(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class KeptOutput:
-    """Output the UI kept of one run (for the bundle)."""
+    """Output the UI kept of one run (for the bundle): the command's own output in
+    ``text``; nsexplorer's note (``error``) and why it ended early apart from it."""
 
     time: str  # ISO 8601, when it started
     label: str
     command: str
     exit_status: int | None
     text: str
+    error: str = ""
+    stopped: str = ""  # "cancelled", "timeout" or ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,8 @@ from typing import Any
 from nsexplorer import __version__, snapshot_json
 from nsexplorer.changes import changes_between
 from nsexplorer.diffing import Change, change_json
-from nsexplorer.model import Snapshot, group_of
+from nsexplorer.model import Snapshot, group_of, ns_label
+from nsexplorer.ports import CANCELLED
 from nsexplorer.textsafe import visible
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -31,13 +32,41 @@ MAX_AUDIT_LINE = 1 << 20  # a longer line is not ours: skip it rather than hold 
 
 @dataclass(frozen=True, slots=True)
 class RunOutput:
-    """Output the caller kept of one run (the TUI's Output pane), keyed by audit time."""
+    """Output the caller kept of one run (the TUI's Output pane), keyed by audit time:
+    ``text`` is the command's own output; ``error`` nsexplorer's note about the run and
+    ``stopped`` why it ended early ("cancelled", "timeout"), kept apart from it."""
 
     time: str
     label: str
     command: str
     exit_status: int | None
     text: str
+    error: str = ""
+    stopped: str = ""
+
+
+def ending(exit_status: object, stopped: object = None, error: object = None) -> str:
+    """How a run ended, in words: "exit 3", "cancelled", "stopped (timeout)", "stopped
+    (count), exit 0", "not run (an error)", "no exit status" (never Python's None)."""
+    words = []
+    if stopped:
+        words.append("cancelled" if stopped == CANCELLED else f"stopped ({stopped})")
+    if isinstance(exit_status, int):
+        words.append(f"exit {exit_status}")
+    if words:
+        return ", ".join(words)
+    return "not run (an error)" if error else "no exit status"
+
+
+def output_text(out: RunOutput) -> str:
+    """An output/*.txt file: a header, the command's output as it came, and the end,
+    nsexplorer's own lines marked with "#" (never mixed into the output)."""
+    lines = [f"# {out.time} in {out.label}", f"$ {out.command}"]
+    text = out.text if not out.text or out.text.endswith("\n") else out.text + "\n"
+    tail = [f"# ended: {ending(out.exit_status, out.stopped, out.error)}"]
+    if out.error:
+        tail.append(f"# nsexplorer: {out.error}")
+    return "\n".join(lines) + "\n" + text + "\n".join(tail) + "\n"
 
 
 @dataclass(slots=True)
@@ -102,15 +131,11 @@ def build(parts: BundleParts) -> bytes:
     if parts.baseline is not None:
         members.append(("baseline.json", snapshot_json.dumps(parts.baseline, indent=1).encode()))
         members.append(("diff.json", _json({"changes": [change_json(c) for c in changes]})))
+    output_names: list[str] = []
     for i, out in enumerate(parts.outputs, 1):
-        head = f"# {out.time} in {out.label}\n$ {out.command}\n"
-        tail = f"\n# exit status {out.exit_status}\n"
-        members.append(
-            (
-                f"output/{i:03d}-{safe_member(out.label)}.txt",
-                (head + out.text + tail).encode("utf-8", "backslashreplace"),
-            )
-        )
+        name = f"output/{i:03d}-{safe_member(out.label)}.txt"
+        output_names.append(name)
+        members.append((name, output_text(out).encode("utf-8", "backslashreplace")))
     pcap_names: list[str] = []
     for i, path in enumerate(parts.pcaps, 1):
         try:
@@ -122,7 +147,7 @@ def build(parts: BundleParts) -> bytes:
         name = f"pcaps/{i:03d}-{safe_member(os.path.basename(path), 'capture')}"
         pcap_names.append(name)
         members.append((name, data))
-    text = summary(parts, changes, pcap_names)
+    text = summary(parts, changes, pcap_names, output_names)
     members.append(("summary.md", text.encode("utf-8", "backslashreplace")))
     buf = io.BytesIO()
     now = time.time()
@@ -136,7 +161,12 @@ def build(parts: BundleParts) -> bytes:
     return buf.getvalue()
 
 
-def summary(parts: BundleParts, changes: Sequence[Change], pcap_names: Iterable[str]) -> str:
+def summary(
+    parts: BundleParts,
+    changes: Sequence[Change],
+    pcap_names: Iterable[str],
+    output_names: Iterable[str] = (),
+) -> str:
     """Markdown; every untrusted string escaped and kept inside code spans."""
     snap = parts.snapshot
     start = parts.baseline.collected_at if parts.baseline else "(no baseline)"
@@ -159,7 +189,10 @@ def summary(parts: BundleParts, changes: Sequence[Change], pcap_names: Iterable[
         for e in parts.audit_entries:
             cmd = " ".join(str(a) for a in e.get("argv") or e.get("command") or ())
             cells = (e.get("time", ""), e.get("netns", ""), f"{e.get('action', '')}: {cmd}")
-            row = " | ".join(_cell(str(c)) for c in (*cells, e.get("exit_status")))
+            end = ending(e.get("exit_status"), e.get("stopped"), e.get("error"))
+            if e.get("action") == "shell" and e.get("exit_status") is None:
+                end = "interactive"
+            row = " | ".join(_cell(str(c)) for c in (*cells, end))
             lines.append(f"| {row} |")
     else:
         lines.append("- nothing (no audit entries in the time span)")
@@ -177,20 +210,29 @@ def summary(parts: BundleParts, changes: Sequence[Change], pcap_names: Iterable[
     if parts.problems is None:
         lines.append("- not computed")
     else:
-        found = [
-            f"- {_code(str(p.get('kind')))}: {_code(str(p.get('message')))}" for p in parts.problems
-        ]
-        lines += found or ["- none found"]
+        lines += [_problem_line(snap, p) for p in parts.problems] or ["- none found"]
     lines += ["", "## Files", ""]
     lines += ["- `snapshot.json`", "- `audit.jsonl`"]
     if parts.problems is not None:
         lines.append("- `problems.json`")
     if parts.baseline is not None:
         lines += ["- `baseline.json`", "- `diff.json`"]
+    lines += [f"- `{n}`" for n in output_names]
     lines += [f"- `{n}`" for n in pcap_names]
     if parts.notes:
         lines += ["", "## Not included", ""] + [f"- {_code(n)}" for n in parts.notes]
     return "\n".join(lines) + "\n"
+
+
+def _problem_line(snap: Snapshot, p: Mapping[str, Any]) -> str:
+    """'- **error** `kind` in `namespace` on `eth0`: `message`'."""
+    inode = p.get("namespace_inode")
+    ns = snap.by_inode(inode) if isinstance(inode, int) else None
+    where = ns_label(ns) if ns is not None else f"netns {inode}"
+    line = f"- **{visible(str(p.get('severity')))}** {_code(str(p.get('kind')))} in {_code(where)}"
+    if p.get("interface"):
+        line += f" on {_code(str(p['interface']))}"
+    return f"{line}: {_code(str(p.get('message')))}"
 
 
 def _now() -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from nsexplorer.errors import NsxError
 from nsexplorer.model import NetNamespace
-from nsexplorer.ports import CommandRunner, RunResult
+from nsexplorer.ports import CANCELLED, CommandRunner, RunResult, tally_text
 
 DEFAULT_PARALLEL = 8
 
@@ -26,7 +26,7 @@ class FanoutResult:
 
     @property
     def ok(self) -> bool:
-        return self.result.exit_status == 0 and not self.result.error
+        return self.result.outcome == "ok"
 
 
 def run_in_each(
@@ -49,7 +49,9 @@ def run_in_each(
 
     def one(ns: NetNamespace) -> FanoutResult:
         if runner_cancel.is_set():
-            skipped = RunResult((), None, "", error="cancelled before it started")
+            skipped = RunResult(
+                (), None, "", error="cancelled before it started", stopped=CANCELLED
+            )
             done = FanoutResult(ns, skipped)
         else:
             try:
@@ -67,5 +69,4 @@ def run_in_each(
 
 
 def summary_line(results: Sequence[FanoutResult]) -> str:
-    failed = [r for r in results if not r.ok]
-    return f"{len(results)} namespace(s): {len(results) - len(failed)} ok, {len(failed)} failed"
+    return f"{len(results)} namespace(s): {tally_text(r.result for r in results)}"

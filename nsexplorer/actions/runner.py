@@ -117,7 +117,9 @@ class NamespaceRunner:
         elif got.exit_status == NOT_FOUND and "failed to execute" in got.output:
             error = f"command not found inside the container: {cmd[0]}"
         self._log("run", ns, cmd, shown, got.exit_status, stopped=got.stopped or None, **facts)
-        return RunResult(tuple(shown), got.exit_status, got.output, got.truncated, error)
+        return RunResult(
+            tuple(shown), got.exit_status, got.output, got.truncated, error, got.stopped
+        )
 
     def capture(
         self,

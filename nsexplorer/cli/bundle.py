@@ -61,7 +61,7 @@ def write_session_bundle(
     entries, why = bundle.read_audit(audit_log, evidence.started)
     mine = [e for e in entries if e.get("pid") == os.getpid()]
     outputs = [
-        bundle.RunOutput(o.time, o.label, o.command, o.exit_status, o.text)
+        bundle.RunOutput(o.time, o.label, o.command, o.exit_status, o.text, o.error, o.stopped)
         for o in evidence.outputs
     ]
     parts = bundle.BundleParts(

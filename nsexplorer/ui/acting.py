@@ -250,8 +250,10 @@ class ActingScreen(Screen[None]):
             out.add(render.plain("… the output was long: only its tail was kept", "dim"))
         if result.error:
             out.add(render.safe(result.error, "bold red"))
-        if result.exit_status is None:
-            status = render.plain("[cancelled or killed]", "bold yellow")
+        if result.stopped:
+            status = render.plain(f"[{result.stopped}]", "bold yellow")  # cancelled, timeout
+        elif result.exit_status is None:
+            status = render.plain("[no exit status: killed, or never started]", "bold yellow")
         elif result.exit_status == 0:
             status = render.plain("[exit 0]", "bold green")
         else:

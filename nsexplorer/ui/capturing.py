@@ -276,7 +276,13 @@ class CapturingScreen(ActingScreen):
             self.nsx.notify(result.error, title="capture", severity="error")
         self.session.keep_output(
             KeptOutput(
-                feed.started_at, run.label, run.command, result.exit_status, "\n".join(feed.kept)
+                feed.started_at,
+                run.label,
+                run.command,
+                result.exit_status,
+                "\n".join(feed.kept),
+                result.error,
+                result.stopped,
             )
         )
         self.notify_runner_warnings()

@@ -28,6 +28,7 @@ from nsexplorer.ports import (
     PacketCapture,
     RunResult,
     SessionEvidence,
+    tally_text,
 )
 from nsexplorer.shellquote import join as join_argv
 from nsexplorer.ui import render
@@ -149,9 +150,7 @@ class IncidentScreen(CapturingScreen):
         if run is None:
             return
         started = time.time() - (time.monotonic() - run.started)
-        self.session.keep_output(
-            KeptOutput(_iso(started), run.label, run.command, result.exit_status, _text_of(result))
-        )
+        self.session.keep_output(_kept(_iso(started), run.label, run.command, result))
 
     # --- marks and fan-out ----------------------------------------------------------
 
@@ -254,8 +253,7 @@ class IncidentScreen(CapturingScreen):
             def done(d: FanOutDone) -> None:
                 result = d.result
                 label = ns_label(d.namespace)
-                kept = KeptOutput(started, label, command, result.exit_status, _text_of(result))
-                session.keep_output(kept)
+                session.keep_output(_kept(started, label, command, result))
                 if on_done is not None:
                     on_done(d)
 
@@ -275,7 +273,6 @@ class IncidentScreen(CapturingScreen):
         out = self.output_pane()
         command = join_argv(argv)
         clock = time.strftime("%H:%M:%S")
-        ok = sum(1 for r in results.values() if r.exit_status == 0 and not r.error)
         if out.transcript:
             out.add(Text(""))
         head = render.plain("── ", "dim")
@@ -284,7 +281,7 @@ class IncidentScreen(CapturingScreen):
         head.append("──", style="dim")
         out.add(head)
         out.add(render.command_line_text(command))
-        out.add(render.plain(f"{len(results)} finished: {ok} ok, {len(results) - ok} failed"))
+        out.add(render.plain(f"{len(results)} finished: {tally_text(results.values())}"))
         for ns in namespaces:
             result = results.get(ns.inode)
             head = render.plain("▸ ", "dim")
@@ -359,10 +356,12 @@ class IncidentScreen(CapturingScreen):
         self.nsx.notify(said, title="bundle", timeout=15, markup=False)
 
 
-def _text_of(result: RunResult) -> str:
-    if result.error:
-        return f"{result.output}\n{result.error}" if result.output else result.error
-    return result.output
+def _kept(started: str, label: str, command: str, result: RunResult) -> KeptOutput:
+    """What the bundle keeps of a run: its output, and apart from it nsexplorer's note
+    and why it ended early (a note is never recorded as if the command printed it)."""
+    return KeptOutput(
+        started, label, command, result.exit_status, result.output, result.error, result.stopped
+    )
 
 
 def _iso(epoch: float) -> str:

@@ -7,10 +7,12 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -238,9 +240,49 @@ def test_cancel_stops_a_never_ending_command(
 
     threading.Timer(0.5, cancel.set).start()
     got = runner.run(ns, ["sh", "-c", "while :; do echo tick; sleep 0.05; done"], cancel=cancelled)
-    assert got.exit_status is None
+    assert got.exit_status is None and got.stopped == "cancelled"
     assert "cancelled" in got.error
     assert "tick" in got.output
+    assert "cancelled" not in got.output  # nsexplorer's note is not the command's output
+
+
+def test_a_cancelled_run_in_the_bundle_says_cancelled(
+    runner: NamespaceRunner, process_ns: tuple[NetNamespace, int], tmp_path: Path
+) -> None:
+    """The TUI's bundle from a real cancelled run and its real audit entry: "cancelled",
+    never exit `None`; the UI's note kept apart from the output."""
+    from nsexplorer.cli.bundle import write_session_bundle
+    from nsexplorer.model import Snapshot
+    from nsexplorer.ports import KeptOutput, SessionEvidence
+
+    ns, _ = process_ns
+    started = datetime.now(UTC)
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    argv = ["sh", "-c", "while :; do echo tick; sleep 0.05; done"]
+    got = runner.run(ns, argv, cancel=cancel.is_set)
+    kept = KeptOutput(
+        started.isoformat(), "nsxt-sleeper", " ".join(argv), got.exit_status, got.output,
+        got.error, got.stopped,
+    )  # fmt: skip
+    snap = Snapshot("h", started.isoformat(), (ns,))
+    evidence = SessionEvidence(snap, None, started, outputs=(kept,))
+    written = write_session_bundle(runner.audit_log_path, evidence, directory=str(tmp_path))
+    assert written.audit_entries == 1
+    with tarfile.open(written.path) as tar:
+        files = {
+            m.name.split("/", 1)[1]: f.read().decode()
+            for m in tar.getmembers()
+            if (f := tar.extractfile(m)) is not None
+        }
+    summary = files["summary.md"]
+    assert "| `run: sh -c while :; do echo tick; sleep 0.05; done` | `cancelled` |" in summary
+    assert "None" not in summary
+    (name,) = [n for n in files if n.startswith("output/")]
+    assert f"- `{name}`" in summary
+    text = files[name]
+    assert text.endswith("# ended: cancelled\n# nsexplorer: cancelled; output so far is shown\n")
+    assert "None" not in text and "tick\n" in text
 
 
 def test_huge_output_is_bounded_with_the_tail_kept(

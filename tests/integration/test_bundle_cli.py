@@ -42,7 +42,7 @@ def test_bundle_after_exec_names_the_run_and_the_change(nsxt: Any, tmp_path: Pat
         assert f is not None
         summary = f.read().decode()
     assert f"`{name}" in summary
-    assert "`exec: sh -c exit 4`" in summary and "| `4` |" in summary
+    assert "`exec: sh -c exit 4`" in summary and "| `exit 4` |" in summary
     assert "interface appeared" in summary  # the bridge made after the baseline
 
 

@@ -330,7 +330,12 @@ async def test_never_ending_command_is_cancelled(make_app: AppFactory) -> None:
         assert not app.command_running
         out = output_text(app)
         assert "partial output" in out
-        assert "[cancelled or killed]" in out
+        assert "[cancelled]" in out
+        # kept for the bundle: the output as it came, nsexplorer's note apart from it
+        kept = app.main.session.outputs[-1]
+        assert kept.text == "partial output\n" and kept.exit_status is None
+        assert kept.stopped == "cancelled"
+        assert kept.error == "cancelled; output so far is shown"
 
 
 async def test_read_only_refuses_every_action(make_app: AppFactory) -> None:

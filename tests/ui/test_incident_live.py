@@ -141,7 +141,7 @@ async def test_marks_and_run_in_marked_with_one_failing(nsxt: Any, tmp_path: Pat
         files = await write_bundle(pilot, app, tmp_path)
         summary = files["summary.md"].decode()
         assert summary.count(f"run: ip link show dev {end_a}") == 2
-        assert "| `0` |" in summary and "| `1` |" in summary
+        assert "| `exit 0` |" in summary and "| `exit 1` |" in summary
         kept = [name for name in files if name.startswith("output/")]
         assert len(kept) == 2  # each namespace's output, for the ticket
 

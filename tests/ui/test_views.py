@@ -282,6 +282,7 @@ async def test_fanout_escape_cancels_what_still_runs() -> None:
         assert app.results == []  # the first Escape cancels, it does not close
         await pilot.press("escape")
         await pilot.pause()
-    assert "(cancelled)" in status
+    assert "2 namespace(s): 0 ok, 0 failed, 2 cancelled" in status  # not "2 failed"
+    assert "(Escape cancelled the run)" in status
     assert all(r.exit_status is None for r in screen.results.values())
     assert app.results == [None]

@@ -601,7 +601,9 @@ class FakeRunner:
                 on_output("partial output\n")
             while cancel is None or not cancel():
                 threading.Event().wait(0.01)
-            return RunResult(tuple(argv), None, "partial output\n")
+            # what actions.runner returns for a run the user stopped
+            note = "cancelled; output so far is shown"
+            return RunResult(tuple(argv), None, "partial output\n", error=note, stopped="cancelled")
         return RunResult(tuple(argv), 0, self.output)
 
     def prepare_shell(self, ns: NetNamespace, all_namespaces: bool = False) -> PreparedShell:

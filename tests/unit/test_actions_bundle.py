@@ -66,7 +66,7 @@ def test_bundle_members_and_summary_with_hostile_names(tmp_path: Path) -> None:
     assert all(".." not in n.split("/") for n in names)
     summary = next(v for k, v in got.items() if k.endswith("summary.md")).decode()
     assert "\x1b" not in summary and "\x07" not in summary
-    assert "`exec: ip a`" in summary and "`3`" in summary  # what was run, and its status
+    assert "`exec: ip a`" in summary and "`exit 3`" in summary  # what was run, how it ended
     assert "namespace appeared" in summary  # the diff since the baseline
     assert "dad-failed" in summary
     assert "missing.pcap" in summary  # named under "Not included"
@@ -95,3 +95,61 @@ def test_read_audit_filters_by_time_and_survives_garbage(tmp_path: Path) -> None
     assert [e["action"] for e in entries] == ["new"] and why == ""
     entries, why = bundle.read_audit(str(tmp_path / "nope"), since)
     assert entries == [] and "no audit log" in why
+
+
+def test_a_cancelled_run_says_cancelled_and_nsexplorers_note_is_not_output() -> None:
+    """QA: a cancelled command showed exit `None`, and the UI's note "cancelled; output so
+    far is shown" was written into its output as if the command had printed it."""
+    ns = NetNamespace(id=NamespaceId(4, 7), label="nsxt-app")
+    note = "cancelled; output so far is shown"
+    parts = bundle.BundleParts(
+        snapshot=snap(ns),
+        problems=[
+            {
+                "kind": "mtu-mismatch",
+                "severity": "warning",
+                "namespace_inode": 7,
+                "interface": "eth0",
+                "message": "mtu 1400, but its peer has 1500",
+            },
+            {"kind": "leaked-netns", "severity": "info", "namespace_inode": 99, "message": "m"},
+        ],
+        audit_entries=[
+            {"time": "t1", "action": "run", "netns": "nsxt-app", "argv": ["sleep", "99"]}
+            | {"exit_status": None, "stopped": "cancelled"},
+            {"time": "t2", "action": "run", "netns": "nsxt-app", "argv": ["nope"]}
+            | {"exit_status": None, "error": "could not start nope"},
+        ],
+        outputs=[
+            bundle.RunOutput("t1", "nsxt-app", "sleep 99", None, "tick\n", note, "cancelled"),
+            bundle.RunOutput("t2", "nsxt-app", "ip a", 0, "lo\n"),
+        ],
+    )
+    got = members(bundle.build(parts))
+    summary = next(v for k, v in got.items() if k.endswith("summary.md")).decode()
+    assert "None" not in summary
+    assert "| `run: sleep 99` | `cancelled` |" in summary
+    assert "| `run: nope` | `not run (an error)` |" in summary
+    # problems: severity, namespace and interface
+    assert "- **warning** `mtu-mismatch` in `nsxt-app` on `eth0`: `mtu 1400" in summary
+    assert "- **info** `leaked-netns` in `netns 99`: `m`" in summary
+    # every file is listed, the outputs too
+    outputs = sorted(k.split("/", 1)[1] for k in got if "/output/" in k)
+    assert outputs == ["output/001-nsxt-app.txt", "output/002-nsxt-app.txt"]
+    for name in outputs:
+        assert f"- `{name}`" in summary
+    cancelled = next(v for k, v in got.items() if k.endswith(outputs[0])).decode()
+    assert cancelled == (
+        f"# t1 in nsxt-app\n$ sleep 99\ntick\n# ended: cancelled\n# nsexplorer: {note}\n"
+    )
+    done = next(v for k, v in got.items() if k.endswith(outputs[1])).decode()
+    assert done == "# t2 in nsxt-app\n$ ip a\nlo\n# ended: exit 0\n"
+
+
+def test_how_a_run_ended_in_words() -> None:
+    assert bundle.ending(3) == "exit 3"
+    assert bundle.ending(None, "cancelled") == "cancelled"
+    assert bundle.ending(None, "timeout") == "stopped (timeout)"
+    assert bundle.ending(0, "count") == "stopped (count), exit 0"
+    assert bundle.ending(None, None, "could not start") == "not run (an error)"
+    assert bundle.ending(None) == "no exit status"

@@ -56,3 +56,15 @@ def test_cancelled_before_start_runs_nothing() -> None:
     results = fanout.run_in_each(runner, nss(4), ["x"], cancel=cancel)  # type: ignore[arg-type]
     assert runner.calls == []
     assert all(r.result.error == "cancelled before it started" for r in results)
+
+
+def test_cancelled_is_counted_apart_from_failed() -> None:
+    """QA: a cancelled fan-out said "0 ok, 3 failed (cancelled)"."""
+    runner = FakeRunner(gone=-1)
+    cancel = threading.Event()
+    cancel.set()
+    results = fanout.run_in_each(runner, nss(3), ["x"], cancel=cancel)  # type: ignore[arg-type]
+    assert all(r.result.stopped == "cancelled" and not r.ok for r in results)
+    assert fanout.summary_line(results) == "3 namespace(s): 0 ok, 0 failed, 3 cancelled"
+    mixed = [*fanout.run_in_each(runner, nss(2), ["x"]), *results]  # type: ignore[arg-type]
+    assert fanout.summary_line(mixed) == "5 namespace(s): 1 ok, 1 failed, 3 cancelled"

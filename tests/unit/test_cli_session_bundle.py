@@ -64,7 +64,7 @@ def test_session_bundle_keeps_this_sessions_runs_only_and_never_overwrites(
     assert first.audit_entries == 1
     files = _members(first.path)
     summary = files["summary.md"]
-    assert "`run: ip -br link`" in summary and "| `3` |" in summary
+    assert "`run: ip -br link`" in summary and "| `exit 3` |" in summary
     assert "before session" not in summary and "another process" not in summary
     assert "`nsxt-a (netns 7)`" in summary
     (output,) = [v for k, v in files.items() if k.startswith("output/")]

@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from nsexplorer.model import NetNamespace, ns_label
-from nsexplorer.ports import RunResult
+from nsexplorer.ports import CANCELLED, RunResult, tally_text
 from nsexplorer.shellquote import join as join_argv
 from nsexplorer.ui.render import command_line_text, output_lines, plain, safe
 
@@ -48,6 +48,8 @@ class FanOut(Protocol):
 
 
 def outcome_text(result: RunResult) -> Text:
+    if result.outcome == CANCELLED:  # the user's doing, not a failure
+        return plain(result.error or "cancelled", "bold yellow")
     if result.error:
         return safe(result.error, "bold red")
     if result.exit_status is None:
@@ -127,11 +129,10 @@ class FanOutScreen(Screen[None]):
 
     def _all_done(self) -> None:
         self.finished = True
-        ok = sum(1 for r in self._done.values() if r.exit_status == 0 and not r.error)
-        failed = len(self._done) - ok
-        status = plain(f"{len(self._done)} namespace(s): {ok} ok, {failed} failed", "bold")
+        tally = tally_text(self._done.values())
+        status = plain(f"{len(self._done)} namespace(s): {tally}", "bold")
         if self._cancel.is_set():
-            status.append("  (cancelled)", style="yellow")
+            status.append("  (Escape cancelled the run)", style="yellow")
         status.append("  Escape: back", style="dim")
         self.query_one("#fanout-status", Static).update(status)
 
