@@ -190,9 +190,12 @@ class ActingScreen(Screen[None]):
         del self._cmd_history[:-HISTORY_LIMIT]
         now = self._still_there(ns)
         if now is not None:
-            self.run_in(runner, now, argv)
+            self.run_in(runner, now, argv, line.strip())
 
-    def run_in(self, runner: CommandRunner, ns: NetNamespace, argv: Sequence[str]) -> None:
+    def run_in(
+        self, runner: CommandRunner, ns: NetNamespace, argv: Sequence[str], typed: str = ""
+    ) -> None:
+        """Run ``argv`` (``typed``: the line as the user typed it, for the entry's head)."""
         all_ns = self.all_namespaces
         try:
             equivalent = runner.equivalent_command(ns, argv, all_ns)
@@ -205,7 +208,8 @@ class ActingScreen(Screen[None]):
         self.runs = {k: v for k, v in self.runs.items() if not v.done.is_set()}
         self.runs[run.run_id] = run
         self.action_show_pane("output")
-        self.output_pane().begin(run.label, run.inode, time.strftime("%H:%M:%S"), equivalent)
+        clock = time.strftime("%H:%M:%S")
+        self.output_pane().begin(run.label, run.inode, clock, equivalent, typed)
         self.update_cmdbar()
         self._command_worker(runner, ns, tuple(argv), all_ns, run)
 
@@ -306,7 +310,7 @@ class ActingScreen(Screen[None]):
         self.current_command = shell.command
         out = self.output_pane()
         label = ns_label(ns)
-        out.begin(label, ns.inode, time.strftime("%H:%M:%S"), shell.command)
+        out.begin(label, ns.inode, time.strftime("%H:%M:%S"), shell.command, "sh")
         out.add(render.plain("(interactive shell)", "dim"))
         try:
             with self.app.suspend():

@@ -216,10 +216,10 @@ class CapturingScreen(ActingScreen):
         if feed is None:
             return
         run = feed.run
-        run.command = message.command
+        typed, run.command = run.command, message.command  # "tcpdump -i eth0 icmp"
         feed.headed = True
         out = self.output_pane()
-        out.begin(run.label, run.inode, time.strftime("%H:%M:%S"), message.command)
+        out.begin(run.label, run.inode, time.strftime("%H:%M:%S"), message.command, typed)
         note = render.safe(f"pcap: {message.pcap_path}", "bold")
         note.append("  (ctrl+c stops; c copies the command)", style="dim")
         out.add(note)

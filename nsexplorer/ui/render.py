@@ -563,14 +563,21 @@ def target_text(ns: NetNamespace) -> Text:
     return text
 
 
-def entry_header_text(label: str, inode: int, clock: str, command: str) -> Text:
-    """The line that opens one Output entry: where, when, what."""
+def entry_header_text(label: str, inode: int, clock: str, command: str, typed: str = "") -> Text:
+    """The lines that open one Output entry: where, when and the command as the user
+    typed it (``typed``) on the first, so it is never pushed off the right edge by a
+    long nsenter/unshare wrapper; the exact equivalent ``command`` on its own line after
+    (when it differs)."""
     text = plain("── ", "dim")
     text.append_text(safe(label, "bold reverse"))
-    text.append(f" netns {inode} · {clock} ", style="bold")
-    text.append("──", style="dim")
-    text.append("\n")
-    text.append_text(command_line_text(command))
+    text.append(f" · {clock} ", style="bold")
+    text.append("── ", style="dim")
+    text.append_text(command_line_text(typed or command))
+    text.append(f"  (netns {inode})", style="dim")
+    if typed and typed != command:
+        text.append("\n")
+        text.append("   runs as: ", style="dim")
+        text.append_text(command_line_text(command))
     return text
 
 

@@ -61,9 +61,12 @@ async def test_output_is_streamed_under_a_header_naming_where_and_what(
             if "first line" in transcript(app):
                 break
         lines = transcript(app)
-        header = next(line for line in lines if line.startswith("── "))
-        assert re.search(r"── nsxlab-a netns \d+ · \d\d:\d\d:\d\d ──", header)
-        assert "$ nsenter --net=/run/netns/nsxlab-a ping -c 3 10.213.0.1" in lines
+        n, header = next((n, line) for n, line in enumerate(lines) if line.startswith("── "))
+        assert re.fullmatch(
+            rf"── nsxlab-a · \d\d:\d\d:\d\d ── \$ ping -c 3 10.213.0.1  \(netns {LAB_A}\)", header
+        )  # the command as typed, first
+        equivalent = "$ nsenter --net=/run/netns/nsxlab-a ping -c 3 10.213.0.1"
+        assert lines[n + 1] == f"   runs as: {equivalent}"  # the exact one, on its own line
         assert "first line" in lines and "second half" not in lines  # as it arrives
         assert app.command_running
         assert "running" in widget_text(app.query_one("#cmdbar"))
@@ -162,3 +165,33 @@ async def test_copy_outside_tmux_is_plain_osc52(make_app: AppFactory) -> None:
         assert not any("tmux" in w for w in written)
         assert any(w.startswith("\x1b]52;c;") for w in written)
         assert "tmux" not in list(app._notifications)[-1].message
+
+
+class WrappingRunner(FakeRunner):
+    """A container's equivalent as the real runner gives it: long (nsenter, unshare, a
+    fresh sysfs) before the user's own command."""
+
+    def equivalent_command(
+        self, ns: NetNamespace, argv: Sequence[str], all_namespaces: bool = False
+    ) -> str:
+        wrap = (
+            "nsenter --target 3101 --net unshare --mount --propagation private sh -c "
+            '\'mount -t sysfs nsx /sys && exec "$0" "$@"\''
+        )
+        return f"{wrap} {' '.join(argv)}"
+
+
+async def test_the_typed_command_heads_the_entry_not_the_wrapper(make_app: AppFactory) -> None:
+    """QA: for containers the echoed command was the long wrapper; the user's own command
+    was off the right edge of the Output pane."""
+    app = make_app(runner=WrappingRunner())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.goto(DB)
+        await pilot.press("x", *"ip -br addr", "enter")
+        await settle(pilot)
+        shown = widget_text(app.query_one(OutputPane)).splitlines()
+        head = next(line for line in shown if line.startswith("── "))
+        assert "$ ip -br addr" in head  # in view at 80 columns
+        assert transcript(app)[1].startswith("   runs as: $ nsenter --target 3101 --net unshare")
+        assert transcript(app)[1].endswith(" ip -br addr")  # the exact equivalent, in full

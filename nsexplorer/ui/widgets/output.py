@@ -37,11 +37,12 @@ class OutputPane(RichLog):
             self.transcript.append(part.plain)
             self.write(part)
 
-    def begin(self, label: str, inode: int, clock: str, command: str) -> None:
-        """Open an entry: a blank line, then namespace, time and the exact command."""
+    def begin(self, label: str, inode: int, clock: str, command: str, typed: str = "") -> None:
+        """Open an entry: a blank line, then namespace, time and the command as typed,
+        the exact equivalent ``command`` under it."""
         if self.transcript:
             self.add(Text(""))
-        self.add(render.entry_header_text(label, inode, clock, command))
+        self.add(render.entry_header_text(label, inode, clock, command, typed))
 
     def stream(self, run_id: int, text: str) -> None:
         """Output of run ``run_id`` as it arrived: whole lines are shown at once, a
