@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from nsexplorer.model import Address, Interface, NetNamespace, Route, Rule, Snapshot
+from nsexplorer.model import Address, Interface, NetNamespace, Route, Rule, Snapshot, table_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +145,7 @@ def route_text(r: Route) -> str:
         parts.append(f"nhid {r.nhid}")
     if r.type != "unicast":
         parts.insert(0, r.type)
-    parts.append(f"table {r.table}")
+    parts.append(f"table {table_name(r.table)}")
     if r.metric is not None:
         parts.append(f"metric {r.metric}")
     return f"ipv{r.family} " + " ".join(parts)
@@ -174,7 +174,7 @@ def rule_text(r: Rule) -> str:
         (f"suppress_prefixlength {r.suppress_prefixlen}", r.suppress_prefixlen is not None),
     ]
     parts.extend(word for word, present in extra if present)
-    parts.append(r.action if r.table is None else f"{r.action} {r.table}")
+    parts.append(r.action if r.table is None else f"{r.action} {table_name(r.table)}")
     return " ".join(parts)
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "group_of",
     "ns_label",
     "primary_container",
+    "table_name",
 ]
 
 # The netlink classes live in model_net (see there); they are imported from here as
@@ -60,6 +61,17 @@ def __getattr__(name: str) -> object:
         globals()[name] = value  # found directly from now on
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# The kernel's reserved routing tables, by the names `ip` gives them (/etc/iproute2/rt_tables).
+TABLE_NAMES = {253: "default", 254: "main", 255: "local"}
+
+
+def table_name(table: int | None) -> str:
+    """A routing table as `ip route` / `ip rule` name it: "main", "local", "100"; "-" none."""
+    if table is None:
+        return "-"
+    return TABLE_NAMES.get(table, str(table))
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -7,16 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from nsexplorer.link_state import Lookup, state_sentence
-from nsexplorer.model import Address, Interface, Peer, Route, Rule, describe
+from nsexplorer.model import Address, Interface, Peer, Route, Rule, describe, table_name
 from nsexplorer.textsafe import visible
-
-TABLE_NAMES = {254: "main", 255: "local", 253: "default"}
-
-
-def table_name(table: int | None) -> str:
-    if table is None:
-        return "-"
-    return TABLE_NAMES.get(table, str(table))
 
 
 def interface_lines(

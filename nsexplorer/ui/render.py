@@ -28,6 +28,7 @@ from nsexplorer.model import (
     group_of,
     ns_label,
     primary_container,
+    table_name,
 )
 from nsexplorer.textsafe import visible
 
@@ -209,12 +210,10 @@ def iface_cells(iface: Interface, lookup: Lookup) -> tuple[Text, ...]:
 
 ROUTE_COLUMNS = ("table", "destination", "gateway", "dev", "proto", "scope", "type", "src")
 
-TABLE_NAMES = {253: "default", 254: "main", 255: "local"}
-
 
 def route_cells(route: Route) -> tuple[Text, ...]:
     return (
-        plain(TABLE_NAMES.get(route.table, str(route.table)), "dim"),
+        plain(table_name(route.table), "dim"),
         safe(route.dst, "bold"),
         safe(route.gateway or ""),
         safe(route.dev or ""),

@@ -140,6 +140,8 @@ async def test_inside_pane_shows_every_part_with_hostile_names_escaped() -> None
     assert "iptables nat DOCKER: tcp dport 8080 -> 10.0.0.2:80" in text
     assert "nf_conntrack not loaded" in text
     assert "Policy rules (3)" in text
+    assert "ipv4 0: from all lookup local" in text  # table names as `show` gives them
+    assert "ipv4 32766: from all lookup main" in text and "lookup 25" not in text
     assert "iif eth\\x1b0" in text
 
 

@@ -218,3 +218,28 @@ def test_rules_differing_only_in_a_selector_are_different() -> None:
         got = kinds(snap(dataclasses.replace(ns(1), rules=(a,))),
                     snap(dataclasses.replace(ns(1), rules=(changed,))))  # fmt: skip
         assert sorted(got) == ["rule-added", "rule-removed"], changed
+
+
+def test_tables_are_named_as_show_and_ip_name_them() -> None:
+    """One home for table names (model.table_name): show, the TUI's Inside pane (which
+    prints diffing.rule_text) and the diff all say local / main / default."""
+    from nsexplorer.cli.show_net import rule_text as show_rule_text
+    from nsexplorer.diffing import rule_text
+    from nsexplorer.model import table_name
+
+    assert [table_name(t) for t in (255, 254, 253, 100, None)] == [
+        "local",
+        "main",
+        "default",
+        "100",
+        "-",
+    ]
+    rules = [
+        Rule(4, 0, 255, "lookup"),
+        Rule(4, 32766, 254, "lookup"),
+        Rule(4, 32767, 253, "lookup"),
+    ]
+    assert [rule_text(r).split()[-1] for r in rules] == ["local", "main", "default"]
+    assert [show_rule_text(r).split()[-1] for r in rules] == ["local", "main", "default"]
+    local = Route(4, 255, "10.0.0.1", None, "eth0", "host", "kernel", type="local")
+    assert route_text(local).endswith("table local")
