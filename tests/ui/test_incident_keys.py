@@ -101,7 +101,7 @@ async def test_replay_refuses_every_incident_action_but_changes(make_app: AppFac
         await pilot.press("d")
         await pilot.pause()
         assert isinstance(app.screen, ChangesScreen)
-        assert "Nothing changed" in widget_text(app.screen.query(Static).last())
+        assert "Nothing changed" in widget_text(app.screen.query_one("#changes-empty", Static))
 
 
 async def test_tools_not_given_are_refused_not_crashed(make_app: AppFactory) -> None:

@@ -288,3 +288,23 @@ async def test_fanout_escape_cancels_what_still_runs() -> None:
     assert "(Escape cancelled the run)" in status
     assert all(r.exit_status is None for r in screen.results.values())
     assert app.results == [None]
+
+
+async def test_problems_and_changes_say_their_keys_at_80x24() -> None:
+    """QA: neither view showed a key hint (there is no footer on them)."""
+    base = lab_snapshot()
+    tracker = ChangeTracker(base)
+    tracker.update(_changed_snapshot(base), "23:01:00")
+    app = ScreenHarness()
+    async with app.run_test(size=(80, 24)) as pilot:
+        for screen in (ProblemsScreen(lab_problems(), base), ChangesScreen(tracker.entries)):
+            app.push_screen(screen, app.record)
+            await pilot.pause()
+            shown = _screen_lines(app)
+            assert any("enter: go to" in line and "escape: back" in line for line in shown)
+            await pilot.press("escape")
+            await pilot.pause()
+
+
+def _screen_lines(app: ScreenHarness) -> list[str]:
+    return [strip.text for strip in app.screen._compositor.render_strips()]

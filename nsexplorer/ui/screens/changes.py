@@ -25,7 +25,7 @@ from nsexplorer.diffing import Change
 from nsexplorer.model import Snapshot
 from nsexplorer.problems import find_problems
 from nsexplorer.ui.render_views import change_cells
-from nsexplorer.ui.screens.problems import Jump
+from nsexplorer.ui.screens.problems import KEYS_HINT, Jump
 
 # Kinds whose subject is an interface name (a jump lands on that interface).
 _IFACE_KINDS = (
@@ -103,7 +103,9 @@ class ChangesScreen(Screen[Jump | None]):
             yield Static(title, id="changes-title")
             yield DataTable(id="changes-table", cursor_type="row")
             if not self._entries:
-                yield Static(Text("Nothing changed since the baseline.", style="dim"))
+                nothing = Text("Nothing changed since the baseline.", style="dim")
+                yield Static(nothing, id="changes-empty")
+            yield Static(KEYS_HINT, classes="view-keys")
 
     def on_mount(self) -> None:
         table: DataTable[Text] = self.query_one("#changes-table", DataTable)

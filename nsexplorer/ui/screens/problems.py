@@ -80,6 +80,10 @@ def ordered(problems: Sequence[Finding]) -> list[Finding]:
     return sorted(problems, key=lambda p: rank.get(p.severity, len(rank)))
 
 
+# The keys of a list view (Problems, Changes): said on screen, there is no footer here.
+KEYS_HINT = Text("↑↓ choose · enter: go to its namespace and interface · escape: back", end="")
+
+
 class ProblemsScreen(Screen[Jump | None]):
     """Full-screen list of findings. Enter: jump; Escape: back."""
 
@@ -110,6 +114,7 @@ class ProblemsScreen(Screen[Jump | None]):
             table: DataTable[Text] = DataTable(id="problems-table", cursor_type="row")
             yield table
             yield Static(Text(), id="problems-detail")
+            yield Static(KEYS_HINT, classes="view-keys")
 
     def on_mount(self) -> None:
         table = self.query_one("#problems-table", DataTable)
