@@ -34,7 +34,7 @@ from nsexplorer.errors import TargetAmbiguous, TargetNotFound
 from nsexplorer.matching import Kind, Match, Rank, shown
 from nsexplorer.model import NamespaceId, NetNamespace, Snapshot, group_of
 from nsexplorer.shellquote import quote
-from nsexplorer.textsafe import visible
+from nsexplorer.textsafe import counted, visible
 
 # The kernel's ceiling for /proc/sys/kernel/pid_max on 64-bit (PID_MAX_LIMIT).
 PID_MAX_LIMIT = 4194304
@@ -215,7 +215,7 @@ def _unread_note(target: str, snapshot: Snapshot) -> str:
     if not unread or not matching.may_match_interfaces(target):
         return ""
     return (
-        f" (the interfaces of {unread} namespaces could not be read, so addresses, MACs "
+        f" (the interfaces of {counted(unread, 'namespace')} could not be read, so addresses, MACs "
         "and interface names there cannot match)"
     )
 

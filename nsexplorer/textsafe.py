@@ -51,3 +51,9 @@ def visible(text: str) -> str:
     if text.isprintable():  # the common case, at C speed
         return text
     return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+
+
+def counted(n: int, noun: str) -> str:
+    """'1 namespace', '3 namespaces': a count in the words a person reads (``noun``
+    takes a plain "s")."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -14,7 +14,7 @@ from nsexplorer import problems, snapshot_json
 from nsexplorer.cli.discovery import _source, _warn
 from nsexplorer.cli.output import write_stdout
 from nsexplorer.model import Snapshot
-from nsexplorer.textsafe import visible
+from nsexplorer.textsafe import counted, visible
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
 def format_problems(found: tuple[problems.Problem, ...], snap: Snapshot) -> str:
     if not found:
         checked = sum(1 for ns in snap.namespaces if not ns.gone)
-        return f"no problems found ({checked} namespaces checked)\n"
+        return f"no problems found ({counted(checked, 'namespace')} checked)\n"
     labels = {ns.inode: problems.where(ns) for ns in snap.namespaces}
     lines: list[str] = []
     for p in found:

@@ -22,6 +22,7 @@ from textual.timer import Timer
 from nsexplorer.errors import NsxError
 from nsexplorer.model import NetNamespace, Snapshot
 from nsexplorer.ports import ChangeWatcher, SnapshotSource
+from nsexplorer.textsafe import counted
 from nsexplorer.ui.inventory import Inventory
 from nsexplorer.ui.messages import (
     ChangeDetected,
@@ -169,7 +170,7 @@ class CollectingApp(App[None]):
         self.inventory.apply(message.snapshot, selected=main.selected)
         live = "live" if self.source.live else f"replay {self.replay_name}".strip()
         state = live if message.complete else "reading interfaces…"
-        main.set_status(f"{len(message.snapshot.namespaces)} namespaces · {state}")
+        main.set_status(f"{counted(len(message.snapshot.namespaces), 'namespace')} · {state}")
         main.show_inventory()
         self.startup_done()
         if not message.complete and self._first_paint is not None:

@@ -31,6 +31,7 @@ from nsexplorer.ports import (
     tally_text,
 )
 from nsexplorer.shellquote import join as join_argv
+from nsexplorer.textsafe import counted
 from nsexplorer.ui import render
 from nsexplorer.ui.acting import READ_ONLY_MESSAGE, REPLAY_MESSAGE, Run
 from nsexplorer.ui.capturing import CapturingScreen
@@ -226,7 +227,7 @@ class IncidentScreen(CapturingScreen):
             self._refuse("every namespace chosen is gone: nothing ran")
             return
         self._next_run += 1
-        label = f"{len(still)} namespaces"
+        label = counted(len(still), "namespace")
         run = Run(self._next_run, label, 0, join_argv(argv), time.monotonic())
         screen = FanOutScreen(self._keeping(fanout, run), still, argv)
         # a Run too: the command bar shows it, quitting asks, ctrl+c and SIGTERM stop it
@@ -276,7 +277,7 @@ class IncidentScreen(CapturingScreen):
         if out.transcript:
             out.add(Text(""))
         head = render.plain("── ", "dim")
-        head.append(f"{len(namespaces)} namespaces", style="bold reverse")
+        head.append(counted(len(namespaces), "namespace"), style="bold reverse")
         head.append(f" · {clock} ", style="bold")
         head.append("──", style="dim")
         out.add(head)

@@ -24,6 +24,7 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Tree
 
 from nsexplorer.model import NetNamespace, bridge_networks
+from nsexplorer.textsafe import counted
 from nsexplorer.ui import filtering, render
 from nsexplorer.ui.help import help_text
 from nsexplorer.ui.incident import IncidentScreen
@@ -660,7 +661,7 @@ class MainScreen(IncidentScreen):
         if not self.nsx.source.live:
             self._refuse("replaying a saved snapshot: nothing to refresh")
             return
-        self.set_status(f"{len(self.nsx.inventory.namespaces)} namespaces · refreshing…")
+        self.set_status(f"{counted(len(self.nsx.inventory.namespaces), 'namespace')} · refreshing…")
         self.nsx.request_collect()
 
     def action_widen_sidebar(self, step: int) -> None:

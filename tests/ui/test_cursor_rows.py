@@ -80,3 +80,11 @@ async def test_a_filter_that_matches_nothing_is_named_as_the_reason(
         await settle(pilot)
         out = "\n".join(app.query_one(OutputPane).transcript)
         assert "nothing is selected (the filter matches no namespace): nothing ran" in out
+
+
+async def test_one_namespace_is_one_namespace_in_the_status(make_app: AppFactory) -> None:
+    snap = lab_snapshot()
+    app = make_app(replace(snap, namespaces=snap.namespaces[:1]))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert widget_text(app.query_one("#status")).strip().startswith("1 namespace · ")

@@ -756,6 +756,8 @@ def test_cli_exit_status_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[
     clean.write_text(snapshot_json.dumps(healthy()))
     assert main(["--from", str(clean), "problems"]) == 0
     assert capsys.readouterr().out == "no problems found (4 namespaces checked)\n"
+    alone = replace(healthy(), namespaces=healthy().namespaces[:1])
+    assert format_problems((), alone) == "no problems found (1 namespace checked)\n"
     assert main(["--from", str(clean), "problems", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"problems": []}
 
