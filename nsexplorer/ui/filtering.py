@@ -64,13 +64,17 @@ def best(matches: Sequence[Match]) -> Match | None:
 
 
 def _best(ns: NetNamespace, word: str) -> tuple[int, str] | None:
-    top: tuple[int, str] | None = None
+    """The best hit of ``word``: the lowest rank and, within a rank, the row's own label
+    ("" : no reason shown), then one of its other names, then any other fact (a row
+    whose name starts with the word is not said to match by an interface)."""
+    top: tuple[int, int, str] | None = None
     for rank, why in _hits(ns, word):
-        if top is None or rank < top[0]:
-            top = (rank, why)
-            if rank == NAME:
+        hit = (rank, 0 if not why else 1 if why.startswith("name ") else 2, why)
+        if top is None or hit[:2] < top[:2]:
+            top = hit
+            if hit[:2] == (NAME, 0):
                 break
-    return top
+    return (top[0], top[2]) if top is not None else None
 
 
 def _hits(ns: NetNamespace, word: str) -> Iterator[tuple[int, str]]:
