@@ -88,3 +88,22 @@ async def test_one_namespace_is_one_namespace_in_the_status(make_app: AppFactory
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert widget_text(app.query_one("#status")).strip().startswith("1 namespace · ")
+
+
+async def test_the_selected_row_stays_in_view_when_the_terminal_shrinks(
+    make_app: AppFactory,
+) -> None:
+    """QA: after resizing to 80x24 the selected sidebar row had scrolled out of view."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.goto(ORPHAN)  # the last row
+        await settle(pilot)
+        tree = app.query_one(NamespaceTree)
+        assert tree.scroll_y == 0  # everything fits at 120x40
+        await pilot.resize_terminal(80, 16)
+        await settle(pilot)
+        top, height = tree.scroll_y, tree.scrollable_content_region.height
+        assert tree.cursor_line >= height  # it would be below the bottom unscrolled...
+        assert top <= tree.cursor_line < top + height  # ...but it is in view
+        assert "pid 8181 (orphan)" in widget_text(tree)

@@ -188,12 +188,20 @@ class NamespaceTree(Tree[int]):
             node = self.get_node_at_line(line)
             if node is not None and node.data is not None:
                 self.cursor_line = line
-                top = self.scroll_offset.y
-                if not top <= line < top + self.scrollable_content_region.height:
-                    # only when it is off screen: a no-op scroll still repaints the
-                    # scrollbar on every row (bytes on a slow link)
-                    self.scroll_to_line(line, animate=False)
+                self._keep_cursor_in_view()
                 return
+
+    def on_resize(self) -> None:
+        # a smaller terminal must not hide the selected row (after the new layout)
+        self.call_after_refresh(self._keep_cursor_in_view)
+
+    def _keep_cursor_in_view(self) -> None:
+        # only when it is off screen: a no-op scroll still repaints the scrollbar on
+        # every row (bytes on a slow link)
+        line = self.cursor_line
+        top = self.scroll_offset.y
+        if line >= 0 and not top <= line < top + self.scrollable_content_region.height:
+            self.scroll_to_line(line, animate=False)
 
     def action_cursor_down(self) -> None:
         self._step(1)
