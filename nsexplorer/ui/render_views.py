@@ -15,6 +15,7 @@ from rich.text import Text
 
 from nsexplorer.diffing import Change, rule_text
 from nsexplorer.model import NetNamespace
+from nsexplorer.textsafe import counted
 from nsexplorer.ui.render import plain, safe
 
 if TYPE_CHECKING:
@@ -85,6 +86,35 @@ def problem_cells(p: Finding, where: str) -> tuple[Text, ...]:
         safe(p.interface or "", "bold") if p.interface else plain("-", "dim"),
         safe(p.message),
     )
+
+
+def group_cells(found: Sequence[Finding], places: int, *, expanded: bool) -> tuple[Text, ...]:
+    """The line standing for many findings of one kind: how many, where, what to do."""
+    first = found[0]
+    interfaces = len({(p.namespace_inode, p.interface) for p in found if p.interface})
+    what = plain(f"{len(found)} ", "bold")  # the count first: a narrow view cuts the end
+    what.append_text(safe(first.kind, "bold"))
+    what.append(" findings", style="bold")
+    what.append("  enter folds them" if expanded else "  enter lists them", style="dim")
+    mark = "▾ " if expanded else "▸ "
+    return (
+        plain(mark + first.severity, SEVERITY_STYLES.get(first.severity, "")),
+        plain(counted(places, "namespace"), "dim"),
+        plain(counted(interfaces, "interface"), "dim"),
+        what,
+    )
+
+
+def group_detail_text(found: Sequence[Finding], places: int) -> Text:
+    """A group line's detail: the count, and the first of its findings as an example."""
+    first = found[0]
+    out = plain(first.severity, SEVERITY_STYLES.get(first.severity, ""))
+    out.append(" ")
+    out.append_text(safe(first.kind, "bold"))
+    out.append(f": {len(found)} findings in {counted(places, 'namespace')}; enter lists them")
+    out.append("\nthe first: ")
+    out.append_text(safe(first.message))
+    return out
 
 
 def problem_detail_text(p: Finding, where: str) -> Text:

@@ -15,6 +15,7 @@ from viewfixtures import (
     RULES,
     FailingRunner,
     FakeInside,
+    FakeProblem,
     InsideHarness,
     ScreenHarness,
     lab_problems,
@@ -308,3 +309,62 @@ async def test_problems_and_changes_say_their_keys_at_80x24() -> None:
 
 def _screen_lines(app: ScreenHarness) -> list[str]:
     return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+async def test_many_information_findings_of_one_kind_are_one_line() -> None:
+    """QA: 1000 "drops grew" findings buried the list; they are one line with the count
+    (after every error and warning), listed by Enter on it, each one still a jump."""
+    from nsexplorer.ui.screens.problems import GROUP_AT, Group
+
+    snap = lab_snapshot()
+    inodes = [ns.inode for ns in snap.namespaces]
+    drops = tuple(
+        FakeProblem(
+            "counters-growing",
+            "info",
+            inodes[n % len(inodes)],
+            f"veth{n}",
+            f"rx_dropped +{n + 1} since 2026-01-01T00:00:00+00:00",
+        )
+        for n in range(1000)
+    )
+    few = tuple(FakeProblem("leaked-netns", "info", inodes[1], None, "m") for _ in range(2))
+    app = ScreenHarness()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = ProblemsScreen((*drops, *few, *lab_problems()), snap)
+        app.push_screen(screen, app.record)
+        await pilot.pause()
+        table = screen.query_one("#problems-table", DataTable)
+        rows = [[str(c) for c in table.get_row_at(n)] for n in range(table.row_count)]
+        assert table.row_count == 3 + 2 + 1  # the three, the two few, one line for 1000
+        assert [r[0] for r in rows[:3]] == ["error", "warning", "warning"]  # worst first
+        (line,) = [n for n, r in enumerate(rows) if r[0].endswith("info") and "▸" in r[0]]
+        assert rows[line][1:] == [
+            f"{len(inodes)} namespaces",
+            "1000 interfaces",
+            "1000 counters-growing findings  enter lists them",
+        ]
+        assert isinstance(screen.rows[line], Group) and GROUP_AT > 2  # the few are not grouped
+        for _ in range(line):
+            await pilot.press("down")
+        assert "1000 findings" in widget_text(screen.query_one("#problems-detail", Static))
+        await pilot.press("enter")  # lists them, right under the line
+        await pilot.pause()
+        assert table.row_count == 6 + 1000 and app.results == []
+        assert table.cursor_row == line
+        member = [str(c) for c in table.get_row_at(line + 1)]
+        assert member[0] == "  info" and member[3].startswith("rx_dropped +")
+        await pilot.press("down", "enter")  # a member jumps
+        await pilot.pause()
+    first = screen.problems[screen.rows[line + 1]]  # type: ignore[index]
+    assert app.results == [Jump(first.namespace_inode, first.interface, None)]
+
+
+def test_groups_fold_and_keep_their_place() -> None:
+    from nsexplorer.ui.screens.problems import Group, rows_of
+
+    many = [FakeProblem("counters-growing", "info", 1, f"e{n}", "x") for n in range(6)]
+    found = [FakeProblem("dad-failed", "info", 1, "e", "y"), *many]
+    assert rows_of(found) == [0, Group("counters-growing", (1, 2, 3, 4, 5, 6))]
+    opened = rows_of(found, frozenset({"counters-growing"}))
+    assert opened == [0, Group("counters-growing", (1, 2, 3, 4, 5, 6)), 1, 2, 3, 4, 5, 6]

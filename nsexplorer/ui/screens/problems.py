@@ -25,6 +25,8 @@ from nsexplorer.model import Snapshot, ns_label
 from nsexplorer.ui.render_views import (
     SEVERITY_ORDER,
     Finding,
+    group_cells,
+    group_detail_text,
     problem_cells,
     problem_detail_text,
     problems_summary_text,
@@ -83,9 +85,46 @@ def ordered(problems: Sequence[Finding]) -> list[Finding]:
 # The keys of a list view (Problems, Changes): said on screen, there is no footer here.
 KEYS_HINT = Text("↑↓ choose · enter: go to its namespace and interface · escape: back", end="")
 
+GROUPS_HINT = Text("↑↓ choose · enter: go there, or list a ▸ line's findings · escape: back")
+GROUP_AT = 5  # this many information findings of one kind are one line (Enter lists them)
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """One line standing for many information findings of one kind."""
+
+    kind: str
+    members: tuple[int, ...]  # indexes into the ordered findings
+
+
+Row = int | Group  # a finding (its index) or a group line
+
+
+def rows_of(problems: Sequence[Finding], expanded: frozenset[str] = frozenset()) -> list[Row]:
+    """The lines of the view: every finding in order, except that GROUP_AT or more
+    information findings of one kind are one line where the first of them was, with its
+    members under it when that kind is ``expanded``."""
+    members: dict[str, list[int]] = {}
+    for n, p in enumerate(problems):
+        if p.severity == "info":
+            members.setdefault(p.kind, []).append(n)
+    grouped = {kind: tuple(ns) for kind, ns in members.items() if len(ns) >= GROUP_AT}
+    rows: list[Row] = []
+    for n, p in enumerate(problems):
+        group = grouped.get(p.kind) if p.severity == "info" else None
+        if group is None:
+            rows.append(n)
+        elif group[0] == n:
+            rows.append(Group(p.kind, group))
+            if p.kind in expanded:
+                rows.extend(group)
+    return rows
+
 
 class ProblemsScreen(Screen[Jump | None]):
-    """Full-screen list of findings. Enter: jump; Escape: back."""
+    """Full-screen list of findings, worst first; many information findings of one kind
+    are one line. Enter: jump (on a group line: list its findings, or fold them);
+    Escape: back."""
 
     CSS_PATH = "../views.tcss"
 
@@ -99,6 +138,8 @@ class ProblemsScreen(Screen[Jump | None]):
         self._problems = ordered(problems)
         self._snapshot = snapshot
         self._where = [where_label(snapshot, p.namespace_inode) for p in self._problems]
+        self._expanded: frozenset[str] = frozenset()
+        self._rows = rows_of(self._problems)
         self._done = False
 
     @property
@@ -114,20 +155,45 @@ class ProblemsScreen(Screen[Jump | None]):
             table: DataTable[Text] = DataTable(id="problems-table", cursor_type="row")
             yield table
             yield Static(Text(), id="problems-detail")
-            yield Static(KEYS_HINT, classes="view-keys")
+            grouped = any(isinstance(row, Group) for row in self._rows)
+            yield Static(GROUPS_HINT if grouped else KEYS_HINT, classes="view-keys")
+
+    @property
+    def rows(self) -> list[Row]:
+        """The lines shown, in order (a finding's index, or a group)."""
+        return list(self._rows)
 
     def on_mount(self) -> None:
         table = self.query_one("#problems-table", DataTable)
         table.add_columns("severity", "namespace", "interface", "problem")
-        for n, (p, where) in enumerate(zip(self._problems, self._where, strict=True)):
-            table.add_row(*problem_cells(p, where), key=str(n))
+        self._fill(table)
         table.focus()
         self._show_detail(0)
 
+    def _fill(self, table: DataTable[Text]) -> None:
+        under = {i for r in self._rows if isinstance(r, Group) for i in r.members}
+        for n, row in enumerate(self._rows):
+            if isinstance(row, Group):
+                found = [self._problems[i] for i in row.members]
+                where = {self._where[i] for i in row.members}
+                open_ = row.kind in self._expanded
+                cells = group_cells(found, len(where), expanded=open_)
+            else:
+                cells = problem_cells(self._problems[row], self._where[row])
+                if row in under:
+                    cells = (Text("  ") + cells[0], *cells[1:])  # under its group line
+            table.add_row(*cells, key=str(n))
+
     def _show_detail(self, row: int) -> None:
         detail = self.query_one("#problems-detail", Static)
-        if 0 <= row < len(self._problems):
-            detail.update(problem_detail_text(self._problems[row], self._where[row]))
+        if 0 <= row < len(self._rows):
+            shown = self._rows[row]
+            if isinstance(shown, Group):
+                found = [self._problems[i] for i in shown.members]
+                where = {self._where[i] for i in shown.members}
+                detail.update(group_detail_text(found, len(where)))
+            else:
+                detail.update(problem_detail_text(self._problems[shown], self._where[shown]))
         else:
             detail.update(Text("Nothing wrong was found in this snapshot.", style="dim"))
 
@@ -141,11 +207,21 @@ class ProblemsScreen(Screen[Jump | None]):
         self.action_jump()
 
     def action_jump(self) -> None:
-        row = self.query_one("#problems-table", DataTable).cursor_row
-        if self._done or not 0 <= row < len(self._problems):
+        table = self.query_one("#problems-table", DataTable)
+        row = table.cursor_row
+        if self._done or not 0 <= row < len(self._rows):
+            return
+        shown = self._rows[row]
+        if isinstance(shown, Group):  # list its findings under it, or fold them
+            self._expanded ^= {shown.kind}
+            self._rows = rows_of(self._problems, self._expanded)
+            table.clear()
+            self._fill(table)
+            table.move_cursor(row=row)
+            self._show_detail(row)
             return
         self._done = True
-        p = self._problems[row]
+        p = self._problems[shown]
         self.dismiss(Jump(p.namespace_inode, p.interface, COLUMN_OF_KIND.get(p.kind)))
 
     def action_close(self) -> None:
