@@ -17,8 +17,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from rich.color import ColorSystem
 from rich.console import RenderableType
 from textual import events
+from textual._compositor import CompositorUpdate
 from textual.app import App
 from textual.filter import LineFilter
 from textual.notifications import SeverityLevel
@@ -38,6 +40,7 @@ from nsexplorer.ui.collecting import CollectingApp
 from nsexplorer.ui.contrast import Legible
 from nsexplorer.ui.main_screen import MainScreen
 from nsexplorer.ui.palette import GotoNamespace
+from nsexplorer.ui.wire import Encoded, Wire
 
 STARTUP_GRACE = 1.0  # seconds: mount the rest of the UI by then even if discovery is slow
 SETTLE = 0.02  # seconds between checks that the first frame's layout has settled
@@ -86,6 +89,7 @@ class NsxApp(CollectingApp):
         self._key_gap = float("inf")
         self._started_at = time.monotonic()
         self._data_shown = False
+        self._wire: Wire | None = None if os.environ.get("NSX_WIRE") == "full" else Wire()
 
     def get_default_screen(self) -> MainScreen:
         self._main = MainScreen()
@@ -145,6 +149,8 @@ class NsxApp(CollectingApp):
 
     def on_mount(self) -> None:
         self._started_at = time.monotonic()
+        # back from a suspend (a shell, ctrl+z): the terminal shows something else now
+        self.app_resume_signal.subscribe(self, lambda _app: self._forget_terminal())
         self._check_first_frame()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop = asyncio.get_running_loop()
@@ -164,10 +170,24 @@ class NsxApp(CollectingApp):
             callback()
 
     def _display(self, screen: Screen[Any], renderable: RenderableType | None) -> None:
-        """Textual's output step: held back until the first frame is settled."""
+        """Textual's output step: held back until the first frame is settled, then only
+        what changed on the terminal (see ui.wire)."""
         if self._holding_first_frame:
             self._held += 1
             return
+        if (
+            isinstance(renderable, CompositorUpdate)
+            and self._wire is not None
+            and not self.is_headless
+            and not self.is_inline
+        ):
+            system = self.console._color_system or ColorSystem.TRUECOLOR
+            data = self._wire.encode(renderable, self.size, system)
+            if data == "":
+                self.post_display_hook()
+                return  # nothing the terminal does not show already
+            if data is not None:
+                renderable = Encoded(data)
         super()._display(screen, renderable)
 
     def _check_first_frame(self) -> None:
@@ -185,6 +205,10 @@ class NsxApp(CollectingApp):
             screen.refresh()  # everything, once
         else:
             self.set_timer(SETTLE, self._check_first_frame)
+
+    def _forget_terminal(self) -> None:
+        if self._wire is not None:
+            self._wire.forget()
 
     def _tick(self) -> None:
         if self.main_up and self.main.command_running:
