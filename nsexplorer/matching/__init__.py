@@ -81,9 +81,10 @@ class Match:
 
 
 def match(namespaces: Snapshot | Iterable[NetNamespace], query: str) -> list[Match]:
-    """Every namespace ``query`` designates, best first: by rank, then by the natural
-    order of labels (``ns2`` before ``ns10``), then by inode. An empty query matches
-    nothing."""
+    """Every namespace ``query`` designates, best first: by rank, the namespace that
+    holds a named interface before the one at the other end of its veth, then by the
+    natural order of labels (``ns2`` before ``ns10``), then by inode. An empty query
+    matches nothing."""
     spaces = tuple(namespaces.namespaces if isinstance(namespaces, Snapshot) else namespaces)
     if not query:
         return []
@@ -94,8 +95,16 @@ def match(namespaces: Snapshot | Iterable[NetNamespace], query: str) -> list[Mat
         found = _best(ns, q, ctx)
         if found is not None:
             out.append((found, ns))
-    out.sort(key=lambda pair: (pair[0].rank, natural_key(pair[1].label), pair[1].inode))
+    out.sort(key=lambda pair: (*strength(pair[0]), natural_key(pair[1].label), pair[1].inode))
     return [m for m, _ in out]
+
+
+def strength(m: Match) -> tuple[Rank, bool]:
+    """How strongly a match designates its namespace (smaller is stronger): its rank,
+    then the namespace holding a named interface before the other end of its veth.
+    Matches of equal strength are equally good answers (``match`` lists them in the
+    natural order of labels; the sidebar highlights the first one it lists)."""
+    return (m.rank, m.kind == Kind.PEER)
 
 
 def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:

@@ -24,7 +24,7 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Tree
 
 from nsexplorer.model import NetNamespace
-from nsexplorer.ui import filtering, render
+from nsexplorer.ui import render
 from nsexplorer.ui.acting import ActingScreen
 from nsexplorer.ui.help import help_text
 from nsexplorer.ui.navigation import History, Place
@@ -44,7 +44,7 @@ from nsexplorer.ui.widgets.panes import (
     RoutesPane,
     WiringPane,
 )
-from nsexplorer.ui.widgets.sidebar import NamespaceTree
+from nsexplorer.ui.widgets.sidebar import NamespaceTree, display_order
 
 PANE_IDS = tuple(pane_id for pane_id, _ in PANES)
 SIDEBAR_STEP = 6
@@ -244,12 +244,16 @@ class MainScreen(ActingScreen):
         highlighted; otherwise the selection stays where it is if still listed."""
         namespaces = self.nsx.inventory.namespaces
         if self._query:
-            matches = filtering.find(namespaces, self._query)
-            found = {m.inode for m in matches}
-            shown = [ns for ns in namespaces if ns.inode in found]
-            reasons: dict[int, str] | None = {m.inode: m.reason for m in matches}
-            top = filtering.best(matches)
-            keep = top.inode if best and top is not None else self.selected
+            # the one matcher (as the palette, and TARGET on the command line); best first
+            from nsexplorer.matching import match, strength
+
+            matches = match(namespaces, self._query)
+            why = {m.inode: render.match_reason(m) for m in matches}
+            shown, reasons = [ns for ns in namespaces if ns.inode in why], why
+            keep = self.selected
+            if best and matches:  # of the equally best, the one listed first
+                top = {m.inode for m in matches if strength(m) == strength(matches[0])}
+                keep = next(ns.inode for ns in display_order(shown) if ns.inode in top)
         else:
             shown, reasons, keep = namespaces, None, self.selected
         self.sidebar_tree.show(shown, reasons, keep)
@@ -591,7 +595,7 @@ class MainScreen(ActingScreen):
         limit = max(24, self.size.width - 30)
         self._sidebar_width = max(16, min(limit, width + step * SIDEBAR_STEP))
         sidebar.styles.width = self._sidebar_width
-        sidebar.styles.max_width = None
+        sidebar.styles.max_width = self._sidebar_width  # None would be app.tcss's 48 again
 
     def action_help(self) -> None:
         runner = self.nsx.runner

@@ -4,12 +4,14 @@ Every string that came from the system (interface names, aliases, netns names, p
 names, container names, images, labels, command output) passes through :func:`safe`,
 which makes control characters visible and wraps the result in a ``rich.text.Text``, a
 type Textual never parses as markup. Nothing here returns a plain ``str`` meant for
-display except :func:`ns_label` and :func:`search_blob`, which are for matching.
+display except :func:`ns_label` (the raw label) and :func:`match_reason` (the matcher's
+reason, already made visible by it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
@@ -25,6 +27,9 @@ from nsexplorer.model import (
     group_of,
 )
 from nsexplorer.textsafe import visible
+
+if TYPE_CHECKING:
+    from nsexplorer.matching import Match
 
 GROUP_TITLES: dict[Group, str] = {
     Group.HOST: "Host",
@@ -151,21 +156,13 @@ def short_ref(lookup: Lookup, inode: int | None) -> str:
     return ns_label(ns)
 
 
-def search_blob(ns: NetNamespace) -> str:
-    """Lower-case text the sidebar filter matches against: the raw strings and, where
-    they differ, the escaped form the screen shows (so typing ``\xff`` finds it)."""
-    parts: list[str] = [ns_label(ns), ns.label, str(ns.inode), *ns.names]
-    parts += [m.path for m in ns.bind_mounts]
-    parts += [str(p) for p in ns.pids[:50]]
-    for c in ns.containers:
-        parts += [c.name, c.id, c.image, c.network_mode, c.compose_project]
-        for net in c.networks:
-            parts += [net.name, net.ip_address, net.gateway, net.mac, net.ipv6_address]
-    for iface in ns.interfaces:
-        parts += [iface.name, iface.mac, iface.alias]
-        parts += [a.address for a in iface.addresses]
-    parts += [shown for p in parts if p and (shown := visible(p)) != p]
-    return "\n".join(p for p in parts if p).lower()
+def match_reason(m: Match) -> str:
+    """What a sidebar row adds about why the filter found it: the matcher's reason, or ""
+    for an exact name, which the row's own label already shows."""
+    from nsexplorer.matching import Kind, Rank  # imported by then: the match came from it
+
+    evident = m.kind in (Kind.NETNS_NAME, Kind.CONTAINER_NAME, Kind.LABEL)
+    return "" if m.rank == Rank.NAME and evident else m.reason
 
 
 # --- interfaces ----------------------------------------------------------------------
