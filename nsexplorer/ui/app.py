@@ -36,6 +36,7 @@ from nsexplorer.ports import (
     TerminalInfo,
 )
 from nsexplorer.textsafe import visible
+from nsexplorer.ui import roles
 from nsexplorer.ui.collecting import CollectingApp
 from nsexplorer.ui.contrast import Legible
 from nsexplorer.ui.main_screen import MainScreen
@@ -90,6 +91,7 @@ class NsxApp(CollectingApp):
         self._started_at = time.monotonic()
         self._data_shown = False
         self._wire: Wire | None = None if os.environ.get("NSX_WIRE") == "full" else Wire()
+        self.console.push_theme(roles.console_theme(None))  # until the screen has its CSS
 
     def get_default_screen(self) -> MainScreen:
         self._main = MainScreen()
@@ -151,6 +153,7 @@ class NsxApp(CollectingApp):
         self._started_at = time.monotonic()
         # back from a suspend (a shell, ctrl+z): the terminal shows something else now
         self.app_resume_signal.subscribe(self, lambda _app: self._forget_terminal())
+        self.theme_changed_signal.subscribe(self, lambda _theme: self._theme_changed())
         self._check_first_frame()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop = asyncio.get_running_loop()
@@ -205,6 +208,22 @@ class NsxApp(CollectingApp):
             screen.refresh()  # everything, once
         else:
             self.set_timer(SETTLE, self._check_first_frame)
+
+    def show_roles(self) -> None:
+        """The roles' look (ui/roles.py) from the main screen's CSS, as it is now."""
+        if not self.main_up:
+            return
+        self.main.notify_style_update()  # its component styles, freshly computed
+        self.console.pop_theme()
+        self.console.push_theme(roles.console_theme(self.main))
+
+    def _theme_changed(self) -> None:
+        """Another theme: the roles' look again, and everything drawn with it redrawn."""
+        self.show_roles()
+        for screen in self.screen_stack:
+            for widget in screen.walk_children(with_self=True):
+                widget.notify_style_update()  # Tree, DataTable: drop their cached lines
+            screen.refresh(repaint=True)
 
     def _forget_terminal(self) -> None:
         if self._wire is not None:

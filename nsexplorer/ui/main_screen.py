@@ -24,7 +24,7 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Tree
 
 from nsexplorer.model import NetNamespace
-from nsexplorer.ui import render
+from nsexplorer.ui import render, roles
 from nsexplorer.ui.acting import ActingScreen
 from nsexplorer.ui.help import help_text
 from nsexplorer.ui.navigation import History, Place
@@ -92,6 +92,8 @@ class MainScreen(ActingScreen):
         ],
     ]
 
+    COMPONENT_CLASSES: ClassVar[set[str]] = set(roles.COMPONENT_CLASSES)  # app.tcss
+
     selected: var[int | None] = var(None, init=False)
     """The inode of the namespace every action targets: the sidebar's highlighted row."""
 
@@ -132,6 +134,7 @@ class MainScreen(ActingScreen):
         tree = self.sidebar_tree
         self.watch(tree, "highlighted", self._highlight_moved, init=False)
         tree.focus()
+        self.nsx.show_roles()
         self.update_cmdbar()
         self.nsx.main_ready()
 

@@ -27,6 +27,18 @@ from nsexplorer.model import (
     group_of,
 )
 from nsexplorer.textsafe import visible
+from nsexplorer.ui.roles import (
+    ALERT,
+    BAD,
+    BRIDGE,
+    GOOD,
+    HEADING_WARN,
+    KIND,
+    LINK,
+    PLACE,
+    PROMPT,
+    WARN,
+)
 
 if TYPE_CHECKING:
     from nsexplorer.matching import Match
@@ -44,7 +56,7 @@ GROUP_TITLES: dict[Group, str] = {
 # inode -> namespace, for naming the other end of a veth (a dict: O(1) per peer)
 Lookup = Mapping[int, NetNamespace]
 
-STATE_STYLES = {"up": "green", "down": "red", "lowerlayerdown": "red", "unknown": "yellow"}
+STATE_STYLES = {"up": GOOD, "down": BAD, "lowerlayerdown": BAD, "unknown": WARN}
 
 
 def safe(s: str | None, style: str = "") -> Text:
@@ -107,9 +119,9 @@ def container_text(c: Container, *, with_name: bool = True) -> Text:
     if with_name:
         parts.append(safe(c.name, "bold"))
     parts.append(safe(c.image, "dim"))
-    parts.append(safe(container_mode(c), "cyan"))
+    parts.append(safe(container_mode(c), KIND))
     if c.status and c.status != "running":
-        parts.append(safe(c.status, "yellow"))
+        parts.append(safe(c.status, WARN))
     return join(parts)
 
 
@@ -123,7 +135,7 @@ def ns_sidebar_text(ns: NetNamespace) -> Text:
         text = safe(ns_label(ns), "bold" if ns.names else "")
     if ns.gone:
         text.stylize("strike dim")
-        text.append(" (gone)", style="red")
+        text.append(" (gone)", style=BAD)
     return text
 
 
@@ -136,7 +148,7 @@ def ns_title(ns: NetNamespace) -> Text:
     parts.append(plain(f"netns {ns.inode}", "dim"))
     parts.append(plain(f"[{group_of(ns).value}]", "dim"))
     if ns.gone:
-        parts.append(plain("GONE", "bold red"))
+        parts.append(plain("GONE", BAD))
     elif not ns.detailed:
         parts.append(plain("(reading…)", "dim italic"))
     return join(parts, "  ")
@@ -176,12 +188,12 @@ def peer_text(iface: Interface, lookup: Lookup) -> Text:
     peer: Peer | None = iface.peer
     if peer is None:
         if iface.kind == "veth":
-            return plain("→ peer unknown", "yellow")
+            return plain("→ peer unknown", WARN)
         return plain("")
     if not peer.resolved:
         where = f"ifindex {peer.ifindex}" if peer.ifindex is not None else "peer"
-        return plain(f"→ unresolved ({where}, netns unknown)", "yellow")
-    text = plain("→ ", "cyan")
+        return plain(f"→ unresolved ({where}, netns unknown)", WARN)
+    text = plain("→ ", LINK)
     text.append_text(safe(peer.name, "bold"))
     text.append(" in ")
     text.append_text(safe(short_ref(lookup, peer.netns_inode)))
@@ -218,7 +230,7 @@ def iface_cells(iface: Interface, lookup: Lookup) -> tuple[Text, ...]:
         addresses_text(iface),
         peer_text(iface, lookup),
         safe(iface.state, STATE_STYLES.get(iface.state, "")),
-        safe(iface.kind, "cyan"),
+        safe(iface.kind, KIND),
         safe(iface.master or ""),
         plain(str(iface.mtu)),
         safe(iface.mac, "dim"),
@@ -274,7 +286,7 @@ def details_text(ns: NetNamespace) -> Text:
     if ns.names:
         _kv(t, "ip netns", safe(", ".join(ns.names)))
     if ns.gone:
-        _kv(t, "state", plain("gone: it vanished since it was listed", "bold red"))
+        _kv(t, "state", plain("gone: it vanished since it was listed", BAD))
 
     t.append("\nPaths reaching it\n", style="bold underline")
     rows = 0
@@ -282,14 +294,14 @@ def details_text(ns: NetNamespace) -> Text:
         v = safe(m.path, "bold")
         v.append(f"  from mount ns {m.mount_ns_inode}", style="dim")
         if m.mount_ns_path:
-            v.append("  in a mount ns no process is in, held by ", style="yellow")
+            v.append("  in a mount ns no process is in, held by ", style=WARN)
             v.append_text(safe(m.mount_ns_path))
         elif m.hidden:
-            v.append("  hidden", style="yellow")
+            v.append("  hidden", style=WARN)
             v.append("  → ")
             v.append_text(safe(m.reach_path))
         if m.covered:
-            v.append("  covered by another mount", style="yellow")
+            v.append("  covered by another mount", style=WARN)
         _kv(t, "bind mount", v)
         rows += 1
     for pid in ns.pids[:8]:
@@ -326,7 +338,7 @@ def details_text(ns: NetNamespace) -> Text:
         if c.compose_project:
             _kv(t, "compose", safe(c.compose_project))
         for net in c.networks:
-            v = safe(net.name, "cyan")
+            v = safe(net.name, KIND)
             if net.ip_address:
                 v.append("  ")
                 v.append_text(safe(f"{net.ip_address}/{net.prefixlen}"))
@@ -350,9 +362,9 @@ def details_text(ns: NetNamespace) -> Text:
 
     warnings = list(ns.warnings)
     if warnings:
-        t.append("\nWarnings\n", style="bold underline yellow")
+        t.append("\nWarnings\n", style=HEADING_WARN)
         for w in warnings:
-            t.append("  • ", style="yellow")
+            t.append("  • ", style=WARN)
             t.append_text(safe(w))
             t.append("\n")
     return t
@@ -361,7 +373,7 @@ def details_text(ns: NetNamespace) -> Text:
 def snapshot_warnings_text(snapshot: Snapshot) -> Text:
     t = Text(end="")
     for w in snapshot.warnings:
-        t.append("• ", style="yellow")
+        t.append("• ", style=WARN)
         t.append_text(safe(w))
         t.append("\n")
     return t
@@ -373,7 +385,7 @@ def snapshot_warnings_text(snapshot: Snapshot) -> Text:
 def wire_iface_text(iface: Interface, where: str | None = None) -> Text:
     text = iface_name_text(iface)
     text.append(" ")
-    text.append_text(safe(iface.kind, "cyan"))
+    text.append_text(safe(iface.kind, KIND))
     if iface.state != "up":
         text.append(" ")
         text.append_text(safe(iface.state, STATE_STYLES.get(iface.state, "")))
@@ -383,15 +395,15 @@ def wire_iface_text(iface: Interface, where: str | None = None) -> Text:
         text.append_text(addrs)
     if where is not None:
         text.append(" in ")
-        text.append_text(safe(where, "magenta"))
+        text.append_text(safe(where, PLACE))
     return text
 
 
 def wire_bridge_text(bridge: Interface, where: str) -> Text:
-    text = plain("bridge ", "bold green")
-    text.append_text(safe(bridge.name, "bold green"))
+    text = plain("bridge ", BRIDGE)
+    text.append_text(safe(bridge.name, BRIDGE))
     text.append(" in ")
-    text.append_text(safe(where, "magenta"))
+    text.append_text(safe(where, PLACE))
     addrs = addresses_text(bridge)
     if addrs.plain:
         text.append(" ")
@@ -400,10 +412,10 @@ def wire_bridge_text(bridge: Interface, where: str) -> Text:
 
 
 def wire_peer_text(peer_name: str | None, where: str) -> Text:
-    text = plain("⇄ ", "cyan")
+    text = plain("⇄ ", LINK)
     text.append_text(safe(peer_name or "?", "bold"))
     text.append(" in ")
-    text.append_text(safe(where, "magenta"))
+    text.append_text(safe(where, PLACE))
     return text
 
 
@@ -411,7 +423,7 @@ def wire_peer_text(peer_name: str | None, where: str) -> Text:
 
 
 def command_line_text(command: str, note: str = "") -> Text:
-    text = plain("$ ", "bold green")
+    text = plain("$ ", PROMPT)
     text.append_text(safe(command))
     if note:
         text.append("  ")
@@ -435,15 +447,15 @@ def output_lines(output: str, limit: int = 2000) -> Sequence[Text]:
 # scrolls sideways (the pane fixes it).
 INTERFACE_COLUMNS = ("name", "state", "addresses", "peer", "master", "kind", "mtu", "mac", "alias")
 
-# Emphasis that survives NO_COLOR and 16 colours: bold/reverse carry the meaning, the
-# colour only adds to it.
+# Roles (ui/roles.py): app.tcss gives each a theme colour and an emphasis that survives
+# NO_COLOR and 16 colours (bold for what is wrong); the colour only adds to it.
 LINK_STATE_STYLES = {
-    "up": "green",
-    "up, no carrier": "bold yellow",
-    "admin down": "bold red",
-    "down": "bold red",
-    "lowerlayerdown": "bold red",
-    "unknown": "yellow",
+    "up": GOOD,
+    "up, no carrier": ALERT,
+    "admin down": BAD,
+    "down": BAD,
+    "lowerlayerdown": BAD,
+    "unknown": WARN,
 }
 
 
@@ -493,7 +505,7 @@ def interface_cells(iface: Interface, lookup: Lookup) -> tuple[Text, ...]:
         addresses_text(iface),
         peer_text(iface, lookup),
         safe(iface.master or ""),
-        safe(iface.kind, "cyan"),
+        safe(iface.kind, KIND),
         plain(str(iface.mtu)),
         safe(iface.mac, "dim"),
         safe(iface.alias, "dim"),
@@ -536,7 +548,7 @@ def sparkline(values: Sequence[float]) -> str:
 
 
 def count_text(n: int, *, bad: bool = False) -> Text:
-    return plain(str(n), "bold red" if bad and n else "")
+    return plain(str(n), BAD if bad and n else "")
 
 
 def rate_text(rate: float | None) -> Text:
@@ -594,7 +606,7 @@ def wire_link_text(iface: Interface, lookup: Lookup) -> Text:
     words as the Interfaces pane), addresses."""
     text = iface_name_text(iface)
     text.append(" ")
-    text.append_text(safe(iface.kind, "cyan"))
+    text.append_text(safe(iface.kind, KIND))
     if link_state(iface, lookup)[0] != "up":
         text.append(" ")
         text.append_text(link_state_text(iface, lookup))
