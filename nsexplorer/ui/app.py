@@ -129,6 +129,12 @@ class NsxApp(CollectingApp):
             self._legible = Legible(self.console.color_system)
         return [*super().get_line_filters(), self._legible]
 
+    @property
+    def settled(self) -> bool:
+        """As CollectingApp's, and no drawing deferred to the end of a burst of keys."""
+        drawing = self.main_up and self.main.drawing_deferred
+        return super().settled and not drawing
+
     def keys_in_burst(self) -> bool:
         """The key being handled came right after the one before (see BURST_GAP)."""
         from nsexplorer.ui.main_screen import BURST_GAP

@@ -51,7 +51,7 @@ SIDEBAR_STEP = 6
 _PANES_HELP = "show a pane (see bar)"
 _WIDER = "sidebar wider/narrower"
 COUNTERS_EVERY = 1.0  # seconds between counter readings while the Counters pane shows
-BURST_GAP = 0.05  # keys closer than this are a burst (a person types slower)
+BURST_GAP = 0.1  # keys closer are a burst: auto-repeat (30-40 ms apart) plus jitter of the link
 
 
 class MainScreen(ActingScreen):
@@ -278,6 +278,11 @@ class MainScreen(ActingScreen):
             self._burst_timer = self.set_timer(BURST_GAP, self._selection_settled)
             return
         self._selection_settled()
+
+    @property
+    def drawing_deferred(self) -> bool:
+        """The main area waits for a burst of keys to end (see BURST_GAP)."""
+        return self._burst_timer is not None
 
     def settle_selection(self) -> None:
         if self._burst_timer is not None:

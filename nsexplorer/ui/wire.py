@@ -82,27 +82,62 @@ def _narrow(text: str) -> bool:
     )
 
 
+# SGR codes that turn attributes off, and what each turns off.
+_OFF = {"22": {"1", "2"}, "23": {"3"}, "24": {"4", "21"}, "25": {"5", "6"}, "27": {"7"},
+        "28": {"8"}, "29": {"9"}, "54": {"51", "52"}, "55": {"53"}}  # fmt: skip
+_OFF_OF = {code: off for off, codes in _OFF.items() for code in codes}
+# Attributes that show on a blank cell (a bold or italic space looks like any space).
+_SHOWS_ON_BLANK = frozenset({"4", "7", "9", "21", "51", "52", "53"})
+
+
+@lru_cache(maxsize=256)
+def _codes(attrs: str) -> frozenset[str]:
+    return frozenset(attrs.split(";")) if attrs else frozenset()
+
+
+@lru_cache(maxsize=8192)
 def _sgr(old: Pen | None, new: Pen) -> str:
-    """The shortest SGR taking the terminal from ``old`` (None: unknown) to ``new``."""
+    """The shortest SGR taking the terminal from ``old`` (None: unknown) to ``new``:
+    a reset and the whole of ``new``, or only what differs (attributes turned off and
+    on, the colours that changed), whichever is shorter."""
     if old == new:
         return ""
-    if old is not None and old[0] == new[0]:  # same attributes: only the colours
-        codes = []
-        if old[1] != new[1]:
-            codes.append(new[1] or "39")
-        if old[2] != new[2]:
-            codes.append(new[2] or "49")
-        return f"\x1b[{';'.join(codes)}m" if codes else ""
-    codes = [code for code in new[:3] if code]
-    return f"\x1b[0;{';'.join(codes)}m" if codes else "\x1b[0m"
+    full = ";".join(["0", *[code for code in new[:3] if code]])
+    if old is None:
+        return f"\x1b[{full}m"
+    before, after = _codes(old[0]), _codes(new[0])
+    offs = sorted({_OFF_OF[code] for code in before - after}, key=int)
+    left = before - {code for off in offs for code in _OFF[off]}
+    delta = [*offs, *sorted(after - left, key=int)]
+    if old[1] != new[1]:
+        delta.append(new[1] or "39")
+    if old[2] != new[2]:
+        delta.append(new[2] or "49")
+    codes = ";".join(delta)
+    if not codes:
+        return ""
+    return f"\x1b[{codes if len(codes) <= len(full) else full}m"
+
+
+def _blank_pen(pen: Pen) -> Pen:
+    """How a run of blanks in ``pen`` looks: its background (and link), and any
+    attribute that draws on a blank; the foreground and bold, dim, italic do not."""
+    shows = _codes(pen[0]) & _SHOWS_ON_BLANK
+    if shows:
+        return pen
+    return ("", "", pen[2], pen[3])
+
+
+def _looks_blank(pen: Pen, blank: Pen) -> bool:
+    """Whether blanks written in ``pen`` look like blanks in ``blank`` (a blank pen)."""
+    return pen[2:] == blank[2:] and not blank[0] and not _codes(pen[0]) & _SHOWS_ON_BLANK
 
 
 # Blanks as an erase: ECH (``ESC[nX``, the cursor stays) then, if more follows, a move
-# forward (``ESC[nC``): worth it from this many blanks on. Only where the blank's look is
-# its background alone: no reverse, underline, strike, overline (bold, dim, italic are fine).
+# forward (``ESC[nC``): worth it from this many blanks on; only in a pen whose blanks
+# look like their background alone (no reverse, underline, strike, overline).
 _BLANKS = " " * 12
 _RUN_OF_BLANKS = re.compile(f"{_BLANKS}+")
-_PLAIN_BLANKS = frozenset({"", "1", "2", "3", "1;2", "1;3", "2;3", "1;2;3"})
 
 
 def _erased(text: str, *, at_end: bool) -> str:
@@ -200,11 +235,13 @@ class Wire:
         out.append(_move(start, y))
         last = len(run) - 1
         for n, (text, new) in enumerate(run):
-            out.append(_sgr(pen, new))
-            pen = new
+            if pen is None or text.strip(" ") or not _looks_blank(pen, new):
+                out.append(_sgr(pen, new))
+                pen = new
+            # else blanks, in the pen there is: they look the same
             if new[3]:
                 out.append(f"\x1b]8;{new[3]}\x1b\\{text}\x1b]8;;\x1b\\")
-            elif self.erase and new[0] in _PLAIN_BLANKS and _BLANKS in text:
+            elif self.erase and _BLANKS in text and not _codes(pen[0]) & _SHOWS_ON_BLANK:
                 out.append(_erased(text, at_end=n == last))
             else:
                 out.append(text)
@@ -224,6 +261,8 @@ def _cells(strip: Strip, system: ColorSystem) -> Cells:
         if not text:
             continue
         pen = pen_of(style, system)
+        if not text.strip(" "):
+            pen = _blank_pen(pen)
         if runs and runs[-1][1] == pen:
             runs[-1] = (runs[-1][0] + text, pen)
         else:
@@ -236,8 +275,8 @@ def _changed(old: Cells, new: Cells, x: int) -> tuple[int, Cells]:
     columns; the whole of ``new`` unless every character of both is narrow."""
     if not all(_narrow(text) for text, _ in old) or not all(_narrow(t) for t, _ in new):
         return x, new
-    a = [(ch, pen) for text, pen in old for ch in text]
-    b = [(ch, pen) for text, pen in new for ch in text]
+    a = [(ch, _blank_pen(pen) if ch == " " else pen) for text, pen in old for ch in text]
+    b = [(ch, _blank_pen(pen) if ch == " " else pen) for text, pen in new for ch in text]
     if len(a) != len(b):
         return x, new
     head = 0

@@ -14,6 +14,9 @@ from rich.cells import cell_len
 
 Pen = tuple[frozenset[str], str, str]  # attributes, foreground codes, background codes
 PLAIN: Pen = (frozenset(), "", "")
+# What each "off" code turns off (22: bold and dim, 24: both underlines...).
+OFF = {"22": {"1", "2"}, "23": {"3"}, "24": {"4", "21"}, "25": {"5", "6"}, "27": {"7"},
+       "28": {"8"}, "29": {"9"}, "54": {"51", "52"}, "55": {"53"}}  # fmt: skip
 # Attributes that show on a blank cell (a bold or italic space looks like any space).
 SHOWS_ON_BLANK = frozenset({"4", "7", "9", "21", "51", "52", "53"})
 
@@ -87,6 +90,8 @@ class Grid:
                 bg = code
             elif code in ("1", "2", "3", "4", "5", "6", "7", "8", "9", "21", "51", "52", "53"):
                 attrs.add(code)
+            elif code in OFF:
+                attrs -= OFF[code]
             else:
                 raise AssertionError(f"unknown SGR {code!r} in {params!r}")
             n += 1
