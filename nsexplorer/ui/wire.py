@@ -140,13 +140,21 @@ _BLANKS = " " * 12
 _RUN_OF_BLANKS = re.compile(f"{_BLANKS}+")
 
 
-def _erased(text: str, *, at_end: bool) -> str:
-    def erase(found: re.Match[str]) -> str:
-        n = len(found.group())
-        tail = at_end and found.end() == len(text)
-        return f"\x1b[{n}X" if tail else f"\x1b[{n}X\x1b[{n}C"
+def _erased(text: str, *, at_end: bool, to_edge: bool) -> tuple[str, int]:
+    """``text`` with its long runs of blanks as erases, and how many cells short of the
+    end of ``text`` the cursor stays (a last run, erased without moving: ECH, or EL when
+    it reaches the edge of the screen)."""
+    back = 0
 
-    return _RUN_OF_BLANKS.sub(erase, text)
+    def erase(found: re.Match[str]) -> str:
+        nonlocal back
+        n = len(found.group())
+        if at_end and found.end() == len(text):
+            back = n
+            return "\x1b[K" if to_edge else f"\x1b[{n}X"
+        return f"\x1b[{n}X\x1b[{n}C"
+
+    return _RUN_OF_BLANKS.sub(erase, text), back
 
 
 def erases_in_colour() -> bool:
@@ -163,8 +171,21 @@ def erases_in_colour() -> bool:
         return False
 
 
-def _move(x: int, y: int) -> str:
-    return f"\x1b[{y + 1}H" if x == 0 else f"\x1b[{y + 1};{x + 1}H"
+def _move(x: int, y: int, cursor: tuple[int, int] | None) -> str:
+    """To column ``x`` of line ``y``: relative from a known ``cursor`` when shorter."""
+    cup = f"\x1b[{y + 1}H" if x == 0 else f"\x1b[{y + 1};{x + 1}H"
+    if cursor is None:
+        return cup
+    cx, cy = cursor
+    if (cx, cy) == (x, y):
+        return ""
+    if cx == x and y > cy:
+        rel = "\x1b[B" if y == cy + 1 else f"\x1b[{y - cy}B"
+    elif cy == y and x > cx:
+        rel = "\x1b[C" if x == cx + 1 else f"\x1b[{x - cx}C"
+    else:
+        return cup
+    return rel if len(rel) < len(cup) else cup
 
 
 class Wire:
@@ -177,6 +198,8 @@ class Wire:
         self._erase = erase
         self._size: Size | None = None
         self._system = ColorSystem.TRUECOLOR
+        self._pen: Pen | None = None
+        self._cursor: tuple[int, int] | None = None
         # line -> {x: (end, cells)}: what each chop written there last showed
         self._lines: dict[int, dict[int, tuple[int, Cells]]] = {}
 
@@ -206,46 +229,58 @@ class Wire:
             self.forget()
             return None
         out: list[str] = []
-        pen: Pen | None = None
+        self._pen = None  # what the terminal has, as far as this update knows
+        self._cursor = None
         try:
             for y, x, strip in writes:
-                pen = self._write(out, pen, y, x, strip)
+                self._write(out, y, x, strip)
         except _NotText:
             self.forget()
             return None
-        if pen is not None and pen != BLANK:
+        if self._pen is not None and self._pen != BLANK:
             out.append("\x1b[0m")
         return "".join(out)
 
-    def _write(self, out: list[str], pen: Pen | None, y: int, x: int, strip: Strip) -> Pen | None:
+    def _write(self, out: list[str], y: int, x: int, strip: Strip) -> None:
         end = x + strip.cell_length
         if end == x:
-            return pen  # an empty chop (a cut where nothing is drawn): nothing to send
+            return  # an empty chop (a cut where nothing is drawn): nothing to send
         cells = _cells(strip, self._system)
         line = self._lines.setdefault(y, {})
         old = line.get(x)
         if old is not None and old == (end, cells):
-            return pen  # the terminal shows this already
+            return  # the terminal shows this already
         start, run = x, cells
         if old is not None and old[0] == end:
             start, run = _changed(old[1], cells, x)
         for other in [ox for ox, (oend, _) in line.items() if ox < end and oend > x]:
             del line[other]
         line[x] = (end, cells)
-        out.append(_move(start, y))
+        out.append(_move(start, y, self._cursor))
+        width = self._size.width if self._size is not None else 0
+        # where the run ends: the chop's end, or (a changed middle: narrow) counted
+        run_end = end if run is cells else start + sum(len(text) for text, _ in run)
+        at = start  # the column the cursor is at, while it is known
+        known = True
         last = len(run) - 1
         for n, (text, new) in enumerate(run):
+            pen = self._pen
             if pen is None or text.strip(" ") or not _looks_blank(pen, new):
                 out.append(_sgr(pen, new))
-                pen = new
+                pen = self._pen = new
             # else blanks, in the pen there is: they look the same
+            back = 0
             if new[3]:
                 out.append(f"\x1b]8;{new[3]}\x1b\\{text}\x1b]8;;\x1b\\")
             elif self.erase and _BLANKS in text and not _codes(pen[0]) & _SHOWS_ON_BLANK:
-                out.append(_erased(text, at_end=n == last))
+                data, back = _erased(text, at_end=n == last, to_edge=run_end == width)
+                out.append(data)
             else:
                 out.append(text)
-        return pen
+            known = known and _narrow(text)
+            at += len(text) - back
+        # past the last column the terminal waits to wrap: the cursor is not known then
+        self._cursor = (at, y) if known and at < width else None
 
 
 class _NotText(Exception):

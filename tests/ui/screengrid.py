@@ -1,5 +1,5 @@
 """A small terminal for tests: plays what an app writes (cursor moves, SGR, text, ECH,
-cursor forward, newlines) onto a grid of cells, to compare what two encodings show.
+EL, cursor down and forward, newlines) onto a grid of cells, to compare what two encodings show.
 
 Strict: any escape sequence it does not know fails the test, so an encoder cannot hide
 a sequence the comparison would not see.
@@ -62,6 +62,11 @@ class Grid:
             n = max(numbers[0] if numbers else 1, 1)
             for x in range(self.x, min(self.x + n, self.width)):
                 self.cells[self.y][x] = (" ", (frozenset(), "", self.pen[2]))
+        elif final == "K" and not numbers:  # EL: to the end of the line, likewise
+            for x in range(self.x, self.width):
+                self.cells[self.y][x] = (" ", (frozenset(), "", self.pen[2]))
+        elif final == "B":
+            self.y = min(self.y + max(numbers[0] if numbers else 1, 1), self.height - 1)
         elif final == "C":
             self.x = min(self.x + max(numbers[0] if numbers else 1, 1), self.width - 1)
         else:
