@@ -138,9 +138,19 @@ class MainScreen(ActingScreen):
         self.update_cmdbar()
         self.nsx.main_ready()
 
+    def ensure_footer(self) -> None:
+        """Mount the footer (its row is there from the start). Idempotent."""
+        slot = self.query_one("#footer-slot")
+        if slot.children or not slot.is_attached:
+            return
+        slot.mount(Footer(compact=True, show_command_palette=True))
+        self.call_after_refresh(self.app.refresh_bindings)
+
     def ensure_panes(self) -> None:
-        """Mount what the first frame does not show: the other panes and the footer.
-        Idempotent and synchronous, so a key pressed before the first paint finds them."""
+        """Mount what the first frame does not show: the other panes (and the footer, if
+        not yet). Idempotent and synchronous, so a key pressed before the first paint
+        finds them."""
+        self.ensure_footer()
         if self._panes_mounted:
             return
         switcher = self.query_one(ContentSwitcher)
@@ -158,8 +168,6 @@ class MainScreen(ActingScreen):
         for pane in panes:  # the switcher hides only the children it was composed with
             pane.display = pane.id == switcher.current
         switcher.mount(*panes)
-        self.query_one("#footer-slot").mount(Footer(compact=True, show_command_palette=True))
-        self.call_after_refresh(self.app.refresh_bindings)
 
     @property
     def sidebar_tree(self) -> NamespaceTree:

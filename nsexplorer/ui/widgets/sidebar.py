@@ -55,6 +55,7 @@ class NamespaceTree(Tree[int]):
     """The inode of the highlighted, visible namespace row (None: nothing selected)."""
 
     _rebuilding = False  # a class default: Tree.__init__ already moves the cursor
+    _adding = False
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(Text("namespaces"), id=id)
@@ -82,6 +83,12 @@ class NamespaceTree(Tree[int]):
 
     def render_label(self, node: TreeNode[int], base_style: Style, style: Style) -> Text:
         return fit(self, node, super().render_label(node, base_style, style))
+
+    def _invalidate(self) -> None:
+        """Textual invalidates (and asks for a layout) on every node added: a rebuild of
+        1,000 rows does it once, when they are all in (see _rebuild)."""
+        if not self._adding:
+            super()._invalidate()
 
     # --- the cursor: always on a namespace row, or nowhere --------------------------
 
@@ -163,13 +170,18 @@ class NamespaceTree(Tree[int]):
         by_group: dict[Group, list[NetNamespace]] = {}
         for ns in namespaces:
             by_group.setdefault(group_of(ns), []).append(ns)
-        for group in Group:
-            members = by_group.get(group)
-            if not members:
-                continue
-            gnode = self.root.add(render.group_text(group, len(members)), expand=True)
-            for ns in sorted(members, key=sort_key):
-                self._add_namespace(gnode, ns, why.get(ns.inode, ""))
+        self._adding = True  # one invalidation for all the nodes, not one per node
+        try:
+            for group in Group:
+                members = by_group.get(group)
+                if not members:
+                    continue
+                gnode = self.root.add(render.group_text(group, len(members)), expand=True)
+                for ns in sorted(members, key=sort_key):
+                    self._add_namespace(gnode, ns, why.get(ns.inode, ""))
+        finally:
+            self._adding = False
+            self._invalidate()
         if keep is None or not self.select_inode(keep):
             first = display_order(namespaces)
             self._move_to(self._inode_nodes.get(first[0].inode) if first else None)
