@@ -4,6 +4,8 @@ over a laggy link). Keys are posted without waiting between them (``burst``)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from helpers import burst, screen_text, settle, widget_text
 from uifixtures import (
     DB,
@@ -16,6 +18,7 @@ from uifixtures import (
     WEB,
     AppFactory,
     FakeRunner,
+    lab_snapshot,
 )
 
 from nsexplorer.ui.screens.dialogs import ConfirmScreen, PromptScreen
@@ -201,3 +204,20 @@ async def test_back_and_forward(make_app: AppFactory) -> None:
         assert app.selected == DB
         await pilot.press("f")
         assert app.selected == LAB_A
+
+
+async def test_a_hostile_name_is_found_as_it_is_shown(make_app: AppFactory) -> None:
+    """The filter holds printable text only: a name with ESC and a raw byte is typed the
+    way the sidebar shows it (\\x1b, \\xff), and found exactly."""
+    snap = lab_snapshot()
+    raw = "nsxh-\x1b]2;x\x07\udcff"
+    spaces = [
+        replace(ns, names=(raw,), label=raw) if ns.inode == LAB_B else ns for ns in snap.namespaces
+    ]
+    app = make_app(replace(snap, namespaces=tuple(spaces)))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        burst(app, ["slash", *"nsxh-\\x1b]2;x\\x07\\xff", "enter"])
+        await settle(pilot)
+        assert app.selected == LAB_B
+        assert set(app.query_one(NamespaceTree).inodes()) == {LAB_B}
