@@ -18,7 +18,7 @@ from typing import Any
 
 from rich.color import ColorSystem
 from rich.console import RenderableType
-from textual import events
+from textual import _time, events
 from textual._compositor import CompositorUpdate, LayoutUpdate
 from textual.app import App
 from textual.filter import LineFilter
@@ -132,10 +132,13 @@ class NsxApp(CollectingApp):
         return super().settled and not drawing
 
     def keys_in_burst(self) -> bool:
-        """The key being handled came right after the one before (see BURST_GAP)."""
+        """A key is being handled, and it came right after the one before (see
+        BURST_GAP); not when the selection moves by itself (a jump, a refresh, a click)
+        long after the last key."""
         from nsexplorer.ui.main_screen import BURST_GAP
 
-        return self._key_gap < BURST_GAP
+        recent = _time.get_time() - self._last_key_at < BURST_GAP
+        return self._key_gap < BURST_GAP and recent
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         # No blinking cursor: over SSH each blink is a repaint, twice a second.
