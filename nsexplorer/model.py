@@ -428,10 +428,43 @@ def candidate_paths(ns: NetNamespace) -> list[str]:
     return list(dict.fromkeys(paths))
 
 
+def primary_container(ns: NetNamespace) -> Container | None:
+    """The container that owns the namespace (not one joined in container:<x> mode)."""
+    for c in ns.containers:
+        if not c.shares_with and not c.network_mode.startswith("container:"):
+            return c
+    return ns.containers[0] if ns.containers else None
+
+
+def _label(ns: NetNamespace) -> str:
+    if ns.is_host:
+        return "host"
+    c = primary_container(ns)
+    if c is not None:
+        return c.name
+    if ns.names:
+        return ", ".join(ns.names)
+    if ns.label:
+        return ns.label
+    if ns.bind_mounts:
+        return ns.bind_mounts[0].path
+    if ns.pids:
+        return f"pid {ns.pids[0]}"
+    if ns.fd_holders:
+        h = ns.fd_holders[0]
+        return f"fd {h.fd} of pid {h.pid}"
+    return ""
+
+
+def ns_label(ns: NetNamespace) -> str:
+    """The one label of a namespace, the name a responder would look for: "host", its
+    own container, its ``ip netns`` names, what discovery called it, a holder; else
+    "netns N" (raw: escape it for a terminal)."""
+    return _label(ns) or f"netns {ns.inode}"
+
+
 def describe(ns: NetNamespace) -> str:
-    """How a namespace is named in messages and the audit log: its label and inode
-    (raw: escape it for a terminal)."""
-    label = ns.label or (ns.names[0] if ns.names else "")
-    if not label and ns.containers:
-        label = ns.containers[0].name
+    """How a namespace is named in messages and the audit log: its label (see
+    :func:`ns_label`) and inode (raw: escape it for a terminal)."""
+    label = _label(ns)
     return f"{label} (inode {ns.inode})" if label else f"inode {ns.inode}"

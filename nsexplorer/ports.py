@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from nsexplorer.model import NamespaceId, NetNamespace, ProcessInfo, Snapshot
@@ -161,3 +162,99 @@ class TerminalInfo:
 
     tmux: bool = False  # $TMUX is set: OSC 52 must be wrapped for passthrough
     remote: bool = False  # $SSH_CONNECTION or $SSH_TTY is set
+
+
+# --- acting in an incident: packet capture, the evidence bundle (issue 12) -------------
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureOrder:
+    """What the UI asks a capture for: where, its bounds, a tcpdump filter."""
+
+    interface: str  # "any": every interface of the namespace
+    count: int | None = None
+    seconds: float | None = None
+    filter: tuple[str, ...] = ()
+
+
+class CaptureResult(Protocol):
+    """How a capture ended (actions.capture.CaptureOutcome has these)."""
+
+    @property
+    def exit_status(self) -> int | None: ...
+    @property
+    def stopped(self) -> str: ...  # "", "count", "time limit", "size limit", "cancelled"
+    @property
+    def pcap_path(self) -> str: ...
+    @property
+    def pcap_bytes(self) -> int: ...  # 0: nothing written (a failed start removes it)
+    @property
+    def error(self) -> str: ...
+
+
+class PacketCapture(Protocol):
+    """The host's tcpdump (and termshark) inside a namespace. Refuses in read-only mode."""
+
+    def missing(self) -> str:
+        """Why no capture can run here ("" when tcpdump is there)."""
+        ...
+
+    def capture(
+        self,
+        ns: NetNamespace,
+        order: CaptureOrder,
+        *,
+        on_line: Callable[[str], None],
+        cancel: Callable[[], bool],
+        announce: Callable[[str, str], None],
+    ) -> CaptureResult:
+        """Capture until a bound or ``cancel()``; blocks (call from a worker).
+        ``announce(equivalent, pcap_path)`` once every check passed, before it starts;
+        raises NsxError (tcpdump missing, interface gone, not root) before that."""
+        ...
+
+    def termshark_command(self, ns: NetNamespace, interface: str) -> str | None:
+        """The equivalent command for termshark on ``interface``; None when termshark
+        is not on the host's PATH."""
+        ...
+
+    def termshark(self, ns: NetNamespace, interface: str) -> int:
+        """Run termshark in ``ns`` on the real terminal (inside app.suspend()); its
+        exit status."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class KeptOutput:
+    """Output the UI kept of one run (for the bundle)."""
+
+    time: str  # ISO 8601, when it started
+    label: str
+    command: str
+    exit_status: int | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEvidence:
+    """What a TUI session saw and did, for the incident bundle."""
+
+    snapshot: Snapshot
+    baseline: Snapshot | None
+    started: datetime  # aware; the session's audit entries are from then on
+    outputs: tuple[KeptOutput, ...] = ()
+    pcaps: tuple[str, ...] = ()
+    viewed: tuple[str, ...] = ()  # labels of the namespaces looked at
+
+
+@dataclass(frozen=True, slots=True)
+class BundleWritten:
+    path: str
+    size: int
+    audit_entries: int
+
+
+class BundleWriter(Protocol):
+    def __call__(self, evidence: SessionEvidence) -> BundleWritten:
+        """Write the bundle (blocks: call from a worker); raises NsxError."""
+        ...

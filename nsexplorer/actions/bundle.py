@@ -20,7 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nsexplorer import __version__, snapshot_json
-from nsexplorer.diffing import Change, change_json, diff_snapshots
+from nsexplorer.changes import changes_between
+from nsexplorer.diffing import Change, change_json
 from nsexplorer.model import Snapshot, group_of
 from nsexplorer.textsafe import visible
 
@@ -90,7 +91,7 @@ def default_since(baseline: Snapshot | None, hours: float = 24.0) -> datetime:
 
 def build(parts: BundleParts) -> bytes:
     """The .tar.gz as bytes (pcaps are read from disk; a missing one becomes a note)."""
-    changes = diff_snapshots(parts.baseline, parts.snapshot) if parts.baseline else ()
+    changes = changes_between(parts.baseline, parts.snapshot) if parts.baseline else ()
     top = "nsexplorer-bundle-" + safe_member(parts.snapshot.hostname, "host")
     members: list[tuple[str, bytes]] = [
         ("snapshot.json", snapshot_json.dumps(parts.snapshot, indent=1).encode()),

@@ -10,7 +10,11 @@ the host's /sys):
   ``/proc/<pid>/root<path>``): ``nsenter --net=P`` then a private mount namespace in
   which a fresh sysfs is mounted on /sys. The shell script is a constant; names and
   paths only ever travel as separate argv words;
-- ``--all-namespaces``: ``nsenter -t PID -a`` (the container's own view and tools).
+- ``--all-namespaces``: ``nsenter -t PID -a`` (the container's own view and tools);
+- held only by a socket of another process: no tool opens that by path (``nsenter
+  --net=/proc/PID/fd/N`` fails with ENXIO on a socket), nsexplorer enters it through the
+  socket (SIOCGSKNS), so the form to paste is nsexplorer's own: ``nsexplorer exec INODE
+  -- CMD``.
 
 These are the forms that are shown and audited. What runs goes through the same way,
 but enters through the descriptor that was opened and verified (actions.opened), so a
@@ -43,6 +47,7 @@ class Kind(StrEnum):
     NAMED = "named"  # ip netns exec NAME
     PATH = "path"  # nsenter --net=PATH + fresh sysfs
     ALL = "all"  # nsenter -t PID -a
+    SOCKET = "socket"  # a socket's namespace (SIOCGSKNS): nsexplorer exec INODE
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +55,12 @@ class Entry:
     """A verified way into one namespace."""
 
     kind: Kind
-    ref: str = ""  # the name (NAMED) or the path (PATH)
+    ref: str = ""  # the name (NAMED) or the path (PATH; SOCKET: /proc/PID/fd/N)
     pid: int | None = None  # ALL: the process whose namespaces are entered
     # A bind mount hidden in another mount namespace: (pid inside it, path there),
     # for the seed article's form `nsenter -t PID -m nsenter --net=PATH`.
     seed: tuple[int, str] | None = None
+    inode: int | None = None  # SOCKET: the namespace, as `nsexplorer exec` takes it
 
 
 def wrap(entry: Entry, argv: Sequence[str]) -> list[str]:
@@ -80,7 +86,21 @@ def wrap(entry: Entry, argv: Sequence[str]) -> list[str]:
             "sh",
             *cmd,
         ]
+    if entry.kind is Kind.SOCKET:
+        return [*self_command(), "exec", str(entry.inode), "--", *cmd]
     return ["nsenter", "-t", str(entry.pid), "-a", "--", *cmd]
+
+
+def self_command() -> list[str]:
+    """How a person starts this very nsexplorer from a shell: ``nsexplorer`` when that is
+    what their PATH finds, else this interpreter with ``-m nsexplorer``."""
+    import shutil
+    import sys
+
+    found = shutil.which("nsexplorer")
+    if found and sys.argv and os.path.realpath(found) == os.path.realpath(sys.argv[0]):
+        return ["nsexplorer"]
+    return [sys.executable, "-m", "nsexplorer"]
 
 
 def seed_form(entry: Entry, argv: Sequence[str]) -> list[str] | None:
@@ -143,7 +163,13 @@ def choices(
         return [Entry(Kind.ALL, pid=pid) for pid in dict.fromkeys(pids)]
     seed = _seed_of(ns)
     named = [Entry(Kind.NAMED, ref=name, seed=seed) for name in ns.names if _valid_netns_name(name)]
-    return named + [Entry(Kind.PATH, ref=path, seed=seed) for path in candidate_paths(ns)]
+    sockets = {f"/proc/{h.pid}/fd/{h.fd}" for h in ns.socket_holders}
+    return named + [
+        Entry(Kind.SOCKET, ref=path, inode=ns.inode)
+        if path in sockets
+        else Entry(Kind.PATH, ref=path, seed=seed)
+        for path in candidate_paths(ns)
+    ]
 
 
 def checked_path(way: Entry) -> str:
@@ -170,7 +196,7 @@ def no_way(ns: NetNamespace, ways: Sequence[Entry], all_namespaces: bool) -> Nsx
             "only by a bind mount or a file descriptor); run without --all-namespaces "
             "to use the host's tools in its network namespace"
         )
-    tried = [w.ref for w in ways if w.kind is Kind.PATH]
+    tried = [w.ref for w in ways if w.kind in (Kind.PATH, Kind.SOCKET)]
     how = f" (tried {', '.join(tried)})" if tried else ""
     return NamespaceGone(
         f"namespace {describe(ns)} is gone: nothing that reached it opens it any more{how}"

@@ -25,7 +25,7 @@ from typing import Any
 from nsexplorer.actions import entry
 from nsexplorer.actions.entry import Entry, Kind
 from nsexplorer.errors import ActionFailed, NeedsRoot
-from nsexplorer.kernel import fdlimit, nsfs
+from nsexplorer.kernel import children, fdlimit, nsfs
 from nsexplorer.model import NamespaceId, NetNamespace, describe
 
 # What `ip netns exec NAME` does after setns, in the private mount namespace: a sysfs
@@ -38,6 +38,9 @@ NETNS_SCRIPT = (
     'if [ -e "$f" ] || [ -L "$f" ]; then mount --bind "$f" "/etc/${f##*/}"; fi; '
     'done; exec "$@"'
 )
+
+# nsenter options whose namespace applies to children only: nsenter forks for them.
+FORKING = ("pid", "time")
 
 # /proc/PID/ns/<file> -> nsenter option, in nsenter's own order. `nsenter -t PID -a`
 # enters every type this kernel has, the user namespace only if it differs from ours.
@@ -71,16 +74,24 @@ class Opened:
         return entry.wrap(self.way, cmd)
 
     def argv(self, cmd: Sequence[str]) -> list[str]:
-        """What runs: enters through the inherited descriptors (``pass_fds``)."""
-        return [*fdlimit.child_prefix(), *self._enter(list(cmd))]
+        """What runs: enters through the inherited descriptors (``pass_fds``), killed
+        when nsexplorer dies (kernel.children), with the person's own fd limit."""
+        return [*children.guard(), *fdlimit.child_prefix(), *self._enter(list(cmd))]
 
     def _enter(self, cmd: list[str]) -> list[str]:
         kind = self.way.kind
         if kind is Kind.DIRECT:
             return cmd
         if kind is Kind.ALL:
-            opts = [f"--{opt}={_fd_path(fd)}" for opt, fd in self.fds.items()]
-            return ["nsenter", *opts, "--", *cmd]
+            # Entering a pid (or time) namespace, nsenter forks and the command is its
+            # child, which the parent-death signal does not reach: enter those first,
+            # guard nsenter's child again, then enter the rest without another fork.
+            forking = [f"--{o}={_fd_path(fd)}" for o, fd in self.fds.items() if o in FORKING]
+            rest = [f"--{o}={_fd_path(fd)}" for o, fd in self.fds.items() if o not in FORKING]
+            if not forking:
+                return ["nsenter", *rest, "--", *cmd]
+            return ["nsenter", *forking, "--", *children.guard(levels=2),
+                    "nsenter", *rest, "--", *cmd]  # fmt: skip
         net = f"--net={_fd_path(self.fds['net'])}"
         private = ["unshare", "--mount", "--propagation", "private", "--"]
         if kind is Kind.NAMED:

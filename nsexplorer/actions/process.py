@@ -2,7 +2,9 @@
 
 The child leads its own session (``start_new_session``: done in C by subprocess, no
 ``preexec_fn``, safe in a threaded process), so stopping it reaches everything it
-started: the whole process group gets SIGTERM, then SIGKILL after a grace period.
+started: the whole process group gets SIGTERM, then SIGKILL after a grace period. It is
+forked by kernel.children's long-lived thread, so the parent-death signal its argv sets
+up (Opened.argv) fires when nsexplorer dies, not when the calling worker returns.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from nsexplorer.actions.output import DEFAULT_LIMIT, TailBuffer
+from nsexplorer.kernel import children
 
 POLL = 0.1  # seconds between checks of cancel() and the deadline
 DRAIN = 0.5  # after the command exits, how long a background child may hold the pipe
@@ -55,8 +58,8 @@ def run_captured(
 
     Raises OSError when the program cannot be started at all.
     """
-    proc = subprocess.Popen(
-        list(argv),
+    proc = children.popen(
+        argv,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

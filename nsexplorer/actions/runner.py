@@ -18,6 +18,7 @@ from nsexplorer.actions.nsfs import OWN_NETNS, ns_id_of
 from nsexplorer.actions.output import DEFAULT_LIMIT
 from nsexplorer.actions.process import exit_status_of, run_captured
 from nsexplorer.errors import ActionFailed, NeedsRoot, ReadOnlyRefused
+from nsexplorer.kernel import children
 from nsexplorer.model import NetNamespace, describe
 from nsexplorer.ports import CommandRunner, PreparedShell, RunResult
 
@@ -148,7 +149,7 @@ class NamespaceRunner:
                 if announce is not None:
                     announce(quoting.join(shown))
                 facts = way.audit_facts(run_cmd)
-                proc = subprocess.Popen(
+                proc = children.popen(
                     way.argv(run_cmd),
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
@@ -208,11 +209,13 @@ class NamespaceRunner:
         with opened.open_way(ns, need_fd=True) as way:
             if not has_capability(CAP_SYS_ADMIN):
                 raise NeedsRoot("naming a namespace needs root (CAP_SYS_ADMIN); nothing changed")
-            source = _name_source(way.way)
             if announce is not None:
-                announce(naming.name_command(source, name))
+                announce(_name_command(way.way, name))
             path = naming.bind_fd(way.fds["net"], name)
-            command = ["mount", "--bind", source, path]
+            if way.way.kind is entry.Kind.SOCKET:
+                command = [*entry.self_command(), "name", str(ns.inode), name]
+            else:
+                command = ["mount", "--bind", _name_source(way.way), path]
             self._log("name", ns, [name], command, 0, name=name, verified_path=way.path)
         return path
 
@@ -242,7 +245,7 @@ class NamespaceRunner:
 
     def name_command(self, ns: NetNamespace, name: str) -> str:
         """What ``name`` does, as commands a person would paste."""
-        return naming.name_command(_name_source(entry.plan(ns)), name)
+        return _name_command(entry.plan(ns), name)
 
     @staticmethod
     def unname_command(name: str) -> str:
@@ -369,7 +372,7 @@ def call_in_foreground(
         for sig in (signal.SIGINT, signal.SIGQUIT):
             saved[sig] = signal.signal(sig, _ignore_while_waiting)
     try:
-        with subprocess.Popen(list(argv), pass_fds=tuple(pass_fds), env=env) as proc:
+        with children.popen(argv, pass_fds=tuple(pass_fds), env=env) as proc:
             return proc.wait()
     finally:
         for sig, handler in saved.items():
@@ -378,6 +381,14 @@ def call_in_foreground(
 
 def _ignore_while_waiting(signum: int, frame: object) -> None:
     """A handler (not SIG_IGN, which the command would inherit) that does nothing."""
+
+
+def _name_command(way: entry.Entry, name: str) -> str:
+    """What naming through ``way`` does, as commands a person would paste. A socket's
+    namespace opens through no path a mount could bind: nsexplorer's own command."""
+    if way.kind is entry.Kind.SOCKET:
+        return quoting.join([*entry.self_command(), "name", str(way.inode), name])
+    return naming.name_command(_name_source(way), name)
 
 
 def _name_source(way: entry.Entry) -> str:

@@ -39,6 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="refuse every action that runs a command or changes anything",
     )
     parser.add_argument(
+        "--since",
+        dest="since_file",
+        metavar="FILE",
+        help="the TUI's baseline for what changed: a saved snapshot (`nsexplorer snapshot "
+        "-o FILE`) instead of its first full read",
+    )
+    parser.add_argument(
         "--no-mouse",
         action="store_true",
         help="do not capture the mouse (keeps the terminal's own text selection)",

@@ -1,30 +1,27 @@
-"""CLI handler: `nsexplorer bundle [-o FILE.tar.gz] [--since BASELINE.json]`."""
+"""CLI handler: `nsexplorer bundle [-o FILE.tar.gz] [--since BASELINE.json]`, and the
+TUI's bundle key (``write_session_bundle``): the same archive, with what the session
+saw and ran."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import UTC, datetime
 
-from nsexplorer import snapshot_json
+from nsexplorer import problems, snapshot_json
 from nsexplorer.actions import audit, bundle
 from nsexplorer.cli import output as output_rules
 from nsexplorer.errors import NsxError
+from nsexplorer.model import Snapshot
+from nsexplorer.ports import BundleWritten, SessionEvidence
 from nsexplorer.textsafe import visible
 
 
 def run(args: argparse.Namespace) -> int:
     from nsexplorer.collect.source import LiveSource
 
-    baseline = None
-    if args.since:
-        try:
-            with open(args.since, "rb") as f:
-                baseline = snapshot_json.loads(f.read())
-        except OSError as err:
-            raise NsxError(f"cannot read {args.since}: {err.strerror or err}") from err
-        except (ValueError, KeyError, TypeError) as err:
-            raise NsxError(f"{args.since} is not an nsexplorer snapshot: {err}") from err
+    baseline = load_snapshot(args.since) if args.since else None
     output = args.output or ""
     if output:
         output_rules.check_output(output)  # before the slow part, not after it
@@ -42,6 +39,50 @@ def run(args: argparse.Namespace) -> int:
     for w in snap.warnings:
         print(f"nsexplorer: warning: {visible(w)}", file=sys.stderr)
     return 0
+
+
+def load_snapshot(path: str) -> Snapshot:
+    """A snapshot JSON file (`nsexplorer snapshot -o FILE`), or NsxError saying why not."""
+    try:
+        with open(path, "rb") as f:
+            return snapshot_json.loads(f.read())
+    except OSError as err:
+        raise NsxError(f"cannot read {path}: {err.strerror or err}") from err
+    except (ValueError, KeyError, TypeError) as err:
+        raise NsxError(f"{path} is not an nsexplorer snapshot: {err}") from err
+
+
+def write_session_bundle(
+    audit_log: str, evidence: SessionEvidence, *, directory: str = "."
+) -> BundleWritten:
+    """The TUI's bundle: the session's snapshots, the diff since its baseline, the
+    problems, this process's audit entries since the session started, the output the
+    UI kept and the pcaps it took; written new in ``directory``."""
+    entries, why = bundle.read_audit(audit_log, evidence.started)
+    mine = [e for e in entries if e.get("pid") == os.getpid()]
+    outputs = [
+        bundle.RunOutput(o.time, o.label, o.command, o.exit_status, o.text)
+        for o in evidence.outputs
+    ]
+    parts = bundle.BundleParts(
+        snapshot=evidence.snapshot,
+        baseline=evidence.baseline,
+        problems=[problems.to_dict(p) for p in problems.find_problems(evidence.snapshot)],
+        audit_entries=mine,
+        outputs=outputs,
+        pcaps=evidence.pcaps,
+        viewed=evidence.viewed,
+    )
+    if why:
+        parts.notes.append(why)
+    data = bundle.build(parts)
+    first = os.path.join(os.path.abspath(directory), default_name(evidence.snapshot.hostname))
+    path, n = first, 1
+    while os.path.lexists(path):  # a second bundle within the same second: keep both
+        n += 1
+        path = first.removesuffix(".tar.gz") + f"-{n}.tar.gz"
+    output_rules.write_file(path, data)
+    return BundleWritten(path, len(data), len(mine))
 
 
 def default_name(hostname: str) -> str:

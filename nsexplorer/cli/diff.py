@@ -9,7 +9,8 @@ import argparse
 import sys
 
 from nsexplorer import snapshot_json
-from nsexplorer.diffing import Change, change_json, diff_snapshots
+from nsexplorer.changes import changes_between
+from nsexplorer.diffing import Change, change_json
 from nsexplorer.model import Snapshot
 from nsexplorer.textsafe import visible
 
@@ -21,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     except _Unreadable as err:
         print(f"nsexplorer: {visible(str(err))}", file=sys.stderr)
         return 2
-    changes = diff_snapshots(before, after)
+    changes = changes_between(before, after)
     if args.json:
         doc = {
             "before": {"hostname": before.hostname, "collected_at": before.collected_at},

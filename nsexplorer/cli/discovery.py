@@ -159,11 +159,39 @@ def cmd_show(args: argparse.Namespace) -> int:
             doc.update(snapshot_json.encode_inside(inside))
         output.write_json(snapshot_json.dumps_value(doc))
     else:
+        snap = _with_peers_read(source, ns, snap)
         output.write_stdout(format_namespace(ns, snap, inside=inside))
     # The snapshot-wide ones too (Docker down: containers missing from this view).
     extra = inside.warnings if inside is not None else ()
     _warn(dict.fromkeys((*snap.warnings, *ns.warnings, *extra)))
     return 0
+
+
+def _with_peers_read(source: SnapshotSource, ns: NetNamespace, snap: Snapshot) -> Snapshot:
+    """``snap`` with the namespaces at the other end of ``ns``'s carrier-less links read,
+    so the text can say why a link has no carrier ("peer admin down in X"): the cheap
+    pass has no interfaces. A namespace that cannot be read just gives no cause."""
+    from dataclasses import replace
+
+    from nsexplorer.errors import NsxError
+
+    wanted = {
+        i.peer.netns_inode
+        for i in ns.interfaces
+        if i.carrier is False and i.peer is not None and i.peer.netns_inode not in (None, ns.inode)
+    }
+    if not wanted:
+        return snap
+    read: dict[int, NetNamespace] = {}
+    for other in snap.namespaces:
+        if other.inode in wanted and not other.detailed:
+            try:
+                read[other.inode] = source.detail(other)
+            except (NsxError, OSError):
+                continue
+    if not read:
+        return snap
+    return replace(snap, namespaces=tuple(read.get(n.inode, n) for n in snap.namespaces))
 
 
 def _inside(source: SnapshotSource, ns: NetNamespace) -> InsideFacts | None:
@@ -290,12 +318,14 @@ def format_namespace(
         out.append("  GONE: the namespace vanished")
     if ns.detailed:
         nets = bridge_networks(snap, ns) if snap is not None else {}
+        lookup = {n.inode: n for n in snap.namespaces} if snap is not None else {}
+        lookup[ns.inode] = ns  # the detailed one
         out.append("")
         out.append("Interfaces:")
         for i in ns.interfaces:
             out.extend(
                 show_net.interface_lines(
-                    i, lambda p: _peer_text(p.netns_inode, p, snap), nets.get(i.name, "")
+                    i, lambda p: _peer_text(p.netns_inode, p, snap), lookup, nets.get(i.name, "")
                 )
             )
             if i.peer is not None:

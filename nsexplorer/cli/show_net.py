@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from nsexplorer.model import Address, Interface, Peer, Route, Rule
+from nsexplorer.link_state import Lookup, state_sentence
+from nsexplorer.model import Address, Interface, Peer, Route, Rule, describe
 from nsexplorer.textsafe import visible
 
 TABLE_NAMES = {254: "main", 255: "local", 253: "default"}
@@ -18,31 +19,20 @@ def table_name(table: int | None) -> str:
     return TABLE_NAMES.get(table, str(table))
 
 
-def state_text(i: Interface) -> str:
-    """What a responder asks first: set up or down by an admin, and with a carrier?
-    ``up, no carrier (lowerlayerdown)`` is an end whose peer was set down; ``down`` was
-    set down itself. Without recorded flags, the operstate alone."""
-    if not i.flags:
-        return i.state
-    if "UP" not in i.flags:
-        admin = "down"
-    elif "NO-CARRIER" in i.flags:
-        admin = "up, no carrier"
-    else:
-        admin = "up"
-    return admin if i.state == admin else f"{admin} ({i.state})"
-
-
-def interface_lines(i: Interface, peer_text: Callable[[Peer], str], network: str = "") -> list[str]:
-    """``network``: the Docker network whose bridge this is ("" when none)."""
+def interface_lines(
+    i: Interface, peer_text: Callable[[Peer], str], lookup: Lookup, network: str = ""
+) -> list[str]:
+    """``lookup``: the namespaces by inode, to say why a veth has no carrier (its peer
+    admin down, and where); ``network``: the Docker network whose bridge this is ("" when
+    none)."""
     v = visible
+    state = state_sentence(i, lookup, lambda ns: v(describe(ns)))
     master = f" master {v(i.master)}" if i.master else ""
     if network:
         master += f" docker network {v(network)}"
     alias = f" alias {v(i.alias)}" if i.alias else ""
     out = [
-        f"  {i.ifindex}: {v(i.name)}  {i.kind} {state_text(i)} mtu {i.mtu} "
-        f"{i.mac or '-'}{master}{alias}"
+        f"  {i.ifindex}: {v(i.name)}  {i.kind} {state} mtu {i.mtu} {i.mac or '-'}{master}{alias}"
     ]
     if i.flags:
         out.append(f"      flags <{','.join(i.flags)}>")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import gc
 import os
 import sys
@@ -19,12 +20,14 @@ from nsexplorer.ports import TerminalInfo
 from nsexplorer.textsafe import visible
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Callable, Collection
 
+    from nsexplorer.actions.runner import NamespaceRunner
     from nsexplorer.collect.source import LiveSource
     from nsexplorer.model import NamespaceId, NetNamespace, ProcessInfo, Snapshot
     from nsexplorer.model_inside import InsideFacts
     from nsexplorer.ports import PreparedShell
+    from nsexplorer.ui.incident import IncidentTools
 
 
 def spawn_shell(shell: PreparedShell, *, netns_inode: int, label: str) -> int:
@@ -141,6 +144,31 @@ class PrefetchedSource:
         return self._live().inside(ns, parts)
 
 
+def incident_tools(
+    runner: NamespaceRunner,
+    detail: Callable[[NetNamespace], NetNamespace],
+    baseline: Snapshot | None = None,
+    origin: str = "",
+    *,
+    directory: str = ".",
+) -> IncidentTools:
+    """The incident verbs' ports: fan-out through the runner, the host's tcpdump and
+    the bundle writer (pcaps and bundles written new in ``directory``); ``detail``
+    re-reads a namespace (a capture checks its interface is still there)."""
+    from nsexplorer.actions import fanout
+    from nsexplorer.cli.bundle import write_session_bundle
+    from nsexplorer.cli.capture import CaptureTools
+    from nsexplorer.ui.incident import IncidentTools
+
+    return IncidentTools(
+        fanout=functools.partial(fanout.run_in_each, runner),
+        capture=CaptureTools(runner, detail, directory=directory),
+        bundle=functools.partial(write_session_bundle, runner.audit_log_path, directory=directory),
+        baseline=baseline,
+        baseline_origin=origin,
+    )
+
+
 def _startup_over() -> None:
     """Start-up allocates a lot and frees little: the cyclic GC found nothing worth its
     ~50 ms of CPU there. Re-enabled once the first populated frame is on the screen; what
@@ -180,11 +208,25 @@ def use_mouse(args: argparse.Namespace, terminal: TerminalInfo) -> bool:
     return not terminal.remote
 
 
+def _baseline(args: argparse.Namespace) -> tuple[Snapshot | None, str]:
+    """The --since snapshot and how the Changes view names it (None: the first full
+    read will be the baseline)."""
+    path = getattr(args, "since_file", None)
+    if not path:
+        return None, ""
+    from nsexplorer.cli.bundle import load_snapshot
+
+    snap = load_snapshot(path)
+    return snap, f"{os.path.basename(path)} ({snap.collected_at})"
+
+
 def _run(args: argparse.Namespace) -> int:
     terminal = terminal_info(os.environ)
+    baseline, origin = _baseline(args)  # a bad file is refused before the screen changes
     if args.from_file:
         from nsexplorer.collect.recorded import RecordedSource
         from nsexplorer.ui.app import NsxApp
+        from nsexplorer.ui.incident import IncidentTools
 
         source = RecordedSource(args.from_file)
         app = NsxApp(
@@ -193,6 +235,7 @@ def _run(args: argparse.Namespace) -> int:
             replay_name=os.path.basename(args.from_file),
             on_first_paint=_startup_over,
             terminal=terminal,
+            incident=IncidentTools(baseline=baseline, baseline_origin=origin),
         )
     else:
         live = PrefetchedSource(docker_timeout=3.0)  # first: it overlaps the imports below
@@ -201,9 +244,10 @@ def _run(args: argparse.Namespace) -> int:
         from nsexplorer.collect.watch import NetlinkWatcher
         from nsexplorer.ui.app import NsxApp
 
+        runner = NamespaceRunner(read_only=args.read_only)
         app = NsxApp(
             live,
-            runner=NamespaceRunner(read_only=args.read_only),
+            runner=runner,
             # Opens the selected namespace through the paths discovery found; follows the
             # events of the same (shared) container engines the source asks.
             watcher=NetlinkWatcher(paths=live.paths_of),
@@ -211,6 +255,7 @@ def _run(args: argparse.Namespace) -> int:
             read_only=args.read_only,
             on_first_paint=_startup_over,
             terminal=terminal,
+            incident=incident_tools(runner, live.detail, baseline, origin),
         )
     try:
         app.run(mouse=use_mouse(args, terminal))

@@ -1,9 +1,10 @@
 """NetlinkWatcher: tells the UI when the host's picture may have changed, cheaply.
 
 Sources of change, all waited on (never polled in a busy loop):
-- rtnetlink multicast (links, addresses, routes) in the host netns and in the selected
-  namespace; the latter's socket is made on the watcher's own thread after
-  setns(CLONE_NEWNET), then the thread returns to its namespace (restored in finally).
+- rtnetlink multicast (links, addresses, routes, policy rules, nexthop objects) in the
+  host netns and in the selected namespace; the latter's socket is made on the
+  watcher's own thread after setns(CLONE_NEWNET), then the thread returns to its
+  namespace (restored in finally).
   The selected namespace is opened like every namespace (nsfs.open_verified): through
   the paths the collector found (a container's /proc/PID/ns/net, a thread's, a hidden
   mount's /proc/PID/root path, a socket, a pinned fd), verified to be that namespace;
@@ -44,6 +45,15 @@ RTMGRP_IPV6_ROUTE = 0x400
 GROUPS = (
     RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE
 )
+# Policy rules and nexthop objects are in the snapshot too, so their changes count.
+# Joined by group number (NETLINK_ADD_MEMBERSHIP): RTNLGRP_NEXTHOP (32) is past what the
+# legacy bind() bit mask names, and one way for all three keeps it plain.
+SOL_NETLINK = 270
+NETLINK_ADD_MEMBERSHIP = 1
+RTNLGRP_IPV4_RULE = 8
+RTNLGRP_IPV6_RULE = 19
+RTNLGRP_NEXTHOP = 32
+MEMBERSHIPS = (RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE, RTNLGRP_NEXTHOP)
 MIN_GAP = 0.25  # at most four notifications a second, however busy the host is
 
 # Paths that may open a namespace, best first (e.g. LiveSource.paths_of).
@@ -51,8 +61,9 @@ PathsOf = Callable[[NamespaceId], Sequence[str]]
 
 
 def netlink_socket() -> socket.socket:
-    """A non-blocking rtnetlink socket subscribed to link/address/route changes, in the
-    calling thread's current network namespace."""
+    """A non-blocking rtnetlink socket subscribed to link, address, route, policy-rule
+    (IPv4 and IPv6) and nexthop-object changes, in the calling thread's current network
+    namespace."""
     sock = socket.socket(
         socket.AF_NETLINK,
         socket.SOCK_RAW | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC,
@@ -60,6 +71,8 @@ def netlink_socket() -> socket.socket:
     )
     try:
         sock.bind((0, GROUPS))
+        for group in MEMBERSHIPS:
+            sock.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group)
     except OSError:
         sock.close()
         raise

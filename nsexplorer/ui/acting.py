@@ -21,7 +21,7 @@ from textual.app import SuspendNotSupported
 from textual.screen import Screen
 
 from nsexplorer.errors import NsxError
-from nsexplorer.model import NetNamespace
+from nsexplorer.model import NetNamespace, ns_label
 from nsexplorer.ports import CommandRunner, RunResult
 from nsexplorer.ui import render
 from nsexplorer.ui.messages import ActionFinished, CommandFinished, CommandOutput
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from nsexplorer.ui.app import NsxApp
 
 READ_ONLY_MESSAGE = "read-only mode (--read-only): {what} refused; nothing ran"
-REPLAY_MESSAGE = "replaying a saved snapshot: {what} is not possible; nothing ran"
+REPLAY_MESSAGE = "replaying a saved snapshot: {what} not possible; nothing ran"
 NOTHING_SELECTED = "nothing is selected (the filter matches no namespace): nothing ran"
 HISTORY_LIMIT = 100
 NETNS_DIR = "/var/run/netns"
@@ -129,7 +129,7 @@ class ActingScreen(Screen[None]):
             self._refuse(NOTHING_SELECTED)
             return None
         if ns.gone:
-            self._refuse(f"{render.ns_label(ns)} (netns {ns.inode}) is gone; nothing ran")
+            self._refuse(f"{ns_label(ns)} (netns {ns.inode}) is gone; nothing ran")
             return None
         return app.runner, ns
 
@@ -137,7 +137,7 @@ class ActingScreen(Screen[None]):
         """The namespace a prompt named, as known now (None, after saying so, if gone)."""
         now = self.nsx.inventory.get(ns.inode)
         if now is None or now.gone:
-            self._refuse(f"{render.ns_label(ns)} (netns {ns.inode}) is gone; nothing ran")
+            self._refuse(f"{ns_label(ns)} (netns {ns.inode}) is gone; nothing ran")
             return None
         return now
 
@@ -197,7 +197,7 @@ class ActingScreen(Screen[None]):
             return
         self.current_command = equivalent
         self._next_run += 1
-        run = Run(self._next_run, render.ns_label(ns), ns.inode, equivalent, time.monotonic())
+        run = Run(self._next_run, ns_label(ns), ns.inode, equivalent, time.monotonic())
         self.runs = {k: v for k, v in self.runs.items() if not v.done.is_set()}
         self.runs[run.run_id] = run
         self.action_show_pane("output")
@@ -255,8 +255,12 @@ class ActingScreen(Screen[None]):
         if run is not None:
             status.append(f" after {time.monotonic() - run.started:.1f} s", style="dim")
         out.add(status)
+        self.run_kept(run, result)
         self.notify_runner_warnings()
         self.update_cmdbar()
+
+    def run_kept(self, run: Run | None, result: RunResult) -> None:
+        """A run ended (IncidentScreen keeps its output for the bundle)."""
 
     def action_cancel_command(self) -> None:
         running = [run for run in self.runs.values() if not run.done.is_set()]
@@ -295,7 +299,7 @@ class ActingScreen(Screen[None]):
             return
         self.current_command = shell.command
         out = self.output_pane()
-        label = render.ns_label(ns)
+        label = ns_label(ns)
         out.begin(label, ns.inode, time.strftime("%H:%M:%S"), shell.command)
         out.add(render.plain("(interactive shell)", "dim"))
         try:
@@ -395,7 +399,7 @@ class ActingScreen(Screen[None]):
             if self._still_there(ns) is None:
                 return
             out = self.output_pane()
-            out.begin(render.ns_label(ns), ns.inode, time.strftime("%H:%M:%S"), equivalent)
+            out.begin(ns_label(ns), ns.inode, time.strftime("%H:%M:%S"), equivalent)
             self._action_worker(act)
 
         self.app.push_screen(

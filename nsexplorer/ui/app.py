@@ -38,6 +38,7 @@ from nsexplorer.textsafe import visible
 from nsexplorer.ui import roles
 from nsexplorer.ui.collecting import CollectingApp
 from nsexplorer.ui.contrast import Legible
+from nsexplorer.ui.incident import IncidentTools
 from nsexplorer.ui.main_screen import MainScreen
 from nsexplorer.ui.palette import GotoNamespace
 from nsexplorer.ui.wire import Encoded, Wire
@@ -45,6 +46,22 @@ from nsexplorer.ui.wire import Encoded, Wire
 STARTUP_GRACE = 1.0  # seconds: mount the rest of the UI by then even if discovery is slow
 STOP_WAIT = 3.0  # seconds to wait, after the terminal is restored, for commands to end
 TMUX_WRAP = "\x1bPtmux;{}\x1b\\"
+
+
+def escape_then_key(event: events.Key) -> tuple[events.Key, events.Key] | None:
+    """``alt+KEY`` as two keys, escape then KEY, or None for any other key.
+
+    A terminal sends alt+KEY as ESC KEY, and Textual's parser reads ESC followed within
+    its escape delay (100 ms) by KEY the same way. nsexplorer binds no alt key, so it is
+    always someone typing escape and then KEY quickly, or a slow link batching them:
+    read as alt+KEY, the escape was lost and KEY typed into the prompt it meant to
+    cancel (``x`` escape ``id`` enter ran ``id``)."""
+    if not event.key.startswith("alt+"):
+        return None
+    key = event.key.removeprefix("alt+")
+    if key.startswith("shift+") and len(key) == len("shift+") + 1:
+        key = key.removeprefix("shift+").upper()
+    return events.Key("escape", "\x1b"), events.Key(key, event.character)
 
 
 class NsxApp(CollectingApp):
@@ -67,6 +84,7 @@ class NsxApp(CollectingApp):
         min_collect_gap: float = 2.0,
         on_first_paint: Callable[[], None] | None = None,
         terminal: TerminalInfo | None = None,
+        incident: IncidentTools | None = None,
     ) -> None:
         super().__init__(source, watcher=watcher, debounce=debounce, gap=min_collect_gap)
         self.runner = runner
@@ -74,6 +92,7 @@ class NsxApp(CollectingApp):
         self.read_only = read_only or (runner is not None and runner.read_only)
         self.replay_name = replay_name
         self.terminal = terminal or TerminalInfo()
+        self.incident = incident or IncidentTools()  # fan-out, capture, bundle, baseline
         self.on_first_paint = on_first_paint
         self.exit_signal: int | None = None
         self._main: MainScreen | None = None
@@ -108,6 +127,12 @@ class NsxApp(CollectingApp):
     async def on_event(self, event: events.Event) -> None:
         """Keys reach the main screen's filter here, in arrival order, before bindings
         and before any widget's queue (see MainScreen.take_key)."""
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            split = escape_then_key(event)
+            if split is not None:
+                for key in split:
+                    await self.on_event(key)
+                return
         screen = self.screen if self.screen_stack else None
         if isinstance(event, events.Key) and not event.is_forwarded:
             self._key_gap, self._last_key_at = event.time - self._last_key_at, event.time

@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.timer import Timer
 
 from nsexplorer.errors import NsxError
-from nsexplorer.model import NetNamespace
+from nsexplorer.model import NetNamespace, Snapshot
 from nsexplorer.ports import ChangeWatcher, SnapshotSource
 from nsexplorer.ui.inventory import Inventory
 from nsexplorer.ui.messages import (
@@ -31,6 +31,7 @@ from nsexplorer.ui.messages import (
     ProcessesFetched,
     SnapshotArrived,
 )
+from nsexplorer.ui.problemboard import ProblemBoard, live_board
 
 if TYPE_CHECKING:
     from nsexplorer.ui.main_screen import MainScreen
@@ -53,6 +54,8 @@ class CollectingApp(App[None]):
         self.debounce = debounce
         self.min_collect_gap = gap
         self.inventory = Inventory()
+        # What is wrong, after each full read (badges, the header, Problems, Details).
+        self.board: ProblemBoard = live_board()
         self.replay_name = ""
         self._collecting = False
         self._collect_again = False
@@ -102,17 +105,26 @@ class CollectingApp(App[None]):
         self._collecting = True
         self._collect_started = time.monotonic()
         self._first_paint = threading.Event()
-        self._collect_worker(discover_first, self._first_paint)
+        self._collect_worker(discover_first, self._first_paint, self.board.previous)
 
     @work(thread=True, exit_on_error=False, group="collect", description="collect")
-    def _collect_worker(self, discover_first: bool, shown: threading.Event) -> None:
+    def _collect_worker(
+        self, discover_first: bool, shown: threading.Event, previous: Snapshot | None
+    ) -> None:
         with self._reporting(CollectFailed):
             if discover_first:
                 self.post_message(SnapshotArrived(self.source.discover(), complete=False))
                 # Let the sidebar reach the screen before the full read competes for
                 # the GIL (netlink parsing is Python work).
                 shown.wait(2.0)
-            self.post_message(SnapshotArrived(self.source.collect(), complete=True))
+            snapshot = self.source.collect()
+            # The findings too, here: at N=1000 they are tens of ms, not for the loop.
+            try:
+                found = self.board.findings(snapshot, previous)
+            except Exception as err:  # a broken check costs the badges, not the read
+                self.post_message(SnapshotArrived(snapshot, True, None, describe(err)))
+                return
+            self.post_message(SnapshotArrived(snapshot, complete=True, problems=found))
 
     def request_detail(self, ns: NetNamespace) -> None:
         self._detail_worker(ns)
@@ -142,6 +154,10 @@ class CollectingApp(App[None]):
     @on(SnapshotArrived)
     def snapshot_arrived(self, message: SnapshotArrived) -> None:
         if message.complete:
+            if message.problems is not None:
+                self.board.update(message.snapshot, message.problems)
+            elif message.problems_error:
+                self.notify(message.problems_error, title="problems not checked", severity="error")
             self.inventory.complete = True
             self._collect_done()
             self.call_after_refresh(self._start_watching)

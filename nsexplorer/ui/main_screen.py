@@ -23,16 +23,19 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Tree
 
-from nsexplorer.model import NetNamespace
+from nsexplorer.model import NetNamespace, bridge_networks
 from nsexplorer.ui import render, roles
-from nsexplorer.ui.acting import ActingScreen
 from nsexplorer.ui.help import help_text
+from nsexplorer.ui.incident import IncidentScreen
 from nsexplorer.ui.navigation import History, Place
+from nsexplorer.ui.problemboard import split_warnings
+from nsexplorer.ui.render_views import namespace_problems_text, problems_summary_text
 from nsexplorer.ui.screens.dialogs import ConfirmScreen, HelpScreen
 from nsexplorer.ui.screens.problems import Jump, ProblemsScreen, ifindex_for
 from nsexplorer.ui.widgets import filterbar
 from nsexplorer.ui.widgets.counters import CounterHistory, CountersPane
 from nsexplorer.ui.widgets.filterbar import FilterBar
+from nsexplorer.ui.widgets.inside import InsidePane
 from nsexplorer.ui.widgets.line import Line
 from nsexplorer.ui.widgets.output import OutputPane
 from nsexplorer.ui.widgets.panes import (
@@ -50,11 +53,14 @@ PANE_IDS = tuple(pane_id for pane_id, _ in PANES)
 SIDEBAR_STEP = 6
 _PANES_HELP = "show a pane (see bar)"
 _WIDER = "sidebar wider/narrower"
+_MARKS = "mark / run in marked"
+_CAPTURE = "tcpdump / termshark"
+_EVIDENCE = "changes / bundle"
 COUNTERS_EVERY = 1.0  # seconds between counter readings while the Counters pane shows
 BURST_GAP = 0.1  # keys closer are a burst: auto-repeat (30-40 ms apart) plus jitter of the link
 
 
-class MainScreen(ActingScreen):
+class MainScreen(IncidentScreen):
     # The one key table: the help page and the README's table are generated from it
     # (the tooltip is the help text; rows with the same tooltip are merged).
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -90,6 +96,14 @@ class MainScreen(ActingScreen):
             Binding(str(n), f"show_pane('{pane_id}')", title, show=False, tooltip=_PANES_HELP)
             for n, (pane_id, title) in enumerate(PANES, start=1)
         ],
+        # issue 12: act in an incident (ui/incident.py). Never priority bindings: those
+        # run as the key arrives, ahead of keys still queued for the sidebar (j, k).
+        Binding("space", "toggle_mark", "Mark", show=False, tooltip=_MARKS),
+        Binding("X", "run_in_marked", "Run in marked", show=False, tooltip=_MARKS),
+        Binding("t", "capture", "Capture", show=False, tooltip=_CAPTURE),
+        Binding("T", "termshark", "Termshark", show=False, tooltip=_CAPTURE),
+        Binding("d", "changes", "Changes", show=False, tooltip=_EVIDENCE),
+        Binding("B", "bundle", "Bundle", show=False, tooltip=_EVIDENCE),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = set(roles.COMPONENT_CLASSES)  # app.tcss
@@ -110,6 +124,7 @@ class MainScreen(ActingScreen):
         self._sidebar_width: int | None = None
         self._counter_timer: object = None
         self._burst_timer: Timer | None = None
+        self._inside_stale = False  # a full read came in: read Inside again when shown
 
     # --- layout ---------------------------------------------------------------------
 
@@ -164,6 +179,7 @@ class MainScreen(ActingScreen):
             DetailsPane(),
             OutputPane(),
             CountersPane(),
+            InsidePane(id="inside"),
         ]
         for pane in panes:  # the switcher hides only the children it was composed with
             pane.display = pane.id == switcher.current
@@ -302,6 +318,7 @@ class MainScreen(ActingScreen):
         ns = self.selected_ns
         self._draw_main()
         self.update_cmdbar()
+        self.selection_seen(ns)
         self.nsx.selection_changed(ns)
 
     @property
@@ -320,13 +337,31 @@ class MainScreen(ActingScreen):
     def show_inventory(self) -> None:
         """The inventory changed (a snapshot was merged in)."""
         previous = self.selected
+        self._inside_stale = True
+        self._show_problems()
+        self.inventory_shown()
         self._show_sidebar()
         if self.selected == previous:
             self._dirty = set(PANE_IDS)
             self._draw_main()
         self.update_cmdbar()
 
+    def _show_problems(self) -> None:
+        """The problem board's state: a badge on each affected sidebar row, the count at
+        the right of the title line (nothing before the first full read)."""
+        board = self.nsx.board
+        self.sidebar_tree.set_badges(board.badges())
+        if board.previous is None:
+            return
+        summary = problems_summary_text(board.problems)
+        tail = render.plain("p: ", "dim")
+        tail.append_text(summary if summary else render.plain("no problems", "dim"))
+        self.query_one("#title", Line).show_tail(tail)
+
     def namespace_updated(self, inode: int) -> None:
+        fresh = self.nsx.inventory.get(inode)
+        if fresh is not None and fresh.detailed and self.nsx.board.update_counters(fresh):
+            self._show_problems()
         self._show_sidebar()
         if inode == self.selected:
             ns = self.selected_ns
@@ -377,6 +412,7 @@ class MainScreen(ActingScreen):
             for pane in (RoutesPane, ProcessesPane, CountersPane):
                 self.query_one(pane).show_message(message)
             self.query_one(DetailsPane).show_text(render.plain(message, "dim italic"))
+            self.query_one(InsidePane).show_message(message)
         self._dirty = set()
 
     def _draw_pane(self, pane_id: str, ns: NetNamespace) -> None:
@@ -387,32 +423,61 @@ class MainScreen(ActingScreen):
         lookup = inv.by_inode
         if pane_id == "interfaces":
             table = self.query_one(InterfacesPane)
-            table.show_namespace(ns, lookup)
+            table.show_namespace(ns, lookup, self._networks(ns))
             pending = self._pending_row
             if pending is not None and pending[0] == ns.inode and table.select_ifindex(pending[1]):
                 self._pending_row = None
         elif pane_id == "routes":
             self.query_one(RoutesPane).show_namespace(ns)
         elif pane_id == "wiring":
-            self.query_one(WiringPane).show_namespace(ns, lookup)
+            self.query_one(WiringPane).show_namespace(ns, lookup, self._networks)
         elif pane_id == "processes":
             self._draw_processes(ns)
         elif pane_id == "details":
-            text = render.details_text(ns)
-            snap = inv.snapshot
-            if snap is not None:
-                header = render.snapshot_header_text(snap, live=self.nsx.source.live)
-                if not self.nsx.source.live:
-                    text = header + text  # a replay says where and when, first
-                if snap.warnings:
-                    text.append("\nCollection warnings\n", style="bold underline")
-                    text.append_text(render.snapshot_warnings_text(snap))
-                if self.nsx.source.live:
-                    text.append("\n")
-                    text.append_text(header)
-            self.query_one(DetailsPane).show_text(text)
+            self.query_one(DetailsPane).show_text(self._details(ns))
         elif pane_id == "counters":
             self.query_one(CountersPane).show_namespace(ns, self.counters, self.nsx.source.live)
+        elif pane_id == "inside":
+            self._draw_inside(ns)
+
+    def _networks(self, ns: NetNamespace) -> dict[str, str]:
+        snap = self.nsx.inventory.snapshot
+        return bridge_networks(snap, ns) if snap is not None else {}
+
+    def _details(self, ns: NetNamespace) -> Text:
+        """The namespace's Details: its own findings first, the collection warnings that
+        name it with its warnings; the collection-wide ones in the host's only (every
+        namespace's when the snapshot has no host), never repeated in all of them."""
+        snap = self.nsx.inventory.snapshot
+        live = self.nsx.source.live
+        wide, per = split_warnings(snap) if snap is not None else ((), {})
+        text = Text(end="")
+        header = render.snapshot_header_text(snap, live=live) if snap is not None else None
+        if header is not None and not live:
+            text.append_text(header)  # a replay says where and when, first
+        found = self.nsx.board.for_namespace(ns.inode)
+        if found:
+            text.append("Problems\n", style="bold underline")
+            text.append_text(namespace_problems_text(found))
+            text.append("\n\n")
+        text.append_text(render.details_text(ns, per.get(ns.inode, ())))
+        if wide and (ns.is_host or snap is None or snap.host is None):
+            text.append("\nCollection warnings\n", style="bold underline")
+            text.append_text(render.warnings_text(wide))
+        if header is not None and live:
+            text.append("\n")
+            text.append_text(header)
+        return text
+
+    def _draw_inside(self, ns: NetNamespace) -> None:
+        """Read what is inside the selected namespace: only while the pane shows (this is
+        called for the visible pane only), again after a full read, in a worker."""
+        pane = self.query_one(InsidePane)
+        if ns.gone:
+            pane.show_message("gone: this namespace no longer exists")
+            return
+        pane.load(self.nsx.source, ns, again=self._inside_stale)
+        self._inside_stale = False
 
     def _draw_processes(self, ns: NetNamespace) -> None:
         pane = self.query_one(ProcessesPane)
@@ -585,18 +650,21 @@ class MainScreen(ActingScreen):
 
     def action_problems(self) -> None:
         """The Problems view over the snapshot shown; Enter jumps to its namespace."""
-        from nsexplorer.problems import find_problems
-
         snap = self.nsx.snapshot
-        if snap is None:
-            self.nsx.notify("nothing read yet", severity="warning")
+        board = self.nsx.board
+        if snap is None or board.previous is None:
+            self.nsx.notify(
+                "still reading: problems are checked once every interface is read",
+                severity="warning",
+            )
             return
 
         def chosen(jump: Jump | None) -> None:
             if jump is not None:
                 self.jump(jump.namespace_inode, ifindex_for(snap, jump))
 
-        self.nsx.push_screen(ProblemsScreen(find_problems(snap), snap), chosen)
+        # The board's: the last full read's findings and the counters that grew.
+        self.nsx.push_screen(ProblemsScreen(board.problems, snap), chosen)
 
     def action_refresh(self) -> None:
         if not self.nsx.source.live:

@@ -31,6 +31,9 @@ class Marks:
     def __len__(self) -> int:
         return len(self._marked)
 
+    def inodes(self) -> frozenset[int]:
+        return frozenset(self._marked)
+
     def clear(self) -> None:
         self._marked.clear()
 

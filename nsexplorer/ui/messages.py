@@ -3,20 +3,29 @@ thread. Those that come in bursts say which pending copy a newer one replaces.""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from nsexplorer.model import NetNamespace, ProcessInfo, Snapshot
 from nsexplorer.ports import RunResult
 
+if TYPE_CHECKING:
+    from nsexplorer.ui.render_views import Finding
+
 
 @dataclass
 class SnapshotArrived(Message):
-    """A snapshot was read; ``complete`` is False for the cheap discover() pass."""
+    """A snapshot was read; ``complete`` is False for the cheap discover() pass.
+    ``problems``: the findings of a complete one (ProblemBoard.findings, computed in the
+    worker); None when they were not computed."""
 
     snapshot: Snapshot
     complete: bool
+    problems: Sequence[Finding] | None = None
+    problems_error: str = ""
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, cast
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 
-from nsexplorer.model import NetNamespace
+from nsexplorer.model import NetNamespace, ns_label
 from nsexplorer.textsafe import visible
 from nsexplorer.ui import render
 
@@ -22,7 +22,7 @@ _SCORES = (1.0, 0.9, 0.8, 0.6)
 
 
 def entry_text(ns: NetNamespace) -> str:
-    label = render.ns_label(ns)
+    label = ns_label(ns)
     extra = [c.name for c in ns.containers if c.name != label]
     if extra:
         label += " + " + ", ".join(extra)

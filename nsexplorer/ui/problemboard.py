@@ -10,9 +10,11 @@ global warning repeated in every namespace's Details).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
-from nsexplorer.model import Snapshot
+from nsexplorer.model import NetNamespace, Snapshot
 from nsexplorer.ui.render_views import SEVERITY_ORDER, Finding
 
 Finder = Callable[[Snapshot], Sequence[Finding]]
@@ -28,20 +30,55 @@ def _key(p: Finding) -> tuple[str, int, str | None, str]:
 class ProblemBoard:
     """Findings of the latest snapshot; ``update`` says which appeared and cleared."""
 
-    def __init__(self, find: Finder, growing: Grower | None = None) -> None:
+    def __init__(self, find: Finder, growing: Grower | None = None, growing_kind: str = "") -> None:
         self._find = find
         self._growing = growing
+        self._growing_kind = growing_kind  # the kind ``growing``'s findings carry
         self._previous: Snapshot | None = None
         self._all: tuple[Finding, ...] = ()
         self._by_ns: dict[int, tuple[Finding, ...]] = {}
         self._worst: dict[int, str] = {}
 
-    def update(self, snapshot: Snapshot) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
-        """Recompute from a full read; returns (appeared, cleared) since the last one."""
+    @property
+    def previous(self) -> Snapshot | None:
+        """The snapshot of the last update (what counters are compared against)."""
+        return self._previous
+
+    def findings(self, snapshot: Snapshot, previous: Snapshot | None) -> tuple[Finding, ...]:
+        """What ``update`` would show for ``snapshot``, counters compared to ``previous``.
+        Pure (the board is not changed): a worker thread computes it off the event loop."""
         found = list(self._find(snapshot))
-        if self._growing is not None and self._previous is not None:
-            found.extend(self._growing(self._previous, snapshot))
+        if self._growing is not None and previous is not None:
+            found.extend(self._growing(previous, snapshot))
+        return tuple(found)
+
+    def update(
+        self, snapshot: Snapshot, found: Sequence[Finding] | None = None
+    ) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
+        """Recompute from a full read (or take ``found``, what :meth:`findings` gave for
+        it); returns (appeared, cleared) since the last one."""
+        if found is None:
+            found = self.findings(snapshot, self._previous)
         self._previous = snapshot
+        return self._take(found)
+
+    def update_counters(self, ns: NetNamespace) -> bool:
+        """A fresh read of one namespace between full reads (the selected one, read
+        again on its events and every second while the Counters pane shows): its
+        counters-growing findings become those since the last full read, so a drop
+        counter growing on a quiet host is badged without waiting for a full read.
+        True when the board changed."""
+        before = self._previous
+        if self._growing is None or before is None or not self._growing_kind:
+            return False
+        grown = self._growing(before, replace(before, namespaces=(ns,)))
+        kept = [
+            p for p in self._all if p.kind != self._growing_kind or p.namespace_inode != ns.inode
+        ]
+        appeared, cleared = self._take([*kept, *grown])
+        return bool(appeared or cleared)
+
+    def _take(self, found: Sequence[Finding]) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
         old = {_key(p): p for p in self._all}
         new = {_key(p): p for p in found}
         appeared = tuple(p for k, p in new.items() if k not in old)
@@ -72,9 +109,45 @@ class ProblemBoard:
     def for_interface(self, inode: int, name: str) -> tuple[Finding, ...]:
         return tuple(p for p in self.for_namespace(inode) if p.interface == name)
 
+    def badges(self) -> dict[int, str]:
+        """Namespace inode -> its worst severity, for every namespace with a finding."""
+        return dict(self._worst)
+
+
+_NAMESPACE = re.compile(r"\bnamespace (\d+)\b")
+
+
+def split_warnings(snapshot: Snapshot) -> tuple[tuple[str, ...], dict[int, tuple[str, ...]]]:
+    """The snapshot's collection warnings, (collection-wide, per namespace inode): a
+    warning that names a namespace of the snapshot ("namespace 4026532601: ...", the
+    collectors' way) belongs to that one (to each, when it names several); the others
+    are about the whole read."""
+    known = {ns.inode for ns in snapshot.namespaces}
+    wide: list[str] = []
+    per: dict[int, list[str]] = {}
+    for w in snapshot.warnings:
+        named = [n for n in dict.fromkeys(int(m) for m in _NAMESPACE.findall(w)) if n in known]
+        if not named:
+            wide.append(w)
+        for inode in named:
+            per.setdefault(inode, []).append(w)
+    return tuple(wide), {inode: tuple(ws) for inode, ws in per.items()}
+
 
 def live_board() -> ProblemBoard:
-    """The board the app uses: nsexplorer.problems' findings plus counters growing."""
-    from nsexplorer.problems import counters_growing, find_problems
+    """The board the app uses: nsexplorer.problems' findings plus counters growing.
+    nsexplorer.problems is imported on first use (in the collect worker, after the first
+    frame), not when the app is built."""
 
-    return ProblemBoard(find_problems, counters_growing)
+    def find(snapshot: Snapshot) -> Sequence[Finding]:
+        from nsexplorer.problems import find_problems
+
+        return find_problems(snapshot)
+
+    def growing(before: Snapshot, after: Snapshot) -> Sequence[Finding]:
+        from nsexplorer.problems import counters_growing
+
+        return counters_growing(before, after)
+
+    # the kind's one home is nsexplorer.problems.base (imported lazily, as above)
+    return ProblemBoard(find, growing, growing_kind="counters-growing")

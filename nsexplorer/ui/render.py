@@ -4,17 +4,20 @@ Every string that came from the system (interface names, aliases, netns names, p
 names, container names, images, labels, command output) passes through :func:`safe`,
 which makes control characters visible and wraps the result in a ``rich.text.Text``, a
 type Textual never parses as markup. Nothing here returns a plain ``str`` meant for
-display except :func:`ns_label` (the raw label) and :func:`match_reason` (the matcher's
-reason, already made visible by it).
+display except :func:`match_reason` (the matcher's reason, already made visible by it).
+A namespace's label is ``model.ns_label`` (the one label function; escape it through
+:func:`safe`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from rich.text import Text
 
+from nsexplorer.link_state import Lookup as Lookup  # noqa: PLC0414 - re-exported for panes
+from nsexplorer.link_state import link_state
 from nsexplorer.model import (
     Container,
     Group,
@@ -25,6 +28,8 @@ from nsexplorer.model import (
     Route,
     Snapshot,
     group_of,
+    ns_label,
+    primary_container,
 )
 from nsexplorer.textsafe import visible
 from nsexplorer.ui.roles import (
@@ -53,9 +58,6 @@ GROUP_TITLES: dict[Group, str] = {
     Group.OTHER: "Other",
 }
 
-# inode -> namespace, for naming the other end of a veth (a dict: O(1) per peer)
-Lookup = Mapping[int, NetNamespace]
-
 STATE_STYLES = {"up": GOOD, "down": BAD, "lowerlayerdown": BAD, "unknown": WARN}
 
 
@@ -76,35 +78,6 @@ def join(parts: Iterable[Text], sep: str = " ") -> Text:
 
 
 # --- namespaces ----------------------------------------------------------------------
-
-
-def primary_container(ns: NetNamespace) -> Container | None:
-    """The container that owns the namespace (not one joined in container:<x> mode)."""
-    for c in ns.containers:
-        if not c.shares_with and not c.network_mode.startswith("container:"):
-            return c
-    return ns.containers[0] if ns.containers else None
-
-
-def ns_label(ns: NetNamespace) -> str:
-    """The raw (unescaped) label a responder would look for."""
-    if ns.is_host:
-        return "host"
-    c = primary_container(ns)
-    if c is not None:
-        return c.name
-    if ns.names:
-        return ", ".join(ns.names)
-    if ns.label:
-        return ns.label
-    if ns.bind_mounts:
-        return ns.bind_mounts[0].path
-    if ns.pids:
-        return f"pid {ns.pids[0]}"
-    if ns.fd_holders:
-        h = ns.fd_holders[0]
-        return f"fd {h.fd} of pid {h.pid}"
-    return f"netns {ns.inode}"
 
 
 def container_mode(c: Container) -> str:
@@ -274,7 +247,8 @@ def _kv(text: Text, key: str, value: Text) -> None:
     text.append("\n")
 
 
-def details_text(ns: NetNamespace) -> Text:
+def details_text(ns: NetNamespace, also: Sequence[str] = ()) -> Text:
+    """The namespace's Details; ``also``: collection warnings that name it."""
     t = Text(end="")
     t.append("Namespace\n", style="bold underline")
     _kv(t, "inode", plain(str(ns.inode)))
@@ -360,7 +334,7 @@ def details_text(ns: NetNamespace) -> Text:
             where = f"{port.host_ip or '*'}:{port.host_port}"
             _kv(t, "published", safe(f"{port.container_port} on {where}"))
 
-    warnings = list(ns.warnings)
+    warnings = list(dict.fromkeys([*ns.warnings, *also]))
     if warnings:
         t.append("\nWarnings\n", style=HEADING_WARN)
         for w in warnings:
@@ -370,9 +344,10 @@ def details_text(ns: NetNamespace) -> Text:
     return t
 
 
-def snapshot_warnings_text(snapshot: Snapshot) -> Text:
+def warnings_text(warnings: Iterable[str]) -> Text:
+    """Collection warnings, one bullet each."""
     t = Text(end="")
-    for w in snapshot.warnings:
+    for w in warnings:
         t.append("• ", style=WARN)
         t.append_text(safe(w))
         t.append("\n")
@@ -399,9 +374,19 @@ def wire_iface_text(iface: Interface, where: str | None = None) -> Text:
     return text
 
 
-def wire_bridge_text(bridge: Interface, where: str) -> Text:
+def network_text(network: str) -> Text:
+    """' docker:NAME' after a bridge's name: the Docker network(s) it carries."""
+    if not network:
+        return Text(end="")
+    text = plain(" docker:", "dim")
+    text.append_text(safe(network, KIND))
+    return text
+
+
+def wire_bridge_text(bridge: Interface, where: str, network: str = "") -> Text:
     text = plain("bridge ", BRIDGE)
     text.append_text(safe(bridge.name, BRIDGE))
+    text.append_text(network_text(network))
     text.append(" in ")
     text.append_text(safe(where, PLACE))
     addrs = addresses_text(bridge)
@@ -459,34 +444,6 @@ LINK_STATE_STYLES = {
 }
 
 
-def link_state(iface: Interface, lookup: Lookup) -> tuple[str, str]:
-    """(state, cause): "up", "up, no carrier" or "admin down" from the link's flags, with
-    the cause when it is known (a veth whose peer is admin down, a bridge without ports);
-    the kernel's operstate word when flags were not recorded."""
-    admin = iface.admin_up
-    if admin is None:
-        return iface.state, ""
-    if not admin:
-        return "admin down", ""
-    if iface.carrier is not False:
-        return "up", ""
-    return "up, no carrier", _no_carrier_cause(iface, lookup)
-
-
-def _no_carrier_cause(iface: Interface, lookup: Lookup) -> str:
-    peer = iface.peer
-    if peer is not None and peer.resolved and peer.netns_inode is not None:
-        peer_ns = lookup.get(peer.netns_inode)
-        other = peer_ns.interface(peer.ifindex) if peer_ns and peer.ifindex is not None else None
-        if other is not None and other.admin_up is False:
-            return "peer admin down"
-    if iface.kind == "veth" and peer is not None and not peer.resolved:
-        return "peer unresolved"
-    if iface.kind == "bridge":
-        return "no port up"
-    return ""
-
-
 def link_state_text(iface: Interface, lookup: Lookup, *, with_cause: bool = True) -> Text:
     state, cause = link_state(iface, lookup)
     text = safe(state, LINK_STATE_STYLES.get(state, ""))
@@ -497,10 +454,13 @@ def link_state_text(iface: Interface, lookup: Lookup, *, with_cause: bool = True
     return text
 
 
-def interface_cells(iface: Interface, lookup: Lookup) -> tuple[Text, ...]:
-    """One Interfaces row, in INTERFACE_COLUMNS order."""
+def interface_cells(iface: Interface, lookup: Lookup, network: str = "") -> tuple[Text, ...]:
+    """One Interfaces row, in INTERFACE_COLUMNS order; ``network``: the Docker network(s)
+    whose bridge this is, shown with its name."""
+    name = safe(iface.name, "bold")
+    name.append_text(network_text(network))
     return (
-        safe(iface.name, "bold"),
+        name,
         link_state_text(iface, lookup),
         addresses_text(iface),
         peer_text(iface, lookup),

@@ -114,7 +114,7 @@ def namespace_problems_text(problems: Sequence[Finding]) -> Text:
     when it has none, so a healthy namespace shows no warning at all."""
     out = Text()
     for p in problems:
-        out.append("\n" if out else "")
+        out.append("\n  " if out else "  ")  # indented like the other Details sections
         out.append_text(badge_text(p.severity))
         out.append(" ")
         if p.interface:
@@ -122,7 +122,7 @@ def namespace_problems_text(problems: Sequence[Finding]) -> Text:
             out.append(": ")
         out.append_text(safe(p.message))
         if p.next:
-            out.append("\n    ")
+            out.append("\n      ")
             out.append_text(safe(p.next, "dim"))
     return out
 

@@ -202,6 +202,27 @@ def test_run_a_command_with_x(lab: LabState, term: Callable[..., Term]) -> None:
 
 
 @pytest.mark.root
+def test_escape_typed_fast_cancels_the_prompt_and_runs_nothing(
+    lab: LabState, term: Callable[..., Term]
+) -> None:
+    """Escape and the next keys in one write (a fast typist, a batching SSH link):
+    Textual reads ESC i as alt+i; the prompt must still be cancelled."""
+    t = term()
+    live_ready(t)
+    find(t, "nsxlab-a", "nsxlab-a")
+    t.keys("x")
+    t.wait("Run in", "the run prompt")
+    t.text("\x1bid\r")
+    deadline = time.monotonic() + 5
+    while "Run in" in t.screen() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # a run, had one started, is in the audit log by now
+    assert "Run in" not in t.screen()
+    log = Path(t.audit_log)
+    assert not log.exists() or '"id"' not in log.read_text()
+
+
+@pytest.mark.root
 def test_shell_round_trip_returns_to_the_same_screen(
     lab: LabState, term: Callable[..., Term]
 ) -> None:
@@ -275,7 +296,10 @@ def test_container_found_by_ip_and_followed_to_its_bridge(
     t.keys("Enter")
     t.wait(f"in host ({lab.docker_network_bridge})", "the host veth on the network's bridge")
     t.keys("3")  # wiring
-    t.wait(f"bridge {lab.docker_network_bridge} in host", "the bridge in the wiring tree")
+    t.wait(
+        f"bridge {lab.docker_network_bridge} docker:{lab.docker_network} in host",
+        "the bridge in the wiring tree, named by its Docker network",
+    )
     t.wait("nsxlab-app2", "the other container on the same bridge")
 
 

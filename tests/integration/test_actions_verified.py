@@ -25,7 +25,7 @@ from nsexplorer.actions import naming, opened
 from nsexplorer.actions import runner as runner_mod
 from nsexplorer.actions.runner import NamespaceRunner
 from nsexplorer.errors import NamespaceGone
-from nsexplorer.kernel import nsfs
+from nsexplorer.kernel import children, nsfs
 from nsexplorer.model import BindMount, NamespaceId, NetNamespace
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
@@ -129,8 +129,10 @@ def test_run_stays_in_the_verified_namespace_when_the_name_is_swapped(
     assert record["netns_inode"] == a.id.ino
     assert record["verified_path"] == a.path
     assert record["command"] == list(got.argv)
-    assert record["executed"][0] == "nsenter"
-    assert record["executed"][1].startswith("--net=/proc/self/fd/")
+    executed, guard = record["executed"], children.guard()
+    assert executed[: len(guard)] == guard  # killed with nsexplorer (kernel.children)
+    assert executed[len(guard)] == "nsenter"
+    assert executed[len(guard) + 1].startswith("--net=/proc/self/fd/")
 
 
 def test_exec_cli_path_stays_in_the_verified_namespace(

@@ -236,3 +236,52 @@ def test_a_hidden_only_namespace_is_watched_through_the_collectors_paths(
         w.stop()
         holder.kill()
         holder.wait()
+
+
+# --- policy rules and nexthop objects (in the snapshot, so their changes count) -------
+
+
+def _settle(rec: Recorder, quiet: float = 0.8, timeout: float = 10) -> None:
+    """Wait until no change has been reported for ``quiet`` seconds (lo's own IPv6
+    address and routes arrive a little after the namespace is made)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rec.drain()
+        time.sleep(quiet)
+        if rec.reasons.empty():
+            return
+    raise AssertionError("the namespace never went quiet")
+
+
+@pytest.mark.parametrize(
+    ("add", "remove"),
+    [
+        (
+            ["rule", "add", "priority", "4242", "from", "10.99.0.0/24", "lookup", "4242"],
+            ["rule", "del", "priority", "4242"],
+        ),
+        (
+            ["-6", "rule", "add", "priority", "4243", "from", "fd99::/64", "lookup", "4243"],
+            ["-6", "rule", "del", "priority", "4243"],
+        ),
+        (["nexthop", "add", "id", "4244", "blackhole"], ["nexthop", "del", "id", "4244"]),
+    ],
+    ids=["ipv4-rule", "ipv6-rule", "nexthop"],
+)
+def test_rule_and_nexthop_changes_in_a_watched_namespace_are_seen(
+    watcher: tuple[NetlinkWatcher, Recorder], nsxt: Any, add: list[str], remove: list[str]
+) -> None:
+    """A rule or a nexthop object changes nothing else (no link, address or route
+    message): only their own groups report it."""
+    w, rec = watcher
+    name = nsxt.netns()
+    target = ns_id(f"/run/netns/{name}")
+    w.watch_namespace(target)
+    deadline = time.monotonic() + 5
+    while w.watching != target:
+        assert time.monotonic() < deadline, f"never watched {name}: {w.errors}"
+        time.sleep(0.05)
+    for change in (add, remove):
+        _settle(rec)
+        nsxt.ip("-n", name, *change)
+        rec.wait_for("namespace netlink", timeout=5)

@@ -182,7 +182,7 @@ async def test_tab_and_number_keys_switch_panes(make_app: AppFactory) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         seen = [app.pane]
-        for _ in range(7):
+        for _ in range(8):
             await pilot.press("tab")
             seen.append(app.pane)
         assert seen == [
@@ -193,10 +193,11 @@ async def test_tab_and_number_keys_switch_panes(make_app: AppFactory) -> None:
             "details",
             "output",
             "counters",
+            "inside",
             "interfaces",
         ]
         await pilot.press("shift+tab")
-        assert app.pane == "counters"
+        assert app.pane == "inside"
         await pilot.press("2")
         assert app.pane == "routes"
         assert "172.17.0.0/16" in screen_text(app)

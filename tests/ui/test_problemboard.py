@@ -95,3 +95,9 @@ def test_real_findings_reach_the_board_and_the_problems_view_jumps() -> None:
     assert board.worst(a.inode) is not None
     assert board.worst(4026532503) is None  # nsxlab-none: nothing wrong there
     assert all(p.namespace_inode == a.inode for p in board.for_namespace(a.inode))
+
+
+def test_the_live_board_knows_the_kind_counters_growing_findings_carry() -> None:
+    from nsexplorer.problems.base import COUNTERS_GROWING
+
+    assert live_board()._growing_kind == COUNTERS_GROWING

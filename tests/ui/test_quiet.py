@@ -39,7 +39,7 @@ async def test_a_refresh_that_changes_nothing_draws_nothing(make_app: AppFactory
     app = make_app(source=source, watcher=watcher, debounce=0.01, min_collect_gap=0)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        for pane in ("1", "2", "3", "5", "7"):
+        for pane in ("1", "2", "3", "5", "7", "8"):
             app.goto(WEB)
             await pilot.press(pane)
             await settle(pilot)

@@ -95,7 +95,7 @@ async def test_help_fits_80x24_and_says_how_to_close(make_app: AppFactory) -> No
         assert scroll.max_scroll_y == 0, "the help does not fit 80x24"
         text = screen_text(app)
         assert "escape, q or ? closes this help" in text
-        for key in ("x ", "s ", "n ", "N ", "c ", "/ ", "r ", "^c", "1…7", "> / <"):
+        for key in ("x ", "s ", "n ", "N ", "c ", "/ ", "r ", "^c", "1…8", "> / <"):
             assert key in text, key
         await pilot.press("escape")
         assert len(app.screen_stack) == 1

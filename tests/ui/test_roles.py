@@ -35,7 +35,7 @@ def test_render_names_roles_never_colours() -> None:
     lookup = {ns.inode: ns for ns in snap.namespaces}
     seen: set[str] = set()
     texts = [render.command_line_text("ip a"), render.count_text(3, bad=True)]
-    texts.append(render.snapshot_warnings_text(snap))
+    texts.append(render.warnings_text(snap.warnings))
     for ns in snap.namespaces:
         texts += rendered(ns, lookup)
     for text in texts:

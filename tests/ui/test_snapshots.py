@@ -55,3 +55,16 @@ def test_hostile_names(snap_compare: Snap, make_app: AppFactory) -> None:
 
 def test_read_only_replay(snap_compare: Snap, make_app: AppFactory) -> None:
     assert snap_compare(make_app(live=False), terminal_size=(80, 24), run_before=steps("x"))
+
+
+def test_inside_pane(snap_compare: Snap, make_app: AppFactory) -> None:
+    from uifixtures import FakeSource, lab_snapshot
+    from viewfixtures import inside_facts
+
+    snap = lab_snapshot()
+    source = FakeSource(snap)
+    web = snap.by_inode(WEB)
+    assert web is not None
+    source.inside_facts[WEB] = inside_facts(web)
+    app = make_app(source=source)
+    assert snap_compare(app, terminal_size=(120, 30), run_before=steps("8", goto=WEB))

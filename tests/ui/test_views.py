@@ -103,7 +103,7 @@ def test_badges_present_for_a_finding_and_absent_when_healthy() -> None:
 def test_details_problems_only_for_their_namespace_and_escaped() -> None:
     mine = [p for p in lab_problems() if p.namespace_inode == 4026532601]
     text = namespace_problems_text(mine).plain
-    assert text.startswith("E veth0: admin down \\x1b[2J[red]x[/red]")
+    assert text.startswith("  E veth0: admin down \\x1b[2J[red]x[/red]")
     assert "\x1b" not in text
     assert "ip netns exec nsxlab-a ip link show veth0" in text
     assert "nsxlab-b" not in text
@@ -203,10 +203,11 @@ def test_tracker_keeps_first_seen_time_and_forgets_a_reverted_change() -> None:
     changed = _changed_snapshot(base)
     fresh = tracker.update(changed, "23:01:00")
     kinds = sorted(c.kind for c in fresh)
-    assert kinds == ["interface-changed", "namespace-gone"]
+    # the smaller MTU is also a problem on both ends of that veth (a is its far end)
+    assert kinds == ["interface-changed", "namespace-gone", "problem-appeared", "problem-appeared"]
     assert tracker.update(changed, "23:02:00") == ()
     assert {s.when for s in tracker.entries} == {"23:01:00"}
-    assert tracker.inodes() == {4026532601, 4026532604}
+    assert tracker.inodes() == {4026532601, 4026532604, 4026531840}
     tracker.update(base, "23:03:00")
     assert tracker.entries == []
 

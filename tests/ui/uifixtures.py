@@ -10,7 +10,7 @@ and a veth whose peer could not be resolved.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -33,6 +33,7 @@ from nsexplorer.model import (
     Snapshot,
     Source,
 )
+from nsexplorer.model_inside import INSIDE_PARTS, InsideFacts
 from nsexplorer.ports import PreparedShell, RunResult
 
 DEV = 4
@@ -416,6 +417,13 @@ def lab_snapshot() -> Snapshot:
                     DockerNetwork(
                         "n1", "bridge", "bridge", "docker0", (("172.17.0.0/16", "172.17.0.1"),)
                     ),
+                    DockerNetwork(
+                        "1a2b3c4d5e6f" + "9" * 52,
+                        "nsxlab-net",
+                        "bridge",
+                        "br-1a2b3c4d5e6f",
+                        (("172.30.0.0/24", "172.30.0.1"),),
+                    ),
                 ),
             ),
         ),
@@ -506,6 +514,8 @@ class FakeSource:
         self.collect_gate = collect_gate
         self.collects = 0
         self.detail_calls: list[int] = []
+        self.inside_calls: list[int] = []
+        self.inside_facts: dict[int, InsideFacts] = {}
 
     @property
     def live(self) -> bool:
@@ -527,6 +537,15 @@ class FakeSource:
 
     def processes(self, ns: NetNamespace) -> tuple[ProcessInfo, ...]:
         return self._processes
+
+    def inside(self, ns: NetNamespace, parts: Collection[str] | None = None) -> InsideFacts:
+        """``inside_facts`` for the namespace, else every part "not in this test's data"."""
+        self.inside_calls.append(ns.inode)
+        facts = self.inside_facts.get(ns.inode)
+        if facts is not None:
+            return facts
+        why = "not in this test's data"
+        return InsideFacts(ns.inode, unavailable=tuple((p, why) for p in INSIDE_PARTS))
 
 
 class FakeRunner:

@@ -159,3 +159,31 @@ def test_plain_processes_are_not_used_when_a_container_owns_the_namespace() -> N
     probe = probe_from({"/proc/55/ns/net": TARGET})  # the container's pid is gone
     with pytest.raises(NamespaceGone, match=r"\(100\)"):
         plan(ns, True, probe=probe)
+
+
+def test_a_socket_held_namespace_pastes_as_nsexplorer_exec(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No path opens a socket's namespace (nsenter fails on /proc/PID/fd/N of a socket):
+    what is shown and pasted is nsexplorer's own exec by inode."""
+    ns = NetNamespace(id=TARGET, socket_holders=(SocketHolder(6, 4, 123),))
+    way = plan(ns, probe=probe_from({"/proc/6/fd/4": TARGET}))
+    assert way == Entry(Kind.SOCKET, ref="/proc/6/fd/4", inode=TARGET.ino)
+    monkeypatch.setattr(entry, "self_command", lambda: ["nsexplorer"])
+    assert wrap(way, ["ip", "a"]) == ["nsexplorer", "exec", str(TARGET.ino), "--", "ip", "a"]
+    assert seed_form(way, ["ip", "a"]) is None
+    # An fd that holds the namespace file itself is a path nsenter opens: unchanged.
+    fd_held = NetNamespace(id=TARGET, fd_holders=(FdHolder(9, 3),))
+    assert plan(fd_held, probe=probe_from({"/proc/9/fd/3": TARGET})).kind is Kind.PATH
+
+
+def test_self_command_is_what_the_shell_would_find(monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+    import sys
+
+    monkeypatch.setattr(sys, "argv", ["/opt/venv/bin/nsexplorer", "tui"])
+    monkeypatch.setattr(shutil, "which", lambda name: "/opt/venv/bin/nsexplorer")
+    assert entry.self_command() == ["nsexplorer"]
+    # Another nsexplorer (or none) on PATH: this very one, by its interpreter.
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/local/bin/nsexplorer")
+    assert entry.self_command() == [sys.executable, "-m", "nsexplorer"]
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert entry.self_command() == [sys.executable, "-m", "nsexplorer"]

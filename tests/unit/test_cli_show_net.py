@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nsexplorer.cli.discovery import format_namespace
-from nsexplorer.cli.show_net import address_text, route_lines, rule_text, state_text
+from nsexplorer.cli.show_net import address_text, route_lines, rule_text
 from nsexplorer.model import (
     Address,
     Interface,
@@ -15,20 +15,6 @@ from nsexplorer.model import (
     Rule,
     Snapshot,
 )
-
-
-def iface(flags: tuple[str, ...], state: str = "up", **kw: object) -> Interface:
-    return Interface(3, "va", "veth", state, 1500, "aa", flags=flags, **kw)  # type: ignore[arg-type]
-
-
-def test_state_separates_no_carrier_from_set_down() -> None:
-    assert state_text(iface(("NO-CARRIER", "BROADCAST", "UP"), "lowerlayerdown")) == (
-        "up, no carrier (lowerlayerdown)"
-    )
-    assert state_text(iface(("BROADCAST", "MULTICAST"), "down")) == "down"
-    assert state_text(iface(("BROADCAST", "UP", "LOWER_UP"), "up")) == "up"
-    assert state_text(iface(("LOOPBACK", "UP", "LOWER_UP"), "unknown")) == "up (unknown)"
-    assert state_text(iface((), "up")) == "up"  # an old snapshot without flags
 
 
 def test_address_words() -> None:
@@ -115,3 +101,24 @@ def test_show_has_flags_parent_and_a_rules_section() -> None:
     assert "      flags <BROADCAST,MULTICAST,UP,LOWER_UP>" in text
     assert "      parent: x0 (ifindex 4) in lower (inode 7)" in text
     assert "Rules:\n  inet  0: from all lookup local\n" in text
+
+
+def test_show_names_why_a_veth_has_no_carrier() -> None:
+    """The end whose peer was set down says so, and where that peer is."""
+    up = ("NO-CARRIER", "BROADCAST", "MULTICAST", "UP")
+    there = NetNamespace(
+        NamespaceId(4, 9),
+        label="web\x1b",
+        detailed=True,
+        interfaces=(Interface(2, "eth0", "veth", "down", 1500, "bb", flags=("BROADCAST",)),),
+    )
+    ns = NetNamespace(
+        NamespaceId(4, 8),
+        label="host",
+        detailed=True,
+        interfaces=(
+            Interface(5, "v0", "veth", "down", 1500, "aa", flags=up, peer=Peer(9, 2, "eth0")),
+        ),
+    )
+    text = format_namespace(ns, Snapshot("h", "t", (there, ns)))
+    assert "  5: v0  veth up, no carrier: peer admin down in web\\x1b (inode 9) mtu" in text

@@ -21,14 +21,14 @@ from typing import Any
 
 import pytest
 
-from nsexplorer.cli.show_net import state_text
 from nsexplorer.collect import wiring
 from nsexplorer.kernel import netlink, rtnl_attrs, rtnl_names
 from nsexplorer.kernel.netlink import NetlinkDecodeError
 from nsexplorer.kernel.rtnl_decode import parse_link
 from nsexplorer.kernel.rtnl_dump import needs_nexthop_objects, parse_dump
 from nsexplorer.kernel.rtnl_raw import Dump, RawLink
-from nsexplorer.model import Interface, NamespaceId, Nexthop, Peer, Route
+from nsexplorer.link_state import state_sentence
+from nsexplorer.model import Interface, NamespaceId, NetNamespace, Nexthop, Peer, Route
 
 FIXTURES = Path(__file__).parent / "fixtures"
 A = NamespaceId(4, 1001)
@@ -226,10 +226,14 @@ def test_no_carrier_is_not_down() -> None:
     # va was set up; its peer vb was set down: up, no carrier, and M-DOWN (its peer).
     assert a["va"].flags == ("NO-CARRIER", "BROADCAST", "MULTICAST", "UP", "M-DOWN")
     assert a["va"].admin_up is True and a["va"].carrier is False
-    assert state_text(a["va"]) == "up, no carrier (lowerlayerdown)"
-    assert state_text(a["vb"]) == "down"
-    assert state_text(a["tap0"]) == "up, no carrier (down)"  # a tap nobody reads
-    assert state_text(a["x0"]) == "up"
+    # The cause is named: vb, in the same namespace, was set down.
+    lookup = {A.ino: NetNamespace(A, label="nsxrecA", detailed=True, interfaces=tuple(a.values()))}
+    assert state_sentence(a["va"], lookup) == (
+        "up, no carrier: peer admin down in nsxrecA (inode 1001)"
+    )
+    assert state_sentence(a["vb"], lookup) == "admin down"
+    assert state_sentence(a["tap0"], lookup) == "up, no carrier"  # a tap nobody reads
+    assert state_sentence(a["x0"], lookup) == "up"
 
 
 def test_kinds_tap_and_tun_and_parents() -> None:

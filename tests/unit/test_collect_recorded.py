@@ -55,3 +55,35 @@ def test_directory_and_fifo_do_not_hang(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     with pytest.raises(NsxError):
         RecordedSource(str(fifo))  # O_NONBLOCK: reads nothing, does not block
+
+
+def test_inside_facts_a_file_holds_are_replayed_the_others_not_recorded(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from nsexplorer.model_inside import InsideFacts, SocketInfo
+
+    host = NetNamespace(NamespaceId(4, 7), is_host=True, label="host")
+    other = NetNamespace(NamespaceId(4, 8), label="x")
+    snap = Snapshot("h", "t", (host, other))
+    facts = InsideFacts(
+        7,
+        read_at="2026-12-01T00:00:00Z",
+        sockets=(SocketInfo("tcp", "LISTEN", "127.0.0.1", 80, None, None, (9,), ("srv",)),),
+        unavailable=(("conntrack", "nf_conntrack not loaded here"),),
+    )
+    doc = snapshot_json.encode(snap)
+    doc["namespaces"][0].update(snapshot_json.encode_inside(facts))
+    path = tmp_path / "with-inside.json"
+    path.write_text(json.dumps(doc))
+    src = RecordedSource(str(path))
+    assert src.collect() == snap
+    assert src.inside(host) == facts
+    assert src.inside(other).reason("sockets") == (
+        f"not recorded ({path} holds no sockets, neighbours or NAT rules)"
+    )
+    doc["namespaces"][0]["sockets"] = "not a list"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(NsxError, match="inside facts"):
+        RecordedSource(str(path))

@@ -164,7 +164,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_cli_diff_exit_codes_json_and_hostile_label(tmp_path: Path) -> None:
     a, b = tmp_path / "a.json", tmp_path / "b.json"
-    hostile = dataclasses.replace(ns(3), label="x\x1b]2;pwned\x07[bold]")
+    hostile = dataclasses.replace(ns(3, ifaces=()), label="x\x1b]2;pwned\x07[bold]")
     a.write_text(snapshot_json.dumps(snap(ns(1))))
     b.write_text(snapshot_json.dumps(snap(ns(1), hostile)))
     same = _cli("diff", str(a), str(a))
@@ -177,6 +177,24 @@ def test_cli_diff_exit_codes_json_and_hostile_label(tmp_path: Path) -> None:
     doc = json.loads(_cli("diff", "--json", str(a), str(b)).stdout)
     assert [c["kind"] for c in doc["changes"]] == ["namespace-appeared"]
     assert doc["changes"][0]["namespace_label"] == "x\x1b]2;pwned\x07[bold]"
+
+
+def test_cli_diff_names_problems_that_appeared_and_cleared(tmp_path: Path) -> None:
+    """The diff is the TUI's Changes: a namespace taking another's address is also a
+    duplicate-address problem appearing; it clears when the address goes."""
+    other = dataclasses.replace(
+        ETH0, mac="02:42:0a:00:00:09", addresses=(Address(4, "10.0.0.9", 24, "global"),)
+    )
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(snapshot_json.dumps(snap(ns(1), ns(2, ifaces=(other,)))))
+    b.write_text(snapshot_json.dumps(snap(ns(1), ns(2))))
+    doc = json.loads(_cli("diff", "--json", str(a), str(b)).stdout)
+    kinds = [c["kind"] for c in doc["changes"]]
+    assert "problem-appeared" in kinds and "problem-cleared" not in kinds
+    back = json.loads(_cli("diff", "--json", str(b), str(a)).stdout)
+    assert "problem-cleared" in [c["kind"] for c in back["changes"]]
+    text = _cli("diff", str(a), str(b)).stdout
+    assert "duplicate" in text and "10.0.0.2" in text
 
 
 def test_cli_diff_unreadable_inputs(tmp_path: Path) -> None:

@@ -20,8 +20,10 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from nsexplorer.diffing import Change, diff_snapshots
+from nsexplorer.changes import changes_between
+from nsexplorer.diffing import Change
 from nsexplorer.model import Snapshot
+from nsexplorer.problems import find_problems
 from nsexplorer.ui.render_views import change_cells
 from nsexplorer.ui.screens.problems import Jump
 
@@ -33,6 +35,8 @@ _IFACE_KINDS = (
     "address-added",
     "address-removed",
     "address-changed",
+    "problem-appeared",
+    "problem-cleared",
 )
 
 
@@ -43,17 +47,19 @@ class Seen:
 
 
 class ChangeTracker:
-    """Differences from one baseline snapshot, each with its first-seen time."""
+    """Differences from one baseline snapshot, each with its first-seen time: what
+    ``diff_snapshots`` finds, and problems that appeared or cleared."""
 
     def __init__(self, baseline: Snapshot, *, origin: str = "first full read") -> None:
         self.baseline = baseline
         self.origin = origin
         self._seen: dict[Change, str] = {}
+        self._baseline_problems = find_problems(baseline)
 
     def update(self, current: Snapshot, when: str) -> tuple[Change, ...]:
         """Compare ``current`` with the baseline; return the changes new since the last
         update (the caller may announce them)."""
-        now = diff_snapshots(self.baseline, current)
+        now = changes_between(self.baseline, current, self._baseline_problems)
         fresh = tuple(c for c in now if c not in self._seen)
         self._seen = {c: self._seen.get(c, when) for c in now}
         return fresh
@@ -70,7 +76,7 @@ class ChangeTracker:
 
 
 def jump_for(c: Change) -> Jump:
-    return Jump(c.namespace_inode, c.subject if c.kind in _IFACE_KINDS else None)
+    return Jump(c.namespace_inode, c.subject or None if c.kind in _IFACE_KINDS else None)
 
 
 class ChangesScreen(Screen[Jump | None]):

@@ -21,10 +21,10 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
-from nsexplorer.model import NetNamespace
+from nsexplorer.model import NetNamespace, ns_label
 from nsexplorer.ports import RunResult
 from nsexplorer.shellquote import join as join_argv
-from nsexplorer.ui.render import command_line_text, ns_label, output_lines, plain, safe
+from nsexplorer.ui.render import command_line_text, output_lines, plain, safe
 
 
 class FanOutDone(Protocol):
@@ -76,6 +76,11 @@ class FanOutScreen(Screen[None]):
         self._cancel = threading.Event()
         self._done: dict[int, RunResult] = {}
         self.finished = False
+
+    @property
+    def cancel_event(self) -> threading.Event:
+        """Set to cancel (Escape here, or the app stopping every command)."""
+        return self._cancel
 
     @property
     def results(self) -> dict[int, RunResult]:

@@ -20,8 +20,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from nsexplorer.model import Snapshot
-from nsexplorer.ui.render import ns_label
+from nsexplorer.model import Snapshot, ns_label
 from nsexplorer.ui.render_views import (
     SEVERITY_ORDER,
     Finding,

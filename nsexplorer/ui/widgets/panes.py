@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Static, Tree
 from textual.widgets.data_table import RowKey
 from textual.widgets.tree import TreeNode
 
-from nsexplorer.model import Interface, NetNamespace, ProcessInfo
+from nsexplorer.model import Interface, NetNamespace, ProcessInfo, ns_label
 from nsexplorer.textsafe import visible
 from nsexplorer.ui import render
 from nsexplorer.ui.widgets.labels import fit
@@ -32,7 +32,16 @@ PANES: tuple[tuple[str, str], ...] = (
     ("details", "Details"),
     ("output", "Output"),
     ("counters", "Counters"),
+    ("inside", "Inside"),
 )
+
+# A namespace's bridges -> the Docker network(s) each carries (model.bridge_networks).
+NetworksOf = Callable[[NetNamespace], Mapping[str, str]]
+
+
+def no_networks(ns: NetNamespace) -> Mapping[str, str]:
+    return {}
+
 
 MAX_COLUMN_WIDTH = 80
 FIRST_ROWS = 100  # a table adds this many rows at once, the rest after the next frame
@@ -44,7 +53,13 @@ VIM_KEYS: list[BindingType] = [
 
 
 # Shorter titles for a narrow main area (80 columns leave it 55).
-SHORT_TITLES = {"interfaces": "Ifaces", "processes": "Procs", "counters": "Count"}
+SHORT_TITLES = {
+    "interfaces": "Ifaces",
+    "processes": "Procs",
+    "details": "Det",
+    "output": "Out",
+    "counters": "Count",
+}
 
 
 class PaneBar(Widget):
@@ -225,12 +240,18 @@ class InterfacesPane(SafeTable):
         super().__init__(render.INTERFACE_COLUMNS, id="interfaces", fixed_columns=1)
         self.ifindexes: list[int] = []
 
-    def show_namespace(self, ns: NetNamespace, lookup: render.Lookup) -> None:
+    def show_namespace(
+        self, ns: NetNamespace, lookup: render.Lookup, networks: Mapping[str, str] | None = None
+    ) -> None:
         if not ns.detailed and not ns.interfaces:
             self.ifindexes = []
             self.show_message("reading interfaces…" if not ns.gone else GONE_MESSAGE)
             return
-        rows = [(str(i.ifindex), render.interface_cells(i, lookup)) for i in ns.interfaces]
+        nets = networks or {}
+        rows = [
+            (str(i.ifindex), render.interface_cells(i, lookup, nets.get(i.name, "")))
+            for i in ns.interfaces
+        ]
         self.ifindexes = [i.ifindex for i in ns.interfaces]
         self.fill(rows, owner=ns.inode)
 
@@ -296,21 +317,35 @@ class WiringPane(Tree[WireRef]):
         self.auto_expand = False  # enter follows the wire; space folds
         self.guide_depth = 3
         self._shown: tuple[object, ...] | None = None
+        self._nets: dict[int, Mapping[str, str]] = {}
 
     def process_label(self, label: str | Text) -> Text:
         if isinstance(label, str):
             return Text(visible(label).replace("\n", " "))
         return label
 
+    def _bridge(self, bridge: Interface, ns: NetNamespace, where: str) -> Text:
+        """A bridge's line, named by the Docker network(s) it carries."""
+        network = self._nets.get(ns.inode, {}).get(bridge.name, "")
+        return render.wire_bridge_text(bridge, where, network)
+
     def render_label(self, node: TreeNode[WireRef], base_style: Style, style: Style) -> Text:
         return fit(self, node, super().render_label(node, base_style, style))
 
-    def show_namespace(self, ns: NetNamespace, lookup: render.Lookup) -> None:
+    def show_namespace(
+        self, ns: NetNamespace, lookup: render.Lookup, networks: NetworksOf = no_networks
+    ) -> None:
         near = _neighbours(ns, lookup)
-        shown = (ns, tuple(near[inode] for inode in sorted(near)))
+        nets = {inode: networks(other) for inode, other in ((ns.inode, ns), *near.items())}
+        shown = (
+            ns,
+            tuple(near[inode] for inode in sorted(near)),
+            tuple((inode, tuple(sorted(n.items()))) for inode, n in sorted(nets.items()) if n),
+        )
         if shown == self._shown:
             return  # the same picture: keep the cursor and send nothing
         self._shown = shown
+        self._nets = nets
         self.clear()
         self.root.set_label(render.ns_title(ns))
         self.root.expand()
@@ -319,13 +354,13 @@ class WiringPane(Tree[WireRef]):
                 render.plain("reading…" if not ns.detailed else "no interfaces", "dim")
             )
             return
-        here = render.ns_label(ns)
+        here = ns_label(ns)
         bridges = {i.name for i in ns.interfaces if i.kind == "bridge"}
         for iface in ns.interfaces:
             if iface.kind == "loopback" or iface.name == "lo":
                 continue
             if iface.kind == "bridge":
-                bnode = self.root.add(render.wire_bridge_text(iface, here), expand=True)
+                bnode = self.root.add(self._bridge(iface, ns, here), expand=True)
                 for port in _ports(ns, iface.name):
                     self._add_port(bnode, ns, port, lookup)
             elif iface.master in bridges:
@@ -364,7 +399,7 @@ class WiringPane(Tree[WireRef]):
         if bridge is None:
             pnode.add_leaf(render.safe(f"on {peer_iface.master}"))
             return
-        bnode = pnode.add(render.wire_bridge_text(bridge, where), expand=True)
+        bnode = pnode.add(self._bridge(bridge, peer_ns, where), expand=True)
         for port in _ports(peer_ns, bridge.name):
             if port.ifindex != peer_iface.ifindex:
                 self._add_port(bnode, peer_ns, port, lookup)

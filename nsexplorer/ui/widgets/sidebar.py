@@ -3,6 +3,10 @@
 The highlighted row is the one source of truth for what is selected: ``highlighted``
 changes synchronously with the cursor (never from a queued event), and is None when the
 cursor is on no namespace (an empty filter result, a group title).
+
+A namespace with findings carries a badge (its worst severity) at the right edge of its
+row: set with ``set_badges``, drawn by ``render_label``; changing badges repaints those
+rows only, never rebuilds the tree.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from textual.reactive import var
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from nsexplorer.model import Group, NetNamespace, group_of
+from nsexplorer.model import Group, NetNamespace, group_of, ns_label, primary_container
 from nsexplorer.textsafe import visible
 from nsexplorer.ui import render
+from nsexplorer.ui.render_views import badge_text
 from nsexplorer.ui.widgets.labels import fit
 
 _DIGITS = re.compile(r"(\d+)")
@@ -34,7 +39,24 @@ def natural_key(text: str) -> tuple[object, ...]:
 
 
 def sort_key(ns: NetNamespace) -> tuple[object, ...]:
-    return (ns.gone, natural_key(render.ns_label(ns)), ns.inode)
+    return (ns.gone, natural_key(ns_label(ns)), ns.inode)
+
+
+MARKED = "✓"  # a fan-out target (space)
+CHANGED = "Δ"  # differs from the baseline (the Changes view lists how)
+
+
+def decorated(label: Text, *, marked: bool, changed: bool) -> Text:
+    """A row's label with its marks in front: ✓ marked, Δ changed since the baseline
+    (a row with neither is unchanged, so nothing shifts)."""
+    if not (marked or changed):
+        return label
+    text = Text(MARKED if marked else "", style="bold reverse")
+    if changed:
+        text.append(CHANGED, style="bold yellow")
+    text.append(" ")
+    text.append_text(label)
+    return text
 
 
 def display_order(namespaces: Iterable[NetNamespace]) -> list[NetNamespace]:
@@ -49,6 +71,8 @@ class NamespaceTree(Tree[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
+        # marks the row (MainScreen), in key order, instead of Tree's fold/unfold
+        Binding("space", "screen.toggle_mark", "Mark", show=False),
     ]
 
     highlighted: var[int | None] = var(None)
@@ -64,6 +88,10 @@ class NamespaceTree(Tree[int]):
         self.guide_depth = 2
         self._signature: tuple[object, ...] = ()
         self._inode_nodes: dict[int, TreeNode[int]] = {}
+        self._badges: dict[int, str] = {}
+        self._marked: frozenset[int] = frozenset()
+        self._changed: frozenset[int] = frozenset()
+        self._labels: dict[int, tuple[Text, bool, bool]] = {}  # undecorated, as drawn
 
     # --- the label: never markup, cut with an ellipsis ------------------------------
 
@@ -82,7 +110,35 @@ class NamespaceTree(Tree[int]):
         return cell_len(icon) + (label.cell_len if isinstance(label, Text) else cell_len(label))
 
     def render_label(self, node: TreeNode[int], base_style: Style, style: Style) -> Text:
-        return fit(self, node, super().render_label(node, base_style, style))
+        return fit(self, node, super().render_label(node, base_style, style), self._badge(node))
+
+    # --- badges: the worst finding of each namespace --------------------------------
+
+    def _badge(self, node: TreeNode[int]) -> Text | None:
+        inode = node.data
+        if inode is None or self._inode_nodes.get(inode) is not node:
+            return None  # a group title, or a container row under its namespace
+        severity = self._badges.get(inode)
+        return badge_text(severity) if severity is not None else None
+
+    def set_badges(self, badges: Mapping[int, str]) -> bool:
+        """Badge each namespace in ``badges`` (inode -> worst severity), none elsewhere.
+        Repaints the rows whose badge changed; False when none did."""
+        changed = [
+            inode
+            for inode in self._badges.keys() | badges.keys()
+            if self._badges.get(inode) != badges.get(inode)
+        ]
+        self._badges = dict(badges)
+        for inode in changed:
+            node = self._inode_nodes.get(inode)
+            if node is not None:
+                node.refresh()
+        return bool(changed)
+
+    def badge_of(self, inode: int) -> str | None:
+        """The severity the row of ``inode`` is badged with (None: no badge)."""
+        return self._badges.get(inode)
 
     def _invalidate(self) -> None:
         """Textual invalidates (and asks for a layout) on every node added: a rebuild of
@@ -167,6 +223,7 @@ class NamespaceTree(Tree[int]):
         self.clear()
         self.cursor_line = -1
         self._inode_nodes = {}
+        self._labels = {}
         by_group: dict[Group, list[NetNamespace]] = {}
         for ns in namespaces:
             by_group.setdefault(group_of(ns), []).append(ns)
@@ -190,13 +247,13 @@ class NamespaceTree(Tree[int]):
         return (
             ns.inode,
             ns.gone,
-            render.ns_label(ns),
+            ns_label(ns),
             tuple((c.name, c.image, c.network_mode, c.status) for c in ns.containers),
             group_of(ns),
         )
 
     def _add_namespace(self, parent: TreeNode[int], ns: NetNamespace, reason: str) -> None:
-        primary = render.primary_container(ns)
+        primary = primary_container(ns)
         others = [c for c in ns.containers if c is not primary]
         if ns.is_host:
             others = list(ns.containers)
@@ -204,6 +261,9 @@ class NamespaceTree(Tree[int]):
         if reason:
             label.append("  ")
             label.append_text(render.safe(reason, "italic"))
+        state = (label, ns.inode in self._marked, ns.inode in self._changed)
+        self._labels[ns.inode] = state
+        label = decorated(label.copy(), marked=state[1], changed=state[2])
         if others:
             node = parent.add(label, data=ns.inode, expand=True)
             for c in others:
@@ -213,6 +273,17 @@ class NamespaceTree(Tree[int]):
         else:
             node = parent.add_leaf(label, data=ns.inode)
         self._inode_nodes[ns.inode] = node
+
+    def decorate(self, marked: frozenset[int], changed: frozenset[int] | set[int]) -> None:
+        """Show which rows are marked and which changed; only rows whose marks differ
+        from what they show are drawn again."""
+        self._marked, self._changed = frozenset(marked), frozenset(changed)
+        for inode, (label, was_marked, was_changed) in self._labels.items():
+            now = (inode in self._marked, inode in self._changed)
+            if now != (was_marked, was_changed):
+                self._labels[inode] = (label, *now)
+                node = self._inode_nodes[inode]
+                node.set_label(decorated(label.copy(), marked=now[0], changed=now[1]))
 
     def _move_to(self, node: TreeNode[int] | None) -> None:
         _ = self.last_line  # line numbers are computed before moving

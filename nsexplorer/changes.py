@@ -1,0 +1,52 @@
+"""What changed between two snapshots, the one notion the CLI's ``diff``, the bundle and
+the TUI's Changes view share: every difference ``diffing.diff_snapshots`` finds, and the
+problems (``nsexplorer.problems``) that appeared or cleared."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from nsexplorer.diffing import Change, diff_snapshots
+from nsexplorer.model import Snapshot
+from nsexplorer.problems import Problem, find_problems
+
+
+def changes_between(
+    before: Snapshot, after: Snapshot, before_problems: Sequence[Problem] | None = None
+) -> tuple[Change, ...]:
+    """``before_problems``: ``find_problems(before)`` when the caller already has it (a
+    baseline compared again and again)."""
+    if before_problems is None:
+        before_problems = find_problems(before)
+    problems = problem_changes(before_problems, find_problems(after), after)
+    return (*diff_snapshots(before, after), *problems)
+
+
+def problem_changes(
+    before: Sequence[Problem], after: Sequence[Problem], current: Snapshot
+) -> tuple[Change, ...]:
+    """Problems that appeared or cleared (one per kind, namespace and interface: a
+    message that only words the same problem differently is not a change)."""
+
+    def key(p: Problem) -> tuple[str, int, str]:
+        return (p.kind, p.namespace_inode, p.interface or "")
+
+    old = {key(p): p for p in before}
+    new = {key(p): p for p in after}
+
+    def label(p: Problem) -> str:
+        ns = current.by_inode(p.namespace_inode)
+        return ns.label if ns is not None else str(p.namespace_inode)
+
+    out = [
+        Change("problem-appeared", p.namespace_inode, label(p), p.interface or "", "", text)
+        for k, p in new.items()
+        if k not in old and (text := f"{p.kind}: {p.message}")
+    ]
+    live = {ns.inode for ns in current.namespaces if not ns.gone}
+    out += [  # a namespace that went is one change (namespace-gone), not one per problem
+        Change("problem-cleared", p.namespace_inode, label(p), p.interface or "", text, "")
+        for k, p in old.items()
+        if k not in new and p.namespace_inode in live and (text := f"{p.kind}: {p.message}")
+    ]
+    return tuple(out)

@@ -1,0 +1,83 @@
+"""A link's admin state and carrier in the words a responder acts on, with the cause when
+it is known: the one home of these words for the TUI and `show`.
+
+"down" alone sends a responder the wrong way: the end that was set down and the end
+whose veth peer was set down both lose their carrier, but only one of them needs an
+`ip link set up`. So the words are "up", "up, no carrier" (with the cause: its veth peer
+is admin down, its peer could not be resolved, a bridge with no port up) and
+"admin down". Pure: model values in, strings out (raw; escape them for a terminal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from nsexplorer.model import Interface, NetNamespace, describe
+
+# inode -> namespace, for the other end of a veth (a dict: O(1) per peer)
+Lookup = Mapping[int, NetNamespace]
+
+UP = "up"
+NO_CARRIER = "up, no carrier"
+ADMIN_DOWN = "admin down"
+PEER_ADMIN_DOWN = "peer admin down"
+
+# The operstate each state implies: any other operstate is worth saying too.
+_USUAL_OPERSTATE = {UP: ("up",), ADMIN_DOWN: ("down",), NO_CARRIER: ("down", "lowerlayerdown")}
+
+
+def link_state(iface: Interface, lookup: Lookup) -> tuple[str, str]:
+    """(state, cause): "up", "up, no carrier" or "admin down" from the link's flags, with
+    the cause when it is known (a veth whose peer is admin down, a bridge without ports);
+    the kernel's operstate word when flags were not recorded."""
+    state, cause, _ = _state(iface, lookup)
+    return state, cause
+
+
+def down_peer_namespace(iface: Interface, lookup: Lookup) -> NetNamespace | None:
+    """The namespace of ``iface``'s veth peer when that peer is admin down (the cause of
+    this end's missing carrier), else None."""
+    return _state(iface, lookup)[2]
+
+
+def state_sentence(
+    iface: Interface, lookup: Lookup, name: Callable[[NetNamespace], str] = describe
+) -> str:
+    """`show`'s words: "up", "admin down", "up, no carrier: peer admin down in X", and
+    the operstate in parentheses when it says more ("up (unknown)" for lo)."""
+    state, cause, where = _state(iface, lookup)
+    if not iface.flags:
+        return state
+    text = state
+    if cause:
+        text += f": {cause}"
+        if where is not None:
+            text += f" in {name(where)}"
+    if iface.state not in _USUAL_OPERSTATE.get(state, ()):
+        text += f" ({iface.state})"
+    return text
+
+
+def _state(iface: Interface, lookup: Lookup) -> tuple[str, str, NetNamespace | None]:
+    admin = iface.admin_up
+    if admin is None:
+        return iface.state, "", None
+    if not admin:
+        return ADMIN_DOWN, "", None
+    if iface.carrier is not False:
+        return UP, "", None
+    return (NO_CARRIER, *_no_carrier_cause(iface, lookup))
+
+
+def _no_carrier_cause(iface: Interface, lookup: Lookup) -> tuple[str, NetNamespace | None]:
+    peer = iface.peer
+    if peer is not None and peer.resolved and peer.netns_inode is not None:
+        peer_ns = lookup.get(peer.netns_inode)
+        other = peer_ns.interface(peer.ifindex) if peer_ns and peer.ifindex is not None else None
+        if other is not None and other.admin_up is False:
+            return PEER_ADMIN_DOWN, peer_ns
+    if iface.kind == "veth" and peer is not None and not peer.resolved:
+        return "peer unresolved", None
+    if iface.kind == "bridge":
+        return "no port up", None
+    return "", None

@@ -1,0 +1,244 @@
+"""No command outlives nsexplorer (issue 10, item 7), on the real kernel.
+
+The real CLI starts a long `sleep` (or tcpdump) in a throwaway namespace (prefix nsxt,
+removed even on failure), nsexplorer is SIGKILLed, and the command must be gone within
+a few seconds: it leads its own session, so only its parent-death signal can end it.
+And the trap that signal sets: it fires when the *thread* that forked the child exits,
+so a command started from a worker thread that returns at once must live on while
+nsexplorer does.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from nsexplorer.kernel import children
+
+pytestmark = [pytest.mark.integration, pytest.mark.root]
+
+NSX = [sys.executable, "-m", "nsexplorer"]
+DOCKER = "/usr/bin/docker"
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    return data[data.rindex(b")") + 2 :].decode().split()
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().decode("utf-8", "replace").split("\0")[:-1]
+    except OSError:
+        return []
+
+
+def _ancestors(pid: int) -> Iterator[int]:
+    for _ in range(64):
+        st = _stat(pid)
+        if st is None or int(st[1]) <= 1:
+            return
+        pid = int(st[1])
+        yield pid
+
+
+def find_under(
+    root: int,
+    argv: list[str] | Callable[[list[str]], bool],
+    count: int = 1,
+    timeout: float = 30,
+) -> list[tuple[int, str]]:
+    """(pid, start time) of the ``count`` processes below ``root`` running exactly
+    ``argv`` (or whose argv ``argv`` accepts)."""
+    want = argv if callable(argv) else argv.__eq__
+    deadline = time.monotonic() + timeout
+    found: list[tuple[int, str]] = []
+    while time.monotonic() < deadline:
+        found = []
+        for name in os.listdir("/proc"):
+            if name.isdigit() and want(_cmdline(int(name))) and root in _ancestors(int(name)):
+                st = _stat(int(name))
+                if st is not None:
+                    found.append((int(name), st[19]))
+        if len(found) >= count:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"{len(found)} of {count} {argv} started under {root}")
+
+
+def wait_gone(pid: int, start: str, timeout: float = 5) -> None:
+    """Until ``pid`` (started at ``start``) is gone: reaped, a zombie, or the number
+    reused by another process."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        st = _stat(pid)
+        if st is None or st[0] == "Z" or st[19] != start:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{pid} ({' '.join(_cmdline(pid))}) outlived nsexplorer")
+
+
+def alive(pid: int, start: str) -> bool:
+    st = _stat(pid)
+    return st is not None and st[0] != "Z" and st[19] == start
+
+
+def seconds() -> str:
+    """A sleep duration no other process on this host is likely to be using."""
+    return str(7000 + secrets.randbelow(2000))
+
+
+@contextmanager
+def running_nsx(*args: str, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """The real nsexplorer, killed at the end whatever happened."""
+    env = {**os.environ, "NSX_AUDIT_LOG": str(tmp_path / "audit.log")}
+    nsx = subprocess.Popen(
+        [*NSX, *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        yield nsx
+    finally:
+        if nsx.poll() is None:
+            nsx.kill()
+        nsx.wait()
+
+
+def kill_and_check(nsx: subprocess.Popen[bytes], found: list[tuple[int, str]]) -> None:
+    """SIGKILL nsexplorer; every process in ``found`` must be gone within seconds."""
+    try:
+        for pid, start in found:
+            assert alive(pid, start), "the command ended before nsexplorer was killed"
+        nsx.send_signal(signal.SIGKILL)
+        nsx.wait(timeout=10)
+        for pid, start in found:
+            wait_gone(pid, start)
+    finally:
+        for pid, start in found:  # a failed check leaves nothing behind
+            if alive(pid, start):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_a_command_from_exec_dies_when_nsexplorer_is_killed(nsxt, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    name = nsxt.netns()
+    argv = ["sleep", seconds()]
+    with running_nsx("exec", name, "--", *argv, tmp_path=tmp_path) as nsx:
+        kill_and_check(nsx, find_under(nsx.pid, argv))
+
+
+def test_commands_fanned_out_from_worker_threads_die_when_nsexplorer_is_killed(
+    nsxt,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    """`exec --match` runs each namespace's command from a pool thread."""
+    names = [nsxt.netns(), nsxt.netns()]
+    argv = ["sleep", seconds()]
+    match = ("exec", "--match", f"nsxt{nsxt.tag}", "--", *argv)
+    with running_nsx(*match, tmp_path=tmp_path) as nsx:
+        kill_and_check(nsx, find_under(nsx.pid, argv, count=len(names)))
+
+
+def test_a_capture_dies_when_nsexplorer_is_killed(nsxt, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    name = nsxt.netns()
+    pcap = tmp_path / "x.pcap"
+    with running_nsx("capture", name, "-i", "lo", "-w", str(pcap), tmp_path=tmp_path) as nsx:
+        found = find_under(nsx.pid, lambda argv: argv[:1] == ["tcpdump"] and "lo" in argv)
+        kill_and_check(nsx, found)
+
+
+@pytest.mark.docker
+def test_an_all_namespaces_command_dies_too(tmp_path: Path) -> None:
+    """--all-namespaces enters the container's pid namespace: nsenter forks and the
+    command is its child, guarded again."""
+    if os.environ.get("DOCKER_HOST") != "unix:///run/nsx-testbed/docker.sock":
+        pytest.skip("needs the testbed daemon (scripts/testbed.sh start)")
+    box = f"nsxt-{secrets.token_hex(2)}-orphan"
+    subprocess.run([DOCKER, "run", "-d", "--name", box, "nsx-busybox:test", "sleep", "600"],
+                   check=True, capture_output=True)  # fmt: skip
+    try:
+        argv = ["sleep", seconds()]
+        with running_nsx("exec", "-a", box, "--", *argv, tmp_path=tmp_path) as nsx:
+            [(pid, start)] = find_under(nsx.pid, argv)
+            ns_pid = os.readlink(f"/proc/{pid}/ns/pid")
+            assert ns_pid != os.readlink("/proc/self/ns/pid")  # really in the container's
+            kill_and_check(nsx, [(pid, start)])
+    finally:
+        subprocess.run([DOCKER, "rm", "-f", box], capture_output=True, check=False)
+
+
+# ---------------------------------------------------------------- the thread trap
+
+
+def test_a_command_outlives_the_worker_thread_that_started_it() -> None:
+    """While nsexplorer lives, a command lives on after the thread that asked for it
+    returned; forked by such a thread itself, the parent-death signal would kill it
+    right then (the kernel's rule, shown by the plain Popen below)."""
+    argv = [*children.guard(), "sleep", "600"]
+    started: dict[str, subprocess.Popen[bytes]] = {}
+
+    def worker(key: str, spawn: object) -> None:
+        proc: subprocess.Popen[bytes] = spawn(argv)  # type: ignore[operator]
+        started[key] = proc
+        # Return only once the guard set the signal and became the command: a thread
+        # that ends before the prctl hands its children to another thread first.
+        deadline = time.monotonic() + 10
+        while _cmdline(proc.pid)[:1] != ["sleep"] and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    for key, spawn in (("ours", children.popen), ("plain", subprocess.Popen)):
+        t = threading.Thread(target=worker, args=(key, spawn))
+        t.start()
+        t.join()
+    try:
+        time.sleep(1.0)
+        assert started["ours"].poll() is None, "killed when its worker thread ended"
+        # The trap is real: the same guarded command forked by the worker itself died
+        # with that thread.
+        assert started["plain"].wait(timeout=5) == -signal.SIGKILL
+    finally:
+        for proc in started.values():
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+
+
+@pytest.mark.parametrize("setpriv", [True, False], ids=["setpriv", "python"])
+def test_the_guard_refuses_to_start_once_its_parent_is_not_nsexplorer(
+    setpriv: bool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Had nsexplorer died between the fork and the prctl, nothing would ever signal
+    the command: the guard checks its parent and does not start it."""
+    if not setpriv:
+        monkeypatch.setattr(children, "_setpriv_path", [None])
+    words = children.guard()
+    assert (words[0].endswith("setpriv")) is setpriv
+    marker = tmp_path / "ran"
+    cmd = ["sh", "-c", 'touch "$1"', "sh", str(marker)]
+    ok = subprocess.run([*words, *cmd], check=False)
+    assert ok.returncode == 0 and marker.exists()
+    marker.unlink()
+    wrong = [*words[:-1], "1", *cmd]  # "my parent is pid 1": not so
+    refused = subprocess.run(wrong, check=False)
+    assert refused.returncode == children.NO_PARENT and not marker.exists()
+    # Two levels up (this test process, through a shell that forks the guard).
+    two = children.guard(levels=2)
+    via_sh = subprocess.run(["sh", "-c", '"$@"; exit $?', "sh", *two, *cmd], check=False)
+    assert via_sh.returncode == 0 and marker.exists()

@@ -1,0 +1,62 @@
+"""The words for a link's admin state and carrier (nsexplorer/link_state.py), shared by
+the TUI and `show`."""
+
+from __future__ import annotations
+
+from nsexplorer.link_state import down_peer_namespace, link_state, state_sentence
+from nsexplorer.model import Interface, NamespaceId, NetNamespace, Peer
+
+UP = ("BROADCAST", "MULTICAST", "UP", "LOWER_UP")
+NO_CARRIER = ("NO-CARRIER", "BROADCAST", "MULTICAST", "UP")
+DOWN = ("BROADCAST", "MULTICAST")
+
+
+def veth(flags: tuple[str, ...], state: str, peer: Peer | None = None, **kw: object) -> Interface:
+    return Interface(3, "va", "veth", state, 1500, "aa", flags=flags, peer=peer, **kw)  # type: ignore[arg-type]
+
+
+def ns(ino: int, label: str, *ifaces: Interface) -> NetNamespace:
+    return NetNamespace(NamespaceId(4, ino), label=label, detailed=True, interfaces=ifaces)
+
+
+def test_admin_state_and_carrier_are_separate_words() -> None:
+    assert link_state(veth(UP, "up"), {}) == ("up", "")
+    assert link_state(veth(DOWN, "down"), {}) == ("admin down", "")
+    assert link_state(veth(NO_CARRIER, "down"), {}) == ("up, no carrier", "")
+    assert state_sentence(veth(UP, "up"), {}) == "up"
+    assert state_sentence(veth(DOWN, "down"), {}) == "admin down"
+    assert state_sentence(veth(NO_CARRIER, "lowerlayerdown"), {}) == "up, no carrier"
+    lo = Interface(
+        1, "lo", "loopback", "unknown", 65536, "00", flags=("LOOPBACK", "UP", "LOWER_UP")
+    )
+    assert state_sentence(lo, {}) == "up (unknown)"  # an operstate that says more is kept
+    # An old snapshot without flags: the operstate alone, as the kernel gave it.
+    assert link_state(veth((), "down"), {}) == ("down", "")
+    assert state_sentence(veth((), "down"), {}) == "down"
+
+
+def test_the_cause_names_the_peer_that_was_set_down_and_where() -> None:
+    far = ns(9, "web", Interface(2, "eth0", "veth", "down", 1500, "bb", flags=DOWN))
+    near = veth(NO_CARRIER, "down", Peer(9, 2, "eth0"))
+    lookup = {9: far}
+    assert link_state(near, lookup) == ("up, no carrier", "peer admin down")
+    assert down_peer_namespace(near, lookup) is far
+    assert state_sentence(near, lookup) == "up, no carrier: peer admin down in web (inode 9)"
+    assert state_sentence(near, lookup, lambda n: n.label.upper()) == (
+        "up, no carrier: peer admin down in WEB"
+    )
+    # The peer's namespace was not read (no interfaces): no cause is guessed.
+    assert state_sentence(near, {9: NetNamespace(NamespaceId(4, 9), label="web")}) == (
+        "up, no carrier"
+    )
+    # The peer is up (its own carrier missing for another reason): not "peer admin down".
+    up_far = ns(9, "web", Interface(2, "eth0", "veth", "down", 1500, "bb", flags=NO_CARRIER))
+    assert link_state(near, {9: up_far}) == ("up, no carrier", "")
+    assert down_peer_namespace(near, {9: up_far}) is None
+
+
+def test_other_causes() -> None:
+    lost = veth(NO_CARRIER, "down", Peer(None, 7, None))
+    assert state_sentence(lost, {}) == "up, no carrier: peer unresolved"
+    br = Interface(4, "br0", "bridge", "down", 1500, "cc", flags=NO_CARRIER)
+    assert state_sentence(br, {}) == "up, no carrier: no port up"
