@@ -115,26 +115,32 @@ class Run:
     wall: float
     rss_mb: float
     out: bytes
+    cpu: float = 0.0  # user + system of the command and every child it waited for
 
 
 def measure(argv: list[str], check: bool = True) -> Run:
-    """Wall time and peak RSS of ``argv``.
+    """Wall time, CPU time and peak RSS of ``argv``.
 
     RSS comes from /usr/bin/time: a child forked (or vforked) from this big process
-    would inherit our own high-water mark in its ru_maxrss across exec.
+    would inherit our own high-water mark in its ru_maxrss across exec. CPU time comes
+    from wait4() on that /usr/bin/time (its own share is well under a millisecond):
+    on a shared machine other load stretches wall time far more than CPU time.
     """
     with tempfile.NamedTemporaryFile("r", prefix="nsxb-rss-") as rss_file:
         wrapped = ["/usr/bin/time", "-f", "%M", "-o", rss_file.name, *argv]
         start = time.perf_counter()
-        proc = subprocess.run(
-            wrapped, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False
-        )
+        proc = subprocess.Popen(wrapped, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        proc.stdout.close()
+        _pid, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
         text = rss_file.read().strip().splitlines()
     if check and proc.returncode != 0:
         raise RuntimeError(f"{argv[:3]} exited {proc.returncode}")
     rss_kb = int(text[-1]) if text and text[-1].isdigit() else 0
-    return Run(wall, rss_kb / 1024, proc.stdout)
+    return Run(wall, rss_kb / 1024, out, usage.ru_utime + usage.ru_stime)
 
 
 def median_runs(argv: list[str], repeat: int) -> tuple[float, float, bytes]:
@@ -224,6 +230,7 @@ def bench(n: int, repeat: int) -> dict[str, float]:
                 results[key].append(measure(argv, check=key in ("snap", "list")))
         for key, runs in results.items():
             row[f"{key}_s"] = statistics.median(r.wall for r in runs)
+            row[f"{key}_cpu"] = statistics.median(r.cpu for r in runs)
             row[f"{key}_rss"] = max(r.rss_mb for r in runs)
         snap = json.loads(results["snap"][-1].out)
         row["snap_ns"] = len(snap["namespaces"])
@@ -278,6 +285,20 @@ def main() -> int:
             f"{r['snap_ns']:.0f} | {r['snap_unresolved']:.0f} | {r['list_s']:.3f} | "
             f"{r['lsns_s']:.3f} | {r['list_s'] / r['lsns_s']:.2f}x | {r['list_rss']:.0f} | "
             f"{r['list_ns']:.0f} / {r['lsns_ns']:.0f} |"
+        )
+    print(
+        "\nCPU time (user + system, the command and the children it waited for; "
+        "median of the same runs): steadier than wall time on a shared machine.\n"
+    )
+    print(
+        "| N | snapshot CPU s | pipeline CPU s | ratio | list CPU s | listing cmds CPU s | ratio |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['n']:.0f} | {r['snap_cpu']:.3f} | {r['pipe_cpu']:.3f} | "
+            f"{r['snap_cpu'] / r['pipe_cpu']:.2f}x | {r['list_cpu']:.3f} | "
+            f"{r['lsns_cpu']:.3f} | {r['list_cpu'] / r['lsns_cpu']:.2f}x |"
         )
     print(
         "\nIn-process LiveSource timings (what the TUI waits for): discover = the cheap "

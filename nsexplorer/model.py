@@ -10,9 +10,62 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from nsexplorer import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nsexplorer.model_net import Address, Counters, Interface, Nexthop, Peer, Route, Rule
+
+__all__ = [
+    "Address",
+    "BindMount",
+    "Container",
+    "ContainerNetwork",
+    "Counters",
+    "DockerNetwork",
+    "EngineInfo",
+    "FdHolder",
+    "Group",
+    "Interface",
+    "NamespaceId",
+    "NetNamespace",
+    "Nexthop",
+    "Peer",
+    "ProcessInfo",
+    "PublishedPort",
+    "Route",
+    "Rule",
+    "Snapshot",
+    "SocketHolder",
+    "Source",
+    "StoppedContainer",
+    "ThreadHolder",
+    "bridge_networks",
+    "candidate_paths",
+    "describe",
+    "group_of",
+    "ns_label",
+    "primary_container",
+]
+
+# The netlink classes live in model_net (see there); they are imported from here as
+# every other model class, and built on first use.
+_NET = frozenset({"Address", "Counters", "Interface", "Nexthop", "Peer", "Route", "Rule"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _NET:
+        from nsexplorer import model_net
+
+        value = getattr(model_net, name)
+        globals()[name] = value  # found directly from now on
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class NamespaceId:
+    """A namespace's identity: the (st_dev, st_ino) of its nsfs inode."""
+
     dev: int
     ino: int
 
@@ -124,6 +177,8 @@ class PublishedPort:
 
 @dataclass(frozen=True, slots=True)
 class Container:
+    """A running container, as its engine reports it, and where it lives."""
+
     engine: str
     id: str
     name: str
@@ -144,141 +199,9 @@ class Container:
 
 
 @dataclass(frozen=True, slots=True)
-class Address:
-    family: int  # 4 or 6
-    address: str
-    prefixlen: int
-    scope: str  # "global", "link", "host", or the number as text
-    # The keys `ip -j addr` sets to true, in ip's order (IFA_FLAGS): "secondary" (IPv4) or
-    # "temporary" (IPv6), "nodad", "optimistic", "dadfailed", "deprecated", "tentative",
-    # "dynamic" (= not permanent: ip never prints "permanent"), "noprefixroute", ...
-    flags: tuple[str, ...] = ()
-    peer: str | None = None  # point-to-point peer (IFA_ADDRESS when it differs)
-    label: str = ""  # IFA_LABEL (IPv4 only)
-
-    @property
-    def dad_failed(self) -> bool:
-        return "dadfailed" in self.flags
-
-
-@dataclass(frozen=True, slots=True)
-class Peer:
-    """The other end of a veth. ``netns_inode`` None means the peer could not be
-    resolved exactly: the UI says so instead of guessing from ``@ifN``."""
-
-    netns_inode: int | None
-    ifindex: int | None
-    name: str | None
-
-    @property
-    def resolved(self) -> bool:
-        return self.netns_inode is not None and self.name is not None
-
-
-@dataclass(frozen=True, slots=True)
-class Counters:
-    rx_bytes: int = 0
-    rx_packets: int = 0
-    rx_errors: int = 0
-    rx_dropped: int = 0
-    tx_bytes: int = 0
-    tx_packets: int = 0
-    tx_errors: int = 0
-    tx_dropped: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Interface:
-    ifindex: int
-    name: str
-    kind: str  # "veth", "bridge", "loopback", "device", "tun", "tap", "macvlan" ...
-    state: str  # operstate, lower case: "up", "down", "unknown", ...
-    mtu: int
-    mac: str
-    master: str | None = None
-    alias: str = ""
-    addresses: tuple[Address, ...] = ()
-    peer: Peer | None = None
-    counters: Counters | None = None
-    master_ifindex: int | None = None
-    # Exactly as `ip -j link` prints them: "BROADCAST", "MULTICAST", "UP", "LOWER_UP",
-    # "NO-CARRIER", ... Empty when unknown (a snapshot from before flags were recorded).
-    flags: tuple[str, ...] = ()
-    # The lower device of a stacked one (macvlan, macvtap, vxlan, vlan, ipvlan), which
-    # may live in another namespace; same exactness rules as ``peer``.
-    parent: Peer | None = None
-
-    @property
-    def admin_up(self) -> bool | None:
-        """IFF_UP as set by `ip link set up`; None when flags were not recorded."""
-        return ("UP" in self.flags) if self.flags else None
-
-    @property
-    def carrier(self) -> bool | None:
-        """Lower layer up (IFF_LOWER_UP); None when flags were not recorded."""
-        return ("LOWER_UP" in self.flags) if self.flags else None
-
-
-@dataclass(frozen=True, slots=True)
-class Nexthop:
-    """One path of a multipath route (RTA_MULTIPATH) or of a nexthop object."""
-
-    gateway: str | None
-    dev: str | None
-    weight: int = 1
-    flags: tuple[str, ...] = ()  # "onlink", "dead", "linkdown", ...
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    family: int
-    table: int
-    dst: str  # "default" or "10.0.0.0/24"
-    gateway: str | None
-    dev: str | None
-    scope: str
-    protocol: str
-    type: str = "unicast"
-    prefsrc: str | None = None
-    metric: int | None = None
-    # Multipath routes and routes through nexthop objects have no gateway/dev of their
-    # own: the paths are here (never leave such a route looking like it goes nowhere).
-    nexthops: tuple[Nexthop, ...] = ()
-    nhid: int | None = None  # RTA_NH_ID: the nexthop object used
-    tos: int = 0
-    src: str | None = None  # source prefix ("from" in ip route), e.g. "10.0.0.0/24"
-    encap: str | None = None  # e.g. "mpls", "ip", "seg6" (the kind only)
-    mtu: int | None = None  # RTAX_MTU
-    flags: tuple[str, ...] = ()  # ip -j's route flags: "onlink", "linkdown", ...
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """One policy-routing rule (`ip rule`), as ip -j names its fields."""
-
-    family: int  # 4 or 6
-    priority: int
-    table: int | None  # None for actions without a table (e.g. "unreachable")
-    action: str  # "lookup" (to table), "goto", "nop", "blackhole", "unreachable", ...
-    src: str | None = None  # "10.0.0.0/8" or None for "all"
-    dst: str | None = None
-    iif: str | None = None
-    oif: str | None = None
-    fwmark: str | None = None  # "0x1" or "0x1/0xff" as ip prints it
-    # Further selectors and modifiers (`ip rule` words in comments); defaults mean absent.
-    invert: bool = False  # "not": the rule applies to what does NOT match
-    tos: int = 0
-    goto: int | None = None  # target priority of action "goto"
-    suppress_prefixlen: int | None = None  # "suppress_prefixlength N"
-    ipproto: int | None = None  # IP protocol number ("ipproto tcp" is 6)
-    sport: str | None = None  # "80" or "1000-2000"
-    dport: str | None = None
-    uidrange: str | None = None  # "1000-1999"
-    l3mdev: bool = False  # "lookup [l3mdev-table]"
-
-
-@dataclass(frozen=True, slots=True)
 class NetNamespace:
+    """One network namespace: how it was found, what holds it, what is in it."""
+
     id: NamespaceId
     is_host: bool = False
     label: str = ""
@@ -313,6 +236,8 @@ class NetNamespace:
 
 @dataclass(frozen=True, slots=True)
 class DockerNetwork:
+    """A network the container engine manages."""
+
     id: str
     name: str
     driver: str
@@ -331,6 +256,8 @@ class StoppedContainer:
 
 @dataclass(frozen=True, slots=True)
 class EngineInfo:
+    """A container engine: reachable or not, its version, networks, stopped containers."""
+
     engine: str = "docker"
     reachable: bool = False
     host: str = ""  # DOCKER_HOST or the default socket
@@ -348,6 +275,8 @@ class EngineInfo:
 
 @dataclass(frozen=True, slots=True)
 class ProcessInfo:
+    """A process in a namespace (read on demand, not in the sweep)."""
+
     pid: int
     user: str
     command: str
@@ -355,6 +284,8 @@ class ProcessInfo:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
+    """Every namespace of one host at one moment (what `snapshot` writes)."""
+
     hostname: str
     collected_at: str  # ISO 8601, UTC
     namespaces: tuple[NetNamespace, ...] = ()

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import fields
-from typing import Any
 
-from nsexplorer.model import Address, Counters, Interface, Nexthop, Peer, Route, Rule
+from nsexplorer import TYPE_CHECKING, model
 
-JSONDict = dict[str, Any]
+if TYPE_CHECKING:
+    from typing import Any
+
+    from nsexplorer.model import Interface, Peer, Route, Rule
+
+    JSONDict = dict[str, Any]
 
 
 def _encode_peer(p: Peer | None) -> JSONDict | None:
@@ -30,7 +34,7 @@ def _encode_peer(p: Peer | None) -> JSONDict | None:
 def _decode_peer(p: Mapping[str, Any] | None) -> Peer | None:
     if p is None:
         return None
-    return Peer(
+    return model.Peer(
         netns_inode=opt_int(p.get("netns_inode")),
         ifindex=opt_int(p.get("ifindex")),
         name=opt_str(p.get("name")),
@@ -84,8 +88,8 @@ def decode_interface(i: Mapping[str, Any]) -> Interface:
     c = i.get("counters")
     counters = None
     if c is not None:
-        counters = Counters(**{f.name: int(c.get(f.name, 0)) for f in fields(Counters)})
-    return Interface(
+        counters = model.Counters(**{f.name: int(c.get(f.name, 0)) for f in fields(model.Counters)})
+    return model.Interface(
         ifindex=int(i["ifindex"]),
         name=str(i["name"]),
         kind=str(i.get("kind", "")),
@@ -95,7 +99,7 @@ def decode_interface(i: Mapping[str, Any]) -> Interface:
         master=opt_str(i.get("master")),
         alias=str(i.get("alias") or ""),
         addresses=tuple(
-            Address(
+            model.Address(
                 family=int(a["family"]),
                 address=str(a["address"]),
                 prefixlen=int(a["prefixlen"]),
@@ -149,7 +153,7 @@ def encode_route(r: Route) -> JSONDict:
 
 
 def decode_route(r: Mapping[str, Any]) -> Route:
-    return Route(
+    return model.Route(
         family=int(r["family"]),
         table=int(r["table"]),
         dst=str(r["dst"]),
@@ -161,7 +165,7 @@ def decode_route(r: Mapping[str, Any]) -> Route:
         prefsrc=opt_str(r.get("prefsrc")),
         metric=opt_int(r.get("metric")),
         nexthops=tuple(
-            Nexthop(
+            model.Nexthop(
                 gateway=opt_str(h.get("gateway")),
                 dev=opt_str(h.get("dev")),
                 weight=int(h.get("weight", 1)),
@@ -211,7 +215,7 @@ def encode_rule(r: Rule) -> JSONDict:
 
 
 def decode_rule(r: Mapping[str, Any]) -> Rule:
-    return Rule(
+    return model.Rule(
         family=int(r["family"]),
         priority=int(r["priority"]),
         table=opt_int(r.get("table")),

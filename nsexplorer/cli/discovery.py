@@ -12,14 +12,12 @@ import argparse
 import os
 import sys
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
-from nsexplorer import snapshot_json
-from nsexplorer.cli import output, show_net
+from nsexplorer import TYPE_CHECKING, gcpause, snapshot_json
+from nsexplorer.cli import output
 from nsexplorer.model import (
     NamespaceId,
     NetNamespace,
-    Peer,
     Snapshot,
     bridge_networks,
     group_of,
@@ -27,6 +25,7 @@ from nsexplorer.model import (
 from nsexplorer.textsafe import visible
 
 if TYPE_CHECKING:
+    from nsexplorer.model import Peer
     from nsexplorer.model_inside import InsideFacts
     from nsexplorer.ports import SnapshotSource
 
@@ -79,7 +78,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     source = _source(args)
     snap: Snapshot = source.collect() if args.wide else source.discover()
     if args.json:
-        doc = snapshot_json.encode(snap)
+        with gcpause.paused():  # as snapshot_json.dumps does
+            doc = snapshot_json.encode(snap)
         if args.wide:
             for row, ns in zip(doc["namespaces"], snap.namespaces, strict=True):
                 row["interface_count"] = len(ns.interfaces)
@@ -264,6 +264,8 @@ def _stat_target(target: str) -> tuple[NamespaceId | None, str]:
 def format_namespace(
     ns: NetNamespace, snap: Snapshot | None = None, *, inside: InsideFacts | None = None
 ) -> str:
+    from nsexplorer.cli import show_net
+
     v = visible
     out: list[str] = []
     out.append(f"{v(ns.label) or 'namespace'}  (inode {ns.inode})")

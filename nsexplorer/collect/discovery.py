@@ -7,14 +7,14 @@ open fds and, in the full pass, sockets), the mount tables of every mount namesp
 from __future__ import annotations
 
 import os
-import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from nsexplorer import TYPE_CHECKING, gcpause
 from nsexplorer.collect import container_netns, mountns, mounts
 from nsexplorer.collect import engine as engine_mod
-from nsexplorer.collect.engine import ContainerEngine, EngineQuery
+from nsexplorer.collect.engine import EngineQuery
 from nsexplorer.kernel import nsfs, pidfd, procfs
 from nsexplorer.model import (
     BindMount,
@@ -30,12 +30,17 @@ from nsexplorer.model import (
     group_of,
 )
 
+if TYPE_CHECKING:
+    from nsexplorer.collect.engine import ContainerEngine
+
 NETNS_DIRS = ("/run/netns/", "/var/run/netns/")
 _GROUP_ORDER = {g: i for i, g in enumerate(("host", "containers", "named", "hidden"))}
 
 
 @dataclass(slots=True)
 class Discovery:
+    """The cheap pass's snapshot, with the ways into each namespace."""
+
     snapshot: Snapshot
     # Paths that may open each namespace, best first (always verified when opened).
     paths: dict[NamespaceId, list[str]] = field(default_factory=dict)
@@ -75,6 +80,18 @@ def discover(
     (default: the process's shared ones). ``pins``: where nsexplorer keeps its fds to
     namespaces only those helpers could reach.
     """
+    with gcpause.paused():
+        return _discover(docker_timeout, proc, fds, thorough, engines, pins)
+
+
+def _discover(  # noqa: PLR0917 - discover()'s own arguments, passed on once
+    docker_timeout: float,
+    proc: str,
+    fds: bool,
+    thorough: bool,
+    engines: Sequence[ContainerEngine] | None,
+    pins: mountns.Pins | None,
+) -> Discovery:
     live = proc == "/proc"
     if engines is None:
         engines = engine_mod.engines(docker_timeout)
@@ -157,7 +174,7 @@ def discover(
     namespaces.sort(key=_sort_key)
     meta = (("euid", str(os.geteuid())), ("kernel", os.uname().release))
     snap = Snapshot(
-        hostname=socket.gethostname(),
+        hostname=os.uname().nodename,  # gethostname(2) is uname's; no socket import
         collected_at=now_iso(),
         namespaces=tuple(namespaces),
         warnings=tuple(warnings),

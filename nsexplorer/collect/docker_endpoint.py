@@ -14,12 +14,15 @@ for it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+
+from nsexplorer import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 CONFIG_LIMIT = 1024 * 1024
@@ -27,6 +30,8 @@ CONFIG_LIMIT = 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
+    """The daemon to talk to, and why that one."""
+
     host: str
     origin: str = "default"  # "DOCKER_HOST", "context <name>" or "default"
     # TLS files (ca, cert, key) from the context or DOCKER_CERT_PATH; None: no TLS
@@ -59,6 +64,8 @@ def resolve(environ: Mapping[str, str] | None = None) -> Endpoint:
     name = env.get("DOCKER_CONTEXT") or _current_context(directory)
     if not name or name == "default":
         return Endpoint(DEFAULT_HOST)
+    import hashlib  # only for a context: its import costs milliseconds on the `list` path
+
     digest = hashlib.sha256(name.encode()).hexdigest()
     meta_path = os.path.join(directory, "contexts", "meta", digest, "meta.json")
     try:

@@ -15,8 +15,8 @@ import contextlib
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, TypeVar
 
+from nsexplorer import TYPE_CHECKING
 from nsexplorer.collect.docker_endpoint import Endpoint
 from nsexplorer.collect.engine import EngineError
 from nsexplorer.kernel import procfs
@@ -29,9 +29,10 @@ from nsexplorer.model import (
 )
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, TypeVar
 
-T = TypeVar("T")
+    T = TypeVar("T")
+
 
 COMPOSE_PROJECT = "com.docker.compose.project"
 BRIDGE_NAME_OPTION = "com.docker.network.bridge.name"

@@ -16,8 +16,8 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
 
+from nsexplorer import TYPE_CHECKING
 from nsexplorer.model import Container, DockerNetwork, EngineInfo, StoppedContainer
 
 
@@ -25,51 +25,56 @@ class EngineError(Exception):
     """The engine could not be asked (down, refusing, a bad answer)."""
 
 
-class ContainerEngine(Protocol):
-    @property
-    def name(self) -> str:
-        """ "docker", "podman", ..."""
-        ...
+if TYPE_CHECKING:  # a type only (nothing subclasses it): typing stays off the `list` path
+    from typing import Protocol
 
-    @property
-    def host(self) -> str:
-        """Where the daemon is (``unix:///...``, ``tcp://...``)."""
-        ...
+    class ContainerEngine(Protocol):
+        @property
+        def name(self) -> str:
+            """ "docker", "podman", ..."""
+            ...
 
-    @property
-    def origin(self) -> str:
-        """Why this daemon: "DOCKER_HOST", "context <name>", "default"."""
-        ...
+        @property
+        def host(self) -> str:
+            """Where the daemon is (``unix:///...``, ``tcp://...``)."""
+            ...
 
-    @property
-    def problem(self) -> str:
-        """A configuration problem worth a warning ('' for none)."""
-        ...
+        @property
+        def origin(self) -> str:
+            """Why this daemon: "DOCKER_HOST", "context <name>", "default"."""
+            ...
 
-    def version(self) -> str: ...
+        @property
+        def problem(self) -> str:
+            """A configuration problem worth a warning ('' for none)."""
+            ...
 
-    def containers(self) -> tuple[list[Container], list[StoppedContainer]]:
-        """(running containers, inspected; containers that run no process)."""
-        ...
+        def version(self) -> str: ...
 
-    def networks(self) -> list[DockerNetwork]: ...
+        def containers(self) -> tuple[list[Container], list[StoppedContainer]]:
+            """(running containers, inspected; containers that run no process)."""
+            ...
 
-    def events(self) -> Iterator[str]:
-        """Blocks; yields a short reason for every change worth a re-read, until the
-        daemon closes the stream or :meth:`close` is called. Raises EngineError."""
-        ...
+        def networks(self) -> list[DockerNetwork]: ...
 
-    def close(self) -> None:
-        """End a running :meth:`events` stream (from any thread)."""
-        ...
+        def events(self) -> Iterator[str]:
+            """Blocks; yields a short reason for every change worth a re-read, until the
+            daemon closes the stream or :meth:`close` is called. Raises EngineError."""
+            ...
 
-    def daemon_pid(self, proc: str = "/proc") -> int | None:
-        """The pid of the daemon serving ``host``, when it runs on this machine."""
-        ...
+        def close(self) -> None:
+            """End a running :meth:`events` stream (from any thread)."""
+            ...
+
+        def daemon_pid(self, proc: str = "/proc") -> int | None:
+            """The pid of the daemon serving ``host``, when it runs on this machine."""
+            ...
 
 
 @dataclass(slots=True)
 class EngineResult:
+    """What one engine answered (or why not)."""
+
     engine: EngineInfo
     containers: list[Container] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)

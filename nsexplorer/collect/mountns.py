@@ -21,16 +21,19 @@ from __future__ import annotations
 import contextlib
 import os
 import select
-import subprocess
 import sys
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
+from nsexplorer import TYPE_CHECKING
 from nsexplorer.collect import mounts
 from nsexplorer.kernel import mountinfo, nsfs
 from nsexplorer.model import BindMount, NamespaceId
+
+if TYPE_CHECKING:
+    import subprocess
 
 MAX_VISITS = 32  # mount namespaces visited per discovery (a backlog could be a cycle)
 HELPER_TIMEOUT = 5.0
@@ -325,6 +328,8 @@ def _enter_any(
 def helper_in(path: str, *, private: bool = False) -> Iterator[Helper]:
     """A helper process inside the mount namespace at ``path`` ('' for ours); with
     ``private``, in a private copy of it."""
+    import subprocess  # only the full pass makes helpers (not on the `list` path)
+
     child = subprocess.Popen(
         [sys.executable, "-I", "-S", "-c", _HELPER, path, "1" if private else ""],
         stdin=subprocess.PIPE,

@@ -69,6 +69,8 @@ def covering_mounts(entries: list[MountEntry], mount_point: str, netns_ino: int)
 
 @dataclass(slots=True)
 class MountScan:
+    """The nsfs bind mounts of every mount namespace that was read."""
+
     # netns inode -> bind mounts of it (deduplicated by (mount ns, path))
     mounts: dict[int, list[BindMount]]
     warnings: list[str]

@@ -11,13 +11,12 @@ opened for lack of descriptors is a warning, never "gone".
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from nsexplorer import gcpause
 from nsexplorer.collect import wiring
 from nsexplorer.collect.ns_handles import GONE_ERRNOS, HandlePool
 from nsexplorer.kernel import fdlimit, rtnl_dump
@@ -97,20 +96,6 @@ def _out_of_fds_warning(count: int) -> str:
     )
 
 
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """The cyclic GC off while a read builds its many small, acyclic values (refcounting
-    frees them): otherwise its full passes over the growing heap cost as much as the
-    decoding. Restored only if this turned it off (the TUI keeps it off at start-up)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
 def read_namespaces(
     targets: Sequence[tuple[NamespaceId, Sequence[str]]],
     *,
@@ -119,7 +104,7 @@ def read_namespaces(
     """Interfaces (with exact peers), routes and rules of every target namespace."""
 
     def read() -> ReadResult:
-        with gc_paused():
+        with gcpause.paused():
             return _read_all(targets, host)
 
     return run_on_own_thread(read)
@@ -268,7 +253,7 @@ def read_one(
     allocate an nsid for our own namespace: a visible change, so it is not used.)"""
 
     def read() -> ReadResult:
-        with gc_paused():
+        with gcpause.paused():
             return _read_one(ns_id, paths, others, host, hints or {})
 
     return run_on_own_thread(read)

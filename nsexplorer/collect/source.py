@@ -6,8 +6,8 @@ import os
 import threading
 from collections.abc import Collection, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
+from nsexplorer import TYPE_CHECKING
 from nsexplorer.collect import discovery, engine
 from nsexplorer.errors import NamespaceGone
 from nsexplorer.model import NamespaceId, NetNamespace, ProcessInfo, Snapshot, candidate_paths

@@ -7,7 +7,11 @@ pidfd_getfd(2): those go through this one handle, with errno kept for OSError.
 from __future__ import annotations
 
 import threading
-from typing import Any
+
+from nsexplorer import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 _lock = threading.Lock()
 _libc: Any = None

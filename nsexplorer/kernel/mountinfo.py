@@ -18,6 +18,8 @@ _OCTAL = re.compile(rb"\\([0-7]{3})")
 
 @dataclass(frozen=True, slots=True)
 class NsfsMount:
+    """An nsfs bind mount in a mountinfo table."""
+
     mount_point: str
     netns_inode: int  # the namespace's inode (a mount namespace's for kind "mnt")
     kind: str = "net"

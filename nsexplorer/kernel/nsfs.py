@@ -16,8 +16,8 @@ import re
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
+from nsexplorer import TYPE_CHECKING
 from nsexplorer.kernel.libc import libc
 from nsexplorer.model import NamespaceId
 

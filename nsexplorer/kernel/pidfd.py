@@ -14,8 +14,8 @@ import errno
 import fcntl
 import os
 import stat
-from typing import TYPE_CHECKING
 
+from nsexplorer import TYPE_CHECKING
 from nsexplorer.kernel.libc import libc
 
 if TYPE_CHECKING:

@@ -185,6 +185,50 @@ def test_engine_api_negotiates_and_skips_removed_containers(tmp_path: Path) -> N
     assert [(c.name, c.state) for c in res.engine.stopped] == [("nsxt-stop", "exited")]
 
 
+@pytest.mark.parametrize(
+    ("ping", "asked", "version", "prefix"),
+    [
+        # Docker: both facts in the ping's headers, no /version (dockerd runs runc for it)
+        (b"Api-Version: 1.43\r\nServer: Docker/24.0.7 (linux)", ["/_ping"], "24.0.7", "/v1.43"),
+        # newer than this client: it speaks its own newest
+        (b"Api-Version: 1.99\r\nServer: Docker/99.0 (linux)", ["/_ping"], "99.0", "/v1.45"),
+        # another engine's Server header: its version comes from /version
+        (b"Api-Version: 1.41\r\nServer: Libpod/4.9.3 (linux)", ["/_ping", "/version"], "4.9.3",
+         "/v1.40"),
+        (b"Server: Docker/20.10.24 (linux)", ["/_ping", "/version"], "4.9.3", "/v1.40"),
+    ],
+)  # fmt: skip
+def test_negotiation_reads_the_ping_headers(
+    tmp_path: Path, ping: bytes, asked: list[str], version: str, prefix: str
+) -> None:
+    path = str(tmp_path / "p.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(4)
+    requests: list[str] = []
+
+    def serve() -> None:
+        with srv:
+            for _ in asked:
+                conn, _ = srv.accept()
+                with conn:
+                    url = conn.recv(4096).decode().split(" ")[1]
+                    requests.append(url)
+                    if url == "/_ping":
+                        conn.sendall(b"HTTP/1.0 200 OK\r\n" + ping + b"\r\n\r\nOK")
+                    else:
+                        conn.sendall(
+                            b'HTTP/1.0 200 OK\r\n\r\n{"Version":"4.9.3","ApiVersion":"1.40"}'
+                        )
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    api = docker_api.EngineApi(path, 2.0)
+    assert api.negotiate() == version
+    t.join(5)
+    assert requests == asked and api.prefix == prefix
+
+
 def test_engine_refusing_is_a_warning(tmp_path: Path) -> None:
     path = tmp_path / "dead.sock"
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -308,8 +352,11 @@ def test_events_stream_over_the_stdlib_client(tmp_path: Path) -> None:
                 with conn:
                     req = conn.recv(4096).decode()
                     requests.append(req.split(" ")[1])
-                    if req.startswith("GET /version"):
-                        conn.sendall(b'HTTP/1.0 200 OK\r\n\r\n{"ApiVersion":"1.41"}')
+                    if req.startswith("GET /_ping"):
+                        conn.sendall(
+                            b"HTTP/1.0 200 OK\r\nApi-Version: 1.41\r\n"
+                            b"Server: Docker/20.10.24 (linux)\r\n\r\nOK"
+                        )
                         continue
                     conn.sendall(b"HTTP/1.0 200 OK\r\nApi-Version: 1.41\r\n\r\n")
                     body = b'{"Action":"start"}\n{"Action":"exec_start: x"}\n{"Act'
@@ -321,7 +368,7 @@ def test_events_stream_over_the_stdlib_client(tmp_path: Path) -> None:
     e = local(path)
     assert list(e.events()) == ["docker start", "docker die"]
     t.join(5)
-    assert requests[0] == "/version"
+    assert requests[0] == "/_ping"
     assert requests[1].startswith("/v1.41/events?filters=")
     assert "container" in requests[1] and "network" in requests[1]
 

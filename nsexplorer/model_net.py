@@ -1,0 +1,153 @@
+"""What netlink says about a namespace's network, as plain immutable values: interfaces
+(with their addresses, counters and peers), routes (with their paths) and policy rules.
+
+Part of the model (nsexplorer.model re-exports every class here); a module of its own so
+that what needs no netlink (the `list` path: ~4 ms of class creation) never builds these
+classes. Stdlib only, no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """An interface address, as `ip -j addr` shows it."""
+
+    family: int  # 4 or 6
+    address: str
+    prefixlen: int
+    scope: str  # "global", "link", "host", or the number as text
+    # The keys `ip -j addr` sets to true, in ip's order (IFA_FLAGS): "secondary" (IPv4) or
+    # "temporary" (IPv6), "nodad", "optimistic", "dadfailed", "deprecated", "tentative",
+    # "dynamic" (= not permanent: ip never prints "permanent"), "noprefixroute", ...
+    flags: tuple[str, ...] = ()
+    peer: str | None = None  # point-to-point peer (IFA_ADDRESS when it differs)
+    label: str = ""  # IFA_LABEL (IPv4 only)
+
+    @property
+    def dad_failed(self) -> bool:
+        return "dadfailed" in self.flags
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """The other end of a veth. ``netns_inode`` None means the peer could not be
+    resolved exactly: the UI says so instead of guessing from ``@ifN``."""
+
+    netns_inode: int | None
+    ifindex: int | None
+    name: str | None
+
+    @property
+    def resolved(self) -> bool:
+        return self.netns_inode is not None and self.name is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Counters:
+    """An interface's rx/tx counters (IFLA_STATS64)."""
+
+    rx_bytes: int = 0
+    rx_packets: int = 0
+    rx_errors: int = 0
+    rx_dropped: int = 0
+    tx_bytes: int = 0
+    tx_packets: int = 0
+    tx_errors: int = 0
+    tx_dropped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Interface:
+    """A network interface of one namespace, as `ip -j -d link` shows it."""
+
+    ifindex: int
+    name: str
+    kind: str  # "veth", "bridge", "loopback", "device", "tun", "tap", "macvlan" ...
+    state: str  # operstate, lower case: "up", "down", "unknown", ...
+    mtu: int
+    mac: str
+    master: str | None = None
+    alias: str = ""
+    addresses: tuple[Address, ...] = ()
+    peer: Peer | None = None
+    counters: Counters | None = None
+    master_ifindex: int | None = None
+    # Exactly as `ip -j link` prints them: "BROADCAST", "MULTICAST", "UP", "LOWER_UP",
+    # "NO-CARRIER", ... Empty when unknown (a snapshot from before flags were recorded).
+    flags: tuple[str, ...] = ()
+    # The lower device of a stacked one (macvlan, macvtap, vxlan, vlan, ipvlan), which
+    # may live in another namespace; same exactness rules as ``peer``.
+    parent: Peer | None = None
+
+    @property
+    def admin_up(self) -> bool | None:
+        """IFF_UP as set by `ip link set up`; None when flags were not recorded."""
+        return ("UP" in self.flags) if self.flags else None
+
+    @property
+    def carrier(self) -> bool | None:
+        """Lower layer up (IFF_LOWER_UP); None when flags were not recorded."""
+        return ("LOWER_UP" in self.flags) if self.flags else None
+
+
+@dataclass(frozen=True, slots=True)
+class Nexthop:
+    """One path of a multipath route (RTA_MULTIPATH) or of a nexthop object."""
+
+    gateway: str | None
+    dev: str | None
+    weight: int = 1
+    flags: tuple[str, ...] = ()  # "onlink", "dead", "linkdown", ...
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A route of any table, as `ip -j route show table all` shows it."""
+
+    family: int
+    table: int
+    dst: str  # "default" or "10.0.0.0/24"
+    gateway: str | None
+    dev: str | None
+    scope: str
+    protocol: str
+    type: str = "unicast"
+    prefsrc: str | None = None
+    metric: int | None = None
+    # Multipath routes and routes through nexthop objects have no gateway/dev of their
+    # own: the paths are here (never leave such a route looking like it goes nowhere).
+    nexthops: tuple[Nexthop, ...] = ()
+    nhid: int | None = None  # RTA_NH_ID: the nexthop object used
+    tos: int = 0
+    src: str | None = None  # source prefix ("from" in ip route), e.g. "10.0.0.0/24"
+    encap: str | None = None  # e.g. "mpls", "ip", "seg6" (the kind only)
+    mtu: int | None = None  # RTAX_MTU
+    flags: tuple[str, ...] = ()  # ip -j's route flags: "onlink", "linkdown", ...
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One policy-routing rule (`ip rule`), as ip -j names its fields."""
+
+    family: int  # 4 or 6
+    priority: int
+    table: int | None  # None for actions without a table (e.g. "unreachable")
+    action: str  # "lookup" (to table), "goto", "nop", "blackhole", "unreachable", ...
+    src: str | None = None  # "10.0.0.0/8" or None for "all"
+    dst: str | None = None
+    iif: str | None = None
+    oif: str | None = None
+    fwmark: str | None = None  # "0x1" or "0x1/0xff" as ip prints it
+    # Further selectors and modifiers (`ip rule` words in comments); defaults mean absent.
+    invert: bool = False  # "not": the rule applies to what does NOT match
+    tos: int = 0
+    goto: int | None = None  # target priority of action "goto"
+    suppress_prefixlen: int | None = None  # "suppress_prefixlength N"
+    ipproto: int | None = None  # IP protocol number ("ipproto tcp" is 6)
+    sport: str | None = None  # "80" or "1000-2000"
+    dport: str | None = None
+    uidrange: str | None = None  # "1000-1999"
+    l3mdev: bool = False  # "lookup [l3mdev-table]"
