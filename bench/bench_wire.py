@@ -62,7 +62,7 @@ import common
 REPO = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 DOWN, UP, ESC = b"\x1b[B", b"\x1b[A", b"\x1b"
-LAB_ROWS = (5, 15)  # lab-snapshot.json's sidebar: 5 group rows, 15 namespace/container rows
+LAB_ROWS = (5, 13)  # lab-snapshot.json's sidebar: 5 group rows, 13 namespace/container rows
 
 
 # ---------------------------------------------------------------- the terminal

@@ -94,7 +94,30 @@ def tidy(snapshot: Snapshot) -> Snapshot:
             i.peer is not None and (i.peer.name or "").startswith("nsxlab") for i in ns.interfaces
         )
 
-    return replace(snapshot, namespaces=tuple(ns for ns in snapshot.namespaces if keep(ns)))
+    kept = {ns.inode for ns in snapshot.namespaces if keep(ns)}
+    spaces = [
+        _tidy_host(ns, kept) if ns.is_host else ns for ns in snapshot.namespaces if ns.inode in kept
+    ]
+    return replace(snapshot, namespaces=tuple(spaces))
+
+
+def _tidy_host(host: NetNamespace, kept: set[int]) -> NetNamespace:
+    """The host without the veths whose other end is in a namespace left out (another
+    session's hundreds), the bridges only those were on, and their routes."""
+    gone = {
+        i.ifindex
+        for i in host.interfaces
+        if i.kind == "veth" and i.peer is not None and i.peer.netns_inode not in (None, *kept)
+    }
+    masters = {i.master for i in host.interfaces if i.master and i.ifindex in gone}
+    still = {i.master for i in host.interfaces if i.master and i.ifindex not in gone}
+    gone |= {i.ifindex for i in host.interfaces if i.kind == "bridge" and i.name in masters - still}
+    names = {i.name for i in host.interfaces if i.ifindex in gone}
+    return replace(
+        host,
+        interfaces=tuple(i for i in host.interfaces if i.ifindex not in gone),
+        routes=tuple(r for r in host.routes if r.dev not in names),
+    )
 
 
 async def main_async(args: argparse.Namespace) -> list[Path]:

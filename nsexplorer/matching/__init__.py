@@ -81,9 +81,10 @@ class Match:
 
 
 def match(namespaces: Snapshot | Iterable[NetNamespace], query: str) -> list[Match]:
-    """Every namespace ``query`` designates, best first: by rank, then by the natural
-    order of labels (``ns2`` before ``ns10``), then by inode. An empty query matches
-    nothing."""
+    """Every namespace ``query`` designates, best first: by rank, the namespace that
+    holds a named interface before the one at the other end of its veth, then by the
+    natural order of labels (``ns2`` before ``ns10``), then by inode. An empty query
+    matches nothing."""
     spaces = tuple(namespaces.namespaces if isinstance(namespaces, Snapshot) else namespaces)
     if not query:
         return []
@@ -94,8 +95,16 @@ def match(namespaces: Snapshot | Iterable[NetNamespace], query: str) -> list[Mat
         found = _best(ns, q, ctx)
         if found is not None:
             out.append((found, ns))
-    out.sort(key=lambda pair: (pair[0].rank, natural_key(pair[1].label), pair[1].inode))
+    out.sort(key=lambda pair: (*strength(pair[0]), natural_key(pair[1].label), pair[1].inode))
     return [m for m, _ in out]
+
+
+def strength(m: Match) -> tuple[Rank, bool]:
+    """How strongly a match designates its namespace (smaller is stronger): its rank,
+    then the namespace holding a named interface before the other end of its veth.
+    Matches of equal strength are equally good answers (``match`` lists them in the
+    natural order of labels; the sidebar highlights the first one it lists)."""
+    return (m.rank, m.kind == Kind.PEER)
 
 
 def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
@@ -172,7 +181,20 @@ def _name(ns: NetNamespace, q: Query) -> Match | None:
         return _m(ns, n, Kind.PID, f"process {q.pid}")
     if "/" in t and t in _paths(ns):
         return _m(ns, n, Kind.PATH, f"path {shown(t)}")
+    if "\\" in t:  # a name with invisible characters, typed as it is shown (\x1b, \xff)
+        for kind, name in _names(ns):
+            if not name.isprintable() and visible(name) == t:
+                return _m(ns, n, kind, f"{kind} {shown(name)}")
     return None
+
+
+def _names(ns: NetNamespace) -> Iterator[tuple[Kind, str]]:
+    for name in ns.names:
+        yield Kind.NETNS_NAME, name
+    for c in ns.containers:
+        yield Kind.CONTAINER_NAME, c.name
+    if ns.label:
+        yield Kind.LABEL, ns.label
 
 
 def _paths(ns: NetNamespace) -> Iterator[str]:
@@ -313,6 +335,13 @@ def _extra_words(ns: NetNamespace) -> Iterator[Word]:
         yield str(pid), "process", ()
 
 
+def _both(text: str) -> str:
+    """``text`` folded, and as it is shown when that differs (NUL between: no query
+    holds one, so no match spans the two)."""
+    folded = text.casefold()
+    return folded if text.isprintable() else f"{folded}\0{visible(text).casefold()}"
+
+
 def _near(ns: NetNamespace, q: Query) -> Match | None:
     """A prefix (id prefixes first), else a substring; one pass over the words."""
     if q.hex_id:
@@ -325,8 +354,8 @@ def _near(ns: NetNamespace, q: Query) -> Match | None:
     fold = q.fold
     inside: Word | None = None
     for word in _words(ns):
-        text = word[0].casefold()
-        if text.startswith(fold):
+        text = _both(word[0])  # also as it is shown: \x1b, \xff can be typed
+        if text.startswith(fold) or f"\0{fold}" in text:
             return _m(ns, Rank.PREFIX, Kind.PREFIX, _said(word))
         if inside is None and fold in text:
             inside = word
@@ -341,5 +370,5 @@ def _near(ns: NetNamespace, q: Query) -> Match | None:
                 reason = f"ip {addr}/{plen} on {_where(where)} (not /{q.prefixlen})"
                 return _m(ns, Rank.PARTIAL, Kind.SUBSTRING, reason)
     if inside is None:
-        inside = next((w for w in _extra_words(ns) if fold in w[0].casefold()), None)
+        inside = next((w for w in _extra_words(ns) if fold in _both(w[0])), None)
     return None if inside is None else _m(ns, Rank.PARTIAL, Kind.SUBSTRING, _said(inside))

@@ -25,6 +25,7 @@ from nsexplorer.model import NetNamespace, ns_label
 from nsexplorer.ports import CommandRunner, RunResult
 from nsexplorer.ui import render
 from nsexplorer.ui.messages import ActionFinished, CommandFinished, CommandOutput
+from nsexplorer.ui.roles import ALERT, BAD, GOOD
 from nsexplorer.ui.screens.dialogs import ChoiceScreen, ConfirmScreen, PromptScreen
 from nsexplorer.ui.screens.prompts import RunPrompt, shell_words
 from nsexplorer.ui.widgets.output import OutputPane
@@ -152,11 +153,11 @@ class ActingScreen(Screen[None]):
             return
         for warning in runner.take_warnings():
             self.nsx.notify(warning, title="warning", severity="warning", timeout=30, markup=False)
-            self.output_pane().add(render.safe(f"warning: {warning}", "bold yellow"))
+            self.output_pane().add(render.safe(f"warning: {warning}", ALERT))
 
     def _refuse(self, message: str) -> None:
         self.nsx.notify(message, title="refused", severity="error")
-        self.output_pane().add(render.plain(f"refused: {message}", "bold red"))
+        self.output_pane().add(render.plain(f"refused: {message}", BAD))
 
     # --- run a command --------------------------------------------------------------
 
@@ -253,15 +254,15 @@ class ActingScreen(Screen[None]):
         if result.truncated:
             out.add(render.plain("… the output was long: only its tail was kept", "dim"))
         if result.error:
-            out.add(render.safe(result.error, "bold red"))
+            out.add(render.safe(result.error, BAD))
         if result.stopped:
-            status = render.plain(f"[{result.stopped}]", "bold yellow")  # cancelled, timeout
+            status = render.plain(f"[{result.stopped}]", ALERT)  # cancelled, timeout
         elif result.exit_status is None:
-            status = render.plain("[no exit status: killed, or never started]", "bold yellow")
+            status = render.plain("[no exit status: killed, or never started]", ALERT)
         elif result.exit_status == 0:
-            status = render.plain("[exit 0]", "bold green")
+            status = render.plain("[exit 0]", GOOD)
         else:
-            status = render.plain(f"[exit {result.exit_status}]", "bold red")
+            status = render.plain(f"[exit {result.exit_status}]", BAD)
         if run is not None:
             status.append(f" after {time.monotonic() - run.started:.1f} s", style="dim")
         out.add(status)
@@ -427,7 +428,7 @@ class ActingScreen(Screen[None]):
     @on(ActionFinished)
     def action_finished(self, message: ActionFinished) -> None:
         out = self.output_pane()
-        out.add(render.safe(message.message, "green" if message.ok else "bold red"))
+        out.add(render.safe(message.message, GOOD if message.ok else BAD))
         self.nsx.notify(
             message.message, severity="information" if message.ok else "error", markup=False
         )

@@ -13,12 +13,13 @@ import base64
 import contextlib
 import os
 import signal
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from rich.color import ColorSystem
 from rich.console import RenderableType
-from textual import events
+from textual import _time, events
+from textual._compositor import CompositorUpdate, LayoutUpdate
 from textual.app import App
 from textual.filter import LineFilter
 from textual.notifications import SeverityLevel
@@ -34,14 +35,15 @@ from nsexplorer.ports import (
     TerminalInfo,
 )
 from nsexplorer.textsafe import visible
+from nsexplorer.ui import roles
 from nsexplorer.ui.collecting import CollectingApp
 from nsexplorer.ui.contrast import Legible
 from nsexplorer.ui.incident import IncidentTools
 from nsexplorer.ui.main_screen import MainScreen
 from nsexplorer.ui.palette import GotoNamespace
+from nsexplorer.ui.wire import Encoded, Wire
 
 STARTUP_GRACE = 1.0  # seconds: mount the rest of the UI by then even if discovery is slow
-SETTLE = 0.02  # seconds between checks that the first frame's layout has settled
 STOP_WAIT = 3.0  # seconds to wait, after the terminal is restored, for commands to end
 TMUX_WRAP = "\x1bPtmux;{}\x1b\\"
 
@@ -95,16 +97,15 @@ class NsxApp(CollectingApp):
         self.exit_signal: int | None = None
         self._main: MainScreen | None = None
         self._legible: Legible | None = None
-        # Nothing reaches the terminal until the first populated frame is ready and
-        # its layout has settled (or STARTUP_GRACE passed): then one full frame, not
-        # one per mount, message and scrollbar that appears.
+        # Nothing reaches the terminal until the first populated frame is laid out (or
+        # STARTUP_GRACE passed): then one full frame, not one per mount and message.
         self._holding_first_frame = True
-        self._held = 0
-        self._quiet_checks = 0
+        self._started = False  # the first frame is out and the rest of the UI mounted
         self._last_key_at = 0.0
         self._key_gap = float("inf")
-        self._started_at = time.monotonic()
         self._data_shown = False
+        self._wire: Wire | None = None if os.environ.get("NSX_WIRE") == "full" else Wire()
+        self.console.push_theme(roles.console_theme(None))  # until the screen has its CSS
 
     def get_default_screen(self) -> MainScreen:
         self._main = MainScreen()
@@ -148,11 +149,21 @@ class NsxApp(CollectingApp):
             self._legible = Legible(self.console.color_system)
         return [*super().get_line_filters(), self._legible]
 
+    @property
+    def settled(self) -> bool:
+        """As CollectingApp's, the whole UI up, and no drawing deferred to the end of a
+        burst of keys."""
+        drawing = not self._started or (self.main_up and self.main.drawing_deferred)
+        return super().settled and not drawing
+
     def keys_in_burst(self) -> bool:
-        """The key being handled came right after the one before (see BURST_GAP)."""
+        """A key is being handled, and it came right after the one before (see
+        BURST_GAP); not when the selection moves by itself (a jump, a refresh, a click)
+        long after the last key."""
         from nsexplorer.ui.main_screen import BURST_GAP
 
-        return self._key_gap < BURST_GAP
+        recent = _time.get_time() - self._last_key_at < BURST_GAP
+        return self._key_gap < BURST_GAP and recent
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         # No blinking cursor: over SSH each blink is a repaint, twice a second.
@@ -169,8 +180,9 @@ class NsxApp(CollectingApp):
         self.set_timer(STARTUP_GRACE, self.startup_done)
 
     def on_mount(self) -> None:
-        self._started_at = time.monotonic()
-        self._check_first_frame()
+        # back from a suspend (a shell, ctrl+z): the terminal shows something else now
+        self.app_resume_signal.subscribe(self, lambda _app: self._forget_terminal())
+        self.theme_changed_signal.subscribe(self, lambda _theme: self._theme_changed())
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGHUP, signal.SIGTERM):
@@ -178,38 +190,69 @@ class NsxApp(CollectingApp):
         self.set_interval(1.0, self._tick, name="running-clock")
 
     def startup_done(self) -> None:
-        """The populated sidebar is ready (or discovery failed, or is slow): mount the
-        rest, show the first frame, and let the composition root undo its start-up
-        tweaks (the cyclic GC)."""
+        """The populated sidebar is ready (or discovery failed, or is slow): the footer
+        joins it, and the next frame is the first one shown (see _display)."""
+        if self._holding_first_frame and not self._data_shown and self.main_up:
+            self.main.ensure_footer()
+            self.screen.refresh()  # the whole of it: that frame goes out in full
+        self._data_shown = True
+
+    def _first_frame_shown(self) -> None:
+        """Mount the hidden panes, and let the composition root undo its start-up tweaks
+        (the cyclic GC)."""
         if self.main_up:
             self.main.ensure_panes()
-        self._data_shown = True
+        self._started = True
         callback, self.on_first_paint = self.on_first_paint, None
         if callback is not None:
             callback()
 
     def _display(self, screen: Screen[Any], renderable: RenderableType | None) -> None:
-        """Textual's output step: held back until the first frame is settled."""
+        """Textual's output step: nothing until the first populated frame is laid out,
+        then only what changed on the terminal (see ui.wire)."""
         if self._holding_first_frame:
-            self._held += 1
-            return
+            if not self._data_shown or renderable is None or screen._layout_required:
+                return
+            self._holding_first_frame = False
+            if not isinstance(renderable, LayoutUpdate):  # the first one is whole
+                renderable = screen._compositor.render_update(
+                    full=True, screen_stack=self._background_screens
+                )
+            self.call_after_refresh(self._first_frame_shown)
+        if (
+            isinstance(renderable, CompositorUpdate)
+            and self._wire is not None
+            and not self.is_headless
+            and not self.is_inline
+        ):
+            system = self.console._color_system or ColorSystem.TRUECOLOR
+            data = self._wire.encode(renderable, self.size, system)
+            if data == "":
+                self.post_display_hook()
+                return  # nothing the terminal does not show already
+            if data is not None:
+                renderable = Encoded(data)
         super()._display(screen, renderable)
 
-    def _check_first_frame(self) -> None:
-        """Show the first frame once the data is in and the layout has settled (two
-        checks in a row with nothing drawn and nothing pending), or at STARTUP_GRACE."""
-        if not self._holding_first_frame or not self.screen_stack:
-            return  # shown already, or exiting
-        screen = self.screen
-        pending = screen._layout_required or screen._repaint_required or screen._dirty_widgets
-        quiet = self._data_shown and not self._held and not pending
-        self._quiet_checks = self._quiet_checks + 1 if quiet else 0
-        self._held = 0
-        if self._quiet_checks >= 2 or time.monotonic() - self._started_at >= STARTUP_GRACE:
-            self._holding_first_frame = False
-            screen.refresh()  # everything, once
-        else:
-            self.set_timer(SETTLE, self._check_first_frame)
+    def show_roles(self) -> None:
+        """The roles' look (ui/roles.py) from the main screen's CSS, as it is now."""
+        if not self.main_up:
+            return
+        self.main.notify_style_update()  # its component styles, freshly computed
+        self.console.pop_theme()
+        self.console.push_theme(roles.console_theme(self.main))
+
+    def _theme_changed(self) -> None:
+        """Another theme: the roles' look again, and everything drawn with it redrawn."""
+        self.show_roles()
+        for screen in self.screen_stack:
+            for widget in screen.walk_children(with_self=True):
+                widget.notify_style_update()  # Tree, DataTable: drop their cached lines
+            screen.refresh(repaint=True)
+
+    def _forget_terminal(self) -> None:
+        if self._wire is not None:
+            self._wire.forget()
 
     def _tick(self) -> None:
         if self.main_up and self.main.command_running:

@@ -24,6 +24,7 @@ from nsexplorer.ports import CaptureOrder, CaptureResult, KeptOutput, PacketCapt
 from nsexplorer.shellquote import join as join_argv
 from nsexplorer.ui import render
 from nsexplorer.ui.acting import ActingScreen, Run
+from nsexplorer.ui.roles import BAD, GOOD
 from nsexplorer.ui.screens.dialogs import PromptScreen
 from nsexplorer.ui.session import Session, now_iso
 from nsexplorer.ui.widgets.panes import InterfacesPane
@@ -269,10 +270,10 @@ class CapturingScreen(ActingScreen):
         if result.pcap_bytes > 0:
             self.session.keep_pcap(result.pcap_path)
             saved = f"pcap written: {result.pcap_path} ({result.pcap_bytes} bytes)"
-            out.add(render.safe(saved, "bold green"))
+            out.add(render.safe(saved, GOOD))
             self.nsx.notify(saved, title="capture")
         if result.error:
-            out.add(render.safe(result.error, "bold red"))
+            out.add(render.safe(result.error, BAD))
             self.nsx.notify(result.error, title="capture", severity="error")
         self.session.keep_output(
             KeptOutput(

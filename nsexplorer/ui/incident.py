@@ -36,6 +36,7 @@ from nsexplorer.ui import render
 from nsexplorer.ui.acting import READ_ONLY_MESSAGE, REPLAY_MESSAGE, Run
 from nsexplorer.ui.capturing import CapturingScreen
 from nsexplorer.ui.marks import Marks
+from nsexplorer.ui.roles import BAD, GOOD, WARN
 from nsexplorer.ui.screens.changes import ChangesScreen, ChangeTracker
 from nsexplorer.ui.screens.dialogs import PromptScreen
 from nsexplorer.ui.screens.fanout import FanOut, FanOutDone, FanOutScreen, outcome_text
@@ -201,7 +202,7 @@ class IncidentScreen(CapturingScreen):
         if left_out:
             title.append(
                 f"\n{left_out} marked namespace(s) hidden by the filter or gone: left out",
-                style="yellow",
+                style=WARN,
             )
 
         def chosen(line: str | None) -> None:
@@ -289,7 +290,7 @@ class IncidentScreen(CapturingScreen):
             head.append_text(render.safe(ns_label(ns), "bold"))
             head.append(f" netns {ns.inode}  ", style="dim")
             if result is None:
-                head.append("not run (cancelled)", style="yellow")
+                head.append("not run (cancelled)", style=WARN)
                 out.add(head)
                 continue
             head.append_text(outcome_text(result))
@@ -346,14 +347,14 @@ class IncidentScreen(CapturingScreen):
         written = message.written
         out = self.output_pane()
         if written is None:
-            out.add(render.safe(f"bundle not written: {message.error}", "bold red"))
+            out.add(render.safe(f"bundle not written: {message.error}", BAD))
             self.nsx.notify(message.error, title="bundle not written", severity="error")
             return
         said = (
             f"bundle written: {written.path} ({written.size} bytes, "
             f"{written.audit_entries} audit entries)"
         )
-        out.add(render.safe(said, "bold green"))
+        out.add(render.safe(said, GOOD))
         self.nsx.notify(said, title="bundle", timeout=15, markup=False)
 
 

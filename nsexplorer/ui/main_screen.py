@@ -25,7 +25,7 @@ from textual.widgets import ContentSwitcher, Footer, Tree
 
 from nsexplorer.model import NetNamespace, bridge_networks
 from nsexplorer.textsafe import counted
-from nsexplorer.ui import filtering, render
+from nsexplorer.ui import render, roles
 from nsexplorer.ui.help import help_text
 from nsexplorer.ui.incident import IncidentScreen
 from nsexplorer.ui.navigation import History, Place
@@ -48,7 +48,7 @@ from nsexplorer.ui.widgets.panes import (
     RoutesPane,
     WiringPane,
 )
-from nsexplorer.ui.widgets.sidebar import NamespaceTree
+from nsexplorer.ui.widgets.sidebar import NamespaceTree, display_order
 
 PANE_IDS = tuple(pane_id for pane_id, _ in PANES)
 SIDEBAR_STEP = 6
@@ -58,7 +58,7 @@ _MARKS = "mark / run in marked"
 _CAPTURE = "tcpdump / termshark"
 _EVIDENCE = "changes / bundle"
 COUNTERS_EVERY = 1.0  # seconds between counter readings while the Counters pane shows
-BURST_GAP = 0.05  # keys closer than this are a burst (a person types slower)
+BURST_GAP = 0.1  # keys closer are a burst: auto-repeat (30-40 ms apart) plus jitter of the link
 
 
 class MainScreen(IncidentScreen):
@@ -107,6 +107,8 @@ class MainScreen(IncidentScreen):
         Binding("B", "bundle", "Bundle", show=False, tooltip=_EVIDENCE),
     ]
 
+    COMPONENT_CLASSES: ClassVar[set[str]] = set(roles.COMPONENT_CLASSES)  # app.tcss
+
     selected: var[int | None] = var(None, init=False)
     """The inode of the namespace every action targets: the sidebar's highlighted row."""
 
@@ -148,12 +150,23 @@ class MainScreen(IncidentScreen):
         tree = self.sidebar_tree
         self.watch(tree, "highlighted", self._highlight_moved, init=False)
         tree.focus()
+        self.nsx.show_roles()
         self.update_cmdbar()
         self.nsx.main_ready()
 
+    def ensure_footer(self) -> None:
+        """Mount the footer (its row is there from the start). Idempotent."""
+        slot = self.query_one("#footer-slot")
+        if slot.children or not slot.is_attached:
+            return
+        slot.mount(Footer(compact=True, show_command_palette=True))
+        self.call_after_refresh(self.app.refresh_bindings)
+
     def ensure_panes(self) -> None:
-        """Mount what the first frame does not show: the other panes and the footer.
-        Idempotent and synchronous, so a key pressed before the first paint finds them."""
+        """Mount what the first frame does not show: the other panes (and the footer, if
+        not yet). Idempotent and synchronous, so a key pressed before the first paint
+        finds them."""
+        self.ensure_footer()
         if self._panes_mounted:
             return
         switcher = self.query_one(ContentSwitcher)
@@ -172,8 +185,6 @@ class MainScreen(IncidentScreen):
         for pane in panes:  # the switcher hides only the children it was composed with
             pane.display = pane.id == switcher.current
         switcher.mount(*panes)
-        self.query_one("#footer-slot").mount(Footer(compact=True, show_command_palette=True))
-        self.call_after_refresh(self.app.refresh_bindings)
 
     @property
     def sidebar_tree(self) -> NamespaceTree:
@@ -261,12 +272,16 @@ class MainScreen(IncidentScreen):
         highlighted; otherwise the selection stays where it is if still listed."""
         namespaces = self.nsx.inventory.namespaces
         if self._query:
-            matches = filtering.find(namespaces, self._query)
-            found = {m.inode for m in matches}
-            shown = [ns for ns in namespaces if ns.inode in found]
-            reasons: dict[int, str] | None = {m.inode: m.reason for m in matches}
-            top = filtering.best(matches)
-            keep = top.inode if best and top is not None else self.selected
+            # the one matcher (as the palette, and TARGET on the command line); best first
+            from nsexplorer.matching import match, strength
+
+            matches = match(namespaces, self._query)
+            why = {m.inode: render.match_reason(m) for m in matches}
+            shown, reasons = [ns for ns in namespaces if ns.inode in why], why
+            keep = self.selected
+            if best and matches:  # of the equally best, the one listed first
+                top = {m.inode for m in matches if strength(m) == strength(matches[0])}
+                keep = next(ns.inode for ns in display_order(shown) if ns.inode in top)
         else:
             shown, reasons, keep = namespaces, None, self.selected
         self.sidebar_tree.show(shown, reasons, keep)
@@ -288,6 +303,11 @@ class MainScreen(IncidentScreen):
             self._burst_timer = self.set_timer(BURST_GAP, self._selection_settled)
             return
         self._selection_settled()
+
+    @property
+    def drawing_deferred(self) -> bool:
+        """The main area waits for a burst of keys to end (see BURST_GAP)."""
+        return self._burst_timer is not None
 
     def settle_selection(self) -> None:
         if self._burst_timer is not None:
@@ -670,7 +690,7 @@ class MainScreen(IncidentScreen):
         limit = max(24, self.size.width - 30)
         self._sidebar_width = max(16, min(limit, width + step * SIDEBAR_STEP))
         sidebar.styles.width = self._sidebar_width
-        sidebar.styles.max_width = None
+        sidebar.styles.max_width = self._sidebar_width  # None would be app.tcss's 48 again
 
     def action_help(self) -> None:
         runner = self.nsx.runner

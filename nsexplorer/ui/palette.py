@@ -1,4 +1,5 @@
-"""Command palette: "go to <namespace>" for every namespace."""
+"""Command palette: "go to <namespace>" for every namespace, found by the one matcher
+(the rules of `/` and of the command line's TARGET), each hit saying why it matched."""
 
 from __future__ import annotations
 
@@ -8,51 +9,70 @@ from typing import TYPE_CHECKING, cast
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 
-from nsexplorer.model import ns_label
+from nsexplorer.model import NetNamespace, ns_label
 from nsexplorer.textsafe import visible
+from nsexplorer.ui import render
 
 if TYPE_CHECKING:
     from nsexplorer.ui.app import NsxApp
 
+GO_TO = "go to "
+# Palette scores by rank (NAME, FACT, PREFIX, PARTIAL): the matcher's order, kept.
+_SCORES = (1.0, 0.9, 0.8, 0.6)
+
+
+def entry_text(ns: NetNamespace) -> str:
+    label = ns_label(ns)
+    extra = [c.name for c in ns.containers if c.name != label]
+    if extra:
+        label += " + " + ", ".join(extra)
+    return visible(f"{GO_TO}{label}").replace("\n", " ")
+
 
 class GotoNamespace(Provider):
-    """One hit per namespace; the label is untrusted, so it is built as ``Content``."""
+    """One hit per namespace; labels are untrusted, so every hit is built as ``Content``."""
 
-    def _entries(self) -> list[tuple[int, str]]:
-        app = cast("NsxApp", self.app)
-        out = []
-        for ns in app.namespaces:
-            label = ns_label(ns)
-            extra = [c.name for c in ns.containers if c.name != label]
-            if extra:
-                label += " + " + ", ".join(extra)
-            out.append((ns.inode, visible(f"go to {label}").replace("\n", " ")))
-        return out
+    @property
+    def _app(self) -> NsxApp:
+        return cast("NsxApp", self.app)
 
     def _goto(self, inode: int) -> None:
-        cast("NsxApp", self.app).goto(inode)
+        self._app.goto(inode)
 
     async def discover(self) -> Hits:
-        for inode, text in self._entries():
+        for ns in self._app.namespaces:
+            text = entry_text(ns)
             yield DiscoveryHit(
-                Content(text), partial(self._goto, inode), text=text, help=f"netns {inode}"
+                Content(text), partial(self._goto, ns.inode), text=text, help=f"netns {ns.inode}"
             )
 
     async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for inode, text in self._entries():
-            score = matcher.match(text)
-            if score <= 0 and query not in str(inode):
-                continue
-            # Highlight ourselves: matcher.highlight() would parse ``text`` as markup.
+        from nsexplorer.matching import match
+
+        wanted = query.strip()
+        if wanted.lower().startswith(GO_TO):
+            wanted = wanted[len(GO_TO) :].strip()
+            everyone = not wanted
+        else:  # the start of the command's own words ("g", "go t"): everyone, after hits
+            everyone = GO_TO.rstrip().startswith(wanted.lower())
+        namespaces = self._app.namespaces
+        by_inode = {ns.inode: ns for ns in namespaces}
+        hit: set[int] = set()
+        for n, m in enumerate(match(namespaces, wanted) if wanted else ()):
+            hit.add(m.inode)
+            text = entry_text(by_inode[m.inode])
+            why = render.match_reason(m)
             display = Content(text)
-            _, offsets = matcher.fuzzy_search.match(matcher.query, text)
-            for offset in offsets:
-                display = display.stylize(matcher.match_style, offset, offset + 1)
+            if why:
+                display = display + Content(f"  {why}").stylize("italic", 2)
             yield Hit(
-                max(score, 0.1),
+                _SCORES[m.rank] - n * 1e-6,
                 display,
-                partial(self._goto, inode),
+                partial(self._goto, m.inode),
                 text=text,
-                help=f"netns {inode}",
+                help=f"netns {m.inode}",  # parsed as markup: nothing untrusted here
             )
+        if everyone:
+            for n, ns in enumerate(ns for ns in namespaces if ns.inode not in hit):
+                text = entry_text(ns)
+                yield Hit(0.5 - n * 1e-6, Content(text), partial(self._goto, ns.inode), text=text)

@@ -4,13 +4,15 @@ Every string that came from the system (interface names, aliases, netns names, p
 names, container names, images, labels, command output) passes through :func:`safe`,
 which makes control characters visible and wraps the result in a ``rich.text.Text``, a
 type Textual never parses as markup. Nothing here returns a plain ``str`` meant for
-display except :func:`search_blob`, which is for matching. A namespace's label is
-``model.ns_label`` (the one label function; escape it through :func:`safe`).
+display except :func:`match_reason` (the matcher's reason, already made visible by it).
+A namespace's label is ``model.ns_label`` (the one label function; escape it through
+:func:`safe`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
@@ -31,6 +33,21 @@ from nsexplorer.model import (
     table_name,
 )
 from nsexplorer.textsafe import visible
+from nsexplorer.ui.roles import (
+    ALERT,
+    BAD,
+    BRIDGE,
+    GOOD,
+    HEADING_WARN,
+    KIND,
+    LINK,
+    PLACE,
+    PROMPT,
+    WARN,
+)
+
+if TYPE_CHECKING:
+    from nsexplorer.matching import Match
 
 GROUP_TITLES: dict[Group, str] = {
     Group.HOST: "Host",
@@ -42,7 +59,7 @@ GROUP_TITLES: dict[Group, str] = {
     Group.OTHER: "Other",
 }
 
-STATE_STYLES = {"up": "green", "down": "red", "lowerlayerdown": "red", "unknown": "yellow"}
+STATE_STYLES = {"up": GOOD, "down": BAD, "lowerlayerdown": BAD, "unknown": WARN}
 
 
 def safe(s: str | None, style: str = "") -> Text:
@@ -76,9 +93,9 @@ def container_text(c: Container, *, with_name: bool = True) -> Text:
     if with_name:
         parts.append(safe(c.name, "bold"))
     parts.append(safe(c.image, "dim"))
-    parts.append(safe(container_mode(c), "cyan"))
+    parts.append(safe(container_mode(c), KIND))
     if c.status and c.status != "running":
-        parts.append(safe(c.status, "yellow"))
+        parts.append(safe(c.status, WARN))
     return join(parts)
 
 
@@ -95,7 +112,7 @@ def ns_sidebar_text(ns: NetNamespace) -> Text:
         text = safe(ns_label(ns), "bold" if ns.names else "")
     if ns.gone:
         text.stylize("strike dim")
-        text = Text.assemble((GONE_MARK, "bold red"), text, end="")
+        text = Text.assemble((GONE_MARK, BAD), text, end="")
     return text
 
 
@@ -108,7 +125,7 @@ def ns_title(ns: NetNamespace) -> Text:
     parts.append(plain(f"netns {ns.inode}", "dim"))
     parts.append(plain(f"[{group_of(ns).value}]", "dim"))
     if ns.gone:
-        parts.append(plain("GONE", "bold red"))
+        parts.append(plain("GONE", BAD))
     elif not ns.detailed:
         parts.append(plain("(reading…)", "dim italic"))
     return join(parts, "  ")
@@ -128,21 +145,13 @@ def short_ref(lookup: Lookup, inode: int | None) -> str:
     return ns_label(ns)
 
 
-def search_blob(ns: NetNamespace) -> str:
-    """Lower-case text the sidebar filter matches against: the raw strings and, where
-    they differ, the escaped form the screen shows (so typing ``\xff`` finds it)."""
-    parts: list[str] = [ns_label(ns), ns.label, str(ns.inode), *ns.names]
-    parts += [m.path for m in ns.bind_mounts]
-    parts += [str(p) for p in ns.pids[:50]]
-    for c in ns.containers:
-        parts += [c.name, c.id, c.image, c.network_mode, c.compose_project]
-        for net in c.networks:
-            parts += [net.name, net.ip_address, net.gateway, net.mac, net.ipv6_address]
-    for iface in ns.interfaces:
-        parts += [iface.name, iface.mac, iface.alias]
-        parts += [a.address for a in iface.addresses]
-    parts += [shown for p in parts if p and (shown := visible(p)) != p]
-    return "\n".join(p for p in parts if p).lower()
+def match_reason(m: Match) -> str:
+    """What a sidebar row adds about why the filter found it: the matcher's reason, or ""
+    for an exact name, which the row's own label already shows."""
+    from nsexplorer.matching import Kind, Rank  # imported by then: the match came from it
+
+    evident = m.kind in (Kind.NETNS_NAME, Kind.CONTAINER_NAME, Kind.LABEL)
+    return "" if m.rank == Rank.NAME and evident else m.reason
 
 
 # --- interfaces ----------------------------------------------------------------------
@@ -156,12 +165,12 @@ def peer_text(iface: Interface, lookup: Lookup) -> Text:
     peer: Peer | None = iface.peer
     if peer is None:
         if iface.kind == "veth":
-            return plain("→ peer unknown", "yellow")
+            return plain("→ peer unknown", WARN)
         return plain("")
     if not peer.resolved:
         where = f"ifindex {peer.ifindex}" if peer.ifindex is not None else "peer"
-        return plain(f"→ unresolved ({where}, netns unknown)", "yellow")
-    text = plain("→ ", "cyan")
+        return plain(f"→ unresolved ({where}, netns unknown)", WARN)
+    text = plain("→ ", LINK)
     text.append_text(safe(peer.name, "bold"))
     text.append(" in ")
     text.append_text(safe(short_ref(lookup, peer.netns_inode)))
@@ -198,7 +207,7 @@ def iface_cells(iface: Interface, lookup: Lookup) -> tuple[Text, ...]:
         addresses_text(iface),
         peer_text(iface, lookup),
         safe(iface.state, STATE_STYLES.get(iface.state, "")),
-        safe(iface.kind, "cyan"),
+        safe(iface.kind, KIND),
         safe(iface.master or ""),
         plain(str(iface.mtu)),
         safe(iface.mac, "dim"),
@@ -253,7 +262,7 @@ def details_text(ns: NetNamespace, also: Sequence[str] = ()) -> Text:
     if ns.names:
         _kv(t, "ip netns", safe(", ".join(ns.names)))
     if ns.gone:
-        _kv(t, "state", plain("gone: it vanished since it was listed", "bold red"))
+        _kv(t, "state", plain("gone: it vanished since it was listed", BAD))
 
     t.append("\nPaths reaching it\n", style="bold underline")
     rows = 0
@@ -261,14 +270,14 @@ def details_text(ns: NetNamespace, also: Sequence[str] = ()) -> Text:
         v = safe(m.path, "bold")
         v.append(f"  from mount ns {m.mount_ns_inode}", style="dim")
         if m.mount_ns_path:
-            v.append("  in a mount ns no process is in, held by ", style="yellow")
+            v.append("  in a mount ns no process is in, held by ", style=WARN)
             v.append_text(safe(m.mount_ns_path))
         elif m.hidden:
-            v.append("  hidden", style="yellow")
+            v.append("  hidden", style=WARN)
             v.append("  → ")
             v.append_text(safe(m.reach_path))
         if m.covered:
-            v.append("  covered by another mount", style="yellow")
+            v.append("  covered by another mount", style=WARN)
         _kv(t, "bind mount", v)
         rows += 1
     for pid in ns.pids[:8]:
@@ -305,7 +314,7 @@ def details_text(ns: NetNamespace, also: Sequence[str] = ()) -> Text:
         if c.compose_project:
             _kv(t, "compose", safe(c.compose_project))
         for net in c.networks:
-            v = safe(net.name, "cyan")
+            v = safe(net.name, KIND)
             if net.ip_address:
                 v.append("  ")
                 v.append_text(safe(f"{net.ip_address}/{net.prefixlen}"))
@@ -329,9 +338,9 @@ def details_text(ns: NetNamespace, also: Sequence[str] = ()) -> Text:
 
     warnings = list(dict.fromkeys([*ns.warnings, *also]))
     if warnings:
-        t.append("\nWarnings\n", style="bold underline yellow")
+        t.append("\nWarnings\n", style=HEADING_WARN)
         for w in warnings:
-            t.append("  • ", style="yellow")
+            t.append("  • ", style=WARN)
             t.append_text(safe(w))
             t.append("\n")
     return t
@@ -341,7 +350,7 @@ def warnings_text(warnings: Iterable[str]) -> Text:
     """Collection warnings, one bullet each."""
     t = Text(end="")
     for w in warnings:
-        t.append("• ", style="yellow")
+        t.append("• ", style=WARN)
         t.append_text(safe(w))
         t.append("\n")
     return t
@@ -353,7 +362,7 @@ def warnings_text(warnings: Iterable[str]) -> Text:
 def wire_iface_text(iface: Interface, where: str | None = None) -> Text:
     text = iface_name_text(iface)
     text.append(" ")
-    text.append_text(safe(iface.kind, "cyan"))
+    text.append_text(safe(iface.kind, KIND))
     if iface.state != "up":
         text.append(" ")
         text.append_text(safe(iface.state, STATE_STYLES.get(iface.state, "")))
@@ -363,7 +372,7 @@ def wire_iface_text(iface: Interface, where: str | None = None) -> Text:
         text.append_text(addrs)
     if where is not None:
         text.append(" in ")
-        text.append_text(safe(where, "magenta"))
+        text.append_text(safe(where, PLACE))
     return text
 
 
@@ -372,7 +381,7 @@ def docker_network_text(network: str) -> Text:
     if not network:
         return Text(end="")
     text = plain("docker:", "dim")
-    text.append_text(safe(network, "cyan"))
+    text.append_text(safe(network, KIND))
     return text
 
 
@@ -386,11 +395,11 @@ def network_text(network: str) -> Text:
 
 
 def wire_bridge_text(bridge: Interface, where: str, network: str = "") -> Text:
-    text = plain("bridge ", "bold green")
-    text.append_text(safe(bridge.name, "bold green"))
+    text = plain("bridge ", BRIDGE)
+    text.append_text(safe(bridge.name, BRIDGE))
     text.append_text(network_text(network))
     text.append(" in ")
-    text.append_text(safe(where, "magenta"))
+    text.append_text(safe(where, PLACE))
     addrs = addresses_text(bridge)
     if addrs.plain:
         text.append(" ")
@@ -399,10 +408,10 @@ def wire_bridge_text(bridge: Interface, where: str, network: str = "") -> Text:
 
 
 def wire_peer_text(peer_name: str | None, where: str) -> Text:
-    text = plain("⇄ ", "cyan")
+    text = plain("⇄ ", LINK)
     text.append_text(safe(peer_name or "?", "bold"))
     text.append(" in ")
-    text.append_text(safe(where, "magenta"))
+    text.append_text(safe(where, PLACE))
     return text
 
 
@@ -410,7 +419,7 @@ def wire_peer_text(peer_name: str | None, where: str) -> Text:
 
 
 def command_line_text(command: str, note: str = "") -> Text:
-    text = plain("$ ", "bold green")
+    text = plain("$ ", PROMPT)
     text.append_text(safe(command))
     if note:
         text.append("  ")
@@ -434,15 +443,15 @@ def output_lines(output: str, limit: int = 2000) -> Sequence[Text]:
 # scrolls sideways (the pane fixes it).
 INTERFACE_COLUMNS = ("name", "state", "addresses", "peer", "master", "kind", "mtu", "mac", "alias")
 
-# Emphasis that survives NO_COLOR and 16 colours: bold/reverse carry the meaning, the
-# colour only adds to it.
+# Roles (ui/roles.py): app.tcss gives each a theme colour and an emphasis that survives
+# NO_COLOR and 16 colours (bold for what is wrong); the colour only adds to it.
 LINK_STATE_STYLES = {
-    "up": "green",
-    "up, no carrier": "bold yellow",
-    "admin down": "bold red",
-    "down": "bold red",
-    "lowerlayerdown": "bold red",
-    "unknown": "yellow",
+    "up": GOOD,
+    "up, no carrier": ALERT,
+    "admin down": BAD,
+    "down": BAD,
+    "lowerlayerdown": BAD,
+    "unknown": WARN,
 }
 
 
@@ -482,7 +491,7 @@ def interface_cells(
         addresses_text(iface),
         peer_text(iface, lookup),
         master,
-        safe(iface.kind, "cyan"),
+        safe(iface.kind, KIND),
         plain(str(iface.mtu)),
         safe(iface.mac, "dim"),
         safe(iface.alias, "dim"),
@@ -497,8 +506,8 @@ def gone_row_cells(since: str) -> tuple[Text, ...]:
     """The row above a gone namespace's interfaces: what follows is not current."""
     when = f"since {since}" if since else "gone"
     return (
-        plain("gone", "bold red"),
-        plain(when, "bold red"),
+        plain("gone", BAD),
+        plain(when, BAD),
         plain("rows below: as last seen", "italic"),
     )
 
@@ -539,7 +548,7 @@ def sparkline(values: Sequence[float]) -> str:
 
 
 def count_text(n: int, *, bad: bool = False) -> Text:
-    return plain(str(n), "bold red" if bad and n else "")
+    return plain(str(n), BAD if bad and n else "")
 
 
 def rate_text(rate: float | None) -> Text:
@@ -604,7 +613,7 @@ def wire_link_text(iface: Interface, lookup: Lookup) -> Text:
     words as the Interfaces pane), addresses."""
     text = iface_name_text(iface)
     text.append(" ")
-    text.append_text(safe(iface.kind, "cyan"))
+    text.append_text(safe(iface.kind, KIND))
     if link_state(iface, lookup)[0] != "up":
         text.append(" ")
         text.append_text(link_state_text(iface, lookup))

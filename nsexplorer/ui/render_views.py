@@ -17,11 +17,12 @@ from nsexplorer.diffing import Change, rule_text
 from nsexplorer.model import NetNamespace
 from nsexplorer.textsafe import counted
 from nsexplorer.ui.render import plain, safe
+from nsexplorer.ui.roles import BAD, GOOD, KIND, WARN
 
 if TYPE_CHECKING:
     from nsexplorer.model_inside import DnatRule, InsideFacts, SocketInfo
 
-SEVERITY_STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+SEVERITY_STYLES = {"error": BAD, "warning": WARN, "info": KIND}
 SEVERITY_MARKS = {"error": "E", "warning": "W", "info": "i"}
 SEVERITY_ORDER = ("error", "warning", "info")
 
@@ -162,9 +163,9 @@ def namespace_problems_text(problems: Sequence[Finding]) -> Text:
 
 def change_cells(when: str, c: Change) -> tuple[Text, ...]:
     """One row of the Changes view: first seen, namespace, kind, what."""
-    style = "red" if c.kind.endswith(("-gone", "-removed")) else "green"
+    style = BAD if c.kind.endswith(("-gone", "-removed")) else GOOD
     if c.kind.endswith("-changed"):
-        style = "yellow"
+        style = WARN
     return (plain(when, "dim"), safe(c.namespace_label), plain(c.kind, style), safe(c.message))
 
 
@@ -185,7 +186,7 @@ def socket_line(s: SocketInfo) -> Text:
     out = Text()
     out.append_text(plain(f"{s.protocol}{s.family if s.family else ''}".ljust(5), "bold"))
     out.append(" ")
-    out.append_text(plain(s.state.ljust(10), "green" if s.state == "LISTEN" else ""))
+    out.append_text(plain(s.state.ljust(10), GOOD if s.state == "LISTEN" else ""))
     out.append(" ")
     out.append_text(safe(_endpoint(s.local_address, s.local_port)))
     if s.remote_address is not None:
@@ -200,7 +201,7 @@ def socket_line(s: SocketInfo) -> Text:
         for n, (pid, cmd) in enumerate(zip(s.pids, names, strict=False)):
             if n:
                 out.append(",")
-            out.append_text(safe(cmd, "cyan"))
+            out.append_text(safe(cmd, KIND))
             out.append(f"({pid})")
     elif s.inode == 0:
         out.append("  (no process)", "dim")
@@ -308,5 +309,5 @@ def inside_text(facts: InsideFacts, ns: NetNamespace) -> Text:
         out.append("not read yet", "italic dim")
     for w in facts.warnings:
         out.append("\n")
-        out.append_text(safe(w, "yellow"))
+        out.append_text(safe(w, WARN))
     return out

@@ -168,9 +168,10 @@ async def test_filter_finds_container_by_ip_mac_and_interface(make_app: AppFacto
         await pilot.pause()
         assert set(tree.inodes()) == {LAB_B}
         await pilot.press("escape")
-        await pilot.press("slash", *"nsxlab-a-h")  # a host interface name
+        await pilot.press("slash", *"nsxlab-a-h")  # a host veth's name: both its ends
         await pilot.pause()
-        assert set(tree.inodes()) == {HOST}
+        assert set(tree.inodes()) == {HOST, LAB_A}
+        assert app.selected == HOST
         await pilot.press(*"-nothing")
         await pilot.pause()
         assert "no match" in widget_text(app.query_one("#status"))
@@ -280,6 +281,27 @@ async def test_palette_goes_to_a_namespace(make_app: AppFactory) -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert app.selected == LAB_B
+
+
+async def test_palette_finds_by_the_rules_of_the_filter(make_app: AppFactory) -> None:
+    """The palette asks the one matcher: an address, a dashed MAC, a veth's other end,
+    each hit saying why; the best hit first."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for query, expected, why in (
+            ("172.30.0.2/24", DB, "ip 172.30.0.2/24"),
+            ("AE-00-00-00-03-02", LAB_B, "mac ae:00:00:00:03:02 on veth0"),
+            ("go to nsxlab-a-h", HOST, "interface nsxlab-a-h"),
+        ):
+            await pilot.press("ctrl+p")
+            await pilot.pause()
+            await pilot.press(*query)
+            await pilot.pause(0.5)
+            assert why in screen_text(app), query
+            await pilot.press("enter")  # the first hit
+            await pilot.pause()
+            assert app.selected == expected, query
 
 
 async def test_run_command_shows_equivalent_and_output_and_copies(make_app: AppFactory) -> None:

@@ -4,6 +4,8 @@ over a laggy link). Keys are posted without waiting between them (``burst``)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from helpers import burst, screen_text, settle, widget_text
 from uifixtures import (
     DB,
@@ -16,6 +18,7 @@ from uifixtures import (
     WEB,
     AppFactory,
     FakeRunner,
+    lab_snapshot,
 )
 
 from nsexplorer.ui.screens.dialogs import ConfirmScreen, PromptScreen
@@ -127,12 +130,26 @@ async def test_the_row_says_why_it_matched(make_app: AppFactory) -> None:
     async with app.run_test(size=(140, 36)) as pilot:
         await settle(pilot)
         await pilot.press("slash", *"10.213.0.0/24")  # a CIDR: every namespace inside it
+        await pilot.press("enter", *["greater_than_sign"] * 4)  # wide enough for the reasons
         await settle(pilot)
         tree = app.query_one(NamespaceTree)
         assert HOST in set(tree.inodes()) and LAB_A in set(tree.inodes())
-        text = widget_text(tree)
-        assert "ip 10.213.0.2/24 in 10.213.0.0/24" in text
-        assert "ip 10.213.0.1/24 in 10.213.0.0/24" in text  # the host's bridge
+        assert app.selected == HOST  # of equally good matches, the first row
+        text = screen_text(app)
+        # the matcher's own words, as `nsexplorer show 10.213.0.0/24` prints them
+        assert "nsxlab-a  ip 10.213.0.2/24 on veth0 (in 10.213.0.0/24)" in text
+        assert "host  ip 10.213.0.1/24 on nsxlab-br0 (in 10.213.0.0/24)" in text
+        await pilot.press("slash", "ctrl+u", *"nsxlab-a-h")  # a host veth's name
+        await settle(pilot)
+        text = screen_text(app)
+        assert "host  interface nsxlab-a-h" in text
+        assert "nsxlab-a  veth0, peer of nsxlab-a-h in host" in text  # its other end
+        assert app.selected == HOST  # the interface's own namespace first
+        await pilot.press("ctrl+u", *"nsxlab-a")  # an exact name adds nothing to the row
+        await settle(pilot)
+        assert app.selected == LAB_A
+        rows = [line.split("▕")[0].strip() for line in screen_text(app).splitlines()]
+        assert any(row.endswith(" nsxlab-a") for row in rows), rows
 
 
 async def test_moving_skips_group_titles(make_app: AppFactory) -> None:
@@ -187,3 +204,20 @@ async def test_back_and_forward(make_app: AppFactory) -> None:
         assert app.selected == DB
         await pilot.press("f")
         assert app.selected == LAB_A
+
+
+async def test_a_hostile_name_is_found_as_it_is_shown(make_app: AppFactory) -> None:
+    """The filter holds printable text only: a name with ESC and a raw byte is typed the
+    way the sidebar shows it (\\x1b, \\xff), and found exactly."""
+    snap = lab_snapshot()
+    raw = "nsxh-\x1b]2;x\x07\udcff"
+    spaces = [
+        replace(ns, names=(raw,), label=raw) if ns.inode == LAB_B else ns for ns in snap.namespaces
+    ]
+    app = make_app(replace(snap, namespaces=tuple(spaces)))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        burst(app, ["slash", *"nsxh-\\x1b]2;x\\x07\\xff", "enter"])
+        await settle(pilot)
+        assert app.selected == LAB_B
+        assert set(app.query_one(NamespaceTree).inodes()) == {LAB_B}

@@ -13,6 +13,7 @@ from nsexplorer.errors import NamespaceGone
 from nsexplorer.model import NetNamespace, PublishedPort, Rule
 from nsexplorer.model_inside import DnatRule, FdbEntry, InsideFacts, Neighbour, SocketInfo
 from nsexplorer.ports import RunResult
+from nsexplorer.ui import roles
 from nsexplorer.ui.widgets.inside import InsidePane
 
 ANY4 = "0.0.0.0"  # noqa: S104 - an address in test data, nothing binds
@@ -101,12 +102,21 @@ RULES = (
 )
 
 
-class InsideHarness(App[None]):
+class RolesApp(App[None]):
+    """An app whose console knows render.py's roles (NsxApp gives them the theme's look;
+    a harness only needs them to resolve)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.console.push_theme(roles.console_theme(None))
+
+
+class InsideHarness(RolesApp):
     def compose(self) -> ComposeResult:
         yield InsidePane(id="inside")
 
 
-class ScreenHarness(App[None]):
+class ScreenHarness(RolesApp):
     """An empty app; tests push the screen under test and read its result."""
 
     def __init__(self) -> None:

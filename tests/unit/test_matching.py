@@ -193,3 +193,19 @@ def test_nothing_for_an_empty_query_or_an_absent_thing() -> None:
 )
 def test_may_match_interfaces(query: str, could: bool) -> None:
     assert may_match_interfaces(query) is could
+
+
+def test_a_name_with_invisible_characters_is_found_as_it_is_shown() -> None:
+    """The UI shows ESC as \\x1b and a raw byte as \\xff (textsafe.visible), and that is
+    what a person can type: the exact shown form is the name, its start a prefix."""
+    snap = snapshot()
+    host = snap.namespaces[0]
+    raw = "ev\x1b]2;x\x07\udcff"
+    odd = replace(host, id=replace(host.id, ino=77), names=(raw,), label=raw, is_host=False)
+    snap = replace(snap, namespaces=(*snap.namespaces, replace(odd, interfaces=(), containers=())))
+    exact = found("ev\\x1b]2;x\\x07\\xff", snap)[0]
+    assert exact[:3] == (77, Rank.NAME, Kind.NETNS_NAME)
+    assert exact[3] == "netns name $'ev\\x1b]2;x\\x07\\xff'"
+    assert found("ev\\x1b]2", snap)[0][:3] == (77, Rank.PREFIX, Kind.PREFIX)
+    assert found("\\x07", snap)[0][:2] == (77, Rank.PARTIAL)
+    assert found("ev\x1b", snap)[0][:2] == (77, Rank.PREFIX)  # the raw form still works

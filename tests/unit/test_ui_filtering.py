@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from nsexplorer.matching import Rank, match
 from nsexplorer.model import Interface, NamespaceId, NetNamespace
-from nsexplorer.ui import filtering
+from nsexplorer.ui import render
 
 
 def named(ino: int, name: str, *ifnames: str) -> NetNamespace:
@@ -19,15 +20,17 @@ def test_a_row_whose_name_matches_is_not_said_to_match_by_an_interface() -> None
     for the row nsxlab-ab (its veth has the same name)."""
     ab = named(1, "nsxlab-ab", "nsxlab-ab", "lo")
     host = named(2, "host", "nsxlab-ab-h")
-    got = {m.inode: m for m in filtering.find([ab, host], "nsxlab-a")}
-    assert got[1].reason == "" and got[1].rank == filtering.PREFIX  # its own name
+    got = {m.inode: m for m in match([ab, host], "nsxlab-a")}
+    assert got[1].rank == Rank.PREFIX and got[1].reason == "netns name nsxlab-ab"
     assert got[2].reason == "interface nsxlab-ab-h"  # the host: only its interface matches
 
 
-def test_an_other_name_comes_before_an_interface() -> None:
+def test_an_exact_name_shows_no_reason_an_other_name_does() -> None:
     ns = named(1, "nsxt-main", "nsxt-yy0")
     ns = NetNamespace(
         ns.id, label="nsxt-main", names=("nsxt-main", "nsxt-yy"), interfaces=ns.interfaces
     )
-    (match,) = filtering.find([ns], "nsxt-y")
-    assert match.rank == filtering.PREFIX and match.reason == "name nsxt-yy"
+    (exact,) = match([ns], "nsxt-main")
+    assert render.match_reason(exact) == ""
+    (other,) = match([ns], "nsxt-y")
+    assert other.rank == Rank.PREFIX and other.reason == "netns name nsxt-yy"

@@ -19,6 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from nsexplorer.ui.roles import KIND
 from nsexplorer.ui.widgets.inputs import SafeInput
 
 
@@ -175,7 +176,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         text = Text("Keys\n", style="bold underline", end="")
         for key, what in self._keys:
-            text.append(f"  {key:<16}", style="bold cyan")
+            text.append(f"  {key:<16}", style=KIND)
             text.append(f"{what}\n")
         text.append("\n")
         text.append_text(self._footer)

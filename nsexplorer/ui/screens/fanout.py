@@ -25,6 +25,7 @@ from nsexplorer.model import NetNamespace, ns_label
 from nsexplorer.ports import CANCELLED, RunResult, tally_text
 from nsexplorer.shellquote import join as join_argv
 from nsexplorer.ui.render import command_line_text, output_lines, plain, safe
+from nsexplorer.ui.roles import ALERT, BAD, GOOD, WARN
 
 
 class FanOutDone(Protocol):
@@ -49,14 +50,14 @@ class FanOut(Protocol):
 
 def outcome_text(result: RunResult) -> Text:
     if result.outcome == CANCELLED:  # the user's doing, not a failure
-        return plain(result.error or "cancelled", "bold yellow")
+        return plain(result.error or "cancelled", ALERT)
     if result.error:
-        return safe(result.error, "bold red")
+        return safe(result.error, BAD)
     if result.exit_status is None:
-        return plain("killed or cancelled", "bold yellow")
+        return plain("killed or cancelled", ALERT)
     if result.exit_status == 0:
-        return plain("exit 0", "green")
-    return plain(f"exit {result.exit_status}", "bold red")
+        return plain("exit 0", GOOD)
+    return plain(f"exit {result.exit_status}", BAD)
 
 
 class FanOutScreen(Screen[None]):
@@ -132,7 +133,7 @@ class FanOutScreen(Screen[None]):
         tally = tally_text(self._done.values())
         status = plain(f"{len(self._done)} namespace(s): {tally}", "bold")
         if self._cancel.is_set():
-            status.append("  (Escape cancelled the run)", style="yellow")
+            status.append("  (Escape cancelled the run)", style=WARN)
         status.append("  Escape: back", style="dim")
         self.query_one("#fanout-status", Static).update(status)
 
@@ -142,5 +143,5 @@ class FanOutScreen(Screen[None]):
         elif not self._cancel.is_set():
             self._cancel.set()
             self.query_one("#fanout-status", Static).update(
-                plain("cancelling… (Escape again once stopped)", "yellow")
+                plain("cancelling… (Escape again once stopped)", WARN)
             )

@@ -31,6 +31,7 @@ from nsexplorer.ui.render_views import (
     problem_detail_text,
     problems_summary_text,
 )
+from nsexplorer.ui.roles import GOOD
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +151,7 @@ class ProblemsScreen(Screen[Jump | None]):
         with Vertical(id="problems"):
             title = Text("Problems  ", style="bold")
             summary = problems_summary_text(self._problems)
-            title.append_text(summary if summary else Text("none found", style="green"))
+            title.append_text(summary if summary else Text("none found", style=GOOD))
             yield Static(title, id="problems-title")
             table: DataTable[Text] = DataTable(id="problems-table", cursor_type="row")
             yield table

@@ -12,6 +12,7 @@ from textual.widgets import Input, Static
 
 from nsexplorer.model import NetNamespace
 from nsexplorer.ui import render
+from nsexplorer.ui.roles import ALERT
 from nsexplorer.ui.screens.dialogs import PromptScreen
 
 SHELL_PREFIX = "!"
@@ -48,7 +49,7 @@ class RunPrompt(PromptScreen):
         title = render.plain("Run in ", "bold")
         title.append_text(render.target_text(ns))
         if all_namespaces:
-            title.append(" (all of its namespaces)", style="bold magenta")
+            title.append(" (all of its namespaces)", style=ALERT)
         super().__init__(
             title,
             history=history,

@@ -21,6 +21,7 @@ from nsexplorer.errors import NsxError
 from nsexplorer.model import NetNamespace
 from nsexplorer.ui.render import ns_title, safe
 from nsexplorer.ui.render_views import inside_text
+from nsexplorer.ui.roles import BAD
 
 if TYPE_CHECKING:
     from collections.abc import Collection
@@ -122,4 +123,4 @@ class InsidePane(VerticalScroll):
         if ns.inode != self._inode:
             return
         self.facts = None
-        self._update(safe(why, "bold red"))
+        self._update(safe(why, BAD))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -11,10 +11,12 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.coordinate import Coordinate
+from textual.geometry import Size
 from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import DataTable, Static, Tree
+from textual.widgets.data_table import RowKey
 from textual.widgets.tree import TreeNode
 
 from nsexplorer.link_state import state_sentence
@@ -44,6 +46,7 @@ def no_networks(ns: NetNamespace) -> Mapping[str, str]:
 
 
 MAX_COLUMN_WIDTH = 80
+FIRST_ROWS = 100  # a table adds this many rows at once, the rest after the next frame
 
 VIM_KEYS: list[BindingType] = [
     Binding("j", "cursor_down", "Down", show=False),
@@ -120,6 +123,7 @@ class SafeTable(DataTable[Text]):
         self._caps = dict(caps or {})  # column -> its widest (cells past it: an ellipsis)
         self._filled: tuple[object, ...] | None = None
         self._cell_widths: list[list[int]] = []
+        self._pending: list[tuple[str, list[Text]]] = []  # rows a fill adds after a frame
 
     def render_line(self, y: int) -> Strip:
         strip = super().render_line(y)
@@ -211,6 +215,22 @@ class SafeTable(DataTable[Text]):
 
         self.call_after_refresh(scroll)
 
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        """Textual measures every cell of every new row, for columns sized by content and
+        rows of several lines; fill() gives every column its width and rows are one
+        line, so only the scrollable size changes (the host's 1,000 interfaces cost
+        their 9,000 measurements before its first frame)."""
+        rows = [self.rows.get(key) for key in new_rows]
+        columns = self.columns.values()
+        if any(c.auto_width for c in columns) or any(
+            r and (r.auto_height or r.label) for r in rows
+        ):
+            super()._update_dimensions(new_rows)
+            return
+        width = sum(c.get_render_width(self) for c in columns) + self._row_label_column_width
+        header = self.header_height if self.show_header else 0
+        self.virtual_size = Size(width, self._total_row_height + header)
+
     def reset(self, widths: Sequence[int] | None = None) -> None:
         # Columns get explicit widths from their content: auto widths only ever grow,
         # and are measured lazily (two quick refills could leave them at header width).
@@ -234,20 +254,39 @@ class SafeTable(DataTable[Text]):
         self._filled = (signature, styles)
         widths = [0] * len(self._columns)
         shown: list[tuple[str, list[Text]]] = []
+        cell_widths: list[list[int]] = []
         for key, cells in rows:
-            row = [_fit(cell, self._caps.get(n, MAX_COLUMN_WIDTH)) for n, cell in enumerate(cells)]
-            for n, cell in enumerate(row[: len(widths)]):
-                widths[n] = max(widths[n], cell.cell_len)
+            row, lens = [], []
+            for column, cell in enumerate(cells):
+                cap = self._caps.get(column, MAX_COLUMN_WIDTH)
+                n = cell.cell_len
+                row.append(_fit(cell, cap) if n > cap else cell)
+                lens.append(min(n, cap))
+            for n, width in enumerate(lens[: len(widths)]):
+                widths[n] = max(widths[n], width)
             shown.append((key, row))
+            cell_widths.append(lens)
         self.reset(widths)
-        self._cell_widths = [[cell.cell_len for cell in row] for _, row in shown]
-        for key, row in shown:
+        self._cell_widths = cell_widths
+        # The rows a screen can show, and the cursor's, now; the rest once this frame is
+        # drawn (a host's 1,000 interfaces: ~0.1 s of add_row before its first frame).
+        now = max(FIRST_ROWS, keep_row + self.size.height + 1)
+        for key, row in shown[:now]:
             self.add_row(*row, key=key)
+        self._pending = shown[now:]  # (a refill replaces them: never two namespaces)
+        if self._pending:
+            self.call_after_refresh(self.complete)
         if rows:
             self.move_cursor(row=min(keep_row, len(rows) - 1), scroll=True)
         if keep_x:
             self.call_after_refresh(self.scroll_to, x=keep_x, animate=False)
         return True
+
+    def complete(self) -> None:
+        """Add the rows a fill left for later (before moving the cursor to one of them)."""
+        pending, self._pending = self._pending, []
+        for key, row in pending:
+            self.add_row(*row, key=key)
 
     def show_message(self, message: str) -> None:
         cells = (render.plain(message, "dim italic"), *[Text("")] * (len(self._columns) - 1))
@@ -314,6 +353,7 @@ class InterfacesPane(SafeTable):
         """Put the cursor on ``ifindex``'s row and, if given, ``column`` in view (a
         problem's jump: an mtu mismatch lands with the mtu shown)."""
         if ifindex in self.ifindexes:
+            self.complete()
             self.move_cursor(row=self.ifindexes.index(ifindex), scroll=True)
             if column in render.INTERFACE_COLUMNS:
                 self.show_column(render.INTERFACE_COLUMNS.index(column))

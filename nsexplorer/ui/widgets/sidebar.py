@@ -27,6 +27,7 @@ from nsexplorer.model import Group, NetNamespace, group_of, ns_label, primary_co
 from nsexplorer.textsafe import visible
 from nsexplorer.ui import render
 from nsexplorer.ui.render_views import badge_text
+from nsexplorer.ui.roles import ALERT
 from nsexplorer.ui.widgets.labels import fit
 
 _DIGITS = re.compile(r"(\d+)")
@@ -53,7 +54,7 @@ def decorated(label: Text, *, marked: bool, changed: bool) -> Text:
         return label
     text = Text(MARKED if marked else "", style="bold reverse")
     if changed:
-        text.append(CHANGED, style="bold yellow")
+        text.append(CHANGED, style=ALERT)
     text.append(" ")
     text.append_text(label)
     return text
@@ -79,6 +80,7 @@ class NamespaceTree(Tree[int]):
     """The inode of the highlighted, visible namespace row (None: nothing selected)."""
 
     _rebuilding = False  # a class default: Tree.__init__ already moves the cursor
+    _adding = False
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(Text("namespaces"), id=id)
@@ -138,6 +140,12 @@ class NamespaceTree(Tree[int]):
     def badge_of(self, inode: int) -> str | None:
         """The severity the row of ``inode`` is badged with (None: no badge)."""
         return self._badges.get(inode)
+
+    def _invalidate(self) -> None:
+        """Textual invalidates (and asks for a layout) on every node added: a rebuild of
+        1,000 rows does it once, when they are all in (see _rebuild)."""
+        if not self._adding:
+            super()._invalidate()
 
     # --- the cursor: always on a namespace row, or nowhere --------------------------
 
@@ -256,13 +264,18 @@ class NamespaceTree(Tree[int]):
         by_group: dict[Group, list[NetNamespace]] = {}
         for ns in namespaces:
             by_group.setdefault(group_of(ns), []).append(ns)
-        for group in Group:
-            members = by_group.get(group)
-            if not members:
-                continue
-            gnode = self.root.add(render.group_text(group, len(members)), expand=True)
-            for ns in sorted(members, key=sort_key):
-                self._add_namespace(gnode, ns, why.get(ns.inode, ""))
+        self._adding = True  # one invalidation for all the nodes, not one per node
+        try:
+            for group in Group:
+                members = by_group.get(group)
+                if not members:
+                    continue
+                gnode = self.root.add(render.group_text(group, len(members)), expand=True)
+                for ns in sorted(members, key=sort_key):
+                    self._add_namespace(gnode, ns, why.get(ns.inode, ""))
+        finally:
+            self._adding = False
+            self._invalidate()
         if keep is None or not self.select_inode(keep):
             first = display_order(namespaces)
             self._move_to(self._inode_nodes.get(first[0].inode) if first else None)
