@@ -41,7 +41,8 @@ def key_rows(app: App[object], bindings: Iterable[Binding]) -> list[tuple[str, s
 
 
 def _cell(key: str, what: str, width: int) -> Text:
-    text = Text(f"{key:<10} ", style="bold", end="")
+    text = Text(end="")
+    text.append(f"{key:<10} ", style="bold")
     text.append(what)
     text.truncate(width, overflow="ellipsis", pad=True)
     return text

@@ -63,15 +63,23 @@ STATE_STYLES = {"up": GOOD, "down": BAD, "lowerlayerdown": BAD, "unknown": WARN}
 
 
 def safe(s: str | None, style: str = "") -> Text:
-    """Untrusted text, control characters escaped, never parsed as markup."""
-    return Text(visible(s or ""), style=style, no_wrap=False, end="")
+    """Untrusted text, control characters escaped, never parsed as markup. The style
+    covers this text only (a span, not the base style, which text appended later would
+    inherit: a bold "Run in " made the whole prompt title bold)."""
+    return _styled(Text(visible(s or ""), no_wrap=False, end=""), style)
 
 
 def plain(s: str, style: str = "") -> Text:
     """Text we wrote ourselves: never parsed as markup, and made visible too, because
     our own sentences often quote a name or an error (visible() leaves printable text
     as it is, so this costs nothing when there is nothing to escape)."""
-    return Text(visible(s), style=style, end="")
+    return _styled(Text(visible(s), end=""), style)
+
+
+def _styled(text: Text, style: str) -> Text:
+    if style:
+        text.stylize(style)
+    return text
 
 
 def join(parts: Iterable[Text], sep: str = " ") -> Text:

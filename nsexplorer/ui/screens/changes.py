@@ -97,7 +97,8 @@ class ChangesScreen(Screen[Jump | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="changes"):
-            title = Text("Changes since ", style="bold")
+            title = Text(end="")
+            title.append("Changes since ", style="bold")
             title.append(self._origin, style="bold")
             title.append(f"  {len(self._entries)}", style="dim")
             yield Static(title, id="changes-title")

@@ -174,7 +174,8 @@ class HelpScreen(ModalScreen[None]):
         self._footer = footer
 
     def compose(self) -> ComposeResult:
-        text = Text("Keys\n", style="bold underline", end="")
+        text = Text(end="")
+        text.append("Keys\n", style="bold underline")
         for key, what in self._keys:
             text.append(f"  {key:<16}", style=KIND)
             text.append(f"{what}\n")

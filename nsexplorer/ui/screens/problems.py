@@ -149,7 +149,8 @@ class ProblemsScreen(Screen[Jump | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="problems"):
-            title = Text("Problems  ", style="bold")
+            title = Text(end="")
+            title.append("Problems  ", style="bold")
             summary = problems_summary_text(self._problems)
             title.append_text(summary if summary else Text("none found", style=GOOD))
             yield Static(title, id="problems-title")

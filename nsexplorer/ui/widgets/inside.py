@@ -77,7 +77,8 @@ class InsidePane(VerticalScroll):
         self.reads += 1
         if not again_here:  # a re-read of what is shown keeps it until the new facts
             self.facts = None
-            msg = Text("reading sockets, neighbours and NAT of ", style="dim")
+            msg = Text(end="")
+            msg.append("reading sockets, neighbours and NAT of ", style="dim")
             msg.append_text(ns_title(ns))
             self._update(msg)
         self.run_worker(

@@ -245,7 +245,7 @@ class SafeTable(DataTable[Text]):
         """Show ``rows`` (key, cells); False when they are what is shown already.
         ``owner`` (a namespace inode) keeps the cursor row across refills of the same one."""
         signature = (owner, tuple((key, *(c.plain for c in cells)) for key, cells in rows))
-        styles = tuple(str(c.style) for _, cells in rows for c in cells)
+        styles = tuple((str(c.style), *c.spans) for _, cells in rows for c in cells)
         if self._filled == (signature, styles):
             return False
         keep_x = 0.0

@@ -52,7 +52,9 @@ def decorated(label: Text, *, marked: bool, changed: bool) -> Text:
     (a row with neither is unchanged, so nothing shifts)."""
     if not (marked or changed):
         return label
-    text = Text(MARKED if marked else "", style="bold reverse")
+    text = Text(end="")
+    if marked:
+        text.append(MARKED, style="bold reverse")
     if changed:
         text.append(CHANGED, style=ALERT)
     text.append(" ")
