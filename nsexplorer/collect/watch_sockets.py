@@ -55,6 +55,7 @@ BATCH = 64
 PathsOf = Callable[[NamespaceId], Sequence[str]]
 
 _PROC_NS = re.compile(r"/proc/\d+(/task/\d+)?/ns/net\Z")
+_PROC_FD = re.compile(r"/proc/\d+/fd/\d+\Z")
 
 
 def netlink_socket() -> socket.socket:
@@ -114,6 +115,20 @@ class _Held:
     sock: socket.socket
     path: str
     via_process: bool  # opened through /proc/PID[/task/TID]/ns/net
+    # What ``path`` was when opened (stat: a socket's inode for /proc/PID/fd/N of a
+    # socket, else the namespace's): when it changes, the holder let go.
+    mark: tuple[int, int] | None
+
+
+def _mark(path: str) -> tuple[int, int] | None:
+    """(st_dev, st_ino) of ``path`` now, None if it leads nowhere. /proc/PID/fd/N is
+    followed (a magic link: to the socket or namespace it is); any other last component
+    is not (a bind mount's point is the namespace itself)."""
+    try:
+        st = os.stat(path, follow_symlinks=_PROC_FD.match(path) is not None)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 class NamespaceSockets:
@@ -260,23 +275,26 @@ class NamespaceSockets:
         """After a mount-table change: close every socket opened through a bind mount
         that no longer leads to its namespace; True if any was (step() then reopens it
         through another path, if one still leads there)."""
-        stale = []
-        for ns, held in self._held.items():
-            if held.path.startswith("/proc/"):
-                continue  # a process, a thread, a socket: prune_processes, or the next read
-            try:
-                st = os.stat(held.path, follow_symlinks=False)
-            except OSError:
-                stale.append(ns)
-                continue
-            if (st.st_dev, st.st_ino) != (ns.dev, ns.ino):
-                stale.append(ns)
+        stale = [
+            ns
+            for ns, held in self._held.items()
+            if not held.path.startswith("/proc/") and _mark(held.path) != held.mark
+        ]
         return self._drop(stale)
 
     def prune_processes(self, current: Mapping[int, str]) -> bool:
         """After a /proc rescan (``current``: the netns inodes processes are in): close
-        every socket opened through a process when no process is in that namespace."""
-        stale = [ns for ns, h in self._held.items() if h.via_process and ns.ino not in current]
+        every socket opened through a process when no process is in that namespace, and
+        through another process's descriptor or mount table (/proc/PID/fd/N,
+        /proc/PID/root/...) when that path no longer leads where it did (one stat each:
+        there are few of those)."""
+        stale = []
+        for ns, held in self._held.items():
+            if held.via_process:
+                if ns.ino not in current:
+                    stale.append(ns)
+            elif held.path.startswith("/proc/") and _mark(held.path) != held.mark:
+                stale.append(ns)
         return self._drop(stale)
 
     def close_all(self) -> None:
@@ -332,7 +350,8 @@ class NamespaceSockets:
             sock = _socket_on(fd)
         finally:
             os.close(fd)
-        self._held[ns] = _Held(sock, path, _PROC_NS.match(path) is not None)
+        via_process = _PROC_NS.match(path) is not None
+        self._held[ns] = _Held(sock, path, via_process, None if via_process else _mark(path))
         self._by_fd[sock.fileno()] = ns
         self._poller.register(sock.fileno(), select.POLLIN)
 

@@ -162,6 +162,42 @@ def test_a_change_in_a_namespace_neither_host_nor_selected_is_seen(
         proc.wait()
 
 
+@pytest.mark.docker
+def test_a_container_namespace_not_selected_is_watched(
+    watcher: tuple[NetlinkWatcher, Recorder], nsxt: Any
+) -> None:
+    import secrets
+
+    w, rec = watcher
+    docker = ["/usr/bin/docker", "-H", os.environ["DOCKER_HOST"]]
+    name = f"nsxtw-{secrets.token_hex(3)}"
+    subprocess.run(
+        [*docker, "run", "-d", "--name", name, "nsx-busybox:test", "sleep", "120"],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        pid = subprocess.run(
+            [*docker, "inspect", "-f", "{{.State.Pid}}", name],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        path = f"/proc/{pid}/ns/net"
+        other = nsxt.netns()
+        w.watch_namespace(named(other)[0])  # another one is selected
+        w.watch_all({ns_id(path): (path,), named(other)[0]: named(other)[1]})
+        rec.settled(lambda cov: cov.watched == 2 and cov.complete)
+        settle_kernel(rec)
+        subprocess.run(
+            ["nsenter", f"--net={path}", "ip", "link", "add", "nsxtw-c", "type", "bridge"],
+            check=True,
+        )
+        rec.wait_for("namespace netlink")
+    finally:
+        subprocess.run([*docker, "rm", "-f", name], check=False, capture_output=True)
+
+
 def test_a_namespace_that_went_has_its_socket_closed_and_is_not_kept_alive(
     nsxt: Any,
 ) -> None:
@@ -200,6 +236,35 @@ def test_a_namespace_that_went_has_its_socket_closed_and_is_not_kept_alive(
         proc.wait()
         w.stop()
     assert open_fds() == before  # nothing left behind
+
+
+def test_a_namespace_held_only_by_a_descriptor_is_let_go_with_it(nsxt: Any) -> None:
+    """Held by another process's open nsfs descriptor (/proc/PID/fd/N): when that process
+    ends, the rescan sees the path lead nowhere and closes the socket."""
+    name = nsxt.netns()
+    holder = subprocess.Popen(
+        ["sh", "-c", 'exec sleep 120 3<"$0"', f"/run/netns/{name}"],
+    )
+    try:
+        path = f"/proc/{holder.pid}/fd/3"
+        wait_until(lambda: os.path.exists(path), "the holder's descriptor")
+        target = ns_id(path)
+        nsxt.ip("netns", "del", name)  # now only the descriptor holds it
+        w = NetlinkWatcher(docker=False, rescan_interval=0.3)
+        rec = Recorder()
+        w.start(rec, rec.coverage)
+        try:
+            w.watch_all({target: (path,)})
+            rec.settled(lambda cov: cov.watched == 1 and cov.complete)
+            assert w.sockets == 1
+            holder.kill()
+            holder.wait()
+            wait_until(lambda: w.sockets == 0, "the descriptor-held namespace's socket closed")
+        finally:
+            w.stop()
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def test_a_cap_leaves_some_unwatched_says_how_many_and_keeps_the_selected(
