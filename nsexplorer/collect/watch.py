@@ -218,13 +218,18 @@ class NetlinkWatcher:
         known = scan_proc_netns()
         last_scan = time.monotonic()
         last_note = 0.0
+        reasons: set[str] = set()  # seen, not told yet (MIN_GAP since the last telling)
         planned = -1  # the watch_all round the sockets follow
         try:
             while not self._stop.is_set():
-                wait = max(0.0, last_scan + self.rescan_interval - time.monotonic())
+                now = time.monotonic()
+                wait = max(0.0, last_scan + self.rescan_interval - now)
+                if reasons:
+                    wait = min(wait, max(0.0, last_note + MIN_GAP - now))
                 # Opening under way: look at events, then open the next batch at once.
+                # Never a sleep here: the gap between two tellings is waited in poll,
+                # so events keep being drained and sockets opened meanwhile.
                 events = poller.poll(0 if socks.walking else int(wait * 1000) + 1)
-                reasons: set[str] = set()
                 replan = changed = False
                 for fd, _ev in events:
                     if fd == own.fileno():
@@ -260,12 +265,11 @@ class NetlinkWatcher:
                     changed = True
                 if replan or changed:
                     self._settled(socks, planned)
-                if reasons and not self._stop.is_set():
-                    gap = last_note + MIN_GAP - now
-                    if gap > 0:
-                        self._stop.wait(gap)
-                    last_note = time.monotonic()
+                now = time.monotonic()
+                if reasons and now >= last_note + MIN_GAP and not self._stop.is_set():
+                    last_note = now
                     self._notify(", ".join(sorted(reasons)))
+                    reasons = set()
         except nsfs.ThreadStranded as err:
             # Stuck in another namespace: nothing this thread does can be trusted now.
             self._error(f"watching stopped: {err}")

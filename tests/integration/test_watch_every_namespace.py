@@ -318,7 +318,8 @@ while not (got and got[-1].pending == 0) and time.monotonic() < deadline:
 cov = got[-1]
 # The reader still works beside the watcher's sockets: every namespace read.
 snap = LiveSource(engines=[]).collect()
-mine = [ns for ns in snap.namespaces if any(n.startswith("nsxt") for n in ns.names)]
+ours = {os.path.basename(p) for p in paths}  # other sessions make nsxt ones too
+mine = [ns for ns in snap.namespaces if ours & set(ns.names)]
 unread = [ns.label for ns in mine if not ns.detailed]
 print(json.dumps({
     "limit": fdlimit.soft_limit(), "watched": cov.watched, "unwatched": cov.unwatched,
