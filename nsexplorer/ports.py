@@ -5,7 +5,7 @@ The live kernel, a recorded JSON snapshot, or later a remote host all satisfy th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -48,15 +48,43 @@ class SnapshotSource(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class WatchCoverage:
+    """How many of the namespaces a ChangeWatcher was asked to follow it does follow."""
+
+    watched: int = 0
+    unwatched: int = 0  # could not be opened, or left out to stay within the fd budget
+    over_budget: int = 0  # of ``unwatched``: left out for the budget
+    pending: int = 0  # still being opened
+    gone: int = 0  # vanished since they were asked for (counted in neither above)
+
+    @property
+    def complete(self) -> bool:
+        """Every namespace asked for (and still there) is watched."""
+        return self.unwatched == 0 and self.pending == 0
+
+
 class ChangeWatcher(Protocol):
     """Tells when something may have changed, so the UI re-collects only then."""
 
-    def start(self, on_change: Callable[[str], None]) -> None:
-        """Begin watching; ``on_change(reason)`` may be called from any thread."""
+    def start(
+        self,
+        on_change: Callable[[str], None],
+        on_coverage: Callable[[WatchCoverage], None] | None = None,
+    ) -> None:
+        """Begin watching; ``on_change(reason)`` may be called from any thread, and so
+        may ``on_coverage``, each time what is watched settles differently (after
+        ``watch_all``, a namespace that could not be opened, one that went)."""
+        ...
+
+    def watch_all(self, namespaces: Mapping[NamespaceId, Sequence[str]]) -> None:
+        """Watch every one of these namespaces (each with the paths that may open it,
+        best first), and no longer those left out; called after each full read."""
         ...
 
     def watch_namespace(self, ns: NamespaceId | None) -> None:
-        """Also watch this namespace (the selected one), or stop watching it (None)."""
+        """The selected namespace: watched first (before every other but the host's),
+        also when it is not among ``watch_all``'s; None: nothing is selected."""
         ...
 
     def watch_host(self, ns: NamespaceId, path: str) -> None:

@@ -1,13 +1,15 @@
 """NetlinkWatcher: tells the UI when the host's picture may have changed, cheaply.
 
 Sources of change, all waited on (never polled in a busy loop):
-- rtnetlink multicast (links, addresses, routes, policy rules, nexthop objects) in the
-  host netns and in the selected namespace; the latter's socket is made on the
-  watcher's own thread after setns(CLONE_NEWNET), then the thread returns to its
-  namespace (restored in finally).
-  The selected namespace is opened like every namespace (nsfs.open_verified): through
-  the paths the collector found (a container's /proc/PID/ns/net, a thread's, a hidden
-  mount's /proc/PID/root path, a socket, a pinned fd), verified to be that namespace;
+- rtnetlink multicast (links, addresses, routes, policy rules, nexthop objects) in every
+  namespace the watcher can open (watch_all: those of the last full read), the host's and
+  the selected one's first; each socket is made on the watcher's own thread after
+  setns(CLONE_NEWNET), then the thread returns to its namespace (restored in finally).
+  Each namespace is opened like every namespace (nsfs.open_verified): through the paths
+  the collector found (a container's /proc/PID/ns/net, a thread's, a hidden mount's
+  /proc/PID/root path, a socket, a pinned fd), verified to be that namespace. They are
+  opened a batch at a time between polls, and at most a share of the open-file limit
+  (watch_sockets.NamespaceSockets): the coverage callback says how many are watched;
 - /proc/self/mountinfo, which the kernel flags (POLLPRI) when our mount table changes
   (`ip netns add`, a name bind-mounted or removed);
 - container engine events (container and network), one thread per engine, over the same
@@ -24,72 +26,38 @@ from __future__ import annotations
 import contextlib
 import os
 import select
-import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from nsexplorer.kernel import mountinfo, nsfs, procfs
+from nsexplorer.collect.watch_sockets import (
+    NamespaceSockets,
+    PathsOf,
+    drain,
+    netlink_socket,
+    netlink_socket_in,
+    nsfs_mounts,
+)
+from nsexplorer.kernel import nsfs, procfs
 from nsexplorer.model import NamespaceId
+from nsexplorer.ports import WatchCoverage
 
 if TYPE_CHECKING:
     from nsexplorer.collect.engine import ContainerEngine
 
-NETLINK_ROUTE = 0
-RTMGRP_LINK = 0x1
-RTMGRP_IPV4_IFADDR = 0x10
-RTMGRP_IPV4_ROUTE = 0x40
-RTMGRP_IPV6_IFADDR = 0x100
-RTMGRP_IPV6_ROUTE = 0x400
-GROUPS = (
-    RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE
-)
-# Policy rules and nexthop objects are in the snapshot too, so their changes count.
-# Joined by group number (NETLINK_ADD_MEMBERSHIP): RTNLGRP_NEXTHOP (32) is past what the
-# legacy bind() bit mask names, and one way for all three keeps it plain.
-SOL_NETLINK = 270
-NETLINK_ADD_MEMBERSHIP = 1
-RTNLGRP_IPV4_RULE = 8
-RTNLGRP_IPV6_RULE = 19
-RTNLGRP_NEXTHOP = 32
-MEMBERSHIPS = (RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE, RTNLGRP_NEXTHOP)
+__all__ = [
+    "MIN_GAP",
+    "NetlinkWatcher",
+    "PathsOf",
+    "netlink_socket",
+    "netlink_socket_in",
+    "nsfs_mounts",
+    "scan_proc_netns",
+]
+
 MIN_GAP = 0.25  # at most four notifications a second, however busy the host is
-
-# Paths that may open a namespace, best first (e.g. LiveSource.paths_of).
-PathsOf = Callable[[NamespaceId], Sequence[str]]
-
-
-def netlink_socket() -> socket.socket:
-    """A non-blocking rtnetlink socket subscribed to link, address, route, policy-rule
-    (IPv4 and IPv6) and nexthop-object changes, in the calling thread's current network
-    namespace."""
-    sock = socket.socket(
-        socket.AF_NETLINK,
-        socket.SOCK_RAW | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC,
-        NETLINK_ROUTE,
-    )
-    try:
-        sock.bind((0, GROUPS))
-        for group in MEMBERSHIPS:
-            sock.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group)
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-def netlink_socket_in(path: str, expect: NamespaceId | None = None) -> socket.socket:
-    """A netlink socket bound inside the namespace at ``path`` (opened and verified as
-    every namespace path is, so /proc's magic links work and nothing planted is
-    followed). MUST run on a thread the caller owns: it switches that thread's netns and
-    switches it back (nsfs.ThreadStranded if it cannot: the thread must then end)."""
-    fd, _ = nsfs.open_verified(path, expect)
-    try:
-        with nsfs.entered(fd):
-            return netlink_socket()
-    finally:
-        os.close(fd)
+ERRORS_KEPT = 100  # the latest diagnostics; older ones are dropped
 
 
 def scan_proc_netns(proc: str = "/proc") -> dict[int, str]:
@@ -101,15 +69,6 @@ def scan_proc_netns(proc: str = "/proc") -> dict[int, str]:
         pid, tid = holders[0]
         found.setdefault(ino, f"{proc}/{pid}/task/{tid}/ns/net")
     return found
-
-
-def nsfs_mounts(proc: str = "/proc") -> list[str]:
-    """Mount points of netns bind mounts visible in our own mount namespace."""
-    try:
-        data, _ = nsfs.read_bounded(f"{proc}/thread-self/mountinfo", mountinfo.MOUNTINFO_LIMIT)
-    except OSError:
-        return []
-    return [m.mount_point for m in mountinfo.parse_mountinfo(data)]
 
 
 class NetlinkWatcher:
@@ -124,35 +83,49 @@ class NetlinkWatcher:
         docker_retry: float = 30.0,
         engines: Sequence[ContainerEngine] | None = None,
         paths: PathsOf | None = None,
+        max_sockets: int | None = None,
     ) -> None:
         """``engines``: the container engines whose events to follow (default: the
         process's shared ones, those the collector asks). ``paths``: where the
-        collector found each namespace (LiveSource.paths_of), tried first."""
+        collector found each namespace (LiveSource.paths_of), tried first.
+        ``max_sockets``: at most this many namespace sockets (default: half the
+        descriptors free, see watch_sockets.fd_share)."""
         self.rescan_interval = rescan_interval
         self.docker = docker
         self.docker_timeout = docker_timeout
         self.docker_retry = docker_retry
+        self.max_sockets = max_sockets
         self._engines = engines
         self._paths = paths
         self._on_change: Callable[[str], None] | None = None
+        self._on_coverage: Callable[[WatchCoverage], None] | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._want: NamespaceId | None = None
         self._host: tuple[NamespaceId, str] | None = None  # the host's, if not our own
+        self._all: dict[NamespaceId, tuple[str, ...]] | None = None  # watch_all's
+        self._all_round = 0  # how many times watch_all was called
+        self._coverage: WatchCoverage | None = None
         self._wake_r, self._wake_w = -1, -1
         self._thread: threading.Thread | None = None
         self._engine_threads: list[threading.Thread] = []
         self._live_engines: list[ContainerEngine] = []
         self.errors: list[str] = []  # what could not be watched, for diagnostics
-        self.watching: NamespaceId | None = None  # the namespace a socket is open in
+        self.watching: NamespaceId | None = None  # the selected one, when a socket is open
         self.watching_host: NamespaceId | None = None  # the host's, when it is not ours
+        self.sockets = 0  # namespace sockets open now (besides the thread's own)
 
     # --- ports.ChangeWatcher --------------------------------------------------------
 
-    def start(self, on_change: Callable[[str], None]) -> None:
+    def start(
+        self,
+        on_change: Callable[[str], None],
+        on_coverage: Callable[[WatchCoverage], None] | None = None,
+    ) -> None:
         if self._thread is not None:
             return
         self._on_change = on_change
+        self._on_coverage = on_coverage
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._thread = threading.Thread(target=self._loop, name="nsx-watch", daemon=True)
         self._thread.start()
@@ -160,6 +133,12 @@ class NetlinkWatcher:
             t = threading.Thread(target=self._engines_start, name="nsx-watch-engines", daemon=True)
             self._engine_threads.append(t)
             t.start()
+
+    def watch_all(self, namespaces: Mapping[NamespaceId, Sequence[str]]) -> None:
+        with self._lock:
+            self._all = {ns: tuple(paths) for ns, paths in namespaces.items()}
+            self._all_round += 1
+        self._wake()
 
     def watch_namespace(self, ns: NamespaceId | None) -> None:
         with self._lock:
@@ -173,6 +152,11 @@ class NetlinkWatcher:
         with self._lock:
             self._host = (ns, path)
         self._wake()
+
+    def coverage(self) -> WatchCoverage | None:
+        """What watch_all's namespaces came to, as last settled (None before)."""
+        with self._lock:
+            return self._coverage
 
     def stop(self) -> None:
         self._stop.set()
@@ -195,18 +179,23 @@ class NetlinkWatcher:
             with contextlib.suppress(OSError):
                 os.write(self._wake_w, b"x")
 
+    def _error(self, msg: str) -> None:
+        self.errors.append(msg)
+        if len(self.errors) > 2 * ERRORS_KEPT:
+            del self.errors[:-ERRORS_KEPT]
+
     def _notify(self, reason: str) -> None:
         cb = self._on_change
         if cb is not None and not self._stop.is_set():
             try:
                 cb(reason)
             except Exception as err:  # the UI may be shutting down
-                self.errors.append(f"on_change failed: {err}")
+                self._error(f"on_change failed: {err}")
 
     def _loop(self) -> None:
         poller = select.poll()
-        host = netlink_socket()
-        poller.register(host.fileno(), select.POLLIN)
+        own = netlink_socket()
+        poller.register(own.fileno(), select.POLLIN)
         poller.register(self._wake_r, select.POLLIN)
         mounts = None
         try:
@@ -214,117 +203,128 @@ class NetlinkWatcher:
             mounts.read()
             poller.register(mounts.fileno(), select.POLLPRI | select.POLLERR)
         except OSError as err:
-            self.errors.append(f"mountinfo: {err}")
-        ns_sock: socket.socket | None = None
-        host_sock: socket.socket | None = None
+            self._error(f"mountinfo: {err}")
+        own_id: NamespaceId | None = None
+        with contextlib.suppress(OSError):
+            own_id = nsfs.own_netns()
+        socks = NamespaceSockets(
+            poller,
+            own_id,
+            max_sockets=self.max_sockets,
+            paths=self._paths,
+            scan=scan_proc_netns,
+            error=self._error,
+        )
         known = scan_proc_netns()
         last_scan = time.monotonic()
         last_note = 0.0
+        reasons: set[str] = set()  # seen, not told yet (MIN_GAP since the last telling)
+        planned = -1  # the watch_all round the sockets follow
         try:
             while not self._stop.is_set():
-                wait = max(0.0, last_scan + self.rescan_interval - time.monotonic())
-                events = poller.poll(int(wait * 1000) + 1)
-                reasons: set[str] = set()
+                now = time.monotonic()
+                wait = max(0.0, last_scan + self.rescan_interval - now)
+                if reasons:
+                    wait = min(wait, max(0.0, last_note + MIN_GAP - now))
+                # Opening under way: look at events, then open the next batch at once.
+                # Never a sleep here: the gap between two tellings is waited in poll,
+                # so events keep being drained and sockets opened meanwhile.
+                events = poller.poll(0 if socks.walking else int(wait * 1000) + 1)
+                replan = changed = False
                 for fd, _ev in events:
-                    if fd == host.fileno():
-                        _drain(host)
-                        reasons.add("host netlink")
-                    elif ns_sock is not None and fd == ns_sock.fileno():
-                        _drain(ns_sock)
-                        reasons.add("namespace netlink")
-                    elif host_sock is not None and fd == host_sock.fileno():
-                        _drain(host_sock)
+                    if fd == own.fileno():
+                        drain(own)
                         reasons.add("host netlink")
                     elif fd == self._wake_r:
                         _drain_fd(self._wake_r)
-                        ns_sock = self._switch(poller, ns_sock, known)
-                        if host_sock is None:
-                            host_sock = self._open_host(poller)
+                        replan = True
                     elif mounts is not None and fd == mounts.fileno():
                         mounts.seek(0)
                         mounts.read()
                         reasons.add("mounts")
+                        # `ip netns del`: let that namespace go now, not after a read
+                        changed |= socks.prune_mounts()
+                    elif (ns := socks.drain(fd)) is not None:
+                        host = self._host
+                        is_host = host is not None and ns == host[0]
+                        reasons.add("host netlink" if is_host else "namespace netlink")
+                if replan:
+                    planned = self._plan(socks, planned)
                 now = time.monotonic()
                 if now - last_scan >= self.rescan_interval:
                     last_scan = now
                     current = scan_proc_netns()
                     if current.keys() != known.keys():
                         reasons.add("processes")
+                    # Every time (a process may have come and gone between two scans):
+                    # a dict lookup per socket.
+                    changed |= socks.prune_processes(current)
                     known = current
-                if reasons and not self._stop.is_set():
-                    gap = last_note + MIN_GAP - now
-                    if gap > 0:
-                        self._stop.wait(gap)
-                    last_note = time.monotonic()
+                if socks.walking:
+                    socks.step(known)
+                    changed = True
+                if replan or changed:
+                    self._settled(socks, planned)
+                now = time.monotonic()
+                if reasons and now >= last_note + MIN_GAP and not self._stop.is_set():
+                    last_note = now
                     self._notify(", ".join(sorted(reasons)))
+                    reasons = set()
+        except nsfs.ThreadStranded as err:
+            # Stuck in another namespace: nothing this thread does can be trusted now.
+            self._error(f"watching stopped: {err}")
+            left = socks.coverage()
+            socks.close_all()
+            self._report(WatchCoverage(unwatched=left.watched + left.unwatched + left.pending))
         finally:
-            host.close()
-            for sock in (ns_sock, host_sock):
-                if sock is not None:
-                    sock.close()
+            own.close()
+            socks.close_all()
+            self.sockets = 0
             if mounts is not None:
                 mounts.close()
 
-    def _switch(
-        self, poller: select.poll, old: socket.socket | None, known: dict[int, str]
-    ) -> socket.socket | None:
+    def _plan(self, socks: NamespaceSockets, planned: int) -> int:
+        """Tell ``socks`` what to watch now, best first: the host's namespace, the
+        selected one, then the rest of the last full read. Returns the watch_all round."""
         with self._lock:
-            want = self._want
-        if want == self.watching and (old is not None or want is None):
-            return old
-        if old is not None:
-            with contextlib.suppress(KeyError, ValueError):
-                poller.unregister(old.fileno())
-            old.close()
-        self.watching = None
-        if want is None or _is_own(want):
-            return None
-        sock = None
-        tried = self._candidates(want, known)
-        last: OSError | None = None
-        for path in tried:
+            want, host, every, round_ = self._want, self._host, self._all, self._all_round
+        order: list[NamespaceId] = []
+        paths: dict[NamespaceId, tuple[str, ...]] = dict(every or {})
+        if host is not None:
+            order.append(host[0])
+            paths[host[0]] = (host[1], *paths.get(host[0], ()))
+        if want is not None:
+            order.append(want)
+        order.extend(every or ())
+        urgent = [ns for ns in (host[0] if host else None, want) if ns is not None]
+        # A new full read: try again what failed before; a new selection: that one.
+        retry: bool | list[NamespaceId] = True if round_ != planned else urgent
+        socks.want(order, paths, retry=retry, urgent=urgent)
+        return round_
+
+    def _settled(self, socks: NamespaceSockets, planned: int) -> None:
+        """Publish what is watched; report coverage once opening is done and it moved."""
+        with self._lock:
+            want, host = self._want, self._host
+        self.watching = want if want is not None and socks.holds(want) else None
+        self.watching_host = host[0] if host is not None and socks.holds(host[0]) else None
+        self.sockets = socks.count
+        if socks.walking or planned < 1:
+            return  # watch_all not called yet: nothing to be honest about
+        coverage = socks.coverage()
+        with self._lock:
+            if coverage == self._coverage:
+                return
+            self._coverage = coverage
+        self._report(coverage)
+
+    def _report(self, coverage: WatchCoverage) -> None:
+        cb = self._on_coverage
+        if cb is not None and not self._stop.is_set():
             try:
-                sock = netlink_socket_in(path, want)
-                break
-            except nsfs.ThreadStranded:
-                raise  # this thread is stuck in another namespace: it must end
-            except OSError as err:
-                last = err
-        if sock is None:
-            why = f": {last}" if last is not None else ""
-            self.errors.append(f"cannot watch netns {want.ino} (tried {len(tried)} paths){why}")
-            return None
-        poller.register(sock.fileno(), select.POLLIN)
-        self.watching = want
-        return sock
-
-    def _open_host(self, poller: select.poll) -> socket.socket | None:
-        with self._lock:
-            host = self._host
-        if host is None or _is_own(host[0]):  # on this thread: the loop's own netns
-            return None
-        ns, path = host
-        try:
-            sock = netlink_socket_in(path, expect=ns)
-        except OSError as err:
-            self.errors.append(f"cannot watch the host netns: {err}")
-            return None
-        poller.register(sock.fileno(), select.POLLIN)
-        self.watching_host = ns
-        return sock
-
-    def _candidates(self, want: NamespaceId, known: dict[int, str]) -> list[str]:
-        """Every path that may open ``want``: the collector's first, then a process or
-        thread in it, then our own netns bind mounts. Each is verified when opened."""
-        candidates: list[str] = []
-        if self._paths is not None:
-            with contextlib.suppress(Exception):  # the source may be mid-refresh
-                candidates.extend(self._paths(want))
-        fresh = known.get(want.ino) or scan_proc_netns().get(want.ino)
-        if fresh:
-            candidates.append(fresh)
-        candidates.extend(nsfs_mounts())
-        return [p for p in dict.fromkeys(candidates) if p]
+                cb(coverage)
+            except Exception as err:  # the UI may be shutting down
+                self._error(f"on_coverage failed: {err}")
 
     # --- container engine events ----------------------------------------------------
 
@@ -352,26 +352,8 @@ class NetlinkWatcher:
             except Exception as err:
                 msg = f"{e.name} events: {type(err).__name__}: {err}"
                 if not self.errors or self.errors[-1] != msg:
-                    self.errors.append(msg)
+                    self._error(msg)
             self._stop.wait(self.docker_retry)
-
-
-def _is_own(ns: NamespaceId) -> bool:
-    try:
-        return nsfs.own_netns() == ns
-    except OSError:
-        return False
-
-
-def _drain(sock: socket.socket) -> None:
-    for _ in range(1000):
-        try:
-            if not sock.recv(65536):
-                return
-        except BlockingIOError:
-            return
-        except OSError:  # ENOBUFS: we missed some, which is still "something changed"
-            return
 
 
 def _drain_fd(fd: int) -> None:

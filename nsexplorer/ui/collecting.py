@@ -20,8 +20,8 @@ from textual.message import Message
 from textual.timer import Timer
 
 from nsexplorer.errors import NsxError
-from nsexplorer.model import NetNamespace, Snapshot
-from nsexplorer.ports import ChangeWatcher, SnapshotSource
+from nsexplorer.model import NetNamespace, Snapshot, candidate_paths
+from nsexplorer.ports import ChangeWatcher, SnapshotSource, WatchCoverage
 from nsexplorer.textsafe import counted
 from nsexplorer.ui.inventory import Inventory
 from nsexplorer.ui.messages import (
@@ -31,6 +31,7 @@ from nsexplorer.ui.messages import (
     NamespaceVanished,
     ProcessesFetched,
     SnapshotArrived,
+    WatchCoverageChanged,
 )
 from nsexplorer.ui.problemboard import ProblemBoard, live_board
 
@@ -65,6 +66,9 @@ class CollectingApp(App[None]):
         self._collect_cost = 0.0
         self._first_paint: threading.Event | None = None
         self._watching = False
+        self._watch_failed = False
+        self._coverage: WatchCoverage | None = None  # as the watcher last reported it
+        self._live_count: int | None = None  # namespaces in the status line's "live" state
 
     # provided by NsxApp
     @property
@@ -162,15 +166,20 @@ class CollectingApp(App[None]):
             self.inventory.complete = True
             self._collect_done()
             self.call_after_refresh(self._start_watching)
+            self.call_after_refresh(self._watch_every_namespace, message.snapshot)
         elif self.inventory.complete:
             return  # a late cheap pass never overwrites a full one
         if not self.main_up:
             return
         main = self.main
         self.inventory.apply(message.snapshot, selected=main.selected)
-        live = "live" if self.source.live else f"replay {self.replay_name}".strip()
-        state = live if message.complete else "reading interfaces…"
-        main.set_status(f"{counted(len(message.snapshot.namespaces), 'namespace')} · {state}")
+        count = len(message.snapshot.namespaces)
+        if message.complete and self.source.live:
+            self._live_count = count
+            main.set_status(self._live_status(count))
+        else:
+            state = "reading interfaces…" if self.source.live else f"replay {self.replay_name}"
+            main.set_status(f"{counted(count, 'namespace')} · {state.strip()}")
         main.show_inventory()
         self.startup_done()
         if not message.complete and self._first_paint is not None:
@@ -179,6 +188,7 @@ class CollectingApp(App[None]):
     @on(CollectFailed)
     def collect_failed(self, message: CollectFailed) -> None:
         self._collect_done()
+        self._live_count = None
         if not self.main_up:
             return
         self.startup_done()
@@ -222,8 +232,10 @@ class CollectingApp(App[None]):
             return
         self._watching = True
         try:
-            self.watcher.start(self._on_watcher_change)
+            self.watcher.start(self._on_watcher_change, self._on_watch_coverage)
         except Exception as err:  # a broken watcher costs live updates, not the app
+            self._watch_failed = True
+            self._show_live_status()
             self.notify(f"live updates off: {err}", severity="warning", markup=False)
             return
         host = self.inventory.snapshot.host if self.inventory.snapshot else None
@@ -234,6 +246,37 @@ class CollectingApp(App[None]):
                 self.notify(f"host changes not watched: {err}", severity="warning", markup=False)
         if self.main_up:
             self.watch_selected_namespace(self.main.selected_ns)
+
+    def _watch_every_namespace(self, snapshot: Snapshot) -> None:
+        """After each full read: every namespace it found is watched (the watcher opens
+        the new ones and closes those that went), each through the paths that opened it."""
+        if not self._watching or self._watch_failed or self.watcher is None:
+            return
+        every = {ns.id: candidate_paths(ns) for ns in snapshot.namespaces if not ns.gone}
+        try:
+            self.watcher.watch_all(every)
+        except Exception as err:
+            self.log.warning(f"watch_all failed: {err}")
+
+    def _live_status(self, count: int) -> str:
+        """The status line of a live, fully read host: "live" only when every namespace
+        is watched (short: the sidebar is 24 columns at 80x24)."""
+        if self.watcher is None:
+            return f"{counted(count, 'namespace')} · live"
+        return live_status(count, self._coverage, failed=self._watch_failed)
+
+    def _show_live_status(self) -> None:
+        if self._live_count is not None and not self._collecting and self.main_up:
+            self.main.set_status(self._live_status(self._live_count))
+
+    def _on_watch_coverage(self, coverage: WatchCoverage) -> None:
+        # Called from the watcher's thread: post_message is thread-safe.
+        self.post_message(WatchCoverageChanged(coverage))
+
+    @on(WatchCoverageChanged)
+    def watch_coverage_changed(self, message: WatchCoverageChanged) -> None:
+        self._coverage = message.coverage
+        self._show_live_status()
 
     def watch_selected_namespace(self, ns: NetNamespace | None) -> None:
         if not self._watching or self.watcher is None:
@@ -267,6 +310,19 @@ class CollectingApp(App[None]):
         self._debounce_timer = None
         self.inventory.processes.clear()
         self.start_collect()
+
+
+def live_status(count: int, coverage: WatchCoverage | None, *, failed: bool = False) -> str:
+    """The status line of a live, fully read host of ``count`` namespaces: "live" only
+    when the watcher follows every one (short: the sidebar is 24 columns at 80x24)."""
+    if failed or (coverage is not None and coverage.watched == 0 and coverage.unwatched):
+        return f"not live · {counted(count, 'namespace')}"
+    if coverage is None or coverage.pending:
+        return f"{counted(count, 'namespace')} · watch…"  # the watcher is opening its sockets
+    if coverage.unwatched:
+        # The count gives way: "N namespaces · live · ..." would be cut before the news.
+        return f"live · {coverage.unwatched} not watched"
+    return f"{counted(count, 'namespace')} · live"
 
 
 def describe(err: BaseException) -> str:

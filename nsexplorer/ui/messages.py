@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 from nsexplorer.model import NetNamespace, ProcessInfo, Snapshot
-from nsexplorer.ports import RunResult
+from nsexplorer.ports import RunResult, WatchCoverage
 
 if TYPE_CHECKING:
     from nsexplorer.ui.render_views import Finding
@@ -66,6 +66,16 @@ class ChangeDetected(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, ChangeDetected)
+
+
+@dataclass
+class WatchCoverageChanged(Message):
+    """How many namespaces the watcher follows live settled differently."""
+
+    coverage: WatchCoverage
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, WatchCoverageChanged)
 
 
 @dataclass

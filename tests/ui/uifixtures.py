@@ -10,7 +10,7 @@ and a veth whose peer could not be resolved.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -34,7 +34,7 @@ from nsexplorer.model import (
     Source,
 )
 from nsexplorer.model_inside import INSIDE_PARTS, InsideFacts
-from nsexplorer.ports import PreparedShell, RunResult
+from nsexplorer.ports import PreparedShell, RunResult, WatchCoverage
 
 DEV = 4
 HOST = 4026531840
@@ -639,16 +639,33 @@ class FakeRunner:
 
 
 class FakeWatcher:
-    """A ChangeWatcher the test drives by hand."""
+    """A ChangeWatcher the test drives by hand. ``watch_all`` reports every namespace
+    watched unless ``coverage`` says otherwise (then that is reported)."""
 
-    def __init__(self) -> None:
+    def __init__(self, coverage: WatchCoverage | None = None) -> None:
         self.on_change: Callable[[str], None] | None = None
+        self.on_coverage: Callable[[WatchCoverage], None] | None = None
         self.watched: list[NamespaceId | None] = []
+        self.every: list[dict[NamespaceId, tuple[str, ...]]] = []
+        self.coverage = coverage
         self.host: tuple[NamespaceId, str] | None = None
         self.stopped = False
 
-    def start(self, on_change: Callable[[str], None]) -> None:
+    def start(
+        self,
+        on_change: Callable[[str], None],
+        on_coverage: Callable[[WatchCoverage], None] | None = None,
+    ) -> None:
         self.on_change = on_change
+        self.on_coverage = on_coverage
+
+    def watch_all(self, namespaces: Mapping[NamespaceId, Sequence[str]]) -> None:
+        self.every.append({ns: tuple(p) for ns, p in namespaces.items()})
+        self.report(self.coverage or WatchCoverage(watched=len(namespaces)))
+
+    def report(self, coverage: WatchCoverage) -> None:
+        if self.on_coverage is not None:
+            self.on_coverage(coverage)
 
     def watch_namespace(self, ns: NamespaceId | None) -> None:
         self.watched.append(ns)
