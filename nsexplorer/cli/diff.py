@@ -11,15 +11,18 @@ import sys
 from nsexplorer import snapshot_json
 from nsexplorer.changes import changes_between
 from nsexplorer.diffing import Change, change_json
+from nsexplorer.errors import NsxError
 from nsexplorer.model import Snapshot
 from nsexplorer.textsafe import visible
 
 
 def run(args: argparse.Namespace) -> int:
+    from nsexplorer.cli.bundle import load_snapshot  # the one snapshot-file reader
+
     try:
-        before = _load(args.before)
-        after = _load(args.after)
-    except _Unreadable as err:
+        before = load_snapshot(args.before)
+        after = load_snapshot(args.after)
+    except NsxError as err:
         print(f"nsexplorer: {visible(str(err))}", file=sys.stderr)
         return 2
     changes = changes_between(before, after)
@@ -44,17 +47,3 @@ def format_changes(before: Snapshot, after: Snapshot, changes: tuple[Change, ...
         where = visible(c.namespace_label or "?")
         lines.append(f"  {where} (inode {c.namespace_inode}): {visible(c.message)}")
     return "\n".join(lines) + "\n"
-
-
-class _Unreadable(Exception):
-    pass
-
-
-def _load(path: str) -> Snapshot:
-    try:
-        with open(path, "rb") as f:
-            return snapshot_json.loads(f.read())
-    except OSError as err:
-        raise _Unreadable(f"cannot read {path}: {err.strerror or err}") from err
-    except (ValueError, KeyError, TypeError) as err:
-        raise _Unreadable(f"{path} is not an nsexplorer snapshot: {err}") from err
