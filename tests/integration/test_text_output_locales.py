@@ -183,7 +183,7 @@ def test_show_of_the_named_netns(objects: Objects, locale: str) -> None:
     assert f": {NETNS_IF_SHOWN}  bridge" in out
 
 
-def test_json_keeps_the_exact_bytes_under_every_locale(objects: Objects) -> None:
+def _documents(objects: Objects) -> dict[str, bytes]:
     documents = {}
     for locale in LOCALES:
         if locale == "en_US.UTF-8" and objects.en_us is None:
@@ -192,6 +192,17 @@ def test_json_keeps_the_exact_bytes_under_every_locale(objects: Objects) -> None
         assert done.returncode == 0, done.stderr
         # the time the inside facts were read is the one value that may differ
         documents[locale] = re.sub(rb'"read_at": "[^"]*"', b'"read_at": ""', done.stdout)
+    return documents
+
+
+def test_json_keeps_the_exact_bytes_under_every_locale(objects: Objects) -> None:
+    # The host moves between two reads (an IPv6 multicast report bumps a counter,
+    # another nsexplorer's watcher socket comes and goes): a difference that a second
+    # round does not show again is that, not the locale; one that stays is the locale's.
+    for _ in range(3):
+        documents = _documents(objects)
+        if len(set(documents.values())) == 1:
+            break
     assert len(set(documents.values())) == 1, "JSON differs between locales"
     doc = json.loads(next(iter(documents.values())))
     names = [os.fsencode(i["name"]) for i in doc["interfaces"]]
