@@ -158,7 +158,7 @@ class CapturingScreen(ActingScreen):
             try:
                 order = parse_capture_line(line, interface)
             except ValueError as err:
-                self.nsx.notify(f"capture not started: {err}", severity="error")
+                self.nsx.notify(f"capture not started: {err}", severity="error", markup=False)
                 return
             if line.strip():
                 if line in self._capture_history:

@@ -165,7 +165,10 @@ class IncidentScreen(CapturingScreen):
         self.settle_selection()
         ns = self.selected_ns
         if ns is None:
-            self.nsx.notify(f"nothing is selected ({self.nothing_selected_why()}): nothing to mark")
+            self.nsx.notify(
+                f"nothing is selected ({self.nothing_selected_why()}): nothing to mark",
+                markup=False,
+            )
             return
         self.marks.toggle(ns.inode)
         self.decorate_sidebar()
@@ -215,7 +218,7 @@ class IncidentScreen(CapturingScreen):
         try:
             argv = shell_words(line)
         except ValueError as err:
-            self.nsx.notify(f"cannot parse that command: {err}", severity="error")
+            self.nsx.notify(f"cannot parse that command: {err}", severity="error", markup=False)
             return
         if not argv:
             return
