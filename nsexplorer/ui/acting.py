@@ -177,18 +177,26 @@ class ActingScreen(Screen[None]):
         prompt = RunPrompt(ns, history=self._cmd_history, all_namespaces=self.all_namespaces)
         self.app.push_screen(prompt, chosen)
 
-    def _run_line(self, runner: CommandRunner, ns: NetNamespace, line: str) -> None:
+    def take_line(self, line: str) -> list[str] | None:
+        """The argv a prompt's line means (see ``shell_words``), remembered in the
+        history; None (said why, when it could not be parsed) when nothing is to run."""
         try:
             argv = shell_words(line)
         except ValueError as err:
             self.nsx.notify(f"cannot parse that command: {err}", severity="error", markup=False)
-            return
+            return None
         if not argv:
-            return
+            return None
         if line in self._cmd_history:
             self._cmd_history.remove(line)
         self._cmd_history.append(line)
         del self._cmd_history[:-HISTORY_LIMIT]
+        return argv
+
+    def _run_line(self, runner: CommandRunner, ns: NetNamespace, line: str) -> None:
+        argv = self.take_line(line)
+        if argv is None:
+            return
         now = self._still_there(ns)
         if now is not None:
             self.run_in(runner, now, argv, line.strip())

@@ -41,7 +41,7 @@ from nsexplorer.ui.screens.changes import ChangesScreen, ChangeTracker
 from nsexplorer.ui.screens.dialogs import PromptScreen
 from nsexplorer.ui.screens.fanout import FanOut, FanOutDone, FanOutScreen, outcome_text
 from nsexplorer.ui.screens.problems import Jump, ifindex_for
-from nsexplorer.ui.screens.prompts import mode_text, shell_words
+from nsexplorer.ui.screens.prompts import mode_text
 from nsexplorer.ui.session import now_iso
 from nsexplorer.ui.widgets.sidebar import NamespaceTree
 
@@ -215,16 +215,9 @@ class IncidentScreen(CapturingScreen):
         self.app.push_screen(FanOutPrompt(title, history=self._cmd_history), chosen)
 
     def _fan_out(self, fanout: FanOut, targets: Sequence[NetNamespace], line: str) -> None:
-        try:
-            argv = shell_words(line)
-        except ValueError as err:
-            self.nsx.notify(f"cannot parse that command: {err}", severity="error", markup=False)
+        argv = self.take_line(line)
+        if argv is None:
             return
-        if not argv:
-            return
-        if line in self._cmd_history:
-            self._cmd_history.remove(line)
-        self._cmd_history.append(line)
         inv = self.nsx.inventory
         still = [now for ns in targets if (now := inv.get(ns.inode)) and not now.gone]
         if not still:
