@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
+from nsexplorer.link_state import ADMIN_DOWN, compact_state, link_state
 from nsexplorer.link_state import Lookup as Lookup  # noqa: PLC0414 - re-exported for panes
-from nsexplorer.link_state import compact_state, link_state
 from nsexplorer.model import (
     Container,
     Group,
@@ -189,6 +189,10 @@ def peer_text(iface: Interface, lookup: Lookup) -> Text:
             text.append(" (")
             text.append_text(safe(other.master))
             text.append(")")
+        if other is not None and other.admin_up is False:
+            # the cause of this end's "no carrier", beside the end to `ip link set up`
+            text.append(", ")
+            text.append_text(plain(ADMIN_DOWN, BAD))
     return text
 
 

@@ -57,6 +57,9 @@ async def test_at_120x40_the_name_stays_narrow_and_the_peer_is_in_view(
         assert name.width <= 16  # a Docker network no longer widens it
         assert state.width <= 10  # "no carrier", not "up, no carrier (peer admin down)"
         assert "no carrier" in _line(app, "nsxlab-a-h")
+        # the cause beside the end to set up, in the peer column; other peers say nothing
+        assert table.get_row("11")[3].plain == "→ veth0 in nsxlab-a, admin down"
+        assert "admin down" not in table.get_row("12")[3].plain
         assert "→ eth0 in nsxlab-web" in _line(app, "veth46024eb")  # namespace not cut
         # the Docker network is still told, in the master column of its bridge
         bridge = table.get_row("5")
