@@ -156,6 +156,7 @@ class ActingScreen(Screen[None]):
             self.output_pane().add(render.safe(f"warning: {warning}", ALERT))
 
     def _refuse(self, message: str) -> None:
+        self.nsx.drop_rest_of_burst()
         self.nsx.notify(message, title="refused", severity="error")
         self.output_pane().add(render.plain(f"refused: {message}", BAD))
 
@@ -167,6 +168,7 @@ class ActingScreen(Screen[None]):
             return
         runner, ns = target
         if self.command_running:
+            self.nsx.drop_rest_of_burst()
             self.nsx.notify("a command is still running (ctrl+c cancels it)", severity="warning")
             return
 

@@ -41,6 +41,7 @@ from nsexplorer.ui.contrast import Legible
 from nsexplorer.ui.incident import IncidentTools
 from nsexplorer.ui.main_screen import MainScreen
 from nsexplorer.ui.palette import GotoNamespace
+from nsexplorer.ui.typeahead import TypeAhead
 from nsexplorer.ui.wire import Encoded, Wire
 
 STARTUP_GRACE = 1.0  # seconds: mount the rest of the UI by then even if discovery is slow
@@ -106,10 +107,25 @@ class NsxApp(CollectingApp):
         self._data_shown = False
         self._wire: Wire | None = None if os.environ.get("NSX_WIRE") == "full" else Wire()
         self.console.push_theme(roles.console_theme(None))  # until the screen has its CSS
+        self._typeahead = TypeAhead(
+            self._top_screen, self.on_event, self.set_timer, self._keys_dropped
+        )
 
     def get_default_screen(self) -> MainScreen:
         self._main = MainScreen()
+        self._typeahead.always_ready(self._main)
         return self._main
+
+    def _top_screen(self) -> Screen[Any] | None:
+        return self.screen if self.screen_stack else None
+
+    def drop_rest_of_burst(self) -> None:
+        """An action refused its key: the keys typed with it were meant for a prompt
+        that did not open; they must not act as keys (see ui/typeahead.py)."""
+        self._typeahead.drop_rest_of_burst()
+
+    def _keys_dropped(self) -> None:
+        self.notify("ignored the keys typed right after it", severity="warning")
 
     @property
     def main(self) -> MainScreen:
@@ -125,23 +141,35 @@ class NsxApp(CollectingApp):
     # --- keys: the filter takes them as they arrive ---------------------------------
 
     async def on_event(self, event: events.Event) -> None:
-        """Keys reach the main screen's filter here, in arrival order, before bindings
-        and before any widget's queue (see MainScreen.take_key)."""
+        """Keys are handled here in arrival order, before any widget's queue: the main
+        screen's filter takes them (MainScreen.take_key), then its bindings run at once;
+        a screen one of them opened gets the keys typed after it (ui/typeahead.py)."""
         if isinstance(event, events.Key) and not event.is_forwarded:
             split = escape_then_key(event)
             if split is not None:
                 for key in split:
                     await self.on_event(key)
                 return
-        screen = self.screen if self.screen_stack else None
-        if isinstance(event, events.Key) and not event.is_forwarded:
-            self._key_gap, self._last_key_at = event.time - self._last_key_at, event.time
-        if isinstance(screen, MainScreen) and not event.is_forwarded:
-            if isinstance(event, events.Key) and screen.take_key(event.key, event.character):
+            if self._typeahead.hold(event):
                 return
+            self._key_gap, self._last_key_at = event.time - self._last_key_at, event.time
+        screen = self._top_screen()
+        if isinstance(screen, MainScreen) and not event.is_forwarded:
+            if isinstance(event, events.Key):
+                if screen.take_key(event.key, event.character):
+                    return
+                if await self._run_binding_now(event.key):
+                    return
             if isinstance(event, events.Paste) and screen.take_paste(event.text):
                 return
         await super().on_event(event)
+
+    async def _run_binding_now(self, key: str) -> bool:
+        """The binding Textual would run once ``key`` had gone through the focused
+        widget's queue and back (the main screen has no text field to type into)."""
+        if await self._check_bindings(key, priority=True):
+            return True
+        return await self._check_bindings(key)
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         """Textual's filters (NO_COLOR greys...), then ours: no text under 4.5:1."""

@@ -7,6 +7,7 @@ one, Docker containers on the testbed) and against a saved snapshot (`--from FIL
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import secrets
@@ -199,6 +200,28 @@ def test_run_a_command_with_x(lab: LabState, term: Callable[..., Term]) -> None:
     assert "ip netns exec nsxlab-a ip -br link" in screen  # the equivalent command
     log = Path(t.audit_log).read_text()
     assert "nsxlab-a" in log and "ip" in log
+
+
+def test_keys_typed_with_x_in_one_write_reach_its_prompt(
+    lab: LabState, term: Callable[..., Term]
+) -> None:
+    """`x`, a command and Enter in one write (a paste, a laggy link): the whole command
+    runs, every round; none of its letters acts as a main-screen key (c, s, /, n)."""
+    t = term(width=100)
+    live_ready(t)
+    find(t, "10.215.1.1", "nsxlab-a")
+    for round_no in range(6):
+        t.text(f"xecho nsx-ahead-{round_no} c s n /tmp\r")
+        out = f"nsx-ahead-{round_no} c s n /tmp"
+        # the header ("$ echo …") and the output line, then the run has ended
+        t.wait(lambda s, out=out: s.count(out) >= 2, f"round {round_no}'s whole output")
+        t.wait(lambda s: "● running" not in s, f"round {round_no} to end")
+        screen = t.screen()
+        assert "Run in" not in screen and "/ filter" not in screen.splitlines()[0]
+    runs = [json.loads(line) for line in Path(t.audit_log).read_text().splitlines()]
+    echoed = [r["argv"][r["argv"].index("echo") :] for r in runs if "echo" in r.get("argv", ())]
+    # each round ran once, whole: nothing cut short ran instead
+    assert echoed == [["echo", f"nsx-ahead-{n}", "c", "s", "n", "/tmp"] for n in range(6)]
 
 
 @pytest.mark.root

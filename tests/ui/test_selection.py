@@ -23,6 +23,8 @@ from uifixtures import (
 
 from nsexplorer.ui.screens.dialogs import ConfirmScreen, PromptScreen
 from nsexplorer.ui.screens.prompts import RunPrompt
+from nsexplorer.ui.typeahead import DROP_GAP
+from nsexplorer.ui.widgets.filterbar import FilterBar
 from nsexplorer.ui.widgets.output import OutputPane
 from nsexplorer.ui.widgets.sidebar import NamespaceTree
 
@@ -96,11 +98,19 @@ async def test_a_filter_matching_nothing_selects_nothing(make_app: AppFactory) -
             assert len(app.screen_stack) == 1, "an action opened a prompt with no selection"
             assert app.selected is None and app.selected_ns is None
             assert "nothing selected" in widget_text(app.query_one("#title"))
+            await pilot.pause(DROP_GAP + 0.05)  # a key of its own, not the burst's rest
             await pilot.press("escape")
             await settle(pilot)
         out = "\n".join(app.query_one(OutputPane).transcript)
-        assert out.count("nothing is selected") == 30
-        assert runner.runs == []
+        # `x` refused; `s` and `n`, typed with it, were dropped, not refused one by one
+        assert out.count("nothing is selected") == 10
+        assert runner.runs == [] and runner.prepared == 0 and runner.named == []
+        # a key typed on its own after the burst is a key again
+        await pilot.pause(DROP_GAP + 0.05)
+        await pilot.press("x")
+        await settle(pilot)
+        assert isinstance(app.screen, RunPrompt)  # the filter was cleared: a selection
+        assert app.screen.target.inode == app.selected
 
 
 async def test_typing_more_narrows_then_widens_without_a_stale_selection(
@@ -221,3 +231,57 @@ async def test_a_hostile_name_is_found_as_it_is_shown(make_app: AppFactory) -> N
         await settle(pilot)
         assert app.selected == LAB_B
         assert set(app.query_one(NamespaceTree).inodes()) == {LAB_B}
+
+
+async def test_keys_typed_after_x_in_one_burst_all_reach_its_prompt(
+    make_app: AppFactory,
+) -> None:
+    """`x` and the command after it in one read (a paste, a laggy link): every key goes
+    to the prompt, none runs as a main-screen key (`c` copy, `s` shell, `/` filter, `n`
+    name), and the whole command runs, once, in the highlighted namespace."""
+    runner = FakeRunner()
+    app = make_app(runner=runner)
+    command = "echo /tmp/x c s n b p ? q"  # each a main-screen key on its own
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for round_no in range(5):
+            target = (LAB_A, LAB_B)[round_no % 2]
+            app.goto(target)
+            await settle(pilot)
+            burst(app, ["x", *command, "enter"])
+            await settle(pilot)
+            assert len(app.screen_stack) == 1, f"round {round_no}: a screen left open"
+            assert runner.prepared == 0, "a key opened a shell"
+            assert runner.named == []
+            assert app.query_one(FilterBar).editing is False, "a key opened the filter"
+            assert runner.runs[-1][0] == target
+            assert " ".join(runner.runs[-1][1]) == command, runner.runs[-1]
+        assert len(runner.runs) == 5
+
+
+async def test_letters_typed_with_a_refused_x_never_act_as_keys(make_app: AppFactory) -> None:
+    """`x` refused while a command runs: the command typed with it must not run as keys
+    (`s` would open a shell and the rest be typed into it)."""
+    runner = FakeRunner(block=True)
+    app = make_app(runner=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(LAB_A)
+        await settle(pilot)
+        burst(app, ["x", *"sleep 100", "enter"])  # runs, and blocks
+        for _ in range(200):  # not settle(): it waits for the command to end
+            await pilot.pause(0.01)
+            if runner.runs and app.command_running:
+                break
+        assert len(runner.runs) == 1 and len(app.screen_stack) == 1
+        burst(app, ["x", *"echo c s n /tmp", "enter"])  # refused: one is running
+        await pilot.pause(0.3)
+        notes = [n.message for n in app._notifications]
+        assert any("still running" in n for n in notes), notes
+        assert sum("ignored the keys typed right after it" in n for n in notes) == 1, notes
+        assert len(app.screen_stack) == 1
+        assert runner.prepared == 0 and runner.named == [] and len(runner.runs) == 1
+        assert app.query_one(FilterBar).editing is False
+        await pilot.press("ctrl+c")
+        await settle(pilot)
+        assert not app.command_running

@@ -1,0 +1,103 @@
+"""Keys typed ahead of a screen that is still opening go to that screen, in order.
+
+Over a laggy link or a paste, ``x`` and the command after it arrive in one read. Textual
+forwards each key to the focused widget's queue as it arrives, so the keys after ``x``
+were queued for the sidebar before ``x`` opened its prompt: they were lost, or ran as
+the main screen's keys (``c`` copies, ``s`` opens a shell, ``/`` filters), and the
+prompt got the rest (``ho hello world`` ran). So the app runs the main screen's key
+bindings as each key arrives (``run_binding_now``: what Textual would do when the key
+bubbled back up, minus the queue in between), and a screen pushed by one of them is
+"opening" until its first focus lands: keys arriving meanwhile are held and replayed to
+it, then, in arrival order. When such a key is refused instead (nothing selected, a
+command still running), the rest of its burst is dropped: it was typed for a prompt that
+never opened, and its letters must not act as keys.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from textual import events
+from textual._time import get_time
+from textual.screen import Screen
+
+HOLD_LIMIT = 2.0  # seconds: a screen that never takes focus gets its keys anyway
+POLL = 0.01  # seconds between looks at the opening screen
+DROP_GAP = 0.1  # seconds: keys closer than this after a refusal are the same burst
+
+
+class TypeAhead:
+    """Holds keys while the top screen is opening; ``replay`` gets them back in order."""
+
+    def __init__(
+        self,
+        top: Callable[[], Screen[Any] | None],
+        replay: Callable[[events.Key], Awaitable[None]],
+        set_timer: Callable[[float, Callable[[], Awaitable[None]]], object],
+        on_dropped: Callable[[], None],
+    ) -> None:
+        self._top = top
+        self._replay = replay
+        self._set_timer = set_timer
+        self._on_dropped = on_dropped
+        self._dropping_after: float | None = None  # time of the last key dropped
+        self._dropped = False
+        self._held: list[events.Key] = []
+        self._since: float | None = None
+        # screens that have been ready once: a later loss of focus never holds keys
+        self._ready: weakref.WeakSet[Screen[Any]] = weakref.WeakSet()
+
+    def always_ready(self, screen: Screen[Any]) -> None:
+        """``screen`` takes keys as they come (the main screen: its own rules apply)."""
+        self._ready.add(screen)
+
+    def drop_rest_of_burst(self) -> None:
+        """The key being handled was refused: drop the keys typed right after it."""
+        self._dropping_after, self._dropped = get_time(), False
+
+    def hold(self, key: events.Key) -> bool:
+        """True when ``key`` is held for the opening screen (or behind keys held), or
+        dropped as the rest of a refused key's burst."""
+        if self._dropping_after is not None:
+            if key.time - self._dropping_after < DROP_GAP:
+                if not self._dropped:
+                    self._on_dropped()  # once a burst
+                self._dropped = True
+                self._dropping_after = max(self._dropping_after, key.time)
+                return True
+            self._dropping_after, self._dropped = None, False
+        if not self._held and self._is_ready():
+            return False
+        self._held.append(key)
+        if self._since is None:
+            self._since = get_time()
+            self._set_timer(POLL, self._release)
+        return True
+
+    @property
+    def holding(self) -> int:
+        return len(self._held)
+
+    def _is_ready(self) -> bool:
+        screen = self._top()
+        if screen is None or screen in self._ready:
+            return True
+        # mounted and focused, or mounted with nothing to focus (help)
+        ready = screen.is_mounted and (screen.focused is not None or not screen.focus_chain)
+        if ready:
+            self._ready.add(screen)
+        return ready
+
+    async def _release(self) -> None:
+        since = self._since if self._since is not None else get_time()
+        if not self._is_ready() and get_time() - since < HOLD_LIMIT:
+            self._set_timer(POLL, self._release)
+            return
+        screen = self._top()
+        if screen is not None:
+            self._ready.add(screen)
+        held, self._held, self._since = self._held, [], None
+        for key in held:
+            await self._replay(key)  # may hold again: a key that opens the next screen
