@@ -391,7 +391,9 @@ class MainScreen(IncidentScreen):
         if self._query:
             shown = len(list(self.sidebar_tree.inodes()))
             total = len(self.nsx.inventory.namespaces)
-            state = self._status.partition(" · ")[2]
+            # "N namespaces · state", or a state alone ("not watched: why")
+            count, sep, state = self._status.partition(" · ")
+            state = state if sep else count
             text = f"{shown}/{total} shown · {state}" if shown else f"no match · {state}"
         self._set("status", render.plain(text, "dim"))
 
