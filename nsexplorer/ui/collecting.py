@@ -234,7 +234,7 @@ class CollectingApp(App[None]):
         self._watching = True
         try:
             self.watcher.start(
-                self._on_watcher_change, self._on_watch_coverage, self._on_watch_subscribed
+                self._on_watcher_change, self._on_watch_coverage, self._watcher_subscribed
             )
         except Exception as err:  # a broken watcher costs live updates, not the app
             self._watch_failed = True
@@ -281,7 +281,7 @@ class CollectingApp(App[None]):
         self._coverage = message.coverage
         self._show_live_status()
 
-    def _on_watch_subscribed(self, namespaces: tuple[NamespaceId, ...]) -> None:
+    def _watcher_subscribed(self, namespaces: tuple[NamespaceId, ...]) -> None:
         # Called from the watcher's thread: post_message is thread-safe.
         self.post_message(WatchSubscribed(namespaces))
 
