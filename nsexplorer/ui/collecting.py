@@ -338,17 +338,17 @@ def live_status(
     watcher: bool = True,
 ) -> str:
     """The status line of a live, fully read host of ``count`` namespaces: "live" only
-    when the watcher follows every one; otherwise what is true, "not watched: why"
+    when the watcher follows every one; otherwise what is true, "not live: why"
     (short: the sidebar is 24 columns at 80x24; the count gives way, the tree shows it).
     ``watcher``: one was given at all; ``failed``: it would not start."""
     if not watcher:
-        return "not watched: no watcher"  # nothing re-reads but r
+        return "not live: no watcher"  # nothing re-reads but r
     if failed:
-        return "not watched: error"  # the notification says which
+        return "not live: watch failed"  # the notification says why
     if coverage is not None and coverage.stopped:
-        return "not watched: stopped"  # its thread ended (watcher.errors says why)
+        return "not live: watch ended"  # its thread ended (watcher.errors says why)
     if coverage is not None and coverage.watched == 0 and coverage.unwatched:
-        return "not watched: none open"
+        return "not live: none watched"
     if coverage is None or coverage.pending:
         return f"{counted(count, 'namespace')} · watch…"  # the watcher is opening its sockets
     if coverage.unwatched:

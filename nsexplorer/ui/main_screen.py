@@ -391,7 +391,7 @@ class MainScreen(IncidentScreen):
         if self._query:
             shown = len(list(self.sidebar_tree.inodes()))
             total = len(self.nsx.inventory.namespaces)
-            # "N namespaces · state", or a state alone ("not watched: why")
+            # "N namespaces · state", or a state alone ("not live: why")
             count, sep, state = self._status.partition(" · ")
             state = state if sep else count
             text = f"{shown}/{total} shown · {state}" if shown else f"no match · {state}"
