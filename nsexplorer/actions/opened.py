@@ -39,6 +39,15 @@ NETNS_SCRIPT = (
     'done; exec "$@"'
 )
 
+# MOUNT_NS, after `nsenter --mount=<verified fd> nsenter --net=PATH` (PATH opened inside
+# that mount namespace): first check that this is the network namespace that was asked
+# for ($1, its inode; /proc/self is stat itself, in this netns), then the fresh sysfs.
+MOUNTNS_SCRIPT = (
+    'n=$(stat -L -c %i /proc/self/ns/net) && [ "$n" = "$1" ] || '
+    '{ echo "nsexplorer: not the expected network namespace ($1): $n" >&2; exit 125; }; '
+    "shift; " + entry.SYSFS_SCRIPT
+)
+
 # nsenter options whose namespace applies to children only: nsenter forks for them.
 FORKING = ("pid", "time")
 
@@ -92,6 +101,11 @@ class Opened:
                 return ["nsenter", *rest, "--", *cmd]
             return ["nsenter", *forking, "--", *children.guard(levels=2),
                     "nsenter", *rest, "--", *cmd]  # fmt: skip
+        if kind is Kind.MOUNT_NS:
+            mount = f"--mount={_fd_path(self.fds['mount'])}"
+            return ["nsenter", mount, "--", "nsenter", f"--net={self.way.ref}", "--",
+                    *entry.PRIVATE, "sh", "-c", MOUNTNS_SCRIPT, "sh",
+                    str(self.inodes["net"]), *cmd]  # fmt: skip
         net = f"--net={_fd_path(self.fds['net'])}"
         private = ["unshare", "--mount", "--propagation", "private", "--"]
         if kind is Kind.NAMED:
@@ -102,7 +116,7 @@ class Opened:
     def audit_facts(self, cmd: Sequence[str]) -> dict[str, Any]:
         """For the audit record: what was verified, and the argv that really ran."""
         facts: dict[str, Any] = {"verified_path": self.path, "executed": self.argv(cmd)}
-        if self.way.kind is Kind.ALL:
+        if self.way.kind in (Kind.ALL, Kind.MOUNT_NS):
             facts["namespace_inodes"] = dict(self.inodes)
         return facts
 
@@ -154,6 +168,8 @@ def open_way(
                 return _open_net(way, nsfs.OWN_NETNS, ns.id)
             if way.kind is Kind.ALL:
                 return _open_process(way, ns.id)
+            if way.kind is Kind.MOUNT_NS:
+                return _open_mount_ns(way, ns.id)
             return _open_net(way, entry.checked_path(way), ns.id)
         except PermissionError:
             refused.append(entry.checked_path(way))
@@ -183,6 +199,16 @@ def _own_netns() -> NamespaceId | None:
 def _open_net(way: Entry, path: str, expect: NamespaceId) -> Opened:
     fd, ident = nsfs.open_verified(path, expect=expect)
     return Opened(way, path, {"net": fd}, {"net": ident.ino})
+
+
+def _open_mount_ns(way: Entry, expect: NamespaceId) -> Opened:
+    """The mount namespace file, verified; the network namespace inside is checked by
+    the command itself once it is in there (MOUNTNS_SCRIPT): nsexplorer never switches
+    its own mount namespace."""
+    if way.mount_ns_inode is None:  # pragma: no cover - entry.choices always sets it
+        raise FileNotFoundError(errno.ENOENT, "no mount namespace", way.mount_ns)
+    fd, ident = nsfs.open_verified(way.mount_ns, NamespaceId(expect.dev, way.mount_ns_inode))
+    return Opened(way, way.mount_ns, {"mount": fd}, {"mount": ident.ino, "net": expect.ino})
 
 
 def _open_process(way: Entry, expect: NamespaceId) -> Opened:
