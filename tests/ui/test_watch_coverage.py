@@ -117,3 +117,24 @@ def test_live_status_words() -> None:
     ]
     for text in texts:
         assert len(text) <= 22  # the sidebar's 24 columns less its padding
+
+
+async def test_sockets_subscribed_after_the_read_make_the_app_read_once_more(
+    make_app: AppFactory,
+) -> None:
+    full = lab_snapshot()
+    source = FakeSource(full)
+    watcher = FakeWatcher()
+    app = make_app(source=source, watcher=watcher, debounce=0.01, min_collect_gap=0)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        before = source.collects
+        assert watcher.on_subscribed is not None
+        # a change made between that read and this notice was heard by nobody
+        source.snapshot = replace(full, namespaces=full.namespaces[:-1])
+        watcher.on_subscribed((full.namespaces[-1].id,))
+        await pilot.pause(0.1)
+        await settle(pilot)
+        assert source.collects == before + 1
+        went = app.inventory.get(full.namespaces[-1].inode)
+        assert went is None or went.gone  # the re-read saw it go
