@@ -90,6 +90,7 @@ class LiveSource:
         with self._lock:
             last = self._last
         paths = _paths_of(ns, last)
+        _same_as_read(ns, paths)
         others: list[tuple[NamespaceId, Sequence[str]]] = []
         host = None
         if last is not None:
@@ -138,6 +139,19 @@ class LiveSource:
             paths=tuple(last.paths.get(last.host, ())) if last.host is not None else (),
         )
         return reader.read(target, host, parts, proc=self._proc)
+
+
+def _same_as_read(ns: NetNamespace, paths: Sequence[str]) -> None:
+    """Raise NamespaceGone when ``ns``'s inode now names a new namespace (another
+    kernel id): its interfaces must not be read into the one that was shown."""
+    if ns.cookie is None:
+        return
+    now = discovery.read_cookie(ns.id, paths)
+    if now is not None and now != ns.cookie:
+        raise NamespaceGone(
+            f"namespace {ns.label or ns.inode} is gone: its inode now belongs to another "
+            f"namespace (kernel id {now}, not {ns.cookie})"
+        )
 
 
 def merge(ns: NetNamespace, read: NsRead | None) -> NetNamespace:

@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.timer import Timer
 
 from nsexplorer.errors import NsxError
-from nsexplorer.model import NetNamespace, Snapshot, candidate_paths
+from nsexplorer.model import NetNamespace, Snapshot, candidate_paths, same_namespace
 from nsexplorer.ports import ChangeWatcher, SnapshotSource, WatchCoverage
 from nsexplorer.textsafe import counted
 from nsexplorer.ui.inventory import Inventory
@@ -201,8 +201,8 @@ class CollectingApp(App[None]):
             return
         ns = message.ns
         old = self.inventory.get(ns.inode)
-        if old is None:
-            return
+        if old is None or not same_namespace(old, ns):
+            return  # gone, or its inode now names a new namespace: not this one's facts
         if ns != old:
             self.inventory.replace_namespace(ns)
         self.main.namespace_updated(ns.inode)

@@ -41,6 +41,10 @@ class Marks:
         """Forget marks on namespaces no longer in the snapshot."""
         self._marked &= set(present)
 
+    def forget(self, inodes: Iterable[int]) -> None:
+        """Drop marks on these inodes (now naming a new namespace: not what was marked)."""
+        self._marked -= set(inodes)
+
     def targets(self, shown: Sequence[NetNamespace]) -> list[NetNamespace]:
         """Where "run in marked / all shown" runs. With any mark set: the marked rows
         that are shown and not gone (possibly none: the caller refuses), never a
