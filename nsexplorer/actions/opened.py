@@ -24,7 +24,7 @@ from typing import Any
 
 from nsexplorer.actions import entry
 from nsexplorer.actions.entry import Entry, Kind
-from nsexplorer.errors import ActionFailed, NamespaceGone, NeedsRoot
+from nsexplorer.errors import ActionFailed, NeedsRoot
 from nsexplorer.kernel import children, fdlimit, nsfs
 from nsexplorer.model import NamespaceId, NetNamespace, describe
 
@@ -171,7 +171,7 @@ def open_way(
                     f"(limit {fdlimit.soft_limit()}); nothing was run"
                 ) from err
     if replaced is not None:
-        raise NamespaceGone(replaced_message(ns, replaced))
+        raise entry.replaced(ns, replaced.found)
     if refused and len(refused) == tried:
         denied = f"cannot open namespace {describe(ns)}: permission denied ({', '.join(refused)})"
         if os.geteuid() != 0:
@@ -180,14 +180,6 @@ def open_way(
             f"{denied}, even for root (a process that is not dumpable?); nothing was run"
         )
     raise entry.no_way(ns, ways, all_namespaces)
-
-
-def replaced_message(ns: NetNamespace, err: nsfs.NamespaceReplaced) -> str:
-    """What to say when the inode now names a new namespace (the kernel reused it)."""
-    return (
-        f"namespace {describe(ns)} was replaced since it was read: its inode now belongs "
-        f"to another namespace (kernel id {err.found}, not {err.expected}); nothing ran"
-    )
 
 
 def _check_own(ns: NetNamespace) -> None:

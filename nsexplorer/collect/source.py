@@ -125,9 +125,11 @@ class LiveSource:
         for c in ns.containers:
             for n in c.networks:
                 addresses.extend(a for a in (n.ip_address, n.ipv6_address) if a)
+        paths = _paths_of(ns, last)
+        _same_as_read(ns, paths)
         target = reader.Target(
             id=ns.id,
-            paths=_paths_of(ns, last),
+            paths=paths,
             label=ns.label,
             addresses=tuple(dict.fromkeys(addresses)),
             container_ids=tuple(c.id for c in ns.containers),

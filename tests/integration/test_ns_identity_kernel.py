@@ -138,6 +138,8 @@ def test_an_action_refuses_a_namespace_whose_id_is_not_the_one_read(
     marker = tmp_path / "ran"
     with pytest.raises(NamespaceGone, match=r"was replaced since it was read.*nothing ran"):
         runner.run(other, ["touch", str(marker)])
+    with pytest.raises(NamespaceGone, match="was replaced"):  # before anything is shown
+        runner.equivalent_command(other, ["touch", str(marker)])
     with pytest.raises(NamespaceGone, match="was replaced"):
         runner.prepare_shell(other)
     with pytest.raises(NamespaceGone, match="was replaced"):
