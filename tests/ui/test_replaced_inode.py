@@ -124,3 +124,12 @@ async def test_once_moved_away_the_newcomer_is_listed_and_a_mark_does_not_carry_
         await settle(pilot)
         assert runner.runs == [] and fanned == []
         assert "marked namespace(s) are hidden by the filter or gone" in transcript(app)
+
+
+def test_details_name_the_kernel_id_when_known() -> None:
+    from nsexplorer.ui.render import details_text
+
+    known = before().by_inode(LAB_A)
+    assert known is not None
+    assert f"kernel id     {OLD_COOKIE}" in details_text(known).plain
+    assert "kernel id" not in details_text(replace(known, cookie=None)).plain
