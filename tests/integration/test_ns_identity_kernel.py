@@ -37,7 +37,7 @@ COOKIE_INSIDE = (
     "import socket, struct; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
     "print(struct.unpack('=Q', s.getsockopt(socket.SOL_SOCKET, 71, 8))[0])"
 )
-REUSE_TRIES = 80
+REUSE_TRIES = 120
 
 
 def ident(path: str) -> NamespaceId:
