@@ -12,6 +12,7 @@ namespace given a wrong id, which needs no luck.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import secrets
@@ -240,3 +241,44 @@ def test_a_hidden_namespace_is_verified_by_id_through_the_other_mount_namespace(
             NetNamespace(id=ns.id, bind_mounts=(mount,), cookie=cookie + 1), ["touch", str(marker)]
         )
     assert not marker.exists()
+
+
+@pytest.fixture
+def sleeper(name: str) -> Iterator[int]:
+    """A process inside ``name`` (for --all-namespaces)."""
+    proc = subprocess.Popen(["ip", "netns", "exec", name, "sleep", "120"])
+    try:
+        want = os.stat(f"{NETNS}/{name}").st_ino
+        for _ in range(200):
+            try:
+                if os.stat(f"/proc/{proc.pid}/ns/net").st_ino == want:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.01)
+        yield proc.pid
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_all_namespaces_and_reading_details_check_the_id_too(
+    name: str, sleeper: int, runner: NamespaceRunner, tmp_path: Path
+) -> None:
+    from nsexplorer.collect.source import LiveSource
+
+    ns = read_as_discovery_does(name)
+    if ns.cookie is None:
+        pytest.skip("this kernel has no NS_GET_ID")
+    wrong = NetNamespace(id=ns.id, names=ns.names, pids=(sleeper,), cookie=ns.cookie + 1)
+    marker = tmp_path / "ran"
+    with pytest.raises(NamespaceGone, match="was replaced"):
+        runner.run(wrong, ["touch", str(marker)], all_namespaces=True)
+    assert not marker.exists() and audit(runner) == []
+    right = NetNamespace(id=ns.id, names=ns.names, pids=(sleeper,), cookie=ns.cookie)
+    got = runner.run(right, ["readlink", "/proc/self/ns/net"], all_namespaces=True)
+    assert got.output.strip() == f"net:[{ns.inode}]"
+    source = LiveSource(engines=[])
+    assert source.detail(ns).detailed  # its own id: read
+    with pytest.raises(NamespaceGone, match="its inode now belongs to another namespace"):
+        source.detail(dataclasses.replace(ns, cookie=ns.cookie + 1))
