@@ -173,6 +173,14 @@ class CollectingApp(App[None]):
             return
         main = self.main
         self.inventory.apply(message.snapshot, selected=main.selected)
+        if self.inventory.replaced_now:  # the kernel reused the inode of a deleted one
+            where = ", ".join(f"netns {i}" for i in sorted(self.inventory.replaced_now))
+            self.notify(
+                f"{where}: now a new namespace under the same inode (the one shown was deleted)",
+                title="namespace replaced",
+                severity="warning",
+                markup=False,
+            )
         count = len(message.snapshot.namespaces)
         if message.complete and self.source.live:
             self._live_count = count

@@ -120,6 +120,8 @@ async def test_once_moved_away_the_newcomer_is_listed_and_a_mark_does_not_carry_
         now = inv.get(LAB_A)
         assert now is not None and now.cookie == NEW_COOKIE and now.label == "intruder"
         assert LAB_A not in app.main.marks  # the newcomer is not marked
+        said = [str(n.message) for n in app._notifications]
+        assert f"netns {LAB_A}: now a new namespace under the same inode" in " ".join(said)
         await pilot.press("X")  # run in marked: the one marked is gone, nothing widens
         await settle(pilot)
         assert runner.runs == [] and fanned == []
