@@ -60,8 +60,6 @@ def parse_ns_link(target: str, kind: str = "net") -> int | None:
 
 # ioctl(2) on an nsfs fd: _IOR(0xb7, 0xd, __u64), the namespace's unique 64-bit id.
 NS_GET_ID = 0x8008B70D
-# getsockopt(SOL_SOCKET, SO_NETNS_COOKIE): the same id, for the netns of a socket.
-SO_NETNS_COOKIE = 71
 # What a kernel without NS_GET_ID answers (or an fd that is no nsfs file).
 _NO_ID_ERRNOS = (errno.ENOTTY, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP)
 
@@ -85,25 +83,6 @@ def namespace_cookie(fd: int) -> int | None:
             return None
         raise
     (value,) = struct.unpack("=Q", buf)
-    return int(value) or None
-
-
-def socket_cookie(sock_fd: int) -> int | None:
-    """SO_NETNS_COOKIE of a socket: the unique id of the netns it lives in (Linux 5.14;
-    None before). The same number as :func:`namespace_cookie` of that namespace."""
-    import socket
-    import struct
-
-    sock = socket.socket(fileno=os.dup(sock_fd))
-    try:
-        raw = sock.getsockopt(socket.SOL_SOCKET, SO_NETNS_COOKIE, 8)
-    except OSError as err:
-        if err.errno in (errno.ENOPROTOOPT, errno.EINVAL):
-            return None
-        raise
-    finally:
-        sock.close()
-    (value,) = struct.unpack("=Q", raw)
     return int(value) or None
 
 

@@ -59,8 +59,9 @@ class Inventory:
             ns = fresh
             old = self.by_inode.get(ns.inode)
             if old is not None and not same_namespace(old, ns):
-                self._replaced.add(old.identity)
-                self.replaced_now.add(ns.inode)
+                if old.identity not in self._replaced:  # said once, not at every refresh
+                    self._replaced.add(old.identity)
+                    self.replaced_now.add(ns.inode)
                 if old.inode == selected:
                     continue  # the old one stays, gone (below), while it is selected
                 old = None  # nothing of it carries over to the new one
