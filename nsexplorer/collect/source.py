@@ -167,6 +167,11 @@ def merge(ns: NetNamespace, read: NsRead | None) -> NetNamespace:
         return replace(ns, warnings=(*ns.warnings, why))
     if read.error:
         return replace(ns, warnings=(*ns.warnings, read.error), gone=read.gone)
+    if None not in (ns.cookie, read.cookie) and ns.cookie != read.cookie:
+        # Between discovery and the read the kernel gave the inode to a new namespace:
+        # what was read is not this one's.
+        why = f"gone: its inode now belongs to another namespace (kernel id {read.cookie})"
+        return replace(ns, warnings=(*ns.warnings, why), gone=True)
     return replace(
         ns,
         detailed=True,

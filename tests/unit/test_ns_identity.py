@@ -116,3 +116,18 @@ def test_the_kernel_reader_says_none_where_the_kernel_has_no_id_and_dev_ino_deci
         os.close(fd)
     with pytest.raises(nsfs.NamespaceMismatch):  # and (dev, ino) still decide
         nsfs.open_verified(nsfs.OWN_NETNS, expect=NamespaceId(own.dev, own.ino + 1), cookie=1)
+
+
+def test_a_read_of_another_namespace_under_the_inode_is_not_merged_in() -> None:
+    from nsexplorer.collect.netns_reader import NsRead
+    from nsexplorer.collect.source import merge
+
+    shown = ns(11, detailed=False, interfaces=())
+    other = NsRead(interfaces=(ETH0,), path="/run/netns/nsxid-a", cookie=12)
+    merged = merge(shown, other)
+    assert merged.gone and merged.interfaces == () and merged.cookie == 11
+    assert any("another namespace" in w for w in merged.warnings)
+    same = merge(shown, dataclasses.replace(other, cookie=11))
+    assert same.detailed and same.interfaces == (ETH0,) and not same.gone
+    unknown = merge(shown, dataclasses.replace(other, cookie=None))  # no ids: (dev, ino)
+    assert unknown.detailed and not unknown.gone
