@@ -269,6 +269,8 @@ def format_namespace(
     v = visible
     out: list[str] = []
     out.append(f"{v(ns.label) or 'namespace'}  (inode {ns.inode})")
+    if ns.cookie is not None:
+        out.append(f"  id:      {ns.cookie}  (the kernel's; never reused, unlike the inode)")
     out.append(f"  group:   {group_of(ns)}")
     out.append(f"  found:   {', '.join(str(s) for s in ns.sources) or '-'}")
     out.append(f"  access:  {v(ns.access_path) or '-'}")

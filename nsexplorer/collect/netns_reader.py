@@ -38,6 +38,7 @@ class NsRead:
     path: str = ""  # the path that opened it
     rules: tuple[Rule, ...] = ()
     warnings: tuple[str, ...] = ()  # about this namespace's data (interrupted dumps, ...)
+    cookie: int | None = None  # the kernel id of what was read (None: not known)
 
 
 def _read_of(
@@ -48,6 +49,7 @@ def _read_of(
     peers: dict[tuple[NamespaceId, int], Peer],
     parents: dict[tuple[NamespaceId, int], Peer],
     path: str,
+    cookie: int | None = None,
 ) -> NsRead:
     return NsRead(
         interfaces=wiring.build_interfaces(ns_id, dump, peers, parents),
@@ -55,6 +57,7 @@ def _read_of(
         rules=tuple(dump.rules),
         path=path,
         warnings=notes,
+        cookie=cookie,
     )
 
 
@@ -194,6 +197,7 @@ def _read_all(
                 peers=peers,
                 parents=parents,
                 path=pool.path_of(ns_id),
+                cookie=pool.cookie_of(ns_id),
             )
     finally:
         pool.close_all()
@@ -360,6 +364,7 @@ def _read_one(
             peers=peers,
             parents=parents,
             path=pool.path_of(ns_id),
+            cookie=pool.cookie_of(ns_id),
         )
     finally:
         pool.close_all()

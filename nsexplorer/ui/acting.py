@@ -21,7 +21,7 @@ from textual.app import SuspendNotSupported
 from textual.screen import Screen
 
 from nsexplorer.errors import NsxError
-from nsexplorer.model import NetNamespace, ns_label
+from nsexplorer.model import NetNamespace, ns_label, same_namespace
 from nsexplorer.ports import CommandRunner, RunResult
 from nsexplorer.ui import render
 from nsexplorer.ui.messages import ActionFinished, CommandFinished, CommandOutput
@@ -134,17 +134,25 @@ class ActingScreen(Screen[None]):
             self._refuse(NOTHING_SELECTED.format(why=self.nothing_selected_why()))
             return None
         if ns.gone:
-            self._refuse(f"{ns_label(ns)} (netns {ns.inode}) is gone; nothing ran")
+            self._refuse(self._gone_message(ns))
             return None
         return app.runner, ns
 
     def _still_there(self, ns: NetNamespace) -> NetNamespace | None:
         """The namespace a prompt named, as known now (None, after saying so, if gone)."""
         now = self.nsx.inventory.get(ns.inode)
-        if now is None or now.gone:
-            self._refuse(f"{ns_label(ns)} (netns {ns.inode}) is gone; nothing ran")
+        if now is None or now.gone or not same_namespace(now, ns):
+            self._refuse(self._gone_message(ns))
             return None
         return now
+
+    def _gone_message(self, ns: NetNamespace) -> str:
+        if self.nsx.inventory.was_replaced(ns):
+            return (
+                f"{ns_label(ns)} (netns {ns.inode}) was replaced since it was read: a new "
+                "namespace now has its inode; nothing ran"
+            )
+        return f"{ns_label(ns)} (netns {ns.inode}) is gone; nothing ran"
 
     def notify_runner_warnings(self) -> None:
         """What the runner warns about (an audit record not written: the action ran)."""

@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from nsexplorer.errors import NsxError
-from nsexplorer.model import NetNamespace, Snapshot, ns_label
+from nsexplorer.model import NetNamespace, Snapshot, ns_label, same_namespace
 from nsexplorer.ports import (
     BundleWriter,
     BundleWritten,
@@ -116,6 +116,7 @@ class IncidentScreen(CapturingScreen):
         --since gave one)."""
         inv = self.nsx.inventory
         self.marks.keep_only(inv.by_inode)
+        self.marks.forget(inv.replaced_now)  # a new namespace under a marked inode
         snap = inv.snapshot
         if inv.complete and snap is not None:
             fresh, origin = self._track(snap)
@@ -219,7 +220,11 @@ class IncidentScreen(CapturingScreen):
         if argv is None:
             return
         inv = self.nsx.inventory
-        still = [now for ns in targets if (now := inv.get(ns.inode)) and not now.gone]
+        still = [
+            now
+            for ns in targets
+            if (now := inv.get(ns.inode)) and not now.gone and same_namespace(now, ns)
+        ]
         if not still:
             self._refuse("every namespace chosen is gone: nothing ran")
             return

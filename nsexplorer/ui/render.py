@@ -267,6 +267,8 @@ def details_text(ns: NetNamespace, also: Sequence[str] = ()) -> Text:
     t.append("Namespace\n", style="bold underline")
     _kv(t, "inode", plain(str(ns.inode)))
     _kv(t, "device", plain(str(ns.id.dev)))
+    if ns.cookie is not None:  # the kernel's own id: never reused, unlike the inode
+        _kv(t, "kernel id", plain(str(ns.cookie)))
     _kv(t, "group", plain(group_of(ns).value))
     _kv(t, "found by", plain(", ".join(s.value for s in ns.sources) or "-"))
     if ns.access_path:
