@@ -367,7 +367,7 @@ class MainScreen(IncidentScreen):
         if inode == self.selected:
             ns = self.selected_ns
             if ns is not None and self.pane == "counters":
-                self.counters.record(ns, time.monotonic())
+                self.counters.record(ns)
             self._dirty = set(PANE_IDS)
             self._draw_main()
 
@@ -526,7 +526,7 @@ class MainScreen(IncidentScreen):
     def _read_counters(self) -> None:
         ns = self.selected_ns
         if ns is not None and not ns.gone:
-            self.counters.record(ns, time.monotonic())
+            self.counters.record(ns)
             self.nsx.request_detail(ns)
 
     def _cycle(self, step: int) -> None:
