@@ -283,3 +283,19 @@ async def test_letters_typed_with_a_refused_x_never_act_as_keys(make_app: AppFac
         await pilot.press("ctrl+c")
         await settle(pilot)
         assert not app.command_running
+
+
+async def test_a_namespace_name_beats_a_host_interface_of_the_same_rank(
+    make_app: AppFactory,
+) -> None:
+    """`/xlab-b` is inside the netns name nsxlab-b and inside the host's bridge
+    nsxlab-br0 (the host is listed first): it lands on nsxlab-b."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        burst(app, ["slash", *"xlab-b", "enter"])
+        await settle(pilot)
+        tree = app.query_one(NamespaceTree)
+        assert HOST in set(tree.inodes())  # still listed, for its bridge
+        assert app.selected == LAB_B
+        assert tree.highlighted == LAB_B
