@@ -65,6 +65,10 @@ class ActingScreen(Screen[None]):
         self._cmd_history: list[str] = []
         self.runs: dict[int, Run] = {}
         self._next_run = 0
+        # A namespace the user just named or unnamed: its label changes with its names,
+        # so the filter that found it may no longer match; it stays listed (and
+        # selected) until the filter changes.
+        self.kept_listed: int | None = None
 
     @property
     def nsx(self) -> NsxApp:
@@ -419,6 +423,7 @@ class ActingScreen(Screen[None]):
                 return
             if self._still_there(ns) is None:
                 return
+            self.kept_listed = ns.inode
             out = self.output_pane()
             out.begin(ns_label(ns), ns.inode, time.strftime("%H:%M:%S"), equivalent)
             self._action_worker(act)

@@ -250,12 +250,14 @@ class MainScreen(IncidentScreen):
         if query == self._query:
             return
         self._query = query
+        self.kept_listed = None
         self._show_sidebar(best=True)
 
     def _clear_filter(self) -> None:
         bar = self.query_one(FilterBar)
         bar.editing = False
         bar.value = ""
+        self.kept_listed = None
         if self._query:
             self._query = ""
             self._show_sidebar()
@@ -277,6 +279,9 @@ class MainScreen(IncidentScreen):
 
             matches = match(namespaces, self._query)
             why = {m.inode: render.match_reason(m) for m in matches}
+            kept = self.kept_listed
+            if kept is not None and kept not in why and self.nsx.inventory.get(kept):
+                why[kept] = "names changed: kept until the filter changes"
             shown, reasons = [ns for ns in namespaces if ns.inode in why], why
             keep = self.selected
             if best and matches:  # of the equally best, the one listed first
