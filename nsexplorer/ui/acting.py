@@ -52,6 +52,7 @@ class Run:
     cancel: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
     streamed: bool = False
+    inodes: tuple[int, ...] = ()  # a fan-out's namespaces (``inode`` is then 0)
 
 
 class ActingScreen(Screen[None]):

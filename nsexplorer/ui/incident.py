@@ -46,6 +46,7 @@ from nsexplorer.ui.session import now_iso
 from nsexplorer.ui.widgets.sidebar import NamespaceTree
 
 NAMES_SHOWN = 4  # namespaces named in a fan-out prompt before "and N more"
+INODES_SHOWN = 8  # of those N more, the inodes listed before "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +68,14 @@ class BundleDone(Message):
 
 
 def names_text(namespaces: Sequence[NetNamespace]) -> Text:
-    """'a, b, c and 5 more', each label escaped."""
-    shown = [render.safe(ns_label(ns), "bold") for ns in namespaces[:NAMES_SHOWN]]
+    """'a (netns 1), b (netns 2) and 5 more (netns 3, 4, …)': each target by label
+    (escaped) and inode, as every prompt names its target; past NAMES_SHOWN by inode."""
+    shown = [render.target_text(ns) for ns in namespaces[:NAMES_SHOWN]]
     text = render.join(shown, ", ")
-    if len(namespaces) > NAMES_SHOWN:
-        text.append(f" and {len(namespaces) - NAMES_SHOWN} more")
+    rest = [ns.inode for ns in namespaces[NAMES_SHOWN:]]
+    if rest:
+        text.append(f" and {len(rest)} more ")
+        text.append(render.inodes_text(rest, INODES_SHOWN))
     return text
 
 
@@ -226,6 +230,7 @@ class IncidentScreen(CapturingScreen):
         self._next_run += 1
         label = counted(len(still), "namespace")
         run = Run(self._next_run, label, 0, join_argv(argv), time.monotonic())
+        run.inodes = tuple(ns.inode for ns in still)
         screen = FanOutScreen(self._keeping(fanout, run), still, argv)
         # a Run too: the command bar shows it, quitting asks, ctrl+c and SIGTERM stop it
         run.cancel = screen.cancel_event

@@ -710,7 +710,12 @@ class MainScreen(IncidentScreen):
         run = running[0]
         question = render.plain("A command is still running in ", "bold")
         question.append_text(render.safe(run.label, "bold underline"))
-        question.append(f" (netns {run.inode}). Stop it and quit?", style="bold")
+        if run.inodes:  # a fan-out: "3 namespaces (netns 1, 2, 3)"
+            question.append(" ")
+            question.append_text(render.inodes_text(run.inodes, 8))
+        else:
+            question.append(f" (netns {run.inode})", style="bold")
+        question.append(". Stop it and quit?", style="bold")
 
         def answered(yes: bool | None) -> None:
             if yes:

@@ -32,7 +32,7 @@ from nsexplorer.model import (
     primary_container,
     table_name,
 )
-from nsexplorer.textsafe import visible
+from nsexplorer.textsafe import counted, visible
 from nsexplorer.ui.roles import (
     ALERT,
     BAD,
@@ -581,6 +581,14 @@ def target_text(ns: NetNamespace) -> Text:
     text = safe(ns_label(ns), "bold underline")
     text.append(f" (netns {ns.inode})", style="bold")
     return text
+
+
+def inodes_text(inodes: Sequence[int], limit: int) -> Text:
+    """'(netns 1, 2, 3)', or '(netns 1, 2, … and 5 others)' past ``limit``."""
+    listed = ", ".join(str(i) for i in inodes[:limit])
+    more = len(inodes) - limit
+    tail = f", … and {counted(more, 'other')}" if more > 0 else ""
+    return plain(f"(netns {listed}{tail})", "bold")
 
 
 def entry_header_text(label: str, inode: int, clock: str, command: str, typed: str = "") -> Text:

@@ -22,7 +22,7 @@ from uifixtures import (
 )
 
 from nsexplorer.ui.capturing import CAPTURE_COUNT, CAPTURE_SECONDS, parse_capture_line
-from nsexplorer.ui.incident import IncidentTools
+from nsexplorer.ui.incident import INODES_SHOWN, NAMES_SHOWN, IncidentTools
 from nsexplorer.ui.screens.changes import ChangesScreen, ChangeTracker, jump_for
 from nsexplorer.ui.widgets.sidebar import NamespaceTree
 
@@ -225,3 +225,51 @@ async def test_what_x_ran_is_kept_for_the_bundle(make_app: AppFactory) -> None:
         assert "1: lo: <LOOPBACK,UP>" in kept.text
         evidence = app.main.session.evidence(app.snapshot, None)  # type: ignore[arg-type]
         assert "nsxlab-a (netns 4026532601)" in evidence.viewed
+
+
+async def test_fan_out_prompt_names_every_target_by_label_and_inode(
+    make_app: AppFactory,
+) -> None:
+    def fanout(namespaces, argv, *, cancel=None, on_done=None):  # type: ignore[no-untyped-def]
+        return []
+
+    snap = lab_snapshot()
+    app = make_app(snap, incident=IncidentTools(fanout=fanout))
+    async with app.run_test(size=(200, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("X")  # no marks, no filter: every shown namespace
+        await pilot.pause()
+        text = " ".join(widget_text(app.screen.query_one("#dialog-title", Static)).split())
+        shown = app.main.shown_namespaces()
+        assert len(shown) > NAMES_SHOWN
+        for ns in shown[:NAMES_SHOWN]:
+            assert f"{ns.label} (netns {ns.inode})" in text, text
+        rest = ", ".join(str(ns.inode) for ns in shown[NAMES_SHOWN:][:INODES_SHOWN])
+        assert f"and {len(shown) - NAMES_SHOWN} more (netns {rest}" in text, text
+
+
+async def test_quitting_during_a_fan_out_names_its_namespaces(make_app: AppFactory) -> None:
+    """The quit confirmation said "(netns 0)" for a run in several namespaces."""
+
+    def fanout(namespaces, argv, *, cancel=None, on_done=None):  # type: ignore[no-untyped-def]
+        if cancel is not None:
+            cancel.wait(10)
+        return []
+
+    app = make_app(lab_snapshot(), incident=IncidentTools(fanout=fanout))
+    async with app.run_test(size=(200, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"nsxlab-", "enter", "X", *"true", "enter")
+        await pilot.pause(0.2)
+        targets = [ns.inode for ns in app.main.shown_namespaces()]
+        assert app.command_running
+        app.main.action_quit()
+        await pilot.pause()
+        text = widget_text(app.screen.query_one("#dialog-title", Static)).replace("\n", " ")
+        text = " ".join(text.split())
+        assert "(netns 0)" not in text
+        listed = ", ".join(str(i) for i in targets[:8])
+        assert f"namespaces (netns {listed}" in text, text
+        await pilot.press("n")  # do not quit
+        app.main.runs[max(app.main.runs)].cancel.set()
+        await pilot.pause(0.2)
