@@ -332,13 +332,33 @@ class IncidentScreen(CapturingScreen):
             )
             return
         baseline = self.changes.baseline if self.changes is not None else None
-        self.nsx.notify("writing the incident bundle…", title="bundle")
-        self._bundle_worker(writer, self.session.evidence(snap, baseline))
+        evidence = self.session.evidence(snap, baseline)
+        default = writer.default_path(snap.hostname)
+
+        def chosen(line: str | None) -> None:
+            if line is None:
+                self.nsx.notify("no bundle written", title="bundle")
+                return
+            path = line.strip()
+            if not path:
+                self.nsx.notify("no path given: no bundle written", severity="warning")
+                return
+            self.nsx.notify(f"writing the incident bundle to {path}…", title="bundle", markup=False)
+            # the default as offered: a new file even if one appeared there meanwhile
+            self._bundle_worker(writer, evidence, None if path == default else path)
+
+        title = render.plain("Write the incident bundle (.tar.gz) to:", "bold")
+        note = render.plain(
+            "enter: write · escape: cancel · an existing file is never replaced", "dim"
+        )
+        self.app.push_screen(PromptScreen(title, value=default, note=note), chosen)
 
     @work(thread=True, exit_on_error=False, group="bundle", description="bundle")
-    def _bundle_worker(self, writer: BundleWriter, evidence: SessionEvidence) -> None:
+    def _bundle_worker(
+        self, writer: BundleWriter, evidence: SessionEvidence, path: str | None
+    ) -> None:
         try:
-            self.post_message(BundleDone(writer(evidence)))
+            self.post_message(BundleDone(writer(evidence, path)))
         except Exception as err:  # one error path: the message says what went wrong
             error = err.message if isinstance(err, NsxError) else f"{type(err).__name__}: {err}"
             self.post_message(BundleDone(None, error))

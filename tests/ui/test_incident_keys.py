@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 from helpers import settle, widget_text
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 from uifixtures import (
     LAB_A,
     LAB_B,
@@ -21,9 +21,12 @@ from uifixtures import (
     lab_snapshot,
 )
 
+from nsexplorer.ports import BundleWritten, SessionEvidence
 from nsexplorer.ui.capturing import CAPTURE_COUNT, CAPTURE_SECONDS, parse_capture_line
 from nsexplorer.ui.incident import INODES_SHOWN, NAMES_SHOWN, IncidentTools
 from nsexplorer.ui.screens.changes import ChangesScreen, ChangeTracker, jump_for
+from nsexplorer.ui.screens.dialogs import PromptScreen
+from nsexplorer.ui.widgets.output import OutputPane
 from nsexplorer.ui.widgets.sidebar import NamespaceTree
 
 SIZE = (120, 36)
@@ -273,3 +276,49 @@ async def test_quitting_during_a_fan_out_names_its_namespaces(make_app: AppFacto
         await pilot.press("n")  # do not quit
         app.main.runs[max(app.main.runs)].cancel.set()
         await pilot.pause(0.2)
+
+
+class FakeBundler:
+    """A BundleWriter that records where it was asked to write, and writes nothing."""
+
+    def __init__(self) -> None:
+        self.paths: list[str | None] = []
+
+    def default_path(self, hostname: str) -> str:
+        return f"/var/tmp/nsxqf-{hostname}.tar.gz"
+
+    def __call__(self, evidence: SessionEvidence, path: str | None = None) -> BundleWritten:
+        self.paths.append(path)
+        return BundleWritten(path or self.default_path(evidence.snapshot.hostname), 123, 0)
+
+
+async def test_b_asks_where_with_an_editable_default_and_says_where(
+    make_app: AppFactory,
+) -> None:
+    bundler = FakeBundler()
+    app = make_app(incident=IncidentTools(bundle=bundler))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        assert app.snapshot is not None
+        default = bundler.default_path(app.snapshot.hostname)
+        await pilot.press("B")
+        await pilot.pause()
+        assert isinstance(app.screen, PromptScreen)
+        assert app.screen.query_one(Input).value == default
+        await pilot.press("escape")  # cancelled: nothing written
+        await settle(pilot)
+        assert bundler.paths == []
+        await pilot.press("B")
+        await pilot.pause()
+        await pilot.press("enter")  # the default as offered
+        await settle(pilot)
+        assert bundler.paths == [None]
+        out = "\n".join(app.query_one(OutputPane).transcript)
+        assert f"bundle written: {default} (123 bytes" in out
+        await pilot.press("B")
+        await pilot.pause()
+        await pilot.press("ctrl+u", *"/tmp/nsxqf-mine.tar.gz", "enter")  # edited
+        await settle(pilot)
+        assert bundler.paths == [None, "/tmp/nsxqf-mine.tar.gz"]
+        said = [n.message for n in app._notifications]
+        assert any(m.startswith("bundle written: /tmp/nsxqf-mine.tar.gz") for m in said), said
