@@ -110,6 +110,15 @@ class ActingScreen(Screen[None]):
 
     def action_copy_command(self) -> None:
         command = self.current_command
+        ns = self.selected_ns
+        if ns is not None and ns.gone:
+            self.nsx.notify(
+                f"{ns_label(ns)} (netns {ns.inode}) is gone: its command would not work; "
+                "nothing copied",
+                severity="warning",
+                markup=False,
+            )
+            return
         if not command:
             self.nsx.notify("no command to copy")
             return

@@ -577,7 +577,11 @@ class MainScreen(IncidentScreen):
             note = note or ""
         if self.all_namespaces:
             text.append("[all ns] ", style="bold reverse")
-        if self.current_command:
+        gone = self.selected_ns
+        if gone is not None and gone.gone:  # nothing offered that cannot work
+            text.append_text(render.target_text(gone))
+            text.append(" is gone: no command to run or copy", style="bold")
+        elif self.current_command:
             text.append_text(render.command_line_text(self.current_command))
             text.append("  (c copies)", style="dim")
         if note:
