@@ -110,14 +110,24 @@ def container_text(c: Container, *, with_name: bool = True) -> Text:
 GONE_MARK = "gone "  # in front of a gone namespace's row: a cut row still shows it
 
 
-def ns_sidebar_text(ns: NetNamespace) -> Text:
-    """The sidebar line for a namespace; a gone one says so first."""
+def ns_sidebar_text(ns: NetNamespace, reason: str = "") -> Text:
+    """The sidebar line for a namespace; a gone one says so first. ``reason`` (why the
+    filter found it) comes right after the name: a container row's image and network
+    mode come after it, so a row cut at the sidebar's edge (with an ellipsis) cuts
+    those, not the reason."""
+    why = safe(reason, "italic") if reason else None
     if ns.is_host:
         text = plain("host", "bold")
     elif (c := primary_container(ns)) is not None:
         text = container_text(c)
+        if why is not None:
+            text = join([safe(c.name, "bold"), why, container_text(c, with_name=False)], "  ")
+            why = None
     else:
         text = safe(ns_label(ns), "bold" if ns.names else "")
+    if why is not None:
+        text.append("  ")
+        text.append_text(why)
     if ns.gone:
         text.stylize("strike dim")
         text = Text.assemble((GONE_MARK, BAD), text, end="")
