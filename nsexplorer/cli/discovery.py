@@ -345,7 +345,7 @@ def format_namespace(
         for br in ports:
             members = [i for i in ns.interfaces if i.master_ifindex == br.ifindex]
             net = f" (docker network {v(nets[br.name])})" if br.name in nets else ""
-            out.append(f"  bridge {v(br.name)}{net} ports:")
+            out.append(f"  bridge {v(br.name)}{net} ports:{'' if members else ' none'}")
             for port in members:
                 peer = port.peer
                 behind = _peer_text(peer.netns_inode, peer, snap) if peer is not None else "-"

@@ -283,3 +283,35 @@ async def test_letters_typed_with_a_refused_x_never_act_as_keys(make_app: AppFac
         await pilot.press("ctrl+c")
         await settle(pilot)
         assert not app.command_running
+
+
+async def test_a_namespace_name_beats_a_host_interface_of_the_same_rank(
+    make_app: AppFactory,
+) -> None:
+    """`/xlab-b` is inside the netns name nsxlab-b and inside the host's bridge
+    nsxlab-br0 (the host is listed first): it lands on nsxlab-b."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        burst(app, ["slash", *"xlab-b", "enter"])
+        await settle(pilot)
+        tree = app.query_one(NamespaceTree)
+        assert HOST in set(tree.inodes())  # still listed, for its bridge
+        assert app.selected == LAB_B
+        assert tree.highlighted == LAB_B
+
+
+async def test_a_container_rows_reason_is_shown_before_its_image(make_app: AppFactory) -> None:
+    """At 120 columns a container row (name, image, network mode) filled the sidebar
+    and its reason was cut off entirely: the reason comes right after the name, and
+    what is cut ends in an ellipsis."""
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        burst(app, ["slash", *"172.30.0.2", "enter"])
+        await settle(pilot)
+        rows = widget_text(app.query_one(NamespaceTree)).splitlines()
+        row = next(r for r in rows if "nsxlab-db" in r).rstrip()
+        assert "nsxlab-db  ip 172.30.0.2/24 on eth0" in row, row
+        assert row.endswith("…"), row  # the image and mode after it are cut, visibly
+        assert app.selected == DB
