@@ -34,6 +34,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
+from nsexplorer.kernel import sessionguard
+
 PDEATHSIG = "KILL"
 NO_PARENT = 125  # the check failed: nsexplorer is gone, the command never started
 
@@ -87,12 +89,21 @@ def _setpriv() -> str | None:
 
 def popen(argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[bytes]:
     """``subprocess.Popen(argv, **kwargs)``, forked by a thread that lives as long as
-    the process (see the module's doc). The caller uses the result from any thread."""
+    the process (see the module's doc). The caller uses the result from any thread.
+    With ``start_new_session=True`` the session guard ends everything left in that
+    session once nsexplorer is gone (kernel.sessionguard)."""
     if threading.current_thread() is threading.main_thread():
-        return subprocess.Popen(list(argv), **kwargs)
+        return _started(argv, kwargs)
     done: Future[subprocess.Popen[bytes]] = Future()
-    _spawner().put((lambda: subprocess.Popen(list(argv), **kwargs), done))
+    _spawner().put((lambda: _started(argv, kwargs), done))
     return done.result()
+
+
+def _started(argv: Sequence[str], kwargs: dict[str, Any]) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(list(argv), **kwargs)
+    if kwargs.get("start_new_session"):
+        sessionguard.watch(proc.pid)
+    return proc
 
 
 _Job = tuple[Callable[[], "subprocess.Popen[bytes]"], "Future[subprocess.Popen[bytes]]"]
