@@ -242,3 +242,128 @@ def test_the_guard_refuses_to_start_once_its_parent_is_not_nsexplorer(
     two = children.guard(levels=2)
     via_sh = subprocess.run(["sh", "-c", '"$@"; exit $?', "sh", *two, *cmd], check=False)
     assert via_sh.returncode == 0 and marker.exists()
+
+
+# ------------------------------------------------- what the command forks (sessionguard)
+
+
+@pytest.fixture
+def nsxor() -> Iterator[Callable[[], str]]:
+    """Named netns ``nsxor-TAG-N`` (lo up), removed even on failure; the factory's
+    ``tag`` attribute is the common prefix."""
+    tag = f"nsxor-{secrets.token_hex(2)}"
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"{tag}-{len(made)}"
+        subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True)
+        made.append(name)
+        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+        return name
+
+    make.tag = tag  # type: ignore[attr-defined]
+    try:
+        yield make
+    finally:
+        for name in made:
+            subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
+
+
+def _tcpdump_on_lo(argv: list[str]) -> bool:
+    return argv[:1] == ["tcpdump"] and argv[-1] == "lo"
+
+
+def test_what_fanned_out_commands_fork_dies_when_nsexplorer_is_killed(
+    nsxor: Callable[[], str], tmp_path: Path
+) -> None:
+    """`sh -c 'tcpdump | grep'` in each namespace: SIGKILL nsexplorer and sh dies by its
+    parent-death signal, which tcpdump, grep and a background sleep that sh forked do
+    not carry; the session guard ends them."""
+    names = [nsxor(), nsxor()]
+    secs = seconds()
+    script = f"sleep {secs} & tcpdump -n -l -i lo 2>&1 | grep --line-buffered .; wait"
+    match = ("exec", "--match", nsxor.tag, "--", "sh", "-c", script)  # type: ignore[attr-defined]
+    with running_nsx(*match, tmp_path=tmp_path) as nsx:
+        found = find_under(nsx.pid, ["sleep", secs], count=len(names))
+        found += find_under(nsx.pid, _tcpdump_on_lo, count=len(names))
+        found += find_under(nsx.pid, ["grep", "--line-buffered", "."], count=len(names))
+        kill_and_check(nsx, found)
+
+
+def test_what_a_command_left_behind_dies_when_nsexplorer_exits(
+    nsxor: Callable[[], str], tmp_path: Path
+) -> None:
+    """The command exits after 2 s, leaving a background sleep (its output closed, so
+    nothing waits for it): nsexplorer ends normally, and the sleep must end with it.
+    The guard learns of it only once the leader exited, by its session id."""
+    nsxor()
+    secs = seconds()
+    script = f"sleep {secs} >/dev/null 2>&1 </dev/null & sleep 2"
+    match = ("exec", "--match", nsxor.tag, "--", "sh", "-c", script)  # type: ignore[attr-defined]
+    with running_nsx(*match, tmp_path=tmp_path) as nsx:
+        [(pid, start)] = find_under(nsx.pid, ["sleep", secs], timeout=2)
+        try:
+            assert nsx.wait(timeout=30) == 0
+            wait_gone(pid, start)
+        finally:
+            if alive(pid, start):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_a_process_detached_on_purpose_is_left_alone(
+    nsxor: Callable[[], str], tmp_path: Path
+) -> None:
+    """`setsid CMD` leaves the command's session: the person detached it, nsexplorer's
+    death does not end it (while the sleep beside it, still in the session, dies)."""
+    nsxor()
+    kept, ended = seconds(), seconds()
+    script = f"setsid sleep {kept} >/dev/null 2>&1 & sleep {ended}; wait"
+    match = ("exec", "--match", nsxor.tag, "--", "sh", "-c", script)  # type: ignore[attr-defined]
+    with running_nsx(*match, tmp_path=tmp_path) as nsx:
+        [(dpid, dstart)] = find_under(nsx.pid, ["sleep", kept])
+        try:
+            kill_and_check(nsx, find_under(nsx.pid, ["sleep", ended]))
+            time.sleep(0.5)  # the guard is done by now: it ended the other sleep
+            assert alive(dpid, dstart), "a process that left the session was killed"
+        finally:
+            if alive(dpid, dstart):
+                os.kill(dpid, signal.SIGKILL)
+
+
+def _run_guard(lines: bytes) -> None:
+    """The guard as nsexplorer starts it, told ``lines``; its parent (this test) then
+    closes the pipe, as a dying nsexplorer would. Returns once the guard exited."""
+    from nsexplorer.kernel import sessionguard
+
+    guard = subprocess.Popen(
+        [sys.executable, "-I", "-S", sessionguard.__file__, str(os.getpid())],
+        stdin=subprocess.PIPE,
+        start_new_session=True,
+    )
+    assert guard.stdin is not None
+    guard.stdin.write(lines)
+    guard.stdin.close()
+    assert guard.wait(timeout=30) == 0
+
+
+def test_the_guard_never_kills_a_process_it_cannot_prove_is_the_command() -> None:
+    """A pid whose start time is not the one registered (the number was reused) is
+    left alone, and so is its session; the right start time ends it (the control)."""
+    procs = [
+        subprocess.Popen(["sh", "-c", f"sleep {seconds()} & wait"], start_new_session=True)
+        for _ in range(2)
+    ]
+    try:
+        found = [find_under(p.pid, lambda a: a[:1] == ["sleep"], timeout=10)[0] for p in procs]
+        starts = [_stat(p.pid)[19] for p in procs]  # type: ignore[index]
+        wrong = str(int(starts[0]) - 1)
+        _run_guard(f"{procs[0].pid} {wrong}\n".encode())
+        assert procs[0].poll() is None and alive(*found[0]), "killed an unproven process"
+        _run_guard(f"{procs[1].pid} {starts[1]}\n".encode())
+        assert procs[1].wait(timeout=10) == -signal.SIGKILL
+        wait_gone(*found[1])
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
