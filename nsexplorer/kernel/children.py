@@ -17,9 +17,12 @@ signal: the kernel sends it SIGKILL when its parent goes, however that happens.
   main thread, which lives as long as the process.
 - The signal survives exec of the wrappers (nsenter, unshare, sh, prlimit) and of the
   command itself when nsexplorer runs as root; a fork inside the command does not carry
-  it (the kernel clears it in a new child), so a process the command forks itself is
-  the command's to end. Where nsexplorer must let nsenter fork (entering a pid
-  namespace), the child nsenter makes is guarded again (``guard(levels=2)``).
+  it (the kernel clears it in a new child). Where nsexplorer must let nsenter fork
+  (entering a pid namespace), the child nsenter makes is guarded again
+  (``guard(levels=2)``). What the command forks itself (``sh -c 'ping | cat'``) is
+  ended by the session guard (kernel.sessionguard): ``popen`` hands it every command
+  started with ``start_new_session=True``, and once nsexplorer is gone it kills
+  whatever is left in those sessions, except what left them on purpose (``setsid``).
 """
 
 from __future__ import annotations

@@ -10,20 +10,27 @@ and that is how a process is detached on purpose (daemons, ``setsid CMD``).
 So the first such command starts a guard: this file, run by the same interpreter as
 ``python -I -S FILE NSX_PID`` (stdlib only, nothing of nsexplorer imported; its own
 session, so no ctrl-c or hangup of the terminal reaches it; no parent-death signal, so
-it outlives nsexplorer). nsexplorer writes ``PID START`` to its stdin for every command
-(a write to a pipe: microseconds; the guard starts in parallel). When that pipe hits
-EOF or nsexplorer's pidfd turns readable (nsexplorer exited, however), it SIGKILLs every
-process of every session it tracks, scanning /proc until none is left, and exits.
+it outlives nsexplorer). For every command nsexplorer sends it, over a SOCK_SEQPACKET
+socket on its stdin, the pid with a pidfd (``pidfd_open`` of a child not yet reaped
+names that child: ~0.1 ms, nothing waits for the guard, which starts in parallel).
+When that socket hits EOF or nsexplorer's pidfd turns readable (nsexplorer exited,
+however), it SIGKILLs every process of every session it tracks, scanning /proc until
+none is left, and exits. A normal exit of nsexplorer ends them just the same.
 
 Never anything nsexplorer did not start: a pid number stays allocated while any
-process still uses it as its session id, so while a tracked session has a live member
-its id cannot name another session. The guard holds a pidfd on each member it knows
-(first the leader, checked against the start time nsexplorer sent); when the last one
-exits it scans /proc once for members it did not know (forked since), pins those, or,
-if none is left, forgets the session. Every kill goes through a pidfd opened and then
-checked (session id, not a zombie), so a pid reused meanwhile is never signalled.
-What remains is the few milliseconds between a session's last known member exiting
-and that scan, during which the kernel would have to wrap around its whole pid range.
+process still uses it as its session (or process group) id, so while a tracked
+session has a live member its id cannot name another session. The guard holds a pidfd
+on each member it knows (first the leader, from nsexplorer); when the last one exits
+it scans /proc for members it did not know (forked since), pins those, or, if none is
+left, forgets the session. Every kill goes through a pidfd opened and then checked
+(session id, not a zombie), so a pid reused meanwhile is never signalled. What remains
+is the short time between a session's last known member exiting and that scan (50 ms
+to 1 s: scans are batched, see RESCAN_DELAY), during which the kernel would have to
+hand out its whole pid range (/proc/sys/kernel/pid_max) to reuse the number.
+
+Not covered: commands run with the terminal (``exec TARGET -- CMD``, the ``s`` shell,
+termshark) stay in the terminal's session, the person's foreground job; they keep only
+their parent-death signal (kernel.children).
 """
 
 from __future__ import annotations
@@ -32,59 +39,70 @@ import contextlib
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 
-RESCAN_DELAY = 0.05  # s: members that exited together are re-checked in one /proc scan
+# Members that exited close together are re-checked in one /proc scan, at least this
+# long after the first: 20 times what the last scan took (so the guard spends at most
+# ~5% of a CPU on it while many commands end), within these bounds (seconds).
+RESCAN_DELAY = (0.05, 1.0)
 KILL_ROUNDS = 50  # scans at death until a tracked session is empty (forks race the kill)
 
 # ---------------------------------------------------------------- nsexplorer's side
 
 _lock = threading.Lock()
-_guard: list[subprocess.Popen[bytes]] = []  # the running guard, once started
+_guard: list[tuple[subprocess.Popen[bytes], socket.socket]] = []  # once started
 _unsupported: list[bool] = []
 
 
 def watch(pid: int) -> bool:
-    """Have the guard end session ``pid`` (a command that just started and leads its
-    own session) whenever nsexplorer ends. False when no guard can run here."""
-    start = _start_time(pid)
-    if start is None:
-        # Already reaped: nothing is left to pin (a member of its session would keep
-        # the leader's pid allocated, and it was not).
-        return True
-    line = f"{pid} {start}\n".encode()
-    with _lock:
-        for _ in range(2):  # a guard that died is replaced once
-            guard = _running_guard()
-            if guard is None or guard.stdin is None:
-                return False
-            try:
-                os.write(guard.stdin.fileno(), line)
-                return True
-            except OSError:
-                _guard.clear()
+    """Have the guard end session ``pid`` (a command that just started, leads its own
+    session and is not reaped yet) whenever nsexplorer ends. False when no guard can
+    run here."""
+    if not hasattr(os, "pidfd_open"):
+        return False
+    try:
+        # Not yet reaped: the pid still names our child (a /proc read here would wait
+        # for its exec to finish: ~1 ms; pidfd_open does not).
+        pidfd = os.pidfd_open(pid)
+    except OSError:
+        return False
+    try:
+        with _lock:
+            for _ in range(2):  # a guard that died is replaced once
+                got = _running_guard()
+                if got is None:
+                    return False
+                try:
+                    socket.send_fds(got[1], [str(pid).encode()], [pidfd])
+                    return True
+                except OSError:
+                    _stop_guard()
+    finally:
+        os.close(pidfd)
     return False
 
 
 def guard_pid() -> int | None:
     """The guard's pid, once one runs (for tests and diagnostics)."""
     with _lock:
-        return _guard[0].pid if _guard and _guard[0].poll() is None else None
+        return _guard[0][0].pid if _guard and _guard[0][0].poll() is None else None
 
 
-def _running_guard() -> subprocess.Popen[bytes] | None:
-    if _guard and _guard[0].poll() is None:
+def _running_guard() -> tuple[subprocess.Popen[bytes], socket.socket] | None:
+    if _guard and _guard[0][0].poll() is None:
         return _guard[0]
-    _guard.clear()
-    if _unsupported or not hasattr(os, "pidfd_open"):
+    _stop_guard()
+    if _unsupported:
         return None
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
         guard = subprocess.Popen(
             [sys.executable, "-I", "-S", __file__, str(os.getpid())],
-            stdin=subprocess.PIPE,
+            stdin=theirs.fileno(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
@@ -92,24 +110,33 @@ def _running_guard() -> subprocess.Popen[bytes] | None:
             cwd="/",
         )
     except OSError:
+        ours.close()
         _unsupported.append(True)
         return None
-    _guard.append(guard)
-    return guard
+    finally:
+        theirs.close()
+    _guard.append((guard, ours))
+    return _guard[0]
 
 
-def _start_time(pid: int) -> str | None:
-    fields = _stat(pid)
-    return None if fields is None else fields[19]
+def _stop_guard() -> None:
+    for _, sock in _guard:
+        sock.close()
+    _guard.clear()
 
 
 def _stat(pid: int) -> list[str] | None:
     """/proc/PID/stat after the command name: [state, ppid, pgrp, session, ...]."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read(4096)
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
+    try:
+        data = os.read(fd, 4096)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     return data[data.rindex(b")") + 2 :].decode("ascii", "replace").split()
 
 
@@ -122,19 +149,26 @@ class _Sessions:
     def __init__(self) -> None:
         self.known: dict[int, dict[int, int]] = {}  # session -> {pidfd: pid}
         self.rescan: dict[int, float] = {}  # session with no known member -> since
+        self.delay = RESCAN_DELAY[0]
 
-    def add(self, pid: int, start: str) -> None:
-        fd = _pin(pid, pid, start)
-        if fd is not None:
-            self.known.setdefault(pid, {})[fd] = pid
+    def add(self, pid: int, fd: int) -> None:
+        """A command nsexplorer started, leading session ``pid``, by the pidfd it sent."""
+        held = _pidfd_pid(fd)
+        if held is None:
+            # nsexplorer reaped it before we got here. Its pid stays allocated while
+            # its session has a member, so a process now numbered ``pid`` proves the
+            # session emptied (and the number went to a newcomer); else what still has
+            # session id ``pid`` is this command's.
+            os.close(fd)
+            if _stat(pid) is None:
+                self.known.setdefault(pid, {})
+                self.rescan[pid] = 0.0
             return
-        now = _stat(pid)
-        if now is not None and now[19] != start:
-            return  # the leader is gone and its pid names a newcomer: its session emptied
-        # The leader exited: a pid is not reused while its
-        # session has a member, so whatever still has session id ``pid`` is its.
-        self.known.setdefault(pid, {})
-        self.rescan[pid] = 0.0
+        fields = _stat(pid)
+        if held != pid or fields is None or int(fields[3]) != pid:
+            os.close(fd)  # not a session leader: nothing to tell its session by
+            return
+        self.known.setdefault(pid, {})[fd] = pid  # exited already: the poll says so
 
     def fds(self) -> list[int]:
         return [fd for members in self.known.values() for fd in members]
@@ -152,12 +186,16 @@ class _Sessions:
         """Seconds until the next rescan (None: none pending)."""
         if not self.rescan:
             return None
-        return max(0.0, min(self.rescan.values()) + RESCAN_DELAY - time.monotonic())
+        return max(0.0, min(self.rescan.values()) + self.delay - time.monotonic())
 
     def do_rescan(self) -> None:
         sids = set(self.rescan)
         self.rescan.clear()
-        for pid, sid in _members(sids):
+        t0 = time.monotonic()
+        found = _members(sids)
+        took = time.monotonic() - t0
+        self.delay = min(max(20 * took, RESCAN_DELAY[0]), RESCAN_DELAY[1])
+        for pid, sid in found:
             fd = _pin(pid, sid)
             if fd is not None:
                 self.known[sid][fd] = pid
@@ -168,8 +206,8 @@ class _Sessions:
     def end_all(self) -> None:
         """SIGKILL every member of every tracked session, until none is left."""
         for members in self.known.values():
-            for fd in members:
-                _kill(fd)
+            for known in members:
+                _kill(known)
         sids = set(self.known)
         for n in range(KILL_ROUNDS):
             found = False
@@ -199,20 +237,15 @@ def _members(sids: set[int]) -> list[tuple[int, int]]:
     return found
 
 
-def _pin(pid: int, sid: int, start: str | None = None) -> int | None:
+def _pin(pid: int, sid: int) -> int | None:
     """A pidfd on ``pid`` if it is, as checked after opening it, a live member of
-    session ``sid`` (started at ``start``, when given); else None."""
+    session ``sid``; else None."""
     try:
         fd = os.pidfd_open(pid)
     except OSError:
         return None
     fields = _stat(pid)
-    if (
-        fields is None
-        or fields[0] == "Z"
-        or int(fields[3]) != sid
-        or (start is not None and fields[19] != start)
-    ):
+    if fields is None or fields[0] == "Z" or int(fields[3]) != sid:
         os.close(fd)
         return None
     try:
@@ -239,14 +272,34 @@ def _parent_pidfd(parent: int) -> int | None:
     return fd
 
 
-def _take(sessions: _Sessions, data: bytes) -> bytes:
-    """Registrations (``PID START`` lines) from ``data``; the unfinished rest."""
-    *lines, rest = data.split(b"\n")
-    for line in lines:
-        words = line.split()
-        if len(words) == 2 and words[0].isdigit():
-            sessions.add(int(words[0]), words[1].decode("ascii", "replace"))
-    return rest
+def _pidfd_pid(fd: int) -> int | None:
+    """The pid the pidfd ``fd`` refers to (None once that process was reaped)."""
+    try:
+        with open(f"/proc/self/fdinfo/{fd}", "rb") as f:
+            for line in f:
+                if line.startswith(b"Pid:"):
+                    pid = int(line.split()[1])
+                    return pid if pid > 0 else None
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _take(sessions: _Sessions, sock: socket.socket) -> bool:
+    """Take one registration (the pid, with its pidfd) from ``sock``; False at EOF:
+    nsexplorer is gone. Raises BlockingIOError when none is queued (non-blocking)."""
+    try:
+        data, fds, _, _ = socket.recv_fds(sock, 32, 1)
+    except BlockingIOError:
+        raise
+    except OSError:
+        return False
+    if data.isdigit() and len(fds) == 1:
+        sessions.add(int(data), fds[0])
+    else:
+        for fd in fds:
+            os.close(fd)
+    return bool(data or fds)
 
 
 def main(argv: list[str]) -> int:
@@ -254,14 +307,13 @@ def main(argv: list[str]) -> int:
         signal.signal(sig, signal.SIG_IGN)
     sessions = _Sessions()
     parent = _parent_pidfd(int(argv[0]))
-    stdin = sys.stdin.fileno()
-    pending = b""
+    sock = socket.socket(fileno=os.dup(0))
     poll = select.poll()
     polled: set[int] = set()
     alive = parent is not None
     if parent is not None:
         poll.register(parent, select.POLLIN)
-    poll.register(stdin, select.POLLIN)
+    poll.register(sock.fileno(), select.POLLIN)
     while alive:
         for fd in set(sessions.fds()) - polled:
             poll.register(fd, select.POLLIN)
@@ -270,22 +322,20 @@ def main(argv: list[str]) -> int:
         for fd, _ in poll.poll(None if wait is None else int(wait * 1000) + 1):
             if fd == parent:
                 alive = False
-            elif fd == stdin:
-                chunk = os.read(stdin, 65536)
-                alive = alive and bool(chunk)
-                pending = _take(sessions, pending + chunk)
-            else:
+            elif fd == sock.fileno():
+                alive = alive and _take(sessions, sock)
+            elif fd in polled:
                 poll.unregister(fd)
                 polled.discard(fd)
                 sessions.exited(fd)
         wait = sessions.due()
         if alive and wait is not None and wait <= 0:
             sessions.do_rescan()
-    # What is still in the pipe was written before nsexplorer died: honour it too.
-    os.set_blocking(stdin, False)
-    with contextlib.suppress(OSError):
-        pending += os.read(stdin, 1 << 20)
-    _take(sessions, pending + b"\n")
+    # What is still queued was sent before nsexplorer died: honour it too.
+    sock.setblocking(False)
+    with contextlib.suppress(BlockingIOError):
+        while _take(sessions, sock):
+            pass
     sessions.end_all()
     return 0
 

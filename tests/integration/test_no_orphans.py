@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -330,40 +331,48 @@ def test_a_process_detached_on_purpose_is_left_alone(
                 os.kill(dpid, signal.SIGKILL)
 
 
-def _run_guard(lines: bytes) -> None:
-    """The guard as nsexplorer starts it, told ``lines``; its parent (this test) then
-    closes the pipe, as a dying nsexplorer would. Returns once the guard exited."""
+def _run_guard(*commands: subprocess.Popen[bytes]) -> None:
+    """The guard as nsexplorer starts it, sent ``commands`` as nsexplorer sends them
+    (the pid, with a pidfd); then this test, its parent, closes the socket as a dying
+    nsexplorer would. Returns once the guard exited."""
     from nsexplorer.kernel import sessionguard
 
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     guard = subprocess.Popen(
         [sys.executable, "-I", "-S", sessionguard.__file__, str(os.getpid())],
-        stdin=subprocess.PIPE,
+        stdin=theirs.fileno(),
         start_new_session=True,
     )
-    assert guard.stdin is not None
-    guard.stdin.write(lines)
-    guard.stdin.close()
+    theirs.close()
+    with ours:
+        for proc in commands:
+            pidfd = os.pidfd_open(proc.pid)
+            socket.send_fds(ours, [str(proc.pid).encode()], [pidfd])
+            os.close(pidfd)
     assert guard.wait(timeout=30) == 0
 
 
-def test_the_guard_never_kills_a_process_it_cannot_prove_is_the_command() -> None:
-    """A pid whose start time is not the one registered (the number was reused) is
-    left alone, and so is its session; the right start time ends it (the control)."""
-    procs = [
-        subprocess.Popen(["sh", "-c", f"sleep {seconds()} & wait"], start_new_session=True)
-        for _ in range(2)
-    ]
+def test_the_guard_ends_only_sessions_its_commands_lead() -> None:
+    """A process that does not lead its own session (here: in this test's session) is
+    not taken for one: neither it nor anything of its session is touched; a session
+    leader's whole session is ended (the control)."""
+    outside = subprocess.Popen(["sh", "-c", f"sleep {seconds()} & wait"])
+    leader = subprocess.Popen(["sh", "-c", f"sleep {seconds()} & wait"], start_new_session=True)
+    procs = [outside, leader]
+    found: list[tuple[int, str]] = []
     try:
-        found = [find_under(p.pid, lambda a: a[:1] == ["sleep"], timeout=10)[0] for p in procs]
-        starts = [_stat(p.pid)[19] for p in procs]  # type: ignore[index]
-        wrong = str(int(starts[0]) - 1)
-        _run_guard(f"{procs[0].pid} {wrong}\n".encode())
-        assert procs[0].poll() is None and alive(*found[0]), "killed an unproven process"
-        _run_guard(f"{procs[1].pid} {starts[1]}\n".encode())
-        assert procs[1].wait(timeout=10) == -signal.SIGKILL
+        found += [find_under(p.pid, lambda a: a[:1] == ["sleep"], timeout=10)[0] for p in procs]
+        _run_guard(outside)
+        assert outside.poll() is None and alive(*found[0]), "killed outside its sessions"
+        _run_guard(leader)
+        assert leader.wait(timeout=10) == -signal.SIGKILL
         wait_gone(*found[1])
+        assert outside.poll() is None and alive(*found[0])
     finally:
         for p in procs:
             if p.poll() is None:
-                os.killpg(p.pid, signal.SIGKILL)
+                os.kill(p.pid, signal.SIGKILL)
             p.wait()
+        for pid, start in found:
+            if alive(pid, start):
+                os.kill(pid, signal.SIGKILL)
