@@ -13,9 +13,10 @@ session, so no ctrl-c or hangup of the terminal reaches it; no parent-death sign
 it outlives nsexplorer). For every command nsexplorer sends it, over a SOCK_SEQPACKET
 socket on its stdin, the pid with a pidfd (``pidfd_open`` of a child not yet reaped
 names that child: ~0.1 ms, nothing waits for the guard, which starts in parallel).
-When that socket hits EOF or nsexplorer's pidfd turns readable (nsexplorer exited,
-however), it SIGKILLs every process of every session it tracks, scanning /proc until
-none is left, and exits. A normal exit of nsexplorer ends them just the same.
+When nsexplorer's pidfd turns readable (nsexplorer exited, however; EOF on the
+socket comes earlier, while it is still exiting), it SIGKILLs every process of every
+session it tracks, scanning /proc until none is left, and exits. A normal exit of
+nsexplorer ends them just the same.
 
 Never anything nsexplorer did not start: a pid number stays allocated while any
 process still uses it as its session (or process group) id, so while a tracked
@@ -28,9 +29,15 @@ is the short time between a session's last known member exiting and that scan (5
 to 1 s: scans are batched, see RESCAN_DELAY), during which the kernel would have to
 hand out its whole pid range (/proc/sys/kernel/pid_max) to reuse the number.
 
-Not covered: commands run with the terminal (``exec TARGET -- CMD``, the ``s`` shell,
-termshark) stay in the terminal's session, the person's foreground job; they keep only
-their parent-death signal (kernel.children).
+Commands run with the terminal (``exec TARGET -- CMD``, the ``s`` shell, termshark)
+cannot lead a session: they stay in the terminal's, in nsexplorer's process group (the
+foreground job). When a shell made nsexplorer a job (it leads its process group) and
+nsexplorer runs as the program (cli.main), the guard also ends what is left of that
+group, except what was in it before and does not descend from nsexplorer (the other
+commands of a pipeline, ``nsexplorer exec T -- cmd | less``). An interactive shell
+(``s``) puts each job a person starts in a group of its own (job control): those are
+the person's, as in any shell; the shell itself dies with nsexplorer (its parent-death
+signal). Run inside another program (pytest), the group is not nsexplorer's: untouched.
 """
 
 from __future__ import annotations
@@ -83,6 +90,40 @@ def watch(pid: int) -> bool:
                     _stop_guard()
     finally:
         os.close(pidfd)
+    return False
+
+
+_group: list[str] = []  # "allowed" once main() allowed it, "sent" once it was sent
+
+
+def allow_own_group() -> None:
+    """nsexplorer runs as the program (not inside another one, as under pytest): its
+    own process group, if it leads one, is its to end (see watch_group)."""
+    with _lock:
+        if not _group:
+            _group.append("allowed")
+
+
+def watch_group() -> bool:
+    """Before a command runs with the terminal: have the guard end, once nsexplorer is
+    gone, what is left of nsexplorer's own process group. Only when the shell made
+    nsexplorer a job (it leads its group) and main() allowed it; what was in the group
+    before (``nsexplorer ... | less``: less) is left alone. False when not done."""
+    if os.getpgrp() != os.getpid() or not hasattr(os, "pidfd_open"):
+        return False
+    with _lock:
+        if _group != ["allowed"]:
+            return _group == ["allowed", "sent"]
+        for _ in range(2):
+            got = _running_guard()
+            if got is None:
+                return False
+            try:
+                got[1].send(f"G {os.getppid()} {os.getsid(0)}".encode())
+                _group.append("sent")
+                return True
+            except OSError:
+                _stop_guard()
     return False
 
 
@@ -150,6 +191,39 @@ class _Sessions:
         self.known: dict[int, dict[int, int]] = {}  # session -> {pidfd: pid}
         self.rescan: dict[int, float] = {}  # session with no known member -> since
         self.delay = RESCAN_DELAY[0]
+        self.group: tuple[int, int] | None = None  # nsexplorer's (pgid, session)
+        self.outsiders: dict[int, int] = {}  # pid -> pidfd: in the group, not ours
+        self.shell = 0  # nsexplorer's parent
+
+    def add_group(self, parent: int, shell: int, sid: int, alive: int | None) -> None:
+        """nsexplorer's own process group (``parent`` leads it, in session ``sid``),
+        minus what is in it and not nsexplorer's: the other commands of a pipeline and
+        what they fork, started by nsexplorer's own parent ``shell``. Seen now, while
+        nsexplorer lives (``alive``: its pidfd), by ancestry; at the end by descent
+        from ``shell`` (what nsexplorer left behind was re-parented away from it)."""
+        if self.group is not None:
+            return
+        self.group = (parent, sid)
+        self.shell = shell
+        if alive is None or not _running(alive):
+            return
+        rows = _scan()
+        parents = {pid: ppid for pid, ppid, _, _ in rows}
+        for pid, _, pgid, psid in rows:
+            if (pgid, psid) == self.group and pid != parent and parent not in _chain(pid, parents):
+                fd = _pin(pid, psid, pgid)
+                if fd is not None:
+                    self.outsiders[pid] = fd
+        if not _running(alive):  # died during the scan: what it left looked like outsiders
+            for fd in self.outsiders.values():
+                os.close(fd)
+            self.outsiders.clear()
+
+    def ours_in_group(self, pid: int, parents: dict[int, int]) -> bool:
+        if pid in self.outsiders:
+            return False
+        chain = _chain(pid, parents)
+        return self.group is not None and (self.group[0] in chain or self.shell not in chain)
 
     def add(self, pid: int, fd: int) -> None:
         """A command nsexplorer started, leading session ``pid``, by the pidfd it sent."""
@@ -211,8 +285,15 @@ class _Sessions:
         sids = set(self.known)
         for n in range(KILL_ROUNDS):
             found = False
-            for pid, sid in _members(sids):
-                fd = _pin(pid, sid)
+            rows = _scan()
+            parents = {pid: ppid for pid, ppid, _, _ in rows}
+            for pid, _, pgid, sid in rows:
+                if sid in sids:
+                    fd = _pin(pid, sid)
+                elif (pgid, sid) == self.group and self.ours_in_group(pid, parents):
+                    fd = _pin(pid, sid, pgid)
+                else:
+                    continue
                 if fd is not None:
                     found = True
                     _kill(fd)
@@ -224,28 +305,50 @@ class _Sessions:
 
 def _members(sids: set[int]) -> list[tuple[int, int]]:
     """(pid, session) of every live process (not a zombie) in one of ``sids``."""
-    if not sids:
-        return []
+    return [(pid, sid) for pid, _, _, sid in _scan() if sid in sids] if sids else []
+
+
+def _running(pidfd: int) -> bool:
+    """The process behind ``pidfd`` has not exited (its pidfd is not readable)."""
+    return not select.select([pidfd], [], [], 0)[0]
+
+
+def _chain(pid: int, parents: dict[int, int]) -> list[int]:
+    """The ancestors of ``pid`` (nearest first), as far as ``parents`` knows them."""
+    up: list[int] = []
+    while pid in parents and len(up) < 256:
+        pid = parents[pid]
+        up.append(pid)
+    return up
+
+
+def _scan() -> list[tuple[int, int, int, int]]:
+    """(pid, ppid, pgid, session) of every live process but this one (not zombies)."""
     me = os.getpid()
     found = []
     for name in os.listdir("/proc"):
         if not name.isdigit() or int(name) == me:
             continue
         fields = _stat(int(name))
-        if fields is not None and fields[0] != "Z" and int(fields[3]) in sids:
-            found.append((int(name), int(fields[3])))
+        if fields is not None and fields[0] != "Z":
+            found.append((int(name), int(fields[1]), int(fields[2]), int(fields[3])))
     return found
 
 
-def _pin(pid: int, sid: int) -> int | None:
+def _pin(pid: int, sid: int, pgid: int | None = None) -> int | None:
     """A pidfd on ``pid`` if it is, as checked after opening it, a live member of
-    session ``sid``; else None."""
+    session ``sid`` (and of process group ``pgid``, when given); else None."""
     try:
         fd = os.pidfd_open(pid)
     except OSError:
         return None
     fields = _stat(pid)
-    if fields is None or fields[0] == "Z" or int(fields[3]) != sid:
+    if (
+        fields is None
+        or fields[0] == "Z"
+        or int(fields[3]) != sid
+        or (pgid is not None and int(fields[2]) != pgid)
+    ):
         os.close(fd)
         return None
     try:
@@ -285,9 +388,10 @@ def _pidfd_pid(fd: int) -> int | None:
     return None
 
 
-def _take(sessions: _Sessions, sock: socket.socket) -> bool:
-    """Take one registration (the pid, with its pidfd) from ``sock``; False at EOF:
-    nsexplorer is gone. Raises BlockingIOError when none is queued (non-blocking)."""
+def _take(sessions: _Sessions, sock: socket.socket, parent: int, alive: int | None = None) -> bool:
+    """Take one registration (the pid, with its pidfd; or ``G``: nsexplorer's group)
+    from ``sock``; False at EOF: nsexplorer is gone. Raises BlockingIOError when none
+    is queued (non-blocking)."""
     try:
         data, fds, _, _ = socket.recv_fds(sock, 32, 1)
     except BlockingIOError:
@@ -296,6 +400,9 @@ def _take(sessions: _Sessions, sock: socket.socket) -> bool:
         return False
     if data.isdigit() and len(fds) == 1:
         sessions.add(int(data), fds[0])
+    elif data[:2] == b"G " and not fds and data[2:].replace(b" ", b"").isdigit():
+        shell, sid = (int(word) for word in data.split()[1:3])
+        sessions.add_group(parent, shell, sid, alive)
     else:
         for fd in fds:
             os.close(fd)
@@ -306,7 +413,8 @@ def main(argv: list[str]) -> int:
     for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGPIPE, signal.SIGTSTP):
         signal.signal(sig, signal.SIG_IGN)
     sessions = _Sessions()
-    parent = _parent_pidfd(int(argv[0]))
+    nsx = int(argv[0])
+    parent = _parent_pidfd(nsx)
     sock = socket.socket(fileno=os.dup(0))
     poll = select.poll()
     polled: set[int] = set()
@@ -322,8 +430,11 @@ def main(argv: list[str]) -> int:
         for fd, _ in poll.poll(None if wait is None else int(wait * 1000) + 1):
             if fd == parent:
                 alive = False
-            elif fd == sock.fileno():
-                alive = alive and _take(sessions, sock)
+            elif fd == sock.fileno() and not _take(sessions, sock, nsx, parent):
+                # EOF: nsexplorer is exiting (its files close before it is a zombie
+                # and its children are re-parented) or dropped us; either way it is
+                # guarded until its pidfd says it is gone.
+                poll.unregister(fd)
             elif fd in polled:
                 poll.unregister(fd)
                 polled.discard(fd)
@@ -334,7 +445,7 @@ def main(argv: list[str]) -> int:
     # What is still queued was sent before nsexplorer died: honour it too.
     sock.setblocking(False)
     with contextlib.suppress(BlockingIOError):
-        while _take(sessions, sock):
+        while _take(sessions, sock, nsx):
             pass
     sessions.end_all()
     return 0

@@ -105,8 +105,9 @@ def seconds() -> str:
 
 
 @contextmanager
-def running_nsx(*args: str, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """The real nsexplorer, killed at the end whatever happened."""
+def running_nsx(*args: str, tmp_path: Path, job: bool = False) -> Iterator[subprocess.Popen[bytes]]:
+    """The real nsexplorer, killed at the end whatever happened. ``job``: leading its
+    own process group, as a shell starts it."""
     env = {**os.environ, "NSX_AUDIT_LOG": str(tmp_path / "audit.log")}
     nsx = subprocess.Popen(
         [*NSX, *args],
@@ -114,6 +115,7 @@ def running_nsx(*args: str, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
+        process_group=0 if job else None,
     )
     try:
         yield nsx
@@ -331,25 +333,40 @@ def test_a_process_detached_on_purpose_is_left_alone(
                 os.kill(dpid, signal.SIGKILL)
 
 
+_GUARD_PARENT = """\
+import subprocess, sys, time
+subprocess.Popen([sys.executable, "-I", "-S", sys.argv[1], str(__import__("os").getpid())],
+                 stdin=0, start_new_session=True)
+time.sleep(600)
+"""
+
+
 def _run_guard(*commands: subprocess.Popen[bytes]) -> None:
-    """The guard as nsexplorer starts it, sent ``commands`` as nsexplorer sends them
-    (the pid, with a pidfd); then this test, its parent, closes the socket as a dying
-    nsexplorer would. Returns once the guard exited."""
+    """The guard as nsexplorer starts it, its parent a stand-in for nsexplorer, sent
+    ``commands`` as nsexplorer sends them (the pid, with a pidfd); then the stand-in
+    is SIGKILLed. Returns once the guard exited."""
     from nsexplorer.kernel import sessionguard
 
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    guard = subprocess.Popen(
-        [sys.executable, "-I", "-S", sessionguard.__file__, str(os.getpid())],
-        stdin=theirs.fileno(),
-        start_new_session=True,
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _GUARD_PARENT, sessionguard.__file__], stdin=theirs.fileno()
     )
     theirs.close()
-    with ours:
-        for proc in commands:
-            pidfd = os.pidfd_open(proc.pid)
-            socket.send_fds(ours, [str(proc.pid).encode()], [pidfd])
-            os.close(pidfd)
-    assert guard.wait(timeout=30) == 0
+    try:
+        guard = find_under(parent.pid, lambda a: sessionguard.__file__ in a, timeout=10)[0]
+        with ours:
+            for proc in commands:
+                pidfd = os.pidfd_open(proc.pid)
+                socket.send_fds(ours, [str(proc.pid).encode()], [pidfd])
+                os.close(pidfd)
+        time.sleep(0.3)  # taken in while its parent lives (the real order of things)
+        parent.kill()
+        parent.wait()
+        wait_gone(*guard, timeout=30)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
 
 
 def test_the_guard_ends_only_sessions_its_commands_lead() -> None:
@@ -376,3 +393,27 @@ def test_the_guard_ends_only_sessions_its_commands_lead() -> None:
         for pid, start in found:
             if alive(pid, start):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_what_a_command_run_with_the_terminal_forks_dies_with_nsexplorer(
+    nsxor: Callable[[], str], tmp_path: Path
+) -> None:
+    """`exec TARGET -- sh -c '...'` keeps the terminal, so stays in nsexplorer's process
+    group. Started as a shell job (leading its group), nsexplorer is SIGKILLed: what sh
+    forked dies; a process that was in the group before and is not nsexplorer's (a
+    pipeline's other command, as `nsexplorer ... | less`) is left alone."""
+    name = nsxor()
+    secs, other = seconds(), seconds()
+    script = f"sleep {secs} & sleep {secs} | cat; wait"
+    with running_nsx("exec", name, "--", "sh", "-c", script, tmp_path=tmp_path, job=True) as nsx:
+        beside = subprocess.Popen(["sleep", other], process_group=nsx.pid)
+        try:
+            found = find_under(nsx.pid, ["sleep", secs], count=2)
+            found += find_under(nsx.pid, ["cat"])
+            kill_and_check(nsx, found)
+            time.sleep(0.5)  # the guard is done by now: it ended the others
+            assert beside.poll() is None, "killed a process nsexplorer did not start"
+        finally:
+            if beside.poll() is None:
+                beside.kill()
+            beside.wait()
