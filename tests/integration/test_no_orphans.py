@@ -417,3 +417,25 @@ def test_what_a_command_run_with_the_terminal_forks_dies_with_nsexplorer(
             if beside.poll() is None:
                 beside.kill()
             beside.wait()
+
+
+@pytest.mark.docker
+def test_what_an_all_namespaces_command_forks_in_a_container_dies_too(tmp_path: Path) -> None:
+    """`exec -a BOX -- sh -c ...` from a shell (nsexplorer a job): nsenter forks into
+    the container's pid namespace and sh forks again there; from the host those
+    processes are still in nsexplorer's process group, and end with it."""
+    if os.environ.get("DOCKER_HOST") != "unix:///run/nsx-testbed/docker.sock":
+        pytest.skip("needs the testbed daemon (scripts/testbed.sh start)")
+    box = f"nsxor-{secrets.token_hex(2)}-box"
+    subprocess.run([DOCKER, "run", "-d", "--name", box, "nsx-busybox:test", "sleep", "600"],
+                   check=True, capture_output=True)  # fmt: skip
+    try:
+        secs = seconds()
+        script = f"sleep {secs} & sleep {secs} | cat; wait"
+        argv = ("exec", "-a", box, "--", "sh", "-c", script)
+        with running_nsx(*argv, tmp_path=tmp_path, job=True) as nsx:
+            found = find_under(nsx.pid, ["sleep", secs], count=2)
+            assert os.readlink(f"/proc/{found[0][0]}/ns/pid") != os.readlink("/proc/self/ns/pid")
+            kill_and_check(nsx, found)
+    finally:
+        subprocess.run([DOCKER, "rm", "-f", box], capture_output=True, check=False)
