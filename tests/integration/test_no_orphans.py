@@ -6,6 +6,12 @@ a few seconds: it leads its own session, so only its parent-death signal can end
 And the trap that signal sets: it fires when the *thread* that forked the child exits,
 so a command started from a worker thread that returns at once must live on while
 nsexplorer does.
+
+What a command forks does not carry that signal: the session guard (kernel.sessionguard)
+ends it. Those tests run `sh -c` scripts that fork (tcpdump | grep, background sleeps)
+in namespaces of their own (prefix nsxor-), SIGKILL nsexplorer (or let it exit) and
+wait for the grandchildren to go; a `setsid` process and a pipeline's other command
+must stay; the guard itself is fed processes it must not kill.
 """
 
 from __future__ import annotations
