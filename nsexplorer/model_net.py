@@ -57,6 +57,24 @@ class Counters:
     tx_packets: int = 0
     tx_errors: int = 0
     tx_dropped: int = 0
+    # time.monotonic() when the collect layer read these from the kernel (per-second
+    # rates divide by the gap between two reads, not between two deliveries). None when
+    # unknown: a recorded snapshot (the JSON does not carry it: a monotonic clock means
+    # nothing in another process).
+    read_at: float | None = None
+
+
+# The eight kernel counters of :class:`Counters` (not its read time).
+COUNTER_NAMES = (
+    "rx_bytes",
+    "rx_packets",
+    "rx_errors",
+    "rx_dropped",
+    "tx_bytes",
+    "tx_packets",
+    "tx_errors",
+    "tx_dropped",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -314,6 +314,11 @@ class BundleWritten:
 
 
 class BundleWriter(Protocol):
-    def __call__(self, evidence: SessionEvidence) -> BundleWritten:
-        """Write the bundle (blocks: call from a worker); raises NsxError."""
+    def default_path(self, hostname: str) -> str:
+        """Where a bundle of ``hostname`` goes unless the person says otherwise."""
+        ...
+
+    def __call__(self, evidence: SessionEvidence, path: str | None = None) -> BundleWritten:
+        """Write the bundle at ``path`` (None: a new file at the default path), never
+        over an existing file (blocks: call from a worker); raises NsxError."""
         ...

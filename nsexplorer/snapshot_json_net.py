@@ -13,9 +13,8 @@ Stdlib only, no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import fields
 
-from nsexplorer import TYPE_CHECKING, model
+from nsexplorer import TYPE_CHECKING, model, model_net
 
 if TYPE_CHECKING:
     from typing import Any
@@ -55,6 +54,8 @@ def encode_interface(i: Interface) -> JSONDict:
             "tx_errors": c.tx_errors,
             "tx_dropped": c.tx_dropped,
         }
+        if c.read_at is not None:  # monotonic seconds in the process that read them
+            counters["read_at"] = c.read_at
     return {
         "ifindex": i.ifindex,
         "name": i.name,
@@ -88,7 +89,11 @@ def decode_interface(i: Mapping[str, Any]) -> Interface:
     c = i.get("counters")
     counters = None
     if c is not None:
-        counters = model.Counters(**{f.name: int(c.get(f.name, 0)) for f in fields(model.Counters)})
+        read_at = c.get("read_at")
+        counters = model.Counters(
+            **{name: int(c.get(name, 0)) for name in model_net.COUNTER_NAMES},
+            read_at=None if read_at is None else float(read_at),
+        )
     return model.Interface(
         ifindex=int(i["ifindex"]),
         name=str(i["name"]),

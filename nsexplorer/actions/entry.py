@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from nsexplorer.actions.nsfs import OWN_NETNS, ns_id_of
+from nsexplorer.actions.nsfs import OWN_NETNS, cookie_of, ns_id_of
 from nsexplorer.errors import ActionFailed, NamespaceGone, NsxError
 from nsexplorer.model import NamespaceId, NetNamespace, candidate_paths, describe
 
@@ -272,7 +272,12 @@ def plan(
     """
     ways = choices(ns, all_namespaces, own=probe(OWN_NETNS), via_pid=via_pid)
     for way in ways:
-        if way.kind is Kind.DIRECT or probe(checked_path(way)) == _expected(ns, way):
+        if way.kind is Kind.DIRECT:
+            _refuse_if_replaced(ns, OWN_NETNS)
+            return way
+        if probe(checked_path(way)) == _expected(ns, way):
+            if way.kind is not Kind.MOUNT_NS:  # that one's netns is checked on entry
+                _refuse_if_replaced(ns, checked_path(way))
             return way
     raise no_way(ns, ways, all_namespaces)
 
@@ -283,6 +288,24 @@ def _expected(ns: NetNamespace, way: Entry) -> NamespaceId | None:
     if way.kind is Kind.MOUNT_NS:
         return None if way.mount_ns_inode is None else NamespaceId(ns.id.dev, way.mount_ns_inode)
     return ns.id
+
+
+def _refuse_if_replaced(ns: NetNamespace, path: str) -> None:
+    """The inode is there, but is it still the namespace that was read? (Its kernel id
+    says; without one, (dev, ino) is all there is.) Refused before anything is shown."""
+    if ns.cookie is None:
+        return
+    now = cookie_of(path, ns.id)
+    if now is not None and now != ns.cookie:
+        raise replaced(ns, now)
+
+
+def replaced(ns: NetNamespace, found: int) -> NamespaceGone:
+    """The error when ``ns``'s inode now names a namespace with kernel id ``found``."""
+    return NamespaceGone(
+        f"namespace {describe(ns)} was replaced since it was read: its inode now belongs "
+        f"to another namespace (kernel id {found}, not {ns.cookie}); nothing ran"
+    )
 
 
 def _valid_netns_name(name: str) -> bool:

@@ -18,7 +18,7 @@ from nsexplorer.actions.nsfs import OWN_NETNS, ns_id_of
 from nsexplorer.actions.output import DEFAULT_LIMIT
 from nsexplorer.actions.process import exit_status_of, run_captured
 from nsexplorer.errors import ActionFailed, NeedsRoot, ReadOnlyRefused
-from nsexplorer.kernel import children
+from nsexplorer.kernel import children, sessionguard
 from nsexplorer.model import NetNamespace, describe
 from nsexplorer.ports import CommandRunner, PreparedShell, RunResult
 
@@ -375,6 +375,7 @@ def call_in_foreground(
         for sig in (signal.SIGINT, signal.SIGQUIT):
             saved[sig] = signal.signal(sig, _ignore_while_waiting)
     try:
+        sessionguard.watch_group()  # what it forks in our process group ends with us
         with children.popen(argv, pass_fds=tuple(pass_fds), env=env) as proc:
             return proc.wait()
     finally:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from nsexplorer import TYPE_CHECKING, __version__
 from nsexplorer.errors import NsxError, TargetError
-from nsexplorer.kernel import fdlimit
+from nsexplorer.kernel import fdlimit, sessionguard
 from nsexplorer.textsafe import visible
 
 if TYPE_CHECKING:
@@ -269,6 +269,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     args.raw_argv = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:  # the program itself, not called by another one (tests)
+        sessionguard.allow_own_group()
     if extra:
         # argparse gives a '*' positional nothing once an option follows TARGET, so a
         # capture filter written after -i/-c arrives here; anything else is an error.

@@ -288,6 +288,8 @@ def format_namespace(
     v = visible
     out: list[str] = []
     out.append(f"{v(ns.label) or 'namespace'}  (inode {ns.inode})")
+    if ns.cookie is not None:
+        out.append(f"  id:      {ns.cookie}  (the kernel's; never reused, unlike the inode)")
     out.append(f"  group:   {group_of(ns)}")
     out.append(f"  found:   {', '.join(str(s) for s in ns.sources) or '-'}")
     out.append(f"  access:  {v(ns.access_path) or '-'}")
@@ -364,7 +366,7 @@ def format_namespace(
         for br in ports:
             members = [i for i in ns.interfaces if i.master_ifindex == br.ifindex]
             net = f" (docker network {v(nets[br.name])})" if br.name in nets else ""
-            out.append(f"  bridge {v(br.name)}{net} ports:")
+            out.append(f"  bridge {v(br.name)}{net} ports:{'' if members else ' none'}")
             for port in members:
                 peer = port.peer
                 behind = _peer_text(peer.netns_inode, peer, snap) if peer is not None else "-"

@@ -20,7 +20,13 @@ from textual.message import Message
 from textual.timer import Timer
 
 from nsexplorer.errors import NsxError
-from nsexplorer.model import NamespaceId, NetNamespace, Snapshot, candidate_paths
+from nsexplorer.model import (
+    NamespaceId,
+    NetNamespace,
+    Snapshot,
+    candidate_paths,
+    same_namespace,
+)
 from nsexplorer.ports import ChangeWatcher, SnapshotSource, WatchCoverage
 from nsexplorer.textsafe import counted
 from nsexplorer.ui.inventory import Inventory
@@ -174,6 +180,14 @@ class CollectingApp(App[None]):
             return
         main = self.main
         self.inventory.apply(message.snapshot, selected=main.selected)
+        if self.inventory.replaced_now:  # the kernel reused the inode of a deleted one
+            where = ", ".join(f"netns {i}" for i in sorted(self.inventory.replaced_now))
+            self.notify(
+                f"{where}: now a new namespace under the same inode (the one shown was deleted)",
+                title="namespace replaced",
+                severity="warning",
+                markup=False,
+            )
         count = len(message.snapshot.namespaces)
         if message.complete and self.source.live:
             self._live_count = count
@@ -202,8 +216,8 @@ class CollectingApp(App[None]):
             return
         ns = message.ns
         old = self.inventory.get(ns.inode)
-        if old is None:
-            return
+        if old is None or not same_namespace(old, ns):
+            return  # gone, or its inode now names a new namespace: not this one's facts
         if ns != old:
             self.inventory.replace_namespace(ns)
         self.main.namespace_updated(ns.inode)

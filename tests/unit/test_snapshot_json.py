@@ -82,7 +82,7 @@ def rich_snapshot() -> Snapshot:
                 alias=HOSTILE_ALIAS,
                 addresses=(Address(6, "fe80::1", 64, "link"),),
                 peer=Peer(4026531833, 7, "veth1"),
-                counters=Counters(1, 2, 3, 4, 5, 6, 7, 8),
+                counters=Counters(1, 2, 3, 4, 5, 6, 7, 8, read_at=1234.5),
                 master_ifindex=3,
             ),
             Interface(3, "v2", "veth", "down", 1500, "", peer=Peer(None, 9, None)),
