@@ -8,7 +8,7 @@ classes. Stdlib only, no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +60,9 @@ class Counters:
     # time.monotonic() when the collect layer read these from the kernel (per-second
     # rates divide by the gap between two reads, not between two deliveries). None when
     # unknown: a recorded snapshot (the JSON does not carry it: a monotonic clock means
-    # nothing in another process).
-    read_at: float | None = None
+    # nothing in another process). Not part of the value: the same counters read twice
+    # are equal.
+    read_at: float | None = field(default=None, compare=False)
 
 
 # The eight kernel counters of :class:`Counters` (not its read time).

@@ -14,7 +14,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from nsexplorer import TYPE_CHECKING, model, model_net
+from nsexplorer import TYPE_CHECKING, model
+
+# model_net.COUNTER_NAMES, spelled out: importing model_net here would load it for
+# every `list` (tests/integration/test_list_imports.py); a unit test keeps them equal.
+_COUNTER_KEYS = (
+    "rx_bytes",
+    "rx_packets",
+    "rx_errors",
+    "rx_dropped",
+    "tx_bytes",
+    "tx_packets",
+    "tx_errors",
+    "tx_dropped",
+)
 
 if TYPE_CHECKING:
     from typing import Any
@@ -54,8 +67,6 @@ def encode_interface(i: Interface) -> JSONDict:
             "tx_errors": c.tx_errors,
             "tx_dropped": c.tx_dropped,
         }
-        if c.read_at is not None:  # monotonic seconds in the process that read them
-            counters["read_at"] = c.read_at
     return {
         "ifindex": i.ifindex,
         "name": i.name,
@@ -89,11 +100,8 @@ def decode_interface(i: Mapping[str, Any]) -> Interface:
     c = i.get("counters")
     counters = None
     if c is not None:
-        read_at = c.get("read_at")
-        counters = model.Counters(
-            **{name: int(c.get(name, 0)) for name in model_net.COUNTER_NAMES},
-            read_at=None if read_at is None else float(read_at),
-        )
+        # no read time: a monotonic clock means nothing in another process (no rates)
+        counters = model.Counters(**{name: int(c.get(name, 0)) for name in _COUNTER_KEYS})
     return model.Interface(
         ifindex=int(i["ifindex"]),
         name=str(i["name"]),

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from nsexplorer import TYPE_CHECKING, __version__
 from nsexplorer.errors import NsxError, TargetError
-from nsexplorer.kernel import fdlimit, sessionguard
+from nsexplorer.kernel import fdlimit
 from nsexplorer.textsafe import visible
 
 if TYPE_CHECKING:
@@ -270,6 +270,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     args.raw_argv = list(sys.argv[1:] if argv is None else argv)
     if argv is None:  # the program itself, not called by another one (tests)
+        from nsexplorer.kernel import sessionguard  # here: `list` need not load subprocess
+
         sessionguard.allow_own_group()
     if extra:
         # argparse gives a '*' positional nothing once an option follows TARGET, so a
