@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from inode_reuse import TRIES, made_again_under_the_same_inode
 
 from nsexplorer.actions.capture import CaptureRequest
 from nsexplorer.actions.runner import NamespaceRunner
@@ -38,7 +39,6 @@ COOKIE_INSIDE = (
     "import socket, struct; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
     "print(struct.unpack('=Q', s.getsockopt(socket.SOL_SOCKET, 71, 8))[0])"
 )
-REUSE_TRIES = 120
 
 
 def ident(path: str) -> NamespaceId:
@@ -175,16 +175,8 @@ def test_a_name_deleted_and_made_again_under_the_same_inode_is_refused(
     old = read_as_discovery_does(name)
     if old.cookie is None:
         pytest.skip("this kernel has no NS_GET_ID")
-    reused = False
-    for _ in range(REUSE_TRIES):
-        delete(name)
-        time.sleep(0.25)  # the kernel frees a netns (and its inode) from a workqueue
-        subprocess.run(["ip", "netns", "add", name], check=True)
-        if os.stat(f"{NETNS}/{name}").st_ino == old.inode:
-            reused = True
-            break
-    if not reused:
-        pytest.skip(f"the kernel did not reuse inode {old.inode} in {REUSE_TRIES} tries")
+    if not made_again_under_the_same_inode(name):
+        pytest.skip(f"the kernel did not reuse inode {old.inode} in {TRIES} namespaces")
     new_cookie = cookie_of(f"{NETNS}/{name}")
     assert new_cookie is not None and new_cookie != old.cookie
     assert ident(f"{NETNS}/{name}") == old.id  # what the old check compared: equal

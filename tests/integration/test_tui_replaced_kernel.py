@@ -13,7 +13,6 @@ import os
 import secrets
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "ui"))
 
 from helpers import settle, widget_text
+from inode_reuse import TRIES, made_again_under_the_same_inode
 
 from nsexplorer.actions.runner import NamespaceRunner
 from nsexplorer.collect.source import LiveSource
@@ -29,8 +29,6 @@ from nsexplorer.ui.app import NsxApp
 from nsexplorer.ui.widgets.sidebar import NamespaceTree
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
-
-REUSE_TRIES = 120
 
 
 @pytest.fixture
@@ -45,17 +43,6 @@ def name() -> Iterator[str]:
 
 def inode(name: str) -> int:
     return os.stat(f"/run/netns/{name}").st_ino
-
-
-def made_again_under_the_same_inode(name: str) -> bool:
-    old = inode(name)
-    for _ in range(REUSE_TRIES):
-        subprocess.run(["ip", "netns", "delete", name], check=True)
-        time.sleep(0.25)  # the kernel frees a netns (and its inode) from a workqueue
-        subprocess.run(["ip", "netns", "add", name], check=True)
-        if inode(name) == old:
-            return True
-    return False
 
 
 def transcript(app: NsxApp) -> str:
@@ -85,7 +72,7 @@ async def test_a_prompt_answered_after_the_namespace_was_replaced_runs_nothing(
         assert shown is not None and name in shown.names and shown.cookie is not None
         await pilot.press("x", *f"touch {marker}")
         if not made_again_under_the_same_inode(name):
-            pytest.skip(f"the kernel did not reuse inode {ino} in {REUSE_TRIES} tries")
+            pytest.skip(f"the kernel did not reuse inode {ino} in {TRIES} namespaces")
         await pilot.press("enter")  # the TUI has not re-read: only the runner can tell
         await settle(pilot)
         assert "was replaced since it was read" in transcript(app)
@@ -106,7 +93,7 @@ async def test_after_a_refresh_the_replaced_one_is_shown_gone_and_x_refuses(
         old = app.selected_ns
         assert old is not None and old.cookie is not None
         if not made_again_under_the_same_inode(name):
-            pytest.skip(f"the kernel did not reuse inode {ino} in {REUSE_TRIES} tries")
+            pytest.skip(f"the kernel did not reuse inode {ino} in {TRIES} namespaces")
         await pilot.press("r")
         await settle(pilot)
         now = app.selected_ns
