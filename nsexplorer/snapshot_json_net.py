@@ -16,19 +16,6 @@ from collections.abc import Mapping
 
 from nsexplorer import TYPE_CHECKING, model
 
-# model_net.COUNTER_NAMES, spelled out: importing model_net here would load it for
-# every `list` (tests/integration/test_list_imports.py); a unit test keeps them equal.
-_COUNTER_KEYS = (
-    "rx_bytes",
-    "rx_packets",
-    "rx_errors",
-    "rx_dropped",
-    "tx_bytes",
-    "tx_packets",
-    "tx_errors",
-    "tx_dropped",
-)
-
 if TYPE_CHECKING:
     from typing import Any
 
@@ -100,8 +87,11 @@ def decode_interface(i: Mapping[str, Any]) -> Interface:
     c = i.get("counters")
     counters = None
     if c is not None:
+        from nsexplorer import model_net  # here, as model.Counters loads it: not for `list`
+
         # no read time: a monotonic clock means nothing in another process (no rates)
-        counters = model.Counters(**{name: int(c.get(name, 0)) for name in _COUNTER_KEYS})
+        names = model_net.COUNTER_NAMES
+        counters = model_net.Counters(**{name: int(c.get(name, 0)) for name in names})
     return model.Interface(
         ifindex=int(i["ifindex"]),
         name=str(i["name"]),
