@@ -10,13 +10,15 @@ one by one, until the old inode is the lowest free; the fillers are deleted at t
 
 from __future__ import annotations
 
+import gc
 import os
 import secrets
 import subprocess
+import threading
 import time
 
 NETNS = "/run/netns"
-TRIES = 400  # namespaces made at most (holes below the old inode, plus waits for its free)
+PATIENCE = 60.0  # seconds for the old inode to come back (its netns freed, holes filled)
 
 
 def _inode(name: str) -> int:
@@ -27,26 +29,38 @@ def _delete(name: str) -> None:
     subprocess.run(["ip", "netns", "delete", name], check=False, capture_output=True)
 
 
-def made_again_under_the_same_inode(name: str) -> bool:
+def made_again_under_the_same_inode(name: str) -> str | None:
     """Delete ``name``'s namespace and make a new one under ``name`` that has the old
-    one's inode. False when the kernel did not give it back within TRIES namespaces
-    (``name`` then names a new namespace with another inode)."""
+    one's inode. None when done, else why not (``name`` then names a new namespace
+    with another inode)."""
+    gc.collect()  # nothing of this process keeps the old one alive
     old = _inode(name)
     _delete(name)
-    fillers: list[str] = []
+    fillers: list[str] = []  # below the old inode: holes filled, kept to the end
+    above = 0
+    deadline = time.monotonic() + PATIENCE
     try:
-        for _ in range(TRIES):
+        while time.monotonic() < deadline:
             made = f"nsxid-fill-{secrets.token_hex(4)}"
             subprocess.run(["ip", "netns", "add", made], check=True)
-            fillers.append(made)  # kept unless it is the one: a hole filled
             got = _inode(made)
             if got == old:
                 _attach(made, name)
-                return True
-            if got > old:  # the old one is not freed yet (the workqueue): let it finish
-                time.sleep(0.05)
+                _delete(made)
+                return None
+            if got < old:
+                fillers.append(made)
+                continue
+            # the old one is not freed yet (a workqueue frees it): give this one back
+            _delete(made)
+            above += 1
+            time.sleep(0.1)
         subprocess.run(["ip", "netns", "add", name], check=True)
-        return False
+        return (
+            f"inode {old} did not come back in {PATIENCE:.0f} s: {len(fillers)} lower "
+            f"inodes filled, {above} namespaces made above it (still in use? this "
+            f"process's threads: {sorted(t.name for t in threading.enumerate())})"
+        )
     finally:
         for filler in fillers:
             _delete(filler)

@@ -21,7 +21,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "ui"))
 
 from helpers import settle, widget_text
-from inode_reuse import TRIES, made_again_under_the_same_inode
+from inode_reuse import made_again_under_the_same_inode
 
 from nsexplorer.actions.runner import NamespaceRunner
 from nsexplorer.collect.source import LiveSource
@@ -71,8 +71,8 @@ async def test_a_prompt_answered_after_the_namespace_was_replaced_runs_nothing(
         shown = app.selected_ns
         assert shown is not None and name in shown.names and shown.cookie is not None
         await pilot.press("x", *f"touch {marker}")
-        if not made_again_under_the_same_inode(name):
-            pytest.skip(f"the kernel did not reuse inode {ino} in {TRIES} namespaces")
+        if why := made_again_under_the_same_inode(name):
+            pytest.skip(why)
         await pilot.press("enter")  # the TUI has not re-read: only the runner can tell
         await settle(pilot)
         assert "was replaced since it was read" in transcript(app)
@@ -92,8 +92,8 @@ async def test_after_a_refresh_the_replaced_one_is_shown_gone_and_x_refuses(
         await settle(pilot)
         old = app.selected_ns
         assert old is not None and old.cookie is not None
-        if not made_again_under_the_same_inode(name):
-            pytest.skip(f"the kernel did not reuse inode {ino} in {TRIES} namespaces")
+        if why := made_again_under_the_same_inode(name):
+            pytest.skip(why)
         await pilot.press("r")
         await settle(pilot)
         now = app.selected_ns
