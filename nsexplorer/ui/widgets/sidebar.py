@@ -292,9 +292,7 @@ class NamespaceTree(Tree[int]):
             group_of(ns),
         )
 
-    def _add_namespace(
-        self, parent: TreeNode[int], ns: NetNamespace, reason: str
-    ) -> TreeNode[int]:
+    def _add_namespace(self, parent: TreeNode[int], ns: NetNamespace, reason: str) -> TreeNode[int]:
         primary = primary_container(ns)
         others = [c for c in ns.containers if c is not primary]
         if ns.is_host:
