@@ -11,7 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from nsexplorer.model import Address, Interface, NetNamespace, Route, Rule, Snapshot, table_name
+from nsexplorer.model import (
+    Address,
+    Interface,
+    NetNamespace,
+    Route,
+    Rule,
+    Snapshot,
+    same_namespace,
+    table_name,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,17 +55,23 @@ def change_json(c: Change) -> dict[str, object]:
 
 
 def diff_snapshots(before: Snapshot, after: Snapshot) -> tuple[Change, ...]:
-    """Every difference from ``before`` to ``after``, namespace by namespace."""
+    """Every difference from ``before`` to ``after``, namespace by namespace.
+
+    One inode on both sides with two kernel ids (cookies) is two namespaces: the first
+    was freed and the kernel gave its inode number to a new one. That is a namespace
+    gone and one appeared, never "unchanged" nor a diff of one against the other.
+    """
     old = {ns.inode: ns for ns in before.namespaces if not ns.gone}
     new = {ns.inode: ns for ns in after.namespaces if not ns.gone}
+    same = {i for i in old.keys() & new.keys() if same_namespace(old[i], new[i])}
     out: list[Change] = []
     for inode, ns in new.items():
-        if inode not in old:
-            out.append(_ns_change("namespace-appeared", ns, "", _holders(ns)))
+        if inode not in same:
+            out.append(_ns_change("namespace-appeared", ns, "", _holders(ns, inode in old)))
     for inode, ns in old.items():
-        if inode not in new:
+        if inode not in same:
             out.append(_ns_change("namespace-gone", ns, _holders(ns), ""))
-    for inode in sorted(old.keys() & new.keys()):
+    for inode in sorted(same):
         out.extend(diff_namespace(old[inode], new[inode]))
     return tuple(out)
 
@@ -195,8 +210,9 @@ def _iface_summary(i: Interface) -> str:
     return " ".join(x for x in (i.kind, i.state, addrs) if x)
 
 
-def _holders(ns: NetNamespace) -> str:
-    return ns.label or str(ns.inode)
+def _holders(ns: NetNamespace, reused: bool = False) -> str:
+    text = ns.label or str(ns.inode)
+    return f"{text}; a new namespace under a reused inode" if reused else text
 
 
 def _ns_change(kind: str, ns: NetNamespace, before: str, after: str) -> Change:

@@ -1,8 +1,10 @@
 """The kernel's view of network namespaces, as plain immutable values.
 
 Stdlib only and no I/O: collectors build these, the UI and the JSON encoder read them.
-Identity of a namespace is (st_dev, st_ino) of its nsfs inode; ``inode`` alone is what
-users and the snapshot JSON see.
+Where a namespace is found is (st_dev, st_ino) of its nsfs inode; ``inode`` alone is what
+users and the snapshot JSON see. The kernel reuses inode numbers once a namespace is
+freed, so identity is (inode, cookie): the cookie is the kernel's unique, never-reused
+id of the namespace (NS_GET_ID), when the kernel has one (see :func:`same_namespace`).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ __all__ = [
     "group_of",
     "ns_label",
     "primary_container",
+    "same_namespace",
     "table_name",
 ]
 
@@ -234,10 +237,19 @@ class NetNamespace:
     rules: tuple[Rule, ...] = ()
     thread_holders: tuple[ThreadHolder, ...] = ()
     socket_holders: tuple[SocketHolder, ...] = ()
+    # The kernel's unique id of this namespace (NS_GET_ID, equal to SO_NETNS_COOKIE of
+    # a socket inside it): never reused, unlike the inode. None when it was not read
+    # (a kernel without it, an older snapshot, a namespace that could not be opened).
+    cookie: int | None = None
 
     @property
     def inode(self) -> int:
         return self.id.ino
+
+    @property
+    def identity(self) -> tuple[int, int | None]:
+        """(inode, cookie): two namespaces with one inode and two cookies are two."""
+        return (self.id.ino, self.cookie)
 
     def interface(self, ifindex: int) -> Interface | None:
         for iface in self.interfaces:
@@ -319,6 +331,16 @@ class Snapshot:
             if ns.is_host:
                 return ns
         return None
+
+
+def same_namespace(a: NetNamespace, b: NetNamespace) -> bool:
+    """Whether ``a`` and ``b`` describe one namespace: the same (dev, ino) and, where
+    both cookies are known, the same cookie. Same inode with another cookie is a new
+    namespace that got the old number after the first was freed. Where a cookie is
+    unknown (an old snapshot, a kernel without ids), (dev, ino) is all there is."""
+    if a.id != b.id:
+        return False
+    return a.cookie is None or b.cookie is None or a.cookie == b.cookie
 
 
 def group_of(ns: NetNamespace) -> Group:

@@ -8,7 +8,7 @@ classes. Stdlib only, no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +57,25 @@ class Counters:
     tx_packets: int = 0
     tx_errors: int = 0
     tx_dropped: int = 0
+    # time.monotonic() when the collect layer read these from the kernel (per-second
+    # rates divide by the gap between two reads, not between two deliveries). None when
+    # unknown: a recorded snapshot (the JSON does not carry it: a monotonic clock means
+    # nothing in another process). Not part of the value: the same counters read twice
+    # are equal.
+    read_at: float | None = field(default=None, compare=False)
+
+
+# The eight kernel counters of :class:`Counters` (not its read time).
+COUNTER_NAMES = (
+    "rx_bytes",
+    "rx_packets",
+    "rx_errors",
+    "rx_dropped",
+    "tx_bytes",
+    "tx_packets",
+    "tx_errors",
+    "tx_dropped",
+)
 
 
 @dataclass(frozen=True, slots=True)

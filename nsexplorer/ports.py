@@ -57,11 +57,12 @@ class WatchCoverage:
     over_budget: int = 0  # of ``unwatched``: left out for the budget
     pending: int = 0  # still being opened
     gone: int = 0  # vanished since they were asked for (counted in neither above)
+    stopped: str = ""  # the watcher's thread ended: why (then nothing is watched)
 
     @property
     def complete(self) -> bool:
         """Every namespace asked for (and still there) is watched."""
-        return self.unwatched == 0 and self.pending == 0
+        return self.unwatched == 0 and self.pending == 0 and not self.stopped
 
 
 class ChangeWatcher(Protocol):
@@ -71,10 +72,15 @@ class ChangeWatcher(Protocol):
         self,
         on_change: Callable[[str], None],
         on_coverage: Callable[[WatchCoverage], None] | None = None,
+        on_subscribed: Callable[[tuple[NamespaceId, ...]], None] | None = None,
     ) -> None:
         """Begin watching; ``on_change(reason)`` may be called from any thread, and so
         may ``on_coverage``, each time what is watched settles differently (after
-        ``watch_all``, a namespace that could not be opened, one that went)."""
+        ``watch_all``, a namespace that could not be opened, one that went), and
+        ``on_subscribed(namespaces)``, each time sockets were just subscribed in these
+        namespaces (a batch; an empty tuple once at start: the watcher's own sources).
+        A change made after a namespace was read and before this notice was heard by
+        nobody: the caller re-reads those namespaces once after it."""
         ...
 
     def watch_all(self, namespaces: Mapping[NamespaceId, Sequence[str]]) -> None:
@@ -308,6 +314,11 @@ class BundleWritten:
 
 
 class BundleWriter(Protocol):
-    def __call__(self, evidence: SessionEvidence) -> BundleWritten:
-        """Write the bundle (blocks: call from a worker); raises NsxError."""
+    def default_path(self, hostname: str) -> str:
+        """Where a bundle of ``hostname`` goes unless the person says otherwise."""
+        ...
+
+    def __call__(self, evidence: SessionEvidence, path: str | None = None) -> BundleWritten:
+        """Write the bundle at ``path`` (None: a new file at the default path), never
+        over an existing file (blocks: call from a worker); raises NsxError."""
         ...

@@ -103,6 +103,8 @@ def encode_namespace(ns: NetNamespace) -> JSONDict:
         "routes": [encode_route(r) for r in ns.routes],
         # Additional keys (not part of the minimal contract).
         "dev": ns.id.dev,
+        # The kernel's unique id of the namespace (NS_GET_ID); null when not known.
+        "cookie": ns.cookie,
         "label": ns.label,
         "group": str(group_of(ns)),
         "sources": [str(s) for s in ns.sources],
@@ -267,6 +269,7 @@ def decode_namespace(d: Mapping[str, Any]) -> NetNamespace:
         warnings=tuple(str(w) for w in d.get("warnings", ())),
         gone=bool(d.get("gone", False)),
         rules=tuple(decode_rule(r) for r in d.get("rules", ())),
+        cookie=opt_int(d.get("cookie")),  # absent from snapshots before it was read
     )
 
 

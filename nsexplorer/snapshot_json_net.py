@@ -13,7 +13,6 @@ Stdlib only, no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import fields
 
 from nsexplorer import TYPE_CHECKING, model
 
@@ -88,7 +87,11 @@ def decode_interface(i: Mapping[str, Any]) -> Interface:
     c = i.get("counters")
     counters = None
     if c is not None:
-        counters = model.Counters(**{f.name: int(c.get(f.name, 0)) for f in fields(model.Counters)})
+        from nsexplorer import model_net  # here, as model.Counters loads it: not for `list`
+
+        # no read time: a monotonic clock means nothing in another process (no rates)
+        names = model_net.COUNTER_NAMES
+        counters = model_net.Counters(**{name: int(c.get(name, 0)) for name in names})
     return model.Interface(
         ifindex=int(i["ifindex"]),
         name=str(i["name"]),

@@ -111,9 +111,11 @@ def resolve(
         + _engine_note(target, snapshot)
     )
     suggestions = _suggestions(target, found, snapshot, by_id)
+    # "exactly": the suggestions may start with or contain the TARGET, and say so.
+    exactly = " exactly" if suggestions else ""
     hint = "; did you mean (give it exactly):" if suggestions else ""
     raise TargetNotFound(
-        f"no namespace matches {_said(target)}{notes}{hint}", candidates=suggestions
+        f"no namespace matches {_said(target)}{exactly}{notes}{hint}", candidates=suggestions
     )
 
 
@@ -263,9 +265,9 @@ def _suggestions(
         for m in matching.match(snapshot, stripped)[:_SUGGESTIONS]:
             if m.rank <= Rank.FACT:
                 out[m.id] = f"{_line(m, by_id)} (without the spaces around it)"
-    for m in found:
-        if len(out) < _SUGGESTIONS:
-            out.setdefault(m.id, _line(m, by_id))
+    near = [m for m in found if m.id not in out]
+    for m in near[: max(0, _SUGGESTIONS - len(out))]:
+        out[m.id] = f"{_line(m, by_id)}{_how_near(target, m, by_id[m.id])}"
     words: dict[str, tuple[NetNamespace, str]] = {}
     for ns in snapshot.namespaces:
         for what, word in (
@@ -280,4 +282,20 @@ def _suggestions(
             ns, what = words[word]
             if len(out) < _SUGGESTIONS and ns.id not in out:
                 out[ns.id] = f"{describe(ns)}: {what} {shown(word)} is close"
+    more = sum(1 for m in near if m.id not in out)
+    if more:
+        others = "1 more namespace" if more == 1 else f"{more} more namespaces"
+        return (*out.values(), f"... and {others} near it")
     return tuple(out.values())
+
+
+def _how_near(target: str, m: Match, ns: NetNamespace) -> str:
+    """How a prefix or substring match differs from the TARGET, so a suggestion never
+    reads as a match that was refused."""
+    if m.rank == Rank.PARTIAL and m.reason.endswith(")"):
+        return ""  # "ip 10.0.0.5/24 on eth0 (not /16)" says it already
+    words = (*ns.names, *(c.name for c in ns.containers), ns.label)
+    words += tuple(i.name for i in ns.interfaces)
+    if any(w != target and w.casefold() == target.casefold() for w in words):
+        return " (the same but for case)"
+    return " (starts with it)" if m.rank == Rank.PREFIX else " (contains it)"

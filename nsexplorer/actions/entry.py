@@ -10,6 +10,12 @@ the host's /sys):
   ``/proc/<pid>/root<path>``): ``nsenter --net=P`` then a private mount namespace in
   which a fresh sysfs is mounted on /sys. The shell script is a constant; names and
   paths only ever travel as separate argv words;
+- bind-mounted only inside a mount namespace no process is in (held by an nsfs bind
+  mount of that mount namespace, or a descriptor): ``nsenter --mount=MNTNS nsenter
+  --net=PATH`` (the second nsenter opens PATH inside that mount namespace; one nsenter
+  with both opens it before switching), then the fresh sysfs as above. What runs enters
+  through the verified mount namespace descriptor and checks, inside, before the
+  command, that it landed in the expected network namespace;
 - ``--all-namespaces``: ``nsenter -t PID -a`` (the container's own view and tools);
 - held only by a socket of another process: no tool opens that by path (``nsenter
   --net=/proc/PID/fd/N`` fails with ENXIO on a socket), nsexplorer enters it through the
@@ -29,7 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from nsexplorer.actions.nsfs import OWN_NETNS, ns_id_of
+from nsexplorer.actions.nsfs import OWN_NETNS, cookie_of, ns_id_of
 from nsexplorer.errors import ActionFailed, NamespaceGone, NsxError
 from nsexplorer.model import NamespaceId, NetNamespace, candidate_paths, describe
 
@@ -41,6 +47,10 @@ SYSFS_SCRIPT = 'umount -l /sys 2>/dev/null; mount -t sysfs sysfs /sys && exec "$
 
 Probe = Callable[[str], NamespaceId | None]
 
+# After entering the network namespace: a private mount namespace with a fresh sysfs.
+PRIVATE = ("unshare", "--mount", "--propagation", "private", "--")
+PRIVATE_SYSFS = (*PRIVATE, "sh", "-c", SYSFS_SCRIPT, "sh")
+
 
 class Kind(StrEnum):
     DIRECT = "direct"  # the namespace we are already in (the host's)
@@ -48,6 +58,7 @@ class Kind(StrEnum):
     PATH = "path"  # nsenter --net=PATH + fresh sysfs
     ALL = "all"  # nsenter -t PID -a
     SOCKET = "socket"  # a socket's namespace (SIOCGSKNS): nsexplorer exec INODE
+    MOUNT_NS = "mountns"  # nsenter --mount=MNTNS nsenter --net=PATH + fresh sysfs
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +72,10 @@ class Entry:
     # for the seed article's form `nsenter -t PID -m nsenter --net=PATH`.
     seed: tuple[int, str] | None = None
     inode: int | None = None  # SOCKET: the namespace, as `nsexplorer exec` takes it
+    # MOUNT_NS: the file that holds the mount namespace ``ref`` is mounted in, and that
+    # mount namespace's inode (``ref`` is the path inside it)
+    mount_ns: str = ""
+    mount_ns_inode: int | None = None
 
 
 def wrap(entry: Entry, argv: Sequence[str]) -> list[str]:
@@ -88,6 +103,17 @@ def wrap(entry: Entry, argv: Sequence[str]) -> list[str]:
         ]
     if entry.kind is Kind.SOCKET:
         return [*self_command(), "exec", str(entry.inode), "--", *cmd]
+    if entry.kind is Kind.MOUNT_NS:
+        return [
+            "nsenter",
+            f"--mount={entry.mount_ns}",
+            "--",
+            "nsenter",
+            f"--net={entry.ref}",
+            "--",
+            *PRIVATE_SYSFS,
+            *cmd,
+        ]
     return ["nsenter", "-t", str(entry.pid), "-a", "--", *cmd]
 
 
@@ -164,11 +190,31 @@ def choices(
     seed = _seed_of(ns)
     named = [Entry(Kind.NAMED, ref=name, seed=seed) for name in ns.names if _valid_netns_name(name)]
     sockets = {f"/proc/{h.pid}/fd/{h.fd}" for h in ns.socket_holders}
-    return named + [
-        Entry(Kind.SOCKET, ref=path, inode=ns.inode)
-        if path in sockets
-        else Entry(Kind.PATH, ref=path, seed=seed)
-        for path in candidate_paths(ns)
+    return (
+        named
+        + [
+            Entry(Kind.SOCKET, ref=path, inode=ns.inode)
+            if path in sockets
+            else Entry(Kind.PATH, ref=path, seed=seed)
+            for path in candidate_paths(ns)
+        ]
+        + _through_mount_ns(ns)
+    )
+
+
+def _through_mount_ns(ns: NetNamespace) -> list[Entry]:
+    """Bind mounts inside a mount namespace no process is in: entered through the file
+    that holds that mount namespace (no /proc/PID/root leads there)."""
+    return [
+        Entry(
+            Kind.MOUNT_NS,
+            ref=m.path,
+            inode=ns.inode,
+            mount_ns=m.mount_ns_path,
+            mount_ns_inode=m.mount_ns_inode,
+        )
+        for m in ns.bind_mounts
+        if m.hidden and m.via_pid is None and m.mount_ns_path and not m.covered
     ]
 
 
@@ -178,6 +224,8 @@ def checked_path(way: Entry) -> str:
         return f"{NETNS_RUN_DIR}/{way.ref}"
     if way.kind is Kind.ALL:
         return f"/proc/{way.pid}/ns/net"
+    if way.kind is Kind.MOUNT_NS:
+        return way.mount_ns  # a mount namespace: the netns inside is checked on entry
     return way.ref
 
 
@@ -196,7 +244,11 @@ def no_way(ns: NetNamespace, ways: Sequence[Entry], all_namespaces: bool) -> Nsx
             "only by a bind mount or a file descriptor); run without --all-namespaces "
             "to use the host's tools in its network namespace"
         )
-    tried = [w.ref for w in ways if w.kind in (Kind.PATH, Kind.SOCKET)]
+    tried = [
+        w.ref if w.kind is not Kind.MOUNT_NS else f"{w.ref} in mount ns {w.mount_ns}"
+        for w in ways
+        if w.kind in (Kind.PATH, Kind.SOCKET, Kind.MOUNT_NS)
+    ]
     how = f" (tried {', '.join(tried)})" if tried else ""
     return NamespaceGone(
         f"namespace {describe(ns)} is gone: nothing that reached it opens it any more{how}"
@@ -220,9 +272,40 @@ def plan(
     """
     ways = choices(ns, all_namespaces, own=probe(OWN_NETNS), via_pid=via_pid)
     for way in ways:
-        if way.kind is Kind.DIRECT or probe(checked_path(way)) == ns.id:
+        if way.kind is Kind.DIRECT:
+            _refuse_if_replaced(ns, OWN_NETNS)
+            return way
+        if probe(checked_path(way)) == _expected(ns, way):
+            if way.kind is not Kind.MOUNT_NS:  # that one's netns is checked on entry
+                _refuse_if_replaced(ns, checked_path(way))
             return way
     raise no_way(ns, ways, all_namespaces)
+
+
+def _expected(ns: NetNamespace, way: Entry) -> NamespaceId | None:
+    """What ``checked_path(way)`` must be: ``ns``, or for MOUNT_NS the mount namespace
+    that holds it (nsfs: the same st_dev)."""
+    if way.kind is Kind.MOUNT_NS:
+        return None if way.mount_ns_inode is None else NamespaceId(ns.id.dev, way.mount_ns_inode)
+    return ns.id
+
+
+def _refuse_if_replaced(ns: NetNamespace, path: str) -> None:
+    """The inode is there, but is it still the namespace that was read? (Its kernel id
+    says; without one, (dev, ino) is all there is.) Refused before anything is shown."""
+    if ns.cookie is None:
+        return
+    now = cookie_of(path, ns.id)
+    if now is not None and now != ns.cookie:
+        raise replaced(ns, now)
+
+
+def replaced(ns: NetNamespace, found: int) -> NamespaceGone:
+    """The error when ``ns``'s inode now names a namespace with kernel id ``found``."""
+    return NamespaceGone(
+        f"namespace {describe(ns)} was replaced since it was read: its inode now belongs "
+        f"to another namespace (kernel id {found}, not {ns.cookie}); nothing ran"
+    )
 
 
 def _valid_netns_name(name: str) -> bool:

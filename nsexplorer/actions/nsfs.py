@@ -24,6 +24,15 @@ def ns_id_of(path: str) -> NamespaceId | None:
         return None
 
 
+def cookie_of(path: str, expect: NamespaceId) -> int | None:
+    """The kernel id of namespace ``expect`` at ``path``; None when the kernel has no
+    ids or ``path`` no longer opens ``expect`` (the opening checks say why, later)."""
+    try:
+        return nsfs.cookie_at(path, expect)
+    except (OSError, ValueError):
+        return None
+
+
 def own_netns() -> NamespaceId | None:
     try:
         st = os.stat(OWN_NETNS)

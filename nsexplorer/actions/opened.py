@@ -39,6 +39,15 @@ NETNS_SCRIPT = (
     'done; exec "$@"'
 )
 
+# MOUNT_NS, after `nsenter --mount=<verified fd> nsenter --net=PATH` (PATH opened inside
+# that mount namespace): first check that this is the network namespace that was asked
+# for ($1, its inode; /proc/self is stat itself, in this netns), then the fresh sysfs.
+MOUNTNS_SCRIPT = (
+    'n=$(stat -L -c %i /proc/self/ns/net) && [ "$n" = "$1" ] || '
+    '{ echo "nsexplorer: not the expected network namespace ($1): $n" >&2; exit 125; }; '
+    "shift; " + entry.SYSFS_SCRIPT
+)
+
 # nsenter options whose namespace applies to children only: nsenter forks for them.
 FORKING = ("pid", "time")
 
@@ -64,6 +73,7 @@ class Opened:
     path: str  # the file that was verified
     fds: dict[str, int] = field(default_factory=dict)  # nsenter option -> descriptor
     inodes: dict[str, int] = field(default_factory=dict)  # nsenter option -> inode
+    cookie: int | None = None  # the entered netns's unique kernel id, as verified
 
     @property
     def pass_fds(self) -> tuple[int, ...]:
@@ -92,6 +102,11 @@ class Opened:
                 return ["nsenter", *rest, "--", *cmd]
             return ["nsenter", *forking, "--", *children.guard(levels=2),
                     "nsenter", *rest, "--", *cmd]  # fmt: skip
+        if kind is Kind.MOUNT_NS:
+            mount = f"--mount={_fd_path(self.fds['mount'])}"
+            return ["nsenter", mount, "--", "nsenter", f"--net={self.way.ref}", "--",
+                    *entry.PRIVATE, "sh", "-c", MOUNTNS_SCRIPT, "sh",
+                    str(self.inodes["net"]), *cmd]  # fmt: skip
         net = f"--net={_fd_path(self.fds['net'])}"
         private = ["unshare", "--mount", "--propagation", "private", "--"]
         if kind is Kind.NAMED:
@@ -102,7 +117,9 @@ class Opened:
     def audit_facts(self, cmd: Sequence[str]) -> dict[str, Any]:
         """For the audit record: what was verified, and the argv that really ran."""
         facts: dict[str, Any] = {"verified_path": self.path, "executed": self.argv(cmd)}
-        if self.way.kind is Kind.ALL:
+        if self.cookie is not None:
+            facts["netns_cookie"] = self.cookie
+        if self.way.kind in (Kind.ALL, Kind.MOUNT_NS):
             facts["namespace_inodes"] = dict(self.inodes)
         return facts
 
@@ -144,17 +161,23 @@ def open_way(
     own = _own_netns()
     ways = entry.choices(ns, all_namespaces, own=own, via_pid=via_pid)
     refused: list[str] = []
+    replaced: nsfs.NamespaceReplaced | None = None
     tried = 0
     for way in ways:
         tried += 1
         try:
             if way.kind is Kind.DIRECT:
                 if not need_fd:
+                    _check_own(ns)
                     return Opened(way, nsfs.OWN_NETNS)
-                return _open_net(way, nsfs.OWN_NETNS, ns.id)
+                return _open_net(way, nsfs.OWN_NETNS, ns)
             if way.kind is Kind.ALL:
-                return _open_process(way, ns.id)
-            return _open_net(way, entry.checked_path(way), ns.id)
+                return _open_process(way, ns)
+            if way.kind is Kind.MOUNT_NS:
+                return _open_mount_ns(way, ns.id)
+            return _open_net(way, entry.checked_path(way), ns)
+        except nsfs.NamespaceReplaced as err:
+            replaced = err
         except PermissionError:
             refused.append(entry.checked_path(way))
         except OSError as err:
@@ -163,6 +186,8 @@ def open_way(
                     f"cannot open namespace {describe(ns)}: too many open files "
                     f"(limit {fdlimit.soft_limit()}); nothing was run"
                 ) from err
+    if replaced is not None:
+        raise entry.replaced(ns, replaced.found)
     if refused and len(refused) == tried:
         denied = f"cannot open namespace {describe(ns)}: permission denied ({', '.join(refused)})"
         if os.geteuid() != 0:
@@ -173,6 +198,17 @@ def open_way(
     raise entry.no_way(ns, ways, all_namespaces)
 
 
+def _check_own(ns: NetNamespace) -> None:
+    """Our own namespace is entered by staying in it: still check it is ``ns``."""
+    if ns.cookie is None:
+        return
+    fd = os.open(nsfs.OWN_NETNS, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        nsfs.check_cookie(fd, nsfs.OWN_NETNS, ns.cookie)
+    finally:
+        os.close(fd)
+
+
 def _own_netns() -> NamespaceId | None:
     try:
         return nsfs.own_netns()
@@ -180,12 +216,29 @@ def _own_netns() -> NamespaceId | None:
         return None
 
 
-def _open_net(way: Entry, path: str, expect: NamespaceId) -> Opened:
-    fd, ident = nsfs.open_verified(path, expect=expect)
-    return Opened(way, path, {"net": fd}, {"net": ident.ino})
+def _open_net(way: Entry, path: str, ns: NetNamespace) -> Opened:
+    # (dev, ino) and, where the kernel has it, the unique id: an inode reused by a new
+    # namespace after the one that was read is refused, not entered.
+    fd, ident = nsfs.open_verified(path, expect=ns.id, cookie=ns.cookie)
+    try:
+        cookie = nsfs.namespace_cookie(fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    return Opened(way, path, {"net": fd}, {"net": ident.ino}, cookie)
 
 
-def _open_process(way: Entry, expect: NamespaceId) -> Opened:
+def _open_mount_ns(way: Entry, expect: NamespaceId) -> Opened:
+    """The mount namespace file, verified; the network namespace inside is checked by
+    the command itself once it is in there (MOUNTNS_SCRIPT): nsexplorer never switches
+    its own mount namespace."""
+    if way.mount_ns_inode is None:  # pragma: no cover - entry.choices always sets it
+        raise FileNotFoundError(errno.ENOENT, "no mount namespace", way.mount_ns)
+    fd, ident = nsfs.open_verified(way.mount_ns, NamespaceId(expect.dev, way.mount_ns_inode))
+    return Opened(way, way.mount_ns, {"mount": fd}, {"mount": ident.ino, "net": expect.ino})
+
+
+def _open_process(way: Entry, ns: NetNamespace) -> Opened:
     """Every namespace of process ``way.pid``, all from that one process.
 
     A pidfd pins the process: if it is still alive after the files were opened, the pid
@@ -203,7 +256,12 @@ def _open_process(way: Entry, expect: NamespaceId) -> Opened:
             if not os.path.exists(f"/proc/thread-self/ns/{name}"):
                 continue  # this kernel has no such namespace type
             path = f"/proc/{pid}/ns/{name}"
-            fd, ident = nsfs.open_verified(path, expect=expect if name == "net" else None)
+            if name == "net":
+                fd, ident = nsfs.open_verified(path, expect=ns.id, cookie=ns.cookie)
+                opened.fds[opt] = fd
+                opened.cookie = nsfs.namespace_cookie(fd)
+            else:
+                fd, ident = nsfs.open_verified(path)
             if name == "user" and ident.ino == os.stat("/proc/thread-self/ns/user").st_ino:
                 os.close(fd)  # setns into our own user namespace is refused: skip it
                 continue

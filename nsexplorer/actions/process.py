@@ -4,7 +4,8 @@ The child leads its own session (``start_new_session``: done in C by subprocess,
 ``preexec_fn``, safe in a threaded process), so stopping it reaches everything it
 started: the whole process group gets SIGTERM, then SIGKILL after a grace period. It is
 forked by kernel.children's long-lived thread, so the parent-death signal its argv sets
-up (Opened.argv) fires when nsexplorer dies, not when the calling worker returns.
+up (Opened.argv) fires when nsexplorer dies, not when the calling worker returns; and
+what it forks is ended then by kernel.sessionguard (it leads its own session).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from nsexplorer.actions.nsfs import OWN_NETNS, ns_id_of
 from nsexplorer.actions.output import DEFAULT_LIMIT
 from nsexplorer.actions.process import exit_status_of, run_captured
 from nsexplorer.errors import ActionFailed, NeedsRoot, ReadOnlyRefused
-from nsexplorer.kernel import children
+from nsexplorer.kernel import children, sessionguard
 from nsexplorer.model import NetNamespace, describe
 from nsexplorer.ports import CommandRunner, PreparedShell, RunResult
 
@@ -211,8 +211,9 @@ class NamespaceRunner:
         with opened.open_way(ns, need_fd=True) as way:
             if not has_capability(CAP_SYS_ADMIN):
                 raise NeedsRoot("naming a namespace needs root (CAP_SYS_ADMIN); nothing changed")
+            shown = _name_command(way.way, name)  # refuses what it cannot name
             if announce is not None:
-                announce(_name_command(way.way, name))
+                announce(shown)
             path = naming.bind_fd(way.fds["net"], name)
             if way.way.kind is entry.Kind.SOCKET:
                 command = [*entry.self_command(), "name", str(ns.inode), name]
@@ -374,6 +375,7 @@ def call_in_foreground(
         for sig in (signal.SIGINT, signal.SIGQUIT):
             saved[sig] = signal.signal(sig, _ignore_while_waiting)
     try:
+        sessionguard.watch_group()  # what it forks in our process group ends with us
         with children.popen(argv, pass_fds=tuple(pass_fds), env=env) as proc:
             return proc.wait()
     finally:
@@ -388,6 +390,12 @@ def _ignore_while_waiting(signum: int, frame: object) -> None:
 def _name_command(way: entry.Entry, name: str) -> str:
     """What naming through ``way`` does, as commands a person would paste. A socket's
     namespace opens through no path a mount could bind: nsexplorer's own command."""
+    if way.kind is entry.Kind.MOUNT_NS:
+        raise ActionFailed(
+            f"cannot name it: it is mounted only at {way.ref} inside mount namespace "
+            f"{way.mount_ns} (no process is in it; nsexplorer never switches its own); "
+            "nothing changed"
+        )
     if way.kind is entry.Kind.SOCKET:
         return quoting.join([*entry.self_command(), "name", str(way.inode), name])
     return naming.name_command(_name_source(way), name)

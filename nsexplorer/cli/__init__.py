@@ -269,6 +269,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     args.raw_argv = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:  # the program itself, not called by another one (tests)
+        from nsexplorer.kernel import sessionguard  # here: `list` need not load subprocess
+
+        sessionguard.allow_own_group()
     if extra:
         # argparse gives a '*' positional nothing once an option follows TARGET, so a
         # capture filter written after -i/-c arrives here; anything else is an error.

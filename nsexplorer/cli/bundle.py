@@ -52,12 +52,36 @@ def load_snapshot(path: str) -> Snapshot:
         raise NsxError(f"{path} is not an nsexplorer snapshot: {err}") from err
 
 
+class SessionBundler:
+    """The TUI's BundleWriter: bundles written new in ``directory`` unless the person
+    gives another path."""
+
+    def __init__(self, audit_log: str, directory: str = ".") -> None:
+        self.audit_log = audit_log
+        self.directory = directory
+
+    def default_path(self, hostname: str) -> str:
+        return os.path.join(os.path.abspath(self.directory), default_name(hostname))
+
+    def __call__(self, evidence: SessionEvidence, path: str | None = None) -> BundleWritten:
+        return write_session_bundle(self.audit_log, evidence, directory=self.directory, path=path)
+
+
 def write_session_bundle(
-    audit_log: str, evidence: SessionEvidence, *, directory: str = "."
+    audit_log: str,
+    evidence: SessionEvidence,
+    *,
+    directory: str = ".",
+    path: str | None = None,
 ) -> BundleWritten:
     """The TUI's bundle: the session's snapshots, the diff since its baseline, the
     problems, this process's audit entries since the session started, the output the
-    UI kept and the pcaps it took; written new in ``directory``."""
+    UI kept and the pcaps it took; written new in ``directory``, or at ``path``
+    (relative to ``directory``, ``~`` expanded), which must not exist yet."""
+    if path is not None:
+        path = os.path.join(os.path.abspath(directory), os.path.expanduser(path))
+        if os.path.lexists(path):
+            raise NsxError(f"{visible(path)} already exists: nothing written (give a new path)")
     entries, why = bundle.read_audit(audit_log, evidence.started)
     mine = [e for e in entries if e.get("pid") == os.getpid()]
     outputs = [
@@ -76,11 +100,12 @@ def write_session_bundle(
     if why:
         parts.notes.append(why)
     data = bundle.build(parts)
-    first = os.path.join(os.path.abspath(directory), default_name(evidence.snapshot.hostname))
-    path, n = first, 1
-    while os.path.lexists(path):  # a second bundle within the same second: keep both
-        n += 1
-        path = first.removesuffix(".tar.gz") + f"-{n}.tar.gz"
+    if path is None:
+        first = os.path.join(os.path.abspath(directory), default_name(evidence.snapshot.hostname))
+        path, n = first, 1
+        while os.path.lexists(path):  # a second bundle within the same second: keep both
+            n += 1
+            path = first.removesuffix(".tar.gz") + f"-{n}.tar.gz"
     output_rules.write_file(path, data)
     return BundleWritten(path, len(data), len(mine))
 

@@ -160,7 +160,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         output.write_json(snapshot_json.dumps_value(doc))
     else:
         snap = _with_peers_read(source, ns, snap)
-        output.write_stdout(format_namespace(ns, snap, inside=inside))
+        enter = _enter_form(ns) if source.live else None
+        output.write_stdout(format_namespace(ns, snap, inside=inside, enter=enter))
     # The snapshot-wide ones too (Docker down: containers missing from this view).
     extra = inside.warnings if inside is not None else ()
     _warn(dict.fromkeys((*snap.warnings, *ns.warnings, *extra)))
@@ -261,17 +262,39 @@ def _stat_target(target: str) -> tuple[NamespaceId | None, str]:
         return None, f"{path}: {getattr(err, 'strerror', None) or err}"
 
 
+def _enter_form(ns: NetNamespace) -> str:
+    """How a command is run in ``ns``, as a person would paste it (CMD: the command),
+    checked against the kernel now; '-' when nothing reaches it."""
+    from nsexplorer import shellquote
+    from nsexplorer.actions import entry
+    from nsexplorer.errors import NsxError
+
+    try:
+        return shellquote.join(entry.wrap(entry.plan(ns), ["CMD"]))
+    except NsxError as err:
+        return f"- ({err.message})"
+
+
 def format_namespace(
-    ns: NetNamespace, snap: Snapshot | None = None, *, inside: InsideFacts | None = None
+    ns: NetNamespace,
+    snap: Snapshot | None = None,
+    *,
+    inside: InsideFacts | None = None,
+    enter: str | None = None,
 ) -> str:
+    """``enter``: how a command is run in it (live only: it was checked just now)."""
     from nsexplorer.cli import show_net
 
     v = visible
     out: list[str] = []
     out.append(f"{v(ns.label) or 'namespace'}  (inode {ns.inode})")
+    if ns.cookie is not None:
+        out.append(f"  id:      {ns.cookie}  (the kernel's; never reused, unlike the inode)")
     out.append(f"  group:   {group_of(ns)}")
     out.append(f"  found:   {', '.join(str(s) for s in ns.sources) or '-'}")
     out.append(f"  access:  {v(ns.access_path) or '-'}")
+    if enter is not None:
+        out.append(f"  enter:   {v(enter)}")
     if ns.names:
         out.append(f"  names:   {', '.join(v(n) for n in ns.names)}")
     for m in ns.bind_mounts:
@@ -343,7 +366,7 @@ def format_namespace(
         for br in ports:
             members = [i for i in ns.interfaces if i.master_ifindex == br.ifindex]
             net = f" (docker network {v(nets[br.name])})" if br.name in nets else ""
-            out.append(f"  bridge {v(br.name)}{net} ports:")
+            out.append(f"  bridge {v(br.name)}{net} ports:{'' if members else ' none'}")
             for port in members:
                 peer = port.peer
                 behind = _peer_text(peer.netns_inode, peer, snap) if peer is not None else "-"

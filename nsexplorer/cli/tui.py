@@ -156,14 +156,14 @@ def incident_tools(
     the bundle writer (pcaps and bundles written new in ``directory``); ``detail``
     re-reads a namespace (a capture checks its interface is still there)."""
     from nsexplorer.actions import fanout
-    from nsexplorer.cli.bundle import write_session_bundle
+    from nsexplorer.cli.bundle import SessionBundler
     from nsexplorer.cli.capture import CaptureTools
     from nsexplorer.ui.incident import IncidentTools
 
     return IncidentTools(
         fanout=functools.partial(fanout.run_in_each, runner),
         capture=CaptureTools(runner, detail, directory=directory),
-        bundle=functools.partial(write_session_bundle, runner.audit_log_path, directory=directory),
+        bundle=SessionBundler(runner.audit_log_path, directory=directory),
         baseline=baseline,
         baseline_origin=origin,
     )

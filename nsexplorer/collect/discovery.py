@@ -168,6 +168,7 @@ def _discover(  # noqa: PLR0917 - discover()'s own arguments, passed on once
             is_host=ino == host_ino,
             own_ino=own.ino,
             proc=proc,
+            live=live,
         )
         namespaces.append(ns)
         paths[ns.id] = ns_paths
@@ -294,6 +295,7 @@ def _build(
     is_host: bool,
     own_ino: int,
     proc: str,
+    live: bool = True,
 ) -> tuple[NetNamespace, list[str]]:
     usable = [m for m in h.mounts if not m.covered]
     names = tuple(
@@ -333,8 +335,23 @@ def _build(
         access_path=access,
         thread_holders=tuple(ThreadHolder(p, t) for p, t in h.threads),
         socket_holders=tuple(SocketHolder(p, fd, sock) for p, fd, sock in h.sockets),
+        cookie=read_cookie(ns_id, paths) if live else None,
     )
     return ns, paths
+
+
+def read_cookie(ns_id: NamespaceId, paths: Sequence[str]) -> int | None:
+    """The unique id of ``ns_id`` through the first of ``paths`` that still opens it
+    (verified by (dev, ino)); None when none does or the kernel has no ids. Opening is
+    the same verified open as everywhere (kernel.nsfs.open_verified), then one ioctl.
+    Every pass reads it, the cheap one too: a snapshot without ids could not tell a
+    namespace from the one that took its inode."""
+    for path in paths:
+        try:
+            return nsfs.cookie_at(path, ns_id)
+        except OSError:
+            continue
+    return None
 
 
 def _access_path(paths: list[str], is_own: bool) -> str:

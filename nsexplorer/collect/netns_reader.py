@@ -12,6 +12,7 @@ opened for lack of descriptors is a warning, never "gone".
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -38,6 +39,7 @@ class NsRead:
     path: str = ""  # the path that opened it
     rules: tuple[Rule, ...] = ()
     warnings: tuple[str, ...] = ()  # about this namespace's data (interrupted dumps, ...)
+    cookie: int | None = None  # the kernel id of what was read (None: not known)
 
 
 def _read_of(
@@ -48,13 +50,16 @@ def _read_of(
     peers: dict[tuple[NamespaceId, int], Peer],
     parents: dict[tuple[NamespaceId, int], Peer],
     path: str,
+    read_at: float,
+    cookie: int | None = None,
 ) -> NsRead:
     return NsRead(
-        interfaces=wiring.build_interfaces(ns_id, dump, peers, parents),
+        interfaces=wiring.build_interfaces(ns_id, dump, peers, parents, read_at),
         routes=wiring.build_routes(dump),
         rules=tuple(dump.rules),
         path=path,
         warnings=notes,
+        cookie=cookie,
     )
 
 
@@ -117,6 +122,7 @@ def _read_all(
     pool = HandlePool()
     paths_of = dict(targets)
     dumps: dict[NamespaceId, Dump] = {}
+    read_at: dict[NamespaceId, float] = {}
     notes: dict[NamespaceId, tuple[str, ...]] = {}
     opened: list[NamespaceId] = []  # could be asked about with RTM_GETNSID
     denied = 0
@@ -142,6 +148,7 @@ def _read_all(
             path = pool.path_of(ns_id)
             try:
                 sock = pool.sock(ns_id, paths)
+                read_at[ns_id] = time.monotonic()  # links (and counters) are dumped first
                 dumps[ns_id] = rtnl_dump.dump_namespace(sock)
                 notes[ns_id] = rtnl_dump.dump_warnings(dumps[ns_id], sock)
             except rtnl_dump.DECODE_ERRORS as err:
@@ -194,6 +201,8 @@ def _read_all(
                 peers=peers,
                 parents=parents,
                 path=pool.path_of(ns_id),
+                cookie=pool.cookie_of(ns_id),
+                read_at=read_at[ns_id],
             )
     finally:
         pool.close_all()
@@ -277,6 +286,7 @@ def _read_one(
         try:
             target_sock = pool.sock(ns_id, paths)
             pool.pin(ns_id)  # its socket is used to the end
+            read_at = time.monotonic()  # links (and counters) are dumped first
             dump = rtnl_dump.dump_namespace(target_sock)
         except rtnl_dump.DECODE_ERRORS as err:
             result.reads[ns_id] = NsRead(error=rtnl_dump.decode_error(err))
@@ -360,6 +370,8 @@ def _read_one(
             peers=peers,
             parents=parents,
             path=pool.path_of(ns_id),
+            cookie=pool.cookie_of(ns_id),
+            read_at=read_at,
         )
     finally:
         pool.close_all()

@@ -89,12 +89,19 @@ class HandlePool:
         self.own = nsfs.own_netns() if own is None else own
         self._open: OrderedDict[NamespaceId, Handle] = OrderedDict()
         self._paths: dict[NamespaceId, str] = {}  # the path that opened each, once
+        # The kernel id each had when first opened: a reopen must find the same one (the
+        # kernel reuses the inode of a freed namespace), or the namespace is gone.
+        self._cookies: dict[NamespaceId, int | None] = {}
         self._pinned: set[NamespaceId] = set()
         self._used = 0
         self.reopened = 0  # handles opened again after being closed to make room
 
     def path_of(self, ns_id: NamespaceId) -> str:
         return self._paths.get(ns_id, "")
+
+    def cookie_of(self, ns_id: NamespaceId) -> int | None:
+        """The kernel id of the namespace read as ``ns_id`` (None: not known)."""
+        return self._cookies.get(ns_id)
 
     def pin(self, ns_id: NamespaceId) -> None:
         """Never close this one to make room (a reader still uses its socket)."""
@@ -140,10 +147,20 @@ class HandlePool:
         spare = {*keep, ns_id}
         self._make_room(1 + TRANSIENT, spare)
         fd, path = self._retry(lambda: open_namespace(ns_id, [known] if known else paths), spare)
+        try:
+            cookie = _cookie(fd)
+            if known and self._cookies.get(ns_id) not in (None, cookie):
+                raise nsfs.NamespaceReplaced(
+                    path, expected=self._cookies[ns_id] or 0, found=cookie or 0
+                )
+        except BaseException:
+            os.close(fd)
+            raise
         if known:
             self.reopened += 1
         else:
             self._paths[ns_id] = path
+            self._cookies[ns_id] = cookie
         h = self._open[ns_id] = Handle(ns_id, path, fd)
         self._used += 1
         return h
@@ -171,6 +188,13 @@ class HandlePool:
             except OSError as err:
                 if not fdlimit.is_out_of_fds(err) or not self._evict(spare):
                     raise
+
+
+def _cookie(fd: int) -> int | None:
+    try:
+        return nsfs.namespace_cookie(fd)
+    except OSError:
+        return None  # not known: (dev, ino) was checked, as before ids existed
 
 
 def _socket_in(fd: int) -> RtSocket:

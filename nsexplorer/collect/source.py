@@ -90,6 +90,7 @@ class LiveSource:
         with self._lock:
             last = self._last
         paths = _paths_of(ns, last)
+        _same_as_read(ns, paths)
         others: list[tuple[NamespaceId, Sequence[str]]] = []
         host = None
         if last is not None:
@@ -124,9 +125,11 @@ class LiveSource:
         for c in ns.containers:
             for n in c.networks:
                 addresses.extend(a for a in (n.ip_address, n.ipv6_address) if a)
+        paths = _paths_of(ns, last)
+        _same_as_read(ns, paths)
         target = reader.Target(
             id=ns.id,
-            paths=_paths_of(ns, last),
+            paths=paths,
             label=ns.label,
             addresses=tuple(dict.fromkeys(addresses)),
             container_ids=tuple(c.id for c in ns.containers),
@@ -140,6 +143,19 @@ class LiveSource:
         return reader.read(target, host, parts, proc=self._proc)
 
 
+def _same_as_read(ns: NetNamespace, paths: Sequence[str]) -> None:
+    """Raise NamespaceGone when ``ns``'s inode now names a new namespace (another
+    kernel id): its interfaces must not be read into the one that was shown."""
+    if ns.cookie is None:
+        return
+    now = discovery.read_cookie(ns.id, paths)
+    if now is not None and now != ns.cookie:
+        raise NamespaceGone(
+            f"namespace {ns.label or ns.inode} is gone: its inode now belongs to another "
+            f"namespace (kernel id {now}, not {ns.cookie})"
+        )
+
+
 def merge(ns: NetNamespace, read: NsRead | None) -> NetNamespace:
     """``ns`` with what netlink said about it (or why it could not say)."""
     if read is None:
@@ -151,6 +167,11 @@ def merge(ns: NetNamespace, read: NsRead | None) -> NetNamespace:
         return replace(ns, warnings=(*ns.warnings, why))
     if read.error:
         return replace(ns, warnings=(*ns.warnings, read.error), gone=read.gone)
+    if None not in (ns.cookie, read.cookie) and ns.cookie != read.cookie:
+        # Between discovery and the read the kernel gave the inode to a new namespace:
+        # what was read is not this one's.
+        why = f"gone: its inode now belongs to another namespace (kernel id {read.cookie})"
+        return replace(ns, warnings=(*ns.warnings, why), gone=True)
     return replace(
         ns,
         detailed=True,

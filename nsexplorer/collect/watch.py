@@ -9,7 +9,10 @@ Sources of change, all waited on (never polled in a busy loop):
   the collector found (a container's /proc/PID/ns/net, a thread's, a hidden mount's
   /proc/PID/root path, a socket, a pinned fd), verified to be that namespace. They are
   opened a batch at a time between polls, and at most a share of the open-file limit
-  (watch_sockets.NamespaceSockets): the coverage callback says how many are watched;
+  (watch_sockets.NamespaceSockets): the coverage callback says how many are watched,
+  and the subscribed callback which ones were just opened (a change made after the
+  read of a namespace but before its socket was subscribed is heard by neither: the UI
+  re-reads those once, after the notice);
 - /proc/self/mountinfo, which the kernel flags (POLLPRI) when our mount table changes
   (`ip netns add`, a name bind-mounted or removed);
 - container engine events (container and network), one thread per engine, over the same
@@ -99,6 +102,7 @@ class NetlinkWatcher:
         self._paths = paths
         self._on_change: Callable[[str], None] | None = None
         self._on_coverage: Callable[[WatchCoverage], None] | None = None
+        self._on_subscribed: Callable[[tuple[NamespaceId, ...]], None] | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._want: NamespaceId | None = None
@@ -121,11 +125,13 @@ class NetlinkWatcher:
         self,
         on_change: Callable[[str], None],
         on_coverage: Callable[[WatchCoverage], None] | None = None,
+        on_subscribed: Callable[[tuple[NamespaceId, ...]], None] | None = None,
     ) -> None:
         if self._thread is not None:
             return
         self._on_change = on_change
         self._on_coverage = on_coverage
+        self._on_subscribed = on_subscribed
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._thread = threading.Thread(target=self._loop, name="nsx-watch", daemon=True)
         self._thread.start()
@@ -193,6 +199,16 @@ class NetlinkWatcher:
                 self._error(f"on_change failed: {err}")
 
     def _loop(self) -> None:
+        try:
+            self._watch()
+        except Exception as err:  # no socket, no pipe, a bug: say so, never "live"
+            why = f"{type(err).__name__}: {err}"
+            self._error(f"watching stopped: {why}")
+            with self._lock:
+                asked = len(self._all or ())
+            self._report(WatchCoverage(unwatched=asked, stopped=why))
+
+    def _watch(self) -> None:
         poller = select.poll()
         own = netlink_socket()
         poller.register(own.fileno(), select.POLLIN)
@@ -217,6 +233,9 @@ class NetlinkWatcher:
         )
         known = scan_proc_netns()
         last_scan = time.monotonic()
+        # Our own namespace's socket, the mount table and the /proc scan date from now,
+        # after the read that started us: whatever changed in between is re-read.
+        self._subscribed((own_id,) if own_id is not None else ())
         last_note = 0.0
         reasons: set[str] = set()  # seen, not told yet (MIN_GAP since the last telling)
         planned = -1  # the watch_all round the sockets follow
@@ -261,7 +280,8 @@ class NetlinkWatcher:
                     changed |= socks.prune_processes(current)
                     known = current
                 if socks.walking:
-                    socks.step(known)
+                    if opened := socks.step(known):
+                        self._subscribed(tuple(opened))
                     changed = True
                 if replan or changed:
                     self._settled(socks, planned)
@@ -275,7 +295,12 @@ class NetlinkWatcher:
             self._error(f"watching stopped: {err}")
             left = socks.coverage()
             socks.close_all()
-            self._report(WatchCoverage(unwatched=left.watched + left.unwatched + left.pending))
+            self._report(
+                WatchCoverage(
+                    unwatched=left.watched + left.unwatched + left.pending,
+                    stopped=f"thread stranded: {err}",
+                )
+            )
         finally:
             own.close()
             socks.close_all()
@@ -317,6 +342,15 @@ class NetlinkWatcher:
                 return
             self._coverage = coverage
         self._report(coverage)
+
+    def _subscribed(self, opened: tuple[NamespaceId, ...]) -> None:
+        """Sockets of ``opened`` are subscribed now: changes from here on are heard."""
+        cb = self._on_subscribed
+        if cb is not None and not self._stop.is_set():
+            try:
+                cb(opened)
+            except Exception as err:  # the UI may be shutting down
+                self._error(f"on_subscribed failed: {err}")
 
     def _report(self, coverage: WatchCoverage) -> None:
         cb = self._on_coverage

@@ -233,10 +233,12 @@ class NamespaceSockets:
             self._gone &= wanted
         self._restart()
 
-    def step(self, known: Mapping[int, str]) -> None:
+    def step(self, known: Mapping[int, str]) -> list[NamespaceId]:
         """Open up to BATCH more sockets; ``known``: inode -> a /proc path into it, from
-        the watcher's last rescan (a way in when the collector's paths fail)."""
+        the watcher's last rescan (a way in when the collector's paths fail). Returns the
+        namespaces whose sockets were opened (subscribed) in this step."""
         opened = 0
+        subscribed: list[NamespaceId] = []
         while self.walking and opened < BATCH:
             if self._cursor >= len(self._order):
                 self._finish()
@@ -270,6 +272,8 @@ class NamespaceSockets:
                     self._error(f"cannot watch netns {ns.ino}: {err}")
                 continue
             self._kept += 1
+            subscribed.append(ns)
+        return subscribed
 
     def prune_mounts(self) -> bool:
         """After a mount-table change: close every socket opened through a bind mount

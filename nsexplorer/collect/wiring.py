@@ -17,6 +17,7 @@ Pure: the nsid lookup is passed in, so this is tested without a kernel.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 
 from nsexplorer.kernel import rtnl_names
 from nsexplorer.kernel.rtnl_decode import STACKED_KINDS
@@ -221,7 +222,10 @@ def build_interfaces(
     dump: Dump,
     peers: Mapping[tuple[NamespaceId, int], Peer],
     parents: Mapping[tuple[NamespaceId, int], Peer] | None = None,
+    read_at: float | None = None,
 ) -> tuple[Interface, ...]:
+    """``read_at``: time.monotonic() when ``dump``'s links were read, stamped on each
+    interface's counters (rates divide by the gap between two reads)."""
     local = {lk.index: lk for lk in dump.links}
     addrs: dict[int, list[Address]] = {}
     for a in dump.addrs:
@@ -244,7 +248,11 @@ def build_interfaces(
                 alias=lk.alias,
                 addresses=tuple(addrs.get(lk.index, ())),
                 peer=peers.get((ns_id, lk.index)) if lk.kind == "veth" else None,
-                counters=lk.counters,
+                counters=(
+                    replace(lk.counters, read_at=read_at)
+                    if lk.counters is not None and read_at is not None
+                    else lk.counters
+                ),
                 master_ifindex=lk.master,
                 flags=rtnl_names.link_flags(lk.flags, lower_down),
                 parent=parents.get((ns_id, lk.index)) if parents is not None else None,

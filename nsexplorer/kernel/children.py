@@ -17,9 +17,12 @@ signal: the kernel sends it SIGKILL when its parent goes, however that happens.
   main thread, which lives as long as the process.
 - The signal survives exec of the wrappers (nsenter, unshare, sh, prlimit) and of the
   command itself when nsexplorer runs as root; a fork inside the command does not carry
-  it (the kernel clears it in a new child), so a process the command forks itself is
-  the command's to end. Where nsexplorer must let nsenter fork (entering a pid
-  namespace), the child nsenter makes is guarded again (``guard(levels=2)``).
+  it (the kernel clears it in a new child). Where nsexplorer must let nsenter fork
+  (entering a pid namespace), the child nsenter makes is guarded again
+  (``guard(levels=2)``). What the command forks itself (``sh -c 'ping | cat'``) is
+  ended by the session guard (kernel.sessionguard): ``popen`` hands it every command
+  started with ``start_new_session=True``, and once nsexplorer is gone it kills
+  whatever is left in those sessions, except what left them on purpose (``setsid``).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
+
+from nsexplorer.kernel import sessionguard
 
 PDEATHSIG = "KILL"
 NO_PARENT = 125  # the check failed: nsexplorer is gone, the command never started
@@ -87,12 +92,21 @@ def _setpriv() -> str | None:
 
 def popen(argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[bytes]:
     """``subprocess.Popen(argv, **kwargs)``, forked by a thread that lives as long as
-    the process (see the module's doc). The caller uses the result from any thread."""
+    the process (see the module's doc). The caller uses the result from any thread.
+    With ``start_new_session=True`` the session guard ends everything left in that
+    session once nsexplorer is gone (kernel.sessionguard)."""
     if threading.current_thread() is threading.main_thread():
-        return subprocess.Popen(list(argv), **kwargs)
+        return _started(argv, kwargs)
     done: Future[subprocess.Popen[bytes]] = Future()
-    _spawner().put((lambda: subprocess.Popen(list(argv), **kwargs), done))
+    _spawner().put((lambda: _started(argv, kwargs), done))
     return done.result()
+
+
+def _started(argv: Sequence[str], kwargs: dict[str, Any]) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(list(argv), **kwargs)
+    if kwargs.get("start_new_session"):
+        sessionguard.watch(proc.pid)
+    return proc
 
 
 _Job = tuple[Callable[[], "subprocess.Popen[bytes]"], "Future[subprocess.Popen[bytes]]"]

@@ -58,17 +58,73 @@ def parse_ns_link(target: str, kind: str = "net") -> int | None:
     return int(m.group(2))
 
 
+# ioctl(2) on an nsfs fd: _IOR(0xb7, 0xd, __u64), the namespace's unique 64-bit id.
+NS_GET_ID = 0x8008B70D
+# What a kernel without NS_GET_ID answers (or an fd that is no nsfs file).
+_NO_ID_ERRNOS = (errno.ENOTTY, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP)
+
+
+def namespace_cookie(fd: int) -> int | None:
+    """The kernel's unique id of the namespace open as ``fd`` (NS_GET_ID), or None
+    when this kernel has no such ioctl (before Linux 6.x).
+
+    Inode numbers are reused once a namespace is freed (within a second here); this id
+    never is, for as long as the machine runs. For a network namespace it equals
+    SO_NETNS_COOKIE of any socket inside it.
+    """
+    import fcntl
+    import struct
+
+    buf = bytearray(8)
+    try:
+        fcntl.ioctl(fd, NS_GET_ID, buf, True)
+    except OSError as err:
+        if err.errno in _NO_ID_ERRNOS:
+            return None
+        raise
+    (value,) = struct.unpack("=Q", buf)
+    return int(value) or None
+
+
 def open_verified(
-    path: str, expect: NamespaceId | None = None, *, dir_fd: int | None = None
+    path: str,
+    expect: NamespaceId | None = None,
+    *,
+    dir_fd: int | None = None,
+    cookie: int | None = None,
 ) -> tuple[int, NamespaceId]:
     """Open ``path`` as a network namespace file, safely; returns (fd, id).
 
     Raises FileNotFoundError / PermissionError as the OS does, NotANamespace when the
     path is anything but an nsfs inode (a stale 0-byte SandboxKey file, a planted
     symlink, a FIFO), and NamespaceMismatch when it is another namespace than ``expect``.
+    ``cookie``: the unique id (:func:`namespace_cookie`) the namespace had when it was
+    read; a namespace under the same inode with another id raises NamespaceReplaced
+    (a kernel without the id leaves only (dev, ino) to compare).
     The caller closes the fd. ``/proc/PID/fd/N`` naming a socket opens the network
     namespace that socket lives in.
     """
+    fd, ident = _open_checked(path, expect, dir_fd)
+    if cookie is not None:
+        try:
+            check_cookie(fd, path, cookie)
+        except BaseException:
+            os.close(fd)
+            raise
+    return fd, ident
+
+
+def check_cookie(fd: int, path: str, cookie: int) -> None:
+    """Raise NamespaceReplaced unless the namespace open as ``fd`` has id ``cookie``
+    (or this kernel has no ids: then nothing more than (dev, ino) can be told)."""
+    now = namespace_cookie(fd)
+    if now is not None and now != cookie:
+        raise NamespaceReplaced(path, expected=cookie, found=now)
+
+
+def _open_checked(
+    path: str, expect: NamespaceId | None, dir_fd: int | None
+) -> tuple[int, NamespaceId]:
     if dir_fd is None and _NS_LINK_PATH.match(path):
         # /proc/<pid>/ns/<type> is a kernel magic link that only ever leads to a
         # namespace: open it directly and check which one.
@@ -126,6 +182,16 @@ def stat_namespace(path: str) -> NamespaceId:
     return ident
 
 
+def cookie_at(path: str, expect: NamespaceId) -> int | None:
+    """The unique id of namespace ``expect`` as opened through ``path`` (None when the
+    kernel has none); raises as open_verified does when ``path`` opens anything else."""
+    fd, _ = open_verified(path, expect=expect)
+    try:
+        return namespace_cookie(fd)
+    finally:
+        os.close(fd)
+
+
 _SOCKET_FD = re.compile(r"/proc/(\d+)/fd/(\d+)\Z")
 _MAGIC = re.compile(r"/proc/(\d+|self|thread-self)(/task/\d+)?/(ns/\w+|fd/\d+)\Z")
 _NS_LINK_PATH = re.compile(r"/proc/(\d+|self|thread-self)(/task/\d+)?/ns/\w+\Z")
@@ -143,6 +209,15 @@ class NotANamespace(OSError):
 class NamespaceMismatch(OSError):
     def __init__(self, path: str) -> None:
         super().__init__(errno.ESTALE, "now a different namespace", path)
+
+
+class NamespaceReplaced(NamespaceMismatch):
+    """Same (dev, ino), another namespace: the kernel reused the inode number."""
+
+    def __init__(self, path: str, *, expected: int = 0, found: int = 0) -> None:
+        OSError.__init__(self, errno.ESTALE, "a new namespace that reused the inode number", path)
+        self.expected = expected
+        self.found = found
 
 
 def read_bounded(path: str, limit: int) -> tuple[bytes, bool]:

@@ -74,6 +74,9 @@ class Match:
     rank: Rank
     kind: Kind
     reason: str  # e.g. "ip 10.0.0.5/24 on eth0", "eth0, peer of veth12 in host"
+    # On the namespace's own names (netns name, container name or id, label), not on a
+    # fact inside it (an interface, address, MAC...): the stronger within a rank.
+    own: bool = False
 
     @property
     def inode(self) -> int:
@@ -81,10 +84,11 @@ class Match:
 
 
 def match(namespaces: Snapshot | Iterable[NetNamespace], query: str) -> list[Match]:
-    """Every namespace ``query`` designates, best first: by rank, the namespace that
-    holds a named interface before the one at the other end of its veth, then by the
-    natural order of labels (``ns2`` before ``ns10``), then by inode. An empty query
-    matches nothing."""
+    """Every namespace ``query`` designates, best first: by rank, a match on the
+    namespace's own names before one on a fact inside it (see ``strength``), the
+    namespace that holds a named interface before the one at the other end of its
+    veth, then by the natural order of labels (``ns2`` before ``ns10``), then by inode.
+    An empty query matches nothing."""
     spaces = tuple(namespaces.namespaces if isinstance(namespaces, Snapshot) else namespaces)
     if not query:
         return []
@@ -99,12 +103,15 @@ def match(namespaces: Snapshot | Iterable[NetNamespace], query: str) -> list[Mat
     return [m for m, _ in out]
 
 
-def strength(m: Match) -> tuple[Rank, bool]:
+def strength(m: Match) -> tuple[Rank, bool, bool]:
     """How strongly a match designates its namespace (smaller is stronger): its rank,
-    then the namespace holding a named interface before the other end of its veth.
+    then a match on the namespace's own names before one on an interface (or another
+    fact) inside it, so ``web`` finds the netns ``web1`` before the host that holds
+    ``web1-veth``; then the namespace holding a named interface before the other end
+    of its veth.
     Matches of equal strength are equally good answers (``match`` lists them in the
     natural order of labels; the sidebar highlights the first one it lists)."""
-    return (m.rank, m.kind == Kind.PEER)
+    return (m.rank, not m.own, m.kind == Kind.PEER)
 
 
 def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
@@ -156,8 +163,8 @@ def _best(ns: NetNamespace, q: Query, ctx: _Context) -> Match | None:
     return _name(ns, q) or _fact(ns, q, ctx) or _near(ns, q)
 
 
-def _m(ns: NetNamespace, rank: Rank, kind: Kind, reason: str) -> Match:
-    return Match(ns.id, rank, kind, reason)
+def _m(ns: NetNamespace, rank: Rank, kind: Kind, reason: str, own: bool = False) -> Match:
+    return Match(ns.id, rank, kind, reason, own or rank == Rank.NAME)
 
 
 def _name(ns: NetNamespace, q: Query) -> Match | None:
@@ -288,6 +295,9 @@ def _macs(ns: NetNamespace) -> Iterator[tuple[str, Where]]:
 # (text, what it is, where): the reason is made only for a match.
 Word = tuple[str, str, Where]
 
+# The words that are the namespace's own names (see Match.own).
+_OWN = frozenset({"netns name", "container name", "label", "id"})
+
 
 def _said(word: Word) -> str:
     text, what, where = word
@@ -348,7 +358,7 @@ def _near(ns: NetNamespace, q: Query) -> Match | None:
         for c in ns.containers:
             if c.id.startswith(q.hex_id):
                 reason = f"id {c.short_id} of container {shown(c.name)}"
-                return _m(ns, Rank.PREFIX, Kind.ID_PREFIX, reason)
+                return _m(ns, Rank.PREFIX, Kind.ID_PREFIX, reason, own=True)
     if q.long:
         return None
     fold = q.fold
@@ -356,7 +366,7 @@ def _near(ns: NetNamespace, q: Query) -> Match | None:
     for word in _words(ns):
         text = _both(word[0])  # also as it is shown: \x1b, \xff can be typed
         if text.startswith(fold) or f"\0{fold}" in text:
-            return _m(ns, Rank.PREFIX, Kind.PREFIX, _said(word))
+            return _m(ns, Rank.PREFIX, Kind.PREFIX, _said(word), own=word[1] in _OWN)
         if inside is None and fold in text:
             inside = word
     if q.mac_part:
@@ -371,4 +381,6 @@ def _near(ns: NetNamespace, q: Query) -> Match | None:
                 return _m(ns, Rank.PARTIAL, Kind.SUBSTRING, reason)
     if inside is None:
         inside = next((w for w in _extra_words(ns) if fold in _both(w[0])), None)
-    return None if inside is None else _m(ns, Rank.PARTIAL, Kind.SUBSTRING, _said(inside))
+    if inside is None:
+        return None
+    return _m(ns, Rank.PARTIAL, Kind.SUBSTRING, _said(inside), own=inside[1] in _OWN)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 from nsexplorer.model import Counters, Interface, Snapshot
+from nsexplorer.model_net import COUNTER_NAMES
 from nsexplorer.problems.base import COUNTERS_GROWING, Index, Problem, finding, sort_problems
 
 _ERRORS = ("rx_errors", "tx_errors")
 _DROPS = ("rx_dropped", "tx_dropped")
-_ALL = tuple(f.name for f in fields(Counters))
+_ALL = COUNTER_NAMES
 
 
 def _deltas(before: Counters, after: Counters) -> list[tuple[str, int, int]] | None:

@@ -21,7 +21,7 @@ from textual.app import SuspendNotSupported
 from textual.screen import Screen
 
 from nsexplorer.errors import NsxError
-from nsexplorer.model import NetNamespace, ns_label
+from nsexplorer.model import NetNamespace, ns_label, same_namespace
 from nsexplorer.ports import CommandRunner, RunResult
 from nsexplorer.ui import render
 from nsexplorer.ui.messages import ActionFinished, CommandFinished, CommandOutput
@@ -52,6 +52,7 @@ class Run:
     cancel: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
     streamed: bool = False
+    inodes: tuple[int, ...] = ()  # a fan-out's namespaces (``inode`` is then 0)
 
 
 class ActingScreen(Screen[None]):
@@ -65,6 +66,10 @@ class ActingScreen(Screen[None]):
         self._cmd_history: list[str] = []
         self.runs: dict[int, Run] = {}
         self._next_run = 0
+        # A namespace the user just named or unnamed: its label changes with its names,
+        # so the filter that found it may no longer match; it stays listed (and
+        # selected) until the filter changes.
+        self.kept_listed: int | None = None
 
     @property
     def nsx(self) -> NsxApp:
@@ -105,6 +110,15 @@ class ActingScreen(Screen[None]):
 
     def action_copy_command(self) -> None:
         command = self.current_command
+        ns = self.selected_ns
+        if ns is not None and ns.gone:
+            self.nsx.notify(
+                f"{ns_label(ns)} (netns {ns.inode}) is gone: its command would not work; "
+                "nothing copied",
+                severity="warning",
+                markup=False,
+            )
+            return
         if not command:
             self.nsx.notify("no command to copy")
             return
@@ -134,17 +148,25 @@ class ActingScreen(Screen[None]):
             self._refuse(NOTHING_SELECTED.format(why=self.nothing_selected_why()))
             return None
         if ns.gone:
-            self._refuse(f"{ns_label(ns)} (netns {ns.inode}) is gone; nothing ran")
+            self._refuse(self._gone_message(ns))
             return None
         return app.runner, ns
 
     def _still_there(self, ns: NetNamespace) -> NetNamespace | None:
         """The namespace a prompt named, as known now (None, after saying so, if gone)."""
         now = self.nsx.inventory.get(ns.inode)
-        if now is None or now.gone:
-            self._refuse(f"{ns_label(ns)} (netns {ns.inode}) is gone; nothing ran")
+        if now is None or now.gone or not same_namespace(now, ns):
+            self._refuse(self._gone_message(ns))
             return None
         return now
+
+    def _gone_message(self, ns: NetNamespace) -> str:
+        if self.nsx.inventory.was_replaced(ns):
+            return (
+                f"{ns_label(ns)} (netns {ns.inode}) was replaced since it was read: a new "
+                "namespace now has its inode; nothing ran"
+            )
+        return f"{ns_label(ns)} (netns {ns.inode}) is gone; nothing ran"
 
     def notify_runner_warnings(self) -> None:
         """What the runner warns about (an audit record not written: the action ran)."""
@@ -419,6 +441,7 @@ class ActingScreen(Screen[None]):
                 return
             if self._still_there(ns) is None:
                 return
+            self.kept_listed = ns.inode
             out = self.output_pane()
             out.begin(ns_label(ns), ns.inode, time.strftime("%H:%M:%S"), equivalent)
             self._action_worker(act)

@@ -65,6 +65,9 @@ def escape_then_key(event: events.Key) -> tuple[events.Key, events.Key] | None:
     return events.Key("escape", "\x1b"), events.Key(key, event.character)
 
 
+KEYS_DROPPED = "ignored the keys typed with it, before this refusal showed"
+
+
 class HeldMainScreen(MainScreen):
     """The main screen, drawn for the first time only once it shows the data: Textual
     lays out and renders a screen as soon as it is mounted, and that frame (an empty
@@ -140,7 +143,7 @@ class NsxApp(CollectingApp):
         self._typeahead.drop_rest_of_burst()
 
     def _keys_dropped(self) -> None:
-        self.notify("ignored the keys typed right after it", severity="warning")
+        self.notify(KEYS_DROPPED, severity="warning")
 
     @property
     def main(self) -> MainScreen:

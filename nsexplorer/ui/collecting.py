@@ -20,7 +20,13 @@ from textual.message import Message
 from textual.timer import Timer
 
 from nsexplorer.errors import NsxError
-from nsexplorer.model import NetNamespace, Snapshot, candidate_paths
+from nsexplorer.model import (
+    NamespaceId,
+    NetNamespace,
+    Snapshot,
+    candidate_paths,
+    same_namespace,
+)
 from nsexplorer.ports import ChangeWatcher, SnapshotSource, WatchCoverage
 from nsexplorer.textsafe import counted
 from nsexplorer.ui.inventory import Inventory
@@ -32,6 +38,7 @@ from nsexplorer.ui.messages import (
     ProcessesFetched,
     SnapshotArrived,
     WatchCoverageChanged,
+    WatchSubscribed,
 )
 from nsexplorer.ui.problemboard import ProblemBoard, live_board
 
@@ -173,6 +180,14 @@ class CollectingApp(App[None]):
             return
         main = self.main
         self.inventory.apply(message.snapshot, selected=main.selected)
+        if self.inventory.replaced_now:  # the kernel reused the inode of a deleted one
+            where = ", ".join(f"netns {i}" for i in sorted(self.inventory.replaced_now))
+            self.notify(
+                f"{where}: now a new namespace under the same inode (the one shown was deleted)",
+                title="namespace replaced",
+                severity="warning",
+                markup=False,
+            )
         count = len(message.snapshot.namespaces)
         if message.complete and self.source.live:
             self._live_count = count
@@ -201,8 +216,8 @@ class CollectingApp(App[None]):
             return
         ns = message.ns
         old = self.inventory.get(ns.inode)
-        if old is None:
-            return
+        if old is None or not same_namespace(old, ns):
+            return  # gone, or its inode now names a new namespace: not this one's facts
         if ns != old:
             self.inventory.replace_namespace(ns)
         self.main.namespace_updated(ns.inode)
@@ -232,7 +247,9 @@ class CollectingApp(App[None]):
             return
         self._watching = True
         try:
-            self.watcher.start(self._on_watcher_change, self._on_watch_coverage)
+            self.watcher.start(
+                self._on_watcher_change, self._on_watch_coverage, self._watcher_subscribed
+            )
         except Exception as err:  # a broken watcher costs live updates, not the app
             self._watch_failed = True
             self._show_live_status()
@@ -261,9 +278,9 @@ class CollectingApp(App[None]):
     def _live_status(self, count: int) -> str:
         """The status line of a live, fully read host: "live" only when every namespace
         is watched (short: the sidebar is 24 columns at 80x24)."""
-        if self.watcher is None:
-            return f"{counted(count, 'namespace')} · live"
-        return live_status(count, self._coverage, failed=self._watch_failed)
+        return live_status(
+            count, self._coverage, failed=self._watch_failed, watcher=self.watcher is not None
+        )
 
     def _show_live_status(self) -> None:
         if self._live_count is not None and not self._collecting and self.main_up:
@@ -277,6 +294,18 @@ class CollectingApp(App[None]):
     def watch_coverage_changed(self, message: WatchCoverageChanged) -> None:
         self._coverage = message.coverage
         self._show_live_status()
+
+    def _watcher_subscribed(self, namespaces: tuple[NamespaceId, ...]) -> None:
+        # Called from the watcher's thread: post_message is thread-safe.
+        self.post_message(WatchSubscribed(namespaces))
+
+    @on(WatchSubscribed)
+    def watch_subscribed(self, message: WatchSubscribed) -> None:
+        """Sockets just subscribed: a change between the read those namespaces came from
+        and now was heard by nobody, so they are read once more (the debounced full
+        read: a burst of batches at start-up comes to one or two reads; sockets kept
+        across reads are not announced again, so this does not loop)."""
+        self._schedule_collect()
 
     def watch_selected_namespace(self, ns: NetNamespace | None) -> None:
         if not self._watching or self.watcher is None:
@@ -300,6 +329,9 @@ class CollectingApp(App[None]):
         """Re-read soon, but not for every event: one timer at a time (a busy host does not
         postpone the update forever), and a gap after each read that grows with its cost
         (a host that never stops changing costs at most a fifth of a core)."""
+        self._schedule_collect()
+
+    def _schedule_collect(self) -> None:
         if self._debounce_timer is not None:
             return
         gap = max(self.min_collect_gap, 4 * self._collect_cost)
@@ -312,11 +344,25 @@ class CollectingApp(App[None]):
         self.start_collect()
 
 
-def live_status(count: int, coverage: WatchCoverage | None, *, failed: bool = False) -> str:
+def live_status(
+    count: int,
+    coverage: WatchCoverage | None,
+    *,
+    failed: bool = False,
+    watcher: bool = True,
+) -> str:
     """The status line of a live, fully read host of ``count`` namespaces: "live" only
-    when the watcher follows every one (short: the sidebar is 24 columns at 80x24)."""
-    if failed or (coverage is not None and coverage.watched == 0 and coverage.unwatched):
-        return f"not live · {counted(count, 'namespace')}"
+    when the watcher follows every one; otherwise what is true, "not live: why"
+    (short: the sidebar is 24 columns at 80x24; the count gives way, the tree shows it).
+    ``watcher``: one was given at all; ``failed``: it would not start."""
+    if not watcher:
+        return "not live: no watcher"  # nothing re-reads but r
+    if failed:
+        return "not live: watch failed"  # the notification says why
+    if coverage is not None and coverage.stopped:
+        return "not live: watch ended"  # its thread ended (watcher.errors says why)
+    if coverage is not None and coverage.watched == 0 and coverage.unwatched:
+        return "not live: none watched"
     if coverage is None or coverage.pending:
         return f"{counted(count, 'namespace')} · watch…"  # the watcher is opening its sockets
     if coverage.unwatched:

@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from nsexplorer.errors import NsxError
-from nsexplorer.model import NetNamespace, Snapshot, ns_label
+from nsexplorer.model import NetNamespace, Snapshot, ns_label, same_namespace
 from nsexplorer.ports import (
     BundleWriter,
     BundleWritten,
@@ -46,6 +46,7 @@ from nsexplorer.ui.session import now_iso
 from nsexplorer.ui.widgets.sidebar import NamespaceTree
 
 NAMES_SHOWN = 4  # namespaces named in a fan-out prompt before "and N more"
+INODES_SHOWN = 8  # of those N more, the inodes listed before "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +68,14 @@ class BundleDone(Message):
 
 
 def names_text(namespaces: Sequence[NetNamespace]) -> Text:
-    """'a, b, c and 5 more', each label escaped."""
-    shown = [render.safe(ns_label(ns), "bold") for ns in namespaces[:NAMES_SHOWN]]
+    """'a (netns 1), b (netns 2) and 5 more (netns 3, 4, …)': each target by label
+    (escaped) and inode, as every prompt names its target; past NAMES_SHOWN by inode."""
+    shown = [render.target_text(ns) for ns in namespaces[:NAMES_SHOWN]]
     text = render.join(shown, ", ")
-    if len(namespaces) > NAMES_SHOWN:
-        text.append(f" and {len(namespaces) - NAMES_SHOWN} more")
+    rest = [ns.inode for ns in namespaces[NAMES_SHOWN:]]
+    if rest:
+        text.append(f" and {len(rest)} more ")
+        text.append(render.inodes_text(rest, INODES_SHOWN))
     return text
 
 
@@ -116,6 +120,7 @@ class IncidentScreen(CapturingScreen):
         --since gave one)."""
         inv = self.nsx.inventory
         self.marks.keep_only(inv.by_inode)
+        self.marks.forget(inv.replaced_now)  # a new namespace under a marked inode
         snap = inv.snapshot
         if inv.complete and snap is not None:
             fresh, origin = self._track(snap)
@@ -219,13 +224,18 @@ class IncidentScreen(CapturingScreen):
         if argv is None:
             return
         inv = self.nsx.inventory
-        still = [now for ns in targets if (now := inv.get(ns.inode)) and not now.gone]
+        still = [
+            now
+            for ns in targets
+            if (now := inv.get(ns.inode)) and not now.gone and same_namespace(now, ns)
+        ]
         if not still:
             self._refuse("every namespace chosen is gone: nothing ran")
             return
         self._next_run += 1
         label = counted(len(still), "namespace")
         run = Run(self._next_run, label, 0, join_argv(argv), time.monotonic())
+        run.inodes = tuple(ns.inode for ns in still)
         screen = FanOutScreen(self._keeping(fanout, run), still, argv)
         # a Run too: the command bar shows it, quitting asks, ctrl+c and SIGTERM stop it
         run.cancel = screen.cancel_event
@@ -327,13 +337,33 @@ class IncidentScreen(CapturingScreen):
             )
             return
         baseline = self.changes.baseline if self.changes is not None else None
-        self.nsx.notify("writing the incident bundle…", title="bundle")
-        self._bundle_worker(writer, self.session.evidence(snap, baseline))
+        evidence = self.session.evidence(snap, baseline)
+        default = writer.default_path(snap.hostname)
+
+        def chosen(line: str | None) -> None:
+            if line is None:
+                self.nsx.notify("no bundle written", title="bundle")
+                return
+            path = line.strip()
+            if not path:
+                self.nsx.notify("no path given: no bundle written", severity="warning")
+                return
+            self.nsx.notify(f"writing the incident bundle to {path}…", title="bundle", markup=False)
+            # the default as offered: a new file even if one appeared there meanwhile
+            self._bundle_worker(writer, evidence, None if path == default else path)
+
+        title = render.plain("Write the incident bundle (.tar.gz) to:", "bold")
+        note = render.plain(
+            "enter: write · escape: cancel · an existing file is never replaced", "dim"
+        )
+        self.app.push_screen(PromptScreen(title, value=default, note=note), chosen)
 
     @work(thread=True, exit_on_error=False, group="bundle", description="bundle")
-    def _bundle_worker(self, writer: BundleWriter, evidence: SessionEvidence) -> None:
+    def _bundle_worker(
+        self, writer: BundleWriter, evidence: SessionEvidence, path: str | None
+    ) -> None:
         try:
-            self.post_message(BundleDone(writer(evidence)))
+            self.post_message(BundleDone(writer(evidence, path)))
         except Exception as err:  # one error path: the message says what went wrong
             error = err.message if isinstance(err, NsxError) else f"{type(err).__name__}: {err}"
             self.post_message(BundleDone(None, error))

@@ -3,6 +3,11 @@
 Pure bookkeeping, no widgets: a vanished namespace stays listed, marked gone with its
 label kept, for ``GONE_KEEP_SECONDS`` (or while it is selected); a cheap discover() pass
 never throws away interfaces a full read already gave.
+
+The kernel reuses a freed namespace's inode number (within a second here), so a row is
+the namespace it was read as: the same inode with another kernel id (cookie) is a new
+namespace. One that replaces the selected row's is held back while that row stays
+selected, the old one shown gone: the selection never moves silently onto it.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from nsexplorer.model import NetNamespace, ProcessInfo, Snapshot
+from nsexplorer.model import NetNamespace, ProcessInfo, Snapshot, same_namespace
 
 GONE_KEEP_SECONDS = 120.0
 PROCESS_CACHE_LIMIT = 64
@@ -25,6 +30,13 @@ class Inventory:
         self.processes: dict[int, tuple[ProcessInfo, ...]] = {}
         self._gone_since: dict[int, float] = {}
         self._gone_clock: dict[int, str] = {}  # HH:MM:SS it was found gone, for people
+        # (inode, cookie) of namespaces whose inode a new namespace took.
+        self._replaced: set[tuple[int, int | None]] = set()
+        self.replaced_now: set[int] = set()  # inodes replaced by the last apply()
+
+    def was_replaced(self, ns: NetNamespace) -> bool:
+        """Whether ``ns``'s inode was found to name a new namespace (another cookie)."""
+        return ns.identity in self._replaced
 
     def gone_since(self, inode: int) -> str:
         """When namespace ``inode`` was found gone (local HH:MM:SS; "" if it is not)."""
@@ -42,9 +54,17 @@ class Inventory:
         now = time.monotonic() if now is None else now
         merged: list[NetNamespace] = []
         seen: set[int] = set()
+        self.replaced_now = set()
         for fresh in incoming.namespaces:
             ns = fresh
             old = self.by_inode.get(ns.inode)
+            if old is not None and not same_namespace(old, ns):
+                if old.identity not in self._replaced:  # said once, not at every refresh
+                    self._replaced.add(old.identity)
+                    self.replaced_now.add(ns.inode)
+                if old.inode == selected:
+                    continue  # the old one stays, gone (below), while it is selected
+                old = None  # nothing of it carries over to the new one
             if not ns.detailed and old is not None and old.detailed and not old.gone:
                 ns = replace(ns, interfaces=old.interfaces, routes=old.routes, detailed=True)
             merged.append(ns)
@@ -57,13 +77,19 @@ class Inventory:
                 continue
             since = self._found_gone(old.inode, now)
             if now - since < GONE_KEEP_SECONDS or old.inode == selected:
-                merged.append(old if old.gone else replace(old, gone=True))
+                merged.append(old if old.gone else self._gone(old))
             else:
                 self._gone_since.pop(old.inode, None)
                 self._gone_clock.pop(old.inode, None)
         self.snapshot = replace(incoming, namespaces=tuple(merged))
         self.namespaces = merged
         self.by_inode = {ns.inode: ns for ns in merged}
+
+    def _gone(self, old: NetNamespace) -> NetNamespace:
+        if old.identity not in self._replaced:
+            return replace(old, gone=True)
+        why = f"replaced: inode {old.inode} now belongs to a new namespace (the kernel reused it)"
+        return replace(old, gone=True, warnings=(*old.warnings, why))
 
     def replace_namespace(self, ns: NetNamespace) -> None:
         self.namespaces = [ns if n.inode == ns.inode else n for n in self.namespaces]

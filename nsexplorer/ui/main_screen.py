@@ -250,12 +250,14 @@ class MainScreen(IncidentScreen):
         if query == self._query:
             return
         self._query = query
+        self.kept_listed = None
         self._show_sidebar(best=True)
 
     def _clear_filter(self) -> None:
         bar = self.query_one(FilterBar)
         bar.editing = False
         bar.value = ""
+        self.kept_listed = None
         if self._query:
             self._query = ""
             self._show_sidebar()
@@ -277,6 +279,9 @@ class MainScreen(IncidentScreen):
 
             matches = match(namespaces, self._query)
             why = {m.inode: render.match_reason(m) for m in matches}
+            kept = self.kept_listed
+            if kept is not None and kept not in why and self.nsx.inventory.get(kept):
+                why[kept] = "names changed: kept until the filter changes"
             shown, reasons = [ns for ns in namespaces if ns.inode in why], why
             keep = self.selected
             if best and matches:  # of the equally best, the one listed first
@@ -367,7 +372,7 @@ class MainScreen(IncidentScreen):
         if inode == self.selected:
             ns = self.selected_ns
             if ns is not None and self.pane == "counters":
-                self.counters.record(ns, time.monotonic())
+                self.counters.record(ns)
             self._dirty = set(PANE_IDS)
             self._draw_main()
 
@@ -391,7 +396,9 @@ class MainScreen(IncidentScreen):
         if self._query:
             shown = len(list(self.sidebar_tree.inodes()))
             total = len(self.nsx.inventory.namespaces)
-            state = self._status.partition(" · ")[2]
+            # "N namespaces · state", or a state alone ("not live: why")
+            count, sep, state = self._status.partition(" · ")
+            state = state if sep else count
             text = f"{shown}/{total} shown · {state}" if shown else f"no match · {state}"
         self._set("status", render.plain(text, "dim"))
 
@@ -526,7 +533,7 @@ class MainScreen(IncidentScreen):
     def _read_counters(self) -> None:
         ns = self.selected_ns
         if ns is not None and not ns.gone:
-            self.counters.record(ns, time.monotonic())
+            self.counters.record(ns)
             self.nsx.request_detail(ns)
 
     def _cycle(self, step: int) -> None:
@@ -572,7 +579,11 @@ class MainScreen(IncidentScreen):
             note = note or ""
         if self.all_namespaces:
             text.append("[all ns] ", style="bold reverse")
-        if self.current_command:
+        gone = self.selected_ns
+        if gone is not None and gone.gone:  # nothing offered that cannot work
+            text.append_text(render.target_text(gone))
+            text.append(" is gone: no command to run or copy", style="bold")
+        elif self.current_command:
             text.append_text(render.command_line_text(self.current_command))
             text.append("  (c copies)", style="dim")
         if note:
@@ -705,7 +716,12 @@ class MainScreen(IncidentScreen):
         run = running[0]
         question = render.plain("A command is still running in ", "bold")
         question.append_text(render.safe(run.label, "bold underline"))
-        question.append(f" (netns {run.inode}). Stop it and quit?", style="bold")
+        if run.inodes:  # a fan-out: "3 namespaces (netns 1, 2, 3)"
+            question.append(" ")
+            question.append_text(render.inodes_text(run.inodes, 8))
+        else:
+            question.append(f" (netns {run.inode})", style="bold")
+        question.append(". Stop it and quit?", style="bold")
 
         def answered(yes: bool | None) -> None:
             if yes:

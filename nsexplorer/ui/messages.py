@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from nsexplorer.model import NetNamespace, ProcessInfo, Snapshot
+from nsexplorer.model import NamespaceId, NetNamespace, ProcessInfo, Snapshot
 from nsexplorer.ports import RunResult, WatchCoverage
 
 if TYPE_CHECKING:
@@ -66,6 +66,18 @@ class ChangeDetected(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, ChangeDetected)
+
+
+@dataclass
+class WatchSubscribed(Message):
+    """The watcher's sockets in these namespaces are subscribed now: what changed there
+    between their last read and this moment was heard by nobody (one re-read covers a
+    pending one too)."""
+
+    namespaces: tuple[NamespaceId, ...]
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, WatchSubscribed)
 
 
 @dataclass

@@ -32,7 +32,7 @@ from nsexplorer.model import (
     primary_container,
     table_name,
 )
-from nsexplorer.textsafe import visible
+from nsexplorer.textsafe import counted, visible
 from nsexplorer.ui.roles import (
     ALERT,
     BAD,
@@ -110,14 +110,24 @@ def container_text(c: Container, *, with_name: bool = True) -> Text:
 GONE_MARK = "gone "  # in front of a gone namespace's row: a cut row still shows it
 
 
-def ns_sidebar_text(ns: NetNamespace) -> Text:
-    """The sidebar line for a namespace; a gone one says so first."""
+def ns_sidebar_text(ns: NetNamespace, reason: str = "") -> Text:
+    """The sidebar line for a namespace; a gone one says so first. ``reason`` (why the
+    filter found it) comes right after the name: a container row's image and network
+    mode come after it, so a row cut at the sidebar's edge (with an ellipsis) cuts
+    those, not the reason."""
+    why = safe(reason, "italic") if reason else None
     if ns.is_host:
         text = plain("host", "bold")
     elif (c := primary_container(ns)) is not None:
         text = container_text(c)
+        if why is not None:
+            text = join([safe(c.name, "bold"), why, container_text(c, with_name=False)], "  ")
+            why = None
     else:
         text = safe(ns_label(ns), "bold" if ns.names else "")
+    if why is not None:
+        text.append("  ")
+        text.append_text(why)
     if ns.gone:
         text.stylize("strike dim")
         text = Text.assemble((GONE_MARK, BAD), text, end="")
@@ -267,6 +277,8 @@ def details_text(ns: NetNamespace, also: Sequence[str] = ()) -> Text:
     t.append("Namespace\n", style="bold underline")
     _kv(t, "inode", plain(str(ns.inode)))
     _kv(t, "device", plain(str(ns.id.dev)))
+    if ns.cookie is not None:  # the kernel's own id: never reused, unlike the inode
+        _kv(t, "kernel id", plain(str(ns.cookie)))
     _kv(t, "group", plain(group_of(ns).value))
     _kv(t, "found by", plain(", ".join(s.value for s in ns.sources) or "-"))
     if ns.access_path:
@@ -581,6 +593,14 @@ def target_text(ns: NetNamespace) -> Text:
     text = safe(ns_label(ns), "bold underline")
     text.append(f" (netns {ns.inode})", style="bold")
     return text
+
+
+def inodes_text(inodes: Sequence[int], limit: int) -> Text:
+    """'(netns 1, 2, 3)', or '(netns 1, 2, … and 5 others)' past ``limit``."""
+    listed = ", ".join(str(i) for i in inodes[:limit])
+    more = len(inodes) - limit
+    tail = f", … and {counted(more, 'other')}" if more > 0 else ""
+    return plain(f"(netns {listed}{tail})", "bold")
 
 
 def entry_header_text(label: str, inode: int, clock: str, command: str, typed: str = "") -> Text:

@@ -10,7 +10,9 @@ bubbled back up, minus the queue in between), and a screen pushed by one of them
 "opening" until its first focus lands: keys arriving meanwhile are held and replayed to
 it, then, in arrival order. When such a key is refused instead (nothing selected, a
 command still running), the rest of its burst is dropped: it was typed for a prompt that
-never opened, and its letters must not act as keys.
+never opened, and its letters must not act as keys. "The rest of its burst" is every key
+that arrived before the refusal was made: typed blind, before anyone could see it (a
+paste arrives in one read, so all of it; a key typed after the refusal is a key again).
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from textual.screen import Screen
 
 HOLD_LIMIT = 2.0  # seconds: a screen that never takes focus gets its keys anyway
 POLL = 0.01  # seconds between looks at the opening screen
-DROP_GAP = 0.1  # seconds: keys closer than this after a refusal are the same burst
 
 
 class TypeAhead:
@@ -42,7 +43,7 @@ class TypeAhead:
         self._replay = replay
         self._set_timer = set_timer
         self._on_dropped = on_dropped
-        self._dropping_after: float | None = None  # time of the last key dropped
+        self._refused_at: float | None = None  # keys that arrived before this are dropped
         self._dropped = False
         self._held: list[events.Key] = []
         self._since: float | None = None
@@ -54,20 +55,19 @@ class TypeAhead:
         self._ready.add(screen)
 
     def drop_rest_of_burst(self) -> None:
-        """The key being handled was refused: drop the keys typed right after it."""
-        self._dropping_after, self._dropped = get_time(), False
+        """The key being handled was refused: drop the keys that came in with it."""
+        self._refused_at, self._dropped = get_time(), False
 
     def hold(self, key: events.Key) -> bool:
         """True when ``key`` is held for the opening screen (or behind keys held), or
         dropped as the rest of a refused key's burst."""
-        if self._dropping_after is not None:
-            if key.time - self._dropping_after < DROP_GAP:
+        if self._refused_at is not None:
+            if key.time <= self._refused_at:
                 if not self._dropped:
                     self._on_dropped()  # once a burst
                 self._dropped = True
-                self._dropping_after = max(self._dropping_after, key.time)
                 return True
-            self._dropping_after, self._dropped = None, False
+            self._refused_at, self._dropped = None, False
         if not self._held and self._is_ready():
             return False
         self._held.append(key)

@@ -224,6 +224,31 @@ def test_keys_typed_with_x_in_one_write_reach_its_prompt(
     assert echoed == [["echo", f"nsx-ahead-{n}", "c", "s", "n", "/tmp"] for n in range(6)]
 
 
+def test_keys_typed_with_a_refused_x_never_act_as_keys(
+    lab: LabState, term: Callable[..., Term]
+) -> None:
+    """A filter that matches nothing, then `x`, a command and Enter in one write: `x` is
+    refused, and the command's letters (c copies, s opens a shell, n names, / filters)
+    are dropped with it, not run as keys."""
+    t = term(width=100)
+    live_ready(t)
+    t.keys("/")
+    t.text("nsx-no-such-namespace")
+    t.wait(lambda s: "nothing selected" in t.title_line(), "no selection")
+    t.keys("Enter")
+    t.text("xecho c s n /tmp\r")
+    t.wait("nothing is selected (the filter", "the refusal")
+    t.wait("ignored the keys typed with it", "the note that the rest was dropped")
+    screen = t.screen()
+    assert "Run in" not in screen and "Name" not in screen.splitlines()[-1]
+    assert "no match · live" in screen  # still the UI, still no selection: no shell
+    assert screen.splitlines()[0].split("▕")[0].strip() == "/ nsx-no-such-namespace"
+    # nothing ran or was named: the audit log was never even created
+    assert not Path(t.audit_log).exists()
+    t.keys("q")
+    t.wait("NSX-EXIT=0", "a clean exit")
+
+
 @pytest.mark.root
 def test_escape_typed_fast_cancels_the_prompt_and_runs_nothing(
     lab: LabState, term: Callable[..., Term]

@@ -93,8 +93,12 @@ def test_marks_in_a_burst_then_run_one_failing_then_all_shown_cancelled(
     # the cursor reached, never on the one it left
     tmux("send-keys", "-t", t.session, "j", "Space", "X")
     screen = t.wait("Run in 2 marked namespace(s)", "the prompt naming how many")
-    prompt = next(line for line in screen.splitlines() if "Run in 2 marked" in line)
+    # the dialog's text (it names every target, label and inode, over several lines)
+    lines = screen.splitlines()
+    first = next(i for i, line in enumerate(lines) if "Run in 2 marked" in line)
+    prompt = " ".join(line.split("│")[1] for line in lines[first : first + 4] if "│" in line)
     assert a in prompt and b in prompt and c not in prompt
+    assert f"(netns {inode_of(a)})" in prompt
     t.text(f"ip link show dev {end_a}")  # end_a is in a only: b fails
     t.keys("Enter")
     screen = t.wait("2 namespace(s): 1 ok, 1 failed", "every namespace's result")
@@ -139,7 +143,7 @@ def test_capture_key_then_bundle(nsxt: Any, tui: Callable[..., Term], tmp_path: 
         timeout=30,
     )
     screen = t.wait("stopped: count", "the capture stopped at its count")
-    assert "> 10.233.10.1: ICMP e" in screen  # decoded lines (cut at 80 columns)
+    assert "> 10.233.10.1: ICMP" in screen  # decoded lines (cut at 80 columns, with …)
     (pcap,) = tmp_path.glob("nsexplorer-*.pcap")
     back = subprocess.run(
         ["tcpdump", "-n", "-r", str(pcap)], capture_output=True, text=True, check=True
@@ -147,6 +151,8 @@ def test_capture_key_then_bundle(nsxt: Any, tui: Callable[..., Term], tmp_path: 
     assert back.stdout.count("ICMP echo") == 4
     assert f"ip netns exec {a} tcpdump" in t.screen()  # the command bar: c copies it
     t.keys("B")
+    t.wait("Write the incident bundle", "the prompt for where to write it")
+    t.keys("Enter")  # the default it offers: the current directory (tmp_path)
     t.wait("bundle written", "the bundle notification")
     (archive,) = tmp_path.glob("nsexplorer-*.tar.gz")
     with tarfile.open(archive) as tar:

@@ -6,6 +6,12 @@ a few seconds: it leads its own session, so only its parent-death signal can end
 And the trap that signal sets: it fires when the *thread* that forked the child exits,
 so a command started from a worker thread that returns at once must live on while
 nsexplorer does.
+
+What a command forks does not carry that signal: the session guard (kernel.sessionguard)
+ends it. Those tests run `sh -c` scripts that fork (tcpdump | grep, background sleeps)
+in namespaces of their own (prefix nsxor-), SIGKILL nsexplorer (or let it exit) and
+wait for the grandchildren to go; a `setsid` process and a pipeline's other command
+must stay; the guard itself is fed processes it must not kill.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -104,8 +111,9 @@ def seconds() -> str:
 
 
 @contextmanager
-def running_nsx(*args: str, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """The real nsexplorer, killed at the end whatever happened."""
+def running_nsx(*args: str, tmp_path: Path, job: bool = False) -> Iterator[subprocess.Popen[bytes]]:
+    """The real nsexplorer, killed at the end whatever happened. ``job``: leading its
+    own process group, as a shell starts it."""
     env = {**os.environ, "NSX_AUDIT_LOG": str(tmp_path / "audit.log")}
     nsx = subprocess.Popen(
         [*NSX, *args],
@@ -113,6 +121,7 @@ def running_nsx(*args: str, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
+        process_group=0 if job else None,
     )
     try:
         yield nsx
@@ -242,3 +251,197 @@ def test_the_guard_refuses_to_start_once_its_parent_is_not_nsexplorer(
     two = children.guard(levels=2)
     via_sh = subprocess.run(["sh", "-c", '"$@"; exit $?', "sh", *two, *cmd], check=False)
     assert via_sh.returncode == 0 and marker.exists()
+
+
+# ------------------------------------------------- what the command forks (sessionguard)
+
+
+@pytest.fixture
+def nsxor() -> Iterator[Callable[[], str]]:
+    """Named netns ``nsxor-TAG-N`` (lo up), removed even on failure; the factory's
+    ``tag`` attribute is the common prefix."""
+    tag = f"nsxor-{secrets.token_hex(2)}"
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"{tag}-{len(made)}"
+        subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True)
+        made.append(name)
+        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+        return name
+
+    make.tag = tag  # type: ignore[attr-defined]
+    try:
+        yield make
+    finally:
+        for name in made:
+            subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
+
+
+def _tcpdump_on_lo(argv: list[str]) -> bool:
+    return argv[:1] == ["tcpdump"] and argv[-1] == "lo"
+
+
+def test_what_fanned_out_commands_fork_dies_when_nsexplorer_is_killed(
+    nsxor: Callable[[], str], tmp_path: Path
+) -> None:
+    """`sh -c 'tcpdump | grep'` in each namespace: SIGKILL nsexplorer and sh dies by its
+    parent-death signal, which tcpdump, grep and a background sleep that sh forked do
+    not carry; the session guard ends them."""
+    names = [nsxor(), nsxor()]
+    secs = seconds()
+    script = f"sleep {secs} & tcpdump -n -l -i lo 2>&1 | grep --line-buffered .; wait"
+    match = ("exec", "--match", nsxor.tag, "--", "sh", "-c", script)  # type: ignore[attr-defined]
+    with running_nsx(*match, tmp_path=tmp_path) as nsx:
+        found = find_under(nsx.pid, ["sleep", secs], count=len(names))
+        found += find_under(nsx.pid, _tcpdump_on_lo, count=len(names))
+        found += find_under(nsx.pid, ["grep", "--line-buffered", "."], count=len(names))
+        kill_and_check(nsx, found)
+
+
+def test_what_a_command_left_behind_dies_when_nsexplorer_exits(
+    nsxor: Callable[[], str], tmp_path: Path
+) -> None:
+    """The command exits after 2 s, leaving a background sleep (its output closed, so
+    nothing waits for it): nsexplorer ends normally, and the sleep must end with it.
+    The guard learns of it only once the leader exited, by its session id."""
+    nsxor()
+    secs = seconds()
+    script = f"sleep {secs} >/dev/null 2>&1 </dev/null & sleep 2"
+    match = ("exec", "--match", nsxor.tag, "--", "sh", "-c", script)  # type: ignore[attr-defined]
+    with running_nsx(*match, tmp_path=tmp_path) as nsx:
+        [(pid, start)] = find_under(nsx.pid, ["sleep", secs], timeout=2)
+        try:
+            assert nsx.wait(timeout=30) == 0
+            wait_gone(pid, start)
+        finally:
+            if alive(pid, start):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_a_process_detached_on_purpose_is_left_alone(
+    nsxor: Callable[[], str], tmp_path: Path
+) -> None:
+    """`setsid CMD` leaves the command's session: the person detached it, nsexplorer's
+    death does not end it (while the sleep beside it, still in the session, dies)."""
+    nsxor()
+    kept, ended = seconds(), seconds()
+    script = f"setsid sleep {kept} >/dev/null 2>&1 & sleep {ended}; wait"
+    match = ("exec", "--match", nsxor.tag, "--", "sh", "-c", script)  # type: ignore[attr-defined]
+    with running_nsx(*match, tmp_path=tmp_path) as nsx:
+        [(dpid, dstart)] = find_under(nsx.pid, ["sleep", kept])
+        try:
+            kill_and_check(nsx, find_under(nsx.pid, ["sleep", ended]))
+            time.sleep(0.5)  # the guard is done by now: it ended the other sleep
+            assert alive(dpid, dstart), "a process that left the session was killed"
+        finally:
+            if alive(dpid, dstart):
+                os.kill(dpid, signal.SIGKILL)
+
+
+_GUARD_PARENT = """\
+import subprocess, sys, time
+subprocess.Popen([sys.executable, "-I", "-S", sys.argv[1], str(__import__("os").getpid())],
+                 stdin=0, start_new_session=True)
+time.sleep(600)
+"""
+
+
+def _run_guard(*commands: subprocess.Popen[bytes]) -> None:
+    """The guard as nsexplorer starts it, its parent a stand-in for nsexplorer, sent
+    ``commands`` as nsexplorer sends them (the pid, with a pidfd); then the stand-in
+    is SIGKILLed. Returns once the guard exited."""
+    from nsexplorer.kernel import sessionguard
+
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _GUARD_PARENT, sessionguard.__file__], stdin=theirs.fileno()
+    )
+    theirs.close()
+    try:
+        guard = find_under(parent.pid, lambda a: sessionguard.__file__ in a, timeout=10)[0]
+        with ours:
+            for proc in commands:
+                pidfd = os.pidfd_open(proc.pid)
+                socket.send_fds(ours, [str(proc.pid).encode()], [pidfd])
+                os.close(pidfd)
+        time.sleep(0.3)  # taken in while its parent lives (the real order of things)
+        parent.kill()
+        parent.wait()
+        wait_gone(*guard, timeout=30)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+
+
+def test_the_guard_ends_only_sessions_its_commands_lead() -> None:
+    """A process that does not lead its own session (here: in this test's session) is
+    not taken for one: neither it nor anything of its session is touched; a session
+    leader's whole session is ended (the control)."""
+    outside = subprocess.Popen(["sh", "-c", f"sleep {seconds()} & wait"])
+    leader = subprocess.Popen(["sh", "-c", f"sleep {seconds()} & wait"], start_new_session=True)
+    procs = [outside, leader]
+    found: list[tuple[int, str]] = []
+    try:
+        found += [find_under(p.pid, lambda a: a[:1] == ["sleep"], timeout=10)[0] for p in procs]
+        _run_guard(outside)
+        assert outside.poll() is None and alive(*found[0]), "killed outside its sessions"
+        _run_guard(leader)
+        assert leader.wait(timeout=10) == -signal.SIGKILL
+        wait_gone(*found[1])
+        assert outside.poll() is None and alive(*found[0])
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.kill(p.pid, signal.SIGKILL)
+            p.wait()
+        for pid, start in found:
+            if alive(pid, start):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_what_a_command_run_with_the_terminal_forks_dies_with_nsexplorer(
+    nsxor: Callable[[], str], tmp_path: Path
+) -> None:
+    """`exec TARGET -- sh -c '...'` keeps the terminal, so stays in nsexplorer's process
+    group. Started as a shell job (leading its group), nsexplorer is SIGKILLed: what sh
+    forked dies; a process that was in the group before and is not nsexplorer's (a
+    pipeline's other command, as `nsexplorer ... | less`) is left alone."""
+    name = nsxor()
+    secs, other = seconds(), seconds()
+    script = f"sleep {secs} & sleep {secs} | cat; wait"
+    with running_nsx("exec", name, "--", "sh", "-c", script, tmp_path=tmp_path, job=True) as nsx:
+        beside = subprocess.Popen(["sleep", other], process_group=nsx.pid)
+        try:
+            found = find_under(nsx.pid, ["sleep", secs], count=2)
+            found += find_under(nsx.pid, ["cat"])
+            kill_and_check(nsx, found)
+            time.sleep(0.5)  # the guard is done by now: it ended the others
+            assert beside.poll() is None, "killed a process nsexplorer did not start"
+        finally:
+            if beside.poll() is None:
+                beside.kill()
+            beside.wait()
+
+
+@pytest.mark.docker
+def test_what_an_all_namespaces_command_forks_in_a_container_dies_too(tmp_path: Path) -> None:
+    """`exec -a BOX -- sh -c ...` from a shell (nsexplorer a job): nsenter forks into
+    the container's pid namespace and sh forks again there; from the host those
+    processes are still in nsexplorer's process group, and end with it."""
+    if os.environ.get("DOCKER_HOST") != "unix:///run/nsx-testbed/docker.sock":
+        pytest.skip("needs the testbed daemon (scripts/testbed.sh start)")
+    box = f"nsxor-{secrets.token_hex(2)}-box"
+    subprocess.run([DOCKER, "run", "-d", "--name", box, "nsx-busybox:test", "sleep", "600"],
+                   check=True, capture_output=True)  # fmt: skip
+    try:
+        secs = seconds()
+        script = f"sleep {secs} & sleep {secs} | cat; wait"
+        argv = ("exec", "-a", box, "--", "sh", "-c", script)
+        with running_nsx(*argv, tmp_path=tmp_path, job=True) as nsx:
+            found = find_under(nsx.pid, ["sleep", secs], count=2)
+            assert os.readlink(f"/proc/{found[0][0]}/ns/pid") != os.readlink("/proc/self/ns/pid")
+            kill_and_check(nsx, found)
+    finally:
+        subprocess.run([DOCKER, "rm", "-f", box], capture_output=True, check=False)

@@ -88,9 +88,11 @@ def test_targets_mean_exactly_what_they_say(made: Made, tmp_path: Path) -> None:
     assert done.returncode == 2
     lines = done.stderr.splitlines()
     assert (
-        lines[0] == f"nsexplorer: no namespace matches {trimmed!r}; did you mean (give it exactly):"
+        lines[0]
+        == f"nsexplorer: no namespace matches {trimmed!r} exactly; did you mean (give it exactly):"
     )
-    assert f"  {made.spaced!r} (named, inode {spaced_inode}): netns name {made.spaced!r}" in lines
+    spaced = f"  {made.spaced!r} (named, inode {spaced_inode}): netns name {made.spaced!r}"
+    assert f"{spaced} (starts with it)" in lines
     done = nsx("exec", trimmed, "--", "true", audit=audit)
     assert done.returncode == 2
     assert not audit.exists()  # nothing ran

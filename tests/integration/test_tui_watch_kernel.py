@@ -35,12 +35,12 @@ class RecordingWatcher(NetlinkWatcher):
         super().__init__(**kwargs)
         self.reasons: list[str] = []
 
-    def start(self, on_change: Any, on_coverage: Any = None) -> None:
+    def start(self, on_change: Any, on_coverage: Any = None, on_subscribed: Any = None) -> None:
         def record(reason: str) -> None:
             self.reasons.append(reason)
             on_change(reason)
 
-        super().start(record, on_coverage)
+        super().start(record, on_coverage, on_subscribed)
 
 
 def _inode(name: str) -> int:

@@ -187,7 +187,8 @@ async def test_filter_finds_container_by_ip_mac_and_interface(make_app: AppFacto
         await pilot.press("slash", *"172.30.0.2")
         await pilot.pause()
         assert set(tree.inodes()) == {DB}
-        assert "1/12 shown · live" in widget_text(app.query_one("#status"))
+        # no watcher here: never "live", and the state survives the filter's count
+        assert "1/12 shown · not live: no watcher" in widget_text(app.query_one("#status"))
         assert app.selected == DB
         await pilot.press("enter")
         assert app.focused is tree

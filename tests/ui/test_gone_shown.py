@@ -10,6 +10,7 @@ from dataclasses import replace
 from helpers import settle, widget_text
 from uifixtures import WEB, AppFactory, FakeSource, FakeWatcher, lab_snapshot
 
+from nsexplorer.ui.widgets.output import OutputPane
 from nsexplorer.ui.widgets.panes import InterfacesPane
 from nsexplorer.ui.widgets.sidebar import NamespaceTree
 
@@ -54,3 +55,24 @@ async def test_a_gone_namespaces_interfaces_are_last_seen_facts(make_app: AppFac
         assert table.ifindexes[0] is None and table.select_ifindex(6)
         assert table.selected_ifindex == 6
         assert str(table.tooltip) == "eth0: was up"
+
+
+async def test_a_gone_namespace_offers_no_command_to_copy(make_app: AppFactory) -> None:
+    source, watcher = FakeSource(lab_snapshot()), FakeWatcher()
+    app = make_app(source=source, watcher=watcher, debounce=0.01, min_collect_gap=0)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        app.goto(WEB)
+        await settle(pilot)
+        assert "(c copies)" in widget_text(app.query_one("#cmdbar"))
+        await _web_vanishes(app, pilot, source, watcher)
+        assert app.selected == WEB
+        bar = widget_text(app.query_one("#cmdbar"))
+        assert "(c copies)" not in bar and "nsenter" not in bar
+        assert f"nsxlab-web (netns {WEB}) is gone: no command to run or copy" in bar, bar
+        await pilot.press("c")
+        await settle(pilot)
+        said = [n.message for n in app._notifications]
+        assert any("is gone: its command would not work; nothing copied" in m for m in said)
+        out = app.query_one(OutputPane).transcript
+        assert not any(line.startswith("copied (") for line in out)

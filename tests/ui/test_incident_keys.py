@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 from helpers import settle, widget_text
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 from uifixtures import (
     LAB_A,
     LAB_B,
@@ -21,9 +21,12 @@ from uifixtures import (
     lab_snapshot,
 )
 
+from nsexplorer.ports import BundleWritten, SessionEvidence
 from nsexplorer.ui.capturing import CAPTURE_COUNT, CAPTURE_SECONDS, parse_capture_line
-from nsexplorer.ui.incident import IncidentTools
+from nsexplorer.ui.incident import INODES_SHOWN, NAMES_SHOWN, IncidentTools
 from nsexplorer.ui.screens.changes import ChangesScreen, ChangeTracker, jump_for
+from nsexplorer.ui.screens.dialogs import PromptScreen
+from nsexplorer.ui.widgets.output import OutputPane
 from nsexplorer.ui.widgets.sidebar import NamespaceTree
 
 SIZE = (120, 36)
@@ -225,3 +228,97 @@ async def test_what_x_ran_is_kept_for_the_bundle(make_app: AppFactory) -> None:
         assert "1: lo: <LOOPBACK,UP>" in kept.text
         evidence = app.main.session.evidence(app.snapshot, None)  # type: ignore[arg-type]
         assert "nsxlab-a (netns 4026532601)" in evidence.viewed
+
+
+async def test_fan_out_prompt_names_every_target_by_label_and_inode(
+    make_app: AppFactory,
+) -> None:
+    def fanout(namespaces, argv, *, cancel=None, on_done=None):  # type: ignore[no-untyped-def]
+        return []
+
+    snap = lab_snapshot()
+    app = make_app(snap, incident=IncidentTools(fanout=fanout))
+    async with app.run_test(size=(200, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("X")  # no marks, no filter: every shown namespace
+        await pilot.pause()
+        text = " ".join(widget_text(app.screen.query_one("#dialog-title", Static)).split())
+        shown = app.main.shown_namespaces()
+        assert len(shown) > NAMES_SHOWN
+        for ns in shown[:NAMES_SHOWN]:
+            assert f"{ns.label} (netns {ns.inode})" in text, text
+        rest = ", ".join(str(ns.inode) for ns in shown[NAMES_SHOWN:][:INODES_SHOWN])
+        assert f"and {len(shown) - NAMES_SHOWN} more (netns {rest}" in text, text
+
+
+async def test_quitting_during_a_fan_out_names_its_namespaces(make_app: AppFactory) -> None:
+    """The quit confirmation said "(netns 0)" for a run in several namespaces."""
+
+    def fanout(namespaces, argv, *, cancel=None, on_done=None):  # type: ignore[no-untyped-def]
+        if cancel is not None:
+            cancel.wait(10)
+        return []
+
+    app = make_app(lab_snapshot(), incident=IncidentTools(fanout=fanout))
+    async with app.run_test(size=(200, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"nsxlab-", "enter", "X", *"true", "enter")
+        await pilot.pause(0.2)
+        targets = [ns.inode for ns in app.main.shown_namespaces()]
+        assert app.command_running
+        app.main.action_quit()
+        await pilot.pause()
+        text = widget_text(app.screen.query_one("#dialog-title", Static)).replace("\n", " ")
+        text = " ".join(text.split())
+        assert "(netns 0)" not in text
+        listed = ", ".join(str(i) for i in targets[:8])
+        assert f"namespaces (netns {listed}" in text, text
+        await pilot.press("n")  # do not quit
+        app.main.runs[max(app.main.runs)].cancel.set()
+        await pilot.pause(0.2)
+
+
+class FakeBundler:
+    """A BundleWriter that records where it was asked to write, and writes nothing."""
+
+    def __init__(self) -> None:
+        self.paths: list[str | None] = []
+
+    def default_path(self, hostname: str) -> str:
+        return f"/var/tmp/nsxqf-{hostname}.tar.gz"
+
+    def __call__(self, evidence: SessionEvidence, path: str | None = None) -> BundleWritten:
+        self.paths.append(path)
+        return BundleWritten(path or self.default_path(evidence.snapshot.hostname), 123, 0)
+
+
+async def test_b_asks_where_with_an_editable_default_and_says_where(
+    make_app: AppFactory,
+) -> None:
+    bundler = FakeBundler()
+    app = make_app(incident=IncidentTools(bundle=bundler))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        assert app.snapshot is not None
+        default = bundler.default_path(app.snapshot.hostname)
+        await pilot.press("B")
+        await pilot.pause()
+        assert isinstance(app.screen, PromptScreen)
+        assert app.screen.query_one(Input).value == default
+        await pilot.press("escape")  # cancelled: nothing written
+        await settle(pilot)
+        assert bundler.paths == []
+        await pilot.press("B")
+        await pilot.pause()
+        await pilot.press("enter")  # the default as offered
+        await settle(pilot)
+        assert bundler.paths == [None]
+        out = "\n".join(app.query_one(OutputPane).transcript)
+        assert f"bundle written: {default} (123 bytes" in out
+        await pilot.press("B")
+        await pilot.pause()
+        await pilot.press("ctrl+u", *"/tmp/nsxqf-mine.tar.gz", "enter")  # edited
+        await settle(pilot)
+        assert bundler.paths == [None, "/tmp/nsxqf-mine.tar.gz"]
+        said = [n.message for n in app._notifications]
+        assert any(m.startswith("bundle written: /tmp/nsxqf-mine.tar.gz") for m in said), said

@@ -80,6 +80,8 @@ def bundle_files(tmp_path: Path) -> dict[str, bytes]:
 
 async def write_bundle(pilot: Pilot[None], app: NsxApp, tmp_path: Path) -> dict[str, bytes]:
     await pilot.press("B")
+    await pilot.pause()
+    await pilot.press("enter")  # the default path the prompt offers (in tmp_path)
     await until(pilot, lambda: "bundle written:" in transcript(app), "the bundle written")
     said = [n.message for n in app._notifications if n.message.startswith("bundle written:")]
     assert said and str(tmp_path) in said[0]  # the notification names the path

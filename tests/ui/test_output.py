@@ -195,3 +195,28 @@ async def test_the_typed_command_heads_the_entry_not_the_wrapper(make_app: AppFa
         assert "$ ip -br addr" in head  # in view at 80 columns
         assert transcript(app)[1].startswith("   runs as: $ nsenter --target 3101 --net unshare")
         assert transcript(app)[1].endswith(" ip -br addr")  # the exact equivalent, in full
+
+
+async def test_a_long_entry_header_ends_in_an_ellipsis_never_cut_silently(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(runner=FakeRunner())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.goto(LAB_A)
+        await pilot.press("x", *("echo " + "abcdefghij" * 12 + " END"), "enter")
+        await settle(pilot)
+        pane = app.query_one(OutputPane)
+        await pilot.pause(0.2)
+        rows = widget_text(pane).splitlines()
+        header = next(r for r in rows if r.startswith("── nsxlab-a · "))
+        assert header.rstrip().endswith("…"), header  # the command goes on past the edge
+        runs_as = next(r for r in rows if r.startswith("   runs as: "))
+        assert runs_as.rstrip().endswith("…"), runs_as
+        short = next(r for r in rows if r.startswith("1: lo:"))
+        assert "…" not in short  # a line that fits is not marked
+        pane.scroll_to(x=pane.max_scroll_x, animate=False)
+        await pilot.pause(0.2)
+        rows = widget_text(pane).splitlines()
+        end = next(r for r in rows if f"(netns {LAB_A})" in r)
+        assert end.startswith("…") and end.rstrip().endswith(f"END  (netns {LAB_A})"), end

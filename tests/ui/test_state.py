@@ -97,7 +97,12 @@ class TickingSource(FakeSource):
         self.readings += 1
         n = self.readings
         ifaces = tuple(
-            replace(i, counters=Counters(rx_bytes=1000 * n, tx_bytes=500 * n, rx_errors=3))
+            replace(
+                i,
+                counters=Counters(
+                    rx_bytes=1000 * n, tx_bytes=500 * n, rx_errors=3, read_at=float(n)
+                ),
+            )
             for i in ns.interfaces
         )
         return replace(ns, interfaces=ifaces)

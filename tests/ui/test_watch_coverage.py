@@ -62,9 +62,35 @@ async def test_status_says_how_many_are_not_watched_and_fits_the_sidebar(
         watcher.report(WatchCoverage(watched=n - 1, pending=1))
         await pilot.pause()
         assert status(app) == f"{n} namespaces · watch…"
-        watcher.report(WatchCoverage(unwatched=n))  # the watcher's thread ended
+        watcher.report(WatchCoverage(unwatched=n))  # nothing could be opened
         await pilot.pause()
-        assert status(app).startswith("not live · ")
+        assert status(app) == "not live: none watched"
+        watcher.report(WatchCoverage(unwatched=n, stopped="OSError: no netlink"))
+        await pilot.pause()
+        assert status(app) == "not live: watch ended"
+
+
+class BrokenWatcher(FakeWatcher):
+    def start(self, *args: object, **kwargs: object) -> None:
+        raise OSError("no netlink here")
+
+
+async def test_status_never_says_live_when_nothing_watches(make_app: AppFactory) -> None:
+    for watcher, said in (
+        (None, "not live: no watcher"),
+        (BrokenWatcher(), "not live: watch failed"),
+    ):
+        app = make_app(watcher=watcher, debounce=0.01, min_collect_gap=0)
+        async with app.run_test(size=SMALL) as pilot:
+            await settle(pilot)
+            await pilot.pause()
+            assert status(app) == said
+            assert "live" not in status(app).replace("not live", "")
+    # a replay: nothing to watch
+    app = make_app(live=False, watcher=FakeWatcher(), replay_name="saved.json")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        assert "live" not in status(app) and "· replay" in status(app)
 
 
 def test_live_status_words() -> None:
@@ -72,7 +98,43 @@ def test_live_status_words() -> None:
     assert live_status(500, WatchCoverage(watched=500, gone=2)) == "500 namespaces · live"
     assert live_status(500, WatchCoverage(watched=488, unwatched=12)) == "live · 12 not watched"
     assert live_status(500, None) == "500 namespaces · watch…"
-    assert live_status(500, WatchCoverage(watched=500), failed=True) == "not live · 500 namespaces"
-    assert live_status(9, WatchCoverage(unwatched=9)).startswith("not live")
-    for text in ("live · 999 not watched", live_status(1000, WatchCoverage(watched=1000))):
+    assert live_status(500, WatchCoverage(watched=500), failed=True) == "not live: watch failed"
+    assert live_status(9, WatchCoverage(unwatched=9)) == "not live: none watched"
+    assert live_status(9, WatchCoverage(watched=9), watcher=False) == "not live: no watcher"
+    assert live_status(9, None, watcher=False) == "not live: no watcher"
+    ended = WatchCoverage(unwatched=9, stopped="OSError: [Errno 24] Too many open files")
+    assert live_status(9, ended) == "not live: watch ended"
+    assert not ended.complete
+    texts = [live_status(1000, WatchCoverage(watched=1000)), "live · 999 not watched"]
+    texts += [
+        live_status(9, c, failed=f, watcher=w)
+        for c, f, w in (
+            (None, False, False),
+            (None, True, True),
+            (ended, False, True),
+            (WatchCoverage(unwatched=9), False, True),
+        )
+    ]
+    for text in texts:
         assert len(text) <= 22  # the sidebar's 24 columns less its padding
+
+
+async def test_sockets_subscribed_after_the_read_make_the_app_read_once_more(
+    make_app: AppFactory,
+) -> None:
+    full = lab_snapshot()
+    source = FakeSource(full)
+    watcher = FakeWatcher()
+    app = make_app(source=source, watcher=watcher, debounce=0.01, min_collect_gap=0)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        before = source.collects
+        assert watcher.on_subscribed is not None
+        # a change made between that read and this notice was heard by nobody
+        source.snapshot = replace(full, namespaces=full.namespaces[:-1])
+        watcher.on_subscribed((full.namespaces[-1].id,))
+        await pilot.pause(0.1)
+        await settle(pilot)
+        assert source.collects == before + 1
+        went = app.inventory.get(full.namespaces[-1].inode)
+        assert went is None or went.gone  # the re-read saw it go

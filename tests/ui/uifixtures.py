@@ -645,6 +645,7 @@ class FakeWatcher:
     def __init__(self, coverage: WatchCoverage | None = None) -> None:
         self.on_change: Callable[[str], None] | None = None
         self.on_coverage: Callable[[WatchCoverage], None] | None = None
+        self.on_subscribed: Callable[[tuple[NamespaceId, ...]], None] | None = None
         self.watched: list[NamespaceId | None] = []
         self.every: list[dict[NamespaceId, tuple[str, ...]]] = []
         self.coverage = coverage
@@ -655,9 +656,11 @@ class FakeWatcher:
         self,
         on_change: Callable[[str], None],
         on_coverage: Callable[[WatchCoverage], None] | None = None,
+        on_subscribed: Callable[[tuple[NamespaceId, ...]], None] | None = None,
     ) -> None:
         self.on_change = on_change
         self.on_coverage = on_coverage
+        self.on_subscribed = on_subscribed
 
     def watch_all(self, namespaces: Mapping[NamespaceId, Sequence[str]]) -> None:
         self.every.append({ns: tuple(p) for ns, p in namespaces.items()})

@@ -187,3 +187,43 @@ def test_self_command_is_what_the_shell_would_find(monkeypatch: pytest.MonkeyPat
     assert entry.self_command() == [sys.executable, "-m", "nsexplorer"]
     monkeypatch.setattr(shutil, "which", lambda name: None)
     assert entry.self_command() == [sys.executable, "-m", "nsexplorer"]
+
+
+def test_netns_of_a_mount_namespace_no_process_is_in_is_entered_through_its_file() -> None:
+    mount = BindMount("/tmp/inner/ns", 4026533001, hidden=True, mount_ns_path="/run/holder/mnt")
+    ns = NetNamespace(id=TARGET, bind_mounts=(mount,))
+    mnt = NamespaceId(NSFS, 4026533001)
+    way = plan(ns, probe=probe_from({"/run/holder/mnt": mnt}))
+    assert way.kind is Kind.MOUNT_NS
+    assert (way.ref, way.mount_ns, way.mount_ns_inode) == (
+        "/tmp/inner/ns",
+        "/run/holder/mnt",
+        mnt.ino,
+    )
+    argv = wrap(way, ["ip", "link"])
+    assert argv[:6] == [
+        "nsenter",
+        "--mount=/run/holder/mnt",
+        "--",
+        "nsenter",
+        "--net=/tmp/inner/ns",
+        "--",
+    ]
+    assert argv[-3:] == ["sh", "ip", "link"] and "unshare" in argv  # a fresh sysfs too
+    # the file must hold that very mount namespace
+    with pytest.raises(NamespaceGone):
+        plan(ns, probe=probe_from({"/run/holder/mnt": OTHER}))
+    # a covered mount, or one a process reaches through /proc/PID/root: not this way
+    covered = NetNamespace(
+        id=TARGET,
+        bind_mounts=(
+            BindMount(
+                "/tmp/inner/ns",
+                4026533001,
+                hidden=True,
+                mount_ns_path="/run/holder/mnt",
+                covered=True,
+            ),
+        ),
+    )
+    assert all(w.kind is not Kind.MOUNT_NS for w in entry.choices(covered))

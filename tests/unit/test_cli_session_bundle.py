@@ -10,7 +10,10 @@ import tarfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from nsexplorer.cli.bundle import write_session_bundle
+import pytest
+
+from nsexplorer.cli.bundle import SessionBundler, write_session_bundle
+from nsexplorer.errors import NsxError
 from nsexplorer.model import Snapshot
 from nsexplorer.ports import KeptOutput, SessionEvidence
 
@@ -70,3 +73,19 @@ def test_session_bundle_keeps_this_sessions_runs_only_and_never_overwrites(
     (output,) = [v for k, v in files.items() if k.startswith("output/")]
     assert "$ ip -br link" in output and "lo UNKNOWN" in output
     assert "problems.json" in files and "diff.json" in files
+
+
+def test_a_path_the_person_gave_is_used_and_never_replaces_a_file(tmp_path: Path) -> None:
+    started = datetime.now(UTC)
+    snap = Snapshot(hostname="h1", collected_at=started.isoformat(), namespaces=())
+    evidence = SessionEvidence(snap, snap, started)
+    bundler = SessionBundler(str(tmp_path / "no-audit.log"), directory=str(tmp_path))
+    default = bundler.default_path("h1")
+    assert os.path.dirname(default) == str(tmp_path) and default.endswith(".tar.gz")
+    written = bundler(evidence, "sub-nsxqf.tar.gz")  # relative to the directory
+    assert written.path == str(tmp_path / "sub-nsxqf.tar.gz") and os.path.exists(written.path)
+    before = (tmp_path / "sub-nsxqf.tar.gz").read_bytes()
+    with pytest.raises(NsxError, match="already exists: nothing written"):
+        bundler(evidence, str(tmp_path / "sub-nsxqf.tar.gz"))
+    assert (tmp_path / "sub-nsxqf.tar.gz").read_bytes() == before
+    assert os.path.dirname(bundler(evidence).path) == str(tmp_path)  # None: the default

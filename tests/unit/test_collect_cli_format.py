@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from nsexplorer.cli.discovery import format_list, format_namespace
 from nsexplorer.model import (
     Address,
@@ -81,3 +83,14 @@ def test_show_names_peers_and_bridge_ports() -> None:
     host_text = format_namespace(s.namespaces[0], s)
     assert "bridge br0 ports:" in host_text
     assert "veth\\x1b[31m -> eth0 (ifindex 2) in web\\x07 (inode 2)" in host_text
+
+
+def test_show_says_none_for_a_bridge_without_ports() -> None:
+    s = snap()
+    host = s.namespaces[0]
+    lone = Interface(9, "nsxqf-br9", "bridge", "down", 1500, "ee")
+    host = replace(host, interfaces=(*host.interfaces, lone))
+    text = format_namespace(host, replace(s, namespaces=(host, *s.namespaces[1:])))
+    lines = text.splitlines()
+    assert "  bridge nsxqf-br9 ports: none" in lines
+    assert "  bridge br0 ports:" in lines  # one with ports lists them below

@@ -408,3 +408,13 @@ def test_fwmark_text_is_ip_s() -> None:
     assert rtnl_names.fwmark_text(0x10, 0xFFFFFFFF) == "0x10"
     assert rtnl_names.fwmark_text(0x10, 0xFF) == "0x10/0xff"
     assert rtnl_names.fwmark_text(0, 0xFF) == "0/0xff"
+
+
+def test_interfaces_carry_the_time_their_counters_were_read() -> None:
+    d = dumps()
+    peers, _ = wiring.resolve_peers(d, BOTH_ZERO)
+    ifaces = wiring.build_interfaces(A, d[A], peers, read_at=42.5)
+    counted = [i for i in ifaces if i.counters is not None]
+    assert counted and all(i.counters.read_at == 42.5 for i in counted)  # type: ignore[union-attr]
+    unstamped = wiring.build_interfaces(A, d[A], peers)
+    assert all(i.counters.read_at is None for i in unstamped if i.counters is not None)

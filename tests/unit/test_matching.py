@@ -18,6 +18,7 @@ from matchfixtures import (
     WEB_SPACE,
     cheap,
     iface,
+    named,
     snapshot,
     without,
 )
@@ -209,3 +210,28 @@ def test_a_name_with_invisible_characters_is_found_as_it_is_shown() -> None:
     assert found("ev\\x1b]2", snap)[0][:3] == (77, Rank.PREFIX, Kind.PREFIX)
     assert found("\\x07", snap)[0][:2] == (77, Rank.PARTIAL)
     assert found("ev\x1b", snap)[0][:2] == (77, Rank.PREFIX)  # the raw form still works
+
+
+def test_within_a_rank_own_names_outrank_interface_names() -> None:
+    """`/nsxqa-` must find the namespace named nsxqa-..., not the host that holds a
+    bridge or veth whose name starts so (the host's label sorts first)."""
+    snap = snapshot()
+    host = snap.namespaces[0]
+    br = iface(20, "nsxqa-br0", "f2:00:00:00:00:20")
+    mine = named(4026532999, "nsxqa-a")
+    snap = replace(
+        snap,
+        namespaces=(replace(host, interfaces=(*host.interfaces, br)), *snap.namespaces[1:], mine),
+    )
+    assert found("nsxqa-", snap) == [
+        (4026532999, Rank.PREFIX, Kind.PREFIX, "netns name nsxqa-a"),
+        (HOST, Rank.PREFIX, Kind.PREFIX, "interface nsxqa-br0"),
+    ]
+    assert found("xqa-", snap) == [
+        (4026532999, Rank.PARTIAL, Kind.SUBSTRING, "netns name nsxqa-a"),
+        (HOST, Rank.PARTIAL, Kind.SUBSTRING, "interface nsxqa-br0"),
+    ]
+    # A container id prefix is a name of its own too; the ranks themselves stay.
+    assert match(snap, "5e0a")[0].own
+    assert found("nsxqa-br0", snap)[0][:3] == (HOST, Rank.FACT, Kind.INTERFACE)
+    assert [r for _, r, _, _ in found("nsxqa", snap)] == [Rank.PREFIX, Rank.PREFIX]

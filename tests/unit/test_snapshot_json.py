@@ -25,6 +25,7 @@ from nsexplorer.model import (
     Snapshot,
     Source,
 )
+from nsexplorer.model_net import COUNTER_NAMES
 
 HOSTILE_NAME = os.fsdecode(b"br[@x=1]\xff")  # invalid UTF-8 byte: a lone surrogate
 HOSTILE_ALIAS = "\x1b]2;pwned\x07[@click=app.quit]x[/]\u2028\x00"
@@ -82,7 +83,7 @@ def rich_snapshot() -> Snapshot:
                 alias=HOSTILE_ALIAS,
                 addresses=(Address(6, "fe80::1", 64, "link"),),
                 peer=Peer(4026531833, 7, "veth1"),
-                counters=Counters(1, 2, 3, 4, 5, 6, 7, 8),
+                counters=Counters(1, 2, 3, 4, 5, 6, 7, 8, read_at=1234.5),
                 master_ifindex=3,
             ),
             Interface(3, "v2", "veth", "down", 1500, "", peer=Peer(None, 9, None)),
@@ -125,6 +126,20 @@ def test_round_trip_is_exact() -> None:
     assert sj.decode(sj.encode(snap)) == snap
     assert sj.loads(sj.dumps(snap)) == snap
     assert sj.loads(sj.dumps(snap, indent=2)) == snap
+
+
+def test_counters_keep_their_eight_values_but_not_the_read_time() -> None:
+    """The read time is one process's monotonic clock: written out, it would mean
+    nothing to a reader and make two reads of an idle host differ."""
+    doc = json.loads(sj.dumps(rich_snapshot()))
+    ifaces = [i for n in doc["namespaces"] for i in n["interfaces"]]
+    (counters,) = [i["counters"] for i in ifaces if (i["counters"] or {}).get("rx_bytes") == 1]
+    assert tuple(counters) == COUNTER_NAMES
+    assert list(counters.values()) == [1, 2, 3, 4, 5, 6, 7, 8]
+    back = sj.loads(sj.dumps(rich_snapshot()))
+    kept = [i.counters for n in back.namespaces for i in n.interfaces if i.counters]
+    assert [c.rx_bytes for c in kept if c is not None] == [0, 1]
+    assert all(c is not None and c.read_at is None for c in kept)
 
 
 def test_output_is_valid_utf8_json_and_keeps_bytes_exact() -> None:

@@ -37,8 +37,12 @@ def test_a_trailing_space_is_never_trimmed() -> None:
     # Without the container, "web" only starts the netns name: suggested, never used.
     with pytest.raises(TargetNotFound) as info:
         resolve("web", without(snapshot(), WEB))
-    assert info.value.message == "no namespace matches 'web'; did you mean (give it exactly):"
-    assert info.value.candidates[0] == "'web ' (named, inode 4000): netns name 'web '"
+    assert info.value.message == (
+        "no namespace matches 'web' exactly; did you mean (give it exactly):"
+    )
+    assert info.value.candidates[0] == (
+        "'web ' (named, inode 4000): netns name 'web ' (starts with it)"
+    )
     with pytest.raises(TargetNotFound) as info:
         resolve("  blue  ", snapshot())
     assert info.value.candidates[0] == (
@@ -49,7 +53,9 @@ def test_a_trailing_space_is_never_trimmed() -> None:
 def test_a_near_match_in_case_is_only_a_suggestion() -> None:
     with pytest.raises(TargetNotFound) as info:
         resolve("Blue", snapshot())
-    assert info.value.candidates == ("blue (named, inode 3000): netns name blue",)
+    assert info.value.candidates == (
+        "blue (named, inode 3000): netns name blue (the same but for case)",
+    )
 
 
 def test_an_all_digit_name_that_is_also_an_inode_is_ambiguous() -> None:
@@ -210,7 +216,7 @@ def test_candidates_show_hostile_names_escaped() -> None:
     with pytest.raises(TargetNotFound) as info:
         resolve("[31mwe", snap)
     assert info.value.candidates == (
-        "$'\\x1b[31mweb' (named, inode 9000): netns name $'\\x1b[31mweb'",
+        "$'\\x1b[31mweb' (named, inode 9000): netns name $'\\x1b[31mweb' (contains it)",
     )
 
 
@@ -289,3 +295,33 @@ def test_a_name_that_is_another_namespaces_address_or_interface_is_ambiguous() -
         assert any("real" in c for c in info.value.candidates)
     # a plain name with no such collision still resolves
     assert resolve("real", snap).inode == 10
+
+
+def test_no_match_never_lists_a_near_match_as_if_it_matched() -> None:
+    """`show nsxff2-n026` said "no namespace matches" and then listed nsxff2-n0260...
+    as plain matches: each suggestion says how it differs, and none is cut silently."""
+    snap = snapshot()
+    many = tuple(
+        NetNamespace(
+            nsid(7000 + n), label=f"nsxqf-n{n:02}", names=(f"nsxqf-n{n:02}",), detailed=True
+        )
+        for n in range(12)
+    )
+    snap = replace(snap, namespaces=(*snap.namespaces, *many))
+    with pytest.raises(TargetNotFound) as info:
+        resolve("nsxqf-n0", snap)
+    assert info.value.message == (
+        "no namespace matches 'nsxqf-n0' exactly; did you mean (give it exactly):"
+    )
+    *shown, last = info.value.candidates
+    assert len(shown) == 8
+    assert all(line.endswith(" (starts with it)") for line in shown), shown
+    assert shown[0] == "nsxqf-n00 (named, inode 7000): netns name nsxqf-n00 (starts with it)"
+    assert last == "... and 2 more namespaces near it"  # nsxqf-n08, nsxqf-n09
+    with pytest.raises(TargetNotFound) as info:
+        resolve("qf-n11", snap)
+    assert info.value.candidates[0].endswith("netns name nsxqf-n11 (contains it)")
+    # A close spelling was never a match: it says so.
+    with pytest.raises(TargetNotFound) as info:
+        resolve("nsxqf-n1x", snap)
+    assert all(line.endswith(" is close") for line in info.value.candidates)

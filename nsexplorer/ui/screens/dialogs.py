@@ -39,9 +39,11 @@ class PromptScreen(ModalScreen[str | None]):
         history: Sequence[str] = (),
         placeholder: str = "",
         note: Text | None = None,
+        value: str = "",
     ) -> None:
         super().__init__()
         self._title = title
+        self._value = value  # what the field starts with (editable)
         self._history = list(history)
         self._pos = len(self._history)
         self._placeholder = placeholder
@@ -50,7 +52,7 @@ class PromptScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="prompt"):
             yield Static(self._title, id="dialog-title")
-            yield SafeInput(placeholder=self._placeholder, id="prompt-input")
+            yield SafeInput(self._value, placeholder=self._placeholder, id="prompt-input")
             if self._note is not None:
                 yield Static(self._note, id="dialog-note")
 

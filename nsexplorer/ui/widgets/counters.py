@@ -18,24 +18,27 @@ SAMPLES = 20  # readings kept per interface (the sparkline's width)
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    at: float  # monotonic seconds
+    at: float  # monotonic seconds when the kernel counters were read (not delivered)
     counters: Counters
 
 
 class CounterHistory:
-    """Readings per (namespace inode, ifindex); rates come from the last two."""
+    """Readings per (namespace inode, ifindex); rates come from the last two, over the
+    time between their reads (``Counters.read_at``), so a reading delivered late (a
+    busy worker, a slow event loop) or delivered twice changes no rate."""
 
     def __init__(self) -> None:
         self._readings: dict[tuple[int, int], deque[Reading]] = {}
 
-    def record(self, ns: NetNamespace, at: float) -> None:
+    def record(self, ns: NetNamespace) -> None:
         for iface in ns.interfaces:
-            if iface.counters is None:
+            c = iface.counters
+            if c is None or c.read_at is None:  # no read time (recorded): no rate
                 continue
             kept = self._readings.setdefault((ns.inode, iface.ifindex), deque(maxlen=SAMPLES + 1))
-            if kept and kept[-1].counters == iface.counters and at - kept[-1].at < 0.5:
+            if kept and c.read_at <= kept[-1].at:  # the same read again, or an older one
                 continue
-            kept.append(Reading(at, iface.counters))
+            kept.append(Reading(c.read_at, c))
 
     def rates(self, inode: int, ifindex: int) -> tuple[float, float] | None:
         """(rx, tx) bytes per second between the last two readings."""

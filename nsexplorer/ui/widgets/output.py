@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections import deque
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.strip import Strip
 from textual.widgets import RichLog
 
 from nsexplorer.ui import render
+from nsexplorer.ui.widgets.panes import mark_cut
 
 MAX_LINES = 5000
 
@@ -31,6 +34,20 @@ class OutputPane(RichLog):
         self.can_focus = True
         self.transcript: deque[str] = deque(maxlen=MAX_LINES)
         self._partial: dict[int, str] = {}  # run id -> text after its last newline
+
+    def _render_line(self, y: int, scroll_x: int, width: int) -> Strip:
+        """A line as shown: one that goes on past the right edge ends in an ellipsis,
+        one with more to its left (scrolled sideways) starts with one. Lines are not
+        wrapped (command output keeps its columns); nothing is cut silently."""
+        line = super()._render_line(y, scroll_x, width)
+        if y >= len(self.lines) or width < 2:
+            return line
+        used = cell_len(self.lines[y].text.rstrip())
+        if used > scroll_x + width:
+            line = mark_cut(line, width - 1)
+        if scroll_x > 0 and used > 0:
+            line = mark_cut(line, 0)
+        return line
 
     def add(self, line: Text) -> None:
         for part in line.split("\n") if "\n" in line.plain else [line]:

@@ -132,9 +132,9 @@ class SafeTable(DataTable[Text]):
             return strip
         left, right = self._cut(widths)
         if right:
-            strip = _mark(strip, self.size.width - 1)
+            strip = mark_cut(strip, self.size.width - 1)
         if left:
-            strip = _mark(strip, self._fixed_width())
+            strip = mark_cut(strip, self._fixed_width())
         return strip
 
     def _row_widths(self, y: int) -> list[int] | None:
@@ -596,7 +596,7 @@ def _fit(cell: Text, width: int = MAX_COLUMN_WIDTH) -> Text:
     return cut
 
 
-def _mark(strip: Strip, x: int) -> Strip:
+def mark_cut(strip: Strip, x: int) -> Strip:
     """``strip`` with the cell at ``x`` replaced by an ellipsis (in that cell's style)."""
     cell = strip.crop(x, x + 1)
     style = next((seg.style for seg in cell if seg.text), None)

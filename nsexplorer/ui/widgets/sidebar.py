@@ -297,10 +297,7 @@ class NamespaceTree(Tree[int]):
         others = [c for c in ns.containers if c is not primary]
         if ns.is_host:
             others = list(ns.containers)
-        label = render.ns_sidebar_text(ns)
-        if reason:
-            label.append("  ")
-            label.append_text(render.safe(reason, "italic"))
+        label = render.ns_sidebar_text(ns, reason)
         state = (label, ns.inode in self._marked, ns.inode in self._changed)
         self._labels[ns.inode] = state
         label = decorated(label.copy(), marked=state[1], changed=state[2])

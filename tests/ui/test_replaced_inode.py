@@ -1,0 +1,137 @@
+"""A namespace replaced under the same inode (the kernel reuses a freed namespace's inode
+number within a second) is shown gone, and nothing runs in the new one by mistake: the
+selection stays on the namespace that was read (gone), `x` refuses, a prompt opened
+before the replacement refuses, a mark does not carry over to the newcomer."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from helpers import settle, widget_text
+from uifixtures import DB, LAB_A, AppFactory, FakeRunner, FakeSource, FakeWatcher, lab_snapshot
+
+from nsexplorer.model import Snapshot
+from nsexplorer.ui.incident import IncidentTools
+from nsexplorer.ui.widgets.sidebar import NamespaceTree
+
+OLD_COOKIE, NEW_COOKIE = 4101, 9202
+
+
+def with_cookie(snap: Snapshot, inode: int, cookie: int, **changes: object) -> Snapshot:
+    return replace(
+        snap,
+        namespaces=tuple(
+            replace(ns, cookie=cookie, **changes) if ns.inode == inode else ns  # type: ignore[arg-type]
+            for ns in snap.namespaces
+        ),
+    )
+
+
+def before() -> Snapshot:
+    return with_cookie(lab_snapshot(), LAB_A, OLD_COOKIE)
+
+
+def after() -> Snapshot:
+    """nsxlab-a was deleted; a new namespace, ``intruder``, got its inode number."""
+    return with_cookie(
+        lab_snapshot(), LAB_A, NEW_COOKIE, names=("intruder",), label="intruder", bind_mounts=()
+    )
+
+
+async def replaced(pilot, source: FakeSource, watcher: FakeWatcher) -> None:  # type: ignore[no-untyped-def]
+    source.snapshot = after()
+    assert watcher.on_change is not None
+    watcher.on_change("host netlink")
+    await pilot.pause(0.1)
+    await settle(pilot)
+
+
+def transcript(app) -> str:  # type: ignore[no-untyped-def]
+    return "\n".join(app.main.output_pane().transcript)
+
+
+async def test_the_selected_namespace_replaced_under_its_inode_shows_gone_and_x_refuses(
+    make_app: AppFactory,
+) -> None:
+    source, watcher, runner = FakeSource(before()), FakeWatcher(), FakeRunner()
+    app = make_app(source=source, watcher=watcher, runner=runner, debounce=0.01, min_collect_gap=0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.goto(LAB_A)
+        await settle(pilot)
+        await replaced(pilot, source, watcher)
+        # the selection did not move onto the newcomer: it is the namespace read, gone
+        assert app.selected == LAB_A
+        ns = app.main.selected_ns
+        assert ns is not None and ns.cookie == OLD_COOKIE and ns.gone
+        tree = widget_text(app.query_one(NamespaceTree))
+        row = next(line for line in tree.splitlines() if "nsxlab-a" in line)
+        assert "gone" in row, row
+        assert "intruder" not in tree  # held back while the old one is selected
+        await pilot.press("x")
+        await settle(pilot)
+        assert runner.runs == []
+        assert "was replaced since it was read" in transcript(app)
+        assert "nothing ran" in transcript(app)
+
+
+async def test_a_prompt_opened_before_the_replacement_runs_nothing(make_app: AppFactory) -> None:
+    source, watcher, runner = FakeSource(before()), FakeWatcher(), FakeRunner()
+    app = make_app(source=source, watcher=watcher, runner=runner, debounce=0.01, min_collect_gap=0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.goto(LAB_A)
+        await settle(pilot)
+        await pilot.press("x", *"hostname")
+        await replaced(pilot, source, watcher)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert runner.runs == []
+        assert "was replaced since it was read" in transcript(app)
+
+
+async def test_once_moved_away_the_newcomer_is_listed_and_a_mark_does_not_carry_over(
+    make_app: AppFactory,
+) -> None:
+    source, watcher, runner = FakeSource(before()), FakeWatcher(), FakeRunner()
+    fanned: list[object] = []
+
+    def fanout(namespaces, argv, *, cancel=None, on_done=None):  # type: ignore[no-untyped-def]
+        fanned.append(namespaces)
+        return []
+
+    app = make_app(
+        source=source,
+        watcher=watcher,
+        runner=runner,
+        debounce=0.01,
+        min_collect_gap=0,
+        incident=IncidentTools(fanout=fanout),
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.goto(LAB_A)
+        await settle(pilot)
+        await pilot.press("space")  # mark nsxlab-a
+        app.goto(DB)
+        await settle(pilot)
+        await replaced(pilot, source, watcher)
+        inv = app.main.nsx.inventory
+        now = inv.get(LAB_A)
+        assert now is not None and now.cookie == NEW_COOKIE and now.label == "intruder"
+        assert LAB_A not in app.main.marks  # the newcomer is not marked
+        said = [str(n.message) for n in app._notifications]
+        assert f"netns {LAB_A}: now a new namespace under the same inode" in " ".join(said)
+        await pilot.press("X")  # run in marked: the one marked is gone, nothing widens
+        await settle(pilot)
+        assert runner.runs == [] and fanned == []
+        assert "marked namespace(s) are hidden by the filter or gone" in transcript(app)
+
+
+def test_details_name_the_kernel_id_when_known() -> None:
+    from nsexplorer.ui.render import details_text
+
+    known = before().by_inode(LAB_A)
+    assert known is not None
+    assert f"kernel id     {OLD_COOKIE}" in details_text(known).plain
+    assert "kernel id" not in details_text(replace(known, cookie=None)).plain
