@@ -128,7 +128,6 @@ async def test_nothing_is_rendered_before_the_data(make_app: AppFactory) -> None
         gate.set()
         await settle(pilot)
         assert rendered and rendered[0] == 12
-        assert "namespaces" in widget_text(app.query_one("#status"))
 
 
 async def test_enter_on_veth_jumps_to_peer_and_back(make_app: AppFactory) -> None:
