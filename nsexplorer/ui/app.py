@@ -68,6 +68,21 @@ def escape_then_key(event: events.Key) -> tuple[events.Key, events.Key] | None:
 KEYS_DROPPED = "ignored the keys typed with it, before this refusal showed"
 
 
+class HeldMainScreen(MainScreen):
+    """The main screen, drawn for the first time only once it shows the data: Textual
+    lays out and renders a screen as soon as it is mounted, and that frame (an empty
+    sidebar, "discovering…") would be thrown away (see NsxApp._display) after costing
+    as much CPU as the populated one."""
+
+    def _compositor_refresh(self) -> None:
+        if self.nsx.frame_wanted:
+            super()._compositor_refresh()
+        else:
+            # what changed is in the compositor's dirty regions; the first frame is
+            # rendered whole (see NsxApp.startup_done)
+            self._dirty_widgets.clear()
+
+
 class NsxApp(CollectingApp):
     CSS_PATH = "app.tcss"
     TITLE = "nsexplorer"
@@ -115,7 +130,7 @@ class NsxApp(CollectingApp):
         )
 
     def get_default_screen(self) -> MainScreen:
-        self._main = MainScreen()
+        self._main = HeldMainScreen()
         self._typeahead.always_ready(self._main)
         return self._main
 
@@ -219,6 +234,11 @@ class NsxApp(CollectingApp):
             for sig in (signal.SIGHUP, signal.SIGTERM):
                 loop.add_signal_handler(sig, self._on_signal, sig)
         self.set_interval(1.0, self._tick, name="running-clock")
+
+    @property
+    def frame_wanted(self) -> bool:
+        """Render the screen: the data is there, or the wait for it is over."""
+        return self._data_shown or not self._holding_first_frame
 
     def startup_done(self) -> None:
         """The populated sidebar is ready (or discovery failed, or is slow): the footer

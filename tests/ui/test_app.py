@@ -101,6 +101,35 @@ async def test_hidden_panes_and_footer_mount_after_the_first_frame(make_app: App
         assert "Quit" in screen_text(app).splitlines()[-1]
 
 
+async def test_nothing_is_rendered_before_the_data(make_app: AppFactory) -> None:
+    """The first render of the main screen is the populated one: the empty screen
+    Textual would lay out and render on mount costs CPU and is never shown."""
+    gate = threading.Event()
+
+    class SlowDiscover(FakeSource):
+        def discover(self) -> Snapshot:
+            gate.wait(30)
+            return super().discover()
+
+    app = make_app(source=SlowDiscover(lab_snapshot()))
+    async with app.run_test(size=SIZE) as pilot:
+        rendered: list[int] = []
+        compositor = app.main._compositor
+        original = compositor.render_update
+
+        def render_update(*args: object, **kwargs: object) -> object:
+            rendered.append(len(app.namespaces))
+            return original(*args, **kwargs)  # type: ignore[arg-type]
+
+        compositor.render_update = render_update  # type: ignore[method-assign]
+        for _ in range(5):
+            await pilot.pause(0.02)
+        assert rendered == []
+        gate.set()
+        await settle(pilot)
+        assert rendered and rendered[0] == 12
+
+
 async def test_enter_on_veth_jumps_to_peer_and_back(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

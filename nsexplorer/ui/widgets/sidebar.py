@@ -266,6 +266,7 @@ class NamespaceTree(Tree[int]):
         by_group: dict[Group, list[NetNamespace]] = {}
         for ns in namespaces:
             by_group.setdefault(group_of(ns), []).append(ns)
+        first: TreeNode[int] | None = None  # of display_order, without sorting again
         self._adding = True  # one invalidation for all the nodes, not one per node
         try:
             for group in Group:
@@ -274,13 +275,13 @@ class NamespaceTree(Tree[int]):
                     continue
                 gnode = self.root.add(render.group_text(group, len(members)), expand=True)
                 for ns in sorted(members, key=sort_key):
-                    self._add_namespace(gnode, ns, why.get(ns.inode, ""))
+                    node = self._add_namespace(gnode, ns, why.get(ns.inode, ""))
+                    first = first or node
         finally:
             self._adding = False
             self._invalidate()
         if keep is None or not self.select_inode(keep):
-            first = display_order(namespaces)
-            self._move_to(self._inode_nodes.get(first[0].inode) if first else None)
+            self._move_to(first)
 
     def _node_signature(self, ns: NetNamespace) -> tuple[object, ...]:
         return (
@@ -291,7 +292,7 @@ class NamespaceTree(Tree[int]):
             group_of(ns),
         )
 
-    def _add_namespace(self, parent: TreeNode[int], ns: NetNamespace, reason: str) -> None:
+    def _add_namespace(self, parent: TreeNode[int], ns: NetNamespace, reason: str) -> TreeNode[int]:
         primary = primary_container(ns)
         others = [c for c in ns.containers if c is not primary]
         if ns.is_host:
@@ -309,6 +310,7 @@ class NamespaceTree(Tree[int]):
         else:
             node = parent.add_leaf(label, data=ns.inode)
         self._inode_nodes[ns.inode] = node
+        return node
 
     def decorate(self, marked: frozenset[int], changed: frozenset[int] | set[int]) -> None:
         """Show which rows are marked and which changed; only rows whose marks differ
