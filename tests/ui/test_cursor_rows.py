@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from helpers import settle, widget_text
-from uifixtures import HOST, ORPHAN, AppFactory, FakeRunner, lab_snapshot
+from uifixtures import HOST, ORPHAN, AppFactory, FakeRunner, FakeSource, FakeWatcher, lab_snapshot
 
+from nsexplorer.ports import WatchCoverage
 from nsexplorer.ui.widgets.output import OutputPane
 from nsexplorer.ui.widgets.sidebar import NamespaceTree
 
@@ -84,10 +85,12 @@ async def test_a_filter_that_matches_nothing_is_named_as_the_reason(
 
 async def test_one_namespace_is_one_namespace_in_the_status(make_app: AppFactory) -> None:
     snap = lab_snapshot()
-    app = make_app(replace(snap, namespaces=snap.namespaces[:1]))
+    one = replace(snap, namespaces=snap.namespaces[:1])
+    watcher = FakeWatcher(WatchCoverage(watched=1))  # watched: the count is shown
+    app = make_app(source=FakeSource(one), watcher=watcher)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert widget_text(app.query_one("#status")).strip().startswith("1 namespace · ")
+        assert widget_text(app.query_one("#status")).strip() == "1 namespace · live"
 
 
 async def test_the_selected_row_stays_in_view_when_the_terminal_shrinks(
