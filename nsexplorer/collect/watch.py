@@ -32,7 +32,7 @@ import select
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nsexplorer.collect.watch_sockets import (
     NamespaceSockets,
@@ -191,12 +191,15 @@ class NetlinkWatcher:
             del self.errors[:-ERRORS_KEPT]
 
     def _notify(self, reason: str) -> None:
-        cb = self._on_change
+        self._call("on_change", self._on_change, reason)
+
+    def _call(self, what: str, cb: Callable[[Any], None] | None, arg: object) -> None:
+        """One of the UI's callbacks, unless stopping; its failure is kept, not raised."""
         if cb is not None and not self._stop.is_set():
             try:
-                cb(reason)
+                cb(arg)
             except Exception as err:  # the UI may be shutting down
-                self._error(f"on_change failed: {err}")
+                self._error(f"{what} failed: {err}")
 
     def _loop(self) -> None:
         try:
@@ -345,20 +348,10 @@ class NetlinkWatcher:
 
     def _subscribed(self, opened: tuple[NamespaceId, ...]) -> None:
         """Sockets of ``opened`` are subscribed now: changes from here on are heard."""
-        cb = self._on_subscribed
-        if cb is not None and not self._stop.is_set():
-            try:
-                cb(opened)
-            except Exception as err:  # the UI may be shutting down
-                self._error(f"on_subscribed failed: {err}")
+        self._call("on_subscribed", self._on_subscribed, opened)
 
     def _report(self, coverage: WatchCoverage) -> None:
-        cb = self._on_coverage
-        if cb is not None and not self._stop.is_set():
-            try:
-                cb(coverage)
-            except Exception as err:  # the UI may be shutting down
-                self._error(f"on_coverage failed: {err}")
+        self._call("on_coverage", self._on_coverage, coverage)
 
     # --- container engine events ----------------------------------------------------
 
