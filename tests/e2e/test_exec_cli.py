@@ -12,15 +12,11 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from test_tui_e2e import new_session, tmux
 
 pytestmark = [pytest.mark.e2e, pytest.mark.root]
 
 TMUX = shutil.which("tmux")
-
-
-def tmux(*args: str) -> str:
-    assert TMUX is not None
-    return subprocess.run([TMUX, *args], capture_output=True, text=True, check=True).stdout
 
 
 @pytest.fixture
@@ -31,9 +27,11 @@ def term() -> Iterator[str]:
     env = f"PS1='$ ' NSX_AUDIT_LOG=/tmp/{session}.audit.log"
     if os.environ.get("DOCKER_HOST"):
         env += f" DOCKER_HOST={shlex.quote(os.environ['DOCKER_HOST'])}"
-    tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "40",
-         f"env -i PATH={shlex.quote(os.environ['PATH'])} HOME=/root TERM=xterm {env} "
-         "bash --norc --noprofile")  # fmt: skip
+    shell = (
+        f"env -i PATH={shlex.quote(os.environ['PATH'])} HOME=/root TERM=xterm {env} "
+        "bash --norc --noprofile"
+    )
+    new_session(session, 160, 40, shell)  # retries a new-session racing the server's exit
     try:
         yield session
     finally:
