@@ -13,18 +13,48 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from nsexplorer import snapshot_json
 from nsexplorer.collect.recorded import SnapshotReplay
-from nsexplorer.model import NetNamespace, Snapshot
-from nsexplorer.ports import CommandRunner
+from nsexplorer.model import NamespaceId, NetNamespace, Snapshot
+from nsexplorer.ports import CommandRunner, WatchCoverage
 from nsexplorer.ui.app import NsxApp
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "screenshots"
+
+
+class QuietHost:
+    """The watcher of a live session on a host where nothing changes: it follows every
+    namespace it is given and never reports a change (the pictures show the live UI, so
+    the status line reads as it does there: "N namespaces · live")."""
+
+    def __init__(self) -> None:
+        self._on_coverage: Callable[[WatchCoverage], None] | None = None
+
+    def start(
+        self,
+        on_change: Callable[[str], None],
+        on_coverage: Callable[[WatchCoverage], None] | None = None,
+        on_subscribed: Callable[[tuple[NamespaceId, ...]], None] | None = None,
+    ) -> None:
+        self._on_coverage = on_coverage
+
+    def watch_all(self, namespaces: Mapping[NamespaceId, Sequence[str]]) -> None:
+        if self._on_coverage is not None:
+            self._on_coverage(WatchCoverage(watched=len(namespaces)))
+
+    def watch_namespace(self, ns: NamespaceId | None) -> None:
+        pass
+
+    def watch_host(self, ns: NamespaceId, path: str) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
 
 
 def pick(snapshot: Snapshot, test: Callable[[NetNamespace], bool]) -> int | None:
@@ -55,7 +85,7 @@ async def shoot(
     keys: tuple[str, ...] = (),
     runner: CommandRunner | None = None,
 ) -> Path:
-    app = NsxApp(SnapshotReplay(snapshot, live=True), runner=runner)
+    app = NsxApp(SnapshotReplay(snapshot, live=True), runner=runner, watcher=QuietHost())
     async with app.run_test(size=size) as pilot:
         for _ in range(200):
             await app.workers.wait_for_complete()
