@@ -80,9 +80,16 @@ async def test_a_delayed_delivery_does_not_change_the_rate(
         await settle(pilot)
         app.goto(LAB_A)
         await pilot.press("7")
-        for _ in range(100):
+        ns = app.main.selected_ns
+        assert ns is not None
+        ifindexes = [i.ifindex for i in ns.interfaces]
+
+        def rated() -> bool:  # every interface has two readings (when they land is the load's)
+            return all(app.main.counters.rates(LAB_A, i) is not None for i in ifindexes)
+
+        for _ in range(200):
             await pilot.pause(0.05)
-            if source.readings >= 5:
+            if source.readings >= 5 and rated():
                 break
         await pilot.press("1")  # stop the readings
         await pilot.pause(0.4)  # not settle(): a late reading's worker was superseded
