@@ -17,7 +17,7 @@ import socket
 from nsexplorer import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from typing import Any
 
 # Docker's Server header: "Docker/<the engine version /version gives> (<os>)".
@@ -167,10 +167,11 @@ class EngineApi:
                     raise EngineApiError(0, "answer too large")
         return parse_answer(b"".join(chunks))
 
-    def stream(self, path: str) -> Iterator[Any]:
+    def stream(self, path: str, on_open: Callable[[], None] | None = None) -> Iterator[Any]:
         """The JSON values of a streaming answer (``/events``), one per line, as they
         come. Connecting and the headers have the timeout; the stream itself waits as
-        long as it takes, until the daemon closes it or :meth:`close` is called."""
+        long as it takes, until the daemon closes it or :meth:`close` is called.
+        ``on_open`` is called once the daemon has answered 200 (before any value)."""
         request = f"GET {self._prefix}{path} HTTP/1.0\r\nHost: docker\r\n\r\n"
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(self._timeout)
@@ -189,6 +190,8 @@ class EngineApi:
                 if status != 200:
                     raise EngineApiError(status, "the daemon refused the event stream")
                 sock.settimeout(None)
+                if on_open is not None:
+                    on_open()
                 while True:
                     while b"\n" in buf:
                         line, _, buf = buf.partition(b"\n")

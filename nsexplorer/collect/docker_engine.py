@@ -182,20 +182,20 @@ class DockerEngine:
             nets = got if isinstance(got, list) else []
         return [network_from_attrs(n) for n in nets if _is_map(n)]
 
-    def events(self) -> Iterator[str]:
+    def events(self, subscribed: Callable[[], None] | None = None) -> Iterator[str]:
         if self._stdlib:
-            yield from self._stdlib_events()
+            yield from self._stdlib_events(subscribed)
         else:
-            yield from self._sdk_events()
+            yield from self._sdk_events(subscribed)
 
-    def _stdlib_events(self) -> Iterator[str]:
+    def _stdlib_events(self, subscribed: Callable[[], None] | None) -> Iterator[str]:
         from nsexplorer.collect.docker_api import EngineApiError
 
         try:
             api = self._api()
             self._stream = api
             query = urllib.parse.quote(EVENT_FILTERS, safe="")
-            for event in api.stream(f"/events?filters={query}"):
+            for event in api.stream(f"/events?filters={query}", on_open=subscribed):
                 reason = event_reason(event)
                 if reason:
                     yield reason
@@ -204,12 +204,15 @@ class DockerEngine:
         finally:
             self._stream = None
 
-    def _sdk_events(self) -> Iterator[str]:
+    def _sdk_events(self, subscribed: Callable[[], None] | None) -> Iterator[str]:
         import docker.errors
 
         try:
+            # The SDK sends the request and reads the answer's headers here.
             stream = self.sdk().events(decode=True, filters={"type": ["container", "network"]})
             self._stream = stream
+            if subscribed is not None:
+                subscribed()
             for event in stream:
                 reason = event_reason(event)
                 if reason:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from nsexplorer import TYPE_CHECKING
@@ -57,9 +57,11 @@ if TYPE_CHECKING:  # a type only (nothing subclasses it): typing stays off the `
 
         def networks(self) -> list[DockerNetwork]: ...
 
-        def events(self) -> Iterator[str]:
+        def events(self, subscribed: Callable[[], None] | None = None) -> Iterator[str]:
             """Blocks; yields a short reason for every change worth a re-read, until the
-            daemon closes the stream or :meth:`close` is called. Raises EngineError."""
+            daemon closes the stream or :meth:`close` is called. Raises EngineError.
+            ``subscribed`` is called once the daemon has answered the request: changes
+            from then on come as events, those before it only in a new read."""
             ...
 
         def close(self) -> None:

@@ -17,7 +17,9 @@ Sources of change, all waited on (never polled in a busy loop):
   (`ip netns add`, a name bind-mounted or removed);
 - container engine events (container and network), one thread per engine, over the same
   engine object the collector asks (so the same daemon), reconnecting slowly when the
-  daemon is absent; a hanging daemon blocks only that thread;
+  daemon is absent; a hanging daemon blocks only that thread; each (re)connection is
+  announced by the subscribed callback (no namespaces), as a change before it is
+  heard only by a new read;
 - a rescan of /proc (processes and their threads) at most every ``rescan_interval``
   seconds for namespaces that come and go with plain processes.
 
@@ -347,7 +349,8 @@ class NetlinkWatcher:
         self._report(coverage)
 
     def _subscribed(self, opened: tuple[NamespaceId, ...]) -> None:
-        """Sockets of ``opened`` are subscribed now: changes from here on are heard."""
+        """Sockets of ``opened`` are subscribed now (none: a container engine's event
+        stream): changes from here on are heard."""
         self._call("on_subscribed", self._on_subscribed, opened)
 
     def _report(self, coverage: WatchCoverage) -> None:
@@ -372,7 +375,9 @@ class NetlinkWatcher:
     def _engine_loop(self, e: ContainerEngine) -> None:
         while not self._stop.is_set():
             try:
-                for reason in e.events():
+                # Connected (again): what changed while not subscribed (since the read
+                # before the watcher started, or while the daemon was away) is re-read.
+                for reason in e.events(subscribed=lambda: self._subscribed(())):
                     if self._stop.is_set():
                         break
                     self._notify(reason)

@@ -366,7 +366,11 @@ def test_events_stream_over_the_stdlib_client(tmp_path: Path) -> None:
     t = threading.Thread(target=serve, daemon=True)
     t.start()
     e = local(path)
-    assert list(e.events()) == ["docker start", "docker die"]
+    seen: list[str] = []
+    for reason in e.events(subscribed=lambda: seen.append("subscribed")):
+        seen.append(reason)
+    # Subscribed once the daemon answered, before the first event.
+    assert seen == ["subscribed", "docker start", "docker die"]
     t.join(5)
     assert requests[0] == "/_ping"
     assert requests[1].startswith("/v1.41/events?filters=")
