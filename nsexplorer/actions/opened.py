@@ -25,7 +25,7 @@ from typing import Any
 from nsexplorer.actions import entry
 from nsexplorer.actions.entry import Entry, Kind
 from nsexplorer.errors import ActionFailed, NeedsRoot
-from nsexplorer.kernel import children, fdlimit, nsfs
+from nsexplorer.kernel import children, fdlimit, mnt_helper, nsfs
 from nsexplorer.model import NamespaceId, NetNamespace, describe
 
 # What `ip netns exec NAME` does after setns, in the private mount namespace: a sysfs
@@ -37,15 +37,6 @@ NETNS_SCRIPT = (
     'for f in "$d"/* "$d"/.[!.]* "$d"/..?*; do '
     'if [ -e "$f" ] || [ -L "$f" ]; then mount --bind "$f" "/etc/${f##*/}"; fi; '
     'done; exec "$@"'
-)
-
-# MOUNT_NS, after `nsenter --mount=<verified fd> nsenter --net=PATH` (PATH opened inside
-# that mount namespace): first check that this is the network namespace that was asked
-# for ($1, its inode; /proc/self is stat itself, in this netns), then the fresh sysfs.
-MOUNTNS_SCRIPT = (
-    'n=$(stat -L -c %i /proc/self/ns/net) && [ "$n" = "$1" ] || '
-    '{ echo "nsexplorer: not the expected network namespace ($1): $n" >&2; exit 125; }; '
-    "shift; " + entry.SYSFS_SCRIPT
 )
 
 # nsenter options whose namespace applies to children only: nsenter forks for them.
@@ -102,11 +93,6 @@ class Opened:
                 return ["nsenter", *rest, "--", *cmd]
             return ["nsenter", *forking, "--", *children.guard(levels=2),
                     "nsenter", *rest, "--", *cmd]  # fmt: skip
-        if kind is Kind.MOUNT_NS:
-            mount = f"--mount={_fd_path(self.fds['mount'])}"
-            return ["nsenter", mount, "--", "nsenter", f"--net={self.way.ref}", "--",
-                    *entry.PRIVATE, "sh", "-c", MOUNTNS_SCRIPT, "sh",
-                    str(self.inodes["net"]), *cmd]  # fmt: skip
         net = f"--net={_fd_path(self.fds['net'])}"
         private = ["unshare", "--mount", "--propagation", "private", "--"]
         if kind is Kind.NAMED:
@@ -174,7 +160,7 @@ def open_way(
             if way.kind is Kind.ALL:
                 return _open_process(way, ns)
             if way.kind is Kind.MOUNT_NS:
-                return _open_mount_ns(way, ns.id)
+                return _open_mount_ns(way, ns)
             return _open_net(way, entry.checked_path(way), ns)
         except nsfs.NamespaceReplaced as err:
             replaced = err
@@ -228,14 +214,24 @@ def _open_net(way: Entry, path: str, ns: NetNamespace) -> Opened:
     return Opened(way, path, {"net": fd}, {"net": ident.ino}, cookie)
 
 
-def _open_mount_ns(way: Entry, expect: NamespaceId) -> Opened:
-    """The mount namespace file, verified; the network namespace inside is checked by
-    the command itself once it is in there (MOUNTNS_SCRIPT): nsexplorer never switches
-    its own mount namespace."""
+def _open_mount_ns(way: Entry, ns: NetNamespace) -> Opened:
+    """The network namespace mounted at ``way.ref`` inside a mount namespace no process
+    is in: a helper enters that mount namespace (its file opened and verified first),
+    the netns is opened through the helper's root and verified like any other (inode and
+    kernel id), and the command enters it through that descriptor with the host's tools.
+    nsexplorer never switches its own mount namespace."""
     if way.mount_ns_inode is None:  # pragma: no cover - entry.choices always sets it
         raise FileNotFoundError(errno.ENOENT, "no mount namespace", way.mount_ns)
-    fd, ident = nsfs.open_verified(way.mount_ns, NamespaceId(expect.dev, way.mount_ns_inode))
-    return Opened(way, way.mount_ns, {"mount": fd}, {"mount": ident.ino, "net": expect.ino})
+    mnt, mnt_id = nsfs.open_verified(way.mount_ns, NamespaceId(ns.id.dev, way.mount_ns_inode))
+    try:
+        with mnt_helper.helper_in(_fd_path(mnt), pass_fds=(mnt,)) as helper:
+            inside = f"/proc/{helper.pid}/root{way.ref}"
+            opened = _open_net(way, inside, ns)
+    finally:
+        os.close(mnt)
+    opened.path = way.mount_ns
+    opened.inodes["mount"] = mnt_id.ino
+    return opened
 
 
 def _open_process(way: Entry, ns: NetNamespace) -> Opened:

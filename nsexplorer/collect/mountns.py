@@ -4,11 +4,11 @@ A mount namespace lives on while something holds it: a process, an nsfs bind mou
 (``mount --bind /proc/PID/ns/mnt /run/x``) or an open fd. With no process in it there is
 no ``/proc/PID/mountinfo`` to read and no ``/proc/PID/root`` to reach through, so a netns
 bind-mounted only in there is invisible to ``lsns``, ``ip netns`` and the plain /proc
-scan. Like lxkns, each such mount namespace is visited by a short-lived helper process:
-a fresh single-threaded Python that ``setns(CLONE_NEWNS)``s into it and waits. While it
-waits, its mountinfo is read and ``/proc/<helper>/root<path>`` reaches inside; mount
-namespaces bind-mounted in there are visited the same way (a backlog). The TUI's own
-process never switches mount namespace.
+scan. Like lxkns, each such mount namespace is visited by a short-lived helper process
+(kernel.mnt_helper: a fresh single-threaded Python that ``setns(CLONE_NEWNS)``s into
+it and waits). While it waits, its mountinfo is read and ``/proc/<helper>/root<path>``
+reaches inside; mount namespaces bind-mounted in there are visited the same way (a
+backlog). The TUI's own process never switches mount namespace.
 
 The helper then exits, so a way in must outlive it: nsexplorer keeps one fd to each such
 network namespace (a *pin*) and reaches it through ``/proc/<own pid>/fd/N``. A pin is
@@ -20,80 +20,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import select
-import sys
 import threading
-from collections.abc import Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
-from nsexplorer import TYPE_CHECKING
 from nsexplorer.collect import mounts
 from nsexplorer.kernel import mountinfo, nsfs
+from nsexplorer.kernel.mnt_helper import helper_in
 from nsexplorer.model import BindMount, NamespaceId
 
-if TYPE_CHECKING:
-    import subprocess
-
 MAX_VISITS = 32  # mount namespaces visited per discovery (a backlog could be a cycle)
-HELPER_TIMEOUT = 5.0
-
-# Runs in the helper. argv: the mount namespace to enter ('' to stay in ours), and '1'
-# to then move to a private copy of it (where covering mounts may be detached without
-# touching anyone else). Says "ok", then detaches the mount points it is sent, one per
-# line (hex), answering "ok" or "error N", until EOF.
-_HELPER = r"""
-import ctypes, os, sys
-libc = ctypes.CDLL(None, use_errno=True)
-def say(text):
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
-def fail():
-    say("error %d" % ctypes.get_errno())
-    sys.exit(1)
-if sys.argv[1]:
-    fd = os.open(sys.argv[1], os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
-    if libc.setns(fd, 0x20000) != 0:
-        fail()
-    os.close(fd)
-if sys.argv[2] == "1":
-    if libc.unshare(0x20000) != 0:
-        fail()
-    if libc.mount(None, b"/", None, 0x4000 | 0x40000, None) != 0:
-        fail()
-say("ok")
-for line in sys.stdin:
-    if libc.umount2(bytes.fromhex(line.strip()), 2) != 0:
-        say("error %d" % ctypes.get_errno())
-    else:
-        say("ok")
-"""
-
-
-class Helper:
-    """A helper process in a mount namespace (see _HELPER)."""
-
-    def __init__(self, child: subprocess.Popen[bytes]) -> None:
-        self.child = child
-        self.pid = child.pid
-
-    def answer(self) -> None:
-        out = self.child.stdout
-        assert out is not None  # noqa: S101 - set by stdout=PIPE
-        poller = select.poll()  # not select(): our fds may be numbered past 1024
-        poller.register(out.fileno(), select.POLLIN)
-        ready = poller.poll(int(HELPER_TIMEOUT * 1000))
-        line = out.readline().decode("ascii", "replace").strip() if ready else ""
-        if line != "ok":
-            err = int(line.split()[1]) if line.startswith("error ") else 0
-            raise OSError(err, os.strerror(err) if err else "the helper did not answer")
-
-    def detach(self, mount_point: str) -> None:
-        """umount2(MNT_DETACH) in the helper's (private) mount namespace."""
-        assert self.child.stdin is not None  # noqa: S101 - set by stdin=PIPE
-        self.child.stdin.write(os.fsencode(mount_point).hex().encode() + b"\n")
-        self.child.stdin.flush()
-        self.answer()
 
 
 @dataclass(slots=True)
@@ -322,33 +259,3 @@ def _enter_any(
         f"{why or 'no path'}; network namespaces mounted only there are missing"
     )
     return None, ""
-
-
-@contextmanager
-def helper_in(path: str, *, private: bool = False) -> Iterator[Helper]:
-    """A helper process inside the mount namespace at ``path`` ('' for ours); with
-    ``private``, in a private copy of it."""
-    import subprocess  # only the full pass makes helpers (not on the `list` path)
-
-    child = subprocess.Popen(
-        [sys.executable, "-I", "-S", "-c", _HELPER, path, "1" if private else ""],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        close_fds=True,
-    )
-    try:
-        helper = Helper(child)
-        helper.answer()
-        yield helper
-    finally:
-        if child.stdin is not None:
-            with contextlib.suppress(OSError):
-                child.stdin.close()
-        try:
-            child.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-        if child.stdout is not None:
-            child.stdout.close()

@@ -14,14 +14,16 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
-from nsexplorer.actions import entry
+from nsexplorer.actions import entry, opened
 from nsexplorer.actions.runner import NamespaceRunner
 from nsexplorer.collect.source import LiveSource
+from nsexplorer.errors import NamespaceGone
+from nsexplorer.kernel import nsfs
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 
@@ -113,3 +115,25 @@ def test_exec_in_a_netns_of_a_mount_namespace_no_process_is_in(hidden: Hidden) -
     pasted = entry.wrap(way, ["ip", "-j", "link"])
     out = run(*pasted)
     assert {link["ifname"] for link in json.loads(out)} == {"lo", hidden.bridge}
+
+
+def test_the_netns_inside_is_verified_by_its_kernel_id(hidden: Hidden, tmp_path: Path) -> None:
+    """Opened through a helper in that mount namespace and checked like every way in:
+    the inode and the kernel id, on the descriptor the command enters through. A
+    namespace read with another kernel id (the inode reused since) is refused."""
+    ns = LiveSource(engines=[], thorough_discover=True).discover().by_inode(hidden.ino)
+    assert ns is not None and ns.cookie is not None
+    assert entry.plan(ns).kind is entry.Kind.MOUNT_NS
+    with opened.open_way(ns) as way:
+        assert way.way.kind is entry.Kind.MOUNT_NS
+        assert way.cookie == ns.cookie
+        assert list(way.fds) == ["net"]  # entered through the verified netns itself
+        assert nsfs.namespace_cookie(way.fds["net"]) == ns.cookie
+        assert os.fstat(way.fds["net"]).st_ino == hidden.ino
+    stale = replace(ns, cookie=ns.cookie + 1)
+    with pytest.raises(NamespaceGone, match="was replaced since it was read"):
+        opened.open_way(stale)
+    log = tmp_path / "audit.log"
+    with pytest.raises(NamespaceGone, match="nothing ran"):
+        NamespaceRunner(audit_log=str(log)).run(stale, ["ip", "link"])
+    assert not log.exists() or "ip" not in log.read_text()
