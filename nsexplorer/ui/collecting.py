@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -28,7 +28,7 @@ from nsexplorer.model import (
     same_namespace,
 )
 from nsexplorer.ports import ChangeWatcher, SnapshotSource, WatchCoverage
-from nsexplorer.textsafe import counted
+from nsexplorer.textsafe import counted, visible
 from nsexplorer.ui.inventory import Inventory
 from nsexplorer.ui.messages import (
     ChangeDetected,
@@ -181,9 +181,8 @@ class CollectingApp(App[None]):
         main = self.main
         self.inventory.apply(message.snapshot, selected=main.selected)
         if self.inventory.replaced_now:  # the kernel reused the inode of a deleted one
-            where = ", ".join(f"netns {i}" for i in sorted(self.inventory.replaced_now))
             self.notify(
-                f"{where}: now a new namespace under the same inode (the one shown was deleted)",
+                replaced_notice(self.inventory.replaced_now, self.inventory.get),
                 title="namespace replaced",
                 severity="warning",
                 markup=False,
@@ -375,3 +374,30 @@ def describe(err: BaseException) -> str:
     if isinstance(err, NsxError):
         return err.message
     return f"{type(err).__name__}: {err}"
+
+
+REPLACED_NAMED = 3  # namespaces named in one notice; the rest are counted
+
+
+def replaced_notice(
+    replaced: Mapping[int, NetNamespace], now: Callable[[int], NetNamespace | None]
+) -> str:
+    """Which namespaces were deleted and what now holds each inode: "netns N: OLD was
+    deleted; its inode now names NEW" (the newcomer is held back, and not named, while
+    the old row stays selected)."""
+    lines = []
+    for inode in sorted(replaced)[:REPLACED_NAMED]:
+        fresh = now(inode)
+        newcomer = (
+            "a new namespace (listed once you move off this row)"
+            if fresh is None or same_namespace(fresh, replaced[inode])
+            else f"a new namespace, {visible(fresh.label)}"
+        )
+        lines.append(
+            f"netns {inode}: {visible(replaced[inode].label)} was deleted; "
+            f"its inode now names {newcomer}"
+        )
+    if len(replaced) > REPLACED_NAMED:
+        lines.append(f"and {counted(len(replaced) - REPLACED_NAMED, 'more namespace')}")
+    return "\n".join(lines)
+

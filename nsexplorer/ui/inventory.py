@@ -32,7 +32,9 @@ class Inventory:
         self._gone_clock: dict[int, str] = {}  # HH:MM:SS it was found gone, for people
         # (inode, cookie) of namespaces whose inode a new namespace took.
         self._replaced: set[tuple[int, int | None]] = set()
-        self.replaced_now: set[int] = set()  # inodes replaced by the last apply()
+        # inode -> the namespace that was shown there, for those the last apply() found
+        # replaced by a new one
+        self.replaced_now: dict[int, NetNamespace] = {}
 
     def was_replaced(self, ns: NetNamespace) -> bool:
         """Whether ``ns``'s inode was found to name a new namespace (another cookie)."""
@@ -54,14 +56,14 @@ class Inventory:
         now = time.monotonic() if now is None else now
         merged: list[NetNamespace] = []
         seen: set[int] = set()
-        self.replaced_now = set()
+        self.replaced_now = {}
         for fresh in incoming.namespaces:
             ns = fresh
             old = self.by_inode.get(ns.inode)
             if old is not None and not same_namespace(old, ns):
                 if old.identity not in self._replaced:  # said once, not at every refresh
                     self._replaced.add(old.identity)
-                    self.replaced_now.add(ns.inode)
+                    self.replaced_now[ns.inode] = old
                 if old.inode == selected:
                     continue  # the old one stays, gone (below), while it is selected
                 old = None  # nothing of it carries over to the new one

@@ -11,6 +11,7 @@ from helpers import settle, widget_text
 from uifixtures import DB, LAB_A, AppFactory, FakeRunner, FakeSource, FakeWatcher, lab_snapshot
 
 from nsexplorer.model import Snapshot
+from nsexplorer.ui.collecting import REPLACED_NAMED, replaced_notice
 from nsexplorer.ui.incident import IncidentTools
 from nsexplorer.ui.widgets.sidebar import NamespaceTree
 
@@ -68,6 +69,9 @@ async def test_the_selected_namespace_replaced_under_its_inode_shows_gone_and_x_
         row = next(line for line in tree.splitlines() if "nsxlab-a" in line)
         assert "gone" in row, row
         assert "intruder" not in tree  # held back while the old one is selected
+        said = " ".join(str(n.message) for n in app._notifications)
+        assert f"netns {LAB_A}: nsxlab-a was deleted" in said, said
+        assert "listed once you move off this row" in said and "intruder" not in said, said
         await pilot.press("x")
         await settle(pilot)
         assert runner.runs == []
@@ -120,8 +124,9 @@ async def test_once_moved_away_the_newcomer_is_listed_and_a_mark_does_not_carry_
         now = inv.get(LAB_A)
         assert now is not None and now.cookie == NEW_COOKIE and now.label == "intruder"
         assert LAB_A not in app.main.marks  # the newcomer is not marked
-        said = [str(n.message) for n in app._notifications]
-        assert f"netns {LAB_A}: now a new namespace under the same inode" in " ".join(said)
+        said = " ".join(str(n.message) for n in app._notifications)
+        assert f"netns {LAB_A}: nsxlab-a was deleted; its inode now names" in said, said
+        assert "a new namespace, intruder" in said, said
         await pilot.press("X")  # run in marked: the one marked is gone, nothing widens
         await settle(pilot)
         assert runner.runs == [] and fanned == []
@@ -135,3 +140,14 @@ def test_details_name_the_kernel_id_when_known() -> None:
     assert known is not None
     assert f"kernel id     {OLD_COOKIE}" in details_text(known).plain
     assert "kernel id" not in details_text(replace(known, cookie=None)).plain
+
+
+def test_the_notice_names_a_few_and_counts_the_rest() -> None:
+    snap = lab_snapshot()
+    olds = {ns.inode: replace(ns, label=f"old\x1b[31m{n}") for n, ns in enumerate(snap.namespaces)}
+    news = {i: replace(ns, cookie=NEW_COOKIE, label="new") for i, ns in olds.items()}
+    text = replaced_notice(olds, news.get)
+    lines = text.splitlines()
+    assert len(lines) == REPLACED_NAMED + 1, text
+    assert lines[-1] == f"and {len(olds) - REPLACED_NAMED} more namespaces"
+    assert "\x1b" not in text and "old\\x1b[31m0" in text  # escaped, never raw

@@ -70,12 +70,13 @@ def test_the_inventory_keeps_the_selected_one_gone_and_never_merges_the_newcomer
     inv.apply(snap(newcomer), selected=INODE, now=1.0)
     held = inv.get(INODE)
     assert held is not None and held.cookie == 11 and held.gone and held.label == "nsxid-a"
-    assert inv.was_replaced(held) and inv.replaced_now == {INODE}
+    assert inv.was_replaced(held) and list(inv.replaced_now) == [INODE]
+    assert inv.replaced_now[INODE].label == "nsxid-a"  # what was shown there
     assert any("replaced" in w for w in held.warnings)
     inv.apply(snap(newcomer), selected=INODE, now=1.5)  # still selected: still held...
     again = inv.get(INODE)
     assert again is not None and again.cookie == 11 and again.gone
-    assert inv.replaced_now == set()  # ...and not reported again
+    assert inv.replaced_now == {}  # ...and not reported again
     # once not selected, the newcomer is listed, with none of the old one's interfaces
     inv.apply(snap(newcomer), selected=None, now=2.0)
     shown = inv.get(INODE)
