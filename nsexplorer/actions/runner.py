@@ -215,8 +215,8 @@ class NamespaceRunner:
             if announce is not None:
                 announce(shown)
             path = naming.bind_fd(way.fds["net"], name)
-            if way.way.kind is entry.Kind.SOCKET:
-                command = [*entry.self_command(), "name", str(ns.inode), name]
+            if _by_own_command(way.way):
+                command = _own_name_command(way.way, name)
             else:
                 command = ["mount", "--bind", _name_source(way.way), path]
             self._log("name", ns, [name], command, 0, name=name, verified_path=way.path)
@@ -389,16 +389,19 @@ def _ignore_while_waiting(signum: int, frame: object) -> None:
 
 def _name_command(way: entry.Entry, name: str) -> str:
     """What naming through ``way`` does, as commands a person would paste. A socket's
-    namespace opens through no path a mount could bind: nsexplorer's own command."""
-    if way.kind is entry.Kind.MOUNT_NS:
-        raise ActionFailed(
-            f"cannot name it: it is mounted only at {way.ref} inside mount namespace "
-            f"{way.mount_ns} (no process is in it; nsexplorer never switches its own); "
-            "nothing changed"
-        )
-    if way.kind is entry.Kind.SOCKET:
-        return quoting.join([*entry.self_command(), "name", str(way.inode), name])
+    namespace, and one mounted only inside a mount namespace no process is in, open
+    through no path a mount here could bind: nsexplorer's own command."""
+    if _by_own_command(way):
+        return quoting.join(_own_name_command(way, name))
     return naming.name_command(_name_source(way), name)
+
+
+def _by_own_command(way: entry.Entry) -> bool:
+    return way.kind in (entry.Kind.SOCKET, entry.Kind.MOUNT_NS)
+
+
+def _own_name_command(way: entry.Entry, name: str) -> list[str]:
+    return [*entry.self_command(), "name", str(way.inode), name]
 
 
 def _name_source(way: entry.Entry) -> str:

@@ -400,4 +400,3 @@ def replaced_notice(
     if len(replaced) > REPLACED_NAMED:
         lines.append(f"and {counted(len(replaced) - REPLACED_NAMED, 'more namespace')}")
     return "\n".join(lines)
-

@@ -137,3 +137,26 @@ def test_the_netns_inside_is_verified_by_its_kernel_id(hidden: Hidden, tmp_path:
     with pytest.raises(NamespaceGone, match="nothing ran"):
         NamespaceRunner(audit_log=str(log)).run(stale, ["ip", "link"])
     assert not log.exists() or "ip" not in log.read_text()
+
+
+def test_it_can_be_named_for_ip_netns(hidden: Hidden) -> None:
+    """Named from the descriptor opened through the helper: `ip netns exec NAME` then
+    reaches it from the host. The form shown is nsexplorer's own (no path here leads
+    there for a bind mount)."""
+    name = f"nsxlm-{secrets.token_hex(2)}"
+    try:
+        done = subprocess.run(
+            [*NSX, "name", str(hidden.ino), name],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert f"name {hidden.ino} {name}" in done.stdout + done.stderr
+        assert os.stat(f"/run/netns/{name}").st_ino == hidden.ino
+        out = run("ip", "netns", "exec", name, "ip", "-j", "link")
+        assert {link["ifname"] for link in json.loads(out)} == {"lo", hidden.bridge}
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], capture_output=True, check=False)
+    assert not os.path.exists(f"/run/netns/{name}")
