@@ -19,7 +19,7 @@ Sources of change, all waited on (never polled in a busy loop):
   engine object the collector asks (so the same daemon), reconnecting slowly when the
   daemon is absent; a hanging daemon blocks only that thread; each (re)connection is
   announced by the subscribed callback (no namespaces), as a change before it is
-  heard only by a new read;
+  heard only by a new read, and the end of a stream is a change (the daemon is gone);
 - a rescan of /proc (processes and their threads) at most every ``rescan_interval``
   seconds for namespaces that come and go with plain processes.
 
@@ -374,18 +374,30 @@ class NetlinkWatcher:
 
     def _engine_loop(self, e: ContainerEngine) -> None:
         while not self._stop.is_set():
-            try:
-                # Connected (again): what changed while not subscribed (since the read
-                # before the watcher started, or while the daemon was away) is re-read.
-                for reason in e.events(subscribed=lambda: self._subscribed(())):
-                    if self._stop.is_set():
-                        break
-                    self._notify(reason)
-            except Exception as err:
-                msg = f"{e.name} events: {type(err).__name__}: {err}"
-                if not self.errors or self.errors[-1] != msg:
-                    self._error(msg)
+            if self._follow(e):  # the daemon went away (or restarts): read what is left
+                self._notify(f"{e.name} events ended")
             self._stop.wait(self.docker_retry)
+
+    def _follow(self, e: ContainerEngine) -> bool:
+        """One connection to ``e``'s event stream, until it ends; whether it connected."""
+        connected = threading.Event()
+
+        def subscribed() -> None:
+            # Connected (again): what changed while not subscribed (since the read
+            # before the watcher started, or while the daemon was away) is re-read.
+            connected.set()
+            self._subscribed(())
+
+        try:
+            for reason in e.events(subscribed=subscribed):
+                if self._stop.is_set():
+                    break
+                self._notify(reason)
+        except Exception as err:
+            msg = f"{e.name} events: {type(err).__name__}: {err}"
+            if not self.errors or self.errors[-1] != msg:
+                self._error(msg)
+        return connected.is_set()
 
 
 def _drain_fd(fd: int) -> None:
