@@ -193,7 +193,9 @@ class CommandRunner(Protocol):
         """Bind-mount ``ns`` as /var/run/netns/<name>; returns the path."""
         ...
 
-    def unname(self, name: str) -> None: ...
+    def unname(self, name: str, ns: NetNamespace) -> None:
+        """Remove the name ``name`` of ``ns``; refused when the name now leads elsewhere."""
+        ...
 
     def name_command(self, ns: NetNamespace, name: str) -> str:
         """The paste-able equivalent of ``name``; raises ActionFailed for an unusable name."""

@@ -20,8 +20,9 @@ from nsexplorer import shellquote as quoting
 from nsexplorer.actions.entry import NETNS_RUN_DIR
 from nsexplorer.actions.nsfs import ns_id_of, own_netns
 from nsexplorer.errors import ActionFailed, NeedsRoot
+from nsexplorer.kernel import nsfs
 from nsexplorer.kernel.libc import mount, umount_detach
-from nsexplorer.model import NamespaceId
+from nsexplorer.model import NamespaceId, NetNamespace
 
 MS_BIND = 4096
 MS_REC = 16384
@@ -126,9 +127,16 @@ def bind_fd(fd: int, name: str) -> str:
 
 
 def unbind_name(
-    name: str, holders: int | None = None, announce: Callable[[], None] | None = None
+    name: str,
+    holders: int | None = None,
+    announce: Callable[[], None] | None = None,
+    expect: NetNamespace | None = None,
 ) -> NamespaceId:
     """Remove a name that is a bind mount of a namespace; returns which namespace.
+
+    ``expect``: the namespace the user was shown the name on; the name is removed only
+    while it still leads there (same inode and kernel id), never from a namespace that
+    took the name since.
 
     ``holders`` is how many other things (processes, fds, other mounts) keep that
     namespace alive, if the caller counted them: 0 means removing the name would
@@ -149,6 +157,8 @@ def unbind_name(
         raise ActionFailed(
             f"{target} is not a bind mount of a network namespace; refusing to touch it"
         )
+    if expect is not None:
+        _check_still_named(target, name, expect)
     if holders == 0:
         raise ActionFailed(
             f"nothing but the name {name!r} keeps namespace inode {ns.ino} alive; "
@@ -166,3 +176,16 @@ def unbind_name(
     with contextlib.suppress(FileNotFoundError):
         os.unlink(target)
     return ns
+
+
+def _check_still_named(target: str, name: str, expect: NetNamespace) -> None:
+    try:
+        fd, _ = nsfs.open_verified(target, expect=expect.id, cookie=expect.cookie)
+    except nsfs.NamespaceMismatch as err:
+        raise ActionFailed(
+            f"the name {name!r} now leads to another namespace than netns {expect.inode} "
+            "(it was removed and made again since it was read); nothing changed"
+        ) from err
+    except OSError as err:
+        raise ActionFailed(f"{target} cannot be checked: {err.strerror}; nothing changed") from err
+    os.close(fd)

@@ -222,8 +222,15 @@ class NamespaceRunner:
             self._log("name", ns, [name], command, 0, name=name, verified_path=way.path)
         return path
 
-    def unname(self, name: str, *, announce: Callable[[str], None] | None = None) -> None:
-        """Remove the name ``name``; ``announce(equivalent)`` once every check passed."""
+    def unname(
+        self,
+        name: str,
+        ns: NetNamespace | None = None,
+        *,
+        announce: Callable[[str], None] | None = None,
+    ) -> None:
+        """Remove the name ``name`` (only while it still leads to ``ns``, when given);
+        ``announce(equivalent)`` once every check passed."""
         self.refuse_if_read_only(f"remove the name {name!r}")
         target = naming.existing_name_path(name)
         if not has_capability(CAP_SYS_ADMIN):
@@ -233,7 +240,9 @@ class NamespaceRunner:
             if announce is not None:
                 announce(self.unname_command(name))
 
-        ns_id = naming.unbind_name(name, holders=self._holders_of(target), announce=ready)
+        ns_id = naming.unbind_name(
+            name, holders=self._holders_of(target), announce=ready, expect=ns
+        )
         self._record(
             "unname",
             netns_inode=ns_id.ino,

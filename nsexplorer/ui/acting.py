@@ -422,7 +422,7 @@ class ActingScreen(Screen[None]):
             question.append("?", style="bold")
 
             def act() -> str:
-                runner.unname(name)
+                runner.unname(name, ns)
                 return f"removed the name {name}"
 
             self._confirm(ns, question, runner.unname_command(name), act)

@@ -125,6 +125,9 @@ class MainScreen(IncidentScreen):
         self._sidebar_width: int | None = None
         self._counter_timer: object = None
         self._burst_timer: Timer | None = None
+        # The selection's own command (a shell there) as last computed: the bar shows it
+        # unless an action put its own equivalent there since.
+        self._shell_command = ""
         self._inside_stale = False  # a full read came in: read Inside again when shown
 
     # --- layout ---------------------------------------------------------------------
@@ -297,7 +300,7 @@ class MainScreen(IncidentScreen):
 
     def watch_selected(self, old: int | None, new: int | None) -> None:
         ns = self.selected_ns
-        self.current_command = self.shell_equivalent(ns)
+        self.current_command = self._shell_command = self.shell_equivalent(ns)
         self._dirty = set(PANE_IDS)
         if self.nsx.keys_in_burst():
             # Keys arriving faster than a person types (auto-repeat, a paste, a laggy
@@ -350,6 +353,12 @@ class MainScreen(IncidentScreen):
         if self.selected == previous:
             self._dirty = set(PANE_IDS)
             self._draw_main()
+            # The same row can need another command now (its name went, it is gone):
+            # `c` must never copy one that enters another namespace.
+            fresh = self.shell_equivalent(self.selected_ns)
+            if self.current_command == self._shell_command:
+                self.current_command = fresh
+            self._shell_command = fresh
         self.update_cmdbar()
 
     def _show_problems(self) -> None:

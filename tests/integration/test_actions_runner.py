@@ -352,8 +352,9 @@ def test_audit_log_records_runs(
 
 
 def ip_netns_list() -> str:
-    done = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
-    return done.stdout
+    # errors=: a real host may hold names that are not UTF-8 (not ours to judge here)
+    done = subprocess.run(["ip", "netns", "list"], capture_output=True, check=True)
+    return done.stdout.decode(errors="surrogateescape")
 
 
 @pytest.mark.parametrize("which", ["process", "hidden"])
@@ -376,7 +377,7 @@ def test_name_then_ip_netns_exec_then_unname(
         assert set(done.stdout.split()) == {"lo", bridge}
         with pytest.raises(ActionFailed, match="already exists"):
             runner.name(ns, name)
-        runner.unname(name)
+        runner.unname(name, ns)
         assert not os.path.lexists(f"/var/run/netns/{name}")
         assert name not in ip_netns_list()
         # The namespace itself lives on (held by the process / the hidden mount).
@@ -400,6 +401,19 @@ def test_name_refuses_an_existing_name(
     with pytest.raises(ActionFailed, match="already exists"):
         runner.name(ns, taken)
     assert nsid(f"/var/run/netns/{taken}") == before
+
+
+def test_unname_refuses_a_name_that_now_leads_elsewhere(
+    runner: NamespaceRunner, process_ns: tuple[NetNamespace, int], nsxt: object
+) -> None:
+    """The name was read on ``ns``; it now leads to another namespace (deleted and made
+    again meanwhile): removing it must not take it from the newcomer."""
+    ns, _ = process_ns
+    other = nsxt.netns()  # type: ignore[attr-defined]
+    before = nsid(f"/var/run/netns/{other}")
+    with pytest.raises(ActionFailed, match="now leads to another namespace"):
+        runner.unname(other, ns)
+    assert nsid(f"/var/run/netns/{other}") == before
 
 
 def test_unname_refusals(runner: NamespaceRunner, nsxt: object) -> None:

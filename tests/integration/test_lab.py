@@ -32,7 +32,9 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def sh(*argv: str, check: bool = True) -> str:
-    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
+    done = subprocess.run(
+        argv, capture_output=True, text=True, errors="surrogateescape", check=False, timeout=120
+    )
     if check and done.returncode != 0:
         raise AssertionError(f"{argv} exited {done.returncode}: {done.stderr}")
     return done.stdout

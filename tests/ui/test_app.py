@@ -457,6 +457,7 @@ async def test_unname_removes_a_name_after_confirmation(make_app: AppFactory) ->
         await pilot.press("y")
         await settle(pilot)
         assert runner.unnamed == ["nsxlab-b"]
+        assert runner.unnamed_from == [LAB_B]  # checked against the namespace it was shown on
 
 
 async def test_shell_without_a_real_terminal_is_refused_cleanly(make_app: AppFactory) -> None:

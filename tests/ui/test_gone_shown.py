@@ -76,3 +76,35 @@ async def test_a_gone_namespace_offers_no_command_to_copy(make_app: AppFactory) 
         assert any("is gone: its command would not work; nothing copied" in m for m in said)
         out = app.query_one(OutputPane).transcript
         assert not any(line.startswith("copied (") for line in out)
+
+
+async def test_a_refresh_that_changes_the_way_in_changes_what_c_copies(
+    make_app: AppFactory,
+) -> None:
+    """Its name went to another namespace: the command read before the refresh would now
+    enter that other one, so the bar and `c` take the new way in."""
+    source, watcher = FakeSource(lab_snapshot()), FakeWatcher()
+    app = make_app(source=source, watcher=watcher, debounce=0.01, min_collect_gap=0)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        app.goto(WEB)
+        await settle(pilot)
+        old = app.main.current_command
+        web = app.main.selected_ns
+        assert web is not None
+        moved = replace(web, access_path="/var/run/netns/nsxlab-web-now")
+        assert moved.access_path != web.access_path
+        full = source.snapshot
+        source.snapshot = replace(
+            full, namespaces=tuple(moved if n.inode == WEB else n for n in full.namespaces)
+        )
+        assert watcher.on_change is not None
+        watcher.on_change("host netlink")
+        await pilot.pause(0.1)
+        await settle(pilot)
+        assert app.selected == WEB
+        assert app.main.current_command == f"nsenter --net={moved.access_path} sh" != old
+        await pilot.press("c")
+        await settle(pilot)
+        out = app.query_one(OutputPane).transcript
+        assert out[len(out) - 1] == f"$ {app.main.current_command}"

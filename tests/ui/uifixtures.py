@@ -564,6 +564,7 @@ class FakeRunner:
         self.runs: list[tuple[int, tuple[str, ...], bool]] = []
         self.named: list[tuple[int, str]] = []
         self.unnamed: list[str] = []
+        self.unnamed_from: list[int] = []  # the inode each name was removed from
         self.warnings: list[str] = []  # handed out (then cleared) by take_warnings
         self.prepared = 0
         self.released = 0
@@ -624,10 +625,11 @@ class FakeRunner:
         self.named.append((ns.inode, name))
         return f"/var/run/netns/{name}"
 
-    def unname(self, name: str) -> None:
+    def unname(self, name: str, ns: NetNamespace) -> None:
         if self._read_only:
             raise ReadOnlyRefused("read-only")
         self.unnamed.append(name)
+        self.unnamed_from.append(ns.inode)
 
     def name_command(self, ns: NetNamespace, name: str) -> str:
         if not name or "/" in name or any(not ch.isprintable() for ch in name):
