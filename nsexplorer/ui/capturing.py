@@ -295,7 +295,11 @@ class CapturingScreen(ActingScreen):
             return
         tool, ns = got
         interface = self.capture_interface(ns)
-        command = tool.termshark_command(ns, interface)
+        try:
+            command = tool.termshark_command(ns, interface)
+        except NsxError as err:  # e.g. gone since the sidebar last showed it
+            self._refuse(err.message)
+            return
         if command is None:
             self._refuse(
                 "termshark is not on the host's PATH (apt-get install termshark); "

@@ -143,7 +143,7 @@ class CollectingApp(App[None]):
 
     @work(thread=True, exit_on_error=False, group="detail", exclusive=True, description="detail")
     def _detail_worker(self, ns: NetNamespace) -> None:
-        with self._reporting(lambda why: NamespaceVanished(ns.inode, why)):
+        with self._reporting(lambda why: NamespaceVanished(ns, why)):
             self.post_message(NamespaceDetailed(self.source.detail(ns)))
 
     def request_processes(self, ns: NetNamespace) -> None:
@@ -151,8 +151,8 @@ class CollectingApp(App[None]):
 
     @work(thread=True, exit_on_error=False, group="procs", exclusive=True, description="procs")
     def _processes_worker(self, ns: NetNamespace) -> None:
-        with self._reporting(lambda why: ProcessesFetched(ns.inode, (), why)):
-            self.post_message(ProcessesFetched(ns.inode, tuple(self.source.processes(ns))))
+        with self._reporting(lambda why: ProcessesFetched(ns, (), why)):
+            self.post_message(ProcessesFetched(ns, tuple(self.source.processes(ns))))
 
     def _collect_done(self) -> None:
         self._collecting = False
@@ -225,16 +225,25 @@ class CollectingApp(App[None]):
     def namespace_vanished(self, message: NamespaceVanished) -> None:
         if not self.main_up:
             return
-        if self.inventory.mark_gone(message.inode, message.message):
-            self.main.namespace_updated(message.inode)
+        if not self._still_shown(message.ns):
+            return  # a late answer about a namespace whose inode a new one took
+        if self.inventory.mark_gone(message.ns.inode, message.message):
+            self.main.namespace_updated(message.ns.inode)
 
     @on(ProcessesFetched)
     def processes_fetched(self, message: ProcessesFetched) -> None:
         if not self.main_up:
             return
+        if not self._still_shown(message.ns):
+            return
         if not message.error:
-            self.inventory.remember_processes(message.inode, message.processes)
-        self.main.processes_ready(message.inode, message.error)
+            self.inventory.remember_processes(message.ns.inode, message.processes)
+        self.main.processes_ready(message.ns.inode, message.error)
+
+    def _still_shown(self, ns: NetNamespace) -> bool:
+        """Whether ``ns`` is still what its inode's row shows (not a newcomer there)."""
+        now = self.inventory.get(ns.inode)
+        return now is not None and same_namespace(now, ns)
 
     # --- watching -------------------------------------------------------------------
 

@@ -43,18 +43,18 @@ class NamespaceDetailed(Message):
 
 @dataclass
 class NamespaceVanished(Message):
-    inode: int
+    ns: NetNamespace  # as it was asked for: its inode may name a new namespace by now
     message: str
 
 
 @dataclass
 class ProcessesFetched(Message):
-    inode: int
+    ns: NetNamespace  # as it was asked for, like NamespaceVanished
     processes: tuple[ProcessInfo, ...]
     error: str = ""
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, ProcessesFetched) and message.inode == self.inode
+        return isinstance(message, ProcessesFetched) and message.ns.inode == self.ns.inode
 
 
 @dataclass

@@ -258,6 +258,32 @@ async def test_capture_refusals_are_clear(nsxt: Any, tmp_path: Path) -> None:
         assert "refused: tcpdump is not installed on the host" in transcript(app)
 
 
+async def test_termshark_on_a_namespace_gone_unnoticed_is_refused(
+    nsxt: Any, tmp_path: Path
+) -> None:
+    """Deleted after the sidebar read it, before anything told the UI: `T` says so and
+    the app stays up (it used to end with the planning error)."""
+    a = nsxt.netns()
+    fake = tmp_path / "bin" / "termshark"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    fake.chmod(0o755)
+    app = live_app(tmp_path)
+    os.environ["PATH"], saved = f"{fake.parent}:{os.environ['PATH']}", os.environ["PATH"]
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            app.goto(inode_of(a))
+            await pilot.pause()
+            nsxt.ip("netns", "del", a)
+            await pilot.press("T")
+            await until(pilot, lambda: "refused:" in transcript(app), "the refusal")
+            assert app.is_running and len(app.screen_stack) == 1
+            assert "gone" in transcript(app), transcript(app)
+    finally:
+        os.environ["PATH"] = saved
+
+
 async def test_a_change_made_during_the_session_shows_in_changes(nsxt: Any, tmp_path: Path) -> None:
     a = nsxt.netns()
     app = live_app(tmp_path)

@@ -10,9 +10,10 @@ from dataclasses import replace
 from helpers import settle, widget_text
 from uifixtures import DB, LAB_A, AppFactory, FakeRunner, FakeSource, FakeWatcher, lab_snapshot
 
-from nsexplorer.model import Snapshot
+from nsexplorer.model import ProcessInfo, Snapshot
 from nsexplorer.ui.collecting import REPLACED_NAMED, replaced_notice
 from nsexplorer.ui.incident import IncidentTools
+from nsexplorer.ui.messages import NamespaceVanished, ProcessesFetched
 from nsexplorer.ui.widgets.sidebar import NamespaceTree
 
 OLD_COOKIE, NEW_COOKIE = 4101, 9202
@@ -151,3 +152,28 @@ def test_the_notice_names_a_few_and_counts_the_rest() -> None:
     assert len(lines) == REPLACED_NAMED + 1, text
     assert lines[-1] == f"and {len(olds) - REPLACED_NAMED} more namespaces"
     assert "\x1b" not in text and "old\\x1b[31m0" in text  # escaped, never raw
+
+
+async def test_a_late_answer_about_the_old_namespace_leaves_the_newcomer_alone(
+    make_app: AppFactory,
+) -> None:
+    """A detail or process read of the old namespace that ends after its inode went to a
+    new one (the read says "gone", or lists the old one's processes) changes nothing of
+    the newcomer; the same answer about the namespace shown does."""
+    snap = lab_snapshot()
+    source = FakeSource(with_cookie(snap, LAB_A, NEW_COOKIE, label="nsxlab-newcomer"))
+    app = make_app(source=source, runner=FakeRunner())
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        newcomer = app.inventory.get(LAB_A)
+        assert newcomer is not None and newcomer.cookie == NEW_COOKIE
+        old = replace(newcomer, cookie=OLD_COOKIE, label="nsxlab-a")
+        app.post_message(NamespaceVanished(old, "nsxlab-a is gone"))
+        app.post_message(ProcessesFetched(old, (ProcessInfo(4242, "root", "old one"),)))
+        await settle(pilot)
+        shown = app.inventory.get(LAB_A)
+        assert shown is not None and not shown.gone and LAB_A not in app.inventory.processes
+        app.post_message(NamespaceVanished(newcomer, "nsxlab-newcomer is gone"))
+        await settle(pilot)
+        shown = app.inventory.get(LAB_A)
+        assert shown is not None and shown.gone

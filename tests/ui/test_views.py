@@ -267,6 +267,27 @@ async def test_fanout_groups_results_per_namespace_with_exit_status() -> None:
     assert app.results == [None]
 
 
+async def test_fanout_that_breaks_says_so_and_the_app_stays_up() -> None:
+    snap = lab_snapshot()
+    chosen = [_ns(snap, "nsxlab-a")]
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("bug \x1b[31m[b]x")
+
+    app = ScreenHarness()
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = FanOutScreen(broken, chosen, ["true"])  # type: ignore[arg-type]
+        app.push_screen(screen, app.record)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.is_running and screen.finished
+        status = widget_text(screen.query_one("#fanout-status", Static))
+        await pilot.press("escape")
+        await pilot.pause()
+    assert "stopped by an error: RuntimeError('bug \\x1b[31m[b]x')" in status, status
+    assert app.results == [None]
+
+
 async def test_fanout_escape_cancels_what_still_runs() -> None:
     snap = lab_snapshot()
     chosen = [_ns(snap, label) for label in ("nsxlab-a", "nsxlab-b")]

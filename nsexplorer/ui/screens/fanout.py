@@ -99,7 +99,7 @@ class FanOutScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#fanout-results").focus()
-        self.run_worker(self._run, thread=True, group="fanout", name="fanout")
+        self.run_worker(self._run, thread=True, group="fanout", name="fanout", exit_on_error=False)
 
     def _group(self, ns: NetNamespace, result: RunResult | None) -> Text:
         text = safe(ns_label(ns), "bold")
@@ -119,7 +119,12 @@ class FanOutScreen(Screen[None]):
         def on_done(done: FanOutDone) -> None:
             self.app.call_from_thread(self._one_done, done.namespace, done.result)
 
-        self._fanout(self._namespaces, self._argv, cancel=self._cancel, on_done=on_done)
+        try:
+            self._fanout(self._namespaces, self._argv, cancel=self._cancel, on_done=on_done)
+        except Exception as err:  # a fault of the run ends this screen's run, not the app
+            self._cancel.set()
+            self.app.call_from_thread(self._all_done, f"stopped by an error: {err!r}")
+            return
         self.app.call_from_thread(self._all_done)
 
     def _one_done(self, ns: NetNamespace, result: RunResult) -> None:
@@ -128,11 +133,14 @@ class FanOutScreen(Screen[None]):
             if shown.inode == ns.inode:
                 self.query_one(f"#fanout-{n}", Static).update(self._group(ns, result))
 
-    def _all_done(self) -> None:
+    def _all_done(self, error: str = "") -> None:
         self.finished = True
         tally = tally_text(self._done.values())
         status = plain(f"{len(self._done)} namespace(s): {tally}", "bold")
-        if self._cancel.is_set():
+        if error:
+            status.append("  ")
+            status.append_text(safe(error, BAD))
+        elif self._cancel.is_set():
             status.append("  (Escape cancelled the run)", style=WARN)
         status.append("  Escape: back", style="dim")
         self.query_one("#fanout-status", Static).update(status)
