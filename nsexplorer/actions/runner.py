@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import os
 import shutil
 import signal
@@ -367,6 +368,9 @@ def _discard_empty_pcap(outcome: capture.CaptureOutcome, fd: int) -> capture.Cap
     return dataclasses.replace(outcome, error=outcome.error or why + kept)
 
 
+END_GRACE = 3.0  # seconds a foreground command has to end after a hangup, then SIGKILL
+
+
 def call_in_foreground(
     argv: Sequence[str], pass_fds: Sequence[int] = (), env: Mapping[str, str] | None = None
 ) -> int:
@@ -377,19 +381,78 @@ def call_in_foreground(
     is reaped loses its exit status (Popen then reports 0). So, while it runs, SIGINT
     and SIGQUIT only interrupt our wait, which resumes; the command decides. A caught
     signal is reset to the default in the child at exec, so the command is unaffected.
+    SIGTERM or SIGHUP to nsexplorer meanwhile hangs the command up (SIGKILL after
+    END_GRACE s), then takes its usual course once the command is reaped.
     """
     main = threading.current_thread() is threading.main_thread()
     saved: dict[signal.Signals, Any] = {}
+    ending: list[signal.Signals] = []  # SIGTERM or SIGHUP that came while it ran
+    proc: subprocess.Popen[bytes] | None = None
+    reaper = _Reaper()
+
+    def end_command(signum: int, frame: object) -> None:
+        # Our own end was asked for: the command goes first (a hangup, as a closing
+        # terminal would send; an interactive shell ignores SIGTERM), then us.
+        ending.append(signal.Signals(signum))
+        if proc is not None and proc.returncode is None:
+            reaper.hang_up(proc.pid)
+
     if main:
         for sig in (signal.SIGINT, signal.SIGQUIT):
             saved[sig] = signal.signal(sig, _ignore_while_waiting)
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            saved[sig] = signal.signal(sig, end_command)
     try:
         sessionguard.watch_group()  # what it forks in our process group ends with us
         with children.popen(argv, pass_fds=tuple(pass_fds), env=env) as proc:
+            if ending:  # asked for before the command was there
+                reaper.hang_up(proc.pid)
             return proc.wait()
     finally:
+        reaper.close()
         for sig, handler in saved.items():
             signal.signal(sig, handler)
+        if ending:
+            signal.raise_signal(ending[0])  # now handled as it would have been
+
+
+class _Reaper:
+    """Hangs a foreground command up, and kills it END_GRACE s later if it is still
+    there (from a timer: the main thread stays in its wait). Through a pidfd taken
+    before the command is reaped, so a reused pid is never signalled."""
+
+    def __init__(self) -> None:
+        self._pidfd: int | None = None
+        self._timer: threading.Timer | None = None
+
+    def hang_up(self, pid: int) -> None:
+        if self._pidfd is not None:
+            return
+        try:
+            self._pidfd = os.pidfd_open(pid)
+        except OSError as err:
+            if err.errno == errno.ENOSYS:  # kernel < 5.3: a hangup only, no grace
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGHUP)  # not reaped yet: still our child
+            return
+        self._send(signal.SIGHUP)
+        self._send(signal.SIGCONT)  # a stopped command would never see the hangup
+        self._timer = threading.Timer(END_GRACE, self._send, (signal.SIGKILL,))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _send(self, sig: signal.Signals) -> None:
+        with contextlib.suppress(OSError):  # ended meanwhile, or the fd closed
+            if self._pidfd is not None:
+                signal.pidfd_send_signal(self._pidfd, sig)
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer.join()
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
 
 
 def _ignore_while_waiting(signum: int, frame: object) -> None:
