@@ -49,10 +49,13 @@ class TypeAhead:
         self._since: float | None = None
         # screens that have been ready once: a later loss of focus never holds keys
         self._ready: weakref.WeakSet[Screen[Any]] = weakref.WeakSet()
+        self._own_rules: weakref.WeakSet[Screen[Any]] = weakref.WeakSet()
 
     def always_ready(self, screen: Screen[Any]) -> None:
-        """``screen`` takes keys as they come (the main screen: its own rules apply)."""
-        self._ready.add(screen)
+        """``screen`` takes keys as they come once it is mounted, focus or not (the main
+        screen: its own rules apply); keys before that wait for it, however long (its
+        bindings need its widgets: a key in the first half second ended the app)."""
+        self._own_rules.add(screen)
 
     def drop_rest_of_burst(self) -> None:
         """The key being handled was refused: drop the keys that came in with it."""
@@ -85,14 +88,18 @@ class TypeAhead:
         if screen is None or screen in self._ready:
             return True
         # mounted and focused, or mounted with nothing to focus (help)
-        ready = screen.is_mounted and (screen.focused is not None or not screen.focus_chain)
+        ready = screen.is_mounted and (
+            screen in self._own_rules or screen.focused is not None or not screen.focus_chain
+        )
         if ready:
             self._ready.add(screen)
         return ready
 
     async def _release(self) -> None:
         since = self._since if self._since is not None else get_time()
-        if not self._is_ready() and get_time() - since < HOLD_LIMIT:
+        if not self._is_ready() and (
+            get_time() - since < HOLD_LIMIT or self._top() in self._own_rules
+        ):
             self._set_timer(POLL, self._release)
             return
         screen = self._top()

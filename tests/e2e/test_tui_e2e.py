@@ -428,6 +428,25 @@ def test_a_hanging_docker_daemon_never_freezes_the_ui(
 # --------------------------------------------------------------------------- replay
 
 
+LAB_SNAPSHOT = Path(__file__).parents[2] / "screenshots" / "lab-snapshot.json"
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.3])
+def test_keys_typed_while_it_starts_wait_for_it(term: Callable[..., Term], delay: float) -> None:
+    """QA: `/`, `x`, `s` or `q` in the first half second ended the app with a traceback
+    (the main screen's bindings ran before its widgets were there)."""
+    t = term("--from", str(LAB_SNAPSHOT))
+    time.sleep(delay)
+    tmux("send-keys", "-t", t.session, "-l", "/nsxlab-b")
+    t.wait(lambda s: t.title_line().strip().startswith("nsxlab-b"), "nsxlab-b found")
+    assert "NSX-EXIT" not in t.screen()
+    early = term("--from", str(LAB_SNAPSHOT))
+    time.sleep(delay)
+    tmux("send-keys", "-t", early.session, "q")
+    early.wait("NSX-EXIT=0", "a clean exit", timeout=20)
+    assert "Traceback" not in early.screen()
+
+
 def write_hostile_snapshot(path: Path) -> None:
     sys.path.insert(0, str(Path(__file__).parents[1] / "ui"))
     from uifixtures import hostile_snapshot
