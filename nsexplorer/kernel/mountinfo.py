@@ -38,7 +38,7 @@ def parse_nsfs(data: bytes) -> list[NsfsMount]:
     """The nsfs mounts of network and mount namespaces in a mountinfo text (bytes)."""
     out: list[NsfsMount] = []
     for kind, ino, point in _NSFS_LINE.findall(data):
-        path = unescape(point) if b"\\" in point else point.decode("utf-8", "surrogateescape")
+        path = unescape(point) if b"\\" in point else os.fsdecode(point)  # as os.listdir
         out.append(NsfsMount(path, int(ino), kind.decode()))
     return out
 

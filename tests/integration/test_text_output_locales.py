@@ -207,3 +207,19 @@ def test_json_keeps_the_exact_bytes_under_every_locale(objects: Objects) -> None
     doc = json.loads(next(iter(documents.values())))
     names = [os.fsencode(i["name"]) for i in doc["interfaces"]]
     assert PROC_IF in names  # the exact bytes, back through os.fsencode
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_utf8_name_under_every_locale(objects: Objects, locale: str) -> None:
+    """QA: a netns named in valid UTF-8 beyond ASCII (`é`) ended `list` with a
+    UnicodeEncodeError under an ASCII filesystem encoding (PYTHONUTF8=0 LC_ALL=C): the
+    mount table was decoded as UTF-8, the directory listing by the locale."""
+    name = f"nsxh2-\u00e9-{os.getpid()}".encode()
+    made = run(["ip", "netns", "add", name])
+    assert made.returncode == 0, made.stderr
+    try:
+        out = assert_clean_text(nsx(objects, locale, "list"), locale)
+        shown = "nsxh2-\\xc3\\xa9" if locale == "ASCII stdout" else "nsxh2-\u00e9"
+        assert f"{shown}-{os.getpid()}" in out, out
+    finally:
+        run(["ip", "netns", "del", name])
