@@ -447,6 +447,17 @@ def test_keys_typed_while_it_starts_wait_for_it(term: Callable[..., Term], delay
     assert "Traceback" not in early.screen()
 
 
+def test_a_pasted_escape_stays_in_place_escaped(term: Callable[..., Term]) -> None:
+    """QA: pasting `nsx<ESC>cd` into the filter gave `^cdnsx` (Textual's parser sent the
+    text after the ESC as keys, before the paste)."""
+    t = term("--from", str(LAB_SNAPSHOT))
+    t.wait("namespaces · replay", "the replayed snapshot")
+    t.keys("/")
+    pasted = b"\x1b[200~nsx\x1bcd\x1b[201~".hex(" ").split()
+    tmux("send-keys", "-t", t.session, "-H", *pasted)
+    t.wait(lambda s: s.splitlines()[0].lstrip().startswith("/ nsx\\x1bcd "), "nsx\\x1bcd")
+
+
 def write_hostile_snapshot(path: Path) -> None:
     sys.path.insert(0, str(Path(__file__).parents[1] / "ui"))
     from uifixtures import hostile_snapshot

@@ -86,6 +86,7 @@ class FilterBar(Widget):
         return IGNORED
 
     def insert(self, text: str) -> None:
-        """Append typed or pasted text (control characters and newlines dropped)."""
-        clean = "".join(ch for ch in text if ch.isprintable())
+        """Append typed or pasted text: line breaks and tabs dropped, other control
+        characters escaped (``\\x1b``), the form the sidebar shows names in."""
+        clean = visible("".join(ch for ch in text if ch not in "\r\n\t"))
         self.value = (self.value + clean)[:MAX_LENGTH]

@@ -1,0 +1,84 @@
+"""Bracketed paste that keeps its escape characters.
+
+Textual 8's XTermParser starts an escape sequence at every ESC, inside a paste too: the
+text after a pasted ESC comes out as keys (the ESC as ``^``) before a Paste event that
+holds only the text before it, so ``echo ab<ESC>cd`` pasted into the run prompt ran
+``^cdecho ab``. This parser hands the parser a paste's ESCs as a stand-in character and
+turns them back in the Paste event, which the fields then show escaped (``\\x1b``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual import events
+from textual._xterm_parser import XTermParser
+from textual.message import Message
+
+PASTE_START = "\x1b[200~"
+PASTE_END = "\x1b[201~"
+STAND_IN = "\ufdd0"  # a Unicode noncharacter: never typed, never in a paste
+
+
+class PasteKeepingParser(XTermParser):
+    def __init__(self, debug: bool = False) -> None:
+        super().__init__(debug)
+        self._in_paste = False
+        self._tail = ""  # the start of what may be PASTE_END, split across reads
+
+    def feed(self, data: str) -> Iterable[Message]:
+        if not data:  # end of input
+            tail, self._tail = self._tail, ""
+            if tail:
+                yield from self._restored(super().feed(tail))
+            yield from super().feed(data)
+            return
+        yield from self._restored(super().feed(self._protect(self._tail + data)))
+
+    def _protect(self, data: str) -> str:
+        self._tail = ""
+        out: list[str] = []
+        at = 0
+        while at < len(data):
+            if not self._in_paste:
+                start = data.find(PASTE_START, at)
+                if start < 0:
+                    out.append(data[at:])
+                    break
+                out.append(data[at : start + len(PASTE_START)])
+                at, self._in_paste = start + len(PASTE_START), True
+                continue
+            end = data.find(PASTE_END, at)
+            if end < 0:
+                rest = data[at:]
+                keep = _partial_end(rest)
+                out.append(rest[: len(rest) - keep].replace("\x1b", STAND_IN))
+                self._tail = rest[len(rest) - keep :]
+                break
+            out.append(data[at:end].replace("\x1b", STAND_IN))
+            out.append(PASTE_END)
+            at, self._in_paste = end + len(PASTE_END), False
+        return "".join(out)
+
+    @staticmethod
+    def _restored(tokens: Iterable[Message]) -> Iterable[Message]:
+        for token in tokens:
+            if isinstance(token, events.Paste) and STAND_IN in token.text:
+                yield events.Paste(token.text.replace(STAND_IN, "\x1b"))
+            else:
+                yield token
+
+
+def _partial_end(text: str) -> int:
+    """How many characters at the end of ``text`` could begin PASTE_END."""
+    for size in range(min(len(text), len(PASTE_END) - 1), 0, -1):
+        if PASTE_END.startswith(text[-size:]):
+            return size
+    return 0
+
+
+def install() -> None:
+    """Make Textual's Linux driver use this parser (it names XTermParser at import)."""
+    from textual.drivers import linux_driver
+
+    linux_driver.XTermParser = PasteKeepingParser  # type: ignore[attr-defined]

@@ -1,0 +1,43 @@
+"""A bracketed paste keeps its ESC characters, in order (ui/paste.py): Textual's own
+parser turned the text after a pasted ESC into keys sent before the paste."""
+
+from __future__ import annotations
+
+from textual import events
+from textual._xterm_parser import XTermParser
+
+from nsexplorer.ui.paste import PasteKeepingParser
+
+
+def tokens(parser: XTermParser, *reads: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for data in reads:
+        for token in parser.feed(data):
+            if isinstance(token, events.Paste):
+                out.append(("paste", token.text))
+            elif isinstance(token, events.Key):
+                out.append(("key", token.key))
+    return out
+
+
+def test_textual_alone_scrambles_a_paste_with_an_escape() -> None:
+    # The reason for PasteKeepingParser: if Textual ever fixes this, the class can go.
+    got = tokens(XTermParser(), "\x1b[200~echo ab\x1bcd\x1b[201~")
+    assert got != [("paste", "echo ab\x1bcd")]
+
+
+def test_a_paste_keeps_its_escapes_in_order() -> None:
+    got = tokens(PasteKeepingParser(), "x\x1b[200~echo ab\x1bcd \x1b[31mred\x1b[201~y")
+    assert got == [("key", "x"), ("paste", "echo ab\x1bcd \x1b[31mred"), ("key", "y")]
+
+
+def test_the_end_of_a_paste_split_across_reads() -> None:
+    for cut in range(1, len("\x1b[201~")):
+        end = "\x1b[201~"
+        got = tokens(PasteKeepingParser(), "\x1b[200~a\x1bb" + end[:cut], end[cut:] + "z")
+        assert got == [("paste", "a\x1bb"), ("key", "z")], cut
+
+
+def test_keys_outside_a_paste_are_as_textual_parses_them() -> None:
+    reads = ("j", "\x1b[A", "k", "\x1b[200~plain\x1b[201~", "\x1b[B")
+    assert tokens(PasteKeepingParser(), *reads) == tokens(XTermParser(), *reads)
