@@ -189,9 +189,7 @@ class ActingScreen(Screen[None]):
         if target is None:
             return
         runner, ns = target
-        if self.command_running:
-            self.nsx.drop_rest_of_burst()
-            self.nsx.notify("a command is still running (ctrl+c cancels it)", severity="warning")
+        if self.refused_while_running():
             return
 
         def chosen(line: str | None) -> None:
@@ -326,9 +324,20 @@ class ActingScreen(Screen[None]):
 
     # --- interactive shell ----------------------------------------------------------
 
+    def refused_while_running(self) -> bool:
+        """One command at a time: the Output pane streams the running one, and a shell
+        or termshark over it would hide it and take its later output under theirs."""
+        if not self.command_running:
+            return False
+        self.nsx.drop_rest_of_burst()
+        self.nsx.notify("a command is still running (ctrl+c cancels it)", severity="warning")
+        return True
+
     def action_shell(self) -> None:
         target = self._acting_target("opening a shell is")
         if target is None:
+            return
+        if self.refused_while_running():
             return
         runner, ns = target
         spawn = self.nsx.spawn_shell

@@ -143,8 +143,7 @@ class CapturingScreen(ActingScreen):
         if missing:
             self._refuse(missing)
             return
-        if self.command_running:
-            self.nsx.notify("a command is still running (ctrl+c cancels it)", severity="warning")
+        if self.refused_while_running():
             return
         interface = self.capture_interface(ns)
         title = render.plain("Capture on ", "bold")
@@ -291,7 +290,7 @@ class CapturingScreen(ActingScreen):
 
     def action_termshark(self) -> None:
         got = self._capture_tool("termshark is")
-        if got is None:
+        if got is None or self.refused_while_running():
             return
         tool, ns = got
         interface = self.capture_interface(ns)

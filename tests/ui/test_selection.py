@@ -315,3 +315,29 @@ async def test_a_container_rows_reason_is_shown_before_its_image(make_app: AppFa
         assert "nsxlab-db  ip 172.30.0.2/24 on eth0" in row, row
         assert row.endswith("…"), row  # the image and mode after it are cut, visibly
         assert app.selected == DB
+
+
+async def test_no_shell_over_a_running_command(make_app: AppFactory) -> None:
+    """QA: `s` while a command streamed opened the shell, and the command's later output
+    was filed under the shell's entry. One at a time, as for `x`."""
+    runner = FakeRunner(block=True)
+    shells: list[object] = []
+    app = make_app(runner=runner, spawn_shell=lambda shell: shells.append(shell) or 0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(LAB_A)
+        await settle(pilot)
+        burst(app, ["x", *"sleep 100", "enter"])
+        for _ in range(200):
+            await pilot.pause(0.01)
+            if runner.runs and app.command_running:
+                break
+        assert app.command_running
+        await pilot.press("s")
+        await pilot.pause(0.2)
+        notes = [n.message for n in app._notifications]
+        assert any("still running" in n for n in notes), notes
+        assert shells == [] and runner.prepared == 0
+        await pilot.press("ctrl+c")
+        await settle(pilot)
+        assert not app.command_running
