@@ -1,14 +1,21 @@
-"""Bracketed paste that keeps its escape characters.
+"""Input parsing fixes over Textual's XTermParser: bracketed paste that keeps its escape
+characters, and an Escape typed just before a key.
 
 Textual 8's XTermParser starts an escape sequence at every ESC, inside a paste too: the
 text after a pasted ESC comes out as keys (the ESC as ``^``) before a Paste event that
 holds only the text before it, so ``echo ab<ESC>cd`` pasted into the run prompt ran
 ``^cdecho ab``. This parser hands the parser a paste's ESCs as a stand-in character and
 turns them back in the Paste event, which the fields then show escaped (``\\x1b``).
+
+Escape then a key in one read (a slow link batches them) is parsed as alt+KEY, and for
+a key with no alt form (``/``, digits) the Escape is simply lost: escape ``/`` kept the
+old filter and typed into it. nsexplorer binds no alt key, so an ESC followed by a
+character that starts no escape sequence is the Escape key, ended at once.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from textual import events
@@ -18,9 +25,11 @@ from textual.message import Message
 PASTE_START = "\x1b[200~"
 PASTE_END = "\x1b[201~"
 STAND_IN = "\ufdd0"  # a Unicode noncharacter: never typed, never in a paste
+# ESC, then a character that introduces no sequence (CSI, SS3, DCS, OSC, ST, APC, PM, SOS)
+_LONE_ESC = re.compile("\x1b(?=[^\x1b\\[OP\\]\\\\_^X])")
 
 
-class PasteKeepingParser(XTermParser):
+class InputParser(XTermParser):
     def __init__(self, debug: bool = False) -> None:
         super().__init__(debug)
         self._in_paste = False
@@ -33,7 +42,18 @@ class PasteKeepingParser(XTermParser):
                 yield from self._restored(super().feed(tail))
             yield from super().feed(data)
             return
-        yield from self._restored(super().feed(self._protect(self._tail + data)))
+        yield from self._restored(self._feed_keys(self._protect(self._tail + data)))
+
+    def _feed_keys(self, data: str) -> Iterable[Message]:
+        start = 0
+        for lone in _LONE_ESC.finditer(data):  # ESCs left in data are outside pastes
+            cut = lone.start() + 1
+            yield from super().feed(data[start:cut])
+            self._timeout_time = 0.0  # its escape delay is over: the Escape key, now
+            yield from self.tick()
+            start = cut
+        if start < len(data):
+            yield from super().feed(data[start:])
 
     def _protect(self, data: str) -> str:
         self._tail = ""
@@ -81,4 +101,4 @@ def install() -> None:
     """Make Textual's Linux driver use this parser (it names XTermParser at import)."""
     from textual.drivers import linux_driver
 
-    linux_driver.XTermParser = PasteKeepingParser  # type: ignore[attr-defined]
+    linux_driver.XTermParser = InputParser  # type: ignore[attr-defined]

@@ -458,6 +458,19 @@ def test_a_pasted_escape_stays_in_place_escaped(term: Callable[..., Term]) -> No
     t.wait(lambda s: s.splitlines()[0].lstrip().startswith("/ nsx\\x1bcd "), "nsx\\x1bcd")
 
 
+def test_escape_and_slash_in_one_write_start_a_new_filter(term: Callable[..., Term]) -> None:
+    """QA: on a laggy link Escape and `/` arrive together; Textual read them as `/` alone
+    (the Escape lost), so the old filter stayed and the new text was appended to it."""
+    t = term("--from", str(LAB_SNAPSHOT))
+    t.wait("namespaces · replay", "the replayed snapshot")
+    t.text("/nsxlab-a")
+    t.wait(lambda s: t.title_line().strip().startswith("nsxlab-a"), "nsxlab-a found")
+    t.keys("Enter")
+    t.text("\x1b/nsxlab-b")
+    t.wait(lambda s: s.splitlines()[0].lstrip().startswith("/ nsxlab-b "), "a new filter")
+    t.wait(lambda s: t.title_line().strip().startswith("nsxlab-b"), "nsxlab-b found")
+
+
 def write_hostile_snapshot(path: Path) -> None:
     sys.path.insert(0, str(Path(__file__).parents[1] / "ui"))
     from uifixtures import hostile_snapshot

@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual import events
 from textual._xterm_parser import XTermParser
 
-from nsexplorer.ui.paste import PasteKeepingParser
+from nsexplorer.ui.paste import InputParser
 
 
 def tokens(parser: XTermParser, *reads: str) -> list[tuple[str, str]]:
@@ -21,23 +21,40 @@ def tokens(parser: XTermParser, *reads: str) -> list[tuple[str, str]]:
 
 
 def test_textual_alone_scrambles_a_paste_with_an_escape() -> None:
-    # The reason for PasteKeepingParser: if Textual ever fixes this, the class can go.
+    # The reason for InputParser: if Textual ever fixes this, the class can go.
     got = tokens(XTermParser(), "\x1b[200~echo ab\x1bcd\x1b[201~")
     assert got != [("paste", "echo ab\x1bcd")]
 
 
 def test_a_paste_keeps_its_escapes_in_order() -> None:
-    got = tokens(PasteKeepingParser(), "x\x1b[200~echo ab\x1bcd \x1b[31mred\x1b[201~y")
+    got = tokens(InputParser(), "x\x1b[200~echo ab\x1bcd \x1b[31mred\x1b[201~y")
     assert got == [("key", "x"), ("paste", "echo ab\x1bcd \x1b[31mred"), ("key", "y")]
 
 
 def test_the_end_of_a_paste_split_across_reads() -> None:
     for cut in range(1, len("\x1b[201~")):
         end = "\x1b[201~"
-        got = tokens(PasteKeepingParser(), "\x1b[200~a\x1bb" + end[:cut], end[cut:] + "z")
+        got = tokens(InputParser(), "\x1b[200~a\x1bb" + end[:cut], end[cut:] + "z")
         assert got == [("paste", "a\x1bb"), ("key", "z")], cut
 
 
 def test_keys_outside_a_paste_are_as_textual_parses_them() -> None:
     reads = ("j", "\x1b[A", "k", "\x1b[200~plain\x1b[201~", "\x1b[B")
-    assert tokens(PasteKeepingParser(), *reads) == tokens(XTermParser(), *reads)
+    assert tokens(InputParser(), *reads) == tokens(XTermParser(), *reads)
+
+
+def keys(*reads: str) -> list[str]:
+    return [key for kind, key in tokens(InputParser(), *reads) if kind == "key"]
+
+
+def test_escape_then_a_key_in_one_read_is_both_keys() -> None:
+    # Textual alone: escape then `/` gives `/` only (the Escape lost), escape `x` alt+x.
+    assert tokens(XTermParser(), "\x1b/") == []  # waits for its escape delay...
+    assert keys("\x1b/") == ["escape", "slash"]  # ...here the Escape is there at once
+    assert keys("\x1b2") == ["escape", "2"]
+    assert keys("j\x1bj") == ["j", "escape", "j"]
+
+
+def test_sequences_are_still_sequences() -> None:
+    assert keys("\x1b[A", "\x1bOB", "\x1b[1;5C") == ["up", "down", "ctrl+right"]
+    assert tokens(InputParser(), "\x1b[200~a\x1b/b\x1b[201~") == [("paste", "a\x1b/b")]
