@@ -88,6 +88,7 @@ def resolve(
     best = found[0].rank if found else None
     top = [m for m in found if m.rank == best]
     if best == Rank.NAME:
+        top = [m for m in top if not m.escaped] or top  # the name exactly as typed wins
         # A name that is also an address, MAC or interface name of ANOTHER namespace
         # (a container named 10.0.0.5, a netns named eth0) must not silently win: the
         # person may mean either, and acting on the wrong one is the worst outcome.

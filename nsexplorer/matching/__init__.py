@@ -77,6 +77,9 @@ class Match:
     # On the namespace's own names (netns name, container name or id, label), not on a
     # fact inside it (an interface, address, MAC...): the stronger within a rank.
     own: bool = False
+    # Matched the escaped form of a name with invisible characters (``\x1b`` typed for
+    # an ESC): weaker than a name that is exactly the text typed, backslash and all.
+    escaped: bool = False
 
     @property
     def inode(self) -> int:
@@ -103,15 +106,16 @@ def match(namespaces: Snapshot | Iterable[NetNamespace], query: str) -> list[Mat
     return [m for m, _ in out]
 
 
-def strength(m: Match) -> tuple[Rank, bool, bool]:
+def strength(m: Match) -> tuple[Rank, bool, bool, bool]:
     """How strongly a match designates its namespace (smaller is stronger): its rank,
     then a match on the namespace's own names before one on an interface (or another
     fact) inside it, so ``web`` finds the netns ``web1`` before the host that holds
     ``web1-veth``; then the namespace holding a named interface before the other end
-    of its veth.
+    of its veth. Within the names, one that is the text exactly before one whose
+    escaped form is (a netns named ``a\x1b`` with a backslash before one with an ESC).
     Matches of equal strength are equally good answers (``match`` lists them in the
     natural order of labels; the sidebar highlights the first one it lists)."""
-    return (m.rank, not m.own, m.kind == Kind.PEER)
+    return (m.rank, m.escaped, not m.own, m.kind == Kind.PEER)
 
 
 def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
@@ -191,7 +195,7 @@ def _name(ns: NetNamespace, q: Query) -> Match | None:
     if "\\" in t:  # a name with invisible characters, typed as it is shown (\x1b, \xff)
         for kind, name in _names(ns):
             if not name.isprintable() and visible(name) == t:
-                return _m(ns, n, kind, f"{kind} {shown(name)}")
+                return Match(ns.id, n, kind, f"{kind} {shown(name)}", True, escaped=True)
     return None
 
 

@@ -235,3 +235,17 @@ def test_within_a_rank_own_names_outrank_interface_names() -> None:
     assert match(snap, "5e0a")[0].own
     assert found("nsxqa-br0", snap)[0][:3] == (HOST, Rank.FACT, Kind.INTERFACE)
     assert [r for _, r, _, _ in found("nsxqa", snap)] == [Rank.PREFIX, Rank.PREFIX]
+
+
+def test_a_name_exactly_as_typed_beats_the_escaped_form_of_another() -> None:
+    """QA: netns `a\\x1b` with a real ESC and one named with a backslash, x, 1, b look
+    alike; the literal name, typed exactly, must designate its own namespace."""
+    from nsexplorer.targets import resolve
+
+    snap = snapshot()
+    with_esc, literal = named(4026533001, "nsxqa-\x1b[31m"), named(4026533002, "nsxqa-\\x1b[31m")
+    snap = replace(snap, namespaces=(*snap.namespaces, with_esc, literal))
+    got = found("nsxqa-\\x1b[31m", snap)
+    assert [g[:2] for g in got[:2]] == [(4026533002, Rank.NAME), (4026533001, Rank.NAME)]
+    assert resolve("nsxqa-\\x1b[31m", snap).inode == 4026533002
+    assert resolve("nsxqa-\x1b[31m", snap).inode == 4026533001
