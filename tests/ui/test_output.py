@@ -220,3 +220,13 @@ async def test_a_long_entry_header_ends_in_an_ellipsis_never_cut_silently(
         rows = widget_text(pane).splitlines()
         end = next(r for r in rows if f"(netns {LAB_A})" in r)
         assert end.startswith("…") and end.rstrip().endswith(f"END  (netns {LAB_A})"), end
+        # QA: the next entry, and the pane after ctrl+l, kept that sideways offset
+        await pilot.press("x", *"echo next", "enter")
+        await settle(pilot)
+        await pilot.pause(0.2)
+        assert pane.scroll_x == 0
+        assert any(r.startswith("── nsxlab-a · ") for r in widget_text(pane).splitlines())
+        pane.scroll_to(x=pane.max_scroll_x, animate=False)
+        await pilot.press("ctrl+l")
+        await pilot.pause(0.2)
+        assert pane.scroll_x == 0

@@ -59,6 +59,7 @@ class OutputPane(RichLog):
         the exact equivalent ``command`` under it."""
         if self.transcript:
             self.add(Text(""))
+        self.scroll_to(x=0, animate=False)  # a new entry's header from its first column
         self.add(render.entry_header_text(label, inode, clock, command, typed))
 
     def stream(self, run_id: int, text: str) -> None:
@@ -81,5 +82,6 @@ class OutputPane(RichLog):
 
     def clear_entries(self) -> None:
         self.clear()
+        self.scroll_to(x=0, y=0, animate=False)
         self.transcript.clear()
         self._partial.clear()
