@@ -38,7 +38,7 @@ def spawn_shell(shell: PreparedShell, *, netns_inode: int, label: str) -> int:
     kill) nsexplorer."""
     from nsexplorer.actions.runner import call_in_foreground
 
-    shown = prompt_safe(label)
+    shown = visible(label)  # as the UI shows it; bash's prompt reads it from there
     env = dict(os.environ, NSX_NETNS=str(netns_inode), NSX_NETNS_LABEL=shown)
     full = list(shell.argv)
     program = os.path.basename(full[-1]) if full else ""
@@ -47,7 +47,9 @@ def spawn_shell(shell: PreparedShell, *, netns_inode: int, label: str) -> int:
         rcfile = _bash_rcfile()
         full += ["--rcfile", rcfile]
     elif program in ("sh", "dash", "ash", "ksh", "mksh"):
-        env["PS1"] = f"[nsx {shown}] # " if os.geteuid() == 0 else f"[nsx {shown}] $ "
+        # the label inside PS1 itself, where sh would expand $ ` \\
+        safe = prompt_safe(label)
+        env["PS1"] = f"[nsx {safe}] # " if os.geteuid() == 0 else f"[nsx {safe}] $ "
     print(
         f"\nnsexplorer: a shell in netns {netns_inode} ({shown}); `exit` returns to "
         "nsexplorer. $NSX_NETNS and $NSX_NETNS_LABEL name it.\n",
@@ -65,7 +67,7 @@ def spawn_shell(shell: PreparedShell, *, netns_inode: int, label: str) -> int:
 
 
 def prompt_safe(label: str) -> str:
-    """A label fit for a prompt and the environment: control characters escaped, and
+    """A label fit to be written into sh's PS1: control characters escaped, and
     nothing a shell's prompt expansion would act on (``$ ` \\ !``)."""
     return "".join("?" if ch in "$`\\!" else ch for ch in visible(label))[:64]
 
