@@ -258,6 +258,12 @@ def _stat_target(target: str) -> tuple[NamespaceId | None, str]:
         if os.path.islink(path):
             return None, f"{path}: a symbolic link (not followed; give the file it points to)"
         return None, f"{path}: not a network namespace file"
+    except FileNotFoundError as err:
+        if pid is not None:
+            return None, f"/proc/{pid}: no such process"
+        if not target.startswith(("/", "./", "../")):
+            return None, ""  # not a path after all (10.0.0.5/25, a/b): a name or a query
+        return None, f"{path}: {err.strerror or err}"
     except (OSError, ValueError) as err:
         return None, f"{path}: {getattr(err, 'strerror', None) or err}"
 

@@ -11,7 +11,7 @@ def test_missing_pid_and_path_targets_give_a_reason(tmp_path: Path) -> None:
     for stat in (discovery._stat_target, actions._stat_target):
         ident, why = stat("pid:999999999")
         assert ident is None
-        assert why == "/proc/999999999/ns/net: No such file or directory"
+        assert why == "/proc/999999999: no such process"
         ident, why = stat(str(tmp_path / "nope"))
         assert ident is None
         assert why.endswith("nope: No such file or directory")
@@ -31,6 +31,8 @@ def test_missing_pid_and_path_targets_give_a_reason(tmp_path: Path) -> None:
 def test_names_and_own_netns_need_no_reason() -> None:
     for stat in (discovery._stat_target, actions._stat_target):
         assert stat("nsxt-web") == (None, "")
+        # QA: an address with a prefix is a query, not a relative path to complain about
+        assert stat("10.216.0.2/25") == (None, "")
         ident, why = stat("/proc/thread-self/ns/net")
         assert ident is not None
         assert why == ""
