@@ -35,7 +35,7 @@ from nsexplorer.ports import (
     TerminalInfo,
 )
 from nsexplorer.textsafe import visible
-from nsexplorer.ui import paste, roles
+from nsexplorer.ui import input_parser, roles
 from nsexplorer.ui.collecting import CollectingApp
 from nsexplorer.ui.contrast import Legible
 from nsexplorer.ui.incident import IncidentTools
@@ -125,7 +125,7 @@ class NsxApp(CollectingApp):
         self._data_shown = False
         self._wire: Wire | None = None if os.environ.get("NSX_WIRE") == "full" else Wire()
         self.console.push_theme(roles.console_theme(None))  # until the screen has its CSS
-        paste.install()  # a pasted ESC stays in the paste (see ui/paste.py)
+        input_parser.install()  # pasted ESCs, escape then a key (ui/input_parser.py)
         self._typeahead = TypeAhead(
             self._top_screen, self.on_event, self.set_timer, self._keys_dropped
         )

@@ -1,4 +1,4 @@
-"""A bracketed paste keeps its ESC characters, in order (ui/paste.py): Textual's own
+"""A bracketed paste keeps its ESC characters, in order (ui/input_parser.py): Textual's own
 parser turned the text after a pasted ESC into keys sent before the paste."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual import events
 from textual._xterm_parser import XTermParser
 
-from nsexplorer.ui.paste import InputParser
+from nsexplorer.ui.input_parser import InputParser
 
 
 def tokens(parser: XTermParser, *reads: str) -> list[tuple[str, str]]:
