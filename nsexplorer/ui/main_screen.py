@@ -424,8 +424,7 @@ class MainScreen(IncidentScreen):
     def _draw_main(self) -> None:
         ns = self.selected_ns
         why = self.nothing_selected_why() if ns is None else ""
-        title, label_length = render.ns_title_or_none(ns, why)
-        self.query_one("#title", Line).show(title, shrink_first=label_length)
+        self._set("title", render.ns_title_or_none(ns, why))
         if ns is None:
             self._draw_nothing()
             return

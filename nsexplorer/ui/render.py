@@ -581,12 +581,11 @@ def rate_text(rate: float | None) -> Text:
     return plain(f"{human_bytes(rate)}/s", "bold" if rate > 0 else "dim")
 
 
-def ns_title_or_none(ns: NetNamespace | None, why: str) -> tuple[Text, int]:
-    """The title line, and how many characters at its start (the label) give way first
-    when it does not fit; when nothing is selected, says so and why."""
+def ns_title_or_none(ns: NetNamespace | None, why: str) -> Text:
+    """The title line; when nothing is selected, says so and why."""
     if ns is None:
-        return plain(f"nothing selected: {why}", "bold italic"), 0
-    return ns_title(ns), len(visible(ns_label(ns)))
+        return plain(f"nothing selected: {why}", "bold italic")
+    return ns_title(ns)
 
 
 def target_text(ns: NetNamespace) -> Text:

@@ -108,27 +108,3 @@ async def test_a_refresh_that_changes_the_way_in_changes_what_c_copies(
         await settle(pilot)
         out = app.query_one(OutputPane).transcript
         assert out[len(out) - 1] == f"$ {app.main.current_command}"
-
-
-async def test_a_long_label_gives_way_to_the_inode_in_the_header(make_app: AppFactory) -> None:
-    """QA: at 80x24 a long label pushed `netns N` off the header (the prompts kept it)."""
-    from uifixtures import LAB_A
-
-    long = "nsxqa-a-very-long-name-that-will-need-an-ellipsis-somewhere-0123456789"
-    snap = lab_snapshot()
-    snap = replace(
-        snap,
-        namespaces=tuple(
-            replace(n, label=long, names=(long,)) if n.inode == LAB_A else n
-            for n in snap.namespaces
-        ),
-    )
-    app = make_app(source=FakeSource(snap))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        app.goto(LAB_A)
-        await settle(pilot)
-        title = widget_text(app.query_one("#title"))
-        assert f"netns {LAB_A}" in title, title
-        assert "nsxqa-a-ver" in title and "…" in title.split(f"netns {LAB_A}")[0], title
-        assert title.rstrip().endswith(("error", "errors", "warning", "warnings")), title

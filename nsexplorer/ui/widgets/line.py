@@ -17,14 +17,10 @@ class Line(Widget):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._shrink_first = 0
 
-    def show(self, text: Text, shrink_first: int = 0) -> None:
-        """Show ``text`` on one line, cut with an ellipsis; the same again is a no-op.
-        ``shrink_first``: how many characters at its start give way first when it does
-        not fit (the header's label, so that the inode after it stays in view)."""
+    def show(self, text: Text) -> None:
+        """Show ``text`` on one line, cut with an ellipsis; the same again is a no-op."""
         shown = _one_line(text)
-        self._shrink_first = shrink_first
         if shown.plain != self.text.plain or shown.spans != self.text.spans:
             self.text = shown
 
@@ -35,11 +31,11 @@ class Line(Widget):
             self.tail = shown
 
     def render(self) -> Text:
+        shown = self.text.copy()
         width = self.size.width
         tail = self.tail
-        room = width - tail.cell_len - 1 if tail.cell_len and width > tail.cell_len + 4 else width
-        shown = _shrunk(self.text, self._shrink_first, room)
         if tail.cell_len and width > tail.cell_len + 4:
+            room = width - tail.cell_len - 1
             if shown.cell_len > room:
                 shown.truncate(room, overflow="ellipsis")
             shown.append(" " * (width - shown.cell_len - tail.cell_len))
@@ -56,20 +52,3 @@ def _one_line(text: Text) -> Text:
     shown.overflow = "ellipsis"
     shown.end = ""
     return shown
-
-
-SHRUNK_HEAD_MIN = 12  # cells a shrunk head keeps (with its ellipsis)
-
-
-def _shrunk(text: Text, head: int, room: int) -> Text:
-    """``text`` with its first ``head`` characters cut (ellipsis) as far as it takes to
-    fit ``room`` cells, down to SHRUNK_HEAD_MIN; the rest as it is."""
-    over = text.cell_len - room
-    if head <= 0 or over <= 0 or room <= 0:
-        return text.copy()
-    first, rest = text[:head], text[head:]
-    keep = max(SHRUNK_HEAD_MIN, first.cell_len - over)
-    if keep >= first.cell_len:
-        return text.copy()
-    first.truncate(keep, overflow="ellipsis")
-    return Text.assemble(first, rest, no_wrap=True, overflow="ellipsis", end="")
