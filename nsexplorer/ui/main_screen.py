@@ -274,7 +274,8 @@ class MainScreen(IncidentScreen):
 
     def _show_sidebar(self, *, best: bool = False) -> None:
         """List what the filter finds. After a filter change the best match is
-        highlighted; otherwise the selection stays where it is if still listed."""
+        highlighted; otherwise the selection stays where it is if still listed, else
+        the best match is."""
         namespaces = self.nsx.inventory.namespaces
         if self._query:
             # the one matcher (as the palette, and TARGET on the command line); best first
@@ -287,7 +288,10 @@ class MainScreen(IncidentScreen):
                 why[kept] = "names changed: kept until the filter changes"
             shown, reasons = [ns for ns in namespaces if ns.inode in why], why
             keep = self.selected
-            if best and matches:  # of the equally best, the one listed first
+            # After a filter change, or when the selection is not (or no longer) among
+            # the matches (the filter was typed before the namespaces were read): the
+            # best match, of the equally best the one listed first.
+            if matches and (best or keep not in why):
                 top = {m.inode for m in matches if strength(m) == strength(matches[0])}
                 keep = next(ns.inode for ns in display_order(shown) if ns.inode in top)
         else:
