@@ -17,7 +17,9 @@ so it is the same under C, POSIX, C.UTF-8 and en_US.UTF-8.
 Escapes: a raw byte kept by ``surrogateescape`` is ``\\xNN`` of that byte; other code
 points up to U+00FF are ``\\xNN``, up to U+FFFF ``\\uNNNN``, beyond ``\\UNNNNNNNN``. A
 literal backslash stays as is: the output is for eyes, not for round trips (the JSON
-snapshot keeps the exact bytes).
+snapshot keeps the exact bytes). Where the reader must tell an escape from the same
+characters typed literally (a name ``a\\x1b`` beside one holding a real ESC), the TUI
+shows the escapes apart (:func:`visible_runs`, in reverse video, as ``less`` does).
 """
 
 from __future__ import annotations
@@ -51,6 +53,29 @@ def visible(text: str) -> str:
     if text.isprintable():  # the common case, at C speed
         return text
     return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+
+
+def visible_runs(text: str) -> list[tuple[str, bool]]:
+    """``visible(text)`` cut into runs, each with True when it is escapes (the joined
+    runs are ``visible(text)``); a printable ``text`` is one run, [] when empty."""
+    if text.isprintable():
+        return [(text, False)] if text else []
+    runs: list[tuple[str, bool]] = []
+    start = 0
+    for i, ch in enumerate(text):
+        if ch.isprintable():
+            continue
+        if start < i:
+            runs.append((text[start:i], False))
+        shown = _escape(ch)
+        if runs and runs[-1][1] and start == i:
+            runs[-1] = (runs[-1][0] + shown, True)  # one run for escapes side by side
+        else:
+            runs.append((shown, True))
+        start = i + 1
+    if start < len(text):
+        runs.append((text[start:], False))
+    return runs
 
 
 def counted(n: int, noun: str) -> str:

@@ -37,6 +37,10 @@ READ_ONLY_MESSAGE = "read-only mode (--read-only): {what} refused; nothing ran"
 REPLAY_MESSAGE = "replaying a saved snapshot: {what} not possible; nothing ran"
 NOTHING_SELECTED = "nothing is selected ({why}): nothing ran"
 HISTORY_LIMIT = 100
+SHELL_EXTRAS = (
+    "(interactive shell; nsexplorer adds a banner, NSX_NETNS, NSX_NETNS_LABEL and the label"
+    " in the prompt)"
+)
 NETNS_DIR = "/var/run/netns"
 
 
@@ -353,7 +357,8 @@ class ActingScreen(Screen[None]):
         out = self.output_pane()
         label = ns_label(ns)
         out.begin(label, ns.inode, time.strftime("%H:%M:%S"), shell.command, "sh")
-        out.add(render.plain("(interactive shell)", "dim"))
+        # "runs as" enters the same namespace; what the shell gets on top is said here
+        out.add(render.plain(SHELL_EXTRAS, "dim"))
         try:
             with self.app.suspend():
                 status = spawn(shell, netns_inode=ns.inode, label=label)

@@ -428,7 +428,8 @@ class MainScreen(IncidentScreen):
     def _draw_main(self) -> None:
         ns = self.selected_ns
         why = self.nothing_selected_why() if ns is None else ""
-        self._set("title", render.ns_title_or_none(ns, why))
+        head, keep = render.title_lengths(ns) if ns is not None else (0, 0)
+        self.query_one("#title", Line).show(render.ns_title_or_none(ns, why), head, keep)
         if ns is None:
             self._draw_nothing()
             return

@@ -32,7 +32,7 @@ from nsexplorer.model import (
     primary_container,
     table_name,
 )
-from nsexplorer.textsafe import counted, visible
+from nsexplorer.textsafe import counted, visible, visible_runs
 from nsexplorer.ui.roles import (
     ALERT,
     BAD,
@@ -62,11 +62,21 @@ GROUP_TITLES: dict[Group, str] = {
 STATE_STYLES = {"up": GOOD, "down": BAD, "lowerlayerdown": BAD, "unknown": WARN}
 
 
+ESCAPED = "reverse"  # an escape, told apart from the same characters typed (as less does)
+
+
 def safe(s: str | None, style: str = "") -> Text:
-    """Untrusted text, control characters escaped, never parsed as markup. The style
-    covers this text only (a span, not the base style, which text appended later would
-    inherit: a bold "Run in " made the whole prompt title bold)."""
-    return _styled(Text(visible(s or ""), no_wrap=False, end=""), style)
+    """Untrusted text, control characters escaped (in reverse video: a name holding a
+    real ESC and one spelled ``\\x1b`` must not look alike), never parsed as markup. The
+    style covers this text only (a span, not the base style, which text appended later
+    would inherit: a bold "Run in " made the whole prompt title bold)."""
+    s = s or ""
+    if s.isprintable():  # the common case: one plain run
+        return _styled(Text(s, no_wrap=False, end=""), style)
+    text = Text(no_wrap=False, end="")
+    for run, escaped in visible_runs(s):
+        text.append(run, ESCAPED if escaped else None)
+    return _styled(text, style)
 
 
 def plain(s: str, style: str = "") -> Text:
@@ -135,18 +145,26 @@ def ns_sidebar_text(ns: NetNamespace, reason: str = "") -> Text:
 
 
 def ns_title(ns: NetNamespace) -> Text:
-    """The one-line title above the main panes."""
-    parts = [safe(ns_label(ns), "bold")]
+    """The one-line title above the main panes: what tells the namespace apart first
+    (label, inode, gone), so that a narrow terminal cuts the image and group, not them."""
+    parts = [safe(ns_label(ns), "bold"), plain(f"netns {ns.inode}", "dim")]
+    if ns.gone:
+        parts.append(plain("GONE", BAD))
     c = None if ns.is_host else primary_container(ns)
     if c is not None:
         parts.append(container_text(c, with_name=False))
-    parts.append(plain(f"netns {ns.inode}", "dim"))
     parts.append(plain(f"[{group_of(ns).value}]", "dim"))
-    if ns.gone:
-        parts.append(plain("GONE", BAD))
-    elif not ns.detailed:
+    if not ns.gone and not ns.detailed:
         parts.append(plain("(reading…)", "dim italic"))
     return join(parts, "  ")
+
+
+def title_lengths(ns: NetNamespace) -> tuple[int, int]:
+    """How many characters of ns_title(ns) its label takes, and how many the label,
+    the inode and the gone mark take: the part a narrow header must keep in view."""
+    label = len(visible(ns_label(ns)))
+    keep = label + len(f"  netns {ns.inode}") + (len("  GONE") if ns.gone else 0)
+    return label, keep
 
 
 def group_text(group: Group, count: int) -> Text:

@@ -26,6 +26,7 @@ from uifixtures import (
 from nsexplorer.errors import NamespaceGone, NsxError
 from nsexplorer.model import NetNamespace, Snapshot
 from nsexplorer.ports import PreparedShell
+from nsexplorer.ui.acting import SHELL_EXTRAS
 from nsexplorer.ui.help import key_rows
 from nsexplorer.ui.main_screen import MainScreen
 from nsexplorer.ui.widgets.output import OutputPane
@@ -475,6 +476,8 @@ async def test_shell_without_a_real_terminal_is_refused_cleanly(make_app: AppFac
         await settle(pilot)
         assert spawned == []  # run_test cannot hand the terminal over
         assert "cannot be handed over" in output_text(app)
+        # the entry says what the shell gets beyond its "runs as" command
+        assert SHELL_EXTRAS in output_text(app).replace("\n", "")
         assert app.is_running
         assert (runner.prepared, runner.released) == (1, 1)  # its descriptors closed
 

@@ -108,3 +108,41 @@ async def test_a_refresh_that_changes_the_way_in_changes_what_c_copies(
         await settle(pilot)
         out = app.query_one(OutputPane).transcript
         assert out[len(out) - 1] == f"$ {app.main.current_command}"
+
+
+async def test_a_long_label_gives_way_to_the_inode_in_the_header(make_app: AppFactory) -> None:
+    """QA: at 80x24 `netns N` was off the header: it came after a container's image and
+    network mode, and after a long label. It now comes right after the label (the image,
+    mode and group are cut first), and a label too long for both is cut only as far as
+    it takes (keeping HEAD_MIN cells, enough to tell names apart)."""
+    from uifixtures import LAB_A
+
+    from nsexplorer.ui.widgets.line import HEAD_MIN
+
+    long = "nsxqa-a-very-long-name-that-will-need-an-ellipsis-somewhere-0123456789"
+    snap = lab_snapshot()
+    snap = replace(
+        snap,
+        namespaces=tuple(
+            replace(n, label=long, names=(long,)) if n.inode == LAB_A else n
+            for n in snap.namespaces
+        ),
+    )
+    app = make_app(source=FakeSource(snap))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.goto(WEB)
+        await settle(pilot)
+        title = widget_text(app.query_one("#title")).strip()
+        assert title.startswith(f"nsxlab-web  netns {WEB}  "), title
+        assert "[container]" not in title and "p: " in title, title
+    app = make_app(source=FakeSource(snap))
+    async with app.run_test(size=(100, 24)) as pilot:
+        await settle(pilot)
+        app.goto(LAB_A)
+        await settle(pilot)
+        title = widget_text(app.query_one("#title")).strip()
+        assert f"  netns {LAB_A}…" in title, title
+        head = title.split(f"  netns {LAB_A}")[0]
+        assert head.endswith("…") and long.startswith(head[:-1]), title
+        assert HEAD_MIN <= len(head) < len(long), title

@@ -15,7 +15,17 @@ from helpers import settle
 from textual import events
 from textual.strip import Strip
 from textual.widgets import Input
-from uifixtures import HOSTILE, LAB_A, PROC, WEB, AppFactory, FakeRunner, hostile_snapshot
+from uifixtures import (
+    HOSTILE,
+    LAB_A,
+    LAB_B,
+    PROC,
+    WEB,
+    AppFactory,
+    FakeRunner,
+    hostile_snapshot,
+    lab_snapshot,
+)
 
 from nsexplorer.model import Snapshot
 from nsexplorer.ui.app import NsxApp
@@ -304,3 +314,32 @@ async def test_replay_status_line_escapes_the_file_name(make_app: AppFactory) ->
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert "replay snap\\x1b]2;r\\x07\\xff" in assert_all_printable(app)
+
+
+async def test_a_real_escape_does_not_look_like_its_spelling(make_app: AppFactory) -> None:
+    """One namespace is named with a real ESC, another with the four characters
+    ``\\x1b``: both read ``nsxh-a\\x1bb``, so the escape is drawn in reverse video (as
+    less does) and the spelling is not, in the sidebar and in the header."""
+    real, spelled = "nsxh-a\x1bb", "nsxh-a\\x1bb"
+    named = {LAB_A: real, LAB_B: spelled}
+    snap = lab_snapshot()
+    snap = replace(
+        snap,
+        namespaces=tuple(
+            replace(n, names=(named[n.inode],), label=named[n.inode]) if n.inode in named else n
+            for n in snap.namespaces
+        ),
+    )
+    app = make_app(snap, runner=FakeRunner())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for inode in (LAB_A, LAB_B):
+            app.goto(inode)
+            await settle(pilot)
+            segs = [seg for strip in strips_of(app) for seg in strip]
+            escapes = [s for s in segs if s.text == "\\x1b" and s.style and s.style.reverse]
+            spelled_out = [s for s in segs if spelled in s.text and not s.style.reverse]
+            # the real one: its sidebar row, and the header when selected; the spelled
+            # one: its row, and the header when selected, never reversed
+            assert len(escapes) == (2 if inode == LAB_A else 1), segs
+            assert len(spelled_out) == (1 if inode == LAB_A else 2), segs

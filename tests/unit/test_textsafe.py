@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import unicodedata
 
 import pytest
 
 from nsexplorer import shellquote as quoting
-from nsexplorer.textsafe import is_visible, visible
+from nsexplorer.textsafe import is_visible, visible, visible_runs
 
 # Everything a terminal could act on, or that looks like something it is not.
 ESCAPED = {
@@ -85,3 +86,28 @@ def test_shell_quoting_escapes_exactly_what_visible_escapes(word: str) -> None:
     quoted = quoting.quote(word)
     assert quoted.startswith("$'") == (not is_visible(word))
     assert is_visible(quoted)
+
+
+ODD = [*ESCAPED, os.fsdecode(b"n\xff\xfe"), "plain", "", "\x1b", "a\\x1b"]
+
+
+@pytest.mark.parametrize("raw", ODD)
+def test_the_runs_are_visible_cut_where_escapes_begin_and_end(raw: str) -> None:
+    """The TUI shows escapes apart from text; the runs must add up to visible() exactly,
+    alternate (escapes side by side are one run) and mark as escapes exactly the
+    escaped characters."""
+    runs = visible_runs(raw)
+    assert "".join(run for run, _ in runs) == visible(raw)
+    assert all(run for run, _ in runs)
+    assert all(a[1] != b[1] for a, b in itertools.pairwise(runs))
+    plain_chars = "".join(run for run, escaped in runs if not escaped)
+    assert plain_chars == "".join(ch for ch in raw if ch.isprintable())
+
+
+def test_a_real_escape_and_its_spelling_give_different_runs() -> None:
+    """A name holding ESC and one spelled with a backslash show the same characters;
+    only the runs tell them apart."""
+    real, spelled = visible_runs("a\x1bb"), visible_runs("a\\x1bb")
+    assert visible("a\x1bb") == visible("a\\x1bb")
+    assert real == [("a", False), ("\\x1b", True), ("b", False)]
+    assert spelled == [("a\\x1bb", False)]

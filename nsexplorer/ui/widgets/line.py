@@ -17,10 +17,17 @@ class Line(Widget):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self._head = self._keep = 0
 
-    def show(self, text: Text) -> None:
-        """Show ``text`` on one line, cut with an ellipsis; the same again is a no-op."""
+    def show(self, text: Text, head: int = 0, keep: int = 0) -> None:
+        """Show ``text`` on one line, cut with an ellipsis at the end; the same again is
+        a no-op. When its first ``keep`` characters do not fit, its first ``head``
+        characters give way (down to HEAD_MIN cells) so that the rest of them stays in
+        view: the header's label gives way to the inode after it."""
         shown = _one_line(text)
+        if (head, keep) != (self._head, self._keep):
+            self._head, self._keep = head, keep
+            self.refresh()
         if shown.plain != self.text.plain or shown.spans != self.text.spans:
             self.text = shown
 
@@ -31,11 +38,12 @@ class Line(Widget):
             self.tail = shown
 
     def render(self) -> Text:
-        shown = self.text.copy()
         width = self.size.width
         tail = self.tail
-        if tail.cell_len and width > tail.cell_len + 4:
-            room = width - tail.cell_len - 1
+        with_tail = bool(tail.cell_len) and width > tail.cell_len + 4
+        room = width - tail.cell_len - 1 if with_tail else width
+        shown = _head_cut(self.text, self._head, self._keep, room)
+        if with_tail:
             if shown.cell_len > room:
                 shown.truncate(room, overflow="ellipsis")
             shown.append(" " * (width - shown.cell_len - tail.cell_len))
@@ -44,6 +52,25 @@ class Line(Widget):
         if width > 0 and shown.cell_len > width:
             shown.truncate(width, overflow="ellipsis")
         return shown
+
+
+HEAD_MIN = 24  # cells a cut head keeps (with its ellipsis): enough to tell names apart
+
+
+def _head_cut(text: Text, head: int, keep: int, room: int) -> Text:
+    """A copy of ``text`` whose first ``head`` characters are cut (ellipsis) as far as it
+    takes for its first ``keep`` characters to fit ``room`` cells, to HEAD_MIN at most."""
+    over = text[:keep].cell_len - room
+    if len(text) > keep:
+        over += 1  # the ellipsis that cuts what follows takes a cell too
+    if head <= 0 or over <= 0:
+        return text.copy()
+    first = text[:head]
+    cells = max(HEAD_MIN, first.cell_len - over)
+    if cells >= first.cell_len:
+        return text.copy()
+    first.truncate(cells, overflow="ellipsis")
+    return Text.assemble(first, text[head:], no_wrap=True, overflow="ellipsis", end="")
 
 
 def _one_line(text: Text) -> Text:
