@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import errno
 import os
 import shutil
 import signal
@@ -302,7 +301,9 @@ class NamespaceRunner:
                 announce(quoting.join(shown), None if seed is None else quoting.join(seed))
             facts = way.audit_facts(cmd)
             try:
-                status = exit_status_of(call_in_foreground(way.argv(cmd), way.pass_fds))
+                status = exit_status_of(
+                    call_in_foreground(way.argv(cmd), way.pass_fds, interactive=not given)
+                )
             except OSError as err:
                 self._log("exec", ns, cmd, shown, None, error=str(err), **facts)
                 raise ActionFailed(
@@ -368,11 +369,15 @@ def _discard_empty_pcap(outcome: capture.CaptureOutcome, fd: int) -> capture.Cap
     return dataclasses.replace(outcome, error=outcome.error or why + kept)
 
 
-END_GRACE = 3.0  # seconds a foreground command has to end after a hangup, then SIGKILL
+END_GRACE = 3.0  # seconds a foreground command has to end after our end, then SIGKILL
 
 
 def call_in_foreground(
-    argv: Sequence[str], pass_fds: Sequence[int] = (), env: Mapping[str, str] | None = None
+    argv: Sequence[str],
+    pass_fds: Sequence[int] = (),
+    env: Mapping[str, str] | None = None,
+    *,
+    interactive: bool = False,
 ) -> int:
     """Run with the terminal; ctrl-c belongs to the command, not to us.
 
@@ -381,8 +386,10 @@ def call_in_foreground(
     is reaped loses its exit status (Popen then reports 0). So, while it runs, SIGINT
     and SIGQUIT only interrupt our wait, which resumes; the command decides. A caught
     signal is reset to the default in the child at exec, so the command is unaffected.
-    SIGTERM or SIGHUP to nsexplorer meanwhile hangs the command up (SIGKILL after
-    END_GRACE s), then takes its usual course once the command is reaped.
+    SIGTERM or SIGHUP to nsexplorer meanwhile goes on to the command (an
+    ``interactive`` one, a shell, is hung up instead: it ignores SIGTERM), SIGKILL
+    after END_GRACE s, then takes its usual course once the command is reaped. A
+    signal we were started ignoring (nohup) stays ignored, for the command too.
     """
     main = threading.current_thread() is threading.main_thread()
     saved: dict[signal.Signals, Any] = {}
@@ -391,22 +398,22 @@ def call_in_foreground(
     reaper = _Reaper()
 
     def end_command(signum: int, frame: object) -> None:
-        # Our own end was asked for: the command goes first (a hangup, as a closing
-        # terminal would send; an interactive shell ignores SIGTERM), then us.
+        # Our own end was asked for: the command goes first, then us.
         ending.append(signal.Signals(signum))
         if proc is not None and proc.returncode is None:
-            reaper.hang_up(proc.pid)
+            reaper.end(proc, signal.SIGHUP if interactive else ending[0])
 
     if main:
         for sig in (signal.SIGINT, signal.SIGQUIT):
             saved[sig] = signal.signal(sig, _ignore_while_waiting)
         for sig in (signal.SIGTERM, signal.SIGHUP):
-            saved[sig] = signal.signal(sig, end_command)
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                saved[sig] = signal.signal(sig, end_command)
     try:
         sessionguard.watch_group()  # what it forks in our process group ends with us
         with children.popen(argv, pass_fds=tuple(pass_fds), env=env) as proc:
             if ending:  # asked for before the command was there
-                reaper.hang_up(proc.pid)
+                reaper.end(proc, signal.SIGHUP if interactive else ending[0])
             return proc.wait()
     finally:
         reaper.close()
@@ -417,26 +424,25 @@ def call_in_foreground(
 
 
 class _Reaper:
-    """Hangs a foreground command up, and kills it END_GRACE s later if it is still
-    there (from a timer: the main thread stays in its wait). Through a pidfd taken
-    before the command is reaped, so a reused pid is never signalled."""
+    """Passes our end on to a foreground command, and kills it END_GRACE s later if it
+    is still there (from a timer: the main thread stays in its wait). Through a pidfd
+    taken before the command is reaped, so a reused pid is never signalled; without one
+    (kernel < 5.3, no descriptor left) through Popen, which signals only an unreaped
+    child."""
 
     def __init__(self) -> None:
         self._pidfd: int | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self._timer: threading.Timer | None = None
 
-    def hang_up(self, pid: int) -> None:
-        if self._pidfd is not None:
+    def end(self, proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+        if self._proc is not None:
             return
-        try:
-            self._pidfd = os.pidfd_open(pid)
-        except OSError as err:
-            if err.errno == errno.ENOSYS:  # kernel < 5.3: a hangup only, no grace
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGHUP)  # not reaped yet: still our child
-            return
-        self._send(signal.SIGHUP)
-        self._send(signal.SIGCONT)  # a stopped command would never see the hangup
+        self._proc = proc
+        with contextlib.suppress(OSError):
+            self._pidfd = os.pidfd_open(proc.pid)
+        self._send(sig)
+        self._send(signal.SIGCONT)  # a stopped command would never see it
         self._timer = threading.Timer(END_GRACE, self._send, (signal.SIGKILL,))
         self._timer.daemon = True
         self._timer.start()
@@ -445,6 +451,8 @@ class _Reaper:
         with contextlib.suppress(OSError):  # ended meanwhile, or the fd closed
             if self._pidfd is not None:
                 signal.pidfd_send_signal(self._pidfd, sig)
+            elif self._proc is not None:
+                self._proc.send_signal(sig)  # a no-op once it was reaped
 
     def close(self) -> None:
         if self._timer is not None:
@@ -453,6 +461,7 @@ class _Reaper:
         if self._pidfd is not None:
             os.close(self._pidfd)
             self._pidfd = None
+        self._proc = None
 
 
 def _ignore_while_waiting(signum: int, frame: object) -> None:

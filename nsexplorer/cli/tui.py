@@ -38,32 +38,48 @@ def spawn_shell(shell: PreparedShell, *, netns_inode: int, label: str) -> int:
     kill) nsexplorer."""
     from nsexplorer.actions.runner import call_in_foreground
 
-    shown = visible(label)  # as the UI shows it; bash's prompt reads it from there
+    shown = _env_safe(visible(label))  # as the UI shows it; bash's prompt reads it
     env = dict(os.environ, NSX_NETNS=str(netns_inode), NSX_NETNS_LABEL=shown)
     full = list(shell.argv)
     program = os.path.basename(full[-1]) if full else ""
     rcfile = None
-    if program == "bash":
-        rcfile = _bash_rcfile()
-        full += ["--rcfile", rcfile]
-    elif program in ("sh", "dash", "ash", "ksh", "mksh"):
-        # the label inside PS1 itself, where sh would expand $ ` \\
-        safe = prompt_safe(label)
-        env["PS1"] = f"[nsx {safe}] # " if os.geteuid() == 0 else f"[nsx {safe}] $ "
-    print(
-        f"\nnsexplorer: a shell in netns {netns_inode} ({shown}); `exit` returns to "
-        "nsexplorer. $NSX_NETNS and $NSX_NETNS_LABEL name it.\n",
-        flush=True,
-    )
     try:
-        return call_in_foreground(full, shell.pass_fds, env=env)
+        if program == "bash":
+            rcfile = _bash_rcfile()
+            full += ["--rcfile", rcfile]
+        elif program in ("sh", "dash", "ash", "ksh", "mksh"):
+            # the label inside PS1 itself, where sh would expand $ ` \\
+            safe = _env_safe(prompt_safe(label))
+            env["PS1"] = f"[nsx {safe}] # " if os.geteuid() == 0 else f"[nsx {safe}] $ "
+        _say(
+            f"\nnsexplorer: a shell in netns {netns_inode} ({shown}); `exit` returns to "
+            "nsexplorer. $NSX_NETNS and $NSX_NETNS_LABEL name it.\n"
+        )
+        return call_in_foreground(full, shell.pass_fds, env=env, interactive=True)
     except OSError as err:
-        print(f"nsexplorer: could not start {visible(full[0])}: {err.strerror}")
+        _say(f"nsexplorer: could not start {visible(full[0])}: {err.strerror}")
         return 127
     finally:
         if rcfile is not None:
             with contextlib.suppress(OSError):
                 os.unlink(rcfile)
+
+
+def _say(text: str) -> None:
+    """A line on the terminal whatever its encoding (LC_ALL=C, PYTHONUTF8=0: ASCII):
+    what it cannot show is written as an escape instead of raising."""
+    encoding = sys.stdout.encoding or "utf-8"
+    print(text.encode(encoding, "backslashreplace").decode(encoding), flush=True)
+
+
+def _env_safe(text: str) -> str:
+    """``text`` as an environment value can hold it: under an ASCII file system
+    encoding, what it cannot encode written as escapes (Popen would raise)."""
+    try:
+        os.fsencode(text)
+    except UnicodeEncodeError:
+        return text.encode("ascii", "backslashreplace").decode("ascii")
+    return text
 
 
 def prompt_safe(label: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,38 @@ def test_a_hostile_label_is_shown_not_run(tmp_path: Path) -> None:
         os.unlink(rcfile)
     assert not marker.exists()
     assert f"[nsx {label}] " in done.stderr, done.stderr  # the prompt, on stderr
+
+
+SPAWN = """
+import sys
+from nsexplorer.cli.tui import spawn_shell
+from nsexplorer.ports import PreparedShell
+shell = PreparedShell(argv=(sys.argv[1],), command="sh", pass_fds=(), release=lambda: None)
+print("status", spawn_shell(shell, netns_inode=4026531840, label="nsxh-caf\\u00e9"))
+"""
+
+
+@pytest.mark.parametrize("program", ["sh", "bash"])
+def test_a_non_ascii_label_under_an_ascii_locale(program: str, tmp_path: Path) -> None:
+    """PYTHONUTF8=0 LC_ALL=C: stdout and the file system encoding are ASCII. A label with
+    an é (a container's name, from Docker's JSON) used to raise UnicodeEncodeError from
+    the banner, which ended the app, and left the bash rcfile behind."""
+    if shutil.which(program) is None:
+        pytest.skip(f"{program} is not installed")
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "TMPDIR": str(tmp_path),
+        "PYTHONUTF8": "0",
+        "LC_ALL": "C",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", SPAWN, program],
+        input='echo "label=$NSX_NETNS_LABEL"\nexit 7\n', env=env, capture_output=True,
+        text=True, errors="backslashreplace", timeout=30, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "a shell in netns 4026531840 (nsxh-caf\\xe9)" in done.stdout, done.stdout
+    assert "label=nsxh-caf\\xe9" in done.stdout, done.stdout
+    assert "status 7" in done.stdout, done.stdout
+    assert not list(tmp_path.glob("nsx-bashrc-*")), "the rcfile was left behind"
