@@ -66,6 +66,9 @@ class ActingScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.current_command = ""
+        # The selection's own command (a shell there) as last computed: the bar shows it
+        # unless an action put its own equivalent there since.
+        self._shell_command = ""
         self.all_namespaces = False
         self._cmd_history: list[str] = []
         self.runs: dict[int, Run] = {}
@@ -375,9 +378,23 @@ class ActingScreen(Screen[None]):
         self.update_cmdbar()
         self.app.refresh(layout=True)
 
+    def show_shell_command(self) -> None:
+        """The bar shows the selection's own command (a shell there), computed now."""
+        self.current_command = self._shell_command = self.shell_equivalent(self.selected_ns)
+
+    def refresh_shell_command(self) -> None:
+        """The selected row came again from a refresh, and can need another command now
+        (its name went to another namespace, it is gone): `c` must never copy one that
+        enters another namespace. An action's own command stays only while the way in
+        it was written for is still the way in."""
+        fresh = self.shell_equivalent(self.selected_ns)
+        if self.current_command == self._shell_command or fresh != self._shell_command:
+            self.current_command = fresh
+        self._shell_command = fresh
+
     def action_toggle_all_namespaces(self) -> None:
         self.all_namespaces = not self.all_namespaces
-        self.current_command = self.shell_equivalent(self.selected_ns)
+        self.show_shell_command()
         state = "on: mount, uts, ipc, pid and net" if self.all_namespaces else "off: net only"
         self.nsx.notify(f"enter all namespaces {state}")
         self.update_cmdbar()

@@ -125,9 +125,6 @@ class MainScreen(IncidentScreen):
         self._sidebar_width: int | None = None
         self._counter_timer: object = None
         self._burst_timer: Timer | None = None
-        # The selection's own command (a shell there) as last computed: the bar shows it
-        # unless an action put its own equivalent there since.
-        self._shell_command = ""
         self._inside_stale = False  # a full read came in: read Inside again when shown
 
     # --- layout ---------------------------------------------------------------------
@@ -303,8 +300,7 @@ class MainScreen(IncidentScreen):
         self.selected = inode if self.nsx.inventory.get(inode) is not None else None
 
     def watch_selected(self, old: int | None, new: int | None) -> None:
-        ns = self.selected_ns
-        self.current_command = self._shell_command = self.shell_equivalent(ns)
+        self.show_shell_command()
         self._dirty = set(PANE_IDS)
         if self.nsx.keys_in_burst():
             # Keys arriving faster than a person types (auto-repeat, a paste, a laggy
@@ -357,12 +353,7 @@ class MainScreen(IncidentScreen):
         if self.selected == previous:
             self._dirty = set(PANE_IDS)
             self._draw_main()
-            # The same row can need another command now (its name went, it is gone):
-            # `c` must never copy one that enters another namespace.
-            fresh = self.shell_equivalent(self.selected_ns)
-            if self.current_command == self._shell_command:
-                self.current_command = fresh
-            self._shell_command = fresh
+            self.refresh_shell_command()
         self.update_cmdbar()
 
     def _show_problems(self) -> None:

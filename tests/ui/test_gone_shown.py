@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+import pytest
 from helpers import settle, widget_text
 from uifixtures import WEB, AppFactory, FakeSource, FakeWatcher, lab_snapshot
 
@@ -146,3 +147,54 @@ async def test_a_long_label_gives_way_to_the_inode_in_the_header(make_app: AppFa
         head = title.split(f"  netns {LAB_A}")[0]
         assert head.endswith("…") and long.startswith(head[:-1]), title
         assert HEAD_MIN <= len(head) < len(long), title
+
+
+@pytest.mark.parametrize("before", ["x", "a"], ids=["after x", "after a"])
+async def test_the_way_in_changed_after_an_action(make_app: AppFactory, before: str) -> None:
+    """Review: after `x CMD` the bar held CMD's equivalent, and after `a` (all
+    namespaces) the bar's shell command was not the one a refresh compares with; either
+    way a refresh that changed the way in (another holder pid, another path) left the
+    old command, and `c` copied `nsenter -t <old pid> -a sh` or the old path."""
+    source, watcher = FakeSource(lab_snapshot()), FakeWatcher()
+    app = make_app(source=source, watcher=watcher, debounce=0.01, min_collect_gap=0)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        app.goto(WEB)
+        await settle(pilot)
+        await pilot.press(*(["x", *"ip addr", "enter"] if before == "x" else ["a"]))
+        await settle(pilot)
+        web = app.main.selected_ns
+        assert web is not None
+        stale = app.main.current_command
+        assert (web.access_path if before == "x" else f"-t {web.pids[0]} ") in stale, stale
+        moved = replace(web, pids=(77777, *web.pids[1:]), access_path="/proc/77777/ns/net")
+        full = source.snapshot
+        source.snapshot = replace(
+            full, namespaces=tuple(moved if n.inode == WEB else n for n in full.namespaces)
+        )
+        assert watcher.on_change is not None
+        watcher.on_change("host netlink")
+        await pilot.pause(0.1)
+        await settle(pilot)
+        assert app.selected == WEB
+        shown = app.main.current_command
+        assert shown == app.main.shell_equivalent(app.main.selected_ns) != stale, shown
+        assert web.access_path not in shown and f"-t {web.pids[0]} " not in shown, shown
+
+
+async def test_an_actions_command_stays_while_the_way_in_does(make_app: AppFactory) -> None:
+    source, watcher = FakeSource(lab_snapshot()), FakeWatcher()
+    app = make_app(source=source, watcher=watcher, debounce=0.01, min_collect_gap=0)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        app.goto(WEB)
+        await settle(pilot)
+        await pilot.press("x", *"ip addr", "enter")
+        await settle(pilot)
+        action = app.main.current_command
+        assert action.endswith(" ip addr"), action
+        assert watcher.on_change is not None
+        watcher.on_change("host netlink")
+        await pilot.pause(0.1)
+        await settle(pilot)
+        assert app.main.current_command == action
