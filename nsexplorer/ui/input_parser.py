@@ -10,7 +10,13 @@ turns them back in the Paste event, which the fields then show escaped (``\\x1b`
 Escape then a key in one read (a slow link batches them) is parsed as alt+KEY, and for
 a key with no alt form (``/``, digits) the Escape is simply lost: escape ``/`` kept the
 old filter and typed into it. nsexplorer binds no alt key, so an ESC followed by a
-character that starts no escape sequence is the Escape key, ended at once.
+character that starts no escape sequence is the Escape key, ended at once; except the
+pairs Textual reads as editing keys (alt+Backspace: delete a word; iTerm's Option+Left
+and Right: ESC b, ESC f; the console's ESC Tab), which a prompt needs.
+
+A paste's start marker split across two reads (a slow link) is found all the same: the
+end of each read outside a paste is remembered (never held back: a lone ESC at the end
+of a read must stay the Escape key).
 """
 
 from __future__ import annotations
@@ -19,14 +25,24 @@ import re
 from collections.abc import Iterable
 
 from textual import events
+from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
 from textual._xterm_parser import XTermParser
 from textual.message import Message
 
 PASTE_START = "\x1b[200~"
 PASTE_END = "\x1b[201~"
 STAND_IN = "\ufdd0"  # a Unicode noncharacter: never typed, never in a paste
+# ESC + a character Textual reads as a key of its own (ESC DEL = ctrl+w, ESC b = ctrl+left)
+_EDITING = "".join(
+    sorted(
+        seq[1]
+        for seq, keys in ANSI_SEQUENCES_KEYS.items()
+        if len(seq) == 2 and seq[0] == "\x1b" and isinstance(keys, tuple)
+    )
+)
 # ESC, then a character that introduces no sequence (CSI, SS3, DCS, OSC, ST, APC, PM, SOS)
-_LONE_ESC = re.compile("\x1b(?=[^\x1b\\[OP\\]\\\\_^X])")
+# and makes no editing key
+_LONE_ESC = re.compile(f"\x1b(?=[^{re.escape(_EDITING)}\\[OP\\]\\\\_^X])")
 
 
 class InputParser(XTermParser):
@@ -34,6 +50,7 @@ class InputParser(XTermParser):
         super().__init__(debug)
         self._in_paste = False
         self._tail = ""  # the start of what may be PASTE_END, split across reads
+        self._recent = ""  # the end of the last read outside a paste: PASTE_START's start?
 
     def feed(self, data: str) -> Iterable[Message]:
         if not data:  # end of input
@@ -59,11 +76,18 @@ class InputParser(XTermParser):
         self._tail = ""
         out: list[str] = []
         at = 0
+        recent, self._recent = self._recent, ""
+        split = (recent + data).find(PASTE_START) if recent and not self._in_paste else -1
+        if 0 <= split < len(recent):  # begun in the last read, already passed on
+            at = split + len(PASTE_START) - len(recent)
+            out.append(data[:at])
+            self._in_paste = True
         while at < len(data):
             if not self._in_paste:
                 start = data.find(PASTE_START, at)
                 if start < 0:
                     out.append(data[at:])
+                    self._recent = data[max(at, len(data) - len(PASTE_START) + 1) :]
                     break
                 out.append(data[at : start + len(PASTE_START)])
                 at, self._in_paste = start + len(PASTE_START), True

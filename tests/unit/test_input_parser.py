@@ -58,3 +58,22 @@ def test_escape_then_a_key_in_one_read_is_both_keys() -> None:
 def test_sequences_are_still_sequences() -> None:
     assert keys("\x1b[A", "\x1bOB", "\x1b[1;5C") == ["up", "down", "ctrl+right"]
     assert tokens(InputParser(), "\x1b[200~a\x1b/b\x1b[201~") == [("paste", "a\x1b/b")]
+
+
+def test_the_start_of_a_paste_split_across_reads() -> None:
+    """Review: the start marker cut by a read (a slow link) left the pasted ESC raw, and
+    it ended at once as the Escape key, which closed the prompt mid-paste."""
+    start = "\x1b[200~"
+    for cut in range(1, len(start)):
+        got = tokens(InputParser(), "ab" + start[:cut], start[cut:] + "x\x1bcd\x1b[201~z")
+        assert got == [("key", "a"), ("key", "b"), ("paste", "x\x1bcd"), ("key", "z")], cut
+
+
+def test_editing_keys_made_of_esc_and_a_character_stay_editing_keys() -> None:
+    """alt+Backspace (delete a word), iTerm's Option+Left/Right, the console's ESC Tab:
+    in the run prompt they must edit, not close it (review: the typed command was lost)."""
+    pairs = {"\x1b\x7f": "ctrl+w", "\x1bb": "ctrl+left", "\x1bf": "ctrl+right"}
+    pairs["\x1b\t"] = "shift+tab"
+    for data, key in pairs.items():
+        assert keys(data) == [key] == [k for _, k in tokens(XTermParser(), data)], data
+    assert keys("\x1b1") == ["escape", "1"]  # a pane's digit after Escape: still both
