@@ -18,7 +18,7 @@ from nsexplorer.actions.nsfs import OWN_NETNS, ns_id_of
 from nsexplorer.actions.output import DEFAULT_LIMIT
 from nsexplorer.actions.process import exit_status_of, run_captured
 from nsexplorer.errors import ActionFailed, NeedsRoot, ReadOnlyRefused
-from nsexplorer.kernel import children, sessionguard
+from nsexplorer.kernel import children, sessionguard, terminal
 from nsexplorer.model import NetNamespace, describe
 from nsexplorer.ports import CommandRunner, PreparedShell, RunResult
 
@@ -411,7 +411,10 @@ def call_in_foreground(
                 saved[sig] = signal.signal(sig, end_command)
     try:
         sessionguard.watch_group()  # what it forks in our process group ends with us
-        with children.popen(argv, pass_fds=tuple(pass_fds), env=env) as proc:
+        with (
+            terminal.kept_in_foreground(),
+            children.popen(argv, pass_fds=tuple(pass_fds), env=env) as proc,
+        ):
             if ending:  # asked for before the command was there
                 reaper.end(proc, signal.SIGHUP if interactive else ending[0])
             return proc.wait()

@@ -7,11 +7,16 @@ in for the app (its own SIGTERM handler, as Textual's)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pty
+import select
+import shutil
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -104,3 +109,45 @@ def test_a_hangup_ignored_from_the_start_stays_ignored() -> None:
             proc.kill()
             proc.wait()
     assert out.splitlines() == ["alive", "returned 0"], out
+
+
+TAKES_THE_TERMINAL = textwrap.dedent(
+    """
+    import os, termios
+    from nsexplorer.actions.runner import call_in_foreground
+    # an interactive shell takes the terminal for its own group, then dies of SIGKILL
+    status = call_in_foreground(["bash", "--norc", "--noprofile", "-i", "-c", "kill -9 $$"])
+    print("returned", status, "foreground", os.tcgetpgrp(0) == os.getpgrp(), flush=True)
+    termios.tcsetattr(0, termios.TCSANOW, termios.tcgetattr(0))  # as Textual resuming
+    print("resumed", flush=True)
+    """
+)
+
+
+@pytest.mark.skipif(not shutil.which("bash"), reason="bash is not installed")
+def test_the_terminal_comes_back_from_a_killed_shell() -> None:
+    """QA: the `s` shell SIGKILLed (its container stopped) left nsexplorer stopped by
+    SIGTTOU at the outer shell's prompt (`[1]+ Stopped`), `fg` needed."""
+    pid, master = pty.fork()
+    if pid == 0:  # a session leader on its own terminal, as nsexplorer in a terminal
+        os.execv(sys.executable, [sys.executable, "-c", TAKES_THE_TERMINAL])  # noqa: S606
+    out = b""
+    deadline = time.monotonic() + 20
+    try:
+        while time.monotonic() < deadline and b"resumed" not in out:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                with contextlib.suppress(OSError):
+                    out += os.read(master, 4096)
+            ended, status = os.waitpid(pid, os.WNOHANG | os.WUNTRACED)
+            if ended and os.WIFSTOPPED(status):
+                pytest.fail(f"stopped by signal {os.WSTOPSIG(status)}: {out!r}")
+            if ended:  # (an orphaned group gets EIO instead of the stop)
+                pid = 0
+                break
+    finally:
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(master)
+    assert b"returned -9 foreground True" in out and b"resumed" in out, out
