@@ -182,7 +182,7 @@ class CollectingApp(App[None]):
         self.inventory.apply(message.snapshot, selected=main.selected)
         if self.inventory.replaced_now:  # the kernel reused the inode of a deleted one
             self.notify(
-                replaced_notice(self.inventory.replaced_now, self.inventory.get),
+                replaced_notice(self.inventory.replaced_now, self.inventory.get, main.selected),
                 title="namespace replaced",
                 severity="warning",
                 markup=False,
@@ -389,22 +389,21 @@ REPLACED_NAMED = 3  # namespaces named in one notice; the rest are counted
 
 
 def replaced_notice(
-    replaced: Mapping[int, NetNamespace], now: Callable[[int], NetNamespace | None]
+    replaced: Mapping[int, NetNamespace],
+    now: Callable[[int], NetNamespace | None],
+    selected: int | None,
 ) -> str:
     """Which namespaces were deleted and what now holds each inode: "netns N: OLD was
-    deleted; its inode now names NEW" (the newcomer is held back, and not named, while
-    the old row stays selected)."""
+    deleted; its inode now names a new namespace, NEW" (and, for the selected row, that
+    it shows the new one now)."""
     lines = []
     for inode in sorted(replaced)[:REPLACED_NAMED]:
         fresh = now(inode)
-        newcomer = (
-            "a new namespace (listed once you move off this row)"
-            if fresh is None or same_namespace(fresh, replaced[inode])
-            else f"a new namespace, {visible(fresh.label)}"
-        )
+        newcomer = "a new namespace" + (f", {visible(fresh.label)}" if fresh is not None else "")
+        shown = " (the selected row shows it now)" if inode == selected else ""
         lines.append(
             f"netns {inode}: {visible(replaced[inode].label)} was deleted; "
-            f"its inode now names {newcomer}"
+            f"its inode now names {newcomer}{shown}"
         )
     if len(replaced) > REPLACED_NAMED:
         lines.append(f"and {counted(len(replaced) - REPLACED_NAMED, 'more namespace')}")

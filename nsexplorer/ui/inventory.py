@@ -6,8 +6,11 @@ never throws away interfaces a full read already gave.
 
 The kernel reuses a freed namespace's inode number (within a second here), so a row is
 the namespace it was read as: the same inode with another kernel id (cookie) is a new
-namespace. One that replaces the selected row's is held back while that row stays
-selected, the old one shown gone: the selection never moves silently onto it.
+namespace, and nothing of the old one carries over to it. It takes the row at once, the
+selected one too: holding it back while the old row stayed selected hid a running
+container (restarted, or another one that got the inode) behind a "gone" row, from the
+filter too. The UI says so (a notice, the Changes view), and whatever was opened for the
+old one (a prompt, a dialog) is refused by its kernel id.
 """
 
 from __future__ import annotations
@@ -64,8 +67,7 @@ class Inventory:
                 if old.identity not in self._replaced:  # said once, not at every refresh
                     self._replaced.add(old.identity)
                     self.replaced_now[ns.inode] = old
-                if old.inode == selected:
-                    continue  # the old one stays, gone (below), while it is selected
+                self.processes.pop(ns.inode, None)
                 old = None  # nothing of it carries over to the new one
             if not ns.detailed and old is not None and old.detailed and not old.gone:
                 ns = replace(ns, interfaces=old.interfaces, routes=old.routes, detailed=True)
@@ -79,19 +81,13 @@ class Inventory:
                 continue
             since = self._found_gone(old.inode, now)
             if now - since < GONE_KEEP_SECONDS or old.inode == selected:
-                merged.append(old if old.gone else self._gone(old))
+                merged.append(old if old.gone else replace(old, gone=True))
             else:
                 self._gone_since.pop(old.inode, None)
                 self._gone_clock.pop(old.inode, None)
         self.snapshot = replace(incoming, namespaces=tuple(merged))
         self.namespaces = merged
         self.by_inode = {ns.inode: ns for ns in merged}
-
-    def _gone(self, old: NetNamespace) -> NetNamespace:
-        if old.identity not in self._replaced:
-            return replace(old, gone=True)
-        why = f"replaced: inode {old.inode} now belongs to a new namespace (the kernel reused it)"
-        return replace(old, gone=True, warnings=(*old.warnings, why))
 
     def replace_namespace(self, ns: NetNamespace) -> None:
         self.namespaces = [ns if n.inode == ns.inode else n for n in self.namespaces]

@@ -347,6 +347,9 @@ class MainScreen(IncidentScreen):
         """The inventory changed (a snapshot was merged in)."""
         previous = self.selected
         self._inside_stale = True
+        for inode in self.nsx.inventory.replaced_now:  # nothing of the old one carries over
+            self.counters.forget(inode)
+            self.history.forget(inode)
         self._show_problems()
         self.inventory_shown()
         self._show_sidebar()

@@ -63,25 +63,23 @@ def test_the_cookie_round_trips_and_old_snapshots_without_it_still_load() -> Non
     assert sj.loads(json.dumps(old)).namespaces[0].cookie is None
 
 
-def test_the_inventory_keeps_the_selected_one_gone_and_never_merges_the_newcomer_in() -> None:
+def test_the_newcomer_takes_the_selected_row_with_nothing_of_the_old_one() -> None:
+    """Held back while the old row stayed selected, a restarted container was hidden
+    (QA); the newcomer takes the row at once, reported once, none of the old facts."""
     inv = Inventory()
     inv.apply(snap(ns(11)), selected=INODE, now=0.0)
+    inv.remember_processes(INODE, ())
     newcomer = ns(12, label="nsxid-b", detailed=False, interfaces=())
     inv.apply(snap(newcomer), selected=INODE, now=1.0)
-    held = inv.get(INODE)
-    assert held is not None and held.cookie == 11 and held.gone and held.label == "nsxid-a"
-    assert inv.was_replaced(held) and list(inv.replaced_now) == [INODE]
-    assert inv.replaced_now[INODE].label == "nsxid-a"  # what was shown there
-    assert any("replaced" in w for w in held.warnings)
-    inv.apply(snap(newcomer), selected=INODE, now=1.5)  # still selected: still held...
-    again = inv.get(INODE)
-    assert again is not None and again.cookie == 11 and again.gone
-    assert inv.replaced_now == {}  # ...and not reported again
-    # once not selected, the newcomer is listed, with none of the old one's interfaces
-    inv.apply(snap(newcomer), selected=None, now=2.0)
     shown = inv.get(INODE)
     assert shown is not None and shown.cookie == 12 and not shown.gone
-    assert shown.interfaces == () and not shown.detailed
+    assert shown.interfaces == () and not shown.detailed and shown.label == "nsxid-b"
+    assert INODE not in inv.processes  # the old one's processes are not the newcomer's
+    assert list(inv.replaced_now) == [INODE]
+    assert inv.replaced_now[INODE].label == "nsxid-a"  # what was shown there
+    assert inv.was_replaced(inv.replaced_now[INODE]) and not inv.was_replaced(shown)
+    inv.apply(snap(newcomer), selected=INODE, now=1.5)
+    assert inv.replaced_now == {}  # not reported again
 
 
 def test_the_inventory_never_copies_interfaces_onto_a_newcomer_not_selected() -> None:
