@@ -88,7 +88,8 @@ def resolve(
     best = found[0].rank if found else None
     top = [m for m in found if m.rank == best]
     if best == Rank.NAME:
-        top = [m for m in top if not m.escaped] or top  # the name exactly as typed wins
+        # A name typed as the screen shows another one (``a\\x1b`` for a name holding an
+        # ESC) is as good an answer as a name spelled so: both are listed (exit 2).
         # A name that is also an address, MAC or interface name of ANOTHER namespace
         # (a container named 10.0.0.5, a netns named eth0) must not silently win: the
         # person may mean either, and acting on the wrong one is the worst outcome.

@@ -23,6 +23,7 @@ from matchfixtures import (
     without,
 )
 
+from nsexplorer.errors import TargetAmbiguous
 from nsexplorer.matching import Kind, Rank, match, may_match_interfaces, natural_key, shown
 from nsexplorer.model import Peer
 
@@ -237,9 +238,12 @@ def test_within_a_rank_own_names_outrank_interface_names() -> None:
     assert [r for _, r, _, _ in found("nsxqa", snap)] == [Rank.PREFIX, Rank.PREFIX]
 
 
-def test_a_name_exactly_as_typed_beats_the_escaped_form_of_another() -> None:
+def test_a_name_typed_as_shown_is_ambiguous_beside_its_look_alike() -> None:
     """QA: netns `a\\x1b` with a real ESC and one named with a backslash, x, 1, b look
-    alike; the literal name, typed exactly, must designate its own namespace."""
+    alike in `list`; the text `list` shows for the first, typed back, silently ran in
+    the second. Both are answers now (exit 2, each listed with its exact quoting); the
+    real name (``$'...'``) designates its own namespace. The filter lists the spelled
+    one first: its rows tell them apart (the escape in reverse video)."""
     from nsexplorer.targets import resolve
 
     snap = snapshot()
@@ -247,5 +251,9 @@ def test_a_name_exactly_as_typed_beats_the_escaped_form_of_another() -> None:
     snap = replace(snap, namespaces=(*snap.namespaces, with_esc, literal))
     got = found("nsxqa-\\x1b[31m", snap)
     assert [g[:2] for g in got[:2]] == [(4026533002, Rank.NAME), (4026533001, Rank.NAME)]
-    assert resolve("nsxqa-\\x1b[31m", snap).inode == 4026533002
+    with pytest.raises(TargetAmbiguous) as err:
+        resolve("nsxqa-\\x1b[31m", snap)
+    listed = "\n".join(err.value.candidates)
+    assert "\n$'nsxqa-\\x1b[31m' (named, inode 4026533001)" in f"\n{listed}", listed
+    assert "\n'nsxqa-\\x1b[31m' (named, inode 4026533002)" in f"\n{listed}", listed
     assert resolve("nsxqa-\x1b[31m", snap).inode == 4026533001

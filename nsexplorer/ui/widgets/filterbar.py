@@ -86,7 +86,10 @@ class FilterBar(Widget):
         return IGNORED
 
     def insert(self, text: str) -> None:
-        """Append typed or pasted text: line breaks and tabs dropped, other control
-        characters escaped (``\\x1b``), the form the sidebar shows names in."""
-        clean = visible("".join(ch for ch in text if ch not in "\r\n\t"))
+        """Append typed or pasted text, line breaks and tabs dropped. Other control
+        characters are kept as they are, shown escaped (``\\x1b``): a pasted name that
+        holds an ESC must find that name, not another one spelled with a backslash that
+        reads the same (the matcher takes the typed ``\\x1b`` for either)."""
+        text = text[: 2 * MAX_LENGTH]  # what is kept at most: a huge paste costs nothing
+        clean = "".join(ch for ch in text if ch not in "\r\n\t")
         self.value = (self.value + clean)[:MAX_LENGTH]
