@@ -40,3 +40,15 @@ def quote(word: str) -> str:
 def join(argv: Iterable[str]) -> str:
     """Like ``shlex.join``, with ANSI-C quoting for words holding control characters."""
     return " ".join(quote(word) for word in argv)
+
+
+_QUOTED_WHEN_IN = frozenset("\\'\"")  # a bare name would read as an escape or a quote
+
+
+def shown(text: str) -> str:
+    """``text`` as a message shows it: bare when plain, else quoted as the shell takes
+    it back, every invisible character escaped (``'web '``, ``$'\\x1b[31m'``); a
+    backslash quoted too, so a name spelled ``'a\\x1b'`` never reads as ``$'a\\x1b'``."""
+    if text and text == text.strip() and text.isprintable() and _QUOTED_WHEN_IN.isdisjoint(text):
+        return text
+    return quote(text)  # 'web ' or $'\x1b[31m': what the shell needs, pasted as is

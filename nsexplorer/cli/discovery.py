@@ -22,6 +22,7 @@ from nsexplorer.model import (
     bridge_networks,
     group_of,
 )
+from nsexplorer.shellquote import shown
 from nsexplorer.textsafe import visible
 
 if TYPE_CHECKING:
@@ -129,7 +130,7 @@ def format_list(snap: Snapshot, *, wide: bool = False) -> str:
             str(group_of(ns)),
             ",".join(str(s) for s in ns.sources),
             _pids_text(ns),
-            ns.label,
+            shown(ns.label) if ns.label else "",  # look-alikes quoted apart: $'a\x1b', 'a\x1b'
             containers or "-",
         ]
         if wide:
@@ -293,7 +294,7 @@ def format_namespace(
 
     v = visible
     out: list[str] = []
-    out.append(f"{v(ns.label) or 'namespace'}  (inode {ns.inode})")
+    out.append(f"{shown(ns.label) if ns.label else 'namespace'}  (inode {ns.inode})")
     if ns.cookie is not None:
         out.append(f"  id:      {ns.cookie}  (the kernel's; never reused, unlike the inode)")
     out.append(f"  group:   {group_of(ns)}")
@@ -318,9 +319,9 @@ def format_namespace(
         else:
             out.append(f"  mount:   {v(m.path)}{f'  ({covered[2:]})' if covered else ''}")
     if ns.pids:
-        shown = " ".join(str(p) for p in ns.pids[:10])
+        pids = " ".join(str(p) for p in ns.pids[:10])
         more = f" ... ({len(ns.pids)} processes)" if len(ns.pids) > 10 else ""
-        out.append(f"  pids:    {shown}{more}")
+        out.append(f"  pids:    {pids}{more}")
     for h in ns.fd_holders:
         out.append(f"  held by: pid {h.pid} fd {h.fd}")
     for t in ns.thread_holders:

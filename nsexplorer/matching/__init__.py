@@ -33,7 +33,7 @@ from enum import IntEnum, StrEnum
 
 from nsexplorer.matching.query import Query, hex_of, ip_of
 from nsexplorer.model import Interface, NamespaceId, NetNamespace, Snapshot
-from nsexplorer.shellquote import quote
+from nsexplorer.shellquote import shown as shown  # re-exported: reasons name things so
 from nsexplorer.textsafe import visible
 
 _DIGITS = re.compile(r"([0-9]{1,18})", re.ASCII)
@@ -124,18 +124,6 @@ def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
     return tuple(
         (0, int(p), "") if i % 2 else (1, 0, p.casefold()) for i, p in enumerate(parts) if p
     )
-
-
-_QUOTED_WHEN_IN = frozenset("\\'\"")  # a bare name would read as an escape or a quote
-
-
-def shown(text: str) -> str:
-    """``text`` as a message shows it: bare when plain, else quoted as the shell takes
-    it back, every invisible character escaped (``'web '``, ``$'\\x1b[31m'``); a
-    backslash quoted too, so a name spelled ``'a\\x1b'`` never reads as ``$'a\\x1b'``."""
-    if text and text == text.strip() and text.isprintable() and _QUOTED_WHEN_IN.isdisjoint(text):
-        return visible(text)
-    return quote(text)  # 'web ' or $'\x1b[31m': what the shell needs, pasted as is
 
 
 def may_match_interfaces(query: str) -> bool:

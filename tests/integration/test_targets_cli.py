@@ -130,3 +130,41 @@ def test_targets_mean_exactly_what_they_say(made: Made, tmp_path: Path) -> None:
         assert done.returncode == 2, target
         assert done.stderr.startswith("nsexplorer: no namespace matches"), done.stderr
         assert "Traceback" not in done.stderr
+
+
+@pytest.fixture
+def look_alikes() -> Iterator[tuple[str, str, int, int]]:
+    """netns ``nsxh3-TAG<ESC>`` and ``nsxh3-TAG\\x1b`` (a backslash, x, 1, b): both read
+    ``nsxh3-TAG\\x1b`` once escaped."""
+    tag = secrets.token_hex(2)
+    real, spelled = f"nsxh3-{tag}\x1b", f"nsxh3-{tag}\\x1b"
+    made: list[str] = []
+    try:
+        for name in (real, spelled):
+            ip("netns", "add", name)
+            made.append(name)
+        inodes = [os.stat(f"/run/netns/{name}").st_ino for name in (real, spelled)]
+        yield real, spelled, inodes[0], inodes[1]
+    finally:
+        for name in made:
+            subprocess.run(["ip", "netns", "delete", name], capture_output=True, check=False)
+
+
+def test_look_alike_names_are_told_apart(
+    look_alikes: tuple[str, str, int, int], tmp_path: Path
+) -> None:
+    """QA: `list` printed both alike, and the text it printed for the ESC one, given
+    back as TARGET, ran in the other (exit 0). Now `list` quotes them apart, that text
+    is ambiguous (exit 2, nothing runs), and the real name reaches its own namespace."""
+    real, spelled, real_ino, spelled_ino = look_alikes
+    audit = tmp_path / "audit.log"
+    listing = nsx("list", audit=audit)
+    rows = {int(line.split()[0]): line for line in listing.stdout.splitlines()[1:]}
+    assert f"$'{real[:-1]}\\x1b'" in rows[real_ino], rows[real_ino]
+    assert f"'{spelled}'" in rows[spelled_ino] and "$'" not in rows[spelled_ino]
+    typed = nsx("exec", spelled, "--", "true", audit=audit)
+    assert typed.returncode == 2, typed.stderr
+    assert "matches 2 namespaces" in typed.stderr and str(real_ino) in typed.stderr
+    assert not audit.exists() or str(spelled_ino) not in audit.read_text()
+    exact = nsx("exec", real, "--", "readlink", "/proc/self/ns/net", audit=audit)
+    assert exact.returncode == 0 and f"net:[{real_ino}]" in exact.stdout, exact.stderr
