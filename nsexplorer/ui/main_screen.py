@@ -238,7 +238,7 @@ class MainScreen(IncidentScreen):
         return True
 
     def action_filter(self) -> None:
-        self.query_one(FilterBar).editing = True
+        self.query_one(FilterBar).start()
         self.sidebar_tree.focus()
 
     @on(FilterBar.Clicked)

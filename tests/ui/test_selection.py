@@ -341,3 +341,28 @@ async def test_no_shell_over_a_running_command(make_app: AppFactory) -> None:
         await pilot.press("ctrl+c")
         await settle(pilot)
         assert not app.command_running
+
+
+async def test_slash_over_a_kept_filter_selects_it_to_be_replaced(make_app: AppFactory) -> None:
+    """QA: one escape from a pane keeps the filter; the next `/` appended to it
+    (`nsxlab-anxlab-b`) and matched nothing. Now `/` selects the kept text: typing
+    replaces it, `right` keeps it, backspace clears it."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        bar = app.query_one(FilterBar)
+        burst(app, ["slash", *"nsxlab-a", "enter", "enter"])
+        await settle(pilot)
+        assert app.focused is not app.main.sidebar_tree  # in the pane
+        await pilot.press("escape")
+        await settle(pilot)
+        assert bar.value == "nsxlab-a" and not bar.editing and app.selected == LAB_A
+        burst(app, ["slash", *"nsxlab-b"])
+        await settle(pilot)
+        assert bar.value == "nsxlab-b" and app.selected == LAB_B
+        burst(app, ["enter", "slash", "right", *"zz"])
+        await settle(pilot)
+        assert bar.value == "nsxlab-bzz" and app.selected is None
+        burst(app, ["enter", "slash", "backspace"])
+        await settle(pilot)
+        assert bar.value == "" and bar.editing

@@ -37,6 +37,9 @@ class FilterBar(Widget):
 
     value: reactive[str] = reactive("")
     editing: reactive[bool] = reactive(False)
+    # Opened again over a filter: its text is selected, the first key typed replaces
+    # it (QA: `/` after a kept filter appended to it, and matched nothing).
+    replacing: reactive[bool] = reactive(False)
 
     class Clicked(Message):
         """The filter line was clicked: start editing."""
@@ -52,19 +55,35 @@ class FilterBar(Widget):
         room = self.size.width - 4
         if room > 0 and len(shown) > room:
             shown = "…" + shown[-(room - 1) :]  # the end is what is being typed
-        text.append(shown)
+        text.append(shown, style="reverse" if self.replacing and self.editing else "")
         if self.editing:
             text.append(" ", style=self.get_component_rich_style("filterbar--cursor"))
         return text
 
     def watch_editing(self, editing: bool) -> None:
         self.set_class(editing, "-editing")
+        if not editing:
+            self.replacing = False
 
     def on_click(self, event: events.Click) -> None:
         self.post_message(self.Clicked())
 
+    def start(self) -> None:
+        """Start editing; a filter already there is selected, to be replaced or kept."""
+        self.replacing = bool(self.value)
+        self.editing = True
+
     def edit(self, key: str, character: str | None) -> str:
         """Apply one key; returns DONE, CLEAR, EDITED or IGNORED."""
+        if self.replacing:
+            self.replacing = False
+            if key in ("right", "end"):  # keep the text, go on typing after it
+                return EDITED
+            if key in ("backspace", "ctrl+u", "ctrl+w"):
+                self.value = ""
+                return EDITED
+            if character is not None and character.isprintable() and len(character) == 1:
+                self.value = ""
         if key in ("enter", "down", "tab"):
             return DONE if key != "tab" else IGNORED
         if key == "escape":
@@ -92,4 +111,6 @@ class FilterBar(Widget):
         reads the same (the matcher takes the typed ``\\x1b`` for either)."""
         text = text[: 2 * MAX_LENGTH]  # what is kept at most: a huge paste costs nothing
         clean = "".join(ch for ch in text if ch not in "\r\n\t")
+        if self.replacing:  # a paste over the selected filter replaces it
+            self.replacing, self.value = False, ""
         self.value = (self.value + clean)[:MAX_LENGTH]
