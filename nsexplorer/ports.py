@@ -202,7 +202,8 @@ class CommandRunner(Protocol):
         ...
 
     def unname_command(self, name: str) -> str:
-        """The paste-able equivalent of ``unname``."""
+        """The paste-able equivalent of ``unname``; raises ActionFailed when unname
+        would refuse it (nothing else keeps the namespace alive)."""
         ...
 
 

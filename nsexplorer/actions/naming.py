@@ -126,6 +126,36 @@ def bind_fd(fd: int, name: str) -> str:
     return target
 
 
+def check_unbind(name: str, holders: int | None = None) -> tuple[str, NamespaceId]:
+    """Why ``unbind_name(name, holders)`` would refuse, raised (ActionFailed) before
+    anything is asked or done; else the name's path and the namespace it leads to."""
+    target = existing_name_path(name)
+    if not os.path.lexists(target):
+        raise ActionFailed(f"no namespace is named {name!r} (nothing at {target})")
+    if os.path.islink(target):
+        raise ActionFailed(
+            f"{target} is a symbolic link, not a name made by a bind mount; "
+            "remove it with rm if it is stale"
+        )
+    ns = ns_id_of(target)
+    own = own_netns()
+    if ns is None or (own is not None and ns.dev != own.dev):
+        raise ActionFailed(
+            f"{target} is not a bind mount of a network namespace; refusing to touch it"
+        )
+    _refuse_the_last_holder(name, ns, holders)
+    return target, ns
+
+
+def _refuse_the_last_holder(name: str, ns: NamespaceId, holders: int | None) -> None:
+    if holders == 0:
+        raise ActionFailed(
+            f"nothing but the name {name!r} keeps namespace inode {ns.ino} alive; "
+            "removing it would destroy the namespace. Use `ip netns delete` if that is "
+            "what you want"
+        )
+
+
 def unbind_name(
     name: str,
     holders: int | None = None,
@@ -143,28 +173,10 @@ def unbind_name(
     destroy the namespace, which unname refuses (that is `ip netns delete`).
     ``announce()`` is called once every check passed, just before the unmount.
     """
-    target = existing_name_path(name)
-    if not os.path.lexists(target):
-        raise ActionFailed(f"no namespace is named {name!r} (nothing at {target})")
-    if os.path.islink(target):
-        raise ActionFailed(
-            f"{target} is a symbolic link, not a name made by a bind mount; "
-            "remove it with rm if it is stale"
-        )
-    ns = ns_id_of(target)
-    own = own_netns()
-    if ns is None or (own is not None and ns.dev != own.dev):
-        raise ActionFailed(
-            f"{target} is not a bind mount of a network namespace; refusing to touch it"
-        )
-    if expect is not None:
+    target, ns = check_unbind(name)
+    if expect is not None:  # first: the more telling refusal
         _check_still_named(target, name, expect)
-    if holders == 0:
-        raise ActionFailed(
-            f"nothing but the name {name!r} keeps namespace inode {ns.ino} alive; "
-            "removing it would destroy the namespace. Use `ip netns delete` if that is "
-            "what you want"
-        )
+    _refuse_the_last_holder(name, ns, holders)
     if announce is not None:
         announce()
     try:

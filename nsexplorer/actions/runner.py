@@ -238,7 +238,7 @@ class NamespaceRunner:
 
         def ready() -> None:
             if announce is not None:
-                announce(self.unname_command(name))
+                announce(_unname_words(name))
 
         ns_id = naming.unbind_name(
             name, holders=self._holders_of(target), announce=ready, expect=ns
@@ -256,13 +256,17 @@ class NamespaceRunner:
     # -- beyond the Protocol: for the CLI ------------------------------------------
 
     def name_command(self, ns: NetNamespace, name: str) -> str:
-        """What ``name`` does, as commands a person would paste."""
+        """What ``name`` does, as commands a person would paste; ActionFailed for a name
+        it would refuse (invalid, taken), said before anything is asked."""
+        naming.require_free(name)
         return _name_command(entry.plan(ns), name)
 
-    @staticmethod
-    def unname_command(name: str) -> str:
-        """What ``unname`` does: exactly `ip netns delete` (lazy umount, then unlink)."""
-        return quoting.join(["ip", "netns", "delete", name])
+    def unname_command(self, name: str) -> str:
+        """What ``unname`` does: exactly `ip netns delete` (lazy umount, then unlink);
+        ActionFailed when unname would refuse it now (nothing else keeps the namespace
+        alive, not a bind mount), said before anything is asked."""
+        naming.check_unbind(name, holders=self._holders_of(naming.existing_name_path(name)))
+        return _unname_words(name)
 
     def seed_command(self, ns: NetNamespace, argv: Sequence[str]) -> str | None:
         """The seed article's `nsenter -t PID -m nsenter --net=...` form, if it applies."""
@@ -353,6 +357,10 @@ class NamespaceRunner:
             return 1  # unbind_name explains what is wrong with it
         paths = (target, os.path.realpath(target))
         return holders.count_holders(ns.ino, paths, dev=ns.dev)
+
+
+def _unname_words(name: str) -> str:
+    return quoting.join(["ip", "netns", "delete", name])
 
 
 def _discard_empty_pcap(outcome: capture.CaptureOutcome, fd: int) -> capture.CaptureOutcome:

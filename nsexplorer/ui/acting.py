@@ -448,6 +448,11 @@ class ActingScreen(Screen[None]):
             if index is None:
                 return
             name = names[index]
+            try:  # what unname would refuse, said before asking
+                equivalent = runner.unname_command(name)
+            except NsxError as err:
+                self.nsx.notify(err.message, severity="error")
+                return
             question = render.safe(f"Remove {NETNS_DIR}/{name}, a name of ", "bold")
             question.append_text(render.target_text(ns))
             question.append("?", style="bold")
@@ -456,7 +461,7 @@ class ActingScreen(Screen[None]):
                 runner.unname(name, ns)
                 return f"removed the name {name}"
 
-            self._confirm(ns, question, runner.unname_command(name), act)
+            self._confirm(ns, question, equivalent, act)
 
         self.app.push_screen(ChoiceScreen(title, choices, note), chosen)
 

@@ -102,6 +102,6 @@ async def test_naming_a_row_the_filter_found_by_label_keeps_it(make_app: AppFact
         await settle(pilot)
         assert "names changed: kept until the filter changes" in screen_text(app)
         # A new filter is a new question: the row is no longer kept.
-        burst(app, ["slash", "backspace", "enter"])
+        burst(app, ["slash", "right", "backspace", "enter"])  # edited, not replaced
         await settle(pilot)
         assert PROC not in set(tree.inodes())
