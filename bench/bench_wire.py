@@ -14,7 +14,8 @@ plus a Footer):
    the whole sidebar (a Down that wrote 0 bytes did not move: left out), then as many Ups
    back to the top, reported too;
 4. a burst of 20 Downs written at once (a paste, or keys bunched by a slow link), then
-   20 Ups at once, then 20 Downs at 30/s (keyboard auto-repeat): bytes until quiet, and
+   20 Ups at once, then 20 Downs at 30/s (keyboard auto-repeat): bytes until quiet (and
+   in two: the writes that touch only the sidebar, and the rest), and
    the ratio to (3);
 5. a pointer sweep: 50 SGR motion reports (``ESC[<35;X;YM``) 10 ms apart over the
    sidebar, sent only while the app has any-motion tracking on (``ESC[?1003h``), as a
@@ -68,6 +69,7 @@ LAB_ROWS = (5, 13)  # lab-snapshot.json's sidebar: 5 group rows, 13 namespace/co
 # ---------------------------------------------------------------- the terminal
 
 CUP = re.compile(rb"\x1b\[\d+;\d+H")
+CUP_AT = re.compile(rb"\x1b\[(\d+);(\d+)H")  # row, column
 DECRQM = re.compile(rb"\x1b\[\?(\d+)\$p")
 DECSET = re.compile(rb"\x1b\[\?([\d;]+)([hl])")
 SHOWN = re.compile(rb"(\d+) namespaces")  # nsexplorer's status line, where it says so
@@ -99,6 +101,7 @@ class Term:
     cwd: str
     chunks: list[tuple[float, bytes]] = field(default_factory=list)
     modes: set[int] = field(default_factory=set)  # private modes the app has set (DECSET)
+    sent_at: list[float] = field(default_factory=list)  # when paced() sent each key
 
     def __post_init__(self) -> None:
         self.master, slave = os.openpty()
@@ -198,10 +201,26 @@ class Term:
 
     def paced(self, reports: list[bytes], gap: float, quiet: float, cap: float) -> Measure:
         t0 = time.monotonic()
+        self.sent_at.clear()
         for r in reports:
+            self.sent_at.append(time.monotonic())
             self.send(r)
             time.sleep(gap)
         return self.measure(t0, quiet, cap + gap * len(reports))
+
+    def paced_parts(self, sidebar_cols: int) -> tuple[Measure, Measure]:
+        """What the last paced() wrote, in two: the writes that touch only the sidebar
+        (every cursor move in its first ``sidebar_cols`` columns: the highlight moving)
+        and the rest (the main area, title, status)."""
+        got = self._since(self.sent_at[0])  # called right after paced(): nothing later
+        sidebar: list[tuple[float, bytes]] = []
+        rest: list[tuple[float, bytes]] = []
+        for chunk in got:
+            cols = [int(m.group(2)) for m in CUP_AT.finditer(chunk[1])]
+            only_sidebar = bool(cols) and max(cols) <= sidebar_cols
+            (sidebar if only_sidebar else rest).append(chunk)
+        t0 = self.sent_at[0]
+        return self._summary(t0, sidebar, settled=True), self._summary(t0, rest, settled=True)
 
     def pointer(self, reports: list[bytes], gap: float, quiet: float, cap: float) -> Measure:
         """Motion reports, sent as a terminal would: only while the app enabled them."""
@@ -310,7 +329,10 @@ def run_app(app: App, args: argparse.Namespace, full: bool) -> dict[str, list[Me
                 add("up", term.key(UP, args.quiet, args.cap))
             add("burst", term.key(DOWN * 20, args.quiet, args.cap))
             add("burst_up", term.key(UP * 20, args.quiet, args.cap))
-            add("repeat", term.paced([DOWN] * 20, 1 / 30, args.quiet, args.cap))
+            repeat = term.paced([DOWN] * 20, 1 / 30, args.quiet, args.cap)
+            add("repeat", repeat)
+            for key, part in zip(REPEAT_PARTS, term.paced_parts(args.sidebar_cols), strict=True):
+                add(key, part)
         add("sweep", term.pointer(sweep(), 0.010, args.quiet, args.cap))
         if full and app.is_nsx:
             slash = term.key(b"/", args.quiet, args.cap)
@@ -398,6 +420,8 @@ ROWS = [  # label, measure key, attribute, target
     ("burst of 20 Ups bytes", "burst_up", "bytes", ""),
     ("auto-repeat: 20 Downs at 30/s bytes", "repeat", "bytes", "<= 2x own Down"),
     ("auto-repeat lines", "repeat", "lines", ""),
+    ("  of which: writes to the sidebar alone", "repeat_sidebar", "bytes", ""),
+    ("  of which: the rest (main area, status)", "repeat_rest", "bytes", ""),
     ("pointer sweep (50 reports) bytes", "sweep", "bytes", ""),
     ("pointer reports sent (tracking on: 50)", "sweep", "sent", ""),
     ("SSH-like: startup bytes", "ssh_startup", "bytes", ""),
@@ -408,6 +432,7 @@ ROWS = [  # label, measure key, attribute, target
     ("filter letter `n` bytes", "letter", "bytes", ""),
 ]
 Results = dict[str, list[Measure]]
+REPEAT_PARTS = ("repeat_sidebar", "repeat_rest")
 
 
 def med(d: Results, key: str, attr: str = "bytes") -> float:
@@ -447,6 +472,9 @@ def report(title: str, got: dict[str, Results]) -> None:
         ]
         for label, value, limit in checks:
             print(f"- {label}: **{value:.2f}x** ({'met' if value <= limit else 'NOT met'})")
+        if n_down:  # the sidebar following every key, as the issue asks
+            alone = med(nsx, "repeat_sidebar") / n_down
+            print(f"  (of it, the sidebar's highlight following the keys alone: {alone:.2f}x)")
         for label, key in (("idle", "idle"), ("focused filter idle", "focused")):
             v = med(nsx, key)
             print(f"- {label} 0 bytes: **{v:.0f}** ({'met' if v == 0 else 'NOT met'})")
@@ -460,7 +488,8 @@ def report(title: str, got: dict[str, Results]) -> None:
         f"auto-repeat / Down: {ratio(med(tree, 'repeat'), t_down)}.)"
     )
     print("\nPer session (bytes):\n")
-    keys = ("startup", "late", "idle", "down", "up", "burst", "burst_up", "repeat", "sweep")
+    keys = ("startup", "late", "idle", "down", "up", "burst", "burst_up", "repeat", *REPEAT_PARTS)
+    keys = (*keys, "sweep")
     for key in (*keys, "ssh_startup", "ssh_sweep", "slash", "focused", "letter"):
         per = [f"{n} {raw(got[n], key)}" for n in got if key in got[n]]
         print(f"- {key}: {'; '.join(per)}")
@@ -536,6 +565,9 @@ def main() -> int:
     p.add_argument("--cap-start", type=float, default=30.0)
     p.add_argument("--cols", type=int, default=120)
     p.add_argument("--rows", type=int, default=40)
+    p.add_argument(
+        "--sidebar-cols", type=int, default=40, help="the sidebar's width at --cols (120: 40)"
+    )
     p.add_argument("--python", default=sys.executable, help="interpreter for every app")
     p.add_argument(
         "--checkout",
