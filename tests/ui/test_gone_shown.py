@@ -11,6 +11,7 @@ import pytest
 from helpers import settle, widget_text
 from uifixtures import WEB, AppFactory, FakeSource, FakeWatcher, lab_snapshot
 
+from nsexplorer.model import NetNamespace
 from nsexplorer.ui.widgets.output import OutputPane
 from nsexplorer.ui.widgets.panes import InterfacesPane
 from nsexplorer.ui.widgets.sidebar import NamespaceTree
@@ -79,6 +80,23 @@ async def test_a_gone_namespace_offers_no_command_to_copy(make_app: AppFactory) 
         assert not any(line.startswith("copied (") for line in out)
 
 
+async def refreshed_with(
+    pilot,  # type: ignore[no-untyped-def]
+    source: FakeSource,
+    watcher: FakeWatcher,
+    moved: NetNamespace,
+) -> None:
+    """The next read gives ``moved`` in place of the namespace of its inode."""
+    full = source.snapshot
+    source.snapshot = replace(
+        full, namespaces=tuple(moved if n.inode == moved.inode else n for n in full.namespaces)
+    )
+    assert watcher.on_change is not None
+    watcher.on_change("host netlink")
+    await pilot.pause(0.1)
+    await settle(pilot)
+
+
 async def test_a_refresh_that_changes_the_way_in_changes_what_c_copies(
     make_app: AppFactory,
 ) -> None:
@@ -95,14 +113,7 @@ async def test_a_refresh_that_changes_the_way_in_changes_what_c_copies(
         assert web is not None
         moved = replace(web, access_path="/var/run/netns/nsxlab-web-now")
         assert moved.access_path != web.access_path
-        full = source.snapshot
-        source.snapshot = replace(
-            full, namespaces=tuple(moved if n.inode == WEB else n for n in full.namespaces)
-        )
-        assert watcher.on_change is not None
-        watcher.on_change("host netlink")
-        await pilot.pause(0.1)
-        await settle(pilot)
+        await refreshed_with(pilot, source, watcher, moved)
         assert app.selected == WEB
         assert app.main.current_command == f"nsenter --net={moved.access_path} sh" != old
         await pilot.press("c")
@@ -168,14 +179,7 @@ async def test_the_way_in_changed_after_an_action(make_app: AppFactory, before: 
         stale = app.main.current_command
         assert (web.access_path if before == "x" else f"-t {web.pids[0]} ") in stale, stale
         moved = replace(web, pids=(77777, *web.pids[1:]), access_path="/proc/77777/ns/net")
-        full = source.snapshot
-        source.snapshot = replace(
-            full, namespaces=tuple(moved if n.inode == WEB else n for n in full.namespaces)
-        )
-        assert watcher.on_change is not None
-        watcher.on_change("host netlink")
-        await pilot.pause(0.1)
-        await settle(pilot)
+        await refreshed_with(pilot, source, watcher, moved)
         assert app.selected == WEB
         shown = app.main.current_command
         assert shown == app.main.shell_equivalent(app.main.selected_ns) != stale, shown

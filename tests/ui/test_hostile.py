@@ -316,21 +316,24 @@ async def test_replay_status_line_escapes_the_file_name(make_app: AppFactory) ->
         assert "replay snap\\x1b]2;r\\x07\\xff" in assert_all_printable(app)
 
 
+def renamed(names: dict[int, str]) -> Snapshot:
+    """The lab with these namespaces (by inode) named so, their labels too."""
+    snap = lab_snapshot()
+    return replace(
+        snap,
+        namespaces=tuple(
+            replace(n, names=(names[n.inode],), label=names[n.inode]) if n.inode in names else n
+            for n in snap.namespaces
+        ),
+    )
+
+
 async def test_a_real_escape_does_not_look_like_its_spelling(make_app: AppFactory) -> None:
     """One namespace is named with a real ESC, another with the four characters
     ``\\x1b``: both read ``nsxh-a\\x1bb``, so the escape is drawn in reverse video (as
     less does) and the spelling is not, in the sidebar and in the header."""
     real, spelled = "nsxh-a\x1bb", "nsxh-a\\x1bb"
-    named = {LAB_A: real, LAB_B: spelled}
-    snap = lab_snapshot()
-    snap = replace(
-        snap,
-        namespaces=tuple(
-            replace(n, names=(named[n.inode],), label=named[n.inode]) if n.inode in named else n
-            for n in snap.namespaces
-        ),
-    )
-    app = make_app(snap, runner=FakeRunner())
+    app = make_app(renamed({LAB_A: real, LAB_B: spelled}), runner=FakeRunner())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         for inode in (LAB_A, LAB_B):
@@ -351,16 +354,7 @@ async def test_a_pasted_name_finds_itself_not_its_look_alike(make_app: AppFactor
     whose name was pasted. Typed as shown, the spelled one comes first (its row and the
     other's tell them apart: the escape is reversed)."""
     real, spelled = "q\x1b", "q\\x1b"
-    named = {LAB_A: real, LAB_B: spelled}
-    snap = lab_snapshot()
-    snap = replace(
-        snap,
-        namespaces=tuple(
-            replace(n, names=(named[n.inode],), label=named[n.inode]) if n.inode in named else n
-            for n in snap.namespaces
-        ),
-    )
-    app = make_app(snap, runner=FakeRunner())
+    app = make_app(renamed({LAB_A: real, LAB_B: spelled}), runner=FakeRunner())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("slash")
