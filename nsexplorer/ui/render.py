@@ -73,10 +73,15 @@ def safe(s: str | None, style: str = "") -> Text:
     s = s or ""
     if s.isprintable():  # the common case: one plain run
         return _styled(Text(s, no_wrap=False, end=""), style)
-    text = Text(no_wrap=False, end="")
+    text = _styled(Text(visible(s), no_wrap=False, end=""), style)
+    # over the style, so that an escape stands out in reversed text too (an entry's header)
+    mark = "not reverse" if "reverse" in style.split() else ESCAPED
+    at = 0
     for run, escaped in visible_runs(s):
-        text.append(run, ESCAPED if escaped else None)
-    return _styled(text, style)
+        if escaped:
+            text.stylize(mark, at, at + len(run))
+        at += len(run)
+    return text
 
 
 def plain(s: str, style: str = "") -> Text:

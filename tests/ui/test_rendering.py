@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from helpers import screen_text, settle, widget_text
 from textual.containers import VerticalScroll
 from uifixtures import (
@@ -151,3 +152,17 @@ async def test_a_replay_says_where_and_when_and_what_was_not_recorded(
         pane = app.query_one(CountersPane)
         veth0 = [cell.plain for cell in pane.get_row_at(1)]
         assert veth0[0] == "veth0" and veth0[-1] == "not live" and "1000 B" in veth0
+
+
+@pytest.mark.parametrize("style", ["", "bold", "bold reverse"])
+def test_an_escape_stands_out_from_the_text_around_it(style: str) -> None:
+    """An escape is drawn in reverse video against its neighbours, also inside text
+    that is reversed itself (an Output entry's header label): there it is not."""
+    from rich.console import Console
+
+    from nsexplorer.ui.render import safe
+
+    segments = list(safe("a\x1bb", style).render(Console(width=40)))
+    reverse = {seg.text: bool(seg.style and seg.style.reverse) for seg in segments if seg.text}
+    assert set(reverse) == {"a", "\\x1b", "b"}, reverse
+    assert reverse["a"] == reverse["b"] != reverse["\\x1b"], reverse
