@@ -8,7 +8,7 @@ change: a responder must be able to trust that every line is a real difference.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from nsexplorer.model import (
@@ -18,6 +18,7 @@ from nsexplorer.model import (
     Route,
     Rule,
     Snapshot,
+    describe,
     same_namespace,
     table_name,
 )
@@ -72,11 +73,18 @@ def diff_snapshots(before: Snapshot, after: Snapshot) -> tuple[Change, ...]:
         if inode not in same:
             out.append(_ns_change("namespace-gone", ns, _holders(ns), ""))
     for inode in sorted(same):
-        out.extend(diff_namespace(old[inode], new[inode]))
+        out.extend(diff_namespace(old[inode], new[inode], old, new))
     return tuple(out)
 
 
-def diff_namespace(a: NetNamespace, b: NetNamespace) -> list[Change]:
+def diff_namespace(
+    a: NetNamespace,
+    b: NetNamespace,
+    where_a: Mapping[int, NetNamespace] | None = None,
+    where_b: Mapping[int, NetNamespace] | None = None,
+) -> list[Change]:
+    """What changed in one namespace; ``where_a``/``where_b`` (inode -> namespace, on
+    each side) name the namespace a veth's peer is in."""
     out: list[Change] = []
     names_a = {c.name for c in a.containers}
     names_b = {c.name for c in b.containers}
@@ -97,13 +105,19 @@ def diff_namespace(a: NetNamespace, b: NetNamespace) -> list[Change]:
         if index not in ifs_b:
             out.append(_if_change("interface-gone", b, iface, _iface_summary(iface), ""))
     for index in sorted(ifs_a.keys() & ifs_b.keys()):
-        out.extend(_diff_interface(b, ifs_a[index], ifs_b[index]))
+        out.extend(_diff_interface(b, ifs_a[index], ifs_b[index], where_a or {}, where_b or {}))
     out.extend(_diff_keyed(b, "route", map(route_text, a.routes), map(route_text, b.routes)))
     out.extend(_diff_keyed(b, "rule", map(rule_text, a.rules), map(rule_text, b.rules)))
     return out
 
 
-def _diff_interface(ns: NetNamespace, a: Interface, b: Interface) -> list[Change]:
+def _diff_interface(
+    ns: NetNamespace,
+    a: Interface,
+    b: Interface,
+    where_a: Mapping[int, NetNamespace],
+    where_b: Mapping[int, NetNamespace],
+) -> list[Change]:
     out: list[Change] = []
     fields: list[tuple[str, str, str]] = [
         ("name", a.name, b.name),
@@ -112,8 +126,9 @@ def _diff_interface(ns: NetNamespace, a: Interface, b: Interface) -> list[Change
         ("mac", a.mac, b.mac),
         ("master", a.master or "none", b.master or "none"),
         ("kind", a.kind, b.kind),
-        ("peer", _peer_text(a), _peer_text(b)),
     ]
+    if _peer_key(a) != _peer_key(b):  # the peer moved: said with where it is, by name
+        fields.append(("peer", _peer_text(a, where_a), _peer_text(b, where_b)))
     if a.flags and b.flags:  # flags unknown on one side: not a change
         fields.append(("flags", ",".join(a.flags), ",".join(b.flags)))
     for field, old, new in fields:
@@ -197,12 +212,19 @@ def _addr_key(a: Address) -> str:
     return f"{a.address}/{a.prefixlen}"
 
 
-def _peer_text(i: Interface) -> str:
+def _peer_key(i: Interface) -> tuple[object, ...]:
+    p = i.peer
+    return () if p is None else (p.resolved, p.ifindex, p.name, p.netns_inode)
+
+
+def _peer_text(i: Interface, where: Mapping[int, NetNamespace]) -> str:
     if i.peer is None:
         return "none"
     if not i.peer.resolved:
         return f"unresolved ifindex {i.peer.ifindex}"
-    return f"{i.peer.name} in {i.peer.netns_inode}"
+    inode = i.peer.netns_inode
+    other = where.get(inode) if inode is not None else None
+    return f"{i.peer.name} in {describe(other) if other is not None else f'inode {inode}'}"
 
 
 def _iface_summary(i: Interface) -> str:

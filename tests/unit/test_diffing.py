@@ -125,7 +125,19 @@ def test_peer_change_is_reported() -> None:
     other = dataclasses.replace(ETH0, peer=Peer(None, 9, None))
     changes = diff_snapshots(snap(ns(1)), snap(ns(1, ifaces=(other,))))
     assert [c.message for c in changes] == [
-        "interface changed eth0: peer veth9 in 4026531833 -> peer unresolved ifindex 9"
+        "interface changed eth0: peer veth9 in inode 4026531833 -> peer unresolved ifindex 9"
+    ]
+
+
+def test_a_peer_that_moved_is_said_where_by_name() -> None:
+    """QA: `diff` named the peer's namespaces by bare inode only."""
+    assert ETH0.peer is not None
+    moved = dataclasses.replace(ETH0, peer=dataclasses.replace(ETH0.peer, netns_inode=2))
+    before = snap(ns(1), ns(4026531833, ifaces=()), ns(2, ifaces=()))
+    after = snap(ns(1, ifaces=(moved,)), ns(4026531833, ifaces=()), ns(2, ifaces=()))
+    assert [c.message for c in diff_snapshots(before, after)] == [
+        "interface changed eth0: peer veth9 in ns4026531833 (inode 4026531833)"
+        " -> peer veth9 in ns2 (inode 2)"
     ]
 
 
