@@ -265,7 +265,10 @@ class NamespaceRunner:
         """What ``unname`` does: exactly `ip netns delete` (lazy umount, then unlink);
         ActionFailed when unname would refuse it now (nothing else keeps the namespace
         alive, not a bind mount), said before anything is asked."""
-        naming.check_unbind(name, holders=self._holders_of(naming.existing_name_path(name)))
+        target = naming.existing_name_path(name)
+        if not has_capability(CAP_SYS_ADMIN):  # and then what holds it is unknown
+            raise NeedsRoot("removing a name needs root (CAP_SYS_ADMIN); nothing changed")
+        naming.check_unbind(name, holders=self._holders_of(target))
         return _unname_words(name)
 
     def seed_command(self, ns: NetNamespace, argv: Sequence[str]) -> str | None:

@@ -49,7 +49,7 @@ def spawn_shell(shell: PreparedShell, *, netns_inode: int, label: str) -> int:
             full += ["--rcfile", rcfile]
         elif program in ("sh", "dash", "ash", "ksh", "mksh"):
             # the label inside PS1 itself, where sh would expand $ ` \\
-            safe = _env_safe(prompt_safe(label))
+            safe = prompt_safe(_env_safe(label))  # no backslash comes back
             env["PS1"] = f"[nsx {safe}] # " if os.geteuid() == 0 else f"[nsx {safe}] $ "
         _say(
             f"\nnsexplorer: a shell in netns {netns_inode} ({shown}); `exit` returns to "

@@ -12,7 +12,8 @@ a key with no alt form (``/``, digits) the Escape is simply lost: escape ``/`` k
 old filter and typed into it. nsexplorer binds no alt key, so an ESC followed by a
 character that starts no escape sequence is the Escape key, ended at once; except the
 pairs Textual reads as editing keys (alt+Backspace: delete a word; iTerm's Option+Left
-and Right: ESC b, ESC f; the console's ESC Tab), which a prompt needs.
+and Right: ESC b, ESC f; the console's ESC Tab), which a prompt needs. The price: an
+Escape followed by b, f, Tab or Backspace within one read (a slow link) is that key.
 
 A paste's start marker split across two reads (a slow link) is found all the same: the
 end of each read outside a paste is remembered (never held back: a lone ESC at the end
@@ -87,7 +88,9 @@ class InputParser(XTermParser):
                 start = data.find(PASTE_START, at)
                 if start < 0:
                     out.append(data[at:])
-                    self._recent = data[max(at, len(data) - len(PASTE_START) + 1) :]
+                    # the marker may come a character a read (a serial console)
+                    outside = (recent if at == 0 else "") + data[at:]
+                    self._recent = outside[-(len(PASTE_START) - 1) :]
                     break
                 out.append(data[at : start + len(PASTE_START)])
                 at, self._in_paste = start + len(PASTE_START), True

@@ -362,6 +362,9 @@ async def test_a_pasted_name_finds_itself_not_its_look_alike(make_app: AppFactor
         await pilot.pause(0.2)
         await settle(pilot)
         assert app.selected == LAB_A
+        # the filter line draws the pasted ESC as an escape (review), the typed one not
+        bar = [seg for strip in strips_of(app) for seg in strip][:8]
+        assert any(seg.text == "\\x1b" and seg.style and seg.style.reverse for seg in bar), bar
         await pilot.press("escape", "slash", *spelled)
         await settle(pilot)
         assert app.selected == LAB_B

@@ -65,3 +65,22 @@ def test_unname_still_refuses_what_is_not_a_file_name_there(name: str) -> None:
 
     with pytest.raises(ActionFailed):
         existing_name_path(name)
+
+
+def test_unname_command_says_root_is_needed_before_counting_holders(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Review: without root, what holds a namespace cannot all be seen (another user's
+    processes), so the count came out 0 and `N` said "nothing but the name keeps it
+    alive" before asking. Root is checked first."""
+    from nsexplorer.actions import runner as runner_module
+    from nsexplorer.errors import NeedsRoot
+
+    counted: list[str] = []
+    monkeypatch.setattr(runner_module, "has_capability", lambda cap: False)
+    monkeypatch.setattr(
+        runner_module.NamespaceRunner, "_holders_of", staticmethod(lambda t: counted.append(t) or 0)
+    )
+    with pytest.raises(NeedsRoot):
+        runner_module.NamespaceRunner(audit_log="/dev/null").unname_command("nsxu-a")
+    assert counted == []

@@ -77,3 +77,12 @@ def test_editing_keys_made_of_esc_and_a_character_stay_editing_keys() -> None:
     for data, key in pairs.items():
         assert keys(data) == [key] == [k for _, k in tokens(XTermParser(), data)], data
     assert keys("\x1b1") == ["escape", "1"]  # a pane's digit after Escape: still both
+
+
+def test_the_start_of_a_paste_a_character_a_read() -> None:
+    """Review: only the last read's end was remembered; a marker spread over three
+    reads or more (one character a read, as on a serial console) was missed."""
+    start = "\x1b[200~"
+    reads = ["ab", *start, "x\x1bcd\x1b[201~z"]
+    got = tokens(InputParser(), *reads)
+    assert got == [("key", "a"), ("key", "b"), ("paste", "x\x1bcd"), ("key", "z")], got

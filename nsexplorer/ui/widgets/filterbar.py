@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from nsexplorer.textsafe import visible
+from nsexplorer.ui.render import safe
 
 PLACEHOLDER = "/ filter: name, ip, mac…"
 MAX_LENGTH = 256
@@ -51,11 +51,12 @@ class FilterBar(Widget):
             text.append(PLACEHOLDER, style=style)
             return text
         text.append("/ ")
-        shown = visible(self.value)
+        # escapes stand out as everywhere (a pasted ESC is not the four characters \x1b)
+        shown = safe(self.value, "reverse" if self.replacing and self.editing else "")
         room = self.size.width - 4
-        if room > 0 and len(shown) > room:
-            shown = "…" + shown[-(room - 1) :]  # the end is what is being typed
-        text.append(shown, style="reverse" if self.replacing and self.editing else "")
+        if room > 0 and shown.cell_len > room:
+            shown = Text("…").append_text(shown[-(room - 1) :])  # the end is being typed
+        text.append_text(shown)
         if self.editing:
             text.append(" ", style=self.get_component_rich_style("filterbar--cursor"))
         return text

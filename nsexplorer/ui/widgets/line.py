@@ -41,6 +41,8 @@ class Line(Widget):
         width = self.size.width
         tail = self.tail
         with_tail = bool(tail.cell_len) and width > tail.cell_len + 4
+        if with_tail and _least(self.text, self._head, self._keep) > width - tail.cell_len - 1:
+            with_tail = False  # what must stay in view comes first (the badges still say)
         room = width - tail.cell_len - 1 if with_tail else width
         shown = _head_cut(self.text, self._head, self._keep, room)
         if with_tail:
@@ -55,6 +57,16 @@ class Line(Widget):
 
 
 HEAD_MIN = 24  # cells a cut head keeps (with its ellipsis): enough to tell names apart
+
+
+def _least(text: Text, head: int, keep: int) -> int:
+    """The fewest cells the first ``keep`` characters of ``text`` take, its head cut to
+    HEAD_MIN (and a cell for the ellipsis that cuts what follows)."""
+    if keep <= 0:
+        return 0
+    first = text[:head].cell_len
+    least = text[:keep].cell_len - first + min(first, HEAD_MIN)
+    return least + (1 if len(text) > keep else 0)
 
 
 def _head_cut(text: Text, head: int, keep: int, room: int) -> Text:
