@@ -186,12 +186,17 @@ def summary(
     lines += ["", "## What was run", ""]
     if parts.audit_entries:
         lines += ["| time | namespace | command | exit |", "|---|---|---|---|"]
+        ended = {e.get("run") for e in parts.audit_entries if e.get("state") != "running"}
         for e in parts.audit_entries:
+            if e.get("state") == "running" and e.get("run") in ended:
+                continue  # its final line says how it ended
             cmd = " ".join(str(a) for a in e.get("argv") or e.get("command") or ())
             cells = (e.get("time", ""), e.get("netns", ""), f"{e.get('action', '')}: {cmd}")
             end = ending(e.get("exit_status"), e.get("stopped"), e.get("error"))
             if e.get("action") == "shell" and e.get("exit_status") is None:
                 end = "interactive"
+            elif e.get("state") == "running":
+                end = "running, no end recorded"
             row = " | ".join(_cell(str(c)) for c in (*cells, end))
             lines.append(f"| {row} |")
     else:

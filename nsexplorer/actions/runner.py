@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import os
 import shutil
 import signal
 import subprocess
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from nsexplorer import shellquote as quoting
@@ -45,6 +46,7 @@ class NamespaceRunner:
         self._limit = output_limit
         self._warnings: list[str] = []
         self._lock = threading.Lock()
+        self._runs = itertools.count(1)
 
     # -- CommandRunner -----------------------------------------------------------
 
@@ -95,16 +97,17 @@ class NamespaceRunner:
             if missing:
                 self._log("run", ns, cmd, shown, NOT_FOUND, error=missing)
                 return RunResult(tuple(shown), NOT_FOUND, "", error=missing)
-            facts = way.audit_facts(cmd)
+            facts = {**way.audit_facts(cmd), "run": self._run_id()}
             try:
-                got = run_captured(
-                    way.argv(cmd),
-                    timeout=timeout,
-                    cancel=cancel,
-                    limit=self._limit,
-                    pass_fds=way.pass_fds,
-                    on_output=on_output,
-                )
+                with self._noted_while_running("run", ns, cmd, shown, facts):
+                    got = run_captured(
+                        way.argv(cmd),
+                        timeout=timeout,
+                        cancel=cancel,
+                        limit=self._limit,
+                        pass_fds=way.pass_fds,
+                        on_output=on_output,
+                    )
             except OSError as err:
                 msg = f"could not start {facts['executed'][0]}: {err.strerror}; nothing ran"
                 self._log("run", ns, cmd, shown, None, error=msg, **facts)
@@ -150,7 +153,7 @@ class NamespaceRunner:
                 shown = way.shown(shown_cmd)
                 if announce is not None:
                     announce(quoting.join(shown))
-                facts = way.audit_facts(run_cmd)
+                facts = {**way.audit_facts(run_cmd), "run": self._run_id()}
                 proc = children.popen(
                     way.argv(run_cmd),
                     stdin=subprocess.DEVNULL,
@@ -159,7 +162,7 @@ class NamespaceRunner:
                     pass_fds=(*way.pass_fds, pcap_fd),
                     start_new_session=True,  # stopped by us, whole group, never orphaned
                 )
-                with proc:
+                with proc, self._noted_while_running("capture", ns, shown_cmd, shown, facts):
                     outcome = capture.supervise(proc, req, pcap_fd, on_line=on_line, cancel=cancel)
                 if outcome.exit_status != 0 and outcome.pcap_bytes == 0:
                     outcome = _discard_empty_pcap(outcome, pcap_fd)
@@ -306,11 +309,12 @@ class NamespaceRunner:
             if announce is not None:
                 seed = entry.seed_form(way.way, cmd)
                 announce(quoting.join(shown), None if seed is None else quoting.join(seed))
-            facts = way.audit_facts(cmd)
+            facts = {**way.audit_facts(cmd), "run": self._run_id()}
             try:
-                status = exit_status_of(
-                    call_in_foreground(way.argv(cmd), way.pass_fds, interactive=not given)
-                )
+                with self._noted_while_running("exec", ns, cmd, shown, facts):
+                    status = exit_status_of(
+                        call_in_foreground(way.argv(cmd), way.pass_fds, interactive=not given)
+                    )
             except OSError as err:
                 self._log("exec", ns, cmd, shown, None, error=str(err), **facts)
                 raise ActionFailed(
@@ -320,6 +324,35 @@ class NamespaceRunner:
         return status
 
     # -- helpers -----------------------------------------------------------------
+
+    def _run_id(self) -> str:
+        """Ties a run's "running" line to its final one: pid and a counter."""
+        return f"{os.getpid()}.{next(self._runs)}"
+
+    @contextlib.contextmanager
+    def _noted_while_running(
+        self,
+        action: str,
+        ns: NetNamespace,
+        argv: Sequence[str],
+        full: Sequence[str],
+        facts: Mapping[str, Any],
+    ) -> Iterator[None]:
+        """A command's line is written when it ends; one still running after
+        RUNNING_NOTED_AFTER s is also written then, "state": "running", so that a
+        command nsexplorer was killed under (SIGKILL, the host going down) is on record.
+        Quick commands keep their one line."""
+        timer = threading.Timer(
+            RUNNING_NOTED_AFTER,
+            lambda: self._log(action, ns, argv, full, None, state="running", **facts),
+        )
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+            timer.join()
 
     def refuse_if_read_only(self, what: str) -> None:
         if self._read_only:
@@ -381,6 +414,7 @@ def _discard_empty_pcap(outcome: capture.CaptureOutcome, fd: int) -> capture.Cap
 
 
 END_GRACE = 3.0  # seconds a foreground command has to end after our end, then SIGKILL
+RUNNING_NOTED_AFTER = 2.0  # seconds a command runs before its "running" audit line
 
 
 def call_in_foreground(

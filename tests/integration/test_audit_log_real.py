@@ -8,6 +8,7 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -135,3 +136,53 @@ def test_a_written_log_gives_no_warning(named: str, tmp_path: Path) -> None:
     assert "warning" not in done.stderr
     [record] = [json.loads(x) for x in log.read_text().splitlines()]
     assert record["exit_status"] == 0
+
+
+def audit_lines(path: Path) -> list[dict[str, object]]:
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_a_command_killed_with_nsexplorer_is_on_record(named: str, tmp_path: Path) -> None:
+    """QA: the line was written only when the command ended, so a command nsexplorer
+    was SIGKILLed under (or the host went down) left none. One still running after
+    RUNNING_NOTED_AFTER s is on record as running; the session guard ends it."""
+    log = tmp_path / "audit.log"
+    proc = subprocess.Popen(
+        [*NSX, "exec", named, "--", "sleep", "41"],
+        env={**os.environ, "NSX_AUDIT_LOG": str(log)},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):  # up to 10 s: start, the check, then the 2 s
+            if audit_lines(log):
+                break
+            time.sleep(0.1)
+    finally:
+        proc.kill()
+        proc.wait()
+    lines = audit_lines(log)
+    assert len(lines) == 1, lines
+    assert lines[0]["state"] == "running" and lines[0]["argv"] == ["sleep", "41"], lines
+    assert lines[0]["exit_status"] is None and lines[0]["run"], lines
+
+
+def test_a_quick_command_keeps_one_line_a_slow_one_gets_two(named: str, tmp_path: Path) -> None:
+    runner = NamespaceRunner(audit_log=str(tmp_path / "audit.log"))
+    ino = os.stat(f"/run/netns/{named}").st_ino
+    ns = NetNamespace(
+        id=NamespaceId(os.stat(f"/run/netns/{named}").st_dev, ino),
+        names=(named,),
+        label=named,
+        access_path=f"/run/netns/{named}",
+    )
+    assert runner.run(ns, ["true"]).exit_status == 0
+    assert runner.run(ns, ["sleep", "2.6"]).exit_status == 0
+    lines = audit_lines(tmp_path / "audit.log")
+    assert [(x["argv"], x.get("state"), x["exit_status"]) for x in lines] == [
+        (["true"], None, 0),
+        (["sleep", "2.6"], "running", None),
+        (["sleep", "2.6"], None, 0),
+    ], lines
+    assert lines[1]["run"] == lines[2]["run"] != lines[0]["run"]

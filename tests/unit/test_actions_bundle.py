@@ -153,3 +153,22 @@ def test_how_a_run_ended_in_words() -> None:
     assert bundle.ending(0, "count") == "stopped (count), exit 0"
     assert bundle.ending(None, None, "could not start") == "not run (an error)"
     assert bundle.ending(None) == "no exit status"
+
+
+def test_a_running_line_shows_only_when_its_run_never_ended() -> None:
+    """A command still running after a while gets a "running" audit line; its final
+    line says how it ended. One whose nsexplorer was killed has only the first."""
+    ns = NetNamespace(id=NamespaceId(4, 7), label="nsxt-app")
+    run = {"action": "run", "netns": "nsxt-app", "exit_status": None}
+    parts = bundle.BundleParts(
+        snapshot=snap(ns),
+        audit_entries=[
+            run | {"time": "t1", "argv": ["sleep", "3"], "run": "9.1", "state": "running"},
+            run | {"time": "t2", "argv": ["sleep", "3"], "run": "9.1", "exit_status": 0},
+            run | {"time": "t3", "argv": ["sleep", "99"], "run": "9.2", "state": "running"},
+        ],
+    )
+    summary = next(v for k, v in members(bundle.build(parts)).items() if k.endswith("summary.md"))
+    text = summary.decode()
+    assert text.count("`run: sleep 3`") == 1 and "| `t2` |" in text, text
+    assert "| `run: sleep 99` | `running, no end recorded` |" in text, text
