@@ -51,25 +51,19 @@ def spawn_shell(shell: PreparedShell, *, netns_inode: int, label: str) -> int:
             # the label inside PS1 itself, where sh would expand $ ` \\
             safe = prompt_safe(_env_safe(label))  # no backslash comes back
             env["PS1"] = f"[nsx {safe}] # " if os.geteuid() == 0 else f"[nsx {safe}] $ "
-        _say(
+        print(  # stdout never raises on encoding (cli.main: output.make_streams_safe)
             f"\nnsexplorer: a shell in netns {netns_inode} ({shown}); `exit` returns to "
-            "nsexplorer. $NSX_NETNS and $NSX_NETNS_LABEL name it.\n"
+            "nsexplorer. $NSX_NETNS and $NSX_NETNS_LABEL name it.\n",
+            flush=True,
         )
         return call_in_foreground(full, shell.pass_fds, env=env, interactive=True)
     except OSError as err:
-        _say(f"nsexplorer: could not start {visible(full[0])}: {err.strerror}")
+        print(f"nsexplorer: could not start {visible(full[0])}: {err.strerror}")
         return 127
     finally:
         if rcfile is not None:
             with contextlib.suppress(OSError):
                 os.unlink(rcfile)
-
-
-def _say(text: str) -> None:
-    """A line on the terminal whatever its encoding (LC_ALL=C, PYTHONUTF8=0: ASCII):
-    what it cannot show is written as an escape instead of raising."""
-    encoding = sys.stdout.encoding or "utf-8"
-    print(text.encode(encoding, "backslashreplace").decode(encoding), flush=True)
 
 
 def _env_safe(text: str) -> str:

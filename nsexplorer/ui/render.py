@@ -73,11 +73,12 @@ def safe(s: str | None, style: str = "") -> Text:
     s = s or ""
     if s.isprintable():  # the common case: one plain run
         return _styled(Text(s, no_wrap=False, end=""), style)
-    text = _styled(Text(visible(s), no_wrap=False, end=""), style)
+    runs = visible_runs(s)
+    text = _styled(Text("".join(run for run, _ in runs), no_wrap=False, end=""), style)
     # over the style, so that an escape stands out in reversed text too (an entry's header)
     mark = "not reverse" if "reverse" in style.split() else ESCAPED
     at = 0
-    for run, escaped in visible_runs(s):
+    for run, escaped in runs:
         if escaped:
             text.stylize(mark, at, at + len(run))
         at += len(run)

@@ -34,7 +34,9 @@ def test_a_hostile_label_is_shown_not_run(tmp_path: Path) -> None:
 
 SPAWN = """
 import sys
+from nsexplorer.cli.output import make_streams_safe
 from nsexplorer.cli.tui import spawn_shell
+make_streams_safe()  # as cli.main does before the TUI (the shell's stdout is that one)
 from nsexplorer.ports import PreparedShell
 shell = PreparedShell(argv=(sys.argv[1],), command="sh", pass_fds=(), release=lambda: None)
 print("status", spawn_shell(shell, netns_inode=4026531840, label="nsxh-caf\\u00e9"))
@@ -44,8 +46,8 @@ print("status", spawn_shell(shell, netns_inode=4026531840, label="nsxh-caf\\u00e
 @pytest.mark.parametrize("program", ["sh", "bash"])
 def test_a_non_ascii_label_under_an_ascii_locale(program: str, tmp_path: Path) -> None:
     """PYTHONUTF8=0 LC_ALL=C: stdout and the file system encoding are ASCII. A label with
-    an é (a container's name, from Docker's JSON) used to raise UnicodeEncodeError from
-    the banner, which ended the app, and left the bash rcfile behind."""
+    an é (a container's name, from Docker's JSON) must not make Popen raise on the
+    environment (UnicodeEncodeError ended the app), nor leave the bash rcfile behind."""
     if shutil.which(program) is None:
         pytest.skip(f"{program} is not installed")
     env = {

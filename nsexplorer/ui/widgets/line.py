@@ -59,22 +59,25 @@ class Line(Widget):
 HEAD_MIN = 24  # cells a cut head keeps (with its ellipsis): enough to tell names apart
 
 
+def _needed(text: Text, keep: int) -> int:
+    """Cells the first ``keep`` characters of ``text`` take, and a cell for the ellipsis
+    that cuts what follows them."""
+    return text[:keep].cell_len + (1 if len(text) > keep else 0)
+
+
 def _least(text: Text, head: int, keep: int) -> int:
-    """The fewest cells the first ``keep`` characters of ``text`` take, its head cut to
-    HEAD_MIN (and a cell for the ellipsis that cuts what follows)."""
+    """The fewest cells the first ``keep`` characters of ``text`` can take: its head cut
+    to HEAD_MIN."""
     if keep <= 0:
         return 0
     first = text[:head].cell_len
-    least = text[:keep].cell_len - first + min(first, HEAD_MIN)
-    return least + (1 if len(text) > keep else 0)
+    return _needed(text, keep) - first + min(first, HEAD_MIN)
 
 
 def _head_cut(text: Text, head: int, keep: int, room: int) -> Text:
     """A copy of ``text`` whose first ``head`` characters are cut (ellipsis) as far as it
     takes for its first ``keep`` characters to fit ``room`` cells, to HEAD_MIN at most."""
-    over = text[:keep].cell_len - room
-    if len(text) > keep:
-        over += 1  # the ellipsis that cuts what follows takes a cell too
+    over = _needed(text, keep) - room
     if head <= 0 or over <= 0:
         return text.copy()
     first = text[:head]
