@@ -445,25 +445,29 @@ class ActingScreen(Screen[None]):
         note = render.plain("enter: choose · escape: cancel", "dim")
 
         def chosen(index: int | None) -> None:
-            if index is None:
-                return
-            name = names[index]
-            try:  # what unname would refuse, said before asking
-                equivalent = runner.unname_command(name)
-            except NsxError as err:
-                self.nsx.notify(err.message, severity="error")
-                return
-            question = render.safe(f"Remove {NETNS_DIR}/{name}, a name of ", "bold")
-            question.append_text(render.target_text(ns))
-            question.append("?", style="bold")
-
-            def act() -> str:
-                runner.unname(name, ns)
-                return f"removed the name {name}"
-
-            self._confirm(ns, question, equivalent, act)
+            if index is not None:
+                self._ask_to_unname(runner, ns, names[index])
 
         self.app.push_screen(ChoiceScreen(title, choices, note), chosen)
+
+    @work(thread=True, exit_on_error=False, group="action", description="unname check")
+    def _ask_to_unname(self, runner: CommandRunner, ns: NetNamespace, name: str) -> None:
+        """What unname would refuse is said before asking; finding it out reads every
+        process's descriptors (what else holds the namespace), so not on the UI thread."""
+        try:
+            equivalent = runner.unname_command(name)
+        except NsxError as err:
+            self.app.call_from_thread(self.nsx.notify, err.message, severity="error")
+            return
+        question = render.safe(f"Remove {NETNS_DIR}/{name}, a name of ", "bold")
+        question.append_text(render.target_text(ns))
+        question.append("?", style="bold")
+
+        def act() -> str:
+            runner.unname(name, ns)
+            return f"removed the name {name}"
+
+        self.app.call_from_thread(self._confirm, ns, question, equivalent, act)
 
     def _confirm(
         self, ns: NetNamespace, question: Text, equivalent: str, act: Callable[[], str]
