@@ -15,8 +15,8 @@ pairs Textual reads as editing keys (alt+Backspace: delete a word; iTerm's Optio
 and Right: ESC b, ESC f; the console's ESC Tab), which a prompt needs. The price: an
 Escape followed by b, f, Tab or Backspace within one read (a slow link) is that key.
 
-A paste's start marker split across two reads (a slow link) is found all the same: the
-end of each read outside a paste is remembered (never held back: a lone ESC at the end
+A paste's start marker split across reads (a slow link) is found all the same: the
+end of what came outside a paste is remembered (never held back: a lone ESC at the end
 of a read must stay the Escape key).
 """
 
