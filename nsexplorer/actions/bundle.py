@@ -87,6 +87,14 @@ def safe_member(name: str, fallback: str = "file") -> str:
     return cleaned[:100]
 
 
+def one_per_run(entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """One audit entry per action: a command's "running" line (written as it starts)
+    is left out when its final line, with the same ``run`` id, is there to say how it
+    ended."""
+    ended = {e.get("run") for e in entries if e.get("state") != "running"}
+    return [e for e in entries if not (e.get("state") == "running" and e.get("run") in ended)]
+
+
 def read_audit(path: str, since: datetime) -> tuple[list[dict[str, Any]], str]:
     """Audit entries at or after ``since``; the second value says why none could be read."""
     entries: list[dict[str, Any]] = []
@@ -186,10 +194,7 @@ def summary(
     lines += ["", "## What was run", ""]
     if parts.audit_entries:
         lines += ["| time | namespace | command | exit |", "|---|---|---|---|"]
-        ended = {e.get("run") for e in parts.audit_entries if e.get("state") != "running"}
-        for e in parts.audit_entries:
-            if e.get("state") == "running" and e.get("run") in ended:
-                continue  # its final line says how it ended
+        for e in one_per_run(parts.audit_entries):
             cmd = " ".join(str(a) for a in e.get("argv") or e.get("command") or ())
             cells = (e.get("time", ""), e.get("netns", ""), f"{e.get('action', '')}: {cmd}")
             end = ending(e.get("exit_status"), e.get("stopped"), e.get("error"))

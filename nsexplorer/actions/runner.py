@@ -10,7 +10,7 @@ import shutil
 import signal
 import subprocess
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from nsexplorer import shellquote as quoting
@@ -98,16 +98,16 @@ class NamespaceRunner:
                 self._log("run", ns, cmd, shown, NOT_FOUND, error=missing)
                 return RunResult(tuple(shown), NOT_FOUND, "", error=missing)
             facts = {**way.audit_facts(cmd), "run": self._run_id()}
+            self._log_started("run", ns, cmd, shown, facts)
             try:
-                with self._noted_while_running("run", ns, cmd, shown, facts):
-                    got = run_captured(
-                        way.argv(cmd),
-                        timeout=timeout,
-                        cancel=cancel,
-                        limit=self._limit,
-                        pass_fds=way.pass_fds,
-                        on_output=on_output,
-                    )
+                got = run_captured(
+                    way.argv(cmd),
+                    timeout=timeout,
+                    cancel=cancel,
+                    limit=self._limit,
+                    pass_fds=way.pass_fds,
+                    on_output=on_output,
+                )
             except OSError as err:
                 msg = f"could not start {facts['executed'][0]}: {err.strerror}; nothing ran"
                 self._log("run", ns, cmd, shown, None, error=msg, **facts)
@@ -162,7 +162,8 @@ class NamespaceRunner:
                     pass_fds=(*way.pass_fds, pcap_fd),
                     start_new_session=True,  # stopped by us, whole group, never orphaned
                 )
-                with proc, self._noted_while_running("capture", ns, shown_cmd, shown, facts):
+                self._log_started("capture", ns, shown_cmd, shown, facts)
+                with proc:
                     outcome = capture.supervise(proc, req, pcap_fd, on_line=on_line, cancel=cancel)
                 if outcome.exit_status != 0 and outcome.pcap_bytes == 0:
                     outcome = _discard_empty_pcap(outcome, pcap_fd)
@@ -310,11 +311,11 @@ class NamespaceRunner:
                 seed = entry.seed_form(way.way, cmd)
                 announce(quoting.join(shown), None if seed is None else quoting.join(seed))
             facts = {**way.audit_facts(cmd), "run": self._run_id()}
+            self._log_started("exec", ns, cmd, shown, facts)
             try:
-                with self._noted_while_running("exec", ns, cmd, shown, facts):
-                    status = exit_status_of(
-                        call_in_foreground(way.argv(cmd), way.pass_fds, interactive=not given)
-                    )
+                status = exit_status_of(
+                    call_in_foreground(way.argv(cmd), way.pass_fds, interactive=not given)
+                )
             except OSError as err:
                 self._log("exec", ns, cmd, shown, None, error=str(err), **facts)
                 raise ActionFailed(
@@ -329,30 +330,19 @@ class NamespaceRunner:
         """Ties a run's "running" line to its final one: pid and a counter."""
         return f"{os.getpid()}.{next(self._runs)}"
 
-    @contextlib.contextmanager
-    def _noted_while_running(
+    def _log_started(
         self,
         action: str,
         ns: NetNamespace,
         argv: Sequence[str],
         full: Sequence[str],
         facts: Mapping[str, Any],
-    ) -> Iterator[None]:
-        """A command's line is written when it ends; one still running after
-        RUNNING_NOTED_AFTER s is also written then, "state": "running", so that a
-        command nsexplorer was killed under (SIGKILL, the host going down) is on record.
-        Quick commands keep their one line."""
-        timer = threading.Timer(
-            RUNNING_NOTED_AFTER,
-            lambda: self._log(action, ns, argv, full, None, state="running", **facts),
-        )
-        timer.daemon = True
-        timer.start()
-        try:
-            yield
-        finally:
-            timer.cancel()
-            timer.join()
+    ) -> None:
+        """The line written just before a command starts ("state": "running"); its final
+        line (exit status) shares its ``run`` id. Written ahead, so that a command
+        nsexplorer was killed under (SIGKILL, a hangup, the host going down) is on record
+        however soon that happened."""
+        self._log(action, ns, argv, full, None, state="running", **facts)
 
     def refuse_if_read_only(self, what: str) -> None:
         if self._read_only:
@@ -384,7 +374,8 @@ class NamespaceRunner:
         problem = self._audit.record(action, **fields)
         if problem:
             with self._lock:
-                self._warnings.append(problem)
+                if problem not in self._warnings:  # a run's two lines fail alike: once
+                    self._warnings.append(problem)
 
     @staticmethod
     def _holders_of(target: str) -> int:
@@ -414,7 +405,6 @@ def _discard_empty_pcap(outcome: capture.CaptureOutcome, fd: int) -> capture.Cap
 
 
 END_GRACE = 3.0  # seconds a foreground command has to end after our end, then SIGKILL
-RUNNING_NOTED_AFTER = 2.0  # seconds a command runs before its "running" audit line
 
 
 def call_in_foreground(

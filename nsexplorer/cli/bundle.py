@@ -35,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
     data = bundle.build(parts)
     output = output or default_name(snap.hostname)
     output_rules.write_file(output, data)
-    print(f"bundle written: {visible(output)} ({len(data)} bytes, {len(entries)} audit entries)")
+    runs = len(bundle.one_per_run(entries))
+    print(f"bundle written: {visible(output)} ({len(data)} bytes, {runs} audit entries)")
     for w in snap.warnings:
         print(f"nsexplorer: warning: {visible(w)}", file=sys.stderr)
     return 0
@@ -107,7 +108,7 @@ def write_session_bundle(
             n += 1
             path = first.removesuffix(".tar.gz") + f"-{n}.tar.gz"
     output_rules.write_file(path, data)
-    return BundleWritten(path, len(data), len(mine))
+    return BundleWritten(path, len(data), len(bundle.one_per_run(mine)))
 
 
 def default_name(hostname: str) -> str:

@@ -65,7 +65,10 @@ def tui(tmp_path: Path) -> Iterator[Callable[..., Term]]:
 
 
 def audit(t: Term) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in Path(t.audit_log).read_text().splitlines()]
+    """Each action's final audit line (a command's "running" line, written as it
+    starts, left out)."""
+    lines = [json.loads(line) for line in Path(t.audit_log).read_text().splitlines()]
+    return [e for e in lines if e.get("state") != "running"]
 
 
 def inode_of(name: str) -> int:

@@ -78,8 +78,8 @@ def test_exec_process_namespace_streams_and_passes_status(sleeper: int, tmp_path
     done = nsx("exec", f"pid:{sleeper}", "--", "sh", "-c", "echo hi; exit 7", audit=audit)
     assert done.returncode == 7
     assert done.stdout == "hi\n"
-    statuses = [x["exit_status"] for x in audit_lines(audit)]
-    assert statuses == [0, 7]
+    statuses = [(x["exit_status"], x.get("state")) for x in audit_lines(audit)]
+    assert statuses == [(None, "running"), (0, None), (None, "running"), (7, None)]
 
 
 def test_exec_bad_input(sleeper: int, tmp_path: Path) -> None:
@@ -131,7 +131,8 @@ def test_name_and_unname(sleeper: int, tmp_path: Path) -> None:
         done = nsx("unname", name, audit=audit)
         assert done.returncode == 0, done.stderr
         assert not os.path.lexists(f"/var/run/netns/{name}")
-        assert [x["action"] for x in audit_lines(audit)] == ["name", "exec", "unname"]
+        actions = [(x["action"], x.get("state")) for x in audit_lines(audit)]
+        assert actions == [("name", None), ("exec", "running"), ("exec", None), ("unname", None)]
     finally:
         if os.path.lexists(f"/var/run/netns/{name}"):
             subprocess.run(["umount", "-l", f"/var/run/netns/{name}"], check=False)

@@ -102,7 +102,17 @@ def net_of(output: str) -> str:
 
 
 def audit(runner: NamespaceRunner) -> list[dict[str, Any]]:
-    return [json.loads(x) for x in Path(runner.audit_log_path).read_text().splitlines()]
+    """Each action's final audit line. A command's "running" line, written as it
+    starts, says the same (where it ran, what was verified and executed)."""
+    lines = [json.loads(x) for x in Path(runner.audit_log_path).read_text().splitlines()]
+    final = [e for e in lines if e.get("state") != "running"]
+    for started in (e for e in lines if e.get("state") == "running"):
+        [end] = [e for e in final if e.get("run") == started["run"]]
+        same = ("time", "state", "exit_status", "stopped")
+        assert {k: v for k, v in started.items() if k not in same} == {
+            k: v for k, v in end.items() if k not in same
+        }
+    return final
 
 
 @pytest.fixture

@@ -134,8 +134,10 @@ def test_a_written_log_gives_no_warning(named: str, tmp_path: Path) -> None:
     done = nsx("exec", named, "--", "true", env={"NSX_AUDIT_LOG": str(log)})
     assert done.returncode == 0, done.stderr
     assert "warning" not in done.stderr
-    [record] = [json.loads(x) for x in log.read_text().splitlines()]
-    assert record["exit_status"] == 0
+    started, record = [json.loads(x) for x in log.read_text().splitlines()]
+    assert started["state"] == "running" and started["exit_status"] is None
+    assert record["exit_status"] == 0 and "state" not in record
+    assert started["run"] == record["run"]
 
 
 def audit_lines(path: Path) -> list[dict[str, object]]:
@@ -144,8 +146,9 @@ def audit_lines(path: Path) -> list[dict[str, object]]:
 
 def test_a_command_killed_with_nsexplorer_is_on_record(named: str, tmp_path: Path) -> None:
     """QA: the line was written only when the command ended, so a command nsexplorer
-    was SIGKILLed under (or the host went down) left none. One still running after
-    RUNNING_NOTED_AFTER s is on record as running; the session guard ends it."""
+    was SIGKILLed under (or the host went down) left none. Its "running" line is
+    written before it starts; nsexplorer is killed as soon as that line is there, and
+    the session guard ends the command."""
     log = tmp_path / "audit.log"
     proc = subprocess.Popen(
         [*NSX, "exec", named, "--", "sleep", "41"],
@@ -155,7 +158,7 @@ def test_a_command_killed_with_nsexplorer_is_on_record(named: str, tmp_path: Pat
         stderr=subprocess.DEVNULL,
     )
     try:
-        for _ in range(100):  # up to 10 s: start, the check, then the 2 s
+        for _ in range(100):  # up to 10 s
             if audit_lines(log):
                 break
             time.sleep(0.1)
@@ -168,7 +171,7 @@ def test_a_command_killed_with_nsexplorer_is_on_record(named: str, tmp_path: Pat
     assert lines[0]["exit_status"] is None and lines[0]["run"], lines
 
 
-def test_a_quick_command_keeps_one_line_a_slow_one_gets_two(named: str, tmp_path: Path) -> None:
+def test_every_command_is_on_record_before_it_starts(named: str, tmp_path: Path) -> None:
     runner = NamespaceRunner(audit_log=str(tmp_path / "audit.log"))
     ino = os.stat(f"/run/netns/{named}").st_ino
     ns = NetNamespace(
@@ -178,11 +181,12 @@ def test_a_quick_command_keeps_one_line_a_slow_one_gets_two(named: str, tmp_path
         access_path=f"/run/netns/{named}",
     )
     assert runner.run(ns, ["true"]).exit_status == 0
-    assert runner.run(ns, ["sleep", "2.6"]).exit_status == 0
+    assert runner.run(ns, ["sh", "-c", "exit 5"]).exit_status == 5
     lines = audit_lines(tmp_path / "audit.log")
     assert [(x["argv"], x.get("state"), x["exit_status"]) for x in lines] == [
+        (["true"], "running", None),
         (["true"], None, 0),
-        (["sleep", "2.6"], "running", None),
-        (["sleep", "2.6"], None, 0),
+        (["sh", "-c", "exit 5"], "running", None),
+        (["sh", "-c", "exit 5"], None, 5),
     ], lines
-    assert lines[1]["run"] == lines[2]["run"] != lines[0]["run"]
+    assert lines[0]["run"] == lines[1]["run"] != lines[2]["run"] == lines[3]["run"]

@@ -156,8 +156,8 @@ def test_an_action_refuses_a_namespace_whose_id_is_not_the_one_read(
     # the one read, with its own id: runs, and the audit says which id was entered
     got = runner.run(ns, ["readlink", "/proc/self/ns/net"])
     assert got.output.strip() == f"net:[{ns.inode}]"
-    [record] = audit(runner)
-    assert record["netns_cookie"] == ns.cookie
+    started, record = audit(runner)
+    assert started["netns_cookie"] == record["netns_cookie"] == ns.cookie
 
 
 def runner_has_tcpdump() -> bool:

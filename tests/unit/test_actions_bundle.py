@@ -156,8 +156,8 @@ def test_how_a_run_ended_in_words() -> None:
 
 
 def test_a_running_line_shows_only_when_its_run_never_ended() -> None:
-    """A command still running after a while gets a "running" audit line; its final
-    line says how it ended. One whose nsexplorer was killed has only the first."""
+    """A command's "running" audit line is written as it starts; its final line says
+    how it ended. One whose nsexplorer was killed has only the first."""
     ns = NetNamespace(id=NamespaceId(4, 7), label="nsxt-app")
     run = {"action": "run", "netns": "nsxt-app", "exit_status": None}
     parts = bundle.BundleParts(
