@@ -139,12 +139,14 @@ class PreparedShell:
     ``argv`` enters it through the open descriptors ``pass_fds`` (the child inherits
     them, nothing else does); ``command`` is the equivalent a person would paste.
     ``release()`` closes the descriptors: call it once the shell ended or was abandoned.
+    ``ended(status, error)`` records how it ended (status None: it never started).
     """
 
     argv: tuple[str, ...]
     command: str
     pass_fds: tuple[int, ...]
     release: Callable[[], None]
+    ended: Callable[[int | None, str], None] = lambda status, error: None
 
 
 class CommandRunner(Protocol):

@@ -192,12 +192,18 @@ class NamespaceRunner:
             denied = privilege_problem(way.way, ns)
             if denied:
                 raise NeedsRoot(denied)
-            self._log("shell", ns, [shell], shown, None, **way.audit_facts([shell]))
+            facts = {**way.audit_facts([shell]), "run": self._run_id()}
+            self._log_started("shell", ns, [shell], shown, facts)
+
+            def ended(status: int | None, error: str) -> None:
+                self._log("shell", ns, [shell], shown, status, error=error or None, **facts)
+
             return PreparedShell(
                 argv=tuple(way.argv([shell])),
                 command=quoting.join(shown),
                 pass_fds=way.pass_fds,
                 release=way.close,
+                ended=ended,
             )
         except BaseException:
             way.close()

@@ -362,16 +362,21 @@ class ActingScreen(Screen[None]):
         out.begin(label, ns.inode, time.strftime("%H:%M:%S"), shell.command, "sh")
         # "runs as" enters the same namespace; what the shell gets on top is said here
         out.add(render.plain(SHELL_EXTRAS, "dim"))
+        status: int | None = None
+        why = ""
         try:
             with self.app.suspend():
                 status = spawn(shell, netns_inode=ns.inode, label=label)
         except SuspendNotSupported:
-            self._refuse("this terminal cannot be handed over to a shell")
+            why = "this terminal cannot be handed over to a shell"
+            self._refuse(why)
             return
         except OSError as err:
-            self._refuse(f"could not start the shell: {err}")
+            why = f"could not start the shell: {err}"
+            self._refuse(why)
             return
         finally:
+            shell.ended(status, why)
             shell.release()
             self.notify_runner_warnings()
         out.add(render.plain(f"[shell exited with status {status}]", "dim"))

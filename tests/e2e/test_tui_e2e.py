@@ -292,8 +292,9 @@ def test_shell_round_trip_returns_to_the_same_screen(
     assert t.title_line().strip().startswith("nsxlab-a")
     assert "10.215.0.0/24" in after and "2 Routes" in after
     assert before.splitlines()[0] == after.splitlines()[0]
-    log = Path(t.audit_log).read_text()
-    assert '"shell"' in log or "shell" in log
+    lines = [json.loads(line) for line in Path(t.audit_log).read_text().splitlines()]
+    shells = [(e.get("state"), e["exit_status"]) for e in lines if e["action"] == "shell"]
+    assert shells == [("running", None), (None, 0)], lines  # as it started, as it ended
 
 
 @pytest.mark.root

@@ -188,11 +188,18 @@ def test_interactive_shell_argv_lands_in_the_namespace(
             check=False,
             pass_fds=shell.pass_fds,
         )
+        shell.ended(done.returncode, "")
     finally:
         shell.release()
     assert done.returncode == 5
     assert shell.command.startswith(f"nsenter --net=/proc/{ns.pids[0]}/ns/net -- unshare")
     assert set(done.stdout.split()) == {"lo", "nsxtpbr0"}
+    # on record as it started, and how it ended
+    lines = [json.loads(x) for x in Path(runner.audit_log_path).read_text().splitlines()]
+    assert [(x["action"], x.get("state"), x["exit_status"]) for x in lines] == [
+        ("shell", "running", None), ("shell", None, 5)
+    ]  # fmt: skip
+    assert lines[0]["run"] == lines[1]["run"]
 
 
 # ---------------------------------------------------------------------------- bad input

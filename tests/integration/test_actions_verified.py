@@ -202,12 +202,14 @@ def test_shell_stays_in_the_verified_namespace_when_the_path_is_swapped(
             check=False,
             pass_fds=shell.pass_fds,
         )
+        shell.ended(done.returncode, "")
     finally:
         shell.release()
     assert done.returncode == 4, done.stderr
     assert net_of(done.stdout) == f"net:[{a.id.ino}]"
-    [record] = audit(runner)
+    [record] = audit(runner)  # its running line says the same (see audit())
     assert (record["action"], record["verified_path"]) == ("shell", path_mount)
+    assert record["exit_status"] == 4
 
 
 def test_name_binds_the_verified_namespace_when_the_source_is_swapped(
