@@ -198,9 +198,7 @@ def summary(
             cmd = " ".join(str(a) for a in e.get("argv") or e.get("command") or ())
             cells = (e.get("time", ""), e.get("netns", ""), f"{e.get('action', '')}: {cmd}")
             end = ending(e.get("exit_status"), e.get("stopped"), e.get("error"))
-            if e.get("action") == "shell" and e.get("exit_status") is None:
-                end = "interactive"
-            elif e.get("state") == "running":
+            if e.get("state") == "running":
                 end = "running, no end recorded"
             row = " | ".join(_cell(str(c)) for c in (*cells, end))
             lines.append(f"| {row} |")
