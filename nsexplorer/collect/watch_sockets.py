@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from nsexplorer.collect.ns_handles import GONE_ERRNOS, open_namespace
-from nsexplorer.kernel import fdlimit, mountinfo, nsfs
+from nsexplorer.kernel import fdlimit, mountinfo, nsfs, pidfd
 from nsexplorer.model import NamespaceId
 from nsexplorer.ports import WatchCoverage
 
@@ -68,6 +68,7 @@ def netlink_socket() -> socket.socket:
         NETLINK_ROUTE,
     )
     try:
+        pidfd.mark_watcher(sock)  # not a holder to another nsexplorer (see WATCHER_MARK)
         sock.bind((0, GROUPS))
         for group in MEMBERSHIPS:
             sock.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group)

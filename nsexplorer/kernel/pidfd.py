@@ -10,9 +10,11 @@ Needs PTRACE_MODE_ATTACH over the process (root) and CAP_NET_ADMIN over the name
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
+import socket
 import stat
 
 from nsexplorer import TYPE_CHECKING
@@ -22,6 +24,12 @@ if TYPE_CHECKING:
     pass
 
 SIOCGSKNS = 0x894C  # ioctl: an fd to the socket's network namespace
+# SO_MARK of the netlink sockets an nsexplorer keeps in each namespace to watch it
+# ("nsx"). Those sockets keep their namespace alive, so they must not count as holders
+# for another nsexplorer: two of them would keep each other's namespaces alive after
+# every real holder left (a deleted netns, its veths up, for as long as both ran).
+WATCHER_MARK = 0x6E7378
+NOT_A_HOLDER = -1  # SocketResolver.netns: a watcher socket of an nsexplorer
 SYS_PIDFD_GETFD = 438  # the same number on every architecture (new-style syscall table)
 
 
@@ -41,18 +49,43 @@ def pidfd_getfd(pidfd: int, target_fd: int) -> int:
     return fd
 
 
+def mark_watcher(sock: socket.socket) -> None:
+    """Mark a watcher socket (see WATCHER_MARK). Setting SO_MARK needs CAP_NET_ADMIN;
+    without it the socket stays unmarked (and counts as a holder to other instances)."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, WATCHER_MARK)
+
+
+def is_watcher(sock_fd: int) -> bool:
+    """Socket ``sock_fd`` is a netlink socket marked as an nsexplorer's watcher."""
+    sock = socket.socket(fileno=sock_fd)
+    try:
+        return (
+            sock.getsockopt(socket.SOL_SOCKET, socket.SO_DOMAIN) == socket.AF_NETLINK
+            and sock.getsockopt(socket.SOL_SOCKET, socket.SO_MARK) == WATCHER_MARK
+        )
+    finally:
+        sock.detach()  # the fd stays the caller's
+
+
 def socket_netns(sock_fd: int) -> int:
     """An fd (O_RDONLY, close-on-exec) to the network namespace of socket ``sock_fd``."""
     return int(fcntl.ioctl(sock_fd, SIOCGSKNS))
 
 
 def netns_of_socket(
-    pid: int, fd: int, *, pidfd: int | None = None, socket_inode: int | None = None
+    pid: int,
+    fd: int,
+    *,
+    pidfd: int | None = None,
+    socket_inode: int | None = None,
+    skip_watchers: bool = False,
 ) -> int:
     """An fd to the network namespace of socket ``fd`` of process ``pid``; the caller
     closes it. ``socket_inode``: the socket expected there (the fd number may have been
-    reused since it was listed). Raises OSError (ESRCH, EBADF, EPERM, ENOTSOCK, ESTALE
-    ...) when it cannot."""
+    reused since it was listed). ``skip_watchers``: NOT_A_HOLDER for an nsexplorer's
+    watcher socket. Raises OSError (ESRCH, EBADF, EPERM, ENOTSOCK, ESTALE ...) when it
+    cannot."""
     own = pidfd is None
     pfd = pidfd_open(pid) if pidfd is None else pidfd
     try:
@@ -66,6 +99,8 @@ def netns_of_socket(
             raise OSError(errno.ENOTSOCK, "not a socket (the fd number was reused)")
         if socket_inode is not None and st.st_ino != socket_inode:
             raise OSError(errno.ESTALE, "another socket (the fd number was reused)")
+        if skip_watchers and is_watcher(copy):
+            return NOT_A_HOLDER
         return socket_netns(copy)
     finally:
         os.close(copy)
@@ -98,7 +133,12 @@ class SocketResolver:
                 self._pidfds[pid] = pfd
             if pfd < 0:
                 raise ProcessLookupError(errno.ESRCH, "process not reachable")
-            ns_fd = netns_of_socket(pid, fd, pidfd=pfd, socket_inode=socket_inode)
+            ns_fd = netns_of_socket(
+                pid, fd, pidfd=pfd, socket_inode=socket_inode, skip_watchers=True
+            )
+            if ns_fd == NOT_A_HOLDER:
+                self.by_socket[socket_inode] = NOT_A_HOLDER
+                return NOT_A_HOLDER
             try:
                 ino = os.fstat(ns_fd).st_ino
             finally:

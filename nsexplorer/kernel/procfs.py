@@ -14,13 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nsexplorer.kernel.nsfs import CLONE_NEWNET, nsfs_dev, parse_ns_link
+from nsexplorer.kernel.pidfd import NOT_A_HOLDER
 
 COMM_LIMIT = 64
 NS_GET_NSTYPE = 0xB703  # _IO(0xb7, 0x3)
 CLONE_NEWNS = 0x00020000
 
 
-# Resolves (pid, fd, socket inode) to the socket's netns inode (pidfd.SocketResolver).
+# Resolves (pid, fd, socket inode) to the socket's netns inode (pidfd.SocketResolver),
+# None when it cannot, pidfd.NOT_A_HOLDER for another nsexplorer's watcher socket.
 SocketNetns = Callable[[int, int, int], "int | None"]
 
 
@@ -162,7 +164,7 @@ def _scan_fds(out: ProcScan, base: str, pid: int, net: int, sockets: SocketNetns
                 ino = sockets(pid, int(fd), sock)
                 if ino is None:
                     out.sockets_failed += 1
-                elif ino != net:
+                elif ino not in (net, NOT_A_HOLDER):
                     out.socket_holders.setdefault(ino, []).append((pid, int(fd), sock))
             continue
         ino = None

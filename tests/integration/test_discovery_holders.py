@@ -2,7 +2,8 @@
 (prefix nsxh6, removed even when a test fails):
 
 - held only by a thread other than the main one (as Go programs do);
-- held only by a socket, after every process left it;
+- held only by a socket, after every process left it (but not by another
+  nsexplorer's watcher socket);
 - bind-mounted only inside a mount namespace no process is in any more;
 - bind-mounted where the lowest-numbered process of its mount namespace is chrooted;
 - bind-mounted at a path another mount now covers ("covered", not "gone").
@@ -54,6 +55,17 @@ assert libc.setns(there, 0x40000000) == 0
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 assert libc.setns(home, 0x40000000) == 0
 os.close(there)
+print(s.fileno(), os.fstat(s.fileno()).st_ino, flush=True)
+time.sleep(300)
+"""
+
+
+# Another nsexplorer's watcher: its netlink socket in the netns at argv[1]; prints
+# "<fd> <socket inode>".
+WATCHER_HOLDER = r"""
+import os, sys, time
+from nsexplorer.collect.watch_sockets import netlink_socket_in
+s = netlink_socket_in(sys.argv[1])
 print(s.fileno(), os.fstat(s.fileno()).st_ino, flush=True)
 time.sleep(300)
 """
@@ -160,6 +172,38 @@ def test_socket_held_namespace(nsxt) -> None:  # type: ignore[no-untyped-def]
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_another_nsexplorers_watcher_socket_is_not_a_holder(nsxt) -> None:  # type: ignore[no-untyped-def]
+    """QA: two TUIs each counted the other's watcher socket as a holder, so both kept
+    watching, and holding, a namespace every real holder had left: a deleted netns and
+    its veths stayed up for as long as both ran."""
+    name = nsxt.netns()
+    ino = os.stat(f"/run/netns/{name}").st_ino
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, f"/run/netns/{name}"], stdout=subprocess.PIPE, text=True
+        )
+        for script in (WATCHER_HOLDER, SOCKET_HOLDER)
+    ]
+    watcher, plain = procs
+    try:
+        fds = []
+        for p in procs:
+            assert p.stdout is not None
+            fds.append([int(x) for x in p.stdout.readline().split()])
+        run("ip", "netns", "del", name)  # now only the two sockets hold it
+        ns = by_inode(LiveSource().collect(), ino)
+        # the plain socket holds it; the watcher's is not counted
+        assert [(h.pid, h.fd, h.socket_inode) for h in ns.socket_holders] == [(plain.pid, *fds[1])]
+        plain.kill()
+        plain.wait()
+        assert os.path.exists(f"/proc/{watcher.pid}/fd/{fds[0][0]}")  # it still holds it
+        assert LiveSource().collect().by_inode(ino) is None  # but that is no holder
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
 
 
 def test_namespace_in_a_mount_namespace_no_process_is_in(private_dir: Path) -> None:
