@@ -263,18 +263,48 @@ def iface_cells(iface: Interface, lookup: Lookup) -> tuple[Text, ...]:
 
 # --- routes and processes ------------------------------------------------------------
 
-ROUTE_COLUMNS = ("table", "destination", "gateway", "dev", "proto", "scope", "type", "src")
+# metric early, in view: which of two routes to one prefix wins
+ROUTE_COLUMNS = (
+    "table",
+    "destination",
+    "metric",
+    "gateway",
+    "dev",
+    "proto",
+    "scope",
+    "type",
+    "src",
+)
 
 
 def route_cells(route: Route) -> tuple[Text, ...]:
+    """One route as a row. A multipath route, or one through a nexthop object, has no
+    gateway or dev of its own: its paths' are shown (it never looks like it goes
+    nowhere); two routes that differ only by metric, tos or source prefix differ here."""
+    dst = route.dst
+    if route.src:
+        dst += f" from {route.src}"
+    if route.tos:
+        dst += f" tos {route.tos:#04x}"
+    gateway, dev = route.gateway or "", route.dev or ""
+    if route.nexthops:
+        hops = route.nexthops
+        weighted = len({h.weight for h in hops}) > 1
+        gateway = ", ".join(
+            (h.gateway or "-") + (f" w{h.weight}" if weighted else "") for h in hops
+        )
+        dev = ", ".join(dict.fromkeys(h.dev or "-" for h in hops))
+    if route.nhid is not None:
+        gateway = f"nhid {route.nhid}" + (f": {gateway}" if gateway else "")
     return (
         plain(table_name(route.table), "dim"),
-        safe(route.dst, "bold"),
-        safe(route.gateway or ""),
-        safe(route.dev or ""),
+        safe(dst, "bold"),
+        plain("" if route.metric is None else str(route.metric)),
+        safe(gateway),
+        safe(dev),
         safe(route.protocol),
         safe(route.scope),
-        safe(route.type),
+        safe(" ".join((route.type, *route.flags))),
         safe(route.prefsrc or ""),
     )
 

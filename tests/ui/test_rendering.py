@@ -166,3 +166,34 @@ def test_an_escape_stands_out_from_the_text_around_it(style: str) -> None:
     reverse = {seg.text: bool(seg.style and seg.style.reverse) for seg in segments if seg.text}
     assert set(reverse) == {"a", "\\x1b", "b"}, reverse
     assert reverse["a"] == reverse["b"] != reverse["\\x1b"], reverse
+
+
+def test_a_route_row_shows_its_paths_metric_and_selectors() -> None:
+    """QA: the Routes pane left a multipath or nexthop-object route with no gateway and
+    no dev (it looked like it went nowhere), and two routes differing only by metric
+    looked the same."""
+    from nsexplorer.model_net import Nexthop, Route
+    from nsexplorer.ui import render
+
+    def row(route: Route) -> dict[str, str]:
+        cells = [c.plain for c in render.route_cells(route)]
+        return dict(zip(render.ROUTE_COLUMNS, cells, strict=True))
+
+    base = Route(4, 254, "10.9.0.0/24", None, None, "universe", "static")
+    ecmp = replace(
+        base,
+        nexthops=(Nexthop("10.0.0.1", "eth0", 1), Nexthop("10.0.1.1", "eth1", 2, ("onlink",))),
+    )
+    assert row(ecmp)["gateway"] == "10.0.0.1 w1, 10.0.1.1 w2"
+    assert row(ecmp)["dev"] == "eth0, eth1"
+    group = replace(
+        base, nhid=7, nexthops=(Nexthop("10.0.0.1", "eth0"), Nexthop("10.0.0.2", "eth0"))
+    )
+    assert row(group)["gateway"] == "nhid 7: 10.0.0.1, 10.0.0.2" and row(group)["dev"] == "eth0"
+    assert row(replace(base, nhid=9))["gateway"] == "nhid 9"
+    one, two = (replace(base, gateway="10.0.0.1", dev="eth0", metric=m) for m in (100, 200))
+    assert row(one) != row(two) and row(two)["metric"] == "200"
+    assert row(replace(base, metric=None))["metric"] == ""
+    special = replace(base, family=6, dst="::/0", src="2001:db8::/64", tos=0x10, flags=("onlink",))
+    assert row(special)["destination"] == "::/0 from 2001:db8::/64 tos 0x10"
+    assert row(special)["type"] == "unicast onlink"
