@@ -230,13 +230,26 @@ def peer_text(iface: Interface, lookup: Lookup) -> Text:
     return text
 
 
+# Address states in which it does not (yet, or any more) work as one: said beside it.
+ADDRESS_STATES = (("dadfailed", BAD), ("tentative", WARN), ("deprecated", WARN))
+
+
 def addresses_text(iface: Interface, *, with_link: bool = False) -> Text:
-    addrs = [
-        f"{a.address}/{a.prefixlen}"
-        for a in iface.addresses
-        if with_link or a.scope not in ("link", "host") or a.family == 4
-    ]
-    return safe(" ".join(addrs))
+    """The addresses as `ip -br addr` writes them (a point-to-point one with its peer),
+    each with the state that keeps it from working: a duplicate-address failure or a
+    tentative address must not read as a working one."""
+    text = Text(end="")
+    for a in iface.addresses:
+        if not (with_link or a.scope not in ("link", "host") or a.family == 4):
+            continue
+        if text:
+            text.append(" ")
+        local = f"{a.address} peer {a.peer}" if a.peer else a.address
+        text.append_text(safe(f"{local}/{a.prefixlen}"))
+        for flag, style in ADDRESS_STATES:
+            if flag in a.flags:
+                text.append(f" ({flag})", style=style)
+    return text
 
 
 def iface_name_text(iface: Interface) -> Text:

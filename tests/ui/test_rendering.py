@@ -197,3 +197,29 @@ def test_a_route_row_shows_its_paths_metric_and_selectors() -> None:
     special = replace(base, family=6, dst="::/0", src="2001:db8::/64", tos=0x10, flags=("onlink",))
     assert row(special)["destination"] == "::/0 from 2001:db8::/64 tos 0x10"
     assert row(special)["type"] == "unicast onlink"
+
+
+def test_an_address_that_does_not_work_says_so() -> None:
+    """QA: a dadfailed IPv6 address read like a working one (same text, same colour),
+    and so did a tentative or deprecated one; a point-to-point address lost its peer."""
+    from nsexplorer.model_net import Address, Interface
+    from nsexplorer.ui import render
+    from nsexplorer.ui.roles import BAD, WARN
+
+    iface = Interface(
+        3, "eth0", "veth", "up", 1500, "02:00:00:00:00:01",
+        addresses=(
+            Address(4, "10.0.0.1", 32, "global", peer="10.0.0.2"),
+            Address(6, "fd00::1", 64, "global", ("dadfailed", "tentative")),
+            Address(6, "fd00::2", 64, "global", ("deprecated",)),
+            Address(6, "fd00::3", 64, "global"),
+            Address(6, "fe80::1", 64, "link", ("tentative",)),  # link scope: not listed
+        ),
+    )  # fmt: skip
+    text = render.addresses_text(iface)
+    assert text.plain == (
+        "10.0.0.1 peer 10.0.0.2/32 fd00::1/64 (dadfailed) (tentative) "
+        "fd00::2/64 (deprecated) fd00::3/64"
+    )
+    styles = {text.plain[s.start : s.end]: str(s.style) for s in text.spans}
+    assert styles[" (dadfailed)"] == BAD and styles[" (deprecated)"] == WARN
