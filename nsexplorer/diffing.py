@@ -202,6 +202,7 @@ def rule_text(r: Rule) -> str:
         ("l3mdev", r.l3mdev),
         (f"goto {r.goto}", r.goto is not None),
         (f"suppress_prefixlength {r.suppress_prefixlen}", r.suppress_prefixlen is not None),
+        (f"suppress_ifgroup {r.suppress_ifgroup}", r.suppress_ifgroup is not None),
     ]
     parts.extend(word for word, present in extra if present)
     parts.append(r.action if r.table is None else f"{r.action} {table_name(r.table)}")

@@ -165,6 +165,7 @@ class Rule:
     tos: int = 0
     goto: int | None = None  # target priority of action "goto"
     suppress_prefixlen: int | None = None  # "suppress_prefixlength N"
+    suppress_ifgroup: int | None = None  # "suppress_ifgroup N" (an interface group)
     ipproto: int | None = None  # IP protocol number ("ipproto tcp" is 6)
     sport: str | None = None  # "80" or "1000-2000"
     dport: str | None = None

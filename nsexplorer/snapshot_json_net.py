@@ -205,6 +205,7 @@ def encode_rule(r: Rule) -> JSONDict:
     for key, value in (
         ("goto", r.goto),
         ("suppress_prefixlen", r.suppress_prefixlen),
+        ("suppress_ifgroup", r.suppress_ifgroup),
         ("ipproto", r.ipproto),
         ("sport", r.sport),
         ("dport", r.dport),
@@ -232,6 +233,7 @@ def decode_rule(r: Mapping[str, Any]) -> Rule:
         tos=int(r.get("tos") or 0),
         goto=opt_int(r.get("goto")),
         suppress_prefixlen=opt_int(r.get("suppress_prefixlen")),
+        suppress_ifgroup=opt_int(r.get("suppress_ifgroup")),
         ipproto=opt_int(r.get("ipproto")),
         sport=opt_str(r.get("sport")),
         dport=opt_str(r.get("dport")),

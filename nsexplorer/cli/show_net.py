@@ -97,6 +97,8 @@ def rule_text(r: Rule) -> str:
         parts.append(f"lookup {table_name(r.table)}")
         if r.suppress_prefixlen is not None:
             parts.append(f"suppress_prefixlength {r.suppress_prefixlen}")
+        if r.suppress_ifgroup is not None:
+            parts.append(f"suppress_ifgroup {r.suppress_ifgroup}")
     if r.action == "goto":
         parts.append(f"goto {r.goto if r.goto is not None else 'none'}")
     elif r.action not in ("lookup",):

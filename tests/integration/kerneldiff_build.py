@@ -364,6 +364,8 @@ class _Gen:
             args += ["table", str(rng.choice((100, 101, 150, 200, 254)))]
             if self.chance(0.3):
                 args += ["suppress_prefixlength", str(rng.randint(0, 32))]
+            if self.chance(0.2):
+                args += ["suppress_ifgroup", str(rng.randint(0, 20))]
         elif action == 2:
             args += ["goto", str(prio + rng.randint(1, 500))]
         elif action == 3:

@@ -77,6 +77,13 @@ def _tos(value: Any) -> int:
     return DSFIELDS[text] if text in DSFIELDS else int(text, 0)
 
 
+def _ifgroup(value: Any) -> int | None:
+    # ip names interface groups from /etc/iproute2/group: "default" is 0
+    if value is None:
+        return None
+    return 0 if value == "default" else int(str(value), 0)
+
+
 def _prefix(addr: str | None, length: Any, host_len: int) -> str | None:
     if addr is None or addr == "all":
         return None
@@ -204,6 +211,7 @@ def _ip_rule(r: dict[str, Any], family: int) -> dict[str, Any]:
         "action": action,
         "goto": r.get("goto") if isinstance(r.get("goto"), int) else None,
         "suppress_prefixlen": r.get("suppress_prefixlen"),
+        "suppress_ifgroup": _ifgroup(r.get("suppress_ifgroup")),
         "ipproto": (
             None
             if proto is None
@@ -384,6 +392,7 @@ _RULE_KEYS = (
     "action",
     "goto",
     "suppress_prefixlen",
+    "suppress_ifgroup",
     "ipproto",
     "sport",
     "dport",
