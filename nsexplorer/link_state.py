@@ -4,7 +4,8 @@ it is known: the one home of these words for the TUI and `show`.
 "down" alone sends a responder the wrong way: the end that was set down and the end
 whose veth peer was set down both lose their carrier, but only one of them needs an
 `ip link set up`. So the words are "up", "up, no carrier" (with the cause: its veth peer
-is admin down, its peer could not be resolved, a bridge with no port up) and
+is admin down, its peer could not be resolved, a bridge with no port up, the lower
+device of a macvlan or vlan is down) and
 "admin down". Pure: model values in, strings out (raw; escape them for a terminal).
 """
 
@@ -45,8 +46,8 @@ def compact_state(state: str) -> str:
 
 
 def down_peer_namespace(iface: Interface, lookup: Lookup) -> NetNamespace | None:
-    """The namespace of ``iface``'s veth peer when that peer is admin down (the cause of
-    this end's missing carrier), else None."""
+    """The namespace of the device whose state is the cause of ``iface``'s missing
+    carrier (its veth peer admin down, its lower device down), else None."""
     return _state(iface, lookup)[2]
 
 
@@ -90,4 +91,21 @@ def _no_carrier_cause(iface: Interface, lookup: Lookup) -> tuple[str, NetNamespa
         return "peer unresolved", None
     if iface.kind == "bridge":
         return "no port up", None
+    # a macvlan, vlan, vxlan... on a device that is down (a veth says lowerlayerdown
+    # when its peer is down: handled above)
+    if iface.state == "lowerlayerdown" and iface.kind != "veth":
+        return _lower_cause(iface, lookup)
     return "", None
+
+
+def _lower_cause(iface: Interface, lookup: Lookup) -> tuple[str, NetNamespace | None]:
+    """Why a stacked device has no carrier: its lower device (``parent``), named with the
+    namespace it is in when that is known."""
+    parent = iface.parent
+    if parent is not None and parent.resolved and parent.netns_inode is not None:
+        where = lookup.get(parent.netns_inode)
+        lower = where.interface(parent.ifindex) if where and parent.ifindex is not None else None
+        if lower is not None:
+            down = ADMIN_DOWN if lower.admin_up is False else "no carrier"
+            return f"lower device {lower.name} {down}", where
+    return "lower device down", None

@@ -60,3 +60,23 @@ def test_other_causes() -> None:
     assert state_sentence(lost, {}) == "up, no carrier: peer unresolved"
     br = Interface(4, "br0", "bridge", "down", 1500, "cc", flags=NO_CARRIER)
     assert state_sentence(br, {}) == "up, no carrier: no port up"
+
+
+def test_a_stacked_device_names_its_lower_device_as_the_cause() -> None:
+    """QA: a macvlan whose lower device was admin down said "up, no carrier" alone,
+    although the kernel says lowerlayerdown."""
+    lower_down = Interface(2, "eth0", "veth", "down", 1500, "bb", flags=DOWN)
+    lower_up = Interface(2, "eth0", "veth", "down", 1500, "bb", flags=NO_CARRIER)
+    mv = Interface(
+        5, "mv0", "macvlan", "lowerlayerdown", 1500, "cc", flags=NO_CARRIER,
+        parent=Peer(9, 2, "eth0"),
+    )  # fmt: skip
+    host = ns(9, "host", lower_down)
+    assert state_sentence(mv, {9: host}) == (
+        "up, no carrier: lower device eth0 admin down in host (inode 9)"
+    )
+    assert down_peer_namespace(mv, {9: host}) is host
+    assert link_state(mv, {9: ns(9, "host", lower_up)}) == (
+        "up, no carrier", "lower device eth0 no carrier"
+    )  # fmt: skip
+    assert link_state(mv, {}) == ("up, no carrier", "lower device down")  # not read
