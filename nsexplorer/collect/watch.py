@@ -21,7 +21,8 @@ Sources of change, all waited on (never polled in a busy loop):
   announced by the subscribed callback (no namespaces), as a change before it is
   heard only by a new read, and the end of a stream is a change (the daemon is gone);
 - a rescan of /proc (processes and their threads) at most every ``rescan_interval``
-  seconds for namespaces that come and go with plain processes.
+  seconds for namespaces that come and go with plain processes, and soon after a
+  process a namespace's socket was opened through exits (its pidfd is polled).
 
 Nothing is parsed: any message is "something changed", and the UI debounces.
 """
@@ -62,6 +63,9 @@ __all__ = [
 ]
 
 MIN_GAP = 0.25  # at most four notifications a second, however busy the host is
+# After a process a watched namespace was opened through exits: a rescan this soon
+# after the last (a burst of exits, `docker stop` of many, costs a few scans a second).
+EXIT_RESCAN_GAP = 0.2
 ERRORS_KEPT = 100  # the latest diagnostics; older ones are dropped
 
 
@@ -247,7 +251,7 @@ class NetlinkWatcher:
         try:
             while not self._stop.is_set():
                 now = time.monotonic()
-                wait = max(0.0, last_scan + self.rescan_interval - now)
+                wait = max(0.0, self._scan_due(socks, last_scan) - now)
                 if reasons:
                     wait = min(wait, max(0.0, last_note + MIN_GAP - now))
                 # Opening under way: look at events, then open the next batch at once.
@@ -268,6 +272,8 @@ class NetlinkWatcher:
                         reasons.add("mounts")
                         # `ip netns del`: let that namespace go now, not after a read
                         changed |= socks.prune_mounts()
+                    elif socks.holder_exited(fd):
+                        pass  # a process a socket was opened through: rescan now
                     elif (ns := socks.drain(fd)) is not None:
                         host = self._host
                         is_host = host is not None and ns == host[0]
@@ -275,7 +281,7 @@ class NetlinkWatcher:
                 if replan:
                     planned = self._plan(socks, planned)
                 now = time.monotonic()
-                if now - last_scan >= self.rescan_interval:
+                if now >= self._scan_due(socks, last_scan):
                     last_scan = now
                     current = scan_proc_netns()
                     if current.keys() != known.keys():
@@ -312,6 +318,12 @@ class NetlinkWatcher:
             self.sockets = 0
             if mounts is not None:
                 mounts.close()
+
+    def _scan_due(self, socks: NamespaceSockets, last_scan: float) -> float:
+        """When the next /proc rescan is due: soon after a holder exited, else at the
+        interval."""
+        gap = EXIT_RESCAN_GAP if socks.rescan_wanted else self.rescan_interval
+        return last_scan + gap
 
     def _plan(self, socks: NamespaceSockets, planned: int) -> int:
         """Tell ``socks`` what to watch now, best first: the host's namespace, the

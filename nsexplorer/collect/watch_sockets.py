@@ -11,6 +11,9 @@ A socket keeps its namespace alive. So a watched namespace must not outlive what
 a socket opened through a bind mount is closed as soon as the mount table changes and
 that path no longer leads to it (``ip netns del``), one opened through a process as soon
 as the /proc rescan finds no process in it, before the next full read drops it for good.
+That rescan is periodic, so a socket opened through a process also holds a pidfd of it:
+when that process exits, the watcher rescans at once (``rescan_wanted``) instead of
+keeping the namespace, and its veths, alive for up to a rescan interval.
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ PathsOf = Callable[[NamespaceId], Sequence[str]]
 
 _PROC_NS = re.compile(r"/proc/\d+(/task/\d+)?/ns/net\Z")
 _PROC_FD = re.compile(r"/proc/\d+/fd/\d+\Z")
+_PROC_OWNER = re.compile(r"/proc/(\d+)(?:/task/(\d+))?/")
+PIDFD_THREAD = os.O_EXCL  # pidfd_open of a thread, not its whole group (Linux 6.9)
 
 
 def netlink_socket() -> socket.socket:
@@ -119,14 +124,39 @@ class _Held:
     # What ``path`` was when opened (stat: a socket's inode for /proc/PID/fd/N of a
     # socket, else the namespace's): when it changes, the holder let go.
     mark: tuple[int, int] | None
+    # A pidfd of the process (or thread) ``path`` goes through: readable once it exited.
+    # None when ``path`` is not under /proc or the kernel cannot give one (a thread
+    # before Linux 6.9); then only the periodic rescan notices.
+    pidfd: int | None = None
+    exit_watched: bool = False  # given a pidfd when opened (the budget allowed it)
 
 
-def _mark(path: str) -> tuple[int, int] | None:
+def _owner_pidfd(path: str, still: Callable[[], bool]) -> int | None:
+    """A pidfd of the process (a thread, for /proc/PID/task/TID/...) that ``path`` goes
+    through, if ``still()`` says the path leads where it did once the pidfd is open
+    (else that process exited, and its pid may be another's now)."""
+    owner = _PROC_OWNER.match(path)
+    if owner is None:
+        return None
+    pid, tid = owner.groups()
+    try:
+        fd = os.pidfd_open(int(tid), PIDFD_THREAD) if tid else os.pidfd_open(int(pid))
+    except OSError:
+        return None
+    if still():
+        return fd
+    os.close(fd)
+    return None
+
+
+def _mark(path: str, *, follow: bool | None = None) -> tuple[int, int] | None:
     """(st_dev, st_ino) of ``path`` now, None if it leads nowhere. /proc/PID/fd/N is
     followed (a magic link: to the socket or namespace it is); any other last component
-    is not (a bind mount's point is the namespace itself)."""
+    is not (a bind mount's point is the namespace itself), unless ``follow``."""
+    if follow is None:
+        follow = _PROC_FD.match(path) is not None
     try:
-        st = os.stat(path, follow_symlinks=_PROC_FD.match(path) is not None)
+        st = os.stat(path, follow_symlinks=follow)
     except OSError:
         return None
     return st.st_dev, st.st_ino
@@ -166,9 +196,13 @@ class NamespaceSockets:
         self._capped: set[NamespaceId] = set()  # left out to stay within the budget
         self._mounts: dict[NamespaceId, str] | None = None  # per walk, when needed
         self._cap = 0
+        self._by_pidfd: dict[int, NamespaceId] = {}
         self._cursor = 0
-        self._kept = 0
+        self._kept = 0  # descriptors held within the cap: sockets and their pidfds
         self.walking = False  # opening is under way (call step() until it is False)
+        # A process a socket was opened through exited (or was already gone when its
+        # pidfd was asked): the /proc rescan is due now, not at its interval.
+        self.rescan_wanted = False
 
     # --- queries ----------------------------------------------------------------------
 
@@ -187,6 +221,17 @@ class NamespaceSockets:
         if ns is not None:
             drain(self._held[ns].sock)
         return ns
+
+    def holder_exited(self, fd: int) -> bool:
+        """``fd`` (a poll said it is readable) is the pidfd of a process a socket was
+        opened through: it exited. Its pidfd is closed and a rescan wanted; the rescan
+        (prune_processes) closes the socket, or finds another process in the namespace."""
+        ns = self._by_pidfd.get(fd)
+        if ns is None:
+            return False
+        self._disarm(self._held[ns])
+        self.rescan_wanted = True
+        return True
 
     def coverage(self) -> WatchCoverage:
         asked = set(self._order)
@@ -252,8 +297,8 @@ class NamespaceSockets:
                 self._finish()
                 break
             self._cursor += 1
-            if ns in self._held:
-                self._kept += 1
+            if (held := self._held.get(ns)) is not None:
+                self._kept += _descriptors(held)
                 continue
             opened += 1
             try:
@@ -272,7 +317,7 @@ class NamespaceSockets:
                     self._failed[ns] = str(err)
                     self._error(f"cannot watch netns {ns.ino}: {err}")
                 continue
-            self._kept += 1
+            self._kept += _descriptors(self._held[ns])
             subscribed.append(ns)
         return subscribed
 
@@ -293,11 +338,16 @@ class NamespaceSockets:
         through another process's descriptor or mount table (/proc/PID/fd/N,
         /proc/PID/root/...) when that path no longer leads where it did (one stat each:
         there are few of those)."""
+        self.rescan_wanted = False
         stale = []
         for ns, held in self._held.items():
             if held.via_process:
                 if ns.ino not in current:
                     stale.append(ns)
+                elif held.exit_watched and held.pidfd is None and held.path != current[ns.ino]:
+                    # the process it was opened through left; another is in it now
+                    held.path = current[ns.ino]
+                    self._arm(ns, held)
             elif held.path.startswith("/proc/") and _mark(held.path) != held.mark:
                 stale.append(ns)
         return self._drop(stale)
@@ -312,7 +362,7 @@ class NamespaceSockets:
     def _restart(self) -> None:
         self._capped.clear()
         self._mounts = None
-        limit = fd_share(len(self._held))
+        limit = fd_share(sum(_descriptors(held) for held in self._held.values()))
         self._cap = limit if self.max_sockets is None else min(limit, self.max_sockets)
         self._cursor = self._kept = 0
         self.walking = True
@@ -356,9 +406,37 @@ class NamespaceSockets:
         finally:
             os.close(fd)
         via_process = _PROC_NS.match(path) is not None
-        self._held[ns] = _Held(sock, path, via_process, None if via_process else _mark(path))
+        held = _Held(sock, path, via_process, None if via_process else _mark(path))
+        self._held[ns] = held
         self._by_fd[sock.fileno()] = ns
         self._poller.register(sock.fileno(), select.POLLIN)
+        if self._kept + 2 <= self._cap:  # the pidfd is a descriptor of the budget too
+            held.exit_watched = True
+            self._arm(ns, held)
+
+    def _arm(self, ns: NamespaceId, held: _Held) -> None:
+        """Give ``held`` a pidfd of the process its path goes through, polled for exit."""
+
+        def still() -> bool:
+            if held.via_process:  # /proc/PID/ns/net, followed: the namespace itself
+                return _mark(held.path, follow=True) == (ns.dev, ns.ino)
+            return _mark(held.path) == held.mark
+
+        held.pidfd = _owner_pidfd(held.path, still)
+        if held.pidfd is None:
+            self.rescan_wanted |= _PROC_OWNER.match(held.path) is not None and not still()
+            return
+        self._by_pidfd[held.pidfd] = ns
+        self._poller.register(held.pidfd, select.POLLIN)
+
+    def _disarm(self, held: _Held) -> None:
+        if held.pidfd is None:
+            return
+        self._by_pidfd.pop(held.pidfd, None)
+        with contextlib.suppress(KeyError, ValueError):
+            self._poller.unregister(held.pidfd)
+        os.close(held.pidfd)
+        held.pidfd = None
 
     def _open_otherwise(self, ns: NamespaceId, first: OSError) -> tuple[int, str]:
         """The known paths lead nowhere: a netns bind mount of ours, or (for the host and
@@ -384,11 +462,16 @@ class NamespaceSockets:
         held = self._held.pop(ns, None)
         if held is None:
             return
+        self._disarm(held)
         fd = held.sock.fileno()
         self._by_fd.pop(fd, None)
         with contextlib.suppress(KeyError, ValueError):
             self._poller.unregister(fd)
         held.sock.close()
+
+
+def _descriptors(held: _Held) -> int:
+    return 1 if held.pidfd is None else 2
 
 
 def drain(sock: socket.socket) -> None:

@@ -227,7 +227,7 @@ def test_a_namespace_that_went_has_its_socket_closed_and_is_not_kept_alive(
         proc.kill()
         proc.wait()
         wait_until(lambda: w.sockets == 1, "the process-only namespace's socket closed")
-        assert open_fds() == with_three - 2
+        assert open_fds() == with_three - 3  # its socket and the pidfd of its process
         # the next full read no longer lists b: its socket closes too
         w.watch_all({})
         wait_until(lambda: w.sockets == 0, "b's socket closed when no longer asked for")
@@ -236,6 +236,45 @@ def test_a_namespace_that_went_has_its_socket_closed_and_is_not_kept_alive(
         proc.wait()
         w.stop()
     assert open_fds() == before  # nothing left behind
+
+
+def test_a_process_only_namespace_goes_when_its_last_process_exits_not_at_the_rescan(
+    nsxt: Any,
+) -> None:
+    """The socket holds a pidfd of the process it was opened through: when that process
+    exits, the watcher rescans at once. Another process still in the namespace keeps it
+    (the pidfd moves to that one); when that one exits too, the socket closes and the
+    namespace, and its veth, go within a second, not at the 60 s rescan."""
+    first = subprocess.Popen(["unshare", "--net", "sleep", "120"])
+    second: subprocess.Popen[bytes] | None = None
+    w = NetlinkWatcher(docker=False, rescan_interval=60)
+    rec = Recorder()
+    w.start(rec, rec.coverage)
+    try:
+        path = f"/proc/{first.pid}/ns/net"
+        wait_until(lambda: os.readlink(path) != os.readlink("/proc/thread-self/ns/net"), "unshared")
+        target = ns_id(path)
+        inside, host_end = nsxt.veth()
+        nsxt.ip("link", "set", inside, "netns", str(first.pid))
+        second = subprocess.Popen(["nsenter", f"--net={path}", "sleep", "120"])
+        wait_until(lambda: ns_id(f"/proc/{second.pid}/ns/net") == target, "second inside")
+        w.watch_all({target: (path,)})
+        rec.settled(lambda cov: cov.watched == 1 and cov.complete)
+        assert w.sockets == 1
+        first.kill()
+        first.wait()
+        time.sleep(1.0)  # the rescan that exit asked for has run
+        assert w.sockets == 1 and link_exists(host_end), "let go while a process is in it"
+        second.kill()
+        second.wait()
+        wait_until(lambda: w.sockets == 0, "the socket closed once the last process exited", 3)
+        wait_until(lambda: not link_exists(host_end), f"{host_end} freed with its namespace", 3)
+    finally:
+        for proc in (first, second):
+            if proc is not None:
+                proc.kill()
+                proc.wait()
+        w.stop()
 
 
 def test_a_namespace_held_only_by_a_descriptor_is_let_go_with_it(nsxt: Any) -> None:
