@@ -198,33 +198,37 @@ def match_reason(m: Match) -> str:
 
 # --- interfaces ----------------------------------------------------------------------
 
-# Most telling first: at 80 columns the later ones are reached by scrolling right.
-IFACE_COLUMNS = ("name", "addresses", "peer", "state", "kind", "master", "mtu", "mac", "alias")
-
-
 def peer_text(iface: Interface, lookup: Lookup) -> Text:
-    """'→ veth46024eb in host (docker0)', or an honest 'unresolved'."""
+    """'→ veth46024eb in host (docker0)', or an honest 'unresolved'; for a stacked
+    device (macvlan, vlan, vxlan, ...) its lower device: 'over eth0 in host'."""
     peer: Peer | None = iface.peer
     if peer is None:
         if iface.kind == "veth":
             return plain("→ peer unknown", WARN)
+        if iface.parent is not None:
+            return _other_end_text("over ", iface.parent, lookup)
         return plain("")
-    if not peer.resolved:
-        where = f"ifindex {peer.ifindex}" if peer.ifindex is not None else "peer"
-        return plain(f"→ unresolved ({where}, netns unknown)", WARN)
-    text = plain("→ ", LINK)
-    text.append_text(safe(peer.name, "bold"))
+    return _other_end_text("→ ", peer, lookup)
+
+
+def _other_end_text(lead: str, end: Peer, lookup: Lookup) -> Text:
+    """``lead`` and where ``end`` is: its name, namespace, master, and "admin down" when
+    it is (the cause of this device's "no carrier", beside the one to `ip link set up`)."""
+    if not end.resolved:
+        where = f"ifindex {end.ifindex}" if end.ifindex is not None else "peer"
+        return plain(f"{lead}unresolved ({where}, netns unknown)", WARN)
+    text = plain(lead, LINK)
+    text.append_text(safe(end.name, "bold"))
     text.append(" in ")
-    text.append_text(safe(short_ref(lookup, peer.netns_inode)))
-    peer_ns = lookup.get(peer.netns_inode) if peer.netns_inode is not None else None
-    if peer_ns is not None and peer.ifindex is not None:
-        other = peer_ns.interface(peer.ifindex)
+    text.append_text(safe(short_ref(lookup, end.netns_inode)))
+    end_ns = lookup.get(end.netns_inode) if end.netns_inode is not None else None
+    if end_ns is not None and end.ifindex is not None:
+        other = end_ns.interface(end.ifindex)
         if other is not None and other.master:
             text.append(" (")
             text.append_text(safe(other.master))
             text.append(")")
         if other is not None and other.admin_up is False:
-            # the cause of this end's "no carrier", beside the end to `ip link set up`
             text.append(", ")
             text.append_text(plain(ADMIN_DOWN, BAD))
     return text

@@ -80,3 +80,22 @@ def test_a_stacked_device_names_its_lower_device_as_the_cause() -> None:
         "up, no carrier", "lower device eth0 no carrier"
     )  # fmt: skip
     assert link_state(mv, {}) == ("up, no carrier", "lower device down")  # not read
+
+
+def test_the_peer_column_shows_a_stacked_devices_lower_device() -> None:
+    """QA: the Interfaces pane showed nothing for a macvlan's lower device (only `show`
+    and the state's cause named it). Now: where it sits, and "admin down" when it is."""
+    from nsexplorer.ui.render import peer_text
+
+    mv = Interface(
+        5, "mv0", "macvlan", "lowerlayerdown", 1500, "cc", flags=NO_CARRIER,
+        parent=Peer(9, 2, "eth0"),
+    )  # fmt: skip
+    lower_down = Interface(2, "eth0", "veth", "down", 1500, "bb", flags=DOWN)
+    assert peer_text(mv, {9: ns(9, "host", lower_down)}).plain == "over eth0 in host, admin down"
+    lower_up = Interface(2, "eth0", "veth", "up", 1500, "bb", flags=UP, master="br0")
+    assert peer_text(mv, {9: ns(9, "host", lower_up)}).plain == "over eth0 in host (br0)"
+    unknown = Interface(5, "mv0", "macvlan", "up", 1500, "cc", flags=UP, parent=Peer(None, 4, None))
+    assert peer_text(unknown, {}).plain == "over unresolved (ifindex 4, netns unknown)"
+    plain_dev = Interface(3, "dummy0", "dummy", "up", 1500, "dd", flags=UP)
+    assert peer_text(plain_dev, {}).plain == ""
