@@ -145,6 +145,16 @@ class Route:
     encap: str | None = None  # e.g. "mpls", "ip", "seg6" (the kind only)
     mtu: int | None = None  # RTAX_MTU
     flags: tuple[str, ...] = ()  # ip -j's route flags: "onlink", "linkdown", ...
+    # RTAX_LOCK's MTU bit, `ip route`'s "mtu lock N": path MTU discovery may not lower
+    # it (ip -j does not say so).
+    mtu_lock: bool = False
+
+    @property
+    def mtu_words(self) -> str:
+        """`ip route`'s words for the MTU metric: "mtu 1400", "mtu lock 1400", or ""."""
+        if self.mtu is None:
+            return ""
+        return f"mtu lock {self.mtu}" if self.mtu_lock else f"mtu {self.mtu}"
 
 
 @dataclass(frozen=True, slots=True)

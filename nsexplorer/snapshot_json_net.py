@@ -152,6 +152,8 @@ def encode_route(r: Route) -> JSONDict:
         out["encap"] = r.encap
     if r.mtu is not None:
         out["mtu"] = r.mtu
+    if r.mtu_lock:
+        out["mtu_lock"] = True
     return out
 
 
@@ -182,6 +184,7 @@ def decode_route(r: Mapping[str, Any]) -> Route:
         encap=opt_str(r.get("encap")),
         mtu=opt_int(r.get("mtu")),
         flags=_words(r.get("flags")),
+        mtu_lock=r.get("mtu_lock") is True,
     )
 
 

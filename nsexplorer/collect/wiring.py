@@ -297,6 +297,7 @@ def build_routes(dump: Dump) -> tuple[Route, ...]:
                 r.encap,
                 r.mtu,
                 r.flags,
+                r.mtu_lock,
             )
         )
     return tuple(out)

@@ -99,7 +99,8 @@ _ADDR: AttrTable = {
     3: ("label", text),  # IFA_LABEL
     8: ("flags", u32),  # IFA_FLAGS
 }
-_METRICS: AttrTable = {2: ("mtu", u32)}  # RTAX_MTU
+_METRICS: AttrTable = {1: ("lock", u32), 2: ("mtu", u32)}  # RTAX_LOCK, RTAX_MTU
+RTAX_MTU = 2
 _HOP: AttrTable = {
     5: ("gateway", ip),  # RTA_GATEWAY
     18: ("via", via),  # RTA_VIA
@@ -147,6 +148,7 @@ _RULE: AttrTable = {
     4: ("goto", u32),  # FRA_GOTO
     6: ("priority", u32),  # FRA_PRIORITY
     10: ("fwmark", u32),  # FRA_FWMARK
+    13: ("suppress_ifgroup", i32),  # FRA_SUPPRESS_IFGROUP
     14: ("suppress_prefixlen", i32),  # FRA_SUPPRESS_PREFIXLEN
     15: ("table", u32),  # FRA_TABLE
     16: ("fwmask", u32),  # FRA_FWMASK
@@ -318,6 +320,7 @@ def parse_route(buf: Buf, start: int = 0, end: int | None = None) -> RawRoute | 
         words.ENCAP_TYPES.get(encap_type) if "encap" in a and encap_type is not None else None,
         metrics.get("mtu"),
         words.route_flags(flags),
+        bool(metrics.get("lock", 0) & (1 << RTAX_MTU)),
     )
 
 
@@ -353,6 +356,7 @@ def parse_rule(buf: Buf, start: int = 0, end: int | None = None) -> Rule | None:
         tos=tos,
         goto=a.get("goto"),
         suppress_prefixlen=_suppress(a.get("suppress_prefixlen"), table),
+        suppress_ifgroup=_suppress(a.get("suppress_ifgroup"), table),
         ipproto=a.get("ipproto"),
         sport=a.get("sport"),
         dport=a.get("dport"),

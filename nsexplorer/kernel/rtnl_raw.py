@@ -67,6 +67,7 @@ class RawRoute(NamedTuple):
     encap: str | None
     mtu: int | None
     flags: tuple[str, ...]
+    mtu_lock: bool
 
 
 @dataclass(frozen=True, slots=True)

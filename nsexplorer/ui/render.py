@@ -198,6 +198,7 @@ def match_reason(m: Match) -> str:
 
 # --- interfaces ----------------------------------------------------------------------
 
+
 def peer_text(iface: Interface, lookup: Lookup) -> Text:
     """'→ veth46024eb in host (docker0)', or an honest 'unresolved'; for a stacked
     device (macvlan, vlan, vxlan, ...) its lower device: 'over eth0 in host'."""
@@ -297,7 +298,8 @@ ROUTE_COLUMNS = (
 def route_cells(route: Route) -> tuple[Text, ...]:
     """One route as a row. A multipath route, or one through a nexthop object, has no
     gateway or dev of its own: its paths' are shown (it never looks like it goes
-    nowhere); two routes that differ only by metric, tos or source prefix differ here."""
+    nowhere); two routes that differ only by metric, tos or source prefix differ here.
+    The type column also carries the flags, an encap and the MTU metric (lock too)."""
     dst = route.dst
     if route.src:
         dst += f" from {route.src}"
@@ -313,6 +315,7 @@ def route_cells(route: Route) -> tuple[Text, ...]:
         dev = ", ".join(dict.fromkeys(h.dev or "-" for h in hops))
     if route.nhid is not None:
         gateway = f"nhid {route.nhid}" + (f": {gateway}" if gateway else "")
+    encap = f"encap {route.encap}" if route.encap else ""
     return (
         plain(table_name(route.table), "dim"),
         safe(dst, "bold"),
@@ -321,7 +324,7 @@ def route_cells(route: Route) -> tuple[Text, ...]:
         safe(dev),
         safe(route.protocol),
         safe(route.scope),
-        safe(" ".join((route.type, *route.flags))),
+        safe(" ".join(w for w in (route.type, *route.flags, encap, route.mtu_words) if w)),
         safe(route.prefsrc or ""),
     )
 

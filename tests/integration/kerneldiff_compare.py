@@ -114,9 +114,11 @@ def ip_view(name: str) -> dict[str, Any]:
         "nsids": ids,
         "addrs": {x["ifindex"]: x.get("addr_info", []) for x in addrs},
         "routes": [
-            _ip_route(r, fam, nexthops, by_index)
+            {**_ip_route(r, fam, nexthops, by_index), "mtu_lock": lock}
             for fam, flag in ((4, "-4"), (6, "-6"))
-            for r in ip_json(name, flag, "-d", "route", "show", "table", "all")
+            for r, lock in _with_mtu_locks(
+                name, flag, ip_json(name, flag, "-d", "route", "show", "table", "all")
+            )
         ],
         "rules": [
             _ip_rule(r, fam)
@@ -124,6 +126,19 @@ def ip_view(name: str) -> dict[str, Any]:
             for r in ip_json(name, flag, "rule", "show")
         ],
     }
+
+
+def _with_mtu_locks(name: str, flag: str, routes: list[Any]) -> list[tuple[Any, bool]]:
+    """Each route of ip -j with whether its MTU is locked, which only ip's text says
+    ("mtu lock N"), in the same dump order (a multipath route's nexthop lines indented)."""
+    done = subprocess.run(
+        ["ip", "-n", name, flag, "route", "show", "table", "all"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    heads = [line for line in done.stdout.splitlines() if line and not line[0].isspace()]
+    if len(heads) != len(routes):
+        raise RuntimeError(f"{name}: ip {flag} route: {len(heads)} lines, {len(routes)} routes")
+    return [(r, " mtu lock " in f"{line} ") for r, line in zip(routes, heads, strict=True)]
 
 
 def _gateway(obj: dict[str, Any]) -> str | None:
@@ -358,9 +373,10 @@ def snapshot_routes(ns: dict[str, Any]) -> list[dict[str, Any]]:
         "encap",
         "mtu",
         "flags",
+        "mtu_lock",
     )
     out = []
-    defaults = {"nhid": None, "tos": 0, "src": None, "encap": None, "mtu": None}
+    defaults = {"nhid": None, "tos": 0, "src": None, "encap": None, "mtu": None, "mtu_lock": False}
     for r in ns["routes"]:
         row = {k: r[k] if k in r or k not in defaults else defaults[k] for k in keys}
         row["nexthops"] = [(h["gateway"], h["dev"], h["weight"], h["flags"]) for h in r["nexthops"]]
