@@ -14,8 +14,10 @@ import contextlib
 import errno
 import fcntl
 import os
+import select
 import socket
 import stat
+from collections.abc import Callable
 
 from nsexplorer import TYPE_CHECKING
 from nsexplorer.kernel.libc import libc
@@ -28,6 +30,10 @@ SIOCGSKNS = 0x894C  # ioctl: an fd to the socket's network namespace
 # ("nsx"). Those sockets keep their namespace alive, so they must not count as holders
 # for another nsexplorer: two of them would keep each other's namespaces alive after
 # every real holder left (a deleted netns, its veths up, for as long as both ran).
+# Anyone with CAP_NET_ADMIN over a socket's netns may set any mark, and an unprivileged
+# user has that in a namespace of its own (`unshare -Urn`): the mark is believed only on
+# a socket held by root of our own user namespace (see trusted_watcher_holder), else a
+# user could hide a namespace by marking the socket that holds it.
 WATCHER_MARK = 0x6E7378
 NOT_A_HOLDER = -1  # SocketResolver.netns: a watcher socket of an nsexplorer
 SYS_PIDFD_GETFD = 438  # the same number on every architecture (new-style syscall table)
@@ -79,13 +85,13 @@ def netns_of_socket(
     *,
     pidfd: int | None = None,
     socket_inode: int | None = None,
-    skip_watchers: bool = False,
+    skip_watchers: Callable[[], bool] | None = None,
 ) -> int:
     """An fd to the network namespace of socket ``fd`` of process ``pid``; the caller
     closes it. ``socket_inode``: the socket expected there (the fd number may have been
-    reused since it was listed). ``skip_watchers``: NOT_A_HOLDER for an nsexplorer's
-    watcher socket. Raises OSError (ESRCH, EBADF, EPERM, ENOTSOCK, ESTALE ...) when it
-    cannot."""
+    reused since it was listed). ``skip_watchers``: NOT_A_HOLDER for a socket marked as
+    an nsexplorer's watcher, if this says its holder may be believed. Raises OSError
+    (ESRCH, EBADF, EPERM, ENOTSOCK, ESTALE ...) when it cannot."""
     own = pidfd is None
     pfd = pidfd_open(pid) if pidfd is None else pidfd
     try:
@@ -99,11 +105,31 @@ def netns_of_socket(
             raise OSError(errno.ENOTSOCK, "not a socket (the fd number was reused)")
         if socket_inode is not None and st.st_ino != socket_inode:
             raise OSError(errno.ESTALE, "another socket (the fd number was reused)")
-        if skip_watchers and is_watcher(copy):
+        if skip_watchers is not None and is_watcher(copy) and skip_watchers():
             return NOT_A_HOLDER
         return socket_netns(copy)
     finally:
         os.close(copy)
+
+
+def trusted_watcher_holder(pid: int, pidfd: int) -> bool:
+    """Process ``pid`` (alive behind ``pidfd``) runs as euid 0 in our own user namespace:
+    only such a holder's WATCHER_MARK is believed (an nsexplorer runs as root there)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            status = f.read(16384)
+        ours, theirs = os.stat("/proc/self/ns/user"), os.stat(f"/proc/{pid}/ns/user")
+    except OSError:
+        return False
+    uid = next((line.split() for line in status.splitlines() if line.startswith(b"Uid:")), [])
+    if (
+        len(uid) < 3
+        or uid[2] != b"0"
+        or (ours.st_dev, ours.st_ino) != (theirs.st_dev, theirs.st_ino)
+    ):
+        return False
+    # still the process the pidfd names (not a new one under a reused pid)
+    return not select.select([pidfd], [], [], 0)[0]
 
 
 class SocketResolver:
@@ -113,6 +139,7 @@ class SocketResolver:
     def __init__(self) -> None:
         self.by_socket: dict[int, int | None] = {}
         self._pidfds: dict[int, int] = {}
+        self._trusted: dict[int, bool] = {}  # pid -> its watcher marks are believed
         self.failed = 0  # sockets not answered, for any reason
         # ... because we may not ask (EPERM, EACCES) or the kernel cannot (ENOSYS,
         # ENOTTY before Linux 5.6): the others ended or changed mid-scan, a race.
@@ -133,8 +160,14 @@ class SocketResolver:
                 self._pidfds[pid] = pfd
             if pfd < 0:
                 raise ProcessLookupError(errno.ESRCH, "process not reachable")
+
+            def trusted(pid: int = pid, pfd: int = pfd) -> bool:
+                if pid not in self._trusted:
+                    self._trusted[pid] = trusted_watcher_holder(pid, pfd)
+                return self._trusted[pid]
+
             ns_fd = netns_of_socket(
-                pid, fd, pidfd=pfd, socket_inode=socket_inode, skip_watchers=True
+                pid, fd, pidfd=pfd, socket_inode=socket_inode, skip_watchers=trusted
             )
             if ns_fd == NOT_A_HOLDER:
                 self.by_socket[socket_inode] = NOT_A_HOLDER
@@ -155,3 +188,4 @@ class SocketResolver:
             if pfd >= 0:
                 os.close(pfd)
         self._pidfds.clear()
+        self._trusted.clear()

@@ -206,6 +206,51 @@ def test_another_nsexplorers_watcher_socket_is_not_a_holder(nsxt) -> None:  # ty
             p.wait()
 
 
+# Unprivileged: a namespace of its own (user + net), a netlink socket in it marked as a
+# watcher's, handed to a process in the host's netns; the namespace is then held by
+# that socket alone. Prints the namespace's inode.
+UNPRIVILEGED_MARKED_HOLDER = r"""
+import ctypes, os, socket, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+child = os.fork()
+if child == 0:
+    if libc.unshare(0x10000000 | 0x40000000) != 0:  # CLONE_NEWUSER | CLONE_NEWNET
+        os._exit(1)
+    s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, int(sys.argv[1]))
+    socket.send_fds(b, [os.stat("/proc/self/ns/net").st_ino.to_bytes(8, "little")], [s.fileno()])
+    os._exit(0)
+msg, fds, _, _ = socket.recv_fds(a, 8, 1)
+os.waitpid(child, 0)
+print(int.from_bytes(msg, "little"), flush=True)
+time.sleep(300)
+"""
+
+
+def test_a_watcher_mark_set_by_an_unprivileged_user_does_not_hide_a_namespace() -> None:
+    """Review: anyone may set SO_MARK in a namespace of their own (`unshare -Urn`), so a
+    user could mark the socket that holds a namespace and have it dropped from view. The
+    mark is believed only on a socket held by root of our user namespace."""
+    from nsexplorer.kernel.pidfd import WATCHER_MARK
+
+    python = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
+    holder = subprocess.Popen(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", python, "-I", "-c",
+         UNPRIVILEGED_MARKED_HOLDER, str(WATCHER_MARK)],
+        stdout=subprocess.PIPE, text=True, cwd="/",
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None
+        line = holder.stdout.readline().strip()
+        assert line, "the unprivileged holder could not make its namespace"
+        ns = by_inode(LiveSource().collect(), int(line))
+        assert [h.pid for h in ns.socket_holders] == [holder.pid]
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_namespace_in_a_mount_namespace_no_process_is_in(private_dir: Path) -> None:
     holder = private_dir / "mnt"
     holder.touch()
