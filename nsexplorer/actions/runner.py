@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import itertools
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -47,6 +48,9 @@ class NamespaceRunner:
         self._warnings: list[str] = []
         self._lock = threading.Lock()
         self._runs = itertools.count(1)
+        # A pid is reused (every container's nsexplorer may be pid 1), and a bundle reads
+        # a day of lines: ids of two processes must never meet.
+        self._run_prefix = f"{os.getpid()}.{secrets.token_hex(4)}"
 
     # -- CommandRunner -----------------------------------------------------------
 
@@ -333,8 +337,9 @@ class NamespaceRunner:
     # -- helpers -----------------------------------------------------------------
 
     def _run_id(self) -> str:
-        """Ties a run's "running" line to its final one: pid and a counter."""
-        return f"{os.getpid()}.{next(self._runs)}"
+        """Ties a run's "running" line to its final one: pid, a token of this runner
+        and a counter."""
+        return f"{self._run_prefix}.{next(self._runs)}"
 
     def _log_started(
         self,

@@ -190,3 +190,8 @@ def test_every_command_is_on_record_before_it_starts(named: str, tmp_path: Path)
         (["sh", "-c", "exit 5"], None, 5),
     ], lines
     assert lines[0]["run"] == lines[1]["run"] != lines[2]["run"] == lines[3]["run"]
+    # another runner under the same pid (a later nsexplorer that got it): its own ids
+    # (review: both first runs were "<pid>.1", so a bundle hid a killed run)
+    NamespaceRunner(audit_log=str(tmp_path / "audit.log")).run(ns, ["true"])
+    runs = [x["run"] for x in audit_lines(tmp_path / "audit.log")]
+    assert len(set(runs)) == 3 and runs[4] == runs[5] not in runs[:4], runs
