@@ -199,8 +199,12 @@ class NamespaceRunner:
             facts = {**way.audit_facts([shell]), "run": self._run_id()}
             self._log_started("shell", ns, [shell], shown, facts)
 
+            logged: list[bool] = []
+
             def ended(status: int | None, error: str) -> None:
-                self._log("shell", ns, [shell], shown, status, error=error or None, **facts)
+                if not logged:  # once: spawn_shell's on_end, or the caller's finally
+                    logged.append(True)
+                    self._log("shell", ns, [shell], shown, status, error=error or None, **facts)
 
             return PreparedShell(
                 argv=tuple(way.argv([shell])),
@@ -322,17 +326,20 @@ class NamespaceRunner:
                 announce(quoting.join(shown), None if seed is None else quoting.join(seed))
             facts = {**way.audit_facts(cmd), "run": self._run_id()}
             self._log_started("exec", ns, cmd, shown, facts)
+
+            def log_end(code: int) -> None:  # before a SIGTERM/SIGHUP ends us too
+                self._log("exec", ns, cmd, shown, exit_status_of(code), **facts)
+
             try:
-                status = exit_status_of(
-                    call_in_foreground(way.argv(cmd), way.pass_fds, interactive=not given)
+                code = call_in_foreground(
+                    way.argv(cmd), way.pass_fds, interactive=not given, on_end=log_end
                 )
             except OSError as err:
                 self._log("exec", ns, cmd, shown, None, error=str(err), **facts)
                 raise ActionFailed(
                     f"could not start {facts['executed'][0]}: {err.strerror}; nothing ran"
                 ) from err
-        self._log("exec", ns, cmd, shown, status, **facts)
-        return status
+        return exit_status_of(code)
 
     # -- helpers -----------------------------------------------------------------
 
@@ -424,8 +431,10 @@ def call_in_foreground(
     env: Mapping[str, str] | None = None,
     *,
     interactive: bool = False,
+    on_end: Callable[[int], None] | None = None,
 ) -> int:
-    """Run with the terminal; ctrl-c belongs to the command, not to us.
+    """Run with the terminal; ctrl-c belongs to the command, not to us; its return code
+    (Popen's: -N for a signal), also given to ``on_end`` as soon as it is reaped.
 
     The terminal sends SIGINT to the command and to nsexplorer alike. subprocess.call
     would SIGKILL the command then, and a KeyboardInterrupt landing just as the child
@@ -436,6 +445,8 @@ def call_in_foreground(
     ``interactive`` one, a shell, is hung up instead: it ignores SIGTERM), SIGKILL
     after END_GRACE s, then takes its usual course once the command is reaped. A
     signal we were started ignoring (nohup) stays ignored, for the command too.
+    ``on_end`` runs before that course is taken (a final audit line, say): the default
+    action of SIGTERM would end us before the caller could write it.
     """
     main = threading.current_thread() is threading.main_thread()
     saved: dict[signal.Signals, Any] = {}
@@ -463,7 +474,10 @@ def call_in_foreground(
         ):
             if ending:  # asked for before the command was there
                 reaper.end(proc, signal.SIGHUP if interactive else ending[0])
-            return proc.wait()
+            code = proc.wait()
+        if on_end is not None:
+            on_end(code)
+        return code
     finally:
         reaper.close()
         for sig, handler in saved.items():

@@ -36,6 +36,7 @@ def spawn_shell(shell: PreparedShell, *, netns_inode: int, label: str) -> int:
     namespace, NSX_NETNS and NSX_NETNS_LABEL in its environment and the label in its
     prompt (sh, bash). ctrl-c there belongs to the shell: it must not interrupt (or
     kill) nsexplorer."""
+    from nsexplorer.actions.process import exit_status_of
     from nsexplorer.actions.runner import call_in_foreground
 
     shown = _env_safe(visible(label))  # as the UI shows it; bash's prompt reads it
@@ -56,10 +57,15 @@ def spawn_shell(shell: PreparedShell, *, netns_inode: int, label: str) -> int:
             "nsexplorer. $NSX_NETNS and $NSX_NETNS_LABEL name it.\n",
             flush=True,
         )
-        return call_in_foreground(full, shell.pass_fds, env=env, interactive=True)
-    except OSError as err:
-        print(f"nsexplorer: could not start {visible(full[0])}: {err.strerror}")
-        return 127
+        code = call_in_foreground(
+            full,
+            shell.pass_fds,
+            env=env,
+            interactive=True,
+            # recorded before a SIGHUP (the SSH session dropped) ends nsexplorer too
+            on_end=lambda code: shell.ended(exit_status_of(code), ""),
+        )
+        return exit_status_of(code)
     finally:
         if rcfile is not None:
             with contextlib.suppress(OSError):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -169,6 +170,40 @@ def test_a_command_killed_with_nsexplorer_is_on_record(named: str, tmp_path: Pat
     assert len(lines) == 1, lines
     assert lines[0]["state"] == "running" and lines[0]["argv"] == ["sleep", "41"], lines
     assert lines[0]["exit_status"] is None and lines[0]["run"], lines
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_command_nsexplorer_ended_on_sigterm_or_sighup_has_its_final_line(
+    named: str, tmp_path: Path, sig: signal.Signals
+) -> None:
+    """Review: nsexplorer passed the signal on, reaped the command, then died of the
+    signal before writing the final line, so the bundle said "running, no end
+    recorded" for a command it had ended itself."""
+    log = tmp_path / "audit.log"
+    proc = subprocess.Popen(
+        [*NSX, "exec", named, "--", "sleep", "41"],
+        env={**os.environ, "NSX_AUDIT_LOG": str(log)},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):  # up to 10 s
+            if audit_lines(log):
+                break
+            time.sleep(0.1)
+        time.sleep(0.2)  # the command has started
+        proc.send_signal(sig)
+        assert proc.wait(timeout=15) == -sig  # it still ends as that signal says
+    finally:
+        proc.kill()
+        proc.wait()
+    lines = audit_lines(log)
+    assert [(x.get("state"), x["exit_status"]) for x in lines] == [
+        ("running", None),
+        (None, 128 + sig),  # the sleep was ended by the same signal
+    ], lines
+    assert lines[0]["run"] == lines[1]["run"]
 
 
 def test_every_command_is_on_record_before_it_starts(named: str, tmp_path: Path) -> None:

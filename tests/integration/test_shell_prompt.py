@@ -67,3 +67,37 @@ def test_a_non_ascii_label_under_an_ascii_locale(program: str, tmp_path: Path) -
     assert "label=nsxh-caf\\xe9" in done.stdout, done.stdout
     assert "status 7" in done.stdout, done.stdout
     assert not list(tmp_path.glob("nsx-bashrc-*")), "the rcfile was left behind"
+
+
+ENDED = """
+import sys
+from nsexplorer.cli.tui import spawn_shell
+from nsexplorer.ports import PreparedShell
+ends = []
+shell = PreparedShell(
+    argv=tuple(sys.argv[1:]), command="sh", pass_fds=(), release=lambda: None,
+    ended=lambda status, error: ends.append((status, error)),
+)
+try:
+    print("status", spawn_shell(shell, netns_inode=4026531840, label="nsxh-x"))
+except OSError as err:
+    print("raised", err.strerror)
+print("ended", ends)
+"""
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        # killed by a signal: 128+N, as `exec` records it (review: the raw -9 was logged)
+        (["sh", "-c", "kill -9 $$"], ["status 137", "ended [(137, '')]"]),
+        # never started: the caller is told (and records why), not "exited with 127"
+        (["/nonexistent/nsxh-shell"], ["raised No such file or directory", "ended []"]),
+    ],
+)
+def test_how_a_shell_ended_is_what_it_did(argv: list[str], said: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", ENDED, *argv],
+        capture_output=True, text=True, timeout=30, check=False, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.stdout.splitlines()[-2:] == said, done.stdout + done.stderr
