@@ -200,6 +200,8 @@ def summary(
             end = ending(e.get("exit_status"), e.get("stopped"), e.get("error"))
             if e.get("state") == "running":
                 end = "running, no end recorded"
+            elif e.get("action") == "shell" and "run" not in e and e.get("exit_status") is None:
+                end = "interactive (logged at its start only)"  # an older nsexplorer logged no end
             row = " | ".join(_cell(str(c)) for c in (*cells, end))
             lines.append(f"| {row} |")
     else:

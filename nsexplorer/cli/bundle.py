@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     output = output or default_name(snap.hostname)
     output_rules.write_file(output, data)
     runs = len(bundle.one_per_run(entries))
-    print(f"bundle written: {visible(output)} ({len(data)} bytes, {runs} audit entries)")
+    on_record = f"{runs} run{'' if runs == 1 else 's'} on record"
+    print(f"bundle written: {visible(output)} ({len(data)} bytes, {on_record})")
     for w in snap.warnings:
         print(f"nsexplorer: warning: {visible(w)}", file=sys.stderr)
     return 0

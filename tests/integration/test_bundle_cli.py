@@ -35,7 +35,7 @@ def test_bundle_after_exec_names_the_run_and_the_change(nsxt: Any, tmp_path: Pat
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert "1 audit entries" in done.stdout
+    assert "1 run on record" in done.stdout
     with tarfile.open(out) as tar:
         summary_member = next(m for m in tar.getmembers() if m.name.endswith("/summary.md"))
         f = tar.extractfile(summary_member)

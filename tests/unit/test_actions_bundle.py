@@ -172,3 +172,21 @@ def test_a_running_line_shows_only_when_its_run_never_ended() -> None:
     text = summary.decode()
     assert text.count("`run: sleep 3`") == 1 and "| `t2` |" in text, text
     assert "| `run: sleep 99` | `running, no end recorded` |" in text, text
+
+
+def test_an_older_shell_line_reads_as_interactive_not_as_a_missing_status() -> None:
+    """Review: an older nsexplorer logged a shell once, at its start (no run id, exit
+    null); within a bundle's day that read "no exit status", as if something failed."""
+    ns = NetNamespace(id=NamespaceId(4, 7), label="nsxt-app")
+    old = {"action": "shell", "netns": "nsxt-app", "exit_status": None, "time": "t1"}
+    parts = bundle.BundleParts(
+        snapshot=snap(ns),
+        audit_entries=[
+            old | {"argv": ["bash"]},
+            old | {"argv": ["sh"], "run": "9.a.1", "exit_status": None, "error": ""},
+        ],
+    )
+    summary = next(v for k, v in members(bundle.build(parts)).items() if k.endswith("summary.md"))
+    text = summary.decode()
+    assert "| `shell: bash` | `interactive (logged at its start only)` |" in text, text
+    assert "| `shell: sh` | `no exit status` |" in text, text  # a new-style line says so
