@@ -23,6 +23,7 @@ from nsexplorer.model import (
     Group,
     Interface,
     NetNamespace,
+    Nexthop,
     Peer,
     ProcessInfo,
     Route,
@@ -305,28 +306,47 @@ def route_cells(route: Route) -> tuple[Text, ...]:
         dst += f" from {route.src}"
     if route.tos:
         dst += f" tos {route.tos:#04x}"
-    gateway, dev = route.gateway or "", route.dev or ""
+    gateway, dev = safe(route.gateway), safe(route.dev)
     if route.nexthops:
-        hops = route.nexthops
-        weighted = len({h.weight for h in hops}) > 1
-        gateway = ", ".join(
-            (h.gateway or "-") + (f" w{h.weight}" if weighted else "") for h in hops
-        )
-        dev = ", ".join(dict.fromkeys(h.dev or "-" for h in hops))
+        gateway, dev = _paths_cells(route.nexthops)
     if route.nhid is not None:
-        gateway = f"nhid {route.nhid}" + (f": {gateway}" if gateway else "")
+        lead = plain(f"nhid {route.nhid}" + (": " if gateway.plain else ""))
+        gateway = Text.assemble(lead, gateway, end="")
     encap = f"encap {route.encap}" if route.encap else ""
     return (
         plain(table_name(route.table), "dim"),
         safe(dst, "bold"),
         plain("" if route.metric is None else str(route.metric)),
-        safe(gateway),
-        safe(dev),
+        gateway,
+        dev,
         safe(route.protocol),
         safe(route.scope),
         safe(" ".join(w for w in (route.type, *route.flags, encap, route.mtu_words) if w)),
         safe(route.prefsrc or ""),
     )
+
+
+# A path's flags that mean it is not used now, beside its gateway.
+PATH_DOWN_STYLES = {"dead": BAD, "linkdown": WARN}
+
+
+def _paths_cells(hops: Sequence[Nexthop]) -> tuple[Text, Text]:
+    """The gateway and dev cells of a route's paths, each path in the same place in
+    both (a dev is said once only when every path has it), with its weight when they
+    differ and its flags ("linkdown", "dead": styled, the path is not in use)."""
+    weighted = len({h.weight for h in hops}) > 1
+    gateways = []
+    for h in hops:
+        one = safe(h.gateway or "-")
+        if weighted:
+            one.append(f" w{h.weight}")
+        for flag in h.flags:
+            one.append(" ")
+            one.append_text(safe(flag, PATH_DOWN_STYLES.get(flag, "")))
+        gateways.append(one)
+    devs = [h.dev or "-" for h in hops]
+    dev = safe(devs[0]) if len(set(devs)) == 1 else join([safe(d) for d in devs], ", ")
+    return join(gateways, ", "), dev
 
 
 PROCESS_COLUMNS = ("pid", "user", "command")

@@ -174,6 +174,7 @@ def test_a_route_row_shows_its_paths_metric_and_selectors() -> None:
     looked the same."""
     from nsexplorer.model_net import Nexthop, Route
     from nsexplorer.ui import render
+    from nsexplorer.ui.roles import BAD, WARN
 
     def row(route: Route) -> dict[str, str]:
         cells = [c.plain for c in render.route_cells(route)]
@@ -184,8 +185,23 @@ def test_a_route_row_shows_its_paths_metric_and_selectors() -> None:
         base,
         nexthops=(Nexthop("10.0.0.1", "eth0", 1), Nexthop("10.0.1.1", "eth1", 2, ("onlink",))),
     )
-    assert row(ecmp)["gateway"] == "10.0.0.1 w1, 10.0.1.1 w2"
+    assert row(ecmp)["gateway"] == "10.0.0.1 w1, 10.0.1.1 w2 onlink"
     assert row(ecmp)["dev"] == "eth0, eth1"
+    # review: a linkdown or dead path read like a working one, and the devs, deduplicated,
+    # no longer lined up with the gateways (three gateways, two devs)
+    down = replace(
+        base,
+        nexthops=(
+            Nexthop("10.1.0.2", "d1"),
+            Nexthop("10.2.0.2", "d2", 1, ("linkdown",)),
+            Nexthop("10.1.0.3", "d1", 1, ("dead",)),
+        ),
+    )
+    assert row(down)["gateway"] == "10.1.0.2, 10.2.0.2 linkdown, 10.1.0.3 dead"
+    assert row(down)["dev"] == "d1, d2, d1"
+    cell = render.route_cells(down)[render.ROUTE_COLUMNS.index("gateway")]
+    styled = {cell.plain[sp.start : sp.end]: str(sp.style) for sp in cell.spans}
+    assert styled.get("linkdown") == WARN and styled.get("dead") == BAD, styled
     group = replace(
         base, nhid=7, nexthops=(Nexthop("10.0.0.1", "eth0"), Nexthop("10.0.0.2", "eth0"))
     )
