@@ -156,9 +156,7 @@ def _diff_keyed(ns: NetNamespace, what: str, a: Iterable[str], b: Iterable[str])
 
 def route_text(r: Route) -> str:
     """One line, in `ip route`'s order, that identifies the route (family included)."""
-    parts = [r.dst]
-    if r.src:
-        parts.append(f"from {r.src}")
+    parts = [r.selector_words]  # with tos: routes that differ only there are two routes
     if r.gateway:
         parts.append(f"via {r.gateway}")
     if r.dev:
@@ -182,30 +180,42 @@ def route_text(r: Route) -> str:
 
 
 def rule_text(r: Rule) -> str:
-    parts = [f"ipv{r.family}", f"{r.priority}:", f"from {r.src or 'all'}"]
-    if r.dst:
-        parts.append(f"to {r.dst}")
-    if r.iif:
-        parts.append(f"iif {r.iif}")
-    if r.oif:
-        parts.append(f"oif {r.oif}")
-    if r.fwmark:
-        parts.append(f"fwmark {r.fwmark}")
-    # Every other selector too: two rules that differ only there are different rules.
-    extra = [
-        ("not", r.invert),
-        (f"tos {r.tos:#04x}", r.tos),
-        (f"uidrange {r.uidrange}", r.uidrange),
-        (f"ipproto {r.ipproto}", r.ipproto is not None),
-        (f"sport {r.sport}", r.sport),
-        (f"dport {r.dport}", r.dport),
-        ("l3mdev", r.l3mdev),
-        (f"goto {r.goto}", r.goto is not None),
-        (f"suppress_prefixlength {r.suppress_prefixlen}", r.suppress_prefixlen is not None),
-        (f"suppress_ifgroup {r.suppress_ifgroup}", r.suppress_ifgroup is not None),
-    ]
-    parts.extend(word for word, present in extra if present)
-    parts.append(r.action if r.table is None else f"{r.action} {table_name(r.table)}")
+    """The rule's identity: its family and every word `ip rule` shows (two rules that
+    differ in any selector are different rules)."""
+    return f"ipv{r.family} {rule_words(r)}"
+
+
+def rule_words(r: Rule) -> str:
+    """A rule in `ip rule`'s words and order: "100: not from all to 10.0.0.0/8 fwmark
+    0x1 lookup 100 suppress_prefixlength 0". Names as given: the caller escapes."""
+    parts = [f"{r.priority}:"]
+    if r.invert:
+        parts.append("not")
+    parts.append(f"from {r.src or 'all'}")
+    optional = (
+        ("to", r.dst),
+        ("tos", f"{r.tos:#04x}" if r.tos else None),
+        ("fwmark", r.fwmark),
+        ("iif", r.iif),
+        ("oif", r.oif),
+        ("uidrange", r.uidrange),
+        ("ipproto", None if r.ipproto is None else str(r.ipproto)),
+        ("sport", r.sport),
+        ("dport", r.dport),
+    )
+    parts.extend(f"{word} {value}" for word, value in optional if value)
+    if r.l3mdev:
+        parts.append("lookup [l3mdev-table]")
+    if r.table is not None:
+        parts.append(f"lookup {table_name(r.table)}")
+        if r.suppress_prefixlen is not None:
+            parts.append(f"suppress_prefixlength {r.suppress_prefixlen}")
+        if r.suppress_ifgroup is not None:
+            parts.append(f"suppress_ifgroup {r.suppress_ifgroup}")
+    if r.action == "goto":
+        parts.append(f"goto {r.goto if r.goto is not None else 'none'}")
+    elif r.action != "lookup":
+        parts.append(r.action)
     return " ".join(parts)
 
 

@@ -30,6 +30,12 @@ class Address:
     def dad_failed(self) -> bool:
         return "dadfailed" in self.flags
 
+    @property
+    def cidr(self) -> str:
+        """As `ip addr` writes it: "10.0.0.5/24", "10.0.0.1 peer 10.0.0.2/32"."""
+        local = f"{self.address} peer {self.peer}" if self.peer else self.address
+        return f"{local}/{self.prefixlen}"
+
 
 @dataclass(frozen=True, slots=True)
 class Peer:
@@ -148,6 +154,17 @@ class Route:
     # RTAX_LOCK's MTU bit, `ip route`'s "mtu lock N": path MTU discovery may not lower
     # it (ip -j does not say so).
     mtu_lock: bool = False
+
+    @property
+    def selector_words(self) -> str:
+        """The destination with what else selects the route: "10.0.0.0/24 from
+        10.1.0.0/16 tos 0x10" (`ip route`'s words)."""
+        words = [self.dst]
+        if self.src:
+            words.append(f"from {self.src}")
+        if self.tos:
+            words.append(f"tos {self.tos:#04x}")
+        return " ".join(words)
 
     @property
     def mtu_words(self) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from nsexplorer.diffing import rule_words
 from nsexplorer.link_state import Lookup, state_sentence
 from nsexplorer.model import Address, Interface, Peer, Route, Rule, describe, table_name
 from nsexplorer.textsafe import visible
@@ -36,19 +37,16 @@ def interface_lines(
 
 def address_text(a: Address, ifname: str = "") -> str:
     family = "inet6" if a.family == 6 else "inet"
-    local = f"{a.address} peer {a.peer}" if a.peer else a.address
     flags = "".join(f" {f}" for f in a.flags)
     label = f" label {visible(a.label)}" if a.label and a.label != ifname else ""
-    return f"{family} {local}/{a.prefixlen} scope {a.scope}{flags}{label}"
+    return f"{family} {a.cidr} scope {a.scope}{flags}{label}"
 
 
 def route_lines(r: Route) -> list[str]:
     v = visible
     typ = "" if r.type == "unicast" else f"{r.type} "
-    src = f" from {r.src}" if r.src else ""
     nhid = f" nhid {r.nhid}" if r.nhid is not None else ""
     encap = f" encap {r.encap}" if r.encap else ""
-    tos = f" tos {r.tos:#04x}" if r.tos else ""
     via = f" via {r.gateway}" if r.gateway else ""
     dev = f" dev {v(r.dev)}" if r.dev else ""
     prefsrc = f" src {r.prefsrc}" if r.prefsrc else ""
@@ -56,7 +54,7 @@ def route_lines(r: Route) -> list[str]:
     mtu = f" {r.mtu_words}" if r.mtu is not None else ""
     flags = "".join(f" {f}" for f in r.flags)
     out = [
-        f"  {table_name(r.table):>6}  {typ}{r.dst}{src}{nhid}{encap}{tos}{via}{dev} "
+        f"  {table_name(r.table):>6}  {typ}{r.selector_words}{nhid}{encap}{via}{dev} "
         f"proto {r.protocol} scope {r.scope}{prefsrc}{metric}{mtu}{flags}"
     ]
     for h in r.nexthops:
@@ -68,42 +66,7 @@ def route_lines(r: Route) -> list[str]:
 
 
 def rule_text(r: Rule) -> str:
-    v = visible
-    parts = [f"  {'inet6' if r.family == 6 else 'inet '} {r.priority}:"]
-    if r.invert:
-        parts.append("not")
-    parts.append(f"from {r.src or 'all'}")
-    if r.dst:
-        parts.append(f"to {r.dst}")
-    if r.tos:
-        parts.append(f"tos {r.tos:#04x}")
-    if r.fwmark:
-        parts.append(f"fwmark {r.fwmark}")
-    if r.iif:
-        parts.append(f"iif {v(r.iif)}")
-    if r.oif:
-        parts.append(f"oif {v(r.oif)}")
-    if r.uidrange:
-        parts.append(f"uidrange {r.uidrange}")
-    if r.ipproto is not None:
-        parts.append(f"ipproto {r.ipproto}")
-    if r.sport:
-        parts.append(f"sport {r.sport}")
-    if r.dport:
-        parts.append(f"dport {r.dport}")
-    if r.l3mdev:
-        parts.append("lookup [l3mdev-table]")
-    if r.table is not None:
-        parts.append(f"lookup {table_name(r.table)}")
-        if r.suppress_prefixlen is not None:
-            parts.append(f"suppress_prefixlength {r.suppress_prefixlen}")
-        if r.suppress_ifgroup is not None:
-            parts.append(f"suppress_ifgroup {r.suppress_ifgroup}")
-    if r.action == "goto":
-        parts.append(f"goto {r.goto if r.goto is not None else 'none'}")
-    elif r.action not in ("lookup",):
-        parts.append(r.action)
-    return " ".join(parts)
+    return f"  {'inet6' if r.family == 6 else 'inet '} {visible(rule_words(r))}"
 
 
 def rule_lines(rules: Iterable[Rule]) -> list[str]:

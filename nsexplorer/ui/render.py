@@ -250,8 +250,7 @@ def addresses_text(iface: Interface, *, with_link: bool = False) -> Text:
             continue
         if text:
             text.append(" ")
-        local = f"{a.address} peer {a.peer}" if a.peer else a.address
-        text.append_text(safe(f"{local}/{a.prefixlen}"))
+        text.append_text(safe(a.cidr))
         for flag, style in ADDRESS_STATES:
             if flag in a.flags:
                 text.append(f" ({flag})", style=style)
@@ -301,11 +300,7 @@ def route_cells(route: Route) -> tuple[Text, ...]:
     gateway or dev of its own: its paths' are shown (it never looks like it goes
     nowhere); two routes that differ only by metric, tos or source prefix differ here.
     The type column also carries the flags, an encap and the MTU metric (lock too)."""
-    dst = route.dst
-    if route.src:
-        dst += f" from {route.src}"
-    if route.tos:
-        dst += f" tos {route.tos:#04x}"
+    dst = route.selector_words
     gateway, dev = safe(route.gateway), safe(route.dev)
     if route.nexthops:
         gateway, dev = _paths_cells(route.nexthops)

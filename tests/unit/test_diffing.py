@@ -255,3 +255,13 @@ def test_tables_are_named_as_show_and_ip_name_them() -> None:
     assert [show_rule_text(r).split()[-1] for r in rules] == ["local", "main", "default"]
     local = Route(4, 255, "10.0.0.1", None, "eth0", "host", "kernel", type="local")
     assert route_text(local).endswith("table local")
+
+
+def test_two_routes_that_differ_only_by_tos_are_two_routes() -> None:
+    from nsexplorer.diffing import route_text
+    from nsexplorer.model_net import Route
+
+    plain = Route(4, 254, "10.5.0.0/24", None, "lo", "link", "boot")
+    marked = Route(4, 254, "10.5.0.0/24", None, "lo", "link", "boot", tos=0x10)
+    assert route_text(plain) != route_text(marked)
+    assert route_text(marked) == "ipv4 10.5.0.0/24 tos 0x10 dev lo table main"
