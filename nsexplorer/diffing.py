@@ -9,7 +9,7 @@ change: a responder must be able to trust that every line is a real difference.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from nsexplorer.model import (
     Address,
@@ -106,9 +106,22 @@ def diff_namespace(
             out.append(_if_change("interface-gone", b, iface, _iface_summary(iface), ""))
     for index in sorted(ifs_a.keys() & ifs_b.keys()):
         out.extend(_diff_interface(b, ifs_a[index], ifs_b[index], where_a or {}, where_b or {}))
-    out.extend(_diff_keyed(b, "route", map(route_text, a.routes), map(route_text, b.routes)))
+    # A renamed interface (same ifindex) is one change, said once: its routes, which
+    # name it, are compared under the new name instead of all "removed" and "added".
+    renamed = {
+        ifs_a[i].name: ifs_b[i].name
+        for i in ifs_a.keys() & ifs_b.keys()
+        if ifs_a[i].name != ifs_b[i].name
+    }
+    routes_a = [_under_new_names(r, renamed) for r in a.routes] if renamed else a.routes
+    out.extend(_diff_keyed(b, "route", map(route_text, routes_a), map(route_text, b.routes)))
     out.extend(_diff_keyed(b, "rule", map(rule_text, a.rules), map(rule_text, b.rules)))
     return out
+
+
+def _under_new_names(r: Route, renamed: Mapping[str, str]) -> Route:
+    hops = tuple(replace(h, dev=renamed.get(h.dev or "", h.dev)) for h in r.nexthops)
+    return replace(r, dev=renamed.get(r.dev or "", r.dev), nexthops=hops)
 
 
 def _diff_interface(

@@ -54,3 +54,32 @@ def test_changes_between_two_real_snapshots(nsxt: Any, tmp_path: Path) -> None:
         [*NSX, "diff", str(before), str(after)], capture_output=True, text=True, check=False
     ).stdout
     assert f"{ns_a} (inode {by_name[ns_a]}): address added {a_end} (10.219.0.9/24)" in text
+
+
+def test_a_renamed_interface_is_one_change_not_its_routes_removed_and_added(
+    nsxt: Any, tmp_path: Path
+) -> None:
+    """QA: after `ip link set X name Y` every route through it was reported removed and
+    added again. The kernel keeps those routes (same ifindex); only the name changed."""
+    ns = nsxt.netns()
+    end, _ = nsxt.veth(ns, None, address_a="10.221.0.1/24")
+    nsxt.ip("-n", ns, "route", "add", "10.222.0.0/16", "via", "10.221.0.2", "dev", end)
+    before, after = tmp_path / "before.json", tmp_path / "after.json"
+    snapshot(before)
+    nsxt.ip("-n", ns, "link", "set", end, "down")
+    nsxt.ip("-n", ns, "link", "set", end, "name", "nsxt-renamed")
+    nsxt.ip("-n", ns, "link", "set", "nsxt-renamed", "up")
+    # a rename needs the link down, which flushed the route: the same route again
+    nsxt.ip("-n", ns, "route", "add", "10.222.0.0/16", "via", "10.221.0.2", "dev", "nsxt-renamed")
+    snapshot(after)
+    done = subprocess.run(
+        [*NSX, "diff", "--json", str(before), str(after)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    inode = next(
+        n["inode"] for n in json.loads(before.read_text())["namespaces"] if ns in n["names"]
+    )
+    mine = [c for c in json.loads(done.stdout)["changes"] if c["namespace_inode"] == inode]
+    renames = [c for c in mine if c["kind"] == "interface-changed" and c["before"] == f"name {end}"]
+    assert len(renames) == 1 and renames[0]["after"] == "name nsxt-renamed", mine
+    assert not [c for c in mine if c["kind"].startswith("route-")], mine
