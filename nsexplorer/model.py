@@ -109,6 +109,7 @@ class Group(StrEnum):
     HOST = "host"
     CONTAINERS = "containers"
     NAMED = "named"
+    MOUNTED = "mounted"  # bind-mounted elsewhere than /run/netns: `ip netns` cannot see it
     HIDDEN = "hidden"
     FD_ONLY = "fd-only"
     PROCESSES = "processes"
@@ -354,7 +355,7 @@ def group_of(ns: NetNamespace) -> Group:
     if any(m.hidden for m in ns.bind_mounts):
         return Group.HIDDEN
     if ns.bind_mounts:
-        return Group.NAMED
+        return Group.MOUNTED
     if ns.pids or ns.thread_holders:
         return Group.PROCESSES
     if ns.fd_holders or ns.socket_holders:

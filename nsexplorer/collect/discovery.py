@@ -21,6 +21,7 @@ from nsexplorer.model import (
     Container,
     EngineInfo,
     FdHolder,
+    Group,
     NamespaceId,
     NetNamespace,
     Snapshot,
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from nsexplorer.collect.engine import ContainerEngine
 
 NETNS_DIRS = ("/run/netns/", "/var/run/netns/")
-_GROUP_ORDER = {g: i for i, g in enumerate(("host", "containers", "named", "hidden"))}
+_GROUP_ORDER = {g: i for i, g in enumerate(Group)}  # the sidebar's order
 
 
 @dataclass(slots=True)
@@ -241,7 +242,7 @@ def _scan_warnings(
 
 
 def _sort_key(ns: NetNamespace) -> tuple[int, str, int]:
-    return (_GROUP_ORDER.get(str(group_of(ns)), 9), ns.label, ns.inode)
+    return (_GROUP_ORDER[group_of(ns)], ns.label, ns.inode)
 
 
 def _host_inode(scan: procfs.ProcScan, proc: str, own_ino: int) -> int:

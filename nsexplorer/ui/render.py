@@ -54,6 +54,7 @@ GROUP_TITLES: dict[Group, str] = {
     Group.HOST: "Host",
     Group.CONTAINERS: "Containers",
     Group.NAMED: "Named (ip netns)",
+    Group.MOUNTED: "Bind-mounted (not ip netns)",
     Group.HIDDEN: "Hidden (other mount ns)",
     Group.FD_ONLY: "Pinned by an fd only",
     Group.PROCESSES: "Processes",

@@ -363,3 +363,29 @@ def test_non_root_lists_what_it_can_and_says_what_needs_root(
     # Its own netns (the host's here) is readable without privileges.
     host = next(ns for ns in doc["namespaces"] if ns["is_host"])
     assert host["interfaces"], host
+
+
+def test_a_namespace_bind_mounted_outside_run_netns_is_not_listed_as_ip_netns_named(
+    tmp_path: Path,
+) -> None:
+    """QA: a namespace pinned at /tmp/x (`unshare --net=/tmp/x`) sat under "Named (ip
+    netns)", where `ip netns exec` would not find it. It has a group of its own."""
+    pin = tmp_path / "nsxt-pin"
+    pin.touch()
+    subprocess.run(["unshare", f"--net={pin}", "true"], check=True)
+    try:
+        ino = os.stat(pin).st_ino
+        assert (
+            pin.name
+            not in subprocess.run(
+                ["ip", "netns", "list"], capture_output=True, text=True, check=True
+            ).stdout
+        )  # ip netns indeed cannot see it
+        ns = LiveSource().collect().by_inode(ino)
+        assert ns is not None and not ns.names
+        assert group_of(ns) == Group.MOUNTED
+        listed = nsx("list", "--json")
+        rows = [r for r in json.loads(listed.stdout)["namespaces"] if r["inode"] == ino]
+        assert [r["group"] for r in rows] == ["mounted"], rows
+    finally:
+        subprocess.run(["umount", str(pin)], check=False)

@@ -287,3 +287,11 @@ def test_show_text_names_every_holder_port_and_bridge_network() -> None:
     assert "port 80/tcp published on 127.0.0.1:8080" in text
     assert "br-abc  bridge up mtu 1500 02:42:00:00:00:01 docker network app" in text
     assert "bridge br-abc (docker network app) ports:" in text
+
+
+def test_every_group_has_a_sidebar_title_and_a_place_in_the_listing_order() -> None:
+    from nsexplorer.ui.render import GROUP_TITLES, group_text
+
+    assert set(GROUP_TITLES) == set(Group)
+    assert group_text(Group.MOUNTED, 2).plain == "Bind-mounted (not ip netns) (2)"
+    assert set(discovery._GROUP_ORDER) == set(Group)
