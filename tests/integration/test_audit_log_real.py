@@ -145,12 +145,8 @@ def audit_lines(path: Path) -> list[dict[str, object]]:
     return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
 
 
-def test_a_command_killed_with_nsexplorer_is_on_record(named: str, tmp_path: Path) -> None:
-    """QA: the line was written only when the command ended, so a command nsexplorer
-    was SIGKILLed under (or the host went down) left none. Its "running" line is
-    written before it starts; nsexplorer is killed as soon as that line is there, and
-    the session guard ends the command."""
-    log = tmp_path / "audit.log"
+def exec_until_on_record(named: str, log: Path) -> subprocess.Popen[bytes]:
+    """`nsexplorer exec NAMED -- sleep 41`, returned once its "running" line is in ``log``."""
     proc = subprocess.Popen(
         [*NSX, "exec", named, "--", "sleep", "41"],
         env={**os.environ, "NSX_AUDIT_LOG": str(log)},
@@ -158,14 +154,22 @@ def test_a_command_killed_with_nsexplorer_is_on_record(named: str, tmp_path: Pat
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    try:
-        for _ in range(100):  # up to 10 s
-            if audit_lines(log):
-                break
-            time.sleep(0.1)
-    finally:
-        proc.kill()
-        proc.wait()
+    for _ in range(100):  # up to 10 s
+        if audit_lines(log):
+            break
+        time.sleep(0.1)
+    return proc
+
+
+def test_a_command_killed_with_nsexplorer_is_on_record(named: str, tmp_path: Path) -> None:
+    """QA: the line was written only when the command ended, so a command nsexplorer
+    was SIGKILLed under (or the host went down) left none. Its "running" line is
+    written before it starts; nsexplorer is killed as soon as that line is there, and
+    the session guard ends the command."""
+    log = tmp_path / "audit.log"
+    proc = exec_until_on_record(named, log)
+    proc.kill()
+    proc.wait()
     lines = audit_lines(log)
     assert len(lines) == 1, lines
     assert lines[0]["state"] == "running" and lines[0]["argv"] == ["sleep", "41"], lines
@@ -180,18 +184,8 @@ def test_a_command_nsexplorer_ended_on_sigterm_or_sighup_has_its_final_line(
     signal before writing the final line, so the bundle said "running, no end
     recorded" for a command it had ended itself."""
     log = tmp_path / "audit.log"
-    proc = subprocess.Popen(
-        [*NSX, "exec", named, "--", "sleep", "41"],
-        env={**os.environ, "NSX_AUDIT_LOG": str(log)},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = exec_until_on_record(named, log)
     try:
-        for _ in range(100):  # up to 10 s
-            if audit_lines(log):
-                break
-            time.sleep(0.1)
         time.sleep(0.2)  # the command has started
         proc.send_signal(sig)
         assert proc.wait(timeout=15) == -sig  # it still ends as that signal says
