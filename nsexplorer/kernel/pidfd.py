@@ -33,7 +33,8 @@ SIOCGSKNS = 0x894C  # ioctl: an fd to the socket's network namespace
 # Anyone with CAP_NET_ADMIN over a socket's netns may set any mark, and an unprivileged
 # user has that in a namespace of its own (`unshare -Urn`): the mark is believed only on
 # a socket held by root of our own user namespace (see trusted_watcher_holder), else a
-# user could hide a namespace by marking the socket that holds it.
+# user could hide a namespace by marking the socket that holds it (or by handing it to
+# a setuid-root program that waits, su at its password prompt: real uid not 0).
 WATCHER_MARK = 0x6E7378
 NOT_A_HOLDER = -1  # SocketResolver.netns: a watcher socket of an nsexplorer
 SYS_PIDFD_GETFD = 438  # the same number on every architecture (new-style syscall table)
@@ -113,8 +114,9 @@ def netns_of_socket(
 
 
 def trusted_watcher_holder(pid: int, pidfd: int) -> bool:
-    """Process ``pid`` (alive behind ``pidfd``) runs as euid 0 in our own user namespace:
-    only such a holder's WATCHER_MARK is believed (an nsexplorer runs as root there)."""
+    """Process ``pid`` (alive behind ``pidfd``) is root in our own user namespace, real
+    uid too (not a setuid program a user started): only such a holder's WATCHER_MARK
+    is believed (an nsexplorer runs as root there)."""
     try:
         with open(f"/proc/{pid}/status", "rb") as f:
             status = f.read(16384)
@@ -122,11 +124,8 @@ def trusted_watcher_holder(pid: int, pidfd: int) -> bool:
     except OSError:
         return False
     uid = next((line.split() for line in status.splitlines() if line.startswith(b"Uid:")), [])
-    if (
-        len(uid) < 3
-        or uid[2] != b"0"
-        or (ours.st_dev, ours.st_ino) != (theirs.st_dev, theirs.st_ino)
-    ):
+    root = uid[1:4] == [b"0", b"0", b"0"]  # real, effective and saved
+    if not root or (ours.st_dev, ours.st_ino) != (theirs.st_dev, theirs.st_ino):
         return False
     # still the process the pidfd names (not a new one under a reused pid)
     return not select.select([pidfd], [], [], 0)[0]

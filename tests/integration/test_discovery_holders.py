@@ -228,15 +228,25 @@ time.sleep(300)
 """
 
 
-def test_a_watcher_mark_set_by_an_unprivileged_user_does_not_hide_a_namespace() -> None:
+@pytest.mark.parametrize(
+    "who",
+    [
+        ["--reuid=65534", "--regid=65534"],  # a user
+        ["--ruid=65534", "--euid=0"],  # a setuid-root program a user started (su waiting)
+    ],
+)
+def test_a_watcher_mark_set_by_an_unprivileged_user_does_not_hide_a_namespace(
+    who: list[str],
+) -> None:
     """Review: anyone may set SO_MARK in a namespace of their own (`unshare -Urn`), so a
-    user could mark the socket that holds a namespace and have it dropped from view. The
-    mark is believed only on a socket held by root of our user namespace."""
+    user could mark the socket that holds a namespace and have it dropped from view, and
+    then hand it to a setuid-root program. The mark is believed only on a socket held by
+    root of our user namespace, real uid included."""
     from nsexplorer.kernel.pidfd import WATCHER_MARK
 
     python = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
     holder = subprocess.Popen(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", python, "-I", "-c",
+        ["setpriv", *who, "--clear-groups", python, "-I", "-c",
          UNPRIVILEGED_MARKED_HOLDER, str(WATCHER_MARK)],
         stdout=subprocess.PIPE, text=True, cwd="/",
     )  # fmt: skip
