@@ -223,8 +223,9 @@ def rule_words(r: Rule) -> str:
         parts.append(f"lookup {table_name(r.table)}")
         if r.suppress_prefixlen is not None:
             parts.append(f"suppress_prefixlength {r.suppress_prefixlen}")
-        if r.suppress_ifgroup is not None:
-            parts.append(f"suppress_ifgroup {r.suppress_ifgroup}")
+        if r.suppress_ifgroup is not None:  # group 0 is "default" (/etc/iproute2/group)
+            group = "default" if r.suppress_ifgroup == 0 else str(r.suppress_ifgroup)
+            parts.append(f"suppress_ifgroup {group}")
     if r.action == "goto":
         parts.append(f"goto {r.goto if r.goto is not None else 'none'}")
     elif r.action != "lookup":

@@ -176,7 +176,8 @@ class NamespaceSockets:
         error: Callable[[str], None] = lambda _msg: None,
     ) -> None:
         """``own``: the thread's own namespace, watched by the caller's own socket.
-        ``max_sockets``: a ceiling under the descriptor share (tests, small limits).
+        ``max_sockets``: at most this many sockets, within the descriptor share (which
+        the sockets' pidfds count in too); for tests and small limits.
         ``paths``: where the collector found each namespace, tried first. ``scan``: a
         fresh /proc scan (inode -> path), for a first-priority namespace nothing else
         opens."""
@@ -199,6 +200,8 @@ class NamespaceSockets:
         self._by_pidfd: dict[int, NamespaceId] = {}
         self._cursor = 0
         self._kept = 0  # descriptors held within the cap: sockets and their pidfds
+        self._kept_sockets = 0  # ... of which sockets, within max_sockets
+        self._socket_cap = 0
         self.walking = False  # opening is under way (call step() until it is False)
         # A process a socket was opened through exited (or was already gone when its
         # pidfd was asked): the /proc rescan is due now, not at its interval.
@@ -293,12 +296,13 @@ class NamespaceSockets:
             if ns == self.own or ns in self._failed or ns in self._gone:
                 self._cursor += 1
                 continue
-            if self._kept >= self._cap:
+            if self._kept >= self._cap or self._kept_sockets >= self._socket_cap:
                 self._finish()
                 break
             self._cursor += 1
             if (held := self._held.get(ns)) is not None:
                 self._kept += _descriptors(held)
+                self._kept_sockets += 1
                 continue
             opened += 1
             try:
@@ -318,6 +322,7 @@ class NamespaceSockets:
                     self._error(f"cannot watch netns {ns.ino}: {err}")
                 continue
             self._kept += _descriptors(self._held[ns])
+            self._kept_sockets += 1
             subscribed.append(ns)
         return subscribed
 
@@ -344,8 +349,9 @@ class NamespaceSockets:
             if held.via_process:
                 if ns.ino not in current:
                     stale.append(ns)
-                elif held.exit_watched and held.pidfd is None and held.path != current[ns.ino]:
-                    # the process it was opened through left; another is in it now
+                elif held.exit_watched and held.pidfd is None:
+                    # the process it was opened through left; another is in it now (or
+                    # the same path: a new process got that pid; the arming checks it)
                     held.path = current[ns.ino]
                     self._arm(ns, held)
             elif held.path.startswith("/proc/") and _mark(held.path) != held.mark:
@@ -363,8 +369,9 @@ class NamespaceSockets:
         self._capped.clear()
         self._mounts = None
         limit = fd_share(sum(_descriptors(held) for held in self._held.values()))
-        self._cap = limit if self.max_sockets is None else min(limit, self.max_sockets)
-        self._cursor = self._kept = 0
+        self._cap = limit
+        self._socket_cap = limit if self.max_sockets is None else self.max_sockets
+        self._cursor = self._kept = self._kept_sockets = 0
         self.walking = True
 
     def _finish(self) -> None:

@@ -124,7 +124,7 @@ def trusted_watcher_holder(pid: int, pidfd: int) -> bool:
     except OSError:
         return False
     uid = next((line.split() for line in status.splitlines() if line.startswith(b"Uid:")), [])
-    root = uid[1:4] == [b"0", b"0", b"0"]  # real, effective and saved
+    root = uid[1:5] == [b"0", b"0", b"0", b"0"]  # real, effective, saved and fs
     if not root or (ours.st_dev, ours.st_ino) != (theirs.st_dev, theirs.st_ino):
         return False
     # still the process the pidfd names (not a new one under a reused pid)

@@ -277,6 +277,30 @@ def test_a_process_only_namespace_goes_when_its_last_process_exits_not_at_the_re
         w.stop()
 
 
+def test_max_sockets_counts_sockets_not_the_pidfds_beside_them(nsxt: Any) -> None:
+    """Review: with the pidfds in the same count, max_sockets=2 left the second
+    process-only namespace over budget."""
+    procs = [subprocess.Popen(["unshare", "--net", "sleep", "120"]) for _ in range(2)]
+    w = NetlinkWatcher(docker=False, rescan_interval=60, max_sockets=2)
+    rec = Recorder()
+    w.start(rec, rec.coverage)
+    try:
+        paths = [f"/proc/{p.pid}/ns/net" for p in procs]
+        for path in paths:
+            wait_until(
+                lambda p=path: os.readlink(p) != os.readlink("/proc/thread-self/ns/net"), "unshared"
+            )
+        w.watch_all({ns_id(p): (p,) for p in paths})
+        cov = rec.settled(lambda cov: cov.pending == 0 and cov.watched + cov.unwatched >= 2)
+        assert (cov.watched, cov.over_budget) == (2, 0), cov
+        assert w.sockets == 2
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+        w.stop()
+
+
 def test_a_namespace_held_only_by_a_descriptor_is_let_go_with_it(nsxt: Any) -> None:
     """Held by another process's open nsfs descriptor (/proc/PID/fd/N): when that process
     ends, the rescan sees the path lead nowhere and closes the socket."""

@@ -265,3 +265,12 @@ def test_two_routes_that_differ_only_by_tos_are_two_routes() -> None:
     marked = Route(4, 254, "10.5.0.0/24", None, "lo", "link", "boot", tos=0x10)
     assert route_text(plain) != route_text(marked)
     assert route_text(marked) == "ipv4 10.5.0.0/24 tos 0x10 dev lo table main"
+
+
+def test_rule_words_name_interface_group_0_as_ip_does() -> None:
+    from nsexplorer.diffing import rule_words
+    from nsexplorer.model_net import Rule
+
+    rule = Rule(4, 100, 100, "lookup", suppress_ifgroup=0)
+    assert rule_words(rule) == "100: from all lookup 100 suppress_ifgroup default"
+    assert rule_words(Rule(4, 100, 100, "lookup", suppress_ifgroup=5)).endswith("ifgroup 5")
