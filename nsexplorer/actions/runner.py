@@ -199,11 +199,12 @@ class NamespaceRunner:
             facts = {**way.audit_facts([shell]), "run": self._run_id()}
             self._log_started("shell", ns, [shell], shown, facts)
 
-            logged: list[bool] = []
+            logged = False
 
             def ended(status: int | None, error: str) -> None:
+                nonlocal logged
                 if not logged:  # once: spawn_shell's on_end, or the caller's finally
-                    logged.append(True)
+                    logged = True
                     self._log("shell", ns, [shell], shown, status, error=error or None, **facts)
 
             return PreparedShell(

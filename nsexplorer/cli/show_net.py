@@ -51,7 +51,7 @@ def route_lines(r: Route) -> list[str]:
     dev = f" dev {v(r.dev)}" if r.dev else ""
     prefsrc = f" src {r.prefsrc}" if r.prefsrc else ""
     metric = f" metric {r.metric}" if r.metric is not None else ""
-    mtu = f" {r.mtu_words}" if r.mtu is not None else ""
+    mtu = f" {r.mtu_words}" if r.mtu_words else ""
     flags = "".join(f" {f}" for f in r.flags)
     out = [
         f"  {table_name(r.table):>6}  {typ}{r.selector_words}{nhid}{encap}{via}{dev} "
