@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import time
 from typing import Any
 
 STACKED = ("macvlan", "macvtap", "ipvlan", "ipvtap", "vlan", "macsec")
@@ -116,9 +117,7 @@ def ip_view(name: str) -> dict[str, Any]:
         "routes": [
             {**_ip_route(r, fam, nexthops, by_index), "mtu_lock": lock}
             for fam, flag in ((4, "-4"), (6, "-6"))
-            for r, lock in _with_mtu_locks(
-                name, flag, ip_json(name, flag, "-d", "route", "show", "table", "all")
-            )
+            for r, lock in _routes_with_mtu_locks(name, flag)
         ],
         "rules": [
             _ip_rule(r, fam)
@@ -128,17 +127,27 @@ def ip_view(name: str) -> dict[str, Any]:
     }
 
 
-def _with_mtu_locks(name: str, flag: str, routes: list[Any]) -> list[tuple[Any, bool]]:
+def _routes_with_mtu_locks(name: str, flag: str) -> list[tuple[Any, bool]]:
     """Each route of ip -j with whether its MTU is locked, which only ip's text says
-    ("mtu lock N"), in the same dump order (a multipath route's nexthop lines indented)."""
-    done = subprocess.run(
-        ["ip", "-n", name, flag, "route", "show", "table", "all"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    heads = [line for line in done.stdout.splitlines() if line and not line[0].isspace()]
-    if len(heads) != len(routes):
-        raise RuntimeError(f"{name}: ip {flag} route: {len(heads)} lines, {len(routes)} routes")
-    return [(r, " mtu lock " in f"{line} ") for r, line in zip(routes, heads, strict=True)]
+    ("mtu lock N"), matched in dump order (a multipath route's nexthop lines indented).
+    The two dumps are separate reads: a route that comes or goes between them (IPv6
+    DAD, a carrier change) makes them disagree, so they are read again until a JSON
+    dump before and after the text one agree."""
+    for _attempt in range(50):
+        routes = ip_json(name, flag, "-d", "route", "show", "table", "all")
+        done = subprocess.run(
+            ["ip", "-n", name, flag, "route", "show", "table", "all"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        heads = [line for line in done.stdout.splitlines() if line and not line[0].isspace()]
+        again = ip_json(name, flag, "-d", "route", "show", "table", "all")
+        if len(heads) == len(routes) and again == routes:
+            return [(r, " mtu lock " in f"{line} ") for r, line in zip(routes, heads, strict=True)]
+        time.sleep(0.1)
+    raise RuntimeError(
+        f"{name}: ip {flag} route: text and JSON dumps never agreed "
+        f"({len(heads)} lines, {len(routes)} routes):\n" + "\n".join(heads)
+    )
 
 
 def _gateway(obj: dict[str, Any]) -> str | None:
