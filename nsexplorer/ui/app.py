@@ -343,17 +343,19 @@ class NsxApp(CollectingApp):
 
     def notify(
         self,
-        message: str,
+        message: str | Sequence[str],
         *,
         title: str = "",
         severity: SeverityLevel = "information",
         timeout: float | None = None,
         markup: bool = False,
     ) -> None:
-        """Notifications often quote untrusted names: never markup, always visible."""
-        super().notify(
-            visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False
-        )
+        """Notifications often quote untrusted names: never markup, always visible. A
+        notice of several lines comes as a sequence: each line is made visible on its
+        own, so only the breaks between them are real newlines."""
+        lines = [message] if isinstance(message, str) else message
+        text = "\n".join(visible(line) for line in lines)
+        super().notify(text, title=visible(title), severity=severity, timeout=timeout, markup=False)
 
     # --- clipboard ------------------------------------------------------------------
 

@@ -392,10 +392,10 @@ def replaced_notice(
     replaced: Mapping[int, NetNamespace],
     now: Callable[[int], NetNamespace | None],
     selected: int | None,
-) -> str:
+) -> list[str]:
     """Which namespaces were deleted and what now holds each inode: "netns N: OLD was
     deleted; its inode now names a new namespace, NEW" (and, for the selected row, that
-    it shows the new one now)."""
+    it shows the new one now), one line each."""
     lines = []
     for inode in sorted(replaced)[:REPLACED_NAMED]:
         fresh = now(inode)
@@ -407,4 +407,4 @@ def replaced_notice(
         )
     if len(replaced) > REPLACED_NAMED:
         lines.append(f"and {counted(len(replaced) - REPLACED_NAMED, 'more namespace')}")
-    return "\n".join(lines)
+    return lines

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.text import Text
 
 from nsexplorer.link_state import ADMIN_DOWN, compact_state, link_state
@@ -150,6 +151,16 @@ def ns_sidebar_text(ns: NetNamespace, reason: str = "") -> Text:
         text.stylize("strike dim")
         text = Text.assemble((GONE_MARK, BAD), text, end="")
     return text
+
+
+def path_label_end(ns: NetNamespace) -> int:
+    """For a namespace labelled by a path (a hidden or bind-mounted one), the cells of
+    its last part with the slash before it: what a cut row must keep in view (siblings
+    share the directory and differ in the end). 0 for any other label."""
+    label = visible(ns_label(ns))
+    if ns.is_host or primary_container(ns) is not None or not label.startswith("/"):
+        return 0
+    return cell_len(label) - cell_len(label.rstrip("/").rpartition("/")[0])
 
 
 def ns_title(ns: NetNamespace) -> Text:

@@ -70,6 +70,31 @@ async def test_cut_labels_end_in_an_ellipsis_and_the_sidebar_widens(make_app: Ap
         assert app.query_one("#sidebar").size.width < width
 
 
+async def test_a_cut_path_keeps_its_end_in_view(make_app: AppFactory) -> None:
+    """Walk-through: hidden namespaces under one directory all read
+    `/run/nsx-testbed/exec/netns…` at 80 columns; a path is cut in the middle instead,
+    so the part that tells them apart stays."""
+    snap = lab_snapshot()
+    hidden = snap.by_inode(HIDDEN)
+    assert hidden is not None
+    ends = ("8a354208d04f", "9cb600649689")
+    extra = [
+        replace(hidden, id=NamespaceId(4, 4026539100 + n), label=f"/run/docker-private/netns/{e}")
+        for n, e in enumerate(ends)
+    ]
+    app = make_app(replace(snap, namespaces=(*snap.namespaces, *extra)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        rows = widget_text(app.query_one(NamespaceTree)).splitlines()
+        for end in ends:
+            row = next((r for r in rows if f"…/{end}" in r), None)
+            assert row is not None and row.split()[1].startswith("/run"), (end, rows)
+        await pilot.press(*["greater_than_sign"] * 4)  # room for all of it: not cut
+        await pilot.pause()
+        text = widget_text(app.query_one(NamespaceTree))
+        assert all(f"/run/docker-private/netns/{e}" in text for e in ends), text
+
+
 async def test_details_never_wrap_to_column_0(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=(90, 30)) as pilot:

@@ -73,6 +73,7 @@ async def test_the_selected_namespace_replaced_under_its_inode_shows_the_newcome
         assert widget_text(app.query_one("#title")).strip().startswith("intruder  netns")
         said = " ".join(str(n.message) for n in app._notifications)
         assert f"netns {LAB_A}: nsxlab-a was deleted" in said, said
+        assert "\\x0a" not in said, said  # the notice's line breaks are breaks, not escapes
         assert "a new namespace, intruder (the selected row shows it now)" in said, said
         await pilot.press("slash", *"intruder", "enter")  # the filter finds it
         await settle(pilot)
@@ -150,10 +151,10 @@ def test_the_notice_names_a_few_and_counts_the_rest() -> None:
     snap = lab_snapshot()
     olds = {ns.inode: replace(ns, label=f"old\x1b[31m{n}") for n, ns in enumerate(snap.namespaces)}
     news = {i: replace(ns, cookie=NEW_COOKIE, label="new") for i, ns in olds.items()}
-    text = replaced_notice(olds, news.get, None)
-    lines = text.splitlines()
-    assert len(lines) == REPLACED_NAMED + 1, text
+    lines = replaced_notice(olds, news.get, None)
+    assert len(lines) == REPLACED_NAMED + 1, lines
     assert lines[-1] == f"and {len(olds) - REPLACED_NAMED} more namespaces"
+    text = "\n".join(lines)
     assert "\x1b" not in text and "old\\x1b[31m0" in text  # escaped, never raw
 
 
@@ -180,3 +181,27 @@ async def test_a_late_answer_about_the_old_namespace_leaves_the_newcomer_alone(
         await settle(pilot)
         shown = app.inventory.get(LAB_A)
         assert shown is not None and shown.gone
+
+
+async def test_a_notice_about_two_namespaces_breaks_its_lines(make_app: AppFactory) -> None:
+    """The walk-through saw `nsxlab-a\\x0anetns …`: the notice's own line breaks were
+    escaped with the names in it. Each line is made visible; the breaks stay breaks."""
+    first = with_cookie(before(), DB, OLD_COOKIE)
+    source, watcher = FakeSource(first), FakeWatcher()
+    app = make_app(source=source, watcher=watcher, debounce=0.01, min_collect_gap=0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        source.snapshot = with_cookie(
+            with_cookie(lab_snapshot(), LAB_A, NEW_COOKIE, label="new\nline"),
+            DB,
+            NEW_COOKIE,
+        )
+        assert watcher.on_change is not None
+        watcher.on_change("host netlink")
+        await pilot.pause(0.1)
+        await settle(pilot)
+        notices = [str(n.message) for n in app._notifications if "was deleted" in str(n.message)]
+        assert len(notices) == 1, notices
+        lines = notices[0].split("\n")
+        assert len(lines) == 2 and all(line.startswith("netns ") for line in lines), lines
+        assert "new\\x0aline" in notices[0]  # a newline inside a name is still escaped

@@ -95,6 +95,7 @@ class NamespaceTree(Tree[int]):
         self._marked: frozenset[int] = frozenset()
         self._changed: frozenset[int] = frozenset()
         self._labels: dict[int, tuple[Text, bool, bool]] = {}  # undecorated, as drawn
+        self._path_ends: dict[int, int] = {}  # rows labelled by a path: its last part's width
 
     # --- the label: never markup, cut with an ellipsis ------------------------------
 
@@ -113,7 +114,10 @@ class NamespaceTree(Tree[int]):
         return cell_len(icon) + (label.cell_len if isinstance(label, Text) else cell_len(label))
 
     def render_label(self, node: TreeNode[int], base_style: Style, style: Style) -> Text:
-        return fit(self, node, super().render_label(node, base_style, style), self._badge(node))
+        text = super().render_label(node, base_style, style)
+        inode = node.data
+        own = inode is not None and self._inode_nodes.get(inode) is node
+        return fit(self, node, text, self._badge(node), self._path_ends.get(inode, 0) if own else 0)
 
     # --- badges: the worst finding of each namespace --------------------------------
 
@@ -263,6 +267,7 @@ class NamespaceTree(Tree[int]):
         self.cursor_line = -1
         self._inode_nodes = {}
         self._labels = {}
+        self._path_ends = {}
         by_group: dict[Group, list[NetNamespace]] = {}
         for ns in namespaces:
             by_group.setdefault(group_of(ns), []).append(ns)
@@ -298,6 +303,8 @@ class NamespaceTree(Tree[int]):
         if ns.is_host:
             others = list(ns.containers)
         label = render.ns_sidebar_text(ns, reason)
+        if (end := render.path_label_end(ns)) and not reason:
+            self._path_ends[ns.inode] = end
         state = (label, ns.inode in self._marked, ns.inode in self._changed)
         self._labels[ns.inode] = state
         label = decorated(label.copy(), marked=state[1], changed=state[2])
