@@ -22,7 +22,6 @@ from textual import _time, events
 from textual._compositor import CompositorUpdate, LayoutUpdate
 from textual.app import App
 from textual.filter import LineFilter
-from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Input
 
@@ -34,7 +33,6 @@ from nsexplorer.ports import (
     SnapshotSource,
     TerminalInfo,
 )
-from nsexplorer.textsafe import visible
 from nsexplorer.ui import input_parser, roles
 from nsexplorer.ui.collecting import CollectingApp
 from nsexplorer.ui.contrast import Legible
@@ -340,22 +338,6 @@ class NsxApp(CollectingApp):
         wait up to ``wait`` seconds for them; True when none is left running."""
         runs = self.main.stop_runs() if self._main is not None else []
         return all(run.done.wait(wait) for run in runs)
-
-    def notify(
-        self,
-        message: str | Sequence[str],
-        *,
-        title: str = "",
-        severity: SeverityLevel = "information",
-        timeout: float | None = None,
-        markup: bool = False,
-    ) -> None:
-        """Notifications often quote untrusted names: never markup, always visible. A
-        notice of several lines comes as a sequence: each line is made visible on its
-        own, so only the breaks between them are real newlines."""
-        lines = [message] if isinstance(message, str) else message
-        text = "\n".join(visible(line) for line in lines)
-        super().notify(text, title=visible(title), severity=severity, timeout=timeout, markup=False)
 
     # --- clipboard ------------------------------------------------------------------
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import App
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.timer import Timer
 
 from nsexplorer.errors import NsxError
@@ -76,6 +77,22 @@ class CollectingApp(App[None]):
         self._watch_failed = False
         self._coverage: WatchCoverage | None = None  # as the watcher last reported it
         self._live_count: int | None = None  # namespaces in the status line's "live" state
+
+    def notify(
+        self,
+        message: str | Sequence[str],
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Notifications often quote untrusted names: never markup, always visible. A
+        notice of several lines comes as a sequence: each line is made visible on its
+        own, so only the breaks between them are real newlines."""
+        lines = [message] if isinstance(message, str) else message
+        text = "\n".join(visible(line) for line in lines)
+        super().notify(text, title=visible(title), severity=severity, timeout=timeout, markup=False)
 
     # provided by NsxApp
     @property

@@ -115,9 +115,10 @@ class NamespaceTree(Tree[int]):
 
     def render_label(self, node: TreeNode[int], base_style: Style, style: Style) -> Text:
         text = super().render_label(node, base_style, style)
-        inode = node.data
-        own = inode is not None and self._inode_nodes.get(inode) is node
-        return fit(self, node, text, self._badge(node), self._path_ends.get(inode, 0) if own else 0)
+        inode, end = node.data, 0
+        if inode is not None and self._inode_nodes.get(inode) is node:  # not a container row
+            end = self._path_ends.get(inode, 0)
+        return fit(self, node, text, self._badge(node), end)
 
     # --- badges: the worst finding of each namespace --------------------------------
 
