@@ -6,7 +6,6 @@ import contextlib
 import dataclasses
 import itertools
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -49,8 +48,9 @@ class NamespaceRunner:
         self._lock = threading.Lock()
         self._runs = itertools.count(1)
         # A pid is reused (every container's nsexplorer may be pid 1), and a bundle reads
-        # a day of lines: ids of two processes must never meet.
-        self._run_prefix = f"{os.getpid()}.{secrets.token_hex(4)}"
+        # a day of lines: ids of two processes must never meet. (os.urandom, not the
+        # secrets module: that loads OpenSSL's hashlib, ~10 ms of the TUI's start.)
+        self._run_prefix = f"{os.getpid()}.{os.urandom(4).hex()}"
 
     # -- CommandRunner -----------------------------------------------------------
 
