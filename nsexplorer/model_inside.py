@@ -63,6 +63,23 @@ class FdbEntry:
     flags: tuple[str, ...] = ()  # "self", "master", "extern_learn", "offload", "sticky"
     master: str | None = None  # the bridge
     dst: str | None = None  # the remote address of a vxlan entry
+    via: str | None = None  # the device a vxlan entry's remote is reached through
+
+    def words(self) -> str:
+        """The entry in `bridge fdb`'s words and order (raw: escape it for a terminal)."""
+        words = [f"{self.mac} dev {self.dev}"]
+        if self.vlan is not None:
+            words.append(f"vlan {self.vlan}")
+        if self.dst:
+            words.append(f"dst {self.dst}")
+        if self.via:
+            words.append(f"via {self.via}")
+        words.extend(f for f in self.flags if f != "master")
+        if self.master:
+            words.append(f"master {self.master}")
+        if self.state:
+            words.append(self.state)
+        return " ".join(words)
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,17 +72,7 @@ def _neighbour(n: Neighbour) -> str:
 
 
 def _fdb(e: FdbEntry) -> str:
-    words = [f"  {e.mac} dev {visible(e.dev)}"]
-    if e.vlan is not None:
-        words.append(f"vlan {e.vlan}")
-    if e.dst:
-        words.append(f"dst {e.dst}")
-    words.extend(f for f in e.flags if f != "master")
-    if e.master:
-        words.append(f"master {visible(e.master)}")
-    if e.state:
-        words.append(e.state)
-    return " ".join(words)
+    return f"  {visible(e.words())}"
 
 
 def _published(p: PublishedPort) -> str:

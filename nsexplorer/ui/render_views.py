@@ -268,24 +268,7 @@ def inside_text(facts: InsideFacts, ns: NetNamespace) -> Text:
         _lines(out, neigh, "no neighbour entries")
     if not _unavailable(out, facts, "fdb"):
         _title(out, "fdb", len(facts.fdb))
-        fdb = [
-            safe(
-                " ".join(
-                    x
-                    for x in (
-                        e.mac,
-                        f"dev {e.dev}",
-                        f"master {e.master}" if e.master else "",
-                        f"vlan {e.vlan}" if e.vlan is not None else "",
-                        f"dst {e.dst}" if e.dst else "",
-                        e.state,
-                        " ".join(e.flags),
-                    )
-                    if x
-                )
-            )
-            for e in facts.fdb
-        ]
+        fdb = [safe(e.words()) for e in facts.fdb]
         _lines(out, fdb, "no bridge here")
     if not _unavailable(out, facts, "nat"):
         _title(out, "nat", len(facts.published) + len(facts.dnat))

@@ -263,6 +263,32 @@ def test_the_fdb_of_a_bridge_matches_bridge_fdb(made: Made) -> None:
     assert ours == theirs
 
 
+def test_a_vxlan_entry_sits_on_its_vxlan_device_with_its_via(made: Made) -> None:
+    """QA: an entry with NDA_IFINDEX (a vxlan remote reached through a device: the
+    flood entry of every `vxlan dev X group G`) was put on that device, and the via lost."""
+    a = made.netns()
+    under, other, vx = made.name("u"), made.name("o"), made.name("x")
+    run("ip", "-n", a, "link", "add", under, "type", "veth", "peer", "name", other)
+    run("ip", "-n", a, "link", "add", vx, "type", "vxlan", "id", "43", "dev", under,
+        "group", "239.1.1.1", "dstport", "4789")  # fmt: skip
+    run("bridge", "-n", a, "fdb", "add", "00:11:22:33:44:88", "dev", vx, "dst", "10.9.9.8",
+        "via", other, "self", "permanent")  # fmt: skip
+    source = LiveSource()
+    facts = source.inside(by_name(source.discover(), a), ["fdb"])
+    theirs = {
+        (e["mac"], e["ifname"], e.get("dst"), e.get("viaIf"))
+        for e in json.loads(run("bridge", "-n", a, "-j", "fdb", "show"))
+        if e.get("dst")
+    }
+    assert theirs == {
+        ("00:00:00:00:00:00", vx, "239.1.1.1", under),
+        ("00:11:22:33:44:88", vx, "10.9.9.8", other),
+    }
+    assert {(e.mac, e.dev, e.dst, e.via) for e in facts.fdb if e.dst} == theirs
+    shown = run(*NSX, "show", a)
+    assert f"00:00:00:00:00:00 dev {vx} dst 239.1.1.1 via {under} self permanent" in shown
+
+
 def nat_tables(netns: str) -> tuple[str, str]:
     """(nft's tables, the legacy tables) of a netns: to prove a read created none."""
     nft = run("ip", "netns", "exec", netns, "nft", "list", "tables") if shutil.which("nft") else ""

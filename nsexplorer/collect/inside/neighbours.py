@@ -70,23 +70,28 @@ class RawNeigh:
     lladdr: str | None = None  # NDA_LLADDR
     master: int | None = None  # NDA_MASTER
     vlan: int | None = None  # NDA_VLAN
+    via: int | None = None  # NDA_IFINDEX: the device a vxlan remote is reached through
 
 
 def from_pyroute2(msg: Any) -> RawNeigh:
-    """A pyroute2 ndmsg as plain values (the only place that knows its shape)."""
+    """A pyroute2 ndmsg as plain values (the only place that knows its shape). The
+    header fields are read by subscript: ``msg.get("ifindex")`` answers NDA_IFINDEX
+    (a vxlan entry's ``via`` device) before the header's own ifindex."""
     master = msg.get_attr("NDA_MASTER")
     vlan = msg.get_attr("NDA_VLAN")
     dst = msg.get_attr("NDA_DST")
     lladdr = msg.get_attr("NDA_LLADDR")
+    via = msg.get_attr("NDA_IFINDEX")
     return RawNeigh(
-        family=int(msg.get("family") or 0),
-        ifindex=int(msg.get("ifindex") or 0),
-        state=int(msg.get("state") or 0),
-        flags=int(msg.get("flags") or 0),
+        family=int(msg["family"] or 0),
+        ifindex=int(msg["ifindex"] or 0),
+        state=int(msg["state"] or 0),
+        flags=int(msg["flags"] or 0),
         dst=str(dst) if dst is not None else None,
         lladdr=str(lladdr) if lladdr is not None else None,
         master=int(master) if master is not None else None,
         vlan=int(vlan) if vlan is not None else None,
+        via=int(via) if via is not None else None,
     )
 
 
@@ -161,6 +166,7 @@ def fdb(raw: Iterable[RawNeigh], names: Mapping[int, str]) -> tuple[FdbEntry, ..
                 flags=_words(n.flags, FDB_FLAGS),
                 master=_name(n.master, names) if n.master else None,
                 dst=n.dst,
+                via=_name(n.via, names) if n.via else None,
             )
         )
     out.sort(key=lambda e: (e.master or "", e.dev, e.mac, e.vlan or 0))
