@@ -4,7 +4,7 @@ it is known: the one home of these words for the TUI and `show`.
 "down" alone sends a responder the wrong way: the end that was set down and the end
 whose veth peer was set down both lose their carrier, but only one of them needs an
 `ip link set up`. So the words are "up", "up, no carrier" (with the cause: its veth peer
-is admin down, its peer could not be resolved, a bridge with no port up, the lower
+is admin down, its peer could not be resolved, a bridge with no port forwarding, the lower
 device of a macvlan or vlan is down) and
 "admin down". Pure: model values in, strings out (raw; escape them for a terminal).
 """
@@ -22,6 +22,7 @@ UP = "up"
 NO_CARRIER = "up, no carrier"
 ADMIN_DOWN = "admin down"
 PEER_ADMIN_DOWN = "peer admin down"
+NO_PORT_FORWARDING = "no port forwarding"
 
 # The state column's word where the state's own is longer than it needs to be ("admin
 # down" already says the admin state; "no carrier" implies it is up).
@@ -37,6 +38,13 @@ def link_state(iface: Interface, lookup: Lookup) -> tuple[str, str]:
     the kernel's operstate word when flags were not recorded."""
     state, cause, _ = _state(iface, lookup)
     return state, cause
+
+
+def port_state_words(iface: Interface) -> str:
+    """A bridge port's STP state when it is not forwarding ("port learning"): why frames
+    do not cross a port whose link is up; "" for a forwarding port or any other link."""
+    state = iface.port_state
+    return f"port {state}" if state is not None and state != "forwarding" else ""
 
 
 def compact_state(state: str) -> str:
@@ -90,7 +98,9 @@ def _no_carrier_cause(iface: Interface, lookup: Lookup) -> tuple[str, NetNamespa
     if iface.kind == "veth" and peer is not None and not peer.resolved:
         return "peer unresolved", None
     if iface.kind == "bridge":
-        return "no port up", None
+        # The kernel's own rule: a bridge has carrier while one of its ports forwards. A
+        # port can be up with carrier and still not forward (STP learning, set disabled).
+        return NO_PORT_FORWARDING, None
     # a macvlan, vlan, vxlan... on a device that is down (a veth says lowerlayerdown
     # when its peer is down: handled above)
     if iface.state == "lowerlayerdown" and iface.kind != "veth":

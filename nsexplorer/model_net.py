@@ -106,6 +106,10 @@ class Interface:
     # The lower device of a stacked one (macvlan, macvtap, vxlan, vlan, ipvlan), which
     # may live in another namespace; same exactness rules as ``peer``.
     parent: Peer | None = None
+    # A bridge port's STP state ("forwarding", "learning", "disabled"...; bridge link's
+    # words); None when not a bridge port or not recorded. Frames cross only a port
+    # that forwards, whatever its link state says.
+    port_state: str | None = None
 
     @property
     def admin_up(self) -> bool | None:

@@ -80,6 +80,7 @@ def encode_interface(i: Interface) -> JSONDict:
         "master_ifindex": i.master_ifindex,
         "flags": i.flags,
         "parent": _encode_peer(i.parent),
+        **({"port_state": i.port_state} if i.port_state is not None else {}),
     }
 
 
@@ -118,6 +119,7 @@ def decode_interface(i: Mapping[str, Any]) -> Interface:
         master_ifindex=opt_int(i.get("master_ifindex")),
         flags=_words(i.get("flags")),
         parent=_decode_peer(i.get("parent")),
+        port_state=opt_str(i.get("port_state")),
     )
 
 

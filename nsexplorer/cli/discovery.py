@@ -291,6 +291,7 @@ def format_namespace(
 ) -> str:
     """``enter``: how a command is run in it (live only: it was checked just now)."""
     from nsexplorer.cli import show_net
+    from nsexplorer.link_state import port_state_words
 
     v = visible
     out: list[str] = []
@@ -376,8 +377,11 @@ def format_namespace(
             out.append(f"  bridge {v(br.name)}{net} ports:{'' if members else ' none'}")
             for port in members:
                 peer = port.peer
-                behind = _peer_text(peer.netns_inode, peer, snap) if peer is not None else "-"
-                out.append(f"      {v(port.name)} -> {behind}")
+                # a port without a peer (a vxlan, a tap) is named with its kind
+                behind = f" -> {_peer_text(peer.netns_inode, peer, snap)}" if peer else ""
+                kind = "" if peer else f" ({v(port.kind)})"
+                state = f" {words}" if (words := port_state_words(port)) else ""
+                out.append(f"      {v(port.name)}{kind}{behind}{state}")
         out.append("")
         out.append("Routes:")
         for r in ns.routes:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from nsexplorer.diffing import rule_words
-from nsexplorer.link_state import Lookup, state_sentence
+from nsexplorer.link_state import Lookup, port_state_words, state_sentence
 from nsexplorer.model import Address, Interface, Peer, Route, Rule, describe, table_name
 from nsexplorer.textsafe import visible
 
@@ -21,6 +21,8 @@ def interface_lines(
     v = visible
     state = state_sentence(i, lookup, lambda ns: v(describe(ns)))
     master = f" master {v(i.master)}" if i.master else ""
+    if port := port_state_words(i):
+        master += f" ({port})"
     if network:
         master += f" docker network {v(network)}"
     alias = f" alias {v(i.alias)}" if i.alias else ""

@@ -256,6 +256,11 @@ def build_interfaces(
                 master_ifindex=lk.master,
                 flags=rtnl_names.link_flags(lk.flags, lower_down),
                 parent=parents.get((ns_id, lk.index)) if parents is not None else None,
+                port_state=(
+                    rtnl_names.bridge_port_state(lk.port_state)
+                    if lk.port_state is not None
+                    else None
+                ),
             )
         )
     return tuple(out)

@@ -65,10 +65,14 @@ _INFO_DATA: dict[str, AttrTable] = {
     "tun": {3: ("tun_type", u8)},  # IFLA_TUN_TYPE
     "vxlan": {3: ("lower", u32)},  # IFLA_VXLAN_LINK
 }
+# IFLA_INFO_SLAVE_DATA of a bridge port: its STP state (a bridge has carrier only while
+# one of its ports forwards).
+_BRIDGE_PORT: AttrTable = {1: ("port_state", u8)}  # IFLA_BRPORT_STATE
 _LINKINFO: AttrTable = {
     1: ("kind", text),  # IFLA_INFO_KIND
     2: ("data", span),  # IFLA_INFO_DATA
     4: ("slave_kind", text),  # IFLA_INFO_SLAVE_KIND
+    5: ("slave_data", span),  # IFLA_INFO_SLAVE_DATA
 }
 
 
@@ -78,6 +82,9 @@ def _linkinfo(buf: Buf, a: int, b: int) -> dict[str, Any]:
     table = _INFO_DATA.get(info.get("kind", ""))
     if data is not None and table is not None:
         info.update(walk(buf, data[0], data[1], table))
+    slave = info.pop("slave_data", None)
+    if slave is not None and info.get("slave_kind") == "bridge":
+        info.update(walk(buf, slave[0], slave[1], _BRIDGE_PORT))
     return info
 
 
@@ -248,6 +255,7 @@ def parse_link(buf: Buf, start: int = 0, end: int | None = None) -> RawLink | No
         arphrd=arphrd,
         flags=flags,
         lower=info.get("lower") or None,
+        port_state=info.get("port_state"),
     )
 
 

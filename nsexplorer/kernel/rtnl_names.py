@@ -55,6 +55,13 @@ def link_flags(flags: int, lower_down: bool = False) -> tuple[str, ...]:
 
 
 OPERSTATES = ("unknown", "notpresent", "down", "lowerlayerdown", "testing", "dormant", "up")
+# BR_STATE_* of a bridge port, in bridge(8)'s words
+BRIDGE_PORT_STATES = ("disabled", "listening", "learning", "forwarding", "blocking")
+
+
+def bridge_port_state(code: int) -> str:
+    return BRIDGE_PORT_STATES[code] if code < len(BRIDGE_PORT_STATES) else str(code)
+
 
 # ---------------------------------------------------------------- addresses (IFA_F_*)
 

@@ -30,6 +30,7 @@ class RawLink:
     arphrd: int = 0
     flags: int = 0  # ifi_flags
     lower: int | None = None  # IFLA_VXLAN_LINK: a vxlan's lower device
+    port_state: int | None = None  # IFLA_BRPORT_STATE: a bridge port's STP state
 
 
 class RawAddr(NamedTuple):

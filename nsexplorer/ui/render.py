@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from rich.cells import cell_len
 from rich.text import Text
 
-from nsexplorer.link_state import ADMIN_DOWN, compact_state, link_state
+from nsexplorer.link_state import ADMIN_DOWN, compact_state, link_state, port_state_words
 from nsexplorer.link_state import Lookup as Lookup  # noqa: PLC0414 - re-exported for panes
 from nsexplorer.model import (
     Container,
@@ -532,11 +532,15 @@ def wire_bridge_text(bridge: Interface, where: str, network: str = "") -> Text:
     return text
 
 
-def wire_peer_text(peer_name: str | None, where: str) -> Text:
+def wire_peer_text(peer_name: str | None, where: str, peer: Interface | None = None) -> Text:
+    """The other end of a veth; ``peer``, when known, adds its bridge port state when
+    it does not forward (the wire stops there)."""
     text = plain("⇄ ", LINK)
     text.append_text(safe(peer_name or "?", "bold"))
     text.append(" in ")
     text.append_text(safe(where, PLACE))
+    if peer is not None and (port := port_state_words(peer)):
+        text.append_text(safe(f" {port}", ALERT))
     return text
 
 
@@ -605,6 +609,8 @@ def interface_cells(
     with its name it would push every other column right). ``gone``: the namespace
     vanished, so the row is what was last seen ("was up"), dimmed."""
     master = safe(iface.master or "")
+    if port := port_state_words(iface):
+        master.append_text(safe(f" ({port})", ALERT))
     if network:
         master = join([m for m in (master, docker_network_text(network)) if m.plain])
     state = link_state_cell(iface, lookup)
@@ -750,6 +756,8 @@ def wire_link_text(iface: Interface, lookup: Lookup) -> Text:
     if link_state(iface, lookup)[0] != "up":
         text.append(" ")
         text.append_text(link_state_text(iface, lookup))
+    if port := port_state_words(iface):
+        text.append_text(safe(f" {port}", ALERT))
     addrs = addresses_text(iface)
     if addrs.plain:
         text.append(" ")

@@ -75,11 +75,17 @@ class _Gen:
     # --- plumbing -------------------------------------------------------------
 
     def ip(self, ns: str, *args: str) -> bool:
+        return self._run("ip", ns, *args)
+
+    def bridge(self, ns: str, *args: str) -> bool:
+        return self._run("bridge", ns, *args)
+
+    def _run(self, tool: str, ns: str, *args: str) -> bool:
         self.built.ran += 1
-        done = subprocess.run(["ip", "-n", ns, *args], capture_output=True, check=False)
+        done = subprocess.run([tool, "-n", ns, *args], capture_output=True, check=False)
         if done.returncode != 0:
             err = done.stderr.decode(errors="replace").strip()
-            self.built.refused.append(f"ip -n {ns} {' '.join(args)}: {err}")
+            self.built.refused.append(f"{tool} -n {ns} {' '.join(args)}: {err}")
             return False
         return True
 
@@ -151,10 +157,13 @@ class _Gen:
 
     def link_options(self, dev: Dev) -> None:
         ns, name = dev.ns, dev.name
+        port = False
         if dev.kind == "veth":
             bridges = self.in_ns(ns, "bridge")
             if bridges and self.chance(0.4):
-                self.ip(ns, "link", "set", "dev", name, "master", self.rng.choice(bridges).name)
+                port = self.ip(
+                    ns, "link", "set", "dev", name, "master", self.rng.choice(bridges).name
+                )
         if self.chance(0.2):
             self.ip(ns, "link", "set", "dev", name, "mtu", str(self.rng.choice((1280, 1400, 9000))))
         if self.chance(0.2):
@@ -164,6 +173,8 @@ class _Gen:
                 self.ip(ns, "link", "set", "dev", name, option, "off" if option == "arp" else "on")
         if self.chance(0.75) and self.ip(ns, "link", "set", "dev", name, "up"):
             dev.up = True
+        if port and self.chance(0.3):  # a port up that does not forward (the kernel may
+            self.bridge(ns, "link", "set", "dev", name, "state", "0")  # enable it again)
 
     # --- addresses ------------------------------------------------------------
 

@@ -301,8 +301,16 @@ def expected_links(name: str, views: dict[str, dict[str, Any]]) -> dict[int, dic
             "peer": ref if kind == "veth" else None,
             "parent": ref if kind != "veth" else None,
             "addresses": [_ip_addr(a) for a in view["addrs"].get(x["ifindex"], [])],
+            "port_state": _port_state(x),
         }
     return out
+
+
+def _port_state(link: dict[str, Any]) -> str | None:
+    info = link.get("linkinfo") or {}
+    if info.get("info_slave_kind") != "bridge":
+        return None
+    return str((info.get("info_slave_data") or {}).get("state"))
 
 
 def _index_of_name(name: str | None, index_of: dict[str, int]) -> int | None:
@@ -352,6 +360,7 @@ def snapshot_links(
             "alias": i["alias"],
             "peer": ref(i["peer"]),
             "parent": ref(i["parent"]),
+            "port_state": i.get("port_state"),
             "addresses": [
                 {
                     k: a[k]

@@ -70,3 +70,36 @@ def test_show_separates_admin_down_from_no_carrier_and_names_the_cause(nsxt) -> 
     # Set up again: the carrier comes back, and so does "up".
     nsxt.ip("-n", far, "link", "set", cut_z, "up")
     assert show_states(near)[cut_a] == "up"
+
+
+def test_a_bridge_whose_only_port_does_not_forward(nsxt) -> None:  # type: ignore[no-untyped-def]
+    """QA: a bridge's carrier follows its ports' STP state, not their links: with its
+    one port up (carrier too) but set disabled, the bridge has no carrier, and show
+    said "no port up". It says no port forwards, and the port says its state."""
+    here, there = nsxt.netns(), nsxt.netns()
+    port, _far = nsxt.veth(here, there)
+    br = f"{port}b"
+    nsxt.ip("-n", here, "link", "add", br, "type", "bridge")
+    nsxt.ip("-n", here, "link", "set", port, "master", br)
+    nsxt.ip("-n", here, "link", "set", br, "up")
+    subprocess.run(
+        ["bridge", "-n", here, "link", "set", "dev", port, "state", "0"], check=True, timeout=30
+    )
+    info = next(
+        x["linkinfo"]
+        for x in json.loads(
+            subprocess.run(
+                ["ip", "-n", here, "-j", "-d", "link", "show", port],
+                capture_output=True, text=True, check=True,
+            ).stdout
+        )
+    )  # fmt: skip
+    assert info["info_slave_data"]["state"] == "disabled"
+    assert "LOWER_UP" in ip_links(here)[port] and "NO-CARRIER" in ip_links(here)[br]
+    states = show_states(here)
+    assert states[br] == "up, no carrier: no port forwarding"
+    shown = subprocess.run(
+        [*NSX, "show", here], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert f" master {br} (port disabled)" in shown
+    assert re.search(rf"^      {re.escape(port)} -> .* port disabled$", shown, re.M), shown

@@ -146,3 +146,37 @@ async def test_counters_in_a_replay_say_they_are_not_live(make_app: AppFactory) 
         await settle(pilot)
         text = widget_text(app.query_one(CountersPane))
         assert "not live" in text and "1000 B" in text
+
+
+async def test_a_bridge_port_that_does_not_forward_says_so(make_app: AppFactory) -> None:
+    """QA: a port up with carrier but disabled (or learning, under STP) drops every
+    frame, and its bridge's "no carrier" was blamed on "no port up". The port says its
+    STP state in the master column and on the wire; the bridge says no port forwards."""
+    snap = lab_snapshot()
+    host = snap.host
+    assert host is not None
+
+    def stalled(i):  # type: ignore[no-untyped-def]
+        if i.name == "nsxlab-a-h":
+            return replace(i, port_state="learning")
+        if i.name == "nsxlab-br0":
+            return replace(i, flags=("NO-CARRIER", "BROADCAST", "MULTICAST", "UP"), state="down")
+        return replace(i, port_state="forwarding") if i.master else i
+
+    now = replace(host, interfaces=tuple(stalled(i) for i in host.interfaces))
+    spaces = tuple(now if ns.inode == host.inode else ns for ns in snap.namespaces)
+    app = make_app(source=FakeSource(replace(snap, namespaces=spaces)))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(host.inode)
+        await settle(pilot)
+        assert "nsxlab-br0 (port learning)" in row_of(app, "nsxlab-a-h")
+        assert "(port" not in row_of(app, "nsxlab-b-h")  # forwarding: nothing to say
+        assert (
+            str(tooltip_of(app, "nsxlab-br0")) == "nsxlab-br0: up, no carrier: no port forwarding"
+        )
+        app.goto(LAB_A)
+        await pilot.press("3")
+        await settle(pilot)
+        wiring = widget_text(app.query_one("#wiring"))
+        assert "⇄ nsxlab-a-h in host port learning" in wiring, wiring

@@ -59,7 +59,7 @@ def test_other_causes() -> None:
     lost = veth(NO_CARRIER, "down", Peer(None, 7, None))
     assert state_sentence(lost, {}) == "up, no carrier: peer unresolved"
     br = Interface(4, "br0", "bridge", "down", 1500, "cc", flags=NO_CARRIER)
-    assert state_sentence(br, {}) == "up, no carrier: no port up"
+    assert state_sentence(br, {}) == "up, no carrier: no port forwarding"
 
 
 def test_a_stacked_device_names_its_lower_device_as_the_cause() -> None:

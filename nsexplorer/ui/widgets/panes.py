@@ -485,12 +485,16 @@ class WiringPane(Tree[WireRef]):
             return
         where = render.short_ref(lookup, peer.netns_inode)
         ref = (peer.netns_inode, peer.ifindex) if peer.ifindex is not None else None
-        pnode = node.add(render.wire_peer_text(peer.name, where), data=ref, expand=True)
         peer_ns = lookup.get(peer.netns_inode)
+        peer_iface = (
+            peer_ns.interface(peer.ifindex)
+            if peer_ns is not None and peer.ifindex is not None
+            else None
+        )
+        pnode = node.add(render.wire_peer_text(peer.name, where, peer_iface), data=ref, expand=True)
         if peer_ns is None or peer.ifindex is None:
             return
         self._add_containers(pnode, peer_ns)
-        peer_iface = peer_ns.interface(peer.ifindex)
         if peer_iface is None or not peer_iface.master:
             return
         bridge = next((i for i in peer_ns.interfaces if i.name == peer_iface.master), None)
