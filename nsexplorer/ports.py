@@ -159,9 +159,16 @@ class CommandRunner(Protocol):
     def audit_log_path(self) -> str: ...
 
     def equivalent_command(
-        self, ns: NetNamespace, argv: Sequence[str], all_namespaces: bool = False
+        self,
+        ns: NetNamespace,
+        argv: Sequence[str],
+        all_namespaces: bool = False,
+        *,
+        via_pid: int | None = None,
     ) -> str:
-        """The shell command a person would paste to do the same thing."""
+        """The shell command a person would paste to do the same thing. ``via_pid``: with
+        ``all_namespaces``, the process whose namespaces to enter (one of several
+        containers sharing ``ns``); by default the container that owns ``ns``."""
         ...
 
     def run(
@@ -173,6 +180,7 @@ class CommandRunner(Protocol):
         timeout: float | None = None,
         cancel: Callable[[], bool] | None = None,
         on_output: Callable[[str], None] | None = None,
+        via_pid: int | None = None,
     ) -> RunResult:
         """Run ``argv`` inside ``ns`` capturing output; blocks (call from a worker).
 
@@ -182,7 +190,9 @@ class CommandRunner(Protocol):
         """
         ...
 
-    def prepare_shell(self, ns: NetNamespace, all_namespaces: bool = False) -> PreparedShell:
+    def prepare_shell(
+        self, ns: NetNamespace, all_namespaces: bool = False, *, via_pid: int | None = None
+    ) -> PreparedShell:
         """An interactive shell in ``ns``, to start inside app.suspend()."""
         ...
 

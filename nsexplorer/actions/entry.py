@@ -185,7 +185,9 @@ def choices(
     if own == ns.id and (not all_namespaces or via_pid is None):
         return [Entry(Kind.DIRECT)]
     if all_namespaces:
-        pids = ([via_pid] if via_pid is not None else []) + _container_pids(ns)
+        # The container the person named, and only it: falling back to another one
+        # sharing the network namespace would enter its files and processes instead.
+        pids = [via_pid] if via_pid is not None else _container_pids(ns)
         return [Entry(Kind.ALL, pid=pid) for pid in dict.fromkeys(pids)]
     seed = _seed_of(ns)
     named = [Entry(Kind.NAMED, ref=name, seed=seed) for name in ns.names if _valid_netns_name(name)]

@@ -21,7 +21,7 @@ from textual.app import SuspendNotSupported
 from textual.screen import Screen
 
 from nsexplorer.errors import NsxError
-from nsexplorer.model import NetNamespace, ns_label, same_namespace
+from nsexplorer.model import Container, NetNamespace, ns_label, same_namespace
 from nsexplorer.ports import CommandRunner, RunResult
 from nsexplorer.ui import render
 from nsexplorer.ui.messages import ActionFinished, CommandFinished, CommandOutput
@@ -87,6 +87,20 @@ class ActingScreen(Screen[None]):
     def selected_ns(self) -> NetNamespace | None:
         raise NotImplementedError
 
+    @property
+    def selected_container(self) -> Container | None:
+        raise NotImplementedError
+
+    def entered_container(self, ns: NetNamespace | None) -> Container | None:
+        """With all namespaces on, the container whose namespaces `x` and `s` enter when
+        its own ↳ row is highlighted (None: the namespace's own container, or none)."""
+        c = self.selected_container if self.all_namespaces else None
+        return c if c is not None and ns is not None and c in ns.containers else None
+
+    def _via_pid(self, ns: NetNamespace | None) -> int | None:
+        c = self.entered_container(ns)
+        return c.pid if c is not None and c.pid else None
+
     def action_show_pane(self, pane_id: str) -> None:
         raise NotImplementedError
 
@@ -111,7 +125,9 @@ class ActingScreen(Screen[None]):
         if runner is None or ns is None or ns.gone:
             return ""
         try:
-            return runner.equivalent_command(ns, ["sh"], self.all_namespaces)
+            return runner.equivalent_command(
+                ns, ["sh"], self.all_namespaces, via_pid=self._via_pid(ns)
+            )
         except Exception:
             return ""
 
@@ -199,12 +215,18 @@ class ActingScreen(Screen[None]):
         if self.refused_while_running():
             return
 
-        def chosen(line: str | None) -> None:
+        def chosen(line: str | None, via: int | None) -> None:
             if line and line.strip():
-                self._run_line(runner, ns, line)
+                self._run_line(runner, ns, line, via)
 
-        prompt = RunPrompt(ns, history=self._cmd_history, all_namespaces=self.all_namespaces)
-        self.app.push_screen(prompt, chosen)
+        via = self._via_pid(ns)
+        prompt = RunPrompt(
+            ns,
+            history=self._cmd_history,
+            all_namespaces=self.all_namespaces,
+            container=self.entered_container(ns),
+        )
+        self.app.push_screen(prompt, lambda line: chosen(line, via))
 
     def take_line(self, line: str) -> list[str] | None:
         """The argv a prompt's line means (see ``shell_words``), remembered in the
@@ -222,34 +244,44 @@ class ActingScreen(Screen[None]):
         del self._cmd_history[:-HISTORY_LIMIT]
         return argv
 
-    def _run_line(self, runner: CommandRunner, ns: NetNamespace, line: str) -> None:
+    def _run_line(
+        self, runner: CommandRunner, ns: NetNamespace, line: str, via_pid: int | None
+    ) -> None:
         argv = self.take_line(line)
         if argv is None:
             return
         now = self._still_there(ns)
         if now is not None:
-            self.run_in(runner, now, argv, line.strip())
+            self.run_in(runner, now, argv, line.strip(), via_pid=via_pid)
 
     def run_in(
-        self, runner: CommandRunner, ns: NetNamespace, argv: Sequence[str], typed: str = ""
+        self,
+        runner: CommandRunner,
+        ns: NetNamespace,
+        argv: Sequence[str],
+        typed: str = "",
+        *,
+        via_pid: int | None = None,
     ) -> None:
-        """Run ``argv`` (``typed``: the line as the user typed it, for the entry's head)."""
+        """Run ``argv`` (``typed``: the line as the user typed it, for the entry's head;
+        ``via_pid``: the container whose namespaces to enter, as the prompt named it)."""
         all_ns = self.all_namespaces
         try:
-            equivalent = runner.equivalent_command(ns, argv, all_ns)
+            equivalent = runner.equivalent_command(ns, argv, all_ns, via_pid=via_pid)
         except NsxError as err:
             self._refuse(err.message)
             return
         self.current_command = equivalent
         self._next_run += 1
-        run = Run(self._next_run, ns_label(ns), ns.inode, equivalent, time.monotonic())
+        label = _entered_label(ns, via_pid)
+        run = Run(self._next_run, label, ns.inode, equivalent, time.monotonic())
         self.runs = {k: v for k, v in self.runs.items() if not v.done.is_set()}
         self.runs[run.run_id] = run
         self.action_show_pane("output")
         clock = time.strftime("%H:%M:%S")
         self.output_pane().begin(run.label, run.inode, clock, equivalent, typed)
         self.update_cmdbar()
-        self._command_worker(runner, ns, tuple(argv), all_ns, run)
+        self._command_worker(runner, ns, tuple(argv), all_ns, run, via_pid=via_pid)
 
     @work(thread=True, exit_on_error=False, group="command", description="command")
     def _command_worker(
@@ -259,6 +291,8 @@ class ActingScreen(Screen[None]):
         argv: tuple[str, ...],
         all_ns: bool,
         run: Run,
+        *,
+        via_pid: int | None,
     ) -> None:
         def output(text: str) -> None:
             run.streamed = True
@@ -266,7 +300,12 @@ class ActingScreen(Screen[None]):
 
         try:
             result = runner.run(
-                ns, argv, all_namespaces=all_ns, cancel=run.cancel.is_set, on_output=output
+                ns,
+                argv,
+                all_namespaces=all_ns,
+                cancel=run.cancel.is_set,
+                on_output=output,
+                via_pid=via_pid,
             )
         except Exception as err:  # one error path: the run's entry says what went wrong
             message = err.message if isinstance(err, NsxError) else f"{type(err).__name__}: {err}"
@@ -352,13 +391,13 @@ class ActingScreen(Screen[None]):
             self._refuse("no terminal to hand over (shell not available here)")
             return
         try:
-            shell = runner.prepare_shell(ns, self.all_namespaces)
+            shell = runner.prepare_shell(ns, self.all_namespaces, via_pid=self._via_pid(ns))
         except NsxError as err:
             self._refuse(err.message)
             return
         self.current_command = shell.command
         out = self.output_pane()
-        label = ns_label(ns)
+        label = _entered_label(ns, self._via_pid(ns))
         out.begin(label, ns.inode, time.strftime("%H:%M:%S"), shell.command, "sh")
         # "runs as" enters the same namespace; what the shell gets on top is said here
         out.add(render.plain(SHELL_EXTRAS, "dim"))
@@ -513,3 +552,10 @@ class ActingScreen(Screen[None]):
         self.notify_runner_warnings()
         if message.ok:
             self.nsx.request_collect()
+
+
+def _entered_label(ns: NetNamespace, via_pid: int | None) -> str:
+    """What an Output entry (and a shell's banner) is headed by: the namespace's label,
+    or the container entered when it is another of the containers sharing it."""
+    c = next((c for c in ns.containers if via_pid and c.pid == via_pid), None)
+    return c.name if c is not None else ns_label(ns)

@@ -23,6 +23,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Tree
 
+from nsexplorer.model import Container as EngineContainer
 from nsexplorer.model import NetNamespace, bridge_networks
 from nsexplorer.textsafe import counted
 from nsexplorer.ui import render, roles
@@ -149,6 +150,7 @@ class MainScreen(IncidentScreen):
         self.query_one(PaneBar).show_active(self.pane)
         tree = self.sidebar_tree
         self.watch(tree, "highlighted", self._highlight_moved, init=False)
+        self.watch(tree, "highlighted_container", self._container_moved, init=False)
         tree.focus()
         self.nsx.show_roles()
         self.update_cmdbar()
@@ -298,6 +300,22 @@ class MainScreen(IncidentScreen):
 
     def _highlight_moved(self, inode: int | None) -> None:
         self.selected = inode if self.nsx.inventory.get(inode) is not None else None
+
+    def _container_moved(self, _container: str | None) -> None:
+        # Between a namespace's row and a ↳ row of it: the selection stays, but with
+        # all namespaces on, what `x` and `s` enter changes, and the bar says it.
+        if self.all_namespaces:
+            self.show_shell_command()
+            self.update_cmdbar()
+
+    @property
+    def selected_container(self) -> EngineContainer | None:
+        """The container of the highlighted ↳ row, if it is one of the selected
+        namespace's (None on a namespace's own row)."""
+        ns, wanted = self.selected_ns, self.sidebar_tree.highlighted_container
+        if ns is None or wanted is None:
+            return None
+        return next((c for c in ns.containers if c.id == wanted), None)
 
     def watch_selected(self, old: int | None, new: int | None) -> None:
         self.show_shell_command()

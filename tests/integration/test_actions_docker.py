@@ -156,6 +156,30 @@ def test_container_mode_shares_the_bridge_containers_namespace(
     assert hostname.output.strip() == owner.id[:12]
 
 
+def test_all_namespaces_enter_the_container_named_not_its_neighbour(
+    runner: NamespaceRunner, boxes: dict[str, Box]
+) -> None:
+    """QA: the TUI's ↳ row of a container sharing a namespace (container: mode, host
+    mode) must enter that container's namespaces: with via_pid, its own hostname (its
+    mount and uts namespaces), never the owner's nor the host's."""
+    owner, sharer, host_box = boxes["bridge"], boxes["shared"], boxes["host"]
+    for ns, box in ((ns_of(owner, sharer), sharer), (ns_of(host_box), host_box)):
+        mnt = os.readlink(f"/proc/{box.pid}/ns/mnt")
+        assert mnt != os.readlink("/proc/self/ns/mnt")
+        got = runner.run(
+            ns,
+            ["/bin/busybox", "readlink", "/proc/self/ns/mnt"],
+            all_namespaces=True,
+            via_pid=box.pid,
+        )
+        assert got.output.strip() == mnt, (box.name, got)
+        assert runner.equivalent_command(ns, ["sh"], True, via_pid=box.pid) == (
+            f"nsenter -t {box.pid} -a -- sh"
+        )
+    owner_mnt = os.readlink(f"/proc/{owner.pid}/ns/mnt")
+    assert owner_mnt != os.readlink(f"/proc/{sharer.pid}/ns/mnt")  # two views to tell apart
+
+
 def test_all_namespaces_gives_the_containers_own_view(
     runner: NamespaceRunner, boxes: dict[str, Box]
 ) -> None:

@@ -370,6 +370,43 @@ async def test_all_namespaces_toggle_is_passed_through(make_app: AppFactory) -> 
         assert "nsenter -t 3101 -a hostname" in output_text(app)
 
 
+async def test_all_namespaces_on_a_containers_own_row_enter_that_container(
+    make_app: AppFactory,
+) -> None:
+    """QA: with `a` on, the ↳ row of a container sharing the namespace (container: mode,
+    or host mode under the host) entered the namespace's first container, or nothing at
+    all on the host: another container's files and processes, with no error."""
+    runner = FakeRunner()
+    app = make_app(runner=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(WEB)
+        await pilot.press("a", "down")  # the ↳ nsxlab-sidecar row: the same namespace
+        await settle(pilot)
+        assert app.selected == WEB
+        assert "nsenter -t 3150 -a sh" in widget_text(app.query_one("#cmdbar"))
+        await pilot.press("x")
+        await settle(pilot)
+        assert "all namespaces of container nsxlab-sidecar" in screen_text(app)
+        await pilot.press(*"hostname", "enter")
+        await settle(pilot)
+        await pilot.press("escape", "up")  # back on the namespace's own row: its container
+        await settle(pilot)
+        assert "nsenter -t 3101 -a sh" in widget_text(app.query_one("#cmdbar"))
+        await pilot.press("x", *"hostname", "enter")
+        await settle(pilot)
+        app.goto(HOST)
+        await pilot.press("down")  # ↳ nsxlab-hostnet, a host-mode container
+        await settle(pilot)
+        await pilot.press("x", *"hostname", "enter")
+        await settle(pilot)
+        assert runner.runs == [(WEB, ("hostname",), True)] * 2 + [(HOST, ("hostname",), True)]
+        assert runner.via_pids == [3150, None, 3001]
+        out = output_text(app)
+        assert "nsxlab-sidecar" in out and "nsenter -t 3150 -a hostname" in out
+        assert "nsenter -t 3001 -a hostname" in out
+
+
 async def test_never_ending_command_is_cancelled(make_app: AppFactory) -> None:
     runner = FakeRunner(block=True)
     app = make_app(runner=runner)

@@ -38,6 +38,7 @@ class StreamingRunner(FakeRunner):
         timeout: float | None = None,
         cancel: Callable[[], bool] | None = None,
         on_output: Callable[[str], None] | None = None,
+        via_pid: int | None = None,
     ) -> RunResult:
         self.runs.append((ns.inode, tuple(argv), all_namespaces))
         assert on_output is not None
@@ -172,7 +173,12 @@ class WrappingRunner(FakeRunner):
     fresh sysfs) before the user's own command."""
 
     def equivalent_command(
-        self, ns: NetNamespace, argv: Sequence[str], all_namespaces: bool = False
+        self,
+        ns: NetNamespace,
+        argv: Sequence[str],
+        all_namespaces: bool = False,
+        *,
+        via_pid: int | None = None,
     ) -> str:
         wrap = (
             "nsenter --target 3101 --net unshare --mount --propagation private sh -c "

@@ -562,6 +562,7 @@ class FakeRunner:
         self.output = output
         self.block = block
         self.runs: list[tuple[int, tuple[str, ...], bool]] = []
+        self.via_pids: list[int | None] = []  # of each run, then of each shell prepared
         self.named: list[tuple[int, str]] = []
         self.unnamed: list[str] = []
         self.unnamed_from: list[int] = []  # the inode each name was removed from
@@ -578,10 +579,16 @@ class FakeRunner:
         return "/var/log/nsexplorer/audit.log"
 
     def equivalent_command(
-        self, ns: NetNamespace, argv: Sequence[str], all_namespaces: bool = False
+        self,
+        ns: NetNamespace,
+        argv: Sequence[str],
+        all_namespaces: bool = False,
+        *,
+        via_pid: int | None = None,
     ) -> str:
         if all_namespaces:
-            return f"nsenter -t {ns.pids[0] if ns.pids else '?'} -a " + " ".join(argv)
+            pid = via_pid or (ns.pids[0] if ns.pids else "?")
+            return f"nsenter -t {pid} -a " + " ".join(argv)
         return f"nsenter --net={ns.access_path} " + " ".join(argv)
 
     def run(
@@ -593,10 +600,12 @@ class FakeRunner:
         timeout: float | None = None,
         cancel: Callable[[], bool] | None = None,
         on_output: Callable[[str], None] | None = None,
+        via_pid: int | None = None,
     ) -> RunResult:
         if self._read_only:
             raise ReadOnlyRefused("read-only")
         self.runs.append((ns.inode, tuple(argv), all_namespaces))
+        self.via_pids.append(via_pid)
         if self.block:
             if on_output is not None:
                 on_output("partial output\n")
@@ -607,9 +616,12 @@ class FakeRunner:
             return RunResult(tuple(argv), None, "partial output\n", error=note, stopped="cancelled")
         return RunResult(tuple(argv), 0, self.output)
 
-    def prepare_shell(self, ns: NetNamespace, all_namespaces: bool = False) -> PreparedShell:
+    def prepare_shell(
+        self, ns: NetNamespace, all_namespaces: bool = False, *, via_pid: int | None = None
+    ) -> PreparedShell:
         argv = ("nsenter", f"--net={ns.access_path}", "sh")
         self.prepared += 1
+        self.via_pids.append(via_pid)
         return PreparedShell(argv, " ".join(argv), (), self._released)
 
     def _released(self) -> None:

@@ -142,6 +142,7 @@ class FailingRunner(FakeRunner):
         all_namespaces: bool = False,
         timeout: float | None = None,
         cancel: Callable[[], bool] | None = None,
+        via_pid: int | None = None,
     ) -> RunResult:
         got = super().run(ns, argv, all_namespaces=all_namespaces, timeout=timeout, cancel=cancel)
         if ns.inode in self.bad:

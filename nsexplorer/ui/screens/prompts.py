@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import on
 from textual.widgets import Input, Static
 
-from nsexplorer.model import NetNamespace
+from nsexplorer.model import Container, NetNamespace
 from nsexplorer.ui import render
 from nsexplorer.ui.roles import ALERT
 from nsexplorer.ui.screens.dialogs import PromptScreen
@@ -44,11 +44,20 @@ class RunPrompt(PromptScreen):
     """``x``: the command line for one namespace, named in the title (label and inode)."""
 
     def __init__(
-        self, ns: NetNamespace, *, history: Sequence[str], all_namespaces: bool = False
+        self,
+        ns: NetNamespace,
+        *,
+        history: Sequence[str],
+        all_namespaces: bool = False,
+        container: Container | None = None,
     ) -> None:
         title = render.plain("Run in ", "bold")
         title.append_text(render.target_text(ns))
-        if all_namespaces:
+        if container is not None:  # one of several containers sharing the namespace
+            title.append_text(
+                render.safe(f" (all namespaces of container {container.name})", ALERT)
+            )
+        elif all_namespaces:
             title.append(" (all of its namespaces)", style=ALERT)
         super().__init__(
             title,

@@ -80,11 +80,18 @@ class NamespaceTree(Tree[int]):
 
     highlighted: var[int | None] = var(None)
     """The inode of the highlighted, visible namespace row (None: nothing selected)."""
+    highlighted_container: var[str | None] = var(None)
+    """The id of the container whose own row (``↳``, one of several containers sharing
+    the namespace) is highlighted; None on a namespace's row. Set before
+    ``highlighted``: what watches that reads this one."""
 
     _rebuilding = False  # a class default: Tree.__init__ already moves the cursor
     _adding = False
 
     def __init__(self, *, id: str | None = None) -> None:
+        # TreeNode.id of a ↳ row -> its container's id; before Tree.__init__, which
+        # already moves the cursor (see _highlight)
+        self._container_rows: dict[int, str] = {}
         super().__init__(Text("namespaces"), id=id)
         self.show_root = False
         self.auto_expand = False  # enter goes into the pane; it does not fold the node
@@ -187,8 +194,11 @@ class NamespaceTree(Tree[int]):
     def watch_cursor_line(self, previous_line: int, line: int) -> None:
         super().watch_cursor_line(previous_line, line)
         if not self._rebuilding:  # mid-rebuild lines are stale: set once at the end
-            node = self.cursor_node if line >= 0 else None
-            self.highlighted = node.data if node is not None else None
+            self._highlight(self.cursor_node if line >= 0 else None)
+
+    def _highlight(self, node: TreeNode[int] | None) -> None:
+        self.highlighted_container = self._container_rows.get(node.id) if node else None
+        self.highlighted = node.data if node is not None else None
 
     def _step(self, step: int) -> None:
         """Move to the next namespace row in direction ``step`` (group titles skipped)."""
@@ -257,8 +267,7 @@ class NamespaceTree(Tree[int]):
             self._rebuild(namespaces, why, keep)
         finally:
             self._rebuilding = False
-        node = self.cursor_node if self.cursor_line >= 0 else None
-        self.highlighted = node.data if node is not None else None
+        self._highlight(self.cursor_node if self.cursor_line >= 0 else None)
         return True
 
     def _rebuild(
@@ -269,6 +278,7 @@ class NamespaceTree(Tree[int]):
         self._inode_nodes = {}
         self._labels = {}
         self._path_ends = {}
+        self._container_rows = {}
         by_group: dict[Group, list[NetNamespace]] = {}
         for ns in namespaces:
             by_group.setdefault(group_of(ns), []).append(ns)
@@ -314,7 +324,7 @@ class NamespaceTree(Tree[int]):
             for c in others:
                 child = render.plain("↳ ", "dim")
                 child.append_text(render.container_text(c))
-                node.add_leaf(child, data=ns.inode)
+                self._container_rows[node.add_leaf(child, data=ns.inode).id] = c.id
         else:
             node = parent.add_leaf(label, data=ns.inode)
         self._inode_nodes[ns.inode] = node
