@@ -236,3 +236,28 @@ async def test_a_long_entry_header_ends_in_an_ellipsis_never_cut_silently(
         await pilot.press("ctrl+l")
         await pilot.pause(0.2)
         assert pane.scroll_x == 0
+
+
+async def test_output_at_its_end_stays_there_when_the_terminal_shrinks(
+    make_app: AppFactory,
+) -> None:
+    """Walk-through: after 120x36 -> 80x24 the latest run's lines were below the edge and
+    older entries (another namespace's) sat at the bottom, the scroll offset kept."""
+    runner = FakeRunner(output="\n".join(f"line {n}" for n in range(60)) + "\nLAST-LINE")
+    app = make_app(runner=runner)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        for _ in range(3):
+            await pilot.press("x", *"seq 60", "enter")
+            await settle(pilot)
+        pane = app.query_one(OutputPane)
+        assert pane.scroll_y == pane.max_scroll_y > 0
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        assert pane.max_scroll_y > 0 and pane.scroll_y == pane.max_scroll_y
+        assert "LAST-LINE" in widget_text(pane)
+        pane.scroll_to(y=0, animate=False)  # scrolled back on purpose: left there
+        await settle(pilot)
+        await pilot.resize_terminal(100, 30)
+        await settle(pilot)
+        assert pane.scroll_y == 0

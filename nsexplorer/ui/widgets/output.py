@@ -35,6 +35,19 @@ class OutputPane(RichLog):
         self.transcript: deque[str] = deque(maxlen=MAX_LINES)
         self._partial: dict[int, str] = {}  # run id -> text after its last newline
 
+    _follow = True  # at the end (the latest output in view): stays there on a resize
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._follow = new_value >= self.max_scroll_y
+
+    def on_resize(self) -> None:
+        # A smaller pane keeps its scroll offset, which leaves the latest lines (the run
+        # the status line names) below the edge and older entries, maybe of another
+        # namespace, at the bottom; one that was at the end stays at the end.
+        if self._follow:
+            self.call_after_refresh(self.scroll_end, animate=False)
+
     def _render_line(self, y: int, scroll_x: int, width: int) -> Strip:
         """A line as shown: one that goes on past the right edge ends in an ellipsis,
         one with more to its left (scrolled sideways) starts with one. Lines are not
