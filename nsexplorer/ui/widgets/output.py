@@ -9,6 +9,7 @@ from typing import ClassVar
 from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.events import Resize
 from textual.strip import Strip
 from textual.widgets import RichLog
 
@@ -41,8 +42,8 @@ class OutputPane(RichLog):
         super().watch_scroll_y(old_value, new_value)
         self._follow = new_value >= self.max_scroll_y
 
-    def on_resize(self) -> None:
-        # A smaller pane keeps its scroll offset, which leaves the latest lines (the run
+    def on_resize(self, event: Resize) -> None:
+        # (Textual calls RichLog's own handler too: each class's in the MRO.) A smaller pane keeps its scroll offset, which leaves the latest lines (the run
         # the status line names) below the edge and older entries, maybe of another
         # namespace, at the bottom; one that was at the end stays at the end.
         if self._follow:
