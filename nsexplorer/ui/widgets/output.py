@@ -43,9 +43,10 @@ class OutputPane(RichLog):
         self._follow = new_value >= self.max_scroll_y
 
     def on_resize(self, event: Resize) -> None:
-        # (Textual calls RichLog's own handler too: each class's in the MRO.) A smaller pane keeps its scroll offset, which leaves the latest lines (the run
-        # the status line names) below the edge and older entries, maybe of another
-        # namespace, at the bottom; one that was at the end stays at the end.
+        # A smaller pane keeps its scroll offset, which leaves the latest lines (the
+        # run the status line names) below the edge and older entries, maybe of another
+        # namespace, at the bottom; one that was at the end stays at the end. (Textual
+        # also calls RichLog's own handler: each class's in the MRO.)
         if self._follow:
             self.call_after_refresh(self.scroll_end, animate=False)
 
