@@ -110,6 +110,9 @@ class Interface:
     # words); None when not a bridge port or not recorded. Frames cross only a port
     # that forwards, whatever its link state says.
     port_state: str | None = None
+    # Alternative names (`ip link property add ... altname`, systemd's predictable names):
+    # the kernel accepts them wherever it takes the name, and logs and rules use them.
+    altnames: tuple[str, ...] = ()
 
     @property
     def admin_up(self) -> bool | None:

@@ -81,6 +81,7 @@ def encode_interface(i: Interface) -> JSONDict:
         "flags": i.flags,
         "parent": _encode_peer(i.parent),
         **({"port_state": i.port_state} if i.port_state is not None else {}),
+        **({"altnames": list(i.altnames)} if i.altnames else {}),
     }
 
 
@@ -120,6 +121,7 @@ def decode_interface(i: Mapping[str, Any]) -> Interface:
         flags=_words(i.get("flags")),
         parent=_decode_peer(i.get("parent")),
         port_state=opt_str(i.get("port_state")),
+        altnames=_words(i.get("altnames")),
     )
 
 

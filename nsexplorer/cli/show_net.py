@@ -31,6 +31,7 @@ def interface_lines(
     ]
     if i.flags:
         out.append(f"      flags <{','.join(i.flags)}>")
+    out.extend(f"      altname {v(name)}" for name in i.altnames)
     if i.parent is not None:
         out.append(f"      parent: {peer_text(i.parent)}")
     out.extend(f"      {address_text(a, i.name)}" for a in i.addresses)

@@ -261,6 +261,7 @@ def build_interfaces(
                     if lk.port_state is not None
                     else None
                 ),
+                altnames=lk.altnames,
             )
         )
     return tuple(out)

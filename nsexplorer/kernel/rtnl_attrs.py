@@ -65,6 +65,19 @@ def text(buf: Buf, a: int, b: int) -> str:
     return str(buf[a : b if nul < 0 else nul], _FS_ENCODING, _FS_ERRORS)
 
 
+IFLA_ALT_IFNAME = 53
+
+
+def altnames(buf: Buf, a: int, b: int) -> tuple[str, ...]:
+    """IFLA_PROP_LIST: the interface's alternative names (IFLA_ALT_IFNAME each; `ip link
+    property add dev X altname Y`, systemd's predictable names), in the kernel's order."""
+    return tuple(
+        text(payload, 0, len(payload))
+        for atype, payload in netlink.iter_attrs(buf, a, b)
+        if atype == IFLA_ALT_IFNAME
+    )
+
+
 def mac(buf: Buf, a: int, b: int) -> str:
     return buf[a:b].hex(":")
 

@@ -20,6 +20,7 @@ from nsexplorer.kernel import rtnl_names as words
 from nsexplorer.kernel.netlink import NLMSGHDR, AttrTable, Buf, NetlinkDecodeError, walk
 from nsexplorer.kernel.rtnl_attrs import (
     U16,
+    altnames,
     flag,
     i32,
     ip,
@@ -99,6 +100,7 @@ _LINK: AttrTable = {
     20: ("alias", text),  # IFLA_IFALIAS
     23: ("counters", stats64),  # IFLA_STATS64
     37: ("link_netnsid", i32),  # IFLA_LINK_NETNSID
+    52: ("altnames", altnames),  # IFLA_PROP_LIST
 }
 _ADDR: AttrTable = {
     1: ("address", ip),  # IFA_ADDRESS
@@ -256,6 +258,7 @@ def parse_link(buf: Buf, start: int = 0, end: int | None = None) -> RawLink | No
         flags=flags,
         lower=info.get("lower") or None,
         port_state=info.get("port_state"),
+        altnames=a.get("altnames", ()),
     )
 
 

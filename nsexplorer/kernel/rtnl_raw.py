@@ -31,6 +31,7 @@ class RawLink:
     flags: int = 0  # ifi_flags
     lower: int | None = None  # IFLA_VXLAN_LINK: a vxlan's lower device
     port_state: int | None = None  # IFLA_BRPORT_STATE: a bridge port's STP state
+    altnames: tuple[str, ...] = ()  # IFLA_PROP_LIST's IFLA_ALT_IFNAMEs
 
 
 class RawAddr(NamedTuple):

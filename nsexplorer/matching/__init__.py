@@ -130,7 +130,7 @@ def may_match_interfaces(query: str) -> bool:
     """Could ``query`` be an IP, CIDR, MAC or interface name (facts known only once the
     namespaces were read over netlink)?"""
     q = Query.parse(query)
-    return q.ip is not None or q.network is not None or bool(q.mac) or q.ifname
+    return q.ip is not None or q.network is not None or bool(q.mac) or q.altname
 
 
 # --- one namespace -----------------------------------------------------------------------
@@ -228,6 +228,11 @@ def _fact(ns: NetNamespace, q: Query, ctx: _Context) -> Match | None:
         for mac, where in _macs(ns):
             if hex_of(mac) == q.mac:
                 return _m(ns, f, Kind.MAC, f"mac {shown(mac)} on {_where(where)}")
+    if q.altname:
+        for iface in ns.interfaces:
+            if q.raw in iface.altnames:
+                reason = f"altname {shown(q.raw)} of {shown(iface.name)}"
+                return _m(ns, f, Kind.INTERFACE, reason)
     if not q.ifname:
         return None
     for iface in ns.interfaces:
@@ -301,8 +306,8 @@ def _said(word: Word) -> str:
         return f"id {text[:12]} of container {shown(where[0])}"
     if what in ("image", "compose project", "network"):
         return f"{what} {shown(text)} of {shown(where[0])}"
-    if what == "alias":
-        return f"alias {shown(text)} of {shown(where[0])}"
+    if what in ("alias", "altname"):
+        return f"{what} {shown(text)} of {shown(where[0])}"
     return f"{what} {shown(text)} on {_where(where)}" if where else f"{what} {shown(text)}"
 
 
@@ -316,6 +321,8 @@ def _words(ns: NetNamespace) -> Iterator[Word]:
         yield ns.label, "label", ()
     for iface in ns.interfaces:
         yield iface.name, "interface", ()
+        for alt in iface.altnames:
+            yield alt, "altname", (iface.name,)
     for addr, plen, where in _addresses(ns):
         yield f"{addr}/{plen}", "ip", where
     for mac, where in _macs(ns):

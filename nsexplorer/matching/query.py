@@ -41,6 +41,7 @@ class Query:
     mac_part: str = ""  # hex digits of a partial MAC ("02:42:ac")
     hex_id: str = ""  # lower-case hex: a container id prefix
     ifname: bool = False  # could be an interface name
+    altname: bool = False  # could be an interface's alternative name (up to 127 bytes)
     long: bool = False
 
     @staticmethod
@@ -65,6 +66,7 @@ class Query:
             mac_part=hex_of(query) if _MAC_PART.fullmatch(query) else "",
             hex_id=query.lower() if _HEX.fullmatch(query) else "",
             ifname=valid_ifname(query),
+            altname=valid_ifname(query, ALTNAME_BYTES),
         )
 
 
@@ -112,10 +114,14 @@ def ip_of(text: str) -> IPAddr | None:
         return None
 
 
-def valid_ifname(name: str) -> bool:
+IFNAME_BYTES = 15  # IFNAMSIZ - 1
+ALTNAME_BYTES = 127  # ALTIFNAMSIZ - 1
+
+
+def valid_ifname(name: str, limit: int = IFNAME_BYTES) -> bool:
     if name in ("", ".", "..") or _IFNAME_BAD.search(name):
         return False
     try:  # raw bytes kept by os.fsdecode count one each; other surrogates are no name
-        return len(name.encode("utf-8", "surrogateescape")) <= 15
+        return len(name.encode("utf-8", "surrogateescape")) <= limit
     except UnicodeEncodeError:
         return False

@@ -168,6 +168,8 @@ class _Gen:
             self.ip(ns, "link", "set", "dev", name, "mtu", str(self.rng.choice((1280, 1400, 9000))))
         if self.chance(0.2):
             self.ip(ns, "link", "set", "dev", name, "alias", f"alias [{self.serial}] \u00e9@x")
+        for n in range(self.rng.choice((0, 0, 0, 1, 2))):  # unique in the namespace
+            self.ip(ns, "link", "property", "add", "dev", name, "altname", f"{name}-alt{n}.x")
         for option in ("promisc", "allmulticast", "arp"):
             if self.chance(0.1):
                 self.ip(ns, "link", "set", "dev", name, option, "off" if option == "arp" else "on")

@@ -302,6 +302,7 @@ def expected_links(name: str, views: dict[str, dict[str, Any]]) -> dict[int, dic
             "parent": ref if kind != "veth" else None,
             "addresses": [_ip_addr(a) for a in view["addrs"].get(x["ifindex"], [])],
             "port_state": _port_state(x),
+            "altnames": x.get("altnames", []),
         }
     return out
 
@@ -361,6 +362,7 @@ def snapshot_links(
             "peer": ref(i["peer"]),
             "parent": ref(i["parent"]),
             "port_state": i.get("port_state"),
+            "altnames": i.get("altnames", []),
             "addresses": [
                 {
                     k: a[k]

@@ -103,3 +103,33 @@ def test_a_bridge_whose_only_port_does_not_forward(nsxt) -> None:  # type: ignor
     ).stdout
     assert f" master {br} (port disabled)" in shown
     assert re.search(rf"^      {re.escape(port)} -> .* port disabled$", shown, re.M), shown
+
+
+def test_an_altname_is_shown_and_found(nsxt) -> None:  # type: ignore[no-untyped-def]
+    """QA: altnames (IFLA_PROP_LIST) were not shown, and `show ALTNAME` found nothing."""
+    here, there = nsxt.netns(), nsxt.netns()
+    end, _far = nsxt.veth(here, there)
+    alt = f"{end}-an-alternative-name-past-15"
+    nsxt.ip("-n", here, "link", "property", "add", "dev", end, "altname", alt)
+    theirs = json.loads(
+        subprocess.run(
+            ["ip", "-n", here, "-j", "link", "show", end],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )[0]["altnames"]
+    assert theirs == [alt]
+    done = subprocess.run(
+        [*NSX, "show", alt], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{here}  (inode ")
+    assert f"      altname {alt}\n" in done.stdout
+    doc = json.loads(
+        subprocess.run(
+            [*NSX, "show", here, "--json"], capture_output=True, text=True, timeout=60, check=True
+        ).stdout
+    )
+    ns = doc["namespaces"][0] if "namespaces" in doc else doc
+    assert next(i for i in ns["interfaces"] if i["name"] == end)["altnames"] == theirs

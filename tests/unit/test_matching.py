@@ -184,7 +184,8 @@ def test_nothing_for_an_empty_query_or_an_absent_thing() -> None:
         ("10.0.0.0/24", True),
         ("aa-bb-cc-dd-ee-ff", True),
         ("5e0a1b2c3d4e", True),
-        ("a-sixteen-chars!", False),  # interface names are at most 15 bytes
+        ("a-sixteen-chars!", True),  # past a name's 15 bytes, but an altname's 127
+        ("x" * 128, False),
         ("pid 900 (sleep)", False),
         ("web ", False),
         ("/run/netns/x", False),
@@ -257,3 +258,26 @@ def test_a_name_typed_as_shown_is_ambiguous_beside_its_look_alike() -> None:
     assert "\n$'nsxqa-\\x1b[31m' (named, inode 4026533001)" in f"\n{listed}", listed
     assert "\n'nsxqa-\\x1b[31m' (named, inode 4026533002)" in f"\n{listed}", listed
     assert resolve("nsxqa-\x1b[31m", snap).inode == 4026533001
+
+
+def test_an_altname_finds_its_interface() -> None:
+    """QA: `show <altname>` said no namespace matches (systemd's predictable names and
+    `ip link property add ... altname` are what logs and rules use)."""
+    snap = snapshot()
+    long = "enp0s31f6-a-very-long-alternative-name"  # past IFNAMSIZ: altnames go to 127
+    spaces = tuple(
+        replace(
+            n,
+            interfaces=tuple(
+                replace(i, altnames=(long, "wan0")) if i.name == "eth0" else i for i in n.interfaces
+            ),
+        )
+        if n.inode == WEB
+        else n
+        for n in snap.namespaces
+    )
+    snap = replace(snap, namespaces=spaces)
+    assert found(long, snap) == [(WEB, Rank.FACT, Kind.INTERFACE, f"altname {long} of eth0")]
+    assert found("wan0", snap)[0] == (WEB, Rank.FACT, Kind.INTERFACE, "altname wan0 of eth0")
+    assert may_match_interfaces(long)
+    assert found("enp0s31f6-a-very", snap)[0][0] == WEB  # a prefix of one, too

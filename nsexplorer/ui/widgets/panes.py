@@ -326,7 +326,9 @@ class InterfacesPane(SafeTable):
         # the state in full (the column has the compact word): the row's tooltip
         was = "was " if ns.gone else ""
         self._states = [
-            f"{i.name}: {was}{state_sentence(i, lookup, ns_label)}" for i in ns.interfaces
+            f"{i.name}: {was}{state_sentence(i, lookup, ns_label)}"
+            + (f" (altname {', '.join(i.altnames)})" if i.altnames else "")
+            for i in ns.interfaces
         ]
         if ns.gone:
             cells = render.gone_row_cells(gone_since)
