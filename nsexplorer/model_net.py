@@ -38,6 +38,45 @@ class Address:
 
 
 @dataclass(frozen=True, slots=True)
+class Vxlan:
+    """A vxlan device's tunnel, as `ip -d link` shows it: what a responder checks first
+    on an overlay (which VNI, towards which remote or group, from where, which port)."""
+
+    vni: int
+    remote: str | None = None  # IFLA_VXLAN_GROUP(6): a unicast remote or a multicast group
+    local: str | None = None
+    port: int | None = None  # the UDP destination port
+    external: bool = False  # collect_metadata: VNI and remote come with each packet
+
+    @property
+    def far_end(self) -> str:
+        """ "remote 10.0.0.2" or "group 239.1.1.1" ("" when none: external, or learning
+        remotes from the FDB only)."""
+        if not self.remote:
+            return ""
+        return f"{'group' if _multicast(self.remote) else 'remote'} {self.remote}"
+
+    def words(self) -> str:
+        """ip -d's words: "id 43 group 239.1.1.1 local 10.0.0.1 dstport 4789"."""
+        parts = ["external"] if self.external else [f"id {self.vni}"]
+        if self.far_end:
+            parts.append(self.far_end)
+        if self.local:
+            parts.append(f"local {self.local}")
+        if self.port is not None:
+            parts.append(f"dstport {self.port}")
+        return " ".join(parts)
+
+
+def _multicast(addr: str) -> bool:
+    """224.0.0.0/4 or ff00::/8, as ip tells "group" from "remote" (no ipaddress here)."""
+    if ":" in addr:
+        return addr.lower().startswith("ff")
+    head = addr.split(".", 1)[0]
+    return head.isdigit() and 224 <= int(head) <= 239
+
+
+@dataclass(frozen=True, slots=True)
 class Peer:
     """The other end of a veth. ``netns_inode`` None means the peer could not be
     resolved exactly: the UI says so instead of guessing from ``@ifN``."""
@@ -113,6 +152,7 @@ class Interface:
     # Alternative names (`ip link property add ... altname`, systemd's predictable names):
     # the kernel accepts them wherever it takes the name, and logs and rules use them.
     altnames: tuple[str, ...] = ()
+    vxlan: Vxlan | None = None  # a vxlan device's tunnel
 
     @property
     def admin_up(self) -> bool | None:

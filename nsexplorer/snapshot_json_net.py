@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from nsexplorer.model import Interface, Peer, Route, Rule
+    from nsexplorer.model_net import Vxlan
 
     JSONDict = dict[str, Any]
 
@@ -82,7 +83,27 @@ def encode_interface(i: Interface) -> JSONDict:
         "parent": _encode_peer(i.parent),
         **({"port_state": i.port_state} if i.port_state is not None else {}),
         **({"altnames": list(i.altnames)} if i.altnames else {}),
+        **({"vxlan": _encode_vxlan(i.vxlan)} if i.vxlan is not None else {}),
     }
+
+
+def _encode_vxlan(v: Vxlan) -> JSONDict:
+    return {"id": v.vni, "remote": v.remote, "local": v.local, "port": v.port,
+            "external": v.external}  # fmt: skip
+
+
+def _decode_vxlan(d: Any) -> Vxlan | None:
+    if not isinstance(d, Mapping):
+        return None
+    from nsexplorer import model_net  # as decode_interface's counters
+
+    return model_net.Vxlan(
+        vni=int(d.get("id") or 0),
+        remote=opt_str(d.get("remote")),
+        local=opt_str(d.get("local")),
+        port=opt_int(d.get("port")),
+        external=bool(d.get("external")),
+    )
 
 
 def decode_interface(i: Mapping[str, Any]) -> Interface:
@@ -122,6 +143,7 @@ def decode_interface(i: Mapping[str, Any]) -> Interface:
         parent=_decode_peer(i.get("parent")),
         port_state=opt_str(i.get("port_state")),
         altnames=_words(i.get("altnames")),
+        vxlan=_decode_vxlan(i.get("vxlan")),
     )
 
 

@@ -34,6 +34,8 @@ def interface_lines(
     out.extend(f"      altname {v(name)}" for name in i.altnames)
     if i.parent is not None:
         out.append(f"      parent: {peer_text(i.parent)}")
+    if i.vxlan is not None:
+        out.append(f"      vxlan {i.vxlan.words()}")
     out.extend(f"      {address_text(a, i.name)}" for a in i.addresses)
     return out
 

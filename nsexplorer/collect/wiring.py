@@ -262,6 +262,7 @@ def build_interfaces(
                     else None
                 ),
                 altnames=lk.altnames,
+                vxlan=lk.vxlan,
             )
         )
     return tuple(out)

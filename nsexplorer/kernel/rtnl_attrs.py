@@ -18,6 +18,7 @@ AF_INET6 = socket.AF_INET6
 
 STATS64 = struct.Struct("=8Q")
 U16 = struct.Struct("=H")
+BE16 = struct.Struct(">H")
 RANGE16 = struct.Struct("=HH")
 RANGE32 = struct.Struct("=II")
 
@@ -40,6 +41,13 @@ def u16(buf: Buf, a: int, b: int) -> int:
         raise _short("u16", a, b)
     value: int = U16.unpack_from(buf, a)[0]
     return value
+
+
+def be16(buf: Buf, a: int, b: int) -> int:
+    """A 16-bit value in network byte order (a UDP port)."""
+    if b - a < 2:
+        raise _short("be16", a, b)
+    return int(BE16.unpack_from(buf, a)[0])
 
 
 def u32(buf: Buf, a: int, b: int) -> int:

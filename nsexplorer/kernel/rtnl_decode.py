@@ -21,6 +21,7 @@ from nsexplorer.kernel.netlink import NLMSGHDR, AttrTable, Buf, NetlinkDecodeErr
 from nsexplorer.kernel.rtnl_attrs import (
     U16,
     altnames,
+    be16,
     flag,
     i32,
     ip,
@@ -37,6 +38,7 @@ from nsexplorer.kernel.rtnl_attrs import (
 )
 from nsexplorer.kernel.rtnl_raw import RawAddr, RawHop, RawLink, RawNexthop, RawRoute
 from nsexplorer.model import Address, Rule
+from nsexplorer.model_net import Vxlan
 
 AF_INET = socket.AF_INET
 AF_INET6 = socket.AF_INET6
@@ -61,10 +63,20 @@ T = TypeVar("T")
 STACKED_KINDS = frozenset(("macvlan", "macvtap", "ipvlan", "ipvtap", "vlan", "macsec"))
 
 
-# IFLA_INFO_DATA of the kinds whose data matters: tun/tap's type, vxlan's lower device.
+# IFLA_INFO_DATA of the kinds whose data matters: tun/tap's type, vxlan's lower device
+# and tunnel.
 _INFO_DATA: dict[str, AttrTable] = {
     "tun": {3: ("tun_type", u8)},  # IFLA_TUN_TYPE
-    "vxlan": {3: ("lower", u32)},  # IFLA_VXLAN_LINK
+    "vxlan": {
+        1: ("vni", u32),  # IFLA_VXLAN_ID
+        2: ("group", ip),  # IFLA_VXLAN_GROUP (a remote, or a multicast group)
+        3: ("lower", u32),  # IFLA_VXLAN_LINK
+        4: ("local", ip),  # IFLA_VXLAN_LOCAL
+        15: ("port", be16),  # IFLA_VXLAN_PORT
+        16: ("group", ip),  # IFLA_VXLAN_GROUP6
+        17: ("local", ip),  # IFLA_VXLAN_LOCAL6
+        25: ("external", u8),  # IFLA_VXLAN_COLLECT_METADATA
+    },
 }
 # IFLA_INFO_SLAVE_DATA of a bridge port: its STP state (a bridge has carrier only while
 # one of its ports forwards).
@@ -259,6 +271,17 @@ def parse_link(buf: Buf, start: int = 0, end: int | None = None) -> RawLink | No
         lower=info.get("lower") or None,
         port_state=info.get("port_state"),
         altnames=a.get("altnames", ()),
+        vxlan=_vxlan(info) if kind == "vxlan" else None,
+    )
+
+
+def _vxlan(info: dict[str, Any]) -> Vxlan:
+    return Vxlan(
+        vni=info.get("vni", 0),
+        remote=info.get("group"),
+        local=info.get("local"),
+        port=info.get("port"),
+        external=bool(info.get("external")),
     )
 
 

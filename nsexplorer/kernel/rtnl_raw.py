@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from nsexplorer.model import Address, Counters, Rule
+from nsexplorer.model_net import Vxlan
 
 
 @dataclass(slots=True)
@@ -32,6 +33,7 @@ class RawLink:
     lower: int | None = None  # IFLA_VXLAN_LINK: a vxlan's lower device
     port_state: int | None = None  # IFLA_BRPORT_STATE: a bridge port's STP state
     altnames: tuple[str, ...] = ()  # IFLA_PROP_LIST's IFLA_ALT_IFNAMEs
+    vxlan: Vxlan | None = None  # a vxlan's IFLA_INFO_DATA
 
 
 class RawAddr(NamedTuple):

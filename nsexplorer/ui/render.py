@@ -219,9 +219,11 @@ def peer_text(iface: Interface, lookup: Lookup) -> Text:
     if peer is None:
         if iface.kind == "veth":
             return plain("→ peer unknown", WARN)
-        if iface.parent is not None:
-            return _other_end_text("over ", iface.parent, lookup)
-        return plain("")
+        text = _other_end_text("over ", iface.parent, lookup) if iface.parent else plain("")
+        if iface.vxlan is not None and iface.vxlan.far_end:  # the tunnel's other end
+            tunnel = safe(f"→ {iface.vxlan.far_end} (id {iface.vxlan.vni})")
+            text = join([t for t in (text, tunnel) if t.plain], ", ")
+        return text
     return _other_end_text("→ ", peer, lookup)
 
 

@@ -143,7 +143,11 @@ class _Gen:
         dev = Dev(self.name(kind[:2]), kind, ns)
         if kind == "vxlan":
             vni = str(self.rng.randint(1, 1 << 20))
-            args = ["type", "vxlan", "id", vni, "dev", lower.name, "dstport", "4789"]
+            port = self.rng.choice(("4789", "8472"))
+            args = ["type", "vxlan", "id", vni, "dev", lower.name, "dstport", port]
+            args += self.rng.choice(([], ["group", "239.1.2.3"], ["remote", "10.77.0.9"],
+                                     ["local", "10.77.0.1", "remote", "10.77.0.2"],
+                                     ["group", "ff05::9"]))  # fmt: skip
         else:
             mode = self.rng.choice(("bridge", "private", "vepa"))
             args = ["link", lower.name, "type", kind, "mode", mode]

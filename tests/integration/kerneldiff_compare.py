@@ -303,8 +303,22 @@ def expected_links(name: str, views: dict[str, dict[str, Any]]) -> dict[int, dic
             "addresses": [_ip_addr(a) for a in view["addrs"].get(x["ifindex"], [])],
             "port_state": _port_state(x),
             "altnames": x.get("altnames", []),
+            "vxlan": _vxlan(x) if kind == "vxlan" else None,
         }
     return out
+
+
+def _vxlan(link: dict[str, Any]) -> dict[str, Any]:
+    data = (link.get("linkinfo") or {}).get("info_data") or {}
+    remote = [data[k] for k in ("group", "remote", "group6", "remote6") if k in data]
+    local = [data[k] for k in ("local", "local6") if k in data]
+    return {
+        "id": data.get("id"),
+        "remote": remote[0] if remote else None,
+        "local": local[0] if local else None,
+        "port": data.get("port"),
+        "external": bool(data.get("external")),
+    }
 
 
 def _port_state(link: dict[str, Any]) -> str | None:
@@ -363,6 +377,7 @@ def snapshot_links(
             "parent": ref(i["parent"]),
             "port_state": i.get("port_state"),
             "altnames": i.get("altnames", []),
+            "vxlan": i.get("vxlan"),
             "addresses": [
                 {
                     k: a[k]

@@ -180,3 +180,24 @@ async def test_a_bridge_port_that_does_not_forward_says_so(make_app: AppFactory)
         await settle(pilot)
         wiring = widget_text(app.query_one("#wiring"))
         assert "⇄ nsxlab-a-h in host port learning" in wiring, wiring
+
+
+async def test_a_vxlan_shows_its_tunnel(make_app: AppFactory) -> None:
+    """QA: a vxlan showed no VNI, remote or group (its "peer", for an overlay)."""
+    from nsexplorer.model_net import Interface, Vxlan
+
+    snap = lab_snapshot()
+    lab_a = snap.by_inode(LAB_A)
+    assert lab_a is not None
+    tunnel = Interface(90, "vx43", "vxlan", "up", 1450, "02:00:00:00:00:43",
+                       flags=("BROADCAST", "MULTICAST", "UP", "LOWER_UP"),
+                       vxlan=Vxlan(43, "239.1.1.1", port=4789))  # fmt: skip
+    now = replace(lab_a, interfaces=(*lab_a.interfaces, tunnel))
+    spaces = tuple(now if ns.inode == LAB_A else ns for ns in snap.namespaces)
+    app = make_app(source=FakeSource(replace(snap, namespaces=spaces)))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(LAB_A)
+        await settle(pilot)
+        assert "→ group 239.1.1.1 (id 43)" in row_of(app, "vx43")
+        assert str(tooltip_of(app, "vx43")) == "vx43: up; vxlan id 43 group 239.1.1.1 dstport 4789"

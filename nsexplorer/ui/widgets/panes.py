@@ -328,6 +328,7 @@ class InterfacesPane(SafeTable):
         self._states = [
             f"{i.name}: {was}{state_sentence(i, lookup, ns_label)}"
             + (f" (altname {', '.join(i.altnames)})" if i.altnames else "")
+            + (f"; vxlan {i.vxlan.words()}" if i.vxlan is not None else "")
             for i in ns.interfaces
         ]
         if ns.gone:
