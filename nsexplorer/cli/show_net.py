@@ -58,9 +58,12 @@ def route_lines(r: Route) -> list[str]:
     metric = f" metric {r.metric}" if r.metric is not None else ""
     mtu = f" {r.mtu_words}" if r.mtu_words else ""
     flags = "".join(f" {f}" for f in r.flags)
+    # IPv6 routes have no scope of their own (the kernel sends "global" for all; ip
+    # prints none): only IPv4's says something
+    scope = f" scope {r.scope}" if r.family == 4 else ""
     out = [
         f"  {table_name(r.table):>6}  {typ}{r.selector_words}{nhid}{encap}{via}{dev} "
-        f"proto {r.protocol} scope {r.scope}{prefsrc}{metric}{mtu}{flags}"
+        f"proto {r.protocol}{scope}{prefsrc}{metric}{mtu}{flags}"
     ]
     for h in r.nexthops:
         hop_via = f" via {h.gateway}" if h.gateway else ""

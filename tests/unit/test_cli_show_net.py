@@ -122,3 +122,10 @@ def test_show_names_why_a_veth_has_no_carrier() -> None:
     )
     text = format_namespace(ns, Snapshot("h", "t", (there, ns)))
     assert "  5: v0  veth up, no carrier: peer admin down in web\\x1b (inode 9) mtu" in text
+
+
+def test_an_ipv6_route_has_no_scope_word() -> None:
+    """The kernel sends RT_SCOPE_UNIVERSE for every IPv6 route and ip prints no scope:
+    `show` said "scope global" even on fe80::/64 and local ::1 (QA)."""
+    r = Route(6, 254, "fe80::/64", None, "eth0", "global", "kernel", metric=256)
+    assert route_lines(r) == ["    main  fe80::/64 dev eth0 proto kernel metric 256"]
