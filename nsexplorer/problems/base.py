@@ -24,6 +24,7 @@ MTU_MISMATCH = "mtu-mismatch"
 BRIDGE_DOWN = "bridge-down"
 BRIDGE_PORT_DOWN = "bridge-port-down"
 BRIDGE_NO_PORTS = "bridge-no-ports"
+BRIDGE_PORT_NOT_FORWARDING = "bridge-port-not-forwarding"
 DAD_FAILED = "dad-failed"
 CONTAINER_ADDRESS_MISMATCH = "container-address-mismatch"
 CONTAINER_NO_DEFAULT_ROUTE = "container-no-default-route"
@@ -42,6 +43,7 @@ KINDS = (
     BRIDGE_DOWN,
     BRIDGE_PORT_DOWN,
     BRIDGE_NO_PORTS,
+    BRIDGE_PORT_NOT_FORWARDING,
     DAD_FAILED,
     CONTAINER_ADDRESS_MISMATCH,
     CONTAINER_NO_DEFAULT_ROUTE,

@@ -7,6 +7,7 @@ from nsexplorer.problems.base import (
     BRIDGE_DOWN,
     BRIDGE_NO_PORTS,
     BRIDGE_PORT_DOWN,
+    BRIDGE_PORT_NOT_FORWARDING,
     DAD_FAILED,
     DUPLICATE_IP,
     DUPLICATE_MAC,
@@ -187,6 +188,7 @@ def _bridge(idx: Index, ns: NetNamespace, br: Interface, ports: list[Interface])
                 )
             )
         return out
+    out.extend(_not_forwarding(ns, br, ports))
     for port in ports:
         # A veth port is reported by its veth finding (admin down, or no carrier with
         # the peer's state), so the cause is said once.
@@ -207,6 +209,34 @@ def _bridge(idx: Index, ns: NetNamespace, br: Interface, ports: list[Interface])
                 f"port of bridge {br.name} is {why}: what is behind it is cut off",
                 [state_of(port)],
                 link_cmd(port.name),
+            )
+        )
+    return out
+
+
+# STP states a port passes through (or sits in, blocking, to break a loop): worth
+# knowing; "disabled" on a port that is up with carrier was set by hand.
+_STP_STATES = ("listening", "learning", "blocking")
+
+
+def _not_forwarding(ns: NetNamespace, br: Interface, ports: list[Interface]) -> list[Problem]:
+    """Ports up with carrier whose STP state drops every frame: every other fact about
+    them says "up", and the bridge loses its carrier when none forwards."""
+    out: list[Problem] = []
+    for port in ports:
+        state = port.port_state
+        if state in (None, "forwarding") or not (port.admin_up and port.carrier):
+            continue
+        out.append(
+            finding(
+                BRIDGE_PORT_NOT_FORWARDING,
+                "info" if state in _STP_STATES else "warning",
+                ns,
+                port.name,
+                f"port of bridge {br.name} is up with carrier but {state}: "
+                "no frame crosses it",
+                [state_of(port), f"bridge link: {port.name} state {state}"],
+                ["bridge", "link", "show", "dev", port.name],
             )
         )
     return out

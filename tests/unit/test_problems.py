@@ -789,3 +789,15 @@ def test_a_container_mapped_by_its_sandbox_whose_process_is_elsewhere_left_it() 
     found = [p for p in pr.find_problems(snap) if p.kind == "container-left-sandbox"]
     assert [(p.namespace_inode, p.interface) for p in found] == [(77, None)]
     assert f"inode {web.inode}" in found[0].message
+
+
+@pytest.mark.parametrize(("state", "severity"), [("disabled", "warning"), ("learning", "info")])
+def test_a_bridge_port_up_that_does_not_forward(state: str, severity: str) -> None:
+    """QA: a port up with carrier but disabled (or learning, under STP) drops every
+    frame while every other fact about it says "up"."""
+    (p,) = pr.find_problems(put_iface(healthy(), HOST, "vh2", port_state=state))
+    assert (p.kind, p.severity, p.namespace_inode, p.interface) == (
+        "bridge-port-not-forwarding", severity, HOST, "vh2",
+    )  # fmt: skip
+    assert f"up with carrier but {state}" in p.message and "bridge link show dev vh2" in p.next
+    assert pr.find_problems(put_iface(healthy(), HOST, "vh2", port_state="forwarding")) == ()
