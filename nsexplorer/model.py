@@ -15,7 +15,16 @@ from enum import StrEnum
 from nsexplorer import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from nsexplorer.model_net import Address, Counters, Interface, Nexthop, Peer, Route, Rule
+    from nsexplorer.model_net import (
+        Address,
+        Counters,
+        Interface,
+        Nexthop,
+        Peer,
+        Route,
+        Rule,
+        Vxlan,
+    )
 
 __all__ = [
     "Address",
@@ -41,6 +50,7 @@ __all__ = [
     "Source",
     "StoppedContainer",
     "ThreadHolder",
+    "Vxlan",
     "bridge_networks",
     "candidate_paths",
     "describe",
@@ -53,7 +63,7 @@ __all__ = [
 
 # The netlink classes live in model_net (see there); they are imported from here as
 # every other model class, and built on first use.
-_NET = frozenset({"Address", "Counters", "Interface", "Nexthop", "Peer", "Route", "Rule"})
+_NET = frozenset({"Address", "Counters", "Interface", "Nexthop", "Peer", "Route", "Rule", "Vxlan"})
 
 
 def __getattr__(name: str) -> object:

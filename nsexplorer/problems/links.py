@@ -233,8 +233,7 @@ def _not_forwarding(ns: NetNamespace, br: Interface, ports: list[Interface]) -> 
                 "info" if state in _STP_STATES else "warning",
                 ns,
                 port.name,
-                f"port of bridge {br.name} is up with carrier but {state}: "
-                "no frame crosses it",
+                f"port of bridge {br.name} is up with carrier but {state}: no frame crosses it",
                 [state_of(port), f"bridge link: {port.name} state {state}"],
                 ["bridge", "link", "show", "dev", port.name],
             )
