@@ -144,6 +144,10 @@ def _diff_interface(
         fields.append(("peer", _peer_text(a, where_a), _peer_text(b, where_b)))
     if a.flags and b.flags:  # flags unknown on one side: not a change
         fields.append(("flags", ",".join(a.flags), ",".join(b.flags)))
+    if a.port_state and b.port_state:  # (a snapshot from before they were recorded: none)
+        fields.append(("port state", a.port_state, b.port_state))
+    if a.vxlan is not None and b.vxlan is not None:
+        fields.append(("vxlan", a.vxlan.words(), b.vxlan.words()))
     for field, old, new in fields:
         if old != new:
             out.append(_if_change("interface-changed", ns, b, f"{field} {old}", f"{field} {new}"))

@@ -68,10 +68,10 @@ class FdbEntry:
     def words(self) -> str:
         """The entry in `bridge fdb`'s words and order (raw: escape it for a terminal)."""
         words = [f"{self.mac} dev {self.dev}"]
-        if self.vlan is not None:
-            words.append(f"vlan {self.vlan}")
         if self.dst:
             words.append(f"dst {self.dst}")
+        if self.vlan is not None:
+            words.append(f"vlan {self.vlan}")
         if self.via:
             words.append(f"via {self.via}")
         words.extend(f for f in self.flags if f != "master")

@@ -95,7 +95,9 @@ class ActingScreen(Screen[None]):
         """With all namespaces on, the container whose namespaces `x` and `s` enter when
         its own ↳ row is highlighted (None: the namespace's own container, or none)."""
         c = self.selected_container if self.all_namespaces else None
-        return c if c is not None and ns is not None and c in ns.containers else None
+        if c is None or not c.pid or ns is None or c not in ns.containers:
+            return None  # (a container with no process: its namespace's own is entered)
+        return c
 
     def _via_pid(self, ns: NetNamespace | None) -> int | None:
         c = self.entered_container(ns)
@@ -215,18 +217,16 @@ class ActingScreen(Screen[None]):
         if self.refused_while_running():
             return
 
-        def chosen(line: str | None, via: int | None) -> None:
+        via = self.entered_container(ns)  # as the prompt names it, checked when it runs
+
+        def chosen(line: str | None) -> None:
             if line and line.strip():
                 self._run_line(runner, ns, line, via)
 
-        via = self._via_pid(ns)
         prompt = RunPrompt(
-            ns,
-            history=self._cmd_history,
-            all_namespaces=self.all_namespaces,
-            container=self.entered_container(ns),
+            ns, history=self._cmd_history, all_namespaces=self.all_namespaces, container=via
         )
-        self.app.push_screen(prompt, lambda line: chosen(line, via))
+        self.app.push_screen(prompt, chosen)
 
     def take_line(self, line: str) -> list[str] | None:
         """The argv a prompt's line means (see ``shell_words``), remembered in the
@@ -245,14 +245,23 @@ class ActingScreen(Screen[None]):
         return argv
 
     def _run_line(
-        self, runner: CommandRunner, ns: NetNamespace, line: str, via_pid: int | None
+        self, runner: CommandRunner, ns: NetNamespace, line: str, via: Container | None
     ) -> None:
         argv = self.take_line(line)
         if argv is None:
             return
         now = self._still_there(ns)
-        if now is not None:
-            self.run_in(runner, now, argv, line.strip(), via_pid=via_pid)
+        if now is None:
+            return
+        if via is not None and not any(c.id == via.id and c.pid == via.pid for c in now.containers):
+            # restarted, removed or recreated since the prompt named it: its pid may now
+            # be another process's
+            self._refuse(
+                f"container {via.name} is not the process it was when the prompt opened "
+                f"(pid {via.pid}): nothing ran"
+            )
+            return
+        self.run_in(runner, now, argv, line.strip(), via_pid=via.pid if via else None)
 
     def run_in(
         self,

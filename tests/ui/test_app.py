@@ -407,6 +407,62 @@ async def test_all_namespaces_on_a_containers_own_row_enter_that_container(
         assert "nsenter -t 3001 -a hostname" in out
 
 
+async def test_a_containers_row_survives_a_refresh_and_follows_a_recreated_container(
+    make_app: AppFactory,
+) -> None:
+    """Review: a rebuild put the cursor back on the namespace's row (so `s` entered the
+    owner), and a sidecar recreated under its name kept the old id on its ↳ row."""
+    snap = lab_snapshot()
+    source, watcher, runner = FakeSource(snap), FakeWatcher(), FakeRunner()
+    app = make_app(source=source, watcher=watcher, runner=runner, debounce=0.01, min_collect_gap=0)
+
+    async def refreshed(new: Snapshot) -> None:
+        source.snapshot = new
+        assert watcher.on_change is not None
+        watcher.on_change("host netlink")
+        await pilot.pause(0.1)
+        await settle(pilot)
+
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(WEB)
+        await pilot.press("a", "down")
+        await settle(pilot)
+        assert "nsenter -t 3150 -a sh" in widget_text(app.query_one("#cmdbar"))
+        lab_a = snap.by_inode(LAB_A)
+        assert lab_a is not None
+        renamed = replace(lab_a, label="nsxlab-a2", names=("nsxlab-a2",))
+        await refreshed(
+            replace(
+                snap, namespaces=tuple(renamed if n.inode == LAB_A else n for n in snap.namespaces)
+            )
+        )  # fmt: skip  (another row changed: the tree is rebuilt)
+        assert "nsxlab-a2" in widget_text(app.query_one(NamespaceTree))
+        assert "nsenter -t 3150 -a sh" in widget_text(app.query_one("#cmdbar"))
+        web = snap.by_inode(WEB)
+        assert web is not None
+        sidecar = web.containers[1]
+        again = replace(sidecar, id="9" * 64, pid=3999)  # `compose up` made a new one
+        new_web = replace(web, containers=(web.containers[0], again))
+        await refreshed(replace(snap, namespaces=tuple(
+            new_web if n.inode == WEB else n for n in snap.namespaces
+        )))  # fmt: skip
+        assert "nsenter -t 3999 -a sh" in widget_text(app.query_one("#cmdbar"))
+        # A prompt opened before the container was restarted runs nothing after it.
+        await pilot.press("x", *"hostname")
+        await settle(pilot)
+        restarted = replace(new_web, containers=(web.containers[0], replace(again, pid=4001)))
+        await refreshed(replace(snap, namespaces=tuple(
+            restarted if n.inode == WEB else n for n in snap.namespaces
+        )))  # fmt: skip
+        await pilot.press("enter")
+        await settle(pilot)
+        assert runner.runs == []
+        assert "container nsxlab-sidecar is not the process it was" in "\n".join(
+            app.main.output_pane().transcript
+        )
+
+
 async def test_never_ending_command_is_cancelled(make_app: AppFactory) -> None:
     runner = FakeRunner(block=True)
     app = make_app(runner=runner)

@@ -144,7 +144,9 @@ class FailingRunner(FakeRunner):
         cancel: Callable[[], bool] | None = None,
         via_pid: int | None = None,
     ) -> RunResult:
-        got = super().run(ns, argv, all_namespaces=all_namespaces, timeout=timeout, cancel=cancel)
+        got = super().run(
+            ns, argv, all_namespaces=all_namespaces, timeout=timeout, cancel=cancel, via_pid=via_pid
+        )
         if ns.inode in self.bad:
             return RunResult(tuple(argv), 2, "RTNETLINK \x1b[31m[b]no[/b]\n")
         return got

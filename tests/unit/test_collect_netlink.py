@@ -418,3 +418,42 @@ def test_interfaces_carry_the_time_their_counters_were_read() -> None:
     assert counted and all(i.counters.read_at == 42.5 for i in counted)  # type: ignore[union-attr]
     unstamped = wiring.build_interfaces(A, d[A], peers)
     assert all(i.counters.read_at is None for i in unstamped if i.counters is not None)
+
+
+def _link_message(index: int, name: str, linkinfo: bytes, *extra: bytes) -> bytes:
+    """An RTM_NEWLINK as the kernel frames it: nlmsghdr, ifinfomsg, attributes."""
+    from nsexplorer.kernel.rtnl_decode import IFINFOMSG
+
+    body = IFINFOMSG.pack(0, 1, index, 0x1043, 0)  # ARPHRD_ETHER, UP|BROADCAST|...
+    body += netlink.attr(3, name.encode() + b"\0") + netlink.attr(18, linkinfo)
+    body += b"".join(extra)
+    return struct.pack("=IHHII", 16 + len(body), netlink.RTM_NEWLINK, 0, 1, 0) + body
+
+
+def test_bridge_port_state_altnames_and_vxlan_are_decoded() -> None:
+    """IFLA_INFO_SLAVE_DATA's IFLA_BRPORT_STATE, IFLA_PROP_LIST's IFLA_ALT_IFNAMEs and a
+    vxlan's IFLA_INFO_DATA, from bytes framed as the kernel sends them."""
+    port = netlink.attr(1, b"veth\0") + netlink.attr(4, b"bridge\0")
+    port += netlink.attr(5, netlink.attr(1, b"\x02") + netlink.attr(3, b"\x07\0\0\0"))
+    props = netlink.attr(52, netlink.attr(53, b"wan0\0") + netlink.attr(53, b"enp0s31f6\0"))
+    lk = parse_link(_link_message(4, "p1", port, props))
+    assert lk is not None
+    assert (lk.kind, lk.slave_kind, lk.port_state, lk.altnames) == (
+        "veth", "bridge", 2, ("wan0", "enp0s31f6"),
+    )  # fmt: skip
+    assert rtnl_names.bridge_port_state(lk.port_state) == "learning"
+    data = netlink.attr(1, struct.pack("=I", 43)) + netlink.attr(2, bytes([239, 1, 1, 1]))
+    data += netlink.attr(3, struct.pack("=I", 2)) + netlink.attr(15, struct.pack(">H", 4789))
+    data += netlink.attr(17, bytes.fromhex("fd500000000000000000000000000001"))
+    vx = parse_link(_link_message(5, "vx", netlink.attr(1, b"vxlan\0") + netlink.attr(2, data)))
+    assert vx is not None and vx.vxlan is not None and vx.port_state is None
+    assert (vx.vxlan.vni, vx.vxlan.remote, vx.vxlan.local, vx.vxlan.port) == (
+        43, "239.1.1.1", "fd50::1", 4789,
+    )  # fmt: skip
+    assert vx.vxlan.words() == "id 43 group 239.1.1.1 local fd50::1 dstport 4789"
+    assert vx.lower == 2
+    # a port of something else than a bridge: its slave data is not read as a bridge's
+    bond = netlink.attr(1, b"veth\0") + netlink.attr(4, b"bond\0")
+    bond += netlink.attr(5, netlink.attr(1, b"\x01"))
+    other = parse_link(_link_message(6, "b1", bond))
+    assert other is not None and other.port_state is None

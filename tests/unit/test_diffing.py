@@ -274,3 +274,37 @@ def test_rule_words_name_interface_group_0_as_ip_does() -> None:
     rule = Rule(4, 100, 100, "lookup", suppress_ifgroup=0)
     assert rule_words(rule) == "100: from all lookup 100 suppress_ifgroup default"
     assert rule_words(Rule(4, 100, 100, "lookup", suppress_ifgroup=5)).endswith("ifgroup 5")
+
+
+def test_a_port_that_stops_forwarding_and_a_vxlan_retargeted_are_changes() -> None:
+    from nsexplorer.model_net import Vxlan
+
+    port = dataclasses.replace(ETH0, master="br0", port_state="forwarding")
+    vx = Interface(3, "vx0", "vxlan", "up", 1450, "02:00:00:00:00:03", vxlan=Vxlan(7, "10.9.9.1"))
+    before = snap(ns(1, ifaces=(port, vx)))
+    after = snap(ns(1, ifaces=(
+        dataclasses.replace(port, port_state="disabled"),
+        dataclasses.replace(vx, vxlan=Vxlan(7, "10.9.9.2")),
+    )))  # fmt: skip
+    messages = [c.message for c in diff_snapshots(before, after)]
+    assert "interface changed eth0: port state forwarding -> port state disabled" in messages
+    assert "interface changed vx0: vxlan id 7 remote 10.9.9.1 -> vxlan id 7 remote 10.9.9.2" in (
+        messages
+    )
+    # a snapshot from before port states were recorded: not a change
+    old = snap(ns(1, ifaces=(dataclasses.replace(port, port_state=None), vx)))
+    assert diff_snapshots(old, before) == ()
+
+
+def test_new_link_facts_round_trip_through_json() -> None:
+    from nsexplorer.model_net import Vxlan
+
+    port = dataclasses.replace(ETH0, port_state="learning", altnames=("wan0", "enp0s3"))
+    vx = Interface(3, "vx0", "vxlan", "up", 1450, "02:00:00:00:00:03",
+                   vxlan=Vxlan(7, "ff05::9", "fd00::1", 4789, external=False))  # fmt: skip
+    doc = snapshot_json.encode(snap(ns(1, ifaces=(port, vx, ETH0))))
+    plain = doc["namespaces"][0]["interfaces"][2]
+    assert not {"port_state", "altnames", "vxlan"} & plain.keys()  # only when set
+    back = snapshot_json.loads(json.dumps(doc)).namespaces[0].interfaces
+    assert back[0].port_state == "learning" and back[0].altnames == ("wan0", "enp0s3")
+    assert back[1].vxlan == vx.vxlan and back[2] == ETH0

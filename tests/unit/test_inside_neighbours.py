@@ -73,3 +73,24 @@ def test_from_pyroute2_reads_fields_and_attributes() -> None:
     assert nb.from_pyroute2(m) == RawNeigh(
         socket.AF_BRIDGE, 5, 2, 0, None, "aa:bb:cc:00:00:01", master=3, vlan=10
     )
+
+
+def test_a_pyroute2_message_gives_the_header_ifindex_and_the_via_apart() -> None:
+    """A real pyroute2 ndmsg: ``msg.get("ifindex")`` answers NDA_IFINDEX (the via device)
+    before the header's ifindex, which put every vxlan flood entry on its underlay (QA).
+    With NDA_LINK_NETNSID the via is another namespace's ifindex: not named here."""
+    from pyroute2.netlink.rtnl.ndmsg import ndmsg
+
+    msg = ndmsg()
+    msg["family"], msg["ifindex"], msg["state"], msg["flags"] = socket.AF_BRIDGE, 6, 0x80, 0x02
+    msg["attrs"] = [("NDA_LLADDR", "00:00:00:00:00:00"), ("NDA_DST", "239.1.1.1"),
+                    ("NDA_IFINDEX", 2)]  # fmt: skip
+    assert msg.get("ifindex") == 2  # the trap itself
+    raw = nb.from_pyroute2(msg)
+    assert (raw.ifindex, raw.via, raw.via_elsewhere) == (6, 2, False)
+    names = {2: "bp1-p", 6: "vxd"}
+    (entry,) = nb.fdb([raw], names)
+    assert entry.words() == "00:00:00:00:00:00 dev vxd dst 239.1.1.1 via bp1-p self permanent"
+    msg["attrs"] = [*msg["attrs"], ("NDA_LINK_NETNSID", 1)]
+    (entry,) = nb.fdb([nb.from_pyroute2(msg)], names)
+    assert entry.via == "ifindex 2"

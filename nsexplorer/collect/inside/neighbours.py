@@ -71,6 +71,7 @@ class RawNeigh:
     master: int | None = None  # NDA_MASTER
     vlan: int | None = None  # NDA_VLAN
     via: int | None = None  # NDA_IFINDEX: the device a vxlan remote is reached through
+    via_elsewhere: bool = False  # NDA_LINK_NETNSID: ``via`` is an ifindex of another netns
 
 
 def from_pyroute2(msg: Any) -> RawNeigh:
@@ -82,6 +83,7 @@ def from_pyroute2(msg: Any) -> RawNeigh:
     dst = msg.get_attr("NDA_DST")
     lladdr = msg.get_attr("NDA_LLADDR")
     via = msg.get_attr("NDA_IFINDEX")
+    elsewhere = msg.get_attr("NDA_LINK_NETNSID") is not None
     return RawNeigh(
         family=int(msg["family"] or 0),
         ifindex=int(msg["ifindex"] or 0),
@@ -92,6 +94,7 @@ def from_pyroute2(msg: Any) -> RawNeigh:
         master=int(master) if master is not None else None,
         vlan=int(vlan) if vlan is not None else None,
         via=int(via) if via is not None else None,
+        via_elsewhere=elsewhere,
     )
 
 
@@ -146,6 +149,14 @@ def _multicast(mac: str) -> bool:
         return False
 
 
+def _via(n: RawNeigh, names: Mapping[int, str]) -> str | None:
+    if not n.via:
+        return None
+    # an ifindex of another namespace (NDA_LINK_NETNSID): not a name here (bridge fdb
+    # prints "via ifindex N" too)
+    return f"ifindex {n.via}" if n.via_elsewhere else _name(n.via, names)
+
+
 def fdb(raw: Iterable[RawNeigh], names: Mapping[int, str]) -> tuple[FdbEntry, ...]:
     """Bridge FDB entries. The multicast addresses every device lists for itself
     (`33:33:00:00:00:01 dev eth0 self permanent`) are left out: they say nothing about
@@ -166,7 +177,7 @@ def fdb(raw: Iterable[RawNeigh], names: Mapping[int, str]) -> tuple[FdbEntry, ..
                 flags=_words(n.flags, FDB_FLAGS),
                 master=_name(n.master, names) if n.master else None,
                 dst=n.dst,
-                via=_name(n.via, names) if n.via else None,
+                via=_via(n, names),
             )
         )
     out.sort(key=lambda e: (e.master or "", e.dev, e.mac, e.vlan or 0))

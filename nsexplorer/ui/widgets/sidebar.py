@@ -89,9 +89,9 @@ class NamespaceTree(Tree[int]):
     _adding = False
 
     def __init__(self, *, id: str | None = None) -> None:
-        # TreeNode.id of a ↳ row -> its container's id; before Tree.__init__, which
-        # already moves the cursor (see _highlight)
-        self._container_rows: dict[int, str] = {}
+        # TreeNode.id of a ↳ row -> its container's (id, name); before Tree.__init__,
+        # which already moves the cursor (see _highlight)
+        self._container_rows: dict[int, tuple[str, str]] = {}
         super().__init__(Text("namespaces"), id=id)
         self.show_root = False
         self.auto_expand = False  # enter goes into the pane; it does not fold the node
@@ -197,7 +197,8 @@ class NamespaceTree(Tree[int]):
             self._highlight(self.cursor_node if line >= 0 else None)
 
     def _highlight(self, node: TreeNode[int] | None) -> None:
-        self.highlighted_container = self._container_rows.get(node.id) if node else None
+        row = self._container_rows.get(node.id) if node is not None else None
+        self.highlighted_container = row[0] if row is not None else None
         self.highlighted = node.data if node is not None else None
 
     def _step(self, step: int) -> None:
@@ -273,6 +274,10 @@ class NamespaceTree(Tree[int]):
     def _rebuild(
         self, namespaces: Sequence[NetNamespace], why: Mapping[int, str], keep: int | None
     ) -> None:
+        # on a ↳ row: the cursor goes back to that container's row, or to the row of the
+        # same name (a container recreated under its name: the row shows the new one)
+        node = self.cursor_node if self.cursor_line >= 0 else None
+        was_on = self._container_rows.get(node.id) if node is not None else None
         self.clear()
         self.cursor_line = -1
         self._inode_nodes = {}
@@ -298,13 +303,25 @@ class NamespaceTree(Tree[int]):
             self._invalidate()
         if keep is None or not self.select_inode(keep):
             self._move_to(first)
+        elif was_on is not None:  # the ↳ rows are the namespace row's children
+            rows = [
+                (self._container_rows[n.id], n)
+                for n in self._inode_nodes[keep].children
+                if n.id in self._container_rows
+            ]
+            same = next((n for (cid, _), n in rows if cid == was_on[0]), None)
+            named = next((n for (_, name), n in rows if name == was_on[1]), None)
+            if (row := same or named) is not None:
+                self._move_to(row)
 
     def _node_signature(self, ns: NetNamespace) -> tuple[object, ...]:
         return (
             ns.inode,
             ns.gone,
             ns_label(ns),
-            tuple((c.name, c.image, c.network_mode, c.status) for c in ns.containers),
+            # the id too: a container recreated under its name is another one (its ↳
+            # row must name the new one)
+            tuple((c.id, c.name, c.image, c.network_mode, c.status) for c in ns.containers),
             group_of(ns),
         )
 
@@ -324,7 +341,7 @@ class NamespaceTree(Tree[int]):
             for c in others:
                 child = render.plain("↳ ", "dim")
                 child.append_text(render.container_text(c))
-                self._container_rows[node.add_leaf(child, data=ns.inode).id] = c.id
+                self._container_rows[node.add_leaf(child, data=ns.inode).id] = (c.id, c.name)
         else:
             node = parent.add_leaf(label, data=ns.inode)
         self._inode_nodes[ns.inode] = node
