@@ -131,6 +131,23 @@ def walk(buf: Buf, offset: int, end: int, table: AttrTable) -> dict[str, Any]:
     return out
 
 
+def find(buf: Buf, offset: int, end: int, atype: int) -> tuple[int, int] | None:
+    """The payload span of the first attribute of type ``atype`` from ``offset`` to
+    ``end``, scanning no further (for one attribute of a long nest that the kernel puts
+    first: a bridge port's state among its ~40)."""
+    unpack = RTATTR.unpack_from
+    while offset + 4 <= end:
+        length, found = unpack(buf, offset)
+        if length < 4 or offset + length > end:
+            raise NetlinkDecodeError(
+                f"attribute {found & NLA_TYPE_MASK} (length {length}) overruns"
+            )
+        if found & NLA_TYPE_MASK == atype:
+            return offset + 4, offset + length
+        offset += (length + 3) & ~3
+    return None
+
+
 def split_messages(data: Buf) -> list[tuple[int, int, bytes]]:
     """(type, seq, message bytes with header) for each netlink message in ``data``."""
     out: list[tuple[int, int, bytes]] = []

@@ -78,9 +78,9 @@ _INFO_DATA: dict[str, AttrTable] = {
         25: ("external", u8),  # IFLA_VXLAN_COLLECT_METADATA
     },
 }
-# IFLA_INFO_SLAVE_DATA of a bridge port: its STP state (a bridge has carrier only while
-# one of its ports forwards).
-_BRIDGE_PORT: AttrTable = {1: ("port_state", u8)}  # IFLA_BRPORT_STATE
+# In IFLA_INFO_SLAVE_DATA of a bridge port: its STP state (a bridge has carrier only
+# while one of its ports forwards); the kernel puts it first of ~40 attributes.
+IFLA_BRPORT_STATE = 1
 _LINKINFO: AttrTable = {
     1: ("kind", text),  # IFLA_INFO_KIND
     2: ("data", span),  # IFLA_INFO_DATA
@@ -97,7 +97,9 @@ def _linkinfo(buf: Buf, a: int, b: int) -> dict[str, Any]:
         info.update(walk(buf, data[0], data[1], table))
     slave = info.pop("slave_data", None)
     if slave is not None and info.get("slave_kind") == "bridge":
-        info.update(walk(buf, slave[0], slave[1], _BRIDGE_PORT))
+        state = netlink.find(buf, slave[0], slave[1], IFLA_BRPORT_STATE)
+        if state is not None:
+            info["port_state"] = u8(buf, *state)
     return info
 
 
