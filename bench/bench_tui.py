@@ -69,7 +69,9 @@ def spawn(argv: list[str], width: int = 80, height: int = 24) -> str:
     SESSIONS.append(session)
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "DOCKER_HOST")}
     env_words = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-    cmd = f"env -i {env_words} TERM=xterm-256color NSX_AUDIT_LOG=/tmp/{session}.log "
+    # From /: `python -m` puts the working directory first on sys.path, so launched from
+    # a checkout every interpreter (--also's other checkouts too) would import that one.
+    cmd = f"cd / && env -i {env_words} TERM=xterm-256color NSX_AUDIT_LOG=/tmp/{session}.log "
     cmd += shlex.join(argv) + "; exec sleep 600"
     new_session(session, width, height, cmd)
     return session
