@@ -80,6 +80,9 @@ class Match:
     # Matched the escaped form of a name with invisible characters (``\x1b`` typed for
     # an ESC): weaker than a name that is exactly the text typed, backslash and all.
     escaped: bool = False
+    # The id of the container whose name or id matched: one of several sharing the
+    # namespace has its own row (the TUI highlights that one).
+    container: str | None = None
 
     @property
     def inode(self) -> int:
@@ -159,8 +162,16 @@ def _best(ns: NetNamespace, q: Query, ctx: _Context) -> Match | None:
     return _name(ns, q) or _fact(ns, q, ctx) or _near(ns, q)
 
 
-def _m(ns: NetNamespace, rank: Rank, kind: Kind, reason: str, own: bool = False) -> Match:
-    return Match(ns.id, rank, kind, reason, own or rank == Rank.NAME)
+def _m(
+    ns: NetNamespace,
+    rank: Rank,
+    kind: Kind,
+    reason: str,
+    *,
+    own: bool = False,
+    container: str | None = None,
+) -> Match:
+    return Match(ns.id, rank, kind, reason, own or rank == Rank.NAME, container=container)
 
 
 def _name(ns: NetNamespace, q: Query) -> Match | None:
@@ -173,9 +184,11 @@ def _name(ns: NetNamespace, q: Query) -> Match | None:
     bare = t[1:] if t.startswith("/") else None
     for c in ns.containers:
         if c.name in (t, bare):
-            return _m(ns, n, Kind.CONTAINER_NAME, f"container name {shown(c.name)}")
+            reason = f"container name {shown(c.name)}"
+            return _m(ns, n, Kind.CONTAINER_NAME, reason, container=c.id)
         if t == c.id or (q.hex_id == c.id and q.hex_id):
-            return _m(ns, n, Kind.CONTAINER_ID, f"id of container {shown(c.name)}")
+            reason = f"id of container {shown(c.name)}"
+            return _m(ns, n, Kind.CONTAINER_ID, reason, container=c.id)
     if t == ns.label:
         return _m(ns, n, Kind.LABEL, f"label {shown(t)}")
     if q.inode is not None and q.inode == ns.inode:
@@ -361,7 +374,7 @@ def _near(ns: NetNamespace, q: Query) -> Match | None:
         for c in ns.containers:
             if c.id.startswith(q.hex_id):
                 reason = f"id {c.short_id} of container {shown(c.name)}"
-                return _m(ns, Rank.PREFIX, Kind.ID_PREFIX, reason, own=True)
+                return _m(ns, Rank.PREFIX, Kind.ID_PREFIX, reason, own=True, container=c.id)
     if q.long:
         return None
     fold = q.fold

@@ -254,11 +254,12 @@ class ActingScreen(Screen[None]):
         if now is None:
             return
         if via is not None and not any(c.id == via.id and c.pid == via.pid for c in now.containers):
-            # restarted, removed or recreated since the prompt named it: its pid may now
-            # be another process's
+            # restarted, stopped, removed or recreated since the prompt named it: its pid
+            # may now be another process's
+            again = any(c.id == via.id for c in now.containers)
+            what = "was restarted" if again else "is no longer in this namespace (stopped?)"
             self._refuse(
-                f"container {via.name} is not the process it was when the prompt opened "
-                f"(pid {via.pid}): nothing ran"
+                f"container {via.name} {what} since the prompt opened (pid {via.pid}): nothing ran"
             )
             return
         self.run_in(runner, now, argv, line.strip(), via_pid=via.pid if via else None)

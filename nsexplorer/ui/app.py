@@ -399,8 +399,8 @@ class NsxApp(CollectingApp):
     def command_running(self) -> bool:
         return self.main.command_running
 
-    def goto(self, inode: int) -> None:
-        self.main.goto(inode)
+    def goto(self, inode: int, container: str | None = None) -> None:
+        self.main.goto(inode, container)
 
     def action_show_pane(self, pane_id: str) -> None:
         self.main.action_show_pane(pane_id)

@@ -286,16 +286,18 @@ class MainScreen(IncidentScreen):
             if kept is not None and kept not in why and self.nsx.inventory.get(kept):
                 why[kept] = "names changed: kept until the filter changes"
             shown, reasons = [ns for ns in namespaces if ns.inode in why], why
-            keep = self.selected
+            keep, container = self.selected, None
             # After a filter change, or when the selection is not (or no longer) among
             # the matches (the filter was typed before the namespaces were read): the
-            # best match, of the equally best the one listed first.
+            # best match, of the equally best the one listed first; a container found
+            # by its name or id is highlighted on its own row.
             if matches and (best or keep not in why):
-                top = {m.inode for m in matches if strength(m) == strength(matches[0])}
+                top = {m.inode: m for m in matches if strength(m) == strength(matches[0])}
                 keep = next(ns.inode for ns in display_order(shown) if ns.inode in top)
+                container = top[keep].container
         else:
-            shown, reasons, keep = namespaces, None, self.selected
-        self.sidebar_tree.show(shown, reasons, keep)
+            shown, reasons, keep, container = namespaces, None, self.selected, None
+        self.sidebar_tree.show(shown, reasons, keep, container)
         self._show_status()
 
     def _highlight_moved(self, inode: int | None) -> None:
@@ -604,7 +606,12 @@ class MainScreen(IncidentScreen):
             text.append(" · ctrl+c cancels ", style="bold")
             note = note or ""
         if self.all_namespaces:
-            text.append("[all ns] ", style="bold reverse")
+            # on a ↳ row: the container entered, named (the title names the namespace's)
+            c = self.entered_container(self.selected_ns)
+            text.append_text(
+                render.safe(f"[all ns of {c.name}]" if c else "[all ns]", "bold reverse")
+            )
+            text.append(" ")
         gone = self.selected_ns
         if gone is not None and gone.gone:  # nothing offered that cannot work
             text.append_text(render.target_text(gone))
@@ -659,12 +666,15 @@ class MainScreen(IncidentScreen):
         self._go(Place(inode, "interfaces", ifindex), column)
         self._focus_pane()
 
-    def goto(self, inode: int) -> None:
-        """Go to a namespace (from the command palette), the sidebar focused."""
+    def goto(self, inode: int, container: str | None = None) -> None:
+        """Go to a namespace (from the command palette), the sidebar focused; with
+        ``container`` (an id), to that container's own row if it has one."""
         here = self._here()
         if here is not None and inode != here.inode:
             self.history.visit(here)
         self._go(Place(inode, self.pane, None))
+        if container is not None:
+            self.sidebar_tree.select_inode(inode, container)
         self.sidebar_tree.focus()
 
     def _go(self, place: Place, column: str | None = None) -> None:

@@ -36,8 +36,8 @@ class GotoNamespace(Provider):
     def _app(self) -> NsxApp:
         return cast("NsxApp", self.app)
 
-    def _goto(self, inode: int) -> None:
-        self._app.goto(inode)
+    def _goto(self, inode: int, container: str | None = None) -> None:
+        self._app.goto(inode, container)
 
     async def discover(self) -> Hits:
         for ns in self._app.namespaces:
@@ -68,7 +68,7 @@ class GotoNamespace(Provider):
             yield Hit(
                 _SCORES[m.rank] - n * 1e-6,
                 display,
-                partial(self._goto, m.inode),
+                partial(self._goto, m.inode, m.container),
                 text=text,
                 help=f"netns {m.inode}",  # parsed as markup: nothing untrusted here
             )

@@ -521,12 +521,15 @@ def network_text(network: str) -> Text:
     return text
 
 
-def wire_bridge_text(bridge: Interface, where: str, network: str = "") -> Text:
+def wire_bridge_text(bridge: Interface, where: str, network: str, lookup: Lookup) -> Text:
     text = plain("bridge ", BRIDGE)
     text.append_text(safe(bridge.name, BRIDGE))
     text.append_text(network_text(network))
     text.append(" in ")
     text.append_text(safe(where, PLACE))
+    if link_state(bridge, lookup)[0] != "up":  # admin down, no port forwarding
+        text.append(" ")
+        text.append_text(link_state_text(bridge, lookup))
     addrs = addresses_text(bridge)
     if addrs.plain:
         text.append(" ")
@@ -611,8 +614,8 @@ def interface_cells(
     with its name it would push every other column right). ``gone``: the namespace
     vanished, so the row is what was last seen ("was up"), dimmed."""
     master = safe(iface.master or "")
-    if port := port_state_words(iface):
-        master.append_text(safe(f" ({port})", ALERT))
+    if iface.port_state is not None and port_state_words(iface):
+        master.append_text(safe(f" ({iface.port_state})", ALERT))  # "br0 (disabled)": it fits
     if network:
         master = join([m for m in (master, docker_network_text(network)) if m.plain])
     state = link_state_cell(iface, lookup)

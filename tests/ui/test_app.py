@@ -458,9 +458,45 @@ async def test_a_containers_row_survives_a_refresh_and_follows_a_recreated_conta
         await pilot.press("enter")
         await settle(pilot)
         assert runner.runs == []
-        assert "container nsxlab-sidecar is not the process it was" in "\n".join(
+        assert "container nsxlab-sidecar was restarted since the prompt opened" in "\n".join(
             app.main.output_pane().transcript
         )
+
+
+async def test_a_container_found_by_its_name_is_highlighted_on_its_own_row(
+    make_app: AppFactory,
+) -> None:
+    """QA: `/SIDECAR` (or a host-mode container's name) highlighted the namespace's row,
+    so with `a` on, `x` entered the owner's (or the host's) namespaces, though the name
+    typed was exactly the container's."""
+    runner = FakeRunner()
+    app = make_app(runner=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("a", "slash", *"nsxlab-sidecar", "enter")
+        await settle(pilot)
+        assert app.selected == WEB
+        assert "[all ns of nsxlab-sidecar] $ nsenter -t 3150 -a sh" in widget_text(
+            app.query_one("#cmdbar")
+        )
+        await pilot.press("x", *"hostname", "enter")
+        await settle(pilot)
+        await pilot.press("escape", "slash", *"nsxlab-hostnet", "enter")
+        await settle(pilot)
+        assert app.selected == HOST
+        await pilot.press("x", *"hostname", "enter")
+        await settle(pilot)
+        await pilot.press("escape", "escape", "slash", *"nsxlab-web", "enter")  # the owner
+        await settle(pilot)
+        await pilot.press("x", *"hostname", "enter")
+        await settle(pilot)
+        assert runner.via_pids == [3150, 3001, None]
+        assert [r[0] for r in runner.runs] == [WEB, HOST, WEB]
+        app.goto(LAB_A)
+        await settle(pilot)
+        app.goto(WEB, "5e0a" + "0" * 60)  # the palette's way: a container with no row
+        await settle(pilot)
+        assert app.selected == WEB and app.query_one(NamespaceTree).highlighted_container is None
 
 
 async def test_never_ending_command_is_cancelled(make_app: AppFactory) -> None:

@@ -24,7 +24,8 @@ def rendered(ns: NetNamespace, lookup: render.Lookup) -> list[Text]:
     texts = [render.ns_title(ns), render.ns_sidebar_text(ns), render.details_text(ns)]
     for iface in ns.interfaces:
         texts += [*render.interface_cells(iface, lookup), render.wire_link_text(iface, lookup)]
-        texts += [render.wire_bridge_text(iface, "x"), render.wire_peer_text(iface.name, "x")]
+        texts += [render.wire_bridge_text(iface, "x", "", lookup)]
+        texts += [render.wire_peer_text(iface.name, "x", iface)]
     for c in ns.containers:
         texts.append(render.container_text(c))
     return texts

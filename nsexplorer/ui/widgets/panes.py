@@ -425,10 +425,13 @@ class WiringPane(Tree[WireRef]):
             return Text(visible(label).replace("\n", " "))
         return label
 
-    def _bridge(self, bridge: Interface, ns: NetNamespace, where: str) -> Text:
-        """A bridge's line, named by the Docker network(s) it carries."""
+    def _bridge(
+        self, bridge: Interface, ns: NetNamespace, where: str, lookup: render.Lookup
+    ) -> Text:
+        """A bridge's line, named by the Docker network(s) it carries, with its state
+        when it is not up (no port forwarding...)."""
         network = self._nets.get(ns.inode, {}).get(bridge.name, "")
-        return render.wire_bridge_text(bridge, where, network)
+        return render.wire_bridge_text(bridge, where, network, lookup)
 
     def render_label(self, node: TreeNode[WireRef], base_style: Style, style: Style) -> Text:
         return fit(self, node, super().render_label(node, base_style, style))
@@ -461,7 +464,7 @@ class WiringPane(Tree[WireRef]):
             if iface.kind == "loopback" or iface.name == "lo":
                 continue
             if iface.kind == "bridge":
-                bnode = self.root.add(self._bridge(iface, ns, here), expand=True)
+                bnode = self.root.add(self._bridge(iface, ns, here, lookup), expand=True)
                 for port in _ports(ns, iface.name):
                     self._add_port(bnode, ns, port, lookup)
             elif iface.master in bridges:
@@ -504,7 +507,7 @@ class WiringPane(Tree[WireRef]):
         if bridge is None:
             pnode.add_leaf(render.safe(f"on {peer_iface.master}"))
             return
-        bnode = pnode.add(self._bridge(bridge, peer_ns, where), expand=True)
+        bnode = pnode.add(self._bridge(bridge, peer_ns, where, lookup), expand=True)
         for port in _ports(peer_ns, bridge.name):
             if port.ifindex != peer_iface.ifindex:
                 self._add_port(bnode, peer_ns, port, lookup)

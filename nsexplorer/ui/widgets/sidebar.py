@@ -246,10 +246,12 @@ class NamespaceTree(Tree[int]):
         namespaces: Sequence[NetNamespace],
         reasons: Mapping[int, str] | None,
         keep: int | None,
+        container: str | None = None,
     ) -> bool:
         """List ``namespaces`` (already filtered; ``reasons``: why each matched, None
         without a filter), rebuilding only if anything visible changed. The cursor goes
-        to inode ``keep`` if it is listed, else to the first row.
+        to inode ``keep`` if it is listed (with ``container``, to that container's own
+        row: the filter found it by its name), else to the first row.
 
         Returns True when the tree was rebuilt.
         """
@@ -259,13 +261,16 @@ class NamespaceTree(Tree[int]):
             reasons is None,
         )
         if signature == self._signature:
-            if keep is not None and keep != self.highlighted:
-                self.select_inode(keep)
+            on = self.highlighted_container
+            if keep is not None and (keep != self.highlighted or (container and container != on)):
+                self.select_inode(keep, container)
             return False
         self._signature = signature
         self._rebuilding = True
         try:
             self._rebuild(namespaces, why, keep)
+            if container is not None and keep is not None:
+                self.select_inode(keep, container)
         finally:
             self._rebuilding = False
         self._highlight(self.cursor_node if self.cursor_line >= 0 else None)
@@ -362,11 +367,14 @@ class NamespaceTree(Tree[int]):
         _ = self.last_line  # line numbers are computed before moving
         self.move_cursor(node)
 
-    def select_inode(self, inode: int) -> bool:
+    def select_inode(self, inode: int, container: str | None = None) -> bool:
+        """Highlight namespace ``inode``'s row, or, with ``container`` (an id), that
+        container's own ↳ row when it has one (one of several sharing the namespace)."""
         node = self._inode_nodes.get(inode)
         if node is None:
             return False
-        self._move_to(node)
+        own = (n for n in node.children if self._container_rows.get(n.id, ("",))[0] == container)
+        self._move_to(next(own, node) if container is not None else node)
         return True
 
     def inodes(self) -> Iterable[int]:
