@@ -37,7 +37,13 @@ from enum import StrEnum
 
 from nsexplorer.actions.nsfs import OWN_NETNS, cookie_of, ns_id_of
 from nsexplorer.errors import ActionFailed, NamespaceGone, NsxError
-from nsexplorer.model import NamespaceId, NetNamespace, candidate_paths, describe
+from nsexplorer.model import (
+    NamespaceId,
+    NetNamespace,
+    candidate_paths,
+    describe,
+    primary_container,
+)
 
 NETNS_RUN_DIR = "/var/run/netns"
 
@@ -158,14 +164,15 @@ def _seed_of(ns: NetNamespace) -> tuple[int, str] | None:
 
 
 def _container_pids(ns: NetNamespace) -> list[int]:
-    # The container that owns the namespace first, then those sharing it; plain
+    # The container that owns the namespace first (the one its row is labelled with:
+    # primary_container, one home for which that is), then those sharing it; plain
     # processes only when no container lives there (they may be anything, e.g. a
     # helper that setns'd in, with another mount namespace).
-    owners = [c.pid for c in ns.containers if c.pid and not c.shares_with]
-    sharers = [c.pid for c in ns.containers if c.pid and c.shares_with]
-    if owners or sharers:
-        return list(dict.fromkeys([*owners, *sharers]))
-    return list(ns.pids)
+    first = primary_container(ns)
+    ordered = [first] if first is not None else []
+    ordered += [c for c in ns.containers if c is not first]
+    pids = [c.pid for c in ordered if c.pid]
+    return list(dict.fromkeys(pids)) if pids else list(ns.pids)
 
 
 def choices(

@@ -116,6 +116,18 @@ def test_all_namespaces_uses_the_owning_container_pid() -> None:
     assert wrap(way, ["ip", "a"]) == ["nsenter", "-t", "100", "-a", "--", "ip", "a"]
 
 
+def test_all_namespaces_enter_the_container_the_row_is_labelled_with() -> None:
+    """The namespace's row is labelled with primary_container; `a` on it enters that
+    one, also when a container:-mode one whose owner is unknown (no shares_with: its
+    owner in another engine) is listed first."""
+    joined = Container("docker", "b" * 64, "side", "img", "container:" + "f" * 64, pid=200)
+    owner = Container("docker", "a" * 64, "web", "img", "default", pid=100)
+    ns = NetNamespace(id=TARGET, containers=(joined, owner))
+    probe = probe_from({"/proc/100/ns/net": TARGET, "/proc/200/ns/net": TARGET})
+    assert plan(ns, True, probe=probe) == Entry(Kind.ALL, pid=100)
+    assert entry.choices(ns, True) == [Entry(Kind.ALL, pid=100), Entry(Kind.ALL, pid=200)]
+
+
 def test_all_namespaces_without_a_process_is_a_clear_error() -> None:
     ns = NetNamespace(id=TARGET, bind_mounts=(BindMount("/b", 1, hidden=False),))
     with pytest.raises(ActionFailed, match="has none") as info:
