@@ -101,7 +101,7 @@ class ActingScreen(Screen[None]):
 
     def _via_pid(self, ns: NetNamespace | None) -> int | None:
         c = self.entered_container(ns)
-        return c.pid if c is not None and c.pid else None
+        return c.pid if c is not None else None
 
     def action_show_pane(self, pane_id: str) -> None:
         raise NotImplementedError
