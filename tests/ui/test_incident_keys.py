@@ -274,6 +274,12 @@ async def test_quitting_during_a_fan_out_names_its_namespaces(make_app: AppFacto
         listed = ", ".join(str(i) for i in targets[:8])
         assert f"namespaces (netns {listed}" in text, text
         await pilot.press("n")  # do not quit
+        await pilot.pause()
+        await pilot.press("q")  # the key itself, on the fan-out's screen (QA: it did nothing)
+        await pilot.pause()
+        text = widget_text(app.screen.query_one("#dialog-title", Static))
+        assert "Stop it and quit?" in " ".join(text.split()), text
+        await pilot.press("n")
         app.main.runs[max(app.main.runs)].cancel.set()
         await pilot.pause(0.2)
 

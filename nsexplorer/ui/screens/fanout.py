@@ -67,6 +67,8 @@ class FanOutScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel_or_close", "Cancel / back"),
+        # as on the main screen: asks first while the fan-out runs (QA: q did nothing)
+        Binding("q", "app.quit", "Quit"),
     ]
 
     def __init__(
