@@ -10,6 +10,7 @@ intermediate filter.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
@@ -120,7 +121,8 @@ class MainScreen(IncidentScreen):
         self.counters = CounterHistory()
         self._dirty: set[str] = set()
         self._query = ""
-        self._pending_row: tuple[int, int, str | None] | None = None  # and a column
+        # a jump's row to highlight once its pane is drawn: (pane, inode, ifindex, column)
+        self._pending_row: tuple[str, int, int, str | None] | None = None
         self._status = "discovering…"
         self._panes_mounted = False
         self._sidebar_width: int | None = None
@@ -468,9 +470,7 @@ class MainScreen(IncidentScreen):
         if pane_id == "interfaces":
             table = self.query_one(InterfacesPane)
             table.show_namespace(ns, lookup, self._networks(ns), inv.gone_since(ns.inode))
-            pending = self._pending_row
-            if pending and pending[0] == ns.inode and table.select_ifindex(*pending[1:]):
-                self._pending_row = None
+            self._select_pending(pane_id, ns, table.select_ifindex)
         elif pane_id == "routes":
             self.query_one(RoutesPane).show_namespace(ns)
         elif pane_id == "wiring":
@@ -480,9 +480,19 @@ class MainScreen(IncidentScreen):
         elif pane_id == "details":
             self.query_one(DetailsPane).show_text(self._details(ns))
         elif pane_id == "counters":
-            self.query_one(CountersPane).show_namespace(ns, self.counters, self.nsx.source.live)
+            counters = self.query_one(CountersPane)
+            counters.show_namespace(ns, self.counters, self.nsx.source.live)
+            self._select_pending(pane_id, ns, counters.select_ifindex)
         elif pane_id == "inside":
             self._draw_inside(ns)
+
+    def _select_pending(
+        self, pane_id: str, ns: NetNamespace, select: Callable[[int, str | None], bool]
+    ) -> None:
+        """A jump's row, highlighted by the pane it was meant for once that is drawn."""
+        pending = self._pending_row
+        if pending and pending[:2] == (pane_id, ns.inode) and select(*pending[2:]):
+            self._pending_row = None
 
     def _networks(self, ns: NetNamespace) -> dict[str, str]:
         snap = self.nsx.inventory.snapshot
@@ -654,16 +664,18 @@ class MainScreen(IncidentScreen):
         ifindex = self.query_one(InterfacesPane).selected_ifindex
         return Place(self.selected, self.pane, ifindex if self.pane == "interfaces" else None)
 
-    def jump(self, inode: int, ifindex: int | None, column: str | None = None) -> None:
-        """Go to namespace ``inode`` with interface ``ifindex`` highlighted (and its
-        ``column`` in view)."""
+    def jump(
+        self, inode: int, ifindex: int | None, column: str | None = None, pane: str = "interfaces"
+    ) -> None:
+        """Go to namespace ``inode`` with interface ``ifindex`` highlighted in ``pane``
+        (Interfaces or Counters), and its ``column`` in view."""
         if self.nsx.inventory.get(inode) is None:
             self.nsx.notify(f"netns {inode} is not in the list", severity="warning")
             return
         here = self._here()
         if here is not None:
             self.history.visit(here)
-        self._go(Place(inode, "interfaces", ifindex), column)
+        self._go(Place(inode, pane, ifindex), column)
         self._focus_pane()
 
     def goto(self, inode: int, container: str | None = None) -> None:
@@ -681,11 +693,14 @@ class MainScreen(IncidentScreen):
         if place.inode not in set(self.sidebar_tree.inodes()) and self._query:
             self._clear_filter()
         ifindex = place.ifindex
-        self._pending_row = (place.inode, ifindex, column) if ifindex is not None else None
+        self._pending_row = None
+        if ifindex is not None:
+            self._pending_row = (place.pane, place.inode, ifindex, column)
         self.sidebar_tree.select_inode(place.inode)
         self.action_show_pane(place.pane)
-        if place.pane == "interfaces" and place.ifindex is not None and self.selected_ns:
-            self._draw_pane("interfaces", self.selected_ns)
+        rows = ("interfaces", "counters")  # the panes with a row per interface
+        if place.pane in rows and place.ifindex is not None and self.selected_ns:
+            self._draw_pane(place.pane, self.selected_ns)
 
     def _walk(self, place: Place | None, nowhere: str) -> None:
         while place is not None and self.nsx.inventory.get(place.inode) is None:
@@ -719,7 +734,7 @@ class MainScreen(IncidentScreen):
 
         def chosen(jump: Jump | None) -> None:
             if jump is not None:
-                self.jump(jump.namespace_inode, ifindex_for(snap, jump), jump.column)
+                self.jump(jump.namespace_inode, ifindex_for(snap, jump), jump.column, jump.pane)
 
         # The board's: the last full read's findings and the counters that grew.
         self.nsx.push_screen(ProblemsScreen(board.problems, snap), chosen)

@@ -40,7 +40,8 @@ class Jump:
 
     namespace_inode: int
     interface: str | None = None
-    column: str | None = None  # the Interfaces column that shows the fact (mtu, mac...)
+    column: str | None = None  # the column that shows the fact (mtu, mac, tx drop...)
+    pane: str = "interfaces"  # where that column is: a counter that grew is in Counters
 
 
 # The Interfaces column each kind of finding is about: the jump brings it into view.
@@ -57,6 +58,25 @@ COLUMN_OF_KIND = {
     kinds.DUPLICATE_MAC: "mac",
     kinds.MTU_MISMATCH: "mtu",
 }
+
+
+# A counters finding's evidence line, "eth0: tx_dropped 3 -> 9" (problems/counters.py),
+# names the first counter that grew; the Counters column that shows it:
+COUNTER_COLUMN = {
+    "rx_errors": "rx err", "rx_dropped": "rx drop", "tx_errors": "tx err",
+    "tx_dropped": "tx drop", "rx_bytes": "rx bytes", "tx_bytes": "tx bytes",
+    "rx_packets": "rx pkts", "tx_packets": "tx pkts",
+}  # fmt: skip
+
+
+def jump_of(p: Finding) -> Jump:
+    """Where Enter on finding ``p`` goes: its namespace and interface, with the column
+    that shows the fact in view (a counter that grew: in the Counters pane)."""
+    if p.kind == kinds.COUNTERS_GROWING:
+        words = p.evidence[0].partition(": ")[2].split() if p.evidence else []
+        column = COUNTER_COLUMN.get(words[0]) if words else None
+        return Jump(p.namespace_inode, p.interface, column, pane="counters")
+    return Jump(p.namespace_inode, p.interface, COLUMN_OF_KIND.get(p.kind))
 
 
 def ifindex_for(snapshot: Snapshot, jump: Jump) -> int | None:
@@ -224,7 +244,7 @@ class ProblemsScreen(Screen[Jump | None]):
             return
         self._done = True
         p = self._problems[shown]
-        self.dismiss(Jump(p.namespace_inode, p.interface, COLUMN_OF_KIND.get(p.kind)))
+        self.dismiss(jump_of(p))
 
     def action_close(self) -> None:
         if not self._done:

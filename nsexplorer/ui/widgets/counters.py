@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from rich.text import Text
+from textual.widgets.data_table import RowDoesNotExist
 
 from nsexplorer.model import Counters, NetNamespace
 from nsexplorer.ui import render
@@ -69,6 +70,18 @@ def _rate(a: Reading, b: Reading) -> tuple[float, float]:
 class CountersPane(SafeTable):
     def __init__(self) -> None:
         super().__init__(render.COUNTER_COLUMNS, id="counters", fixed_columns=1)
+
+    def select_ifindex(self, ifindex: int, column: str | None = None) -> bool:
+        """Put the cursor on ``ifindex``'s row and ``column`` in view (a counters
+        finding's jump: the drops that grew, shown)."""
+        try:
+            row = self.get_row_index(str(ifindex))
+        except RowDoesNotExist:
+            return False
+        self.move_cursor(row=row, scroll=True)
+        if column in render.COUNTER_COLUMNS:
+            self.show_column(render.COUNTER_COLUMNS.index(column))
+        return True
 
     def show_namespace(self, ns: NetNamespace, history: CounterHistory, live: bool) -> None:
         if not ns.interfaces:
