@@ -43,8 +43,8 @@ def link_state(iface: Interface, lookup: Lookup) -> tuple[str, str]:
 def port_state_words(iface: Interface) -> str:
     """A bridge port's STP state when it is not forwarding ("port learning"): why frames
     do not cross a port whose link is up; "" for a forwarding port or any other link."""
-    state = iface.port_state
-    return f"port {state}" if state is not None and state != "forwarding" else ""
+    state = iface.port_not_forwarding
+    return f"port {state}" if state is not None else ""
 
 
 def compact_state(state: str) -> str:

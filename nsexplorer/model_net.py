@@ -155,6 +155,13 @@ class Interface:
     vxlan: Vxlan | None = None  # a vxlan device's tunnel
 
     @property
+    def port_not_forwarding(self) -> str | None:
+        """A bridge port's STP state when it does not forward (None: it does, or this is
+        no bridge port, or the state was not recorded)."""
+        state = self.port_state
+        return state if state is not None and state != "forwarding" else None
+
+    @property
     def admin_up(self) -> bool | None:
         """IFF_UP as set by `ip link set up`; None when flags were not recorded."""
         return ("UP" in self.flags) if self.flags else None

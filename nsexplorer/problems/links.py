@@ -224,8 +224,8 @@ def _not_forwarding(ns: NetNamespace, br: Interface, ports: list[Interface]) -> 
     them says "up", and the bridge loses its carrier when none forwards."""
     out: list[Problem] = []
     for port in ports:
-        state = port.port_state
-        if state in (None, "forwarding") or not (port.admin_up and port.carrier):
+        state = port.port_not_forwarding
+        if state is None or not (port.admin_up and port.carrier):
             continue
         out.append(
             finding(

@@ -614,8 +614,8 @@ def interface_cells(
     with its name it would push every other column right). ``gone``: the namespace
     vanished, so the row is what was last seen ("was up"), dimmed."""
     master = safe(iface.master or "")
-    if iface.port_state is not None and port_state_words(iface):
-        master.append_text(safe(f" ({iface.port_state})", ALERT))  # "br0 (disabled)": it fits
+    if (stalled := iface.port_not_forwarding) is not None:
+        master.append_text(safe(f" ({stalled})", ALERT))  # "br0 (disabled)": it fits
     if network:
         master = join([m for m in (master, docker_network_text(network)) if m.plain])
     state = link_state_cell(iface, lookup)
