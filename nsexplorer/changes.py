@@ -39,13 +39,13 @@ def problem_changes(
         return ns.label if ns is not None else str(p.namespace_inode)
 
     out = [
-        Change("problem-appeared", p.namespace_inode, label(p), p.interface or "", "", text)
+        Change("problem-appeared", p.namespace_inode, label(p), p.interface or "", "", text, p.kind)
         for k, p in new.items()
         if k not in old and (text := f"{p.kind}: {p.message}")
     ]
     live = {ns.inode for ns in current.namespaces if not ns.gone}
     out += [  # a namespace that went is one change (namespace-gone), not one per problem
-        Change("problem-cleared", p.namespace_inode, label(p), p.interface or "", text, "")
+        Change("problem-cleared", p.namespace_inode, label(p), p.interface or "", text, "", p.kind)
         for k, p in old.items()
         if k not in new and p.namespace_inode in live and (text := f"{p.kind}: {p.message}")
     ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
+from nsexplorer.link_state import state_words
 from nsexplorer.model import (
     Address,
     Interface,
@@ -32,6 +33,17 @@ class Change:
     subject: str  # interface name, route or rule text; "" for the namespace itself
     before: str
     after: str
+    # What the difference is about when its words can change while it lasts (the field
+    # of an interface-changed, an address, a problem's kind); "" when the words are it.
+    topic: str = ""
+
+    @property
+    def identity(self) -> tuple[str, int, str, str]:
+        """Which difference this is: the same from read to read while it lasts, even
+        when its words change (a peer that moved on again, a problem worded anew)."""
+        if self.topic:
+            return (self.kind, self.namespace_inode, self.subject, self.topic)
+        return (self.kind, self.namespace_inode, self.subject, f"{self.before}\0{self.after}")
 
     @property
     def message(self) -> str:
@@ -100,10 +112,13 @@ def diff_namespace(
     ifs_b = {i.ifindex: i for i in b.interfaces}
     for index, iface in ifs_b.items():
         if index not in ifs_a:
-            out.append(_if_change("interface-appeared", b, iface, "", _iface_summary(iface)))
+            out.append(
+                _if_change("interface-appeared", b, iface, "", _iface_summary(iface), topic="link")
+            )
     for index, iface in ifs_a.items():
         if index not in ifs_b:
-            out.append(_if_change("interface-gone", b, iface, _iface_summary(iface), ""))
+            gone = _if_change("interface-gone", b, iface, _iface_summary(iface), "", topic="link")
+            out.append(gone)
     for index in sorted(ifs_a.keys() & ifs_b.keys()):
         out.extend(_diff_interface(b, ifs_a[index], ifs_b[index], where_a or {}, where_b or {}))
     # A renamed interface (same ifindex) is one change, said once: its routes, which
@@ -134,7 +149,11 @@ def _diff_interface(
     out: list[Change] = []
     fields: list[tuple[str, str, str]] = [
         ("name", a.name, b.name),
-        ("state", a.state, b.state),
+        # the words the panes show, when both sides recorded flags (else the operstate)
+        (
+            "state",
+            *((state_words(a), state_words(b)) if a.flags and b.flags else (a.state, b.state)),
+        ),
         ("mtu", str(a.mtu), str(b.mtu)),
         ("mac", a.mac, b.mac),
         ("master", a.master or "none", b.master or "none"),
@@ -150,17 +169,19 @@ def _diff_interface(
         fields.append(("vxlan", a.vxlan.words(), b.vxlan.words()))
     for field, old, new in fields:
         if old != new:
-            out.append(_if_change("interface-changed", ns, b, f"{field} {old}", f"{field} {new}"))
+            before, after = f"{field} {old}", f"{field} {new}"
+            out.append(_if_change("interface-changed", ns, b, before, after, topic=field))
     addrs_a = {_addr_key(x): x for x in a.addresses}
     addrs_b = {_addr_key(x): x for x in b.addresses}
     for key in sorted(addrs_b.keys() - addrs_a.keys()):
-        out.append(_if_change("address-added", ns, b, "", key))
+        out.append(_if_change("address-added", ns, b, "", key, topic=key))
     for key in sorted(addrs_a.keys() - addrs_b.keys()):
-        out.append(_if_change("address-removed", ns, b, key, ""))
+        out.append(_if_change("address-removed", ns, b, key, "", topic=key))
     for key in sorted(addrs_a.keys() & addrs_b.keys()):
         fa, fb = addrs_a[key].flags, addrs_b[key].flags
         if fa != fb and fa and fb:
-            out.append(_if_change("address-changed", ns, b, f"{key} {' '.join(fa)}", " ".join(fb)))
+            before = f"{key} {' '.join(fa)}"
+            out.append(_if_change("address-changed", ns, b, before, " ".join(fb), topic=key))
     return out
 
 
@@ -258,7 +279,7 @@ def _peer_text(i: Interface, where: Mapping[int, NetNamespace]) -> str:
 
 def _iface_summary(i: Interface) -> str:
     addrs = " ".join(_addr_key(a) for a in i.addresses)
-    return " ".join(x for x in (i.kind, i.state, addrs) if x)
+    return " ".join(x for x in (i.kind, state_words(i), addrs) if x)
 
 
 def _holders(ns: NetNamespace, reused: bool = False) -> str:
@@ -267,8 +288,10 @@ def _holders(ns: NetNamespace, reused: bool = False) -> str:
 
 
 def _ns_change(kind: str, ns: NetNamespace, before: str, after: str) -> Change:
-    return Change(kind, ns.inode, ns.label, "", before, after)
+    return Change(kind, ns.inode, ns.label, "", before, after, topic="namespace")
 
 
-def _if_change(kind: str, ns: NetNamespace, i: Interface, before: str, after: str) -> Change:
-    return Change(kind, ns.inode, ns.label, i.name, before, after)
+def _if_change(
+    kind: str, ns: NetNamespace, i: Interface, before: str, after: str, *, topic: str
+) -> Change:
+    return Change(kind, ns.inode, ns.label, i.name, before, after, topic=topic)

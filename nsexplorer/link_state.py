@@ -77,14 +77,34 @@ def state_sentence(
     return text
 
 
-def _state(iface: Interface, lookup: Lookup) -> tuple[str, str, NetNamespace | None]:
+def state_words(iface: Interface) -> str:
+    """The state in the Interfaces column's words, without a cause ("up", "no carrier",
+    "admin down"), and the operstate in parentheses when it says more: what a change of
+    state is worded as (`diff`, the Changes view). The kernel's operstate when flags were
+    not recorded."""
+    state = _own_state(iface)
+    if not iface.flags:
+        return state
+    words = compact_state(state)
+    if iface.state not in _USUAL_OPERSTATE.get(state, ()):
+        words += f" ({iface.state})"
+    return words
+
+
+def _own_state(iface: Interface) -> str:
+    """What the link's own flags say (no cause: that needs the other namespaces)."""
     admin = iface.admin_up
     if admin is None:
-        return iface.state, "", None
+        return iface.state
     if not admin:
-        return ADMIN_DOWN, "", None
-    if iface.carrier is not False:
-        return UP, "", None
+        return ADMIN_DOWN
+    return UP if iface.carrier is not False else NO_CARRIER
+
+
+def _state(iface: Interface, lookup: Lookup) -> tuple[str, str, NetNamespace | None]:
+    state = _own_state(iface)
+    if state != NO_CARRIER:
+        return state, "", None
     return (NO_CARRIER, *_no_carrier_cause(iface, lookup))
 
 

@@ -124,7 +124,11 @@ class IncidentScreen(CapturingScreen):
         snap = inv.snapshot
         if inv.complete and snap is not None:
             fresh, origin = self._track(snap)
-            if fresh:
+            views = [s for s in self.app.screen_stack if isinstance(s, ChangesScreen)]
+            for view in views:  # an open Changes view follows the reads
+                if self.changes is not None:
+                    view.show(self.changes.entries)
+            if fresh and not views:
                 self.nsx.notify(
                     f"{fresh} new change(s) since the {origin}: d lists them",
                     title="changes",

@@ -392,6 +392,10 @@ class MainScreen(IncidentScreen):
         tail = render.plain("p: ", "dim")
         tail.append_text(summary if summary else render.plain("no problems", "dim"))
         self.query_one("#title", Line).show_tail(tail)
+        snap = self.nsx.snapshot
+        for screen in self.app.screen_stack:  # an open Problems view follows the board
+            if isinstance(screen, ProblemsScreen) and snap is not None:
+                screen.show(board.problems, snap)
 
     def namespace_updated(self, inode: int) -> None:
         fresh = self.nsx.inventory.get(inode)
@@ -733,8 +737,9 @@ class MainScreen(IncidentScreen):
             return
 
         def chosen(jump: Jump | None) -> None:
-            if jump is not None:
-                self.jump(jump.namespace_inode, ifindex_for(snap, jump), jump.column, jump.pane)
+            now = self.nsx.snapshot  # the view followed the reads since it opened
+            if jump is not None and now is not None:
+                self.jump(jump.namespace_inode, ifindex_for(now, jump), jump.column, jump.pane)
 
         # The board's: the last full read's findings and the counters that grew.
         self.nsx.push_screen(ProblemsScreen(board.problems, snap), chosen)

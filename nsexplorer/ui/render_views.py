@@ -8,6 +8,8 @@ control characters are shown escaped and the result is a ``Text``, never markup.
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -57,6 +59,29 @@ class Finding(Protocol):
 
 # ---------------------------------------------------------------- problems and badges
 
+_UTC_STAMP = re.compile(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\b")
+
+
+def local_times(text: str) -> str:
+    """A finding's UTC stamps ("tx_dropped +5 since 2026-12-04T19:52:10Z", the CLI's
+    and the JSON's form) in the local HH:MM:SS of the other views; with the date when it
+    is not today (a replayed snapshot)."""
+    if "Z" not in text:
+        return text
+    import calendar  # only for a text with a stamp
+
+    today = time.strftime("%Y-%m-%d")
+
+    def local(m: re.Match[str]) -> str:
+        try:
+            epoch = calendar.timegm(time.strptime(m.group(0), "%Y-%m-%dT%H:%M:%SZ"))
+        except ValueError:  # a stamp-shaped word that is no time: as it was
+            return m.group(0)
+        day, clock = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch)).split()
+        return clock if day == today else f"{day} {clock}"
+
+    return _UTC_STAMP.sub(local, text)
+
 
 def badge_text(severity: str | None) -> Text:
     """The mark a sidebar row carries for its worst finding ("" when healthy)."""
@@ -85,7 +110,7 @@ def problem_cells(p: Finding, where: str) -> tuple[Text, ...]:
         plain(p.severity, SEVERITY_STYLES.get(p.severity, "")),
         safe(where),
         safe(p.interface or "", "bold") if p.interface else plain("-", "dim"),
-        safe(p.message),
+        safe(local_times(p.message)),
     )
 
 
@@ -106,15 +131,16 @@ def group_cells(found: Sequence[Finding], places: int, *, expanded: bool) -> tup
     )
 
 
-def group_detail_text(found: Sequence[Finding], places: int) -> Text:
+def group_detail_text(found: Sequence[Finding], places: int, *, expanded: bool) -> Text:
     """A group line's detail: the count, and the first of its findings as an example."""
     first = found[0]
     out = plain(first.severity, SEVERITY_STYLES.get(first.severity, ""))
     out.append(" ")
     out.append_text(safe(first.kind, "bold"))
-    out.append(f": {len(found)} findings in {counted(places, 'namespace')}; enter lists them")
+    key = "enter folds them" if expanded else "enter lists them"
+    out.append(f": {len(found)} findings in {counted(places, 'namespace')}; {key}")
     out.append("\nthe first: ")
-    out.append_text(safe(first.message))
+    out.append_text(safe(local_times(first.message)))
     return out
 
 
@@ -130,7 +156,7 @@ def problem_detail_text(p: Finding, where: str) -> Text:
         out.append(" on ")
         out.append_text(safe(p.interface, "bold"))
     out.append("\n")
-    out.append_text(safe(p.message))
+    out.append_text(safe(local_times(p.message)))
     for line in p.evidence:
         out.append("\n  - ")
         out.append_text(safe(line, "dim"))
@@ -151,7 +177,7 @@ def namespace_problems_text(problems: Sequence[Finding]) -> Text:
         if p.interface:
             out.append_text(safe(p.interface, "bold"))
             out.append(": ")
-        out.append_text(safe(p.message))
+        out.append_text(safe(local_times(p.message)))
         if p.next:
             out.append("\n      ")
             out.append_text(safe(p.next, "dim"))
@@ -161,12 +187,16 @@ def namespace_problems_text(problems: Sequence[Finding]) -> Text:
 # ---------------------------------------------------------------- changes
 
 
-def change_cells(when: str, c: Change) -> tuple[Text, ...]:
-    """One row of the Changes view: first seen, namespace, kind, what."""
+def change_cells(when: str, c: Change, changed: str = "") -> tuple[Text, ...]:
+    """One row of the Changes view: first seen, namespace, kind, what (and when its
+    words last changed, when they did since it was first seen)."""
     style = BAD if c.kind.endswith(("-gone", "-removed")) else GOOD
     if c.kind.endswith("-changed"):
         style = WARN
-    return (plain(when, "dim"), safe(c.namespace_label), plain(c.kind, style), safe(c.message))
+    what = safe(local_times(c.message))
+    if changed:
+        what.append(f"  (last changed {changed})", style="dim")
+    return (plain(when, "dim"), safe(c.namespace_label), plain(c.kind, style), what)
 
 
 # ---------------------------------------------------------------- inside a namespace

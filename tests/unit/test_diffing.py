@@ -78,10 +78,53 @@ def test_interface_state_mtu_and_flags_changes() -> None:
     )
     changes = diff_snapshots(snap(ns(1)), snap(ns(1, ifaces=(down,))))
     messages = [c.message for c in changes]
-    assert "interface changed eth0: state up -> state down" in messages
+    # the Interfaces column's words: "no carrier", never the kernel's bare "down"
+    assert "interface changed eth0: state up -> state no carrier" in messages
     assert "interface changed eth0: mtu 1500 -> mtu 1400" in messages
     assert any(m.startswith("interface changed eth0: flags ") for m in messages)
     assert all(c.namespace_inode == 1 for c in changes)
+
+
+def test_state_words_tell_admin_down_from_no_carrier() -> None:
+    """A veth whose peer went down says lowerlayerdown; the panes say "no carrier", and
+    so must the change (the Changes view once said "lowerlayerdown" beside them)."""
+    no_carrier = dataclasses.replace(
+        ETH0, state="lowerlayerdown", flags=("BROADCAST", "MULTICAST", "UP", "M-DOWN")
+    )
+    admin_down = dataclasses.replace(ETH0, state="down", flags=("BROADCAST", "MULTICAST"))
+    words = [
+        c.message
+        for other in (no_carrier, admin_down)
+        for c in diff_snapshots(snap(ns(1)), snap(ns(1, ifaces=(other,))))
+        if c.message.startswith("interface changed eth0: state")
+    ]
+    assert words == [
+        "interface changed eth0: state up -> state no carrier",
+        "interface changed eth0: state up -> state admin down",
+    ]
+    appeared = diff_snapshots(snap(ns(1, ifaces=())), snap(ns(1, ifaces=(no_carrier,))))
+    (summary,) = [c.after for c in appeared if c.kind == "interface-appeared"]
+    assert summary.startswith("veth no carrier")
+
+
+def test_a_side_without_flags_compares_operstates() -> None:
+    old = dataclasses.replace(ETH0, state="down", flags=())
+    assert [c.message for c in diff_snapshots(snap(ns(1, ifaces=(old,))), snap(ns(1)))] == [
+        "interface changed eth0: state down -> state up"
+    ]
+
+
+def test_a_change_keeps_its_identity_when_its_words_change() -> None:
+    """The Changes view's first-seen time lasts as long as the difference: an mtu that
+    changed twice is the same change; two fields of one link are two."""
+    first = diff_snapshots(snap(ns(1)), snap(ns(1, ifaces=(dataclasses.replace(ETH0, mtu=1400),))))
+    again = diff_snapshots(snap(ns(1)), snap(ns(1, ifaces=(dataclasses.replace(ETH0, mtu=9000),))))
+    assert [c.identity for c in first] == [c.identity for c in again]
+    assert first != again
+    both = diff_snapshots(
+        snap(ns(1)), snap(ns(1, ifaces=(dataclasses.replace(ETH0, mtu=9000, mac="02:00"),)))
+    )
+    assert len({c.identity for c in both}) == 2
 
 
 def test_unrecorded_flags_are_not_a_change() -> None:

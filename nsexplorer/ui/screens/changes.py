@@ -26,6 +26,7 @@ from nsexplorer.model import Snapshot
 from nsexplorer.problems import find_problems
 from nsexplorer.ui.render_views import change_cells
 from nsexplorer.ui.screens.problems import KEYS_HINT, Jump
+from nsexplorer.ui.widgets.rowtable import RowTable
 
 # Kinds whose subject is an interface name (a jump lands on that interface).
 _IFACE_KINDS = (
@@ -44,35 +45,48 @@ _IFACE_KINDS = (
 class Seen:
     when: str  # HH:MM:SS (local time of the session), or a full stamp
     change: Change
+    changed: str = ""  # when its words last changed (a peer that moved on again), or ""
 
 
 class ChangeTracker:
     """Differences from one baseline snapshot, each with its first-seen time: what
-    ``diff_snapshots`` finds, and problems that appeared or cleared."""
+    ``diff_snapshots`` finds, and problems that appeared or cleared. A difference is
+    known by its identity, so its words can change (an mtu changed twice) without
+    losing the time it was first seen: the time an incident timeline needs."""
 
     def __init__(self, baseline: Snapshot, *, origin: str = "first full read") -> None:
         self.baseline = baseline
         self.origin = origin
-        self._seen: dict[Change, str] = {}
+        self._seen: dict[tuple[str, int, str, str], Seen] = {}
         self._baseline_problems = find_problems(baseline)
 
     def update(self, current: Snapshot, when: str) -> tuple[Change, ...]:
         """Compare ``current`` with the baseline; return the changes new since the last
-        update (the caller may announce them)."""
+        update, or worded anew (the caller may announce them)."""
         now = changes_between(self.baseline, current, self._baseline_problems)
-        fresh = tuple(c for c in now if c not in self._seen)
-        self._seen = {c: self._seen.get(c, when) for c in now}
-        return fresh
+        seen: dict[tuple[str, int, str, str], Seen] = {}
+        fresh: list[Change] = []
+        for c in now:
+            old = self._seen.get(c.identity)
+            if old is None:
+                seen[c.identity] = Seen(when, c)
+            elif old.change == c:
+                seen[c.identity] = old
+            else:
+                seen[c.identity] = Seen(old.when, c, changed=when)
+            if seen[c.identity] is not old:
+                fresh.append(c)
+        self._seen = seen
+        return tuple(fresh)
 
     @property
     def entries(self) -> list[Seen]:
         """The current differences, newest first (stable within one time)."""
-        items = [Seen(when, c) for c, when in self._seen.items()]
-        return sorted(items, key=lambda s: s.when, reverse=True)
+        return sorted(self._seen.values(), key=lambda s: s.when, reverse=True)
 
     def inodes(self) -> set[int]:
         """Namespaces with at least one change (for marking sidebar rows)."""
-        return {c.namespace_inode for c in self._seen}
+        return {s.change.namespace_inode for s in self._seen.values()}
 
 
 def jump_for(c: Change) -> Jump:
@@ -80,7 +94,8 @@ def jump_for(c: Change) -> Jump:
 
 
 class ChangesScreen(Screen[Jump | None]):
-    """Everything that changed since the baseline. Enter: jump; Escape: back."""
+    """Everything that changed since the baseline, kept current while it is open
+    (:meth:`show`). Enter: jump; Escape: back."""
 
     CSS_PATH = "../views.tcss"
 
@@ -97,23 +112,50 @@ class ChangesScreen(Screen[Jump | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="changes"):
-            title = Text(end="")
-            title.append("Changes since ", style="bold")
-            title.append(self._origin, style="bold")
-            title.append(f"  {len(self._entries)}", style="dim")
-            yield Static(title, id="changes-title")
-            yield DataTable(id="changes-table", cursor_type="row")
-            if not self._entries:
-                nothing = Text("Nothing changed since the baseline.", style="dim")
-                yield Static(nothing, id="changes-empty")
+            yield Static(self._title(), id="changes-title")
+            yield RowTable(id="changes-table", cursor_type="row")
+            nothing = Text("Nothing changed since the baseline.", style="dim")
+            yield Static(nothing, id="changes-empty")
             yield Static(KEYS_HINT, classes="view-keys")
 
+    def _title(self) -> Text:
+        title = Text(end="")
+        title.append("Changes since ", style="bold")
+        title.append(self._origin, style="bold")
+        title.append(f"  {len(self._entries)}", style="dim")
+        return title
+
     def on_mount(self) -> None:
-        table: DataTable[Text] = self.query_one("#changes-table", DataTable)
+        table = self.query_one("#changes-table", RowTable)
         table.add_columns("first seen", "namespace", "kind", "change")
-        for n, seen in enumerate(self._entries):
-            table.add_row(*change_cells(seen.when, seen.change), key=str(n))
+        self._fill(table)
         table.focus()
+
+    def _fill(self, table: RowTable) -> None:
+        for n, seen in enumerate(self._entries):
+            table.add_row(*change_cells(seen.when, seen.change, seen.changed), key=str(n))
+        self.query_one("#changes-empty").display = not self._entries
+
+    @property
+    def entries(self) -> list[Seen]:
+        return list(self._entries)
+
+    def show(self, entries: Sequence[Seen]) -> None:
+        """A full read changed the list while the view is open: show it, the cursor on
+        the change it was on (or at the same place); nothing is redrawn when nothing
+        changed."""
+        if list(entries) == self._entries or self._done:
+            return
+        table = self.query_one("#changes-table", RowTable)
+        row = table.cursor_row
+        was = self._entries[row].change.identity if 0 <= row < len(self._entries) else None
+        self._entries = list(entries)
+        ids = [seen.change.identity for seen in self._entries]
+        table.clear()
+        self._fill(table)
+        self.query_one("#changes-title", Static).update(self._title())
+        if self._entries:
+            table.move_cursor(row=ids.index(was) if was in ids else min(row, len(ids) - 1))
 
     @on(DataTable.RowSelected, "#changes-table")
     def _selected(self, event: DataTable.RowSelected) -> None:
@@ -121,7 +163,7 @@ class ChangesScreen(Screen[Jump | None]):
         self.action_jump()
 
     def action_jump(self) -> None:
-        row = self.query_one("#changes-table", DataTable).cursor_row
+        row = self.query_one("#changes-table", RowTable).cursor_row
         if self._done or not 0 <= row < len(self._entries):
             return
         self._done = True

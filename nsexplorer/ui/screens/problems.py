@@ -32,6 +32,7 @@ from nsexplorer.ui.render_views import (
     problems_summary_text,
 )
 from nsexplorer.ui.roles import GOOD
+from nsexplorer.ui.widgets.rowtable import RowTable
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +145,8 @@ def rows_of(problems: Sequence[Finding], expanded: frozenset[str] = frozenset())
 
 class ProblemsScreen(Screen[Jump | None]):
     """Full-screen list of findings, worst first; many information findings of one kind
-    are one line. Enter: jump (on a group line: list its findings, or fold them);
-    Escape: back."""
+    are one line. Kept current while open (:meth:`show`). Enter: jump (on a group line:
+    list its findings, or fold them); Escape: back."""
 
     CSS_PATH = "../views.tcss"
 
@@ -156,12 +157,14 @@ class ProblemsScreen(Screen[Jump | None]):
 
     def __init__(self, problems: Sequence[Finding], snapshot: Snapshot) -> None:
         super().__init__()
-        self._problems = ordered(problems)
-        self._snapshot = snapshot
-        self._where = [where_label(snapshot, p.namespace_inode) for p in self._problems]
         self._expanded: frozenset[str] = frozenset()
-        self._rows = rows_of(self._problems)
         self._done = False
+        self._take(problems, snapshot)
+
+    def _take(self, problems: Sequence[Finding], snapshot: Snapshot) -> None:
+        self._problems = ordered(problems)
+        self._where = [where_label(snapshot, p.namespace_inode) for p in self._problems]
+        self._rows = rows_of(self._problems, self._expanded)
 
     @property
     def problems(self) -> list[Finding]:
@@ -169,16 +172,20 @@ class ProblemsScreen(Screen[Jump | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="problems"):
-            title = Text(end="")
-            title.append("Problems  ", style="bold")
-            summary = problems_summary_text(self._problems)
-            title.append_text(summary if summary else Text("none found", style=GOOD))
-            yield Static(title, id="problems-title")
-            table: DataTable[Text] = DataTable(id="problems-table", cursor_type="row")
-            yield table
+            yield Static(self._title(), id="problems-title")
+            yield RowTable(id="problems-table", cursor_type="row")
             yield Static(Text(), id="problems-detail")
-            grouped = any(isinstance(row, Group) for row in self._rows)
-            yield Static(GROUPS_HINT if grouped else KEYS_HINT, classes="view-keys")
+            yield Static(self._hint(), classes="view-keys")
+
+    def _title(self) -> Text:
+        title = Text(end="")
+        title.append("Problems  ", style="bold")
+        summary = problems_summary_text(self._problems)
+        title.append_text(summary if summary else Text("none found", style=GOOD))
+        return title
+
+    def _hint(self) -> Text:
+        return GROUPS_HINT if any(isinstance(row, Group) for row in self._rows) else KEYS_HINT
 
     @property
     def rows(self) -> list[Row]:
@@ -186,13 +193,46 @@ class ProblemsScreen(Screen[Jump | None]):
         return list(self._rows)
 
     def on_mount(self) -> None:
-        table = self.query_one("#problems-table", DataTable)
+        table = self.query_one("#problems-table", RowTable)
         table.add_columns("severity", "namespace", "interface", "problem")
         self._fill(table)
         table.focus()
         self._show_detail(0)
 
-    def _fill(self, table: DataTable[Text]) -> None:
+    def show(self, problems: Sequence[Finding], snapshot: Snapshot) -> None:
+        """A read changed the findings while the view is open: show them, the cursor on
+        the finding it was on (or at the same place); nothing is redrawn when nothing
+        changed."""
+        if self._done:
+            return
+        table = self.query_one("#problems-table", RowTable)
+        row = table.cursor_row
+        was = self._row_identity(row)
+        before = (self._problems, self._where)
+        self._take(problems, snapshot)
+        if (self._problems, self._where) == before:
+            return
+        table.clear()
+        self._fill(table)
+        self.query_one("#problems-title", Static).update(self._title())
+        self.query_one(".view-keys", Static).update(self._hint())
+        ids = [self._row_identity(n) for n in range(len(self._rows))]
+        at = ids.index(was) if was in ids else max(0, min(row, len(ids) - 1))
+        table.move_cursor(row=at)
+        self._show_detail(at)
+
+    def _row_identity(self, row: int) -> tuple[str, int, str] | None:
+        """What line ``row`` stands for, from read to read: a finding by its kind, place
+        and interface (its words can change: a counter grew again), a group by its kind."""
+        if not 0 <= row < len(self._rows):
+            return None
+        shown = self._rows[row]
+        if isinstance(shown, Group):
+            return (shown.kind, -1, "")
+        p = self._problems[shown]
+        return (p.kind, p.namespace_inode, p.interface or "")
+
+    def _fill(self, table: RowTable) -> None:
         under = {i for r in self._rows if isinstance(r, Group) for i in r.members}
         for n, row in enumerate(self._rows):
             if isinstance(row, Group):
@@ -213,7 +253,8 @@ class ProblemsScreen(Screen[Jump | None]):
             if isinstance(shown, Group):
                 found = [self._problems[i] for i in shown.members]
                 where = {self._where[i] for i in shown.members}
-                detail.update(group_detail_text(found, len(where)))
+                open_ = shown.kind in self._expanded
+                detail.update(group_detail_text(found, len(where), expanded=open_))
             else:
                 detail.update(problem_detail_text(self._problems[shown], self._where[shown]))
         else:
@@ -229,7 +270,7 @@ class ProblemsScreen(Screen[Jump | None]):
         self.action_jump()
 
     def action_jump(self) -> None:
-        table = self.query_one("#problems-table", DataTable)
+        table = self.query_one("#problems-table", RowTable)
         row = table.cursor_row
         if self._done or not 0 <= row < len(self._rows):
             return

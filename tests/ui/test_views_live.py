@@ -1,0 +1,234 @@
+"""The Problems and Changes views as a responder uses them during an incident (QA report
+m): they follow the reads while open, keep a change's first-seen time while its words
+change, go to the first and last row with Home and End, and word times and states as the
+other views do."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Iterator
+
+import pytest
+from helpers import settle, widget_text
+from textual.widgets import DataTable, Static
+from uifixtures import ORPHAN, PAIR_C, AppFactory, FakeSource, FakeWatcher, lab_snapshot
+from viewfixtures import FakeProblem, ScreenHarness, lab_problems
+
+from nsexplorer.model import Snapshot
+from nsexplorer.ui.render_views import change_cells, local_times
+from nsexplorer.ui.screens.changes import ChangesScreen, ChangeTracker
+from nsexplorer.ui.screens.problems import ProblemsScreen
+
+SIZE = (120, 36)
+
+
+def _with_mtu(snap: Snapshot, label: str, name: str, mtu: int) -> Snapshot:
+    ns = next(n for n in snap.namespaces if n.label == label)
+    ifaces = tuple(dataclasses.replace(i, mtu=mtu) if i.name == name else i for i in ns.interfaces)
+    new = dataclasses.replace(ns, interfaces=ifaces)
+    return dataclasses.replace(
+        snap, namespaces=tuple(new if n is ns else n for n in snap.namespaces)
+    )
+
+
+def _rows(table: DataTable[object]) -> list[list[str]]:
+    return [[str(c) for c in table.get_row_at(n)] for n in range(table.row_count)]
+
+
+# ---------------------------------------------------------------- first seen
+
+
+def test_a_change_keeps_its_first_seen_time_when_its_words_change() -> None:
+    """An mtu set to 1400 at 23:01 and to 1300 at 23:02 is one difference from the
+    baseline since 23:01 (it was shown as first seen at 23:02); the new words are news."""
+    base = lab_snapshot()
+    tracker = ChangeTracker(base)
+    first = tracker.update(_with_mtu(base, "nsxlab-a", "veth0", 1400), "23:01:00")
+    assert any(c.message.endswith("mtu 1500 -> mtu 1400") for c in first)
+    again = tracker.update(_with_mtu(base, "nsxlab-a", "veth0", 1300), "23:02:00")
+    assert [c.message for c in again if c.kind == "interface-changed"] == [
+        "interface changed veth0: mtu 1500 -> mtu 1300"
+    ]
+    (entry,) = [s for s in tracker.entries if s.change.kind == "interface-changed"]
+    assert (entry.when, entry.changed) == ("23:01:00", "23:02:00")
+    cells = [c.plain for c in change_cells(entry.when, entry.change, entry.changed)]
+    assert cells[0] == "23:01:00"
+    assert cells[3] == "interface changed veth0: mtu 1500 -> mtu 1300  (last changed 23:02:00)"
+    # the same words again: nothing new, nothing moved
+    assert tracker.update(_with_mtu(base, "nsxlab-a", "veth0", 1300), "23:03:00") == ()
+    assert [s for s in tracker.entries if s.change.kind == "interface-changed"] == [entry]
+
+
+# ---------------------------------------------------------------- home and end
+
+
+async def test_home_and_end_go_to_the_first_and_last_row() -> None:
+    found = (
+        *lab_problems(),
+        *(FakeProblem("dad-failed", "info", 1, f"e{n}", "x") for n in range(3)),
+    )
+    app = ScreenHarness()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = ProblemsScreen(found, lab_snapshot())
+        app.push_screen(screen)
+        await pilot.pause()
+        table = screen.query_one("#problems-table", DataTable)
+        detail = screen.query_one("#problems-detail", Static)
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.cursor_row == table.row_count - 1 > 0
+        assert "on e2" in widget_text(detail)  # the detail follows the row
+        await pilot.press("home")
+        await pilot.pause()
+        assert table.cursor_row == 0
+        app.pop_screen()
+        base = lab_snapshot()
+        tracker = ChangeTracker(base)
+        changed = dataclasses.replace(base, namespaces=base.namespaces[:-3])
+        tracker.update(changed, "23:01:00")
+        changes = ChangesScreen(tracker.entries)
+        app.push_screen(changes)
+        await pilot.pause()
+        table = changes.query_one("#changes-table", DataTable)
+        assert table.row_count > 2
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.cursor_row == table.row_count - 1
+        await pilot.press("home")
+        await pilot.pause()
+        assert table.cursor_row == 0
+
+
+# ---------------------------------------------------------------- live while open
+
+
+async def _reread(pilot: object, watcher: FakeWatcher) -> None:
+    assert watcher.on_change is not None
+    watcher.on_change("host netlink")
+    await pilot.pause(0.1)  # type: ignore[attr-defined]
+    await settle(pilot)  # type: ignore[arg-type]
+
+
+def _heal_pair(snap: Snapshot) -> Snapshot:
+    """The lab's cd0/dc0 pair with its down end up again (nsxlab-c, nsxlab-d healthy)."""
+    out = []
+    for ns in snap.namespaces:
+        ifaces = tuple(
+            dataclasses.replace(i, state="up", flags=("BROADCAST", "MULTICAST", "UP", "LOWER_UP"))
+            if i.name in ("cd0", "dc0")
+            else i
+            for i in ns.interfaces
+        )
+        out.append(dataclasses.replace(ns, interfaces=ifaces))
+    return dataclasses.replace(snap, namespaces=tuple(out))
+
+
+async def test_an_open_problems_view_follows_the_reads(make_app: AppFactory) -> None:
+    """QA: a problem fixed while `p` was open stayed listed until the view was opened
+    again. The list now follows every full read, the cursor staying on its finding."""
+    source = FakeSource(lab_snapshot())
+    watcher = FakeWatcher()
+    app = make_app(source=source, watcher=watcher, debounce=0.01, min_collect_gap=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ProblemsScreen)
+        before = len(screen.problems)
+        assert any(p.namespace_inode == PAIR_C for p in screen.problems)
+        table = screen.query_one("#problems-table", DataTable)
+        # stand on a finding that stays (the orphan's, listed after the pair's), then
+        # heal the pair
+        stay = next(n for n, p in enumerate(screen.problems) if p.namespace_inode == ORPHAN)
+        assert stay > 0
+        kept = screen.problems[stay]
+        table.move_cursor(row=stay)
+        await pilot.pause()
+        source.snapshot = _heal_pair(source.snapshot)
+        await _reread(pilot, watcher)
+        assert app.screen is screen
+        assert len(screen.problems) < before
+        assert not any(p.namespace_inode == PAIR_C for p in screen.problems)
+        assert table.row_count == len(screen.rows)
+        shown = screen.rows[table.cursor_row]
+        assert isinstance(shown, int) and screen.problems[shown].kind == kept.kind
+        assert screen.problems[shown].namespace_inode == kept.namespace_inode
+        title = widget_text(screen.query_one("#problems-title", Static))
+        assert f"{len(screen.problems)} error" in title
+        # a read that finds the same: nothing redrawn (the rows are the same objects)
+        first_row = table.get_row_at(0)
+        await _reread(pilot, watcher)
+        assert table.get_row_at(0)[0] is first_row[0]
+
+
+async def test_an_open_changes_view_follows_the_reads(make_app: AppFactory) -> None:
+    source = FakeSource(lab_snapshot())
+    watcher = FakeWatcher()
+    app = make_app(source=source, watcher=watcher, debounce=0.01, min_collect_gap=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ChangesScreen)
+        assert screen.entries == []
+        assert screen.query_one("#changes-empty").display
+        source.snapshot = _with_mtu(source.snapshot, "nsxlab-a", "veth0", 1400)
+        await _reread(pilot, watcher)
+        assert app.screen is screen
+        table = screen.query_one("#changes-table", DataTable)
+        assert any(r[3] == "interface changed veth0: mtu 1500 -> mtu 1400" for r in _rows(table))
+        assert not screen.query_one("#changes-empty").display
+        assert f"  {len(screen.entries)}" in widget_text(screen.query_one("#changes-title"))
+        # Enter jumps with the newest snapshot: veth0 of nsxlab-a
+        row = next(n for n, r in enumerate(_rows(table)) if r[2] == "interface-changed")
+        table.move_cursor(row=row)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, ChangesScreen)
+        lab_a = next(ns for ns in app.namespaces if ns.label == "nsxlab-a")
+        assert app.selected == lab_a.inode
+
+
+# ---------------------------------------------------------------- words
+
+
+@pytest.fixture
+def utc() -> Iterator[None]:
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    yield
+    if old is None:
+        os.environ.pop("TZ")
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+
+
+def test_a_finding_s_utc_stamp_is_shown_as_the_local_clock(utc: None) -> None:
+    """Problems said `since 2026-12-04T19:52:10Z` where Changes and Output say
+    19:52:10; another day keeps its date (a replay)."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    clock = now[11:19]
+    assert local_times(f"tx_dropped +5 since {now}") == f"tx_dropped +5 since {clock}"
+    assert local_times("+1 since 2020-02-03T04:05:06Z") == "+1 since 2020-02-03 04:05:06"
+    assert local_times("not 2020-99-99T99:99:99Z") == "not 2020-99-99T99:99:99Z"
+    assert local_times("no stamp here") == "no stamp here"
+
+
+async def test_a_listed_group_s_detail_says_enter_folds_it() -> None:
+    many = [FakeProblem("counters-growing", "info", 1, f"e{n}", "x") for n in range(6)]
+    app = ScreenHarness()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = ProblemsScreen(many, lab_snapshot())
+        app.push_screen(screen)
+        await pilot.pause()
+        detail = screen.query_one("#problems-detail", Static)
+        assert "enter lists them" in widget_text(detail)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "enter folds them" in widget_text(detail)
