@@ -232,3 +232,17 @@ async def test_a_listed_group_s_detail_says_enter_folds_it() -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert "enter folds them" in widget_text(detail)
+
+
+def test_changes_after_midnight_are_listed_first() -> None:
+    """Listed newest first by when they were seen, not by the words of the clock."""
+    base = lab_snapshot()
+    tracker = ChangeTracker(base)
+    tracker.update(_with_mtu(base, "nsxlab-a", "veth0", 1400), "23:59:58")
+    both = _with_mtu(_with_mtu(base, "nsxlab-a", "veth0", 1400), "nsxlab-b", "veth0", 1300)
+    tracker.update(both, "00:00:03")
+    changed = [s for s in tracker.entries if s.change.kind == "interface-changed"]
+    assert [(s.when, s.change.namespace_label) for s in changed] == [
+        ("00:00:03", "nsxlab-b"),
+        ("23:59:58", "nsxlab-a"),
+    ]

@@ -58,6 +58,9 @@ class ChangeTracker:
         self.baseline = baseline
         self.origin = origin
         self._seen: dict[tuple[str, int, str, str], Seen] = {}
+        # (the read it was first seen in, its place in that read's list)
+        self._order: dict[tuple[str, int, str, str], tuple[int, int]] = {}
+        self._reads = 0
         self._baseline_problems = find_problems(baseline)
 
     def update(self, current: Snapshot, when: str) -> tuple[Change, ...]:
@@ -66,10 +69,12 @@ class ChangeTracker:
         now = changes_between(self.baseline, current, self._baseline_problems)
         seen: dict[tuple[str, int, str, str], Seen] = {}
         fresh: list[Change] = []
-        for c in now:
+        self._reads += 1
+        for place, c in enumerate(now):
             old = self._seen.get(c.identity)
             if old is None:
                 seen[c.identity] = Seen(when, c)
+                self._order[c.identity] = (-self._reads, place)
             elif old.change == c:
                 seen[c.identity] = old
             else:
@@ -77,12 +82,15 @@ class ChangeTracker:
             if seen[c.identity] is not old:
                 fresh.append(c)
         self._seen = seen
+        self._order = {k: n for k, n in self._order.items() if k in seen}
         return tuple(fresh)
 
     @property
     def entries(self) -> list[Seen]:
-        """The current differences, newest first (stable within one time)."""
-        return sorted(self._seen.values(), key=lambda s: s.when, reverse=True)
+        """The current differences, the newest first (by the read they were first seen
+        in, not by the clock's words: 00:01 comes after 23:59), in the order of the
+        comparison within one read."""
+        return [self._seen[k] for k in sorted(self._seen, key=self._order.__getitem__)]
 
     def inodes(self) -> set[int]:
         """Namespaces with at least one change (for marking sidebar rows)."""
