@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+DEFAULT_TX_QUEUE_LEN = 1000  # the kernel's, for ether_setup() devices and lo
+
 
 @dataclass(frozen=True, slots=True)
 class Address:
@@ -25,6 +27,12 @@ class Address:
     flags: tuple[str, ...] = ()
     peer: str | None = None  # point-to-point peer (IFA_ADDRESS when it differs)
     label: str = ""  # IFA_LABEL (IPv4 only)
+    broadcast: str | None = None  # IFA_BROADCAST (IPv4; only when one was set)
+    # Seconds left (IFA_CACHEINFO, as the kernel counted them at the read); None: forever.
+    # A reading of a clock, not a state: two reads of one address are equal, else every
+    # read of a DHCP or SLAAC address would be a change to redraw.
+    valid_lft: int | None = field(default=None, compare=False)
+    preferred_lft: int | None = field(default=None, compare=False)
 
     @property
     def dad_failed(self) -> bool:
@@ -35,6 +43,40 @@ class Address:
         """As `ip addr` writes it: "10.0.0.5/24", "10.0.0.1 peer 10.0.0.2/32"."""
         local = f"{self.address} peer {self.peer}" if self.peer else self.address
         return f"{local}/{self.prefixlen}"
+
+    @property
+    def unusual_broadcast(self) -> str | None:
+        """The broadcast when it is not the usual one, the prefix's all-ones host part
+        (what `brd +`, ifconfig and DHCP clients set). `ip addr add A/24` sets none, and
+        the usual one says nothing either: a responder needs to see only a broadcast that
+        points elsewhere."""
+        brd = self.broadcast
+        if brd is None or self.family != 4:
+            return None
+        return brd if brd != _all_ones_host(self.address, self.prefixlen) else None
+
+    @property
+    def lifetime_words(self) -> str:
+        """ip's "valid_lft 299sec preferred_lft 199sec" ("forever" for either that is);
+        "" when both are forever, which ip prints but says nothing."""
+        if self.valid_lft is None and self.preferred_lft is None:
+            return ""
+        valid, preferred = (
+            "forever" if t is None else f"{t}sec" for t in (self.valid_lft, self.preferred_lft)
+        )
+        return f"valid_lft {valid} preferred_lft {preferred}"
+
+
+def _all_ones_host(addr: str, prefixlen: int) -> str | None:
+    """An IPv4 address with every host bit of its prefix set (no ipaddress here)."""
+    try:
+        octets = bytes(int(part) for part in addr.split("."))
+    except ValueError:  # not a dotted quad (a hand-edited snapshot)
+        return None
+    if len(octets) != 4 or not 0 <= prefixlen <= 32:
+        return None
+    value = int.from_bytes(octets, "big") | ((1 << (32 - prefixlen)) - 1)
+    return ".".join(str(octet) for octet in value.to_bytes(4, "big"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +195,8 @@ class Interface:
     # the kernel accepts them wherever it takes the name, and logs and rules use them.
     altnames: tuple[str, ...] = ()
     vxlan: Vxlan | None = None  # a vxlan device's tunnel
+    txqlen: int | None = None  # IFLA_TXQLEN, ip's "qlen"; None: not recorded
+    group: int = 0  # IFLA_GROUP, the device group (ip's "group"; 0 is "default")
 
     @property
     def port_not_forwarding(self) -> str | None:
@@ -160,6 +204,22 @@ class Interface:
         no bridge port, or the state was not recorded)."""
         state = self.port_state
         return state if state is not None and state != "forwarding" else None
+
+    @property
+    def unusual_txqlen(self) -> int | None:
+        """The queue length when it is not the kernel's DEFAULT_TX_QUEUE_LEN 1000 that
+        most devices get (so a "qlen 0" or a tuned 10000 shows; tun and macvtap devices
+        start at 500)."""
+        qlen = self.txqlen
+        return qlen if qlen is not None and qlen != DEFAULT_TX_QUEUE_LEN else None
+
+    @property
+    def group_qlen_words(self) -> str:
+        """ip link's "group 7 qlen 500", each only when not the default (group 0)."""
+        words = [f"group {self.group}"] if self.group else []
+        if (qlen := self.unusual_txqlen) is not None:
+            words.append(f"qlen {qlen}")
+        return " ".join(words)
 
     @property
     def admin_up(self) -> bool | None:

@@ -19,7 +19,7 @@ from nsexplorer import TYPE_CHECKING, model
 if TYPE_CHECKING:
     from typing import Any
 
-    from nsexplorer.model import Interface, Peer, Route, Rule
+    from nsexplorer.model import Address, Interface, Peer, Route, Rule
     from nsexplorer.model_net import Vxlan
 
     JSONDict = dict[str, Any]
@@ -64,18 +64,7 @@ def encode_interface(i: Interface) -> JSONDict:
         "mac": i.mac,
         "master": i.master,
         "alias": i.alias,
-        "addresses": [
-            {
-                "family": a.family,
-                "address": a.address,
-                "prefixlen": a.prefixlen,
-                "scope": a.scope,
-                "flags": a.flags,
-                "peer": a.peer,
-                "label": a.label,
-            }
-            for a in i.addresses
-        ],
+        "addresses": [_encode_address(a) for a in i.addresses],
         "peer": _encode_peer(i.peer),
         "counters": counters,
         "master_ifindex": i.master_ifindex,
@@ -84,7 +73,29 @@ def encode_interface(i: Interface) -> JSONDict:
         **({"port_state": i.port_state} if i.port_state is not None else {}),
         **({"altnames": list(i.altnames)} if i.altnames else {}),
         **({"vxlan": _encode_vxlan(i.vxlan)} if i.vxlan is not None else {}),
+        **({"txqlen": i.txqlen} if i.txqlen is not None else {}),
+        **({"group": i.group} if i.group else {}),
     }
+
+
+def _encode_address(a: Address) -> JSONDict:
+    out: JSONDict = {
+        "family": a.family,
+        "address": a.address,
+        "prefixlen": a.prefixlen,
+        "scope": a.scope,
+        "flags": a.flags,
+        "peer": a.peer,
+        "label": a.label,
+    }
+    # Present only when set: most addresses have no broadcast and live forever.
+    if a.broadcast is not None:
+        out["broadcast"] = a.broadcast
+    if a.valid_lft is not None:
+        out["valid_lft"] = a.valid_lft
+    if a.preferred_lft is not None:
+        out["preferred_lft"] = a.preferred_lft
+    return out
 
 
 def _encode_vxlan(v: Vxlan) -> JSONDict:
@@ -133,6 +144,9 @@ def decode_interface(i: Mapping[str, Any]) -> Interface:
                 flags=_words(a.get("flags")),
                 peer=opt_str(a.get("peer")),
                 label=str(a.get("label") or ""),
+                broadcast=opt_str(a.get("broadcast")),
+                valid_lft=opt_int(a.get("valid_lft")),
+                preferred_lft=opt_int(a.get("preferred_lft")),
             )
             for a in i.get("addresses", ())
         ),
@@ -144,6 +158,8 @@ def decode_interface(i: Mapping[str, Any]) -> Interface:
         port_state=opt_str(i.get("port_state")),
         altnames=_words(i.get("altnames")),
         vxlan=_decode_vxlan(i.get("vxlan")),
+        txqlen=opt_int(i.get("txqlen")),
+        group=int(i.get("group") or 0),
     )
 
 

@@ -29,14 +29,19 @@ def interface_lines(
     out = [
         f"  {i.ifindex}: {v(i.name)}  {i.kind} {state} mtu {i.mtu} {i.mac or '-'}{master}{alias}"
     ]
-    if i.flags:
-        out.append(f"      flags <{','.join(i.flags)}>")
+    # ip's first line's order: the flags, then "group 7 qlen 500" when not the defaults
+    flags = f"flags <{','.join(i.flags)}>" if i.flags else ""
+    if line := " ".join(w for w in (flags, i.group_qlen_words) if w):
+        out.append(f"      {line}")
     out.extend(f"      altname {v(name)}" for name in i.altnames)
     if i.parent is not None:
         out.append(f"      parent: {peer_text(i.parent)}")
     if i.vxlan is not None:
         out.append(f"      vxlan {i.vxlan.words()}")
-    out.extend(f"      {address_text(a, i.name)}" for a in i.addresses)
+    for a in i.addresses:
+        out.append(f"      {address_text(a, i.name)}")
+        if a.lifetime_words:  # on the next line, as ip prints it
+            out.append(f"         {a.lifetime_words}")
     return out
 
 
@@ -44,7 +49,8 @@ def address_text(a: Address, ifname: str = "") -> str:
     family = "inet6" if a.family == 6 else "inet"
     flags = "".join(f" {f}" for f in a.flags)
     label = f" label {visible(a.label)}" if a.label and a.label != ifname else ""
-    return f"{family} {a.cidr} scope {a.scope}{flags}{label}"
+    brd = f" brd {a.unusual_broadcast}" if a.unusual_broadcast else ""
+    return f"{family} {a.cidr}{brd} scope {a.scope}{flags}{label}"
 
 
 def route_lines(r: Route) -> list[str]:

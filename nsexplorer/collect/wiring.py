@@ -263,6 +263,8 @@ def build_interfaces(
                 ),
                 altnames=lk.altnames,
                 vxlan=lk.vxlan,
+                txqlen=lk.txqlen,
+                group=lk.group,
             )
         )
     return tuple(out)

@@ -21,6 +21,10 @@ U16 = struct.Struct("=H")
 BE16 = struct.Struct(">H")
 RANGE16 = struct.Struct("=HH")
 RANGE32 = struct.Struct("=II")
+# struct ifa_cacheinfo {ifa_prefered; ifa_valid; cstamp; tstamp}: the lifetimes lead.
+CACHEINFO_SIZE = 16
+LIFETIMES = struct.Struct("=II")
+FOREVER = 0xFFFFFFFF  # INFINITY_LIFE_TIME
 
 _FS_ENCODING = sys.getfilesystemencoding()
 _FS_ERRORS = sys.getfilesystemencodeerrors()
@@ -124,6 +128,15 @@ def stats64(buf: Buf, a: int, b: int) -> Counters:
         tx_errors=txe,
         tx_dropped=txd,
     )
+
+
+def lifetimes(buf: Buf, a: int, b: int) -> tuple[int | None, int | None]:
+    """IFA_CACHEINFO as (valid, preferred) seconds left (the kernel counts them down at
+    each dump), None for forever; the creation and update stamps are not read."""
+    if b - a < CACHEINFO_SIZE:
+        raise _short("cacheinfo", a, b)
+    preferred, valid = LIFETIMES.unpack_from(buf, a)
+    return (None if valid == FOREVER else valid, None if preferred == FOREVER else preferred)
 
 
 def span(buf: Buf, a: int, b: int) -> tuple[int, int]:

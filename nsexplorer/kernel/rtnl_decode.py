@@ -25,6 +25,7 @@ from nsexplorer.kernel.rtnl_attrs import (
     flag,
     i32,
     ip,
+    lifetimes,
     mac,
     port_range,
     span,
@@ -109,10 +110,12 @@ _LINK: AttrTable = {
     4: ("mtu", u32),  # IFLA_MTU
     5: ("link", u32),  # IFLA_LINK
     10: ("master", u32),  # IFLA_MASTER
+    13: ("txqlen", u32),  # IFLA_TXQLEN
     16: ("operstate", u8),  # IFLA_OPERSTATE
     18: ("info", _linkinfo),  # IFLA_LINKINFO
     20: ("alias", text),  # IFLA_IFALIAS
     23: ("counters", stats64),  # IFLA_STATS64
+    27: ("group", u32),  # IFLA_GROUP
     37: ("link_netnsid", i32),  # IFLA_LINK_NETNSID
     52: ("altnames", altnames),  # IFLA_PROP_LIST
 }
@@ -120,8 +123,11 @@ _ADDR: AttrTable = {
     1: ("address", ip),  # IFA_ADDRESS
     2: ("local", ip),  # IFA_LOCAL
     3: ("label", text),  # IFA_LABEL
+    4: ("broadcast", ip),  # IFA_BROADCAST (IPv4; sent only when one was set)
+    6: ("lifetimes", lifetimes),  # IFA_CACHEINFO
     8: ("flags", u32),  # IFA_FLAGS
 }
+_NO_CACHEINFO = (None, None)  # (valid, preferred): forever
 _METRICS: AttrTable = {1: ("lock", u32), 2: ("mtu", u32)}  # RTAX_LOCK, RTAX_MTU
 RTAX_MTU = 2
 _HOP: AttrTable = {
@@ -255,24 +261,28 @@ def parse_link(buf: Buf, start: int = 0, end: int | None = None) -> RawLink | No
         kind = "tap"  # ip -d: "tun type tap"
     code = a.get("operstate", 0)
     netnsid = a.get("link_netnsid")
+    # RawLink's required fields positionally, the optional ones by name: cheaper than
+    # all by keyword, which pays for txqlen and group (bench/bench_netlink.py).
     return RawLink(
-        index=index,
-        name=a.get("name", ""),
-        kind=kind,
-        state=words.OPERSTATES[code] if code < len(words.OPERSTATES) else str(code),
-        mtu=a.get("mtu", 0),
-        mac=a.get("mac", ""),
-        alias=a.get("alias", ""),
-        master=a.get("master") or None,
-        link=a.get("link"),
-        link_netnsid=netnsid if netnsid is not None and netnsid >= 0 else None,
-        counters=a.get("counters"),
+        index,
+        a.get("name", ""),
+        kind,
+        words.OPERSTATES[code] if code < len(words.OPERSTATES) else str(code),  # state
+        a.get("mtu", 0),
+        a.get("mac", ""),
+        a.get("alias", ""),
+        a.get("master") or None,
+        a.get("link"),
+        netnsid if netnsid is not None and netnsid >= 0 else None,  # link_netnsid
+        a.get("counters"),
         slave_kind=info.get("slave_kind", ""),
         arphrd=arphrd,
         flags=flags,
         lower=info.get("lower") or None,
         port_state=info.get("port_state"),
         altnames=a.get("altnames", ()),
+        txqlen=a.get("txqlen"),
+        group=a.get("group", 0),
         vxlan=_vxlan(info) if kind == "vxlan" else None,
     )
 
@@ -300,16 +310,22 @@ def parse_addr(buf: Buf, start: int = 0, end: int | None = None) -> RawAddr | No
     local = a.get("local", address)
     if local is None:
         return None
+    valid, preferred = a.get("lifetimes", _NO_CACHEINFO)
+    # Address's fields in order, positionally: cheaper than by keyword (a frozen
+    # dataclass's __init__), which pays for the broadcast and the lifetimes.
     return RawAddr(
-        ifindex=index,
-        address=Address(
-            family=4 if family == AF_INET else 6,
-            address=local,
-            prefixlen=prefixlen,
-            scope=words.scope_name(scope),
-            flags=words.addr_flags(a.get("flags", ifa_flags), family == AF_INET6),
-            peer=address if address is not None and address != local else None,
-            label=a.get("label", ""),
+        index,
+        Address(
+            4 if family == AF_INET else 6,  # family
+            local,  # address
+            prefixlen,
+            words.scope_name(scope),
+            words.addr_flags(a.get("flags", ifa_flags), family == AF_INET6),
+            address if address is not None and address != local else None,  # peer
+            a.get("label", ""),
+            a.get("broadcast"),
+            valid,  # valid_lft
+            preferred,  # preferred_lft
         ),
     )
 

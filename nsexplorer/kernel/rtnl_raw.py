@@ -33,6 +33,8 @@ class RawLink:
     lower: int | None = None  # IFLA_VXLAN_LINK: a vxlan's lower device
     port_state: int | None = None  # IFLA_BRPORT_STATE: a bridge port's STP state
     altnames: tuple[str, ...] = ()  # IFLA_PROP_LIST's IFLA_ALT_IFNAMEs
+    txqlen: int | None = None  # IFLA_TXQLEN
+    group: int = 0  # IFLA_GROUP
     vxlan: Vxlan | None = None  # a vxlan's IFLA_INFO_DATA
 
 

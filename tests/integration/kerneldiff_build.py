@@ -4,11 +4,12 @@
 only ``ip`` (and one sysctl), with what this kernel supports: veth pairs inside and
 across namespaces (some ends down, some enslaved to bridges), bridges, macvlan and
 macvtap (some moved away from their lower device's namespace), vxlan (also moved),
-tun and tap, link flags (promisc, allmulticast, noarp), aliases; IPv4/IPv6 addresses
-with flags (secondary, peer, label, lifetimes, nodad, noprefixroute, a DAD failure);
-routes in several tables (gateways, onlink, types, metric, mtu, tos, prefsrc, IPv6
-source prefixes, multipath with weights, nexthop objects single/group/blackhole, some
-namespaces with nexthop_compat_mode 0, an encap); policy rules with every selector.
+tun and tap, link flags (promisc, allmulticast, noarp), aliases, txqueuelen, device
+groups; IPv4/IPv6 addresses with flags (secondary, peer, label, brd, lifetimes, nodad,
+noprefixroute, a DAD failure); routes in several tables (gateways, onlink, types,
+metric, mtu, tos, prefsrc, IPv6 source prefixes, multipath with weights, nexthop objects
+single/group/blackhole, some namespaces with nexthop_compat_mode 0, an encap); policy
+rules with every selector.
 
 A command the kernel refuses is recorded, not fatal: the test compares the snapshot
 with what ``ip`` reports afterwards, whatever got built. Interface names include odd but
@@ -172,6 +173,11 @@ class _Gen:
             self.ip(ns, "link", "set", "dev", name, "mtu", str(self.rng.choice((1280, 1400, 9000))))
         if self.chance(0.2):
             self.ip(ns, "link", "set", "dev", name, "alias", f"alias [{self.serial}] \u00e9@x")
+        if self.chance(0.25):
+            qlen = str(self.rng.choice((0, 10, 500, 5000)))
+            self.ip(ns, "link", "set", "dev", name, "txqueuelen", qlen)
+        if self.chance(0.25):
+            self.ip(ns, "link", "set", "dev", name, "group", str(self.rng.randint(1, 300)))
         for n in range(self.rng.choice((0, 0, 0, 1, 2))):  # unique in the namespace
             self.ip(ns, "link", "property", "add", "dev", name, "altname", f"{name}-alt{n}.x")
         for option in ("promisc", "allmulticast", "arp"):
@@ -193,8 +199,14 @@ class _Gen:
             ):
                 net = f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}"
                 extra: list[str] = []
-                if self.chance(0.2):
-                    extra += ["valid_lft", "3000", "preferred_lft", rng.choice(("0", "2000"))]
+                if self.chance(0.3):
+                    extra += rng.choice((
+                        ["valid_lft", "3000", "preferred_lft", rng.choice(("0", "2000"))],
+                        ["valid_lft", "300", "preferred_lft", "200"],
+                        ["preferred_lft", "100"],  # valid forever: the kernel keeps neither
+                    ))  # fmt: skip
+                if self.chance(0.3):  # "+": the usual one; "-": host part all zeros
+                    extra += ["brd", rng.choice(("+", "-", f"{net}.77"))]
                 if self.chance(0.15):
                     extra.append("noprefixroute")
                 if self.chance(0.2) and len(dev.name) <= 12:

@@ -78,11 +78,15 @@ def _tos(value: Any) -> int:
     return DSFIELDS[text] if text in DSFIELDS else int(text, 0)
 
 
+GROUPS = {"default": 0, **_names_file("/etc/iproute2/group")}
+
+
 def _ifgroup(value: Any) -> int | None:
     # ip names interface groups from /etc/iproute2/group: "default" is 0
     if value is None:
         return None
-    return 0 if value == "default" else int(str(value), 0)
+    text = str(value)
+    return GROUPS[text] if text in GROUPS else int(text, 0)
 
 
 def _prefix(addr: str | None, length: Any, host_len: int) -> str | None:
@@ -304,6 +308,8 @@ def expected_links(name: str, views: dict[str, dict[str, Any]]) -> dict[int, dic
             "port_state": _port_state(x),
             "altnames": x.get("altnames", []),
             "vxlan": _vxlan(x) if kind == "vxlan" else None,
+            "txqlen": x.get("txqlen", 0),  # ip omits a queue length of 0
+            "group": _ifgroup(x.get("group")),
         }
     return out
 
@@ -349,6 +355,22 @@ def _ip_addr(a: dict[str, Any]) -> dict[str, Any]:
         "flags": flags,
         "peer": a.get("address"),
         "label": a.get("label", ""),
+        "broadcast": a.get("broadcast"),
+    }
+
+
+FOREVER = 4294967295
+
+
+def _ip_lifetimes(view: dict[str, Any]) -> dict[tuple[int, str, int], tuple[Any, Any]]:
+    """(valid, preferred) per (ifindex, address, prefixlen); None for forever. Apart from
+    the other fields: they tick, so they compare within a window, not exactly."""
+    return {
+        (ifindex, a["local"], a["prefixlen"]): tuple(
+            None if a[k] == FOREVER else a[k] for k in ("valid_life_time", "preferred_life_time")
+        )
+        for ifindex, infos in view["addrs"].items()
+        for a in infos
     }
 
 
@@ -378,10 +400,16 @@ def snapshot_links(
             "port_state": i.get("port_state"),
             "altnames": i.get("altnames", []),
             "vxlan": i.get("vxlan"),
+            "txqlen": i.get("txqlen"),
+            "group": i.get("group", 0),
             "addresses": [
                 {
-                    k: a[k]
-                    for k in ("family", "address", "prefixlen", "scope", "flags", "peer", "label")
+                    **{
+                        k: a[k]
+                        for k in ("family", "address", "prefixlen", "scope", "flags", "peer")
+                    },
+                    "label": a["label"],
+                    "broadcast": a.get("broadcast"),
                 }
                 for a in i["addresses"]
             ],
@@ -487,4 +515,37 @@ def differences(
                 + "".join(f"\n    only ours: {r}" for r in extra)
                 + ("\n    (same rows, different order)" if not missing and not extra else "")
             )
+    return out
+
+
+def lifetime_differences(
+    name: str,
+    ns: dict[str, Any],
+    before: dict[str, dict[str, Any]],
+    after: dict[str, dict[str, Any]],
+    slack: int = 1,
+) -> list[str]:
+    """Address lifetimes: forever on both sides, or ours between what ip said after the
+    snapshot and before it (the kernel counts down in whole seconds: ``slack`` for a
+    second that turns between two reads)."""
+    out: list[str] = []
+    early, late = _ip_lifetimes(before[name]), _ip_lifetimes(after[name])
+    for i in ns["interfaces"]:
+        for a in i["addresses"]:
+            key = (i["ifindex"], a["address"], a["prefixlen"])
+            if key not in early or key not in late:
+                continue  # a missing address is a difference of its own
+            ours = (a.get("valid_lft"), a.get("preferred_lft"))
+            for what, mine, hi, lo in zip(
+                ("valid", "preferred"), ours, early[key], late[key], strict=True
+            ):
+                if mine is None or hi is None or lo is None:
+                    wrong = not (mine is None and hi is None and lo is None)
+                else:
+                    wrong = not lo - slack <= mine <= hi + slack
+                if wrong:
+                    out.append(
+                        f"{name}: interface {i['ifindex']} address {key[1]}/{key[2]} "
+                        f"{what}_lft: ours {mine!r} vs ip {hi!r} before, {lo!r} after"
+                    )
     return out

@@ -8,7 +8,8 @@ test id and in every failure (rerun one with ``NSX_DIFF_SEEDS=<seed>``). Namespa
 
 The kernel keeps changing a fresh topology for a while (IPv6 DAD, carrier events via
 linkwatch), so ip's view is read until it is stable, then before and after the
-snapshot; the comparison uses a snapshot framed by two identical ip views.
+snapshot; the comparison uses a snapshot framed by two identical ip views. Address
+lifetimes tick: ours must lie between ip's before and after.
 """
 
 from __future__ import annotations
@@ -129,7 +130,18 @@ def test_snapshot_equals_iproute2(topology: build.Built) -> None:
         diffs += compare.differences(name, ns, before, inode_names)
         # The same through `show` (one namespace, its peers and parents looked up).
         diffs += [f"show: {d}" for d in compare.differences(name, shown[name], before, inode_names)]
+        diffs += compare.lifetime_differences(name, ns, before, after)
+        diffs += [
+            f"show: {d}" for d in compare.lifetime_differences(name, shown[name], before, after)
+        ]
     assert not diffs, f"seed {seed} (rerun: NSX_DIFF_SEEDS={seed}):\n" + "\n".join(diffs)
     # The generator built something worth comparing.
     kinds = {i["kind"] for n in names for i in by_name[n]["interfaces"]}
     assert {"veth", "loopback"} <= kinds, kinds
+    ifaces = [i for n in names for i in by_name[n]["interfaces"]]
+    addrs = [a for i in ifaces for a in i["addresses"]]
+    print(
+        f"seed {seed}: {sum(i.get('txqlen') not in (None, 1000) for i in ifaces)} odd qlen, "
+        f"{sum('group' in i for i in ifaces)} groups, {sum('broadcast' in a for a in addrs)} brd, "
+        f"{sum('valid_lft' in a or 'preferred_lft' in a for a in addrs)} finite lifetimes"
+    )

@@ -193,7 +193,7 @@ async def test_a_vxlan_shows_its_tunnel(make_app: AppFactory) -> None:
     assert lab_a is not None
     tunnel = Interface(90, "vx43", "vxlan", "up", 1450, "02:00:00:00:00:43",
                        flags=("BROADCAST", "MULTICAST", "UP", "LOWER_UP"),
-                       vxlan=Vxlan(43, "239.1.1.1", port=4789))  # fmt: skip
+                       vxlan=Vxlan(43, "239.1.1.1", port=4789), txqlen=0, group=7)  # fmt: skip
     now = replace(lab_a, interfaces=(*lab_a.interfaces, tunnel))
     spaces = tuple(now if ns.inode == LAB_A else ns for ns in snap.namespaces)
     app = make_app(source=FakeSource(replace(snap, namespaces=spaces)))
@@ -202,4 +202,6 @@ async def test_a_vxlan_shows_its_tunnel(make_app: AppFactory) -> None:
         app.goto(LAB_A)
         await settle(pilot)
         assert "→ group 239.1.1.1 (id 43)" in row_of(app, "vx43")
-        assert str(tooltip_of(app, "vx43")) == "vx43: up; vxlan id 43 group 239.1.1.1 dstport 4789"
+        assert str(tooltip_of(app, "vx43")) == (
+            "vx43: up; vxlan id 43 group 239.1.1.1 dstport 4789; device group 7; qlen 0"
+        )

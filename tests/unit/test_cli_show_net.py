@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from nsexplorer.cli.discovery import format_namespace
 from nsexplorer.cli.show_net import address_text, route_lines, rule_text
 from nsexplorer.model import (
@@ -23,6 +25,53 @@ def test_address_words() -> None:
     b = Address(6, "fd00::5", 64, "global", flags=("dadfailed", "tentative"))
     assert address_text(b, "va") == "inet6 fd00::5/64 scope global dadfailed tentative"
     assert address_text(Address(4, "10.0.0.1", 24, "global", label="va"), "va").endswith("global")
+
+
+def test_broadcast_only_when_not_the_usual_one() -> None:
+    """`brd X` when the broadcast is set and is not the prefix's all-ones host part."""
+    odd = Address(4, "10.1.4.3", 24, "global", broadcast="10.1.4.77")
+    assert address_text(odd) == "inet 10.1.4.3/24 brd 10.1.4.77 scope global"
+    usual = Address(4, "10.1.3.3", 24, "global", broadcast="10.1.3.255")
+    assert address_text(usual) == "inet 10.1.3.3/24 scope global"
+    assert Address(4, "10.9.0.1", 30, "global", broadcast="10.9.0.3").unusual_broadcast is None
+    assert Address(4, "10.9.0.1", 16, "global", broadcast="10.9.0.3").unusual_broadcast
+    assert address_text(Address(4, "10.1.2.3", 24, "global")) == "inet 10.1.2.3/24 scope global"
+
+
+def test_lifetimes_group_and_qlen_only_when_not_the_defaults() -> None:
+    i = Interface(
+        3,
+        "a",
+        "veth",
+        "up",
+        1500,
+        "aa",
+        flags=("BROADCAST", "UP"),
+        txqlen=5000,
+        group=7,
+        addresses=(
+            Address(4, "10.1.4.3", 24, "global", ("dynamic",), valid_lft=300, preferred_lft=0),
+            Address(4, "10.1.5.3", 24, "global", ("dynamic",), preferred_lft=100),
+            Address(4, "10.1.2.3", 24, "global"),
+        ),
+    )
+    lines = format_namespace(
+        NetNamespace(NamespaceId(4, 5), detailed=True, interfaces=(i,))
+    ).splitlines()
+    start = lines.index("      flags <BROADCAST,UP> group 7 qlen 5000")
+    assert lines[start + 1 : start + 6] == [
+        "      inet 10.1.4.3/24 scope global dynamic",
+        "         valid_lft 300sec preferred_lft 0sec",
+        "      inet 10.1.5.3/24 scope global dynamic",
+        "         valid_lft forever preferred_lft 100sec",
+        "      inet 10.1.2.3/24 scope global",
+    ]
+    usual = replace(i, txqlen=1000, group=0, flags=())
+    assert usual.group_qlen_words == ""
+    assert replace(usual, txqlen=0).group_qlen_words == "qlen 0"
+    text = format_namespace(NetNamespace(NamespaceId(4, 5), detailed=True, interfaces=(usual,)))
+    assert "  3: a  veth" in text and " group 0" not in text and "qlen" not in text
+    assert "valid_lft forever preferred_lft forever" not in text
 
 
 def test_multipath_route_lists_its_paths() -> None:

@@ -19,6 +19,9 @@ from nsexplorer.model import (
     Snapshot,
 )
 
+# A broadcast that is not the usual one; preferred lifetime over, valid still ticking.
+DYING = Address(4, "10.1.4.3", 24, "global", broadcast="10.1.4.77", valid_lft=300, preferred_lft=0)
+
 
 def snap() -> Snapshot:
     ns = NetNamespace(
@@ -36,8 +39,11 @@ def snap() -> Snapshot:
                 addresses=(
                     Address(4, "10.2.0.1", 32, "global", peer="10.2.0.2", label="va:x"),
                     Address(6, "fd00::5", 64, "global", flags=("nodad", "noprefixroute")),
+                    DYING,
                 ),
                 peer=Peer(4026532100, 2, "vb"),
+                txqlen=5000,
+                group=7,
             ),
             Interface(
                 8,
@@ -95,7 +101,16 @@ def snap() -> Snapshot:
 
 def test_round_trip_keeps_every_new_field() -> None:
     s = snap()
-    assert sj.loads(sj.dumps(s)) == s
+    back = sj.loads(sj.dumps(s))
+    assert back == s
+    # lifetimes are not part of an address's equality (a clock's reading): by hand
+    lifetimes = [
+        (a.valid_lft, a.preferred_lft) for i in s.namespaces[0].interfaces for a in i.addresses
+    ]
+    assert [
+        (a.valid_lft, a.preferred_lft) for i in back.namespaces[0].interfaces for a in i.addresses
+    ] == lifetimes
+    assert (300, 0) in lifetimes
 
 
 def test_key_names() -> None:
@@ -113,6 +128,12 @@ def test_key_names() -> None:
         "peer": "10.2.0.2",
         "label": "va:x",
     }
+    assert va["addresses"][2]["broadcast"] == "10.1.4.77"
+    assert (va["addresses"][2]["valid_lft"], va["addresses"][2]["preferred_lft"]) == (300, 0)
+    assert (va["txqlen"], va["group"]) == (5000, 7)
+    # Present only when set: no broadcast, forever, not recorded, the default group.
+    assert not {"broadcast", "valid_lft", "preferred_lft"} & set(va["addresses"][1])
+    assert not {"txqlen", "group"} & set(mvb)
     mp = ns["routes"][0]
     assert mp["nexthops"] == [
         {"gateway": "10.4.0.254", "dev": "x0", "weight": 1, "flags": []},
@@ -174,4 +195,15 @@ def test_documents_from_before_the_new_keys_still_decode() -> None:
     assert old.interfaces[0].flags == () and old.interfaces[0].admin_up is None
     assert old.interfaces[1].parent is None
     assert old.interfaces[0].addresses[0] == Address(4, "10.2.0.1", 32, "global")
+    # written before txqlen, group, broadcast and lifetimes: not recorded, default, forever
+    for i in ns["interfaces"]:
+        for k in ("txqlen", "group"):
+            i.pop(k, None)
+        for a in i["addresses"]:
+            for k in ("broadcast", "valid_lft", "preferred_lft"):
+                a.pop(k, None)
+    older = sj.decode(doc).namespaces[0].interfaces[0]
+    assert (older.txqlen, older.group, older.group_qlen_words) == (None, 0, "")
+    dying = older.addresses[2]
+    assert (dying.broadcast, dying.valid_lft, dying.preferred_lft) == (None, None, None)
     assert old.routes[0].nexthops == () and old.routes[1].tos == 0

@@ -324,6 +324,8 @@ class InterfacesPane(SafeTable):
             f"{i.name}: {was}{state_sentence(i, lookup, ns_label)}"
             + (f" (altname {', '.join(i.altnames)})" if i.altnames else "")
             + (f"; vxlan {i.vxlan.words()}" if i.vxlan is not None else "")
+            + (f"; device group {i.group}" if i.group else "")  # not a vxlan's group
+            + (f"; qlen {i.unusual_txqlen}" if i.unusual_txqlen is not None else "")
             for i in ns.interfaces
         ]
         if ns.gone:
