@@ -167,6 +167,12 @@ def _diff_interface(
         fields.append(("port state", a.port_state, b.port_state))
     if a.vxlan is not None and b.vxlan is not None:
         fields.append(("vxlan", a.vxlan.words(), b.vxlan.words()))
+    # The kernel always sends a queue length: without one, a snapshot from before the
+    # queue length, device group and broadcast were recorded (none of them a change).
+    recorded = a.txqlen is not None and b.txqlen is not None
+    if recorded:
+        fields.append(("qlen", str(a.txqlen), str(b.txqlen)))
+        fields.append(("group", str(a.group), str(b.group)))
     for field, old, new in fields:
         if old != new:
             before, after = f"{field} {old}", f"{field} {new}"
@@ -182,6 +188,10 @@ def _diff_interface(
         if fa != fb and fa and fb:
             before = f"{key} {' '.join(fa)}"
             out.append(_if_change("address-changed", ns, b, before, " ".join(fb), topic=key))
+        ba, bb = addrs_a[key].broadcast, addrs_b[key].broadcast
+        if recorded and ba != bb:
+            before, after = f"{key} brd {ba or 'none'}", f"brd {bb or 'none'}"
+            out.append(_if_change("address-changed", ns, b, before, after, topic=f"{key} brd"))
     return out
 
 

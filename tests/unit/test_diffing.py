@@ -127,6 +127,25 @@ def test_a_change_keeps_its_identity_when_its_words_change() -> None:
     assert len({c.identity for c in both}) == 2
 
 
+def test_queue_length_group_and_broadcast_changes() -> None:
+    addr = Address(4, "10.0.0.2", 24, "global", broadcast="10.0.0.255")
+    old = dataclasses.replace(ETH0, txqlen=1000, addresses=(addr,))
+    new = dataclasses.replace(
+        ETH0, txqlen=0, group=7, addresses=(dataclasses.replace(addr, broadcast="10.0.0.77"),)
+    )
+    messages = [
+        c.message for c in diff_snapshots(snap(ns(1, ifaces=(old,))), snap(ns(1, ifaces=(new,))))
+    ]
+    assert messages == [
+        "interface changed eth0: qlen 1000 -> qlen 0",
+        "interface changed eth0: group 0 -> group 7",
+        "address changed eth0: 10.0.0.2/24 brd 10.0.0.255 -> brd 10.0.0.77",
+    ]
+    # a snapshot from before they were recorded (no queue length): none is a change
+    unrecorded = dataclasses.replace(ETH0, addresses=(dataclasses.replace(addr, broadcast=None),))
+    assert diff_snapshots(snap(ns(1, ifaces=(unrecorded,))), snap(ns(1, ifaces=(new,)))) == ()
+
+
 def test_unrecorded_flags_are_not_a_change() -> None:
     old = dataclasses.replace(ETH0, flags=())
     assert diff_snapshots(snap(ns(1, ifaces=(old,))), snap(ns(1))) == ()
