@@ -111,13 +111,14 @@ async def _reread(pilot: object, watcher: FakeWatcher) -> None:
     await settle(pilot)  # type: ignore[arg-type]
 
 
-def _heal_pair(snap: Snapshot) -> Snapshot:
-    """The lab's cd0/dc0 pair with its down end up again (nsxlab-c, nsxlab-d healthy)."""
+def _heal_pair(snap: Snapshot, names: tuple[str, ...] = ("cd0", "dc0")) -> Snapshot:
+    """The lab's cd0/dc0 pair with its down end up again (nsxlab-c, nsxlab-d healthy);
+    with lost0, the orphan's link, nothing is wrong any more."""
     out = []
     for ns in snap.namespaces:
         ifaces = tuple(
             dataclasses.replace(i, state="up", flags=("BROADCAST", "MULTICAST", "UP", "LOWER_UP"))
-            if i.name in ("cd0", "dc0")
+            if i.name in names
             else i
             for i in ns.interfaces
         )
@@ -162,6 +163,14 @@ async def test_an_open_problems_view_follows_the_reads(make_app: AppFactory) -> 
         first_row = table.get_row_at(0)
         await _reread(pilot, watcher)
         assert table.get_row_at(0)[0] is first_row[0]
+        # the last one fixed too: an empty list that says so
+        source.snapshot = _heal_pair(source.snapshot, ("cd0", "dc0", "lost0"))
+        await _reread(pilot, watcher)
+        assert screen.problems == [] and table.row_count == 0
+        await pilot.pause()
+        assert "none found" in widget_text(screen.query_one("#problems-title", Static))
+        detail = screen.query_one("#problems-detail", Static)
+        assert "Nothing wrong" in str(detail.render())
 
 
 async def test_an_open_changes_view_follows_the_reads(make_app: AppFactory) -> None:
