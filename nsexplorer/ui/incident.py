@@ -40,7 +40,7 @@ from nsexplorer.ui.roles import BAD, GOOD, WARN
 from nsexplorer.ui.screens.changes import ChangesScreen, ChangeTracker
 from nsexplorer.ui.screens.dialogs import PromptScreen
 from nsexplorer.ui.screens.fanout import FanOut, FanOutDone, FanOutScreen, outcome_text
-from nsexplorer.ui.screens.problems import Jump, ifindex_for
+from nsexplorer.ui.screens.problems import Jump
 from nsexplorer.ui.screens.prompts import mode_text
 from nsexplorer.ui.session import now_iso
 from nsexplorer.ui.widgets.sidebar import NamespaceTree
@@ -109,7 +109,7 @@ class IncidentScreen(CapturingScreen):
     def sidebar_tree(self) -> NamespaceTree:
         raise NotImplementedError
 
-    def jump(self, inode: int, ifindex: int | None, column: str | None = None) -> None:
+    def follow(self, jump: Jump) -> None:
         raise NotImplementedError
 
     # --- hooks the main screen calls ------------------------------------------------
@@ -320,9 +320,8 @@ class IncidentScreen(CapturingScreen):
             return
 
         def chosen(jump: Jump | None) -> None:
-            snap = self.nsx.snapshot
-            if jump is not None and snap is not None:
-                self.jump(jump.namespace_inode, ifindex_for(snap, jump))
+            if jump is not None:
+                self.follow(jump)
 
         self.nsx.push_screen(ChangesScreen(tracker.entries, origin=tracker.origin), chosen)
 

@@ -25,7 +25,7 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Tree
 
 from nsexplorer.model import Container as EngineContainer
-from nsexplorer.model import NetNamespace, bridge_networks
+from nsexplorer.model import NetNamespace, bridge_networks, ns_label
 from nsexplorer.textsafe import counted
 from nsexplorer.ui import render, roles
 from nsexplorer.ui.help import help_text
@@ -682,6 +682,29 @@ class MainScreen(IncidentScreen):
         self._go(Place(inode, pane, ifindex), column)
         self._focus_pane()
 
+    def follow(self, jump: Jump) -> None:
+        """Enter in Problems or Changes: to the jump's namespace and interface, in the
+        newest snapshot (the views follow the reads); said when it cannot be: a namespace
+        that went, whose inode another has taken since, or an interface that is gone."""
+        inode = jump.namespace_inode
+        ns = self.nsx.inventory.get(inode)
+        snap = self.nsx.snapshot
+        if ns is None or snap is None:
+            self.nsx.notify(f"netns {inode} is not in the list", severity="warning")
+            return
+        if jump.gone and not ns.gone:
+            self.nsx.notify(
+                [f"{jump.label} is gone, and netns {inode} now names another namespace:",
+                 f"{ns_label(ns)}; nothing was selected"],
+                severity="warning",
+            )  # fmt: skip
+            return
+        ifindex = ifindex_for(snap, jump)
+        if jump.interface is not None and ifindex is None:
+            gone = f"{jump.interface} is no longer in {ns_label(ns)}; showing the namespace"
+            self.nsx.notify(gone, severity="warning")
+        self.jump(inode, ifindex, jump.column, jump.pane)
+
     def goto(self, inode: int, container: str | None = None) -> None:
         """Go to a namespace (from the command palette), the sidebar focused; with
         ``container`` (an id), to that container's own row if it has one."""
@@ -737,9 +760,8 @@ class MainScreen(IncidentScreen):
             return
 
         def chosen(jump: Jump | None) -> None:
-            now = self.nsx.snapshot  # the view followed the reads since it opened
-            if jump is not None and now is not None:
-                self.jump(jump.namespace_inode, ifindex_for(now, jump), jump.column, jump.pane)
+            if jump is not None:
+                self.follow(jump)
 
         # The board's: the last full read's findings and the counters that grew.
         self.nsx.push_screen(ProblemsScreen(board.problems, snap), chosen)

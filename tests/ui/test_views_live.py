@@ -255,3 +255,76 @@ def test_changes_after_midnight_are_listed_first() -> None:
         ("00:00:03", "nsxlab-b"),
         ("23:59:58", "nsxlab-a"),
     ]
+
+
+# ---------------------------------------------------------------- where Enter goes
+
+
+async def _enter_on(pilot: object, app: object, kind: str, subject: str = "") -> None:
+    await pilot.press("d")  # type: ignore[attr-defined]
+    await pilot.pause()  # type: ignore[attr-defined]
+    screen = app.screen  # type: ignore[attr-defined]
+    assert isinstance(screen, ChangesScreen)
+    row = next(
+        n
+        for n, s in enumerate(screen.entries)
+        if s.change.kind == kind and s.change.subject == subject
+    )
+    screen.query_one("#changes-table", DataTable).move_cursor(row=row)
+    await pilot.press("enter")  # type: ignore[attr-defined]
+    await settle(pilot)  # type: ignore[arg-type]
+
+
+async def test_enter_on_a_gone_namespace_never_lands_on_the_one_that_took_its_inode(
+    make_app: AppFactory,
+) -> None:
+    """QA (high): nsxlab-a deleted, a new namespace under its inode: Enter on "namespace
+    gone (nsxlab-a)" selected the newcomer, where `x` would then have run."""
+    from test_replaced_inode import after, before
+
+    source, watcher = FakeSource(before()), FakeWatcher()
+    app = make_app(source=source, watcher=watcher, debounce=0.01, min_collect_gap=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        start = app.selected
+        source.snapshot = after()
+        await _reread(pilot, watcher)
+        await _enter_on(pilot, app, "namespace-gone")
+        assert app.selected == start
+        said = " ".join(str(n.message) for n in app._notifications)
+        assert "nsxlab-a is gone, and netns" in said and "intruder" in said, said
+
+
+async def test_enter_on_an_interface_that_went_says_so(make_app: AppFactory) -> None:
+    from uifixtures import LAB_A
+
+    source, watcher = FakeSource(lab_snapshot()), FakeWatcher()
+    app = make_app(source=source, watcher=watcher, debounce=0.01, min_collect_gap=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        lab_a = source.snapshot.by_inode(LAB_A)
+        assert lab_a is not None
+        kept = tuple(i for i in lab_a.interfaces if i.name != "veth0")
+        source.snapshot = dataclasses.replace(
+            source.snapshot,
+            namespaces=tuple(
+                dataclasses.replace(ns, interfaces=kept) if ns.inode == LAB_A else ns
+                for ns in source.snapshot.namespaces
+            ),
+        )
+        await _reread(pilot, watcher)
+        await _enter_on(pilot, app, "interface-gone", "veth0")
+        assert app.selected == LAB_A
+        said = " ".join(str(n.message) for n in app._notifications)
+        assert "veth0 is no longer in nsxlab-a; showing the namespace" in said, said
+
+
+def test_a_field_change_jumps_with_its_column_in_view() -> None:
+    from nsexplorer.ui.screens.changes import jump_for
+
+    base = lab_snapshot()
+    tracker = ChangeTracker(base)
+    tracker.update(_with_mtu(base, "nsxlab-a", "veth0", 1400), "23:01:00")
+    (entry,) = [s for s in tracker.entries if s.change.kind == "interface-changed"]
+    jump = jump_for(entry.change)
+    assert (jump.interface, jump.column, jump.gone) == ("veth0", "mtu", False)

@@ -370,3 +370,22 @@ def test_new_link_facts_round_trip_through_json() -> None:
     back = snapshot_json.loads(json.dumps(doc)).namespaces[0].interfaces
     assert back[0].port_state == "learning" and back[0].altnames == ("wan0", "enp0s3")
     assert back[1].vxlan == vx.vxlan and back[2] == ETH0
+
+
+def test_a_reused_inode_s_old_problems_went_with_it() -> None:
+    """QA: a deleted namespace's problems were "cleared" under the namespace that took
+    its inode (which never had them). They went with it: only its namespace-gone, and
+    the newcomer's own problems are new."""
+    from nsexplorer.changes import changes_between
+
+    down = dataclasses.replace(ETH0, state="down", flags=("BROADCAST", "MULTICAST"))
+    old = ns(7, ifaces=(down,), cookie=1, label="old")
+    newcomer = ns(7, ifaces=(down,), cookie=2, label="new")
+    changes = changes_between(snap(old), snap(newcomer))
+    kinds = [(c.kind, c.namespace_label) for c in changes]
+    assert ("namespace-gone", "old") in kinds and ("namespace-appeared", "new") in kinds
+    assert not [k for k in kinds if k[0] == "problem-cleared"]
+    appeared = [c for c in changes if c.kind == "problem-appeared"]
+    assert appeared and all(c.namespace_label == "new" for c in appeared)
+    # the same namespace (same cookie): the same problem is no change at all
+    assert changes_between(snap(old), snap(dataclasses.replace(old))) == ()

@@ -97,8 +97,18 @@ class ChangeTracker:
         return {s.change.namespace_inode for s in self._seen.values()}
 
 
+# The Interfaces column an interface-changed's field is in: the jump brings it into view.
+_COLUMN_OF_FIELD = {"state": "state", "peer": "peer", "mtu": "mtu", "mac": "mac",
+                    "master": "master", "kind": "kind", "port state": "master"}  # fmt: skip
+
+
 def jump_for(c: Change) -> Jump:
-    return Jump(c.namespace_inode, c.subject or None if c.kind in _IFACE_KINDS else None)
+    """Where Enter on ``c`` goes: its namespace, the interface it names (with the column
+    of the field that changed in view); a namespace that went, only to its gone row."""
+    interface = c.subject or None if c.kind in _IFACE_KINDS else None
+    column = _COLUMN_OF_FIELD.get(c.topic) if c.kind == "interface-changed" else None
+    gone = c.kind == "namespace-gone"
+    return Jump(c.namespace_inode, interface, column, gone=gone, label=c.namespace_label)
 
 
 class ChangesScreen(Screen[Jump | None]):

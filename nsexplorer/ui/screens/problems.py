@@ -43,6 +43,10 @@ class Jump:
     interface: str | None = None
     column: str | None = None  # the column that shows the fact (mtu, mac, tx drop...)
     pane: str = "interfaces"  # where that column is: a counter that grew is in Counters
+    # About a namespace that went (Changes' namespace-gone): never lands on a live
+    # namespace that took its inode since; ``label`` names it in the notice that says so.
+    gone: bool = False
+    label: str = ""
 
 
 # The Interfaces column each kind of finding is about: the jump brings it into view.
