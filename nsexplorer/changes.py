@@ -18,9 +18,7 @@ def changes_between(
     baseline compared again and again)."""
     if before_problems is None:
         before_problems = find_problems(before)
-    problems = problem_changes(
-        before_problems, find_problems(after), after, _replaced(before, after)
-    )
+    problems = problem_changes(before_problems, find_problems(after), before, after)
     return (*diff_snapshots(before, after), *problems)
 
 
@@ -36,35 +34,52 @@ def _replaced(before: Snapshot, after: Snapshot) -> frozenset[int]:
 
 
 def problem_changes(
-    before: Sequence[Problem],
-    after: Sequence[Problem],
-    current: Snapshot,
-    replaced: frozenset[int] = frozenset(),
+    before: Sequence[Problem], after: Sequence[Problem], then: Snapshot, current: Snapshot
 ) -> tuple[Change, ...]:
-    """Problems that appeared or cleared (one per kind, namespace and interface: a
-    message that only words the same problem differently is not a change). In a
-    namespace under a ``replaced`` inode, the old one's problems went with it (its
+    """Problems that appeared or cleared (``then``'s and ``current``'s findings), one per
+    kind, namespace and interface: a message that only words the same problem anew is
+    not a change, nor is its interface's new name (interfaces are told by ifindex). In a
+    namespace under a reused inode, the old one's problems went with it (its
     namespace-gone says so) and every problem of the new one is new."""
+    replaced = _replaced(then, current)
 
-    def key(p: Problem) -> tuple[str, int, str]:
-        return (p.kind, p.namespace_inode, p.interface or "")
+    def key(p: Problem, snap: Snapshot) -> tuple[str, int, str]:
+        return (p.kind, p.namespace_inode, _interface_key(snap, p))
 
-    old = {key(p): p for p in before if p.namespace_inode not in replaced}
-    new = {key(p): p for p in after}
+    old = {key(p, then): p for p in before if p.namespace_inode not in replaced}
+    new = {key(p, current): p for p in after}
 
     def label(p: Problem) -> str:
         ns = current.by_inode(p.namespace_inode)
         return ns.label if ns is not None else str(p.namespace_inode)
 
+    def change(kind: str, p: Problem, snap: Snapshot, before: str, after: str) -> Change:
+        index = _ifindex(snap, p)
+        return Change(kind, p.namespace_inode, label(p), p.interface or "", before, after,
+                      p.kind, index)  # fmt: skip
+
     out = [
-        Change("problem-appeared", p.namespace_inode, label(p), p.interface or "", "", text, p.kind)
+        change("problem-appeared", p, current, "", f"{p.kind}: {p.message}")
         for k, p in new.items()
-        if k not in old and (text := f"{p.kind}: {p.message}")
+        if k not in old
     ]
     live = {ns.inode for ns in current.namespaces if not ns.gone}
     out += [  # a namespace that went is one change (namespace-gone), not one per problem
-        Change("problem-cleared", p.namespace_inode, label(p), p.interface or "", text, "", p.kind)
+        change("problem-cleared", p, then, f"{p.kind}: {p.message}", "")
         for k, p in old.items()
-        if k not in new and p.namespace_inode in live and (text := f"{p.kind}: {p.message}")
+        if k not in new and p.namespace_inode in live
     ]
     return tuple(out)
+
+
+def _ifindex(snap: Snapshot, p: Problem) -> int | None:
+    """The ifindex of the interface ``p`` names, in its namespace in ``snap``."""
+    ns = snap.by_inode(p.namespace_inode)
+    if ns is None or p.interface is None:
+        return None
+    return next((i.ifindex for i in ns.interfaces if i.name == p.interface), None)
+
+
+def _interface_key(snap: Snapshot, p: Problem) -> str:
+    index = _ifindex(snap, p)
+    return p.interface or "" if index is None else f"ifindex {index}"

@@ -36,14 +36,17 @@ class Change:
     # What the difference is about when its words can change while it lasts (the field
     # of an interface-changed, an address, a problem's kind); "" when the words are it.
     topic: str = ""
+    ifindex: int | None = None  # the interface it is about, which a rename keeps
 
     @property
     def identity(self) -> tuple[str, int, str, str]:
         """Which difference this is: the same from read to read while it lasts, even
-        when its words change (a peer that moved on again, a problem worded anew)."""
+        when its words change (a peer that moved on again, a problem worded anew, the
+        interface renamed)."""
+        about = self.subject if self.ifindex is None else f"ifindex {self.ifindex}"
         if self.topic:
-            return (self.kind, self.namespace_inode, self.subject, self.topic)
-        return (self.kind, self.namespace_inode, self.subject, f"{self.before}\0{self.after}")
+            return (self.kind, self.namespace_inode, about, self.topic)
+        return (self.kind, self.namespace_inode, about, f"{self.before}\0{self.after}")
 
     @property
     def message(self) -> str:
@@ -304,4 +307,4 @@ def _ns_change(kind: str, ns: NetNamespace, before: str, after: str) -> Change:
 def _if_change(
     kind: str, ns: NetNamespace, i: Interface, before: str, after: str, *, topic: str
 ) -> Change:
-    return Change(kind, ns.inode, ns.label, i.name, before, after, topic=topic)
+    return Change(kind, ns.inode, ns.label, i.name, before, after, topic, i.ifindex)

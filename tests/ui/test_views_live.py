@@ -328,3 +328,33 @@ def test_a_field_change_jumps_with_its_column_in_view() -> None:
     (entry,) = [s for s in tracker.entries if s.change.kind == "interface-changed"]
     jump = jump_for(entry.change)
     assert (jump.interface, jump.column, jump.gone) == ("veth0", "mtu", False)
+
+
+def test_a_rename_keeps_the_first_seen_time_of_the_interface_s_changes() -> None:
+    """QA: veth0 moved in, then renamed: its own rows were stamped anew at the rename.
+    An interface is told by its ifindex, so they keep their time; a problem on it is the
+    same problem under its new name, not one cleared and one appeared."""
+    base = lab_snapshot()
+    lab_a = next(ns for ns in base.namespaces if ns.label == "nsxlab-a")
+    veth = next(i for i in lab_a.interfaces if i.name == "veth0")
+    down = dataclasses.replace(veth, state="down", flags=("BROADCAST", "MULTICAST"), mtu=1400)
+
+    def with_veth(iface: object) -> Snapshot:
+        ifaces = tuple(iface if i is veth else i for i in lab_a.interfaces)
+        new = dataclasses.replace(lab_a, interfaces=ifaces)  # type: ignore[arg-type]
+        return dataclasses.replace(
+            base, namespaces=tuple(new if n is lab_a else n for n in base.namespaces)
+        )
+
+    tracker = ChangeTracker(base)
+    tracker.update(with_veth(down), "23:01:00")
+    first = {s.change.identity: s for s in tracker.entries}
+    tracker.update(with_veth(dataclasses.replace(down, name="veth0r")), "23:02:00")
+    mine = [s for s in tracker.entries if s.change.ifindex == veth.ifindex]
+    renamed = [s for s in mine if s.change.topic == "name"]  # new at the rename, rightly
+    assert [s.when for s in renamed] == ["23:02:00"]
+    kept = [s for s in mine if s not in renamed]
+    assert len(kept) >= 3 and {s.when for s in kept} == {"23:01:00"}, kept
+    assert {s.change.identity for s in kept} <= set(first)
+    assert all(s.changed == "23:02:00" for s in kept if "veth0r" in s.change.message)
+    assert not [s for s in tracker.entries if s.change.kind == "problem-cleared"]
