@@ -236,7 +236,8 @@ async def test_changes_view_lists_with_times_and_jumps_to_the_interface() -> Non
             await pilot.press("down")
         await pilot.press("enter")
         await pilot.pause()
-    assert app.results == [Jump(4026532601, "veth0")]
+    # with the field's column in view, and its label for a notice
+    assert app.results == [Jump(4026532601, "veth0", "mtu", label="nsxlab-a")]
 
 
 # ---------------------------------------------------------------- fan-out
