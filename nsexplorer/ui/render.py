@@ -688,8 +688,8 @@ def count_text(n: int, *, bad: bool = False) -> Text:
 
 
 def rate_text(rate: float | None) -> Text:
-    if rate is None:
-        return plain("…", "dim")
+    if rate is None:  # before a second reading ("…" would read as a cut cell)
+        return plain("-", "dim")
     return plain(f"{human_bytes(rate)}/s", "bold" if rate > 0 else "dim")
 
 

@@ -325,3 +325,37 @@ async def test_hostile_problem_text_in_details_is_escaped(make_app: AppFactory) 
         text = await _details(app, pilot, PAIR_D)
         assert "E d\\x1b]2;x\\x07[b]0: admin down" in text
         assert "\x1b" not in screen_text(app)
+
+
+@pytest.mark.parametrize("width", [90, 120])
+async def test_enter_on_a_tx_drop_finding_shows_the_tx_drop_column(
+    make_app: AppFactory, width: int
+) -> None:
+    """QA: at 120 columns, Enter on a `tx_dropped` finding opened Counters with `tx drop`
+    three presses of → away."""
+
+    def web_tx(snap: Snapshot, dropped: int) -> Snapshot:
+        web = snap.by_inode(WEB)
+        assert web is not None
+        counted = Counters(rx_bytes=1000, rx_packets=10, tx_dropped=dropped, tx_packets=5)
+        ifaces = tuple(
+            replace(i, counters=counted) if i.name == "eth0" else i for i in web.interfaces
+        )
+        return _replace_ns(snap, WEB, interfaces=ifaces)
+
+    source = FakeSource(web_tx(_found_lost0(_healed(lab_snapshot())), 3))
+    watcher = FakeWatcher()
+    app = make_app(source=source, watcher=watcher, debounce=0.01, min_collect_gap=0)
+    async with app.run_test(size=(width, 36)) as pilot:
+        await settle(pilot)
+        source.snapshot = web_tx(source.snapshot, 9)
+        await _reread(pilot, watcher)
+        await pilot.press("p")
+        await pilot.pause()
+        assert isinstance(app.screen, ProblemsScreen)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.pause(0.3)
+        assert app.main.pane == "counters"
+        header = widget_text(app.main.query_one(CountersPane)).splitlines()[0]
+        assert "tx drop" in header, header

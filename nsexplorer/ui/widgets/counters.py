@@ -67,9 +67,17 @@ def _rate(a: Reading, b: Reading) -> tuple[float, float]:
     return (rx, tx)
 
 
+# The widest a byte count and a rate are ("1023.9 KiB", "1023.9 KiB/s"): their columns
+# keep that width, so a rate that appears at the second reading moves no column.
+_FLOORS = {
+    render.COUNTER_COLUMNS.index(column): width
+    for column, width in (("rx bytes", 10), ("rx/s", 12), ("tx bytes", 10), ("tx/s", 12))
+}
+
+
 class CountersPane(SafeTable):
     def __init__(self) -> None:
-        super().__init__(render.COUNTER_COLUMNS, id="counters", fixed_columns=1)
+        super().__init__(render.COUNTER_COLUMNS, id="counters", fixed_columns=1, floors={})
 
     def select_ifindex(self, ifindex: int, column: str | None = None) -> bool:
         """Put the cursor on ``ifindex``'s row and ``column`` in view (a counters
@@ -98,8 +106,8 @@ class CountersPane(SafeTable):
             rx_rate, tx_rate = rates if rates is not None else (None, None)
             trend = history.trend(ns.inode, iface.ifindex)
             spark = render.plain(render.sparkline(trend), "bold") if trend else None
-            if spark is None:
-                spark = render.plain("…" if live else "not live", "dim")
+            if spark is None:  # (not "…", which reads as a cut cell)
+                spark = render.plain("after a second reading" if live else "not live", "dim")
             rows.append(
                 (
                     str(iface.ifindex),

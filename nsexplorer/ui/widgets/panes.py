@@ -117,11 +117,16 @@ class SafeTable(RowTable):
         id: str | None = None,
         fixed_columns: int = 0,
         caps: Mapping[int, int] | None = None,
+        floors: Mapping[int, int] | None = None,
     ) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.fixed_columns = fixed_columns
         self._columns = columns
         self._caps = dict(caps or {})  # column -> its widest (cells past it: an ellipsis)
+        # column -> its narrowest: a column whose cells grow from read to read (a rate)
+        # keeps its width, so the columns right of it stay where a jump scrolled them
+        self._floors = dict(floors or {})
+        self._column_wanted: int | None = None  # show_column's, until the table has a width
         self._filled: tuple[object, ...] | None = None
         self._cell_widths: list[list[int]] = []
         self._pending: list[tuple[str, list[Text]]] = []  # rows a fill adds after a frame
@@ -195,20 +200,29 @@ class SafeTable(RowTable):
             self.scroll_to(x=step, animate=False)
 
     def show_column(self, index: int) -> None:
-        """Scroll sideways so column ``index`` is in view (after the next layout: the
-        table's width is known only then)."""
+        """Scroll sideways so column ``index`` is in view: after the next layout, as the
+        table's width is known only then (a pane just switched to has none yet: it is
+        done when it gets one)."""
+        self._column_wanted = index
+        self.call_after_refresh(self._scroll_to_wanted)
 
-        def scroll() -> None:
-            starts = [0] * self.fixed_columns + self._column_starts()
-            if index < self.fixed_columns or index >= len(starts):
-                return
-            columns = self.ordered_columns
-            end = starts[index] + columns[index].get_render_width(self)
-            visible = self.size.width - self._fixed_width()
-            if starts[index] < self.scroll_x or end > self.scroll_x + visible:
-                self.scroll_to(x=min(starts[index], self.max_scroll_x), animate=False)
+    def on_resize(self) -> None:
+        if self._column_wanted is not None:
+            self._scroll_to_wanted()
 
-        self.call_after_refresh(scroll)
+    def _scroll_to_wanted(self) -> None:
+        index = self._column_wanted
+        if index is None or self.size.width == 0:
+            return
+        self._column_wanted = None
+        starts = [0] * self.fixed_columns + self._column_starts()
+        if index < self.fixed_columns or index >= len(starts):
+            return
+        columns = self.ordered_columns
+        end = starts[index] + columns[index].get_render_width(self)
+        visible = self.size.width - self._fixed_width()
+        if starts[index] < self.scroll_x or end > self.scroll_x + visible:
+            self.scroll_to(x=min(starts[index], self.max_scroll_x), animate=False)
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         """Textual measures every cell of every new row, for columns sized by content and
@@ -231,7 +245,8 @@ class SafeTable(RowTable):
         # and are measured lazily (two quick refills could leave them at header width).
         self.clear(columns=True)
         for n, label in enumerate(self._columns):
-            width = max(len(label), widths[n] if widths and n < len(widths) else 0)
+            content = widths[n] if widths and n < len(widths) else 0
+            width = max(len(label), content, self._floors.get(n, 0))
             self.add_column(label, width=min(width, MAX_COLUMN_WIDTH))
 
     def fill(
