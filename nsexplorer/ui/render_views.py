@@ -199,6 +199,26 @@ def change_cells(when: str, c: Change, changed: str = "") -> tuple[Text, ...]:
     return (plain(when, "dim"), safe(c.namespace_label), plain(c.kind, style), what)
 
 
+def change_detail_text(when: str, c: Change, changed: str = "") -> Text:
+    """The selected change in full (a row is cut at the view's edge): what, where, when
+    first seen and last changed, and its before and after."""
+    out = plain(c.kind, "bold")
+    out.append(" in ")
+    out.append_text(safe(c.namespace_label, "bold"))
+    out.append(f" (netns {c.namespace_inode})")
+    if c.subject:
+        out.append(" on ")
+        out.append_text(safe(c.subject, "bold"))
+    out.append(f"\nfirst seen {when}")
+    if changed:
+        out.append(f", last changed {changed}")
+    for word, value in (("before", c.before), ("after", c.after)):
+        if value:
+            out.append(f"\n{word}: ")
+            out.append_text(safe(local_times(value)))
+    return out
+
+
 # ---------------------------------------------------------------- inside a namespace
 
 

@@ -24,9 +24,12 @@ from nsexplorer.changes import changes_between
 from nsexplorer.diffing import Change
 from nsexplorer.model import Snapshot
 from nsexplorer.problems import find_problems
-from nsexplorer.ui.render_views import change_cells
-from nsexplorer.ui.screens.problems import KEYS_HINT, Jump
-from nsexplorer.ui.widgets.rowtable import RowTable
+from nsexplorer.ui.render_views import change_cells, change_detail_text
+from nsexplorer.ui.screens.problems import KEYS_HINT, PLACE_WIDTH, Jump
+from nsexplorer.ui.widgets.labels import fit_label
+from nsexplorer.ui.widgets.panes import SafeTable
+
+CHANGE_COLUMNS = ("first seen", "namespace", "kind", "change")
 
 # Kinds whose subject is an interface name (a jump lands on that interface).
 _IFACE_KINDS = (
@@ -131,9 +134,10 @@ class ChangesScreen(Screen[Jump | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="changes"):
             yield Static(self._title(), id="changes-title")
-            yield RowTable(id="changes-table", cursor_type="row")
+            yield SafeTable(CHANGE_COLUMNS, id="changes-table", fixed_columns=1)
             nothing = Text("Nothing changed since the baseline.", style="dim")
             yield Static(nothing, id="changes-empty")
+            yield Static(Text(), id="changes-detail")
             yield Static(KEYS_HINT, classes="view-keys")
 
     def _title(self) -> Text:
@@ -144,15 +148,29 @@ class ChangesScreen(Screen[Jump | None]):
         return title
 
     def on_mount(self) -> None:
-        table = self.query_one("#changes-table", RowTable)
-        table.add_columns("first seen", "namespace", "kind", "change")
+        table = self.query_one("#changes-table", SafeTable)
         self._fill(table)
         table.focus()
+        self._show_detail(0)
 
-    def _fill(self, table: RowTable) -> None:
+    def _fill(self, table: SafeTable, keep_row: int = 0) -> None:
+        rows = []
         for n, seen in enumerate(self._entries):
-            table.add_row(*change_cells(seen.when, seen.change, seen.changed), key=str(n))
+            when, where, *rest = change_cells(seen.when, seen.change, seen.changed)
+            rows.append((str(n), (when, fit_label(where, PLACE_WIDTH), *rest)))
+        table.fill(rows, keep_row=keep_row)
         self.query_one("#changes-empty").display = not self._entries
+        self.query_one("#changes-detail").display = bool(self._entries)
+
+    def _show_detail(self, row: int) -> None:
+        if 0 <= row < len(self._entries):
+            seen = self._entries[row]
+            text = change_detail_text(seen.when, seen.change, seen.changed)
+            self.query_one("#changes-detail", Static).update(text)
+
+    @on(DataTable.RowHighlighted, "#changes-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail(event.cursor_row)
 
     @property
     def entries(self) -> list[Seen]:
@@ -164,16 +182,15 @@ class ChangesScreen(Screen[Jump | None]):
         changed."""
         if list(entries) == self._entries or self._done:
             return
-        table = self.query_one("#changes-table", RowTable)
+        table = self.query_one("#changes-table", SafeTable)
         row = table.cursor_row
         was = self._entries[row].change.identity if 0 <= row < len(self._entries) else None
         self._entries = list(entries)
         ids = [seen.change.identity for seen in self._entries]
-        table.clear()
-        self._fill(table)
+        at = ids.index(was) if was in ids else max(0, min(row, len(ids) - 1))
+        self._fill(table, keep_row=at)
         self.query_one("#changes-title", Static).update(self._title())
-        if self._entries:
-            table.move_cursor(row=ids.index(was) if was in ids else min(row, len(ids) - 1))
+        self._show_detail(at)
 
     @on(DataTable.RowSelected, "#changes-table")
     def _selected(self, event: DataTable.RowSelected) -> None:
@@ -181,7 +198,7 @@ class ChangesScreen(Screen[Jump | None]):
         self.action_jump()
 
     def action_jump(self) -> None:
-        row = self.query_one("#changes-table", RowTable).cursor_row
+        row = self.query_one("#changes-table", SafeTable).cursor_row
         if self._done or not 0 <= row < len(self._entries):
             return
         self._done = True

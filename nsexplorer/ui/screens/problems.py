@@ -32,7 +32,8 @@ from nsexplorer.ui.render_views import (
     problems_summary_text,
 )
 from nsexplorer.ui.roles import GOOD
-from nsexplorer.ui.widgets.rowtable import RowTable
+from nsexplorer.ui.widgets.labels import fit_label
+from nsexplorer.ui.widgets.panes import SafeTable
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,11 @@ def ordered(problems: Sequence[Finding]) -> list[Finding]:
     return sorted(problems, key=lambda p: rank.get(p.severity, len(rank)))
 
 
+PROBLEM_COLUMNS = ("severity", "namespace", "interface", "problem")
+# The widest a namespace's cell is in the list views (a long path is cut in the middle:
+# one hidden namespace's label no longer widens the column for every row).
+PLACE_WIDTH = 28
+
 # The keys of a list view (Problems, Changes): said on screen, there is no footer here.
 KEYS_HINT = Text("↑↓ choose · enter: go to its namespace and interface · escape: back", end="")
 
@@ -177,7 +183,7 @@ class ProblemsScreen(Screen[Jump | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="problems"):
             yield Static(self._title(), id="problems-title")
-            yield RowTable(id="problems-table", cursor_type="row")
+            yield SafeTable(PROBLEM_COLUMNS, id="problems-table", fixed_columns=1)
             yield Static(Text(), id="problems-detail")
             yield Static(self._hint(), classes="view-keys")
 
@@ -197,8 +203,7 @@ class ProblemsScreen(Screen[Jump | None]):
         return list(self._rows)
 
     def on_mount(self) -> None:
-        table = self.query_one("#problems-table", RowTable)
-        table.add_columns("severity", "namespace", "interface", "problem")
+        table = self.query_one("#problems-table", SafeTable)
         self._fill(table)
         table.focus()
         self._show_detail(0)
@@ -209,20 +214,18 @@ class ProblemsScreen(Screen[Jump | None]):
         changed."""
         if self._done:
             return
-        table = self.query_one("#problems-table", RowTable)
+        table = self.query_one("#problems-table", SafeTable)
         row = table.cursor_row
         was = self._row_identity(row)
         before = (self._problems, self._where)
         self._take(problems, snapshot)
         if (self._problems, self._where) == before:
             return
-        table.clear()
-        self._fill(table)
-        self.query_one("#problems-title", Static).update(self._title())
-        self.query_one(".view-keys", Static).update(self._hint())
         ids = [self._row_identity(n) for n in range(len(self._rows))]
         at = ids.index(was) if was in ids else max(0, min(row, len(ids) - 1))
-        table.move_cursor(row=at)
+        self._fill(table, keep_row=at)
+        self.query_one("#problems-title", Static).update(self._title())
+        self.query_one(".view-keys", Static).update(self._hint())
         self._show_detail(at)
 
     def _row_identity(self, row: int) -> tuple[str, int, str] | None:
@@ -236,8 +239,9 @@ class ProblemsScreen(Screen[Jump | None]):
         p = self._problems[shown]
         return (p.kind, p.namespace_inode, p.interface or "")
 
-    def _fill(self, table: RowTable) -> None:
+    def _fill(self, table: SafeTable, keep_row: int = 0) -> None:
         under = {i for r in self._rows if isinstance(r, Group) for i in r.members}
+        rows: list[tuple[str, tuple[Text, ...]]] = []
         for n, row in enumerate(self._rows):
             if isinstance(row, Group):
                 found = [self._problems[i] for i in row.members]
@@ -248,7 +252,8 @@ class ProblemsScreen(Screen[Jump | None]):
                 cells = problem_cells(self._problems[row], self._where[row])
                 if row in under:
                     cells = (Text("  ") + cells[0], *cells[1:])  # under its group line
-            table.add_row(*cells, key=str(n))
+            rows.append((str(n), (cells[0], fit_label(cells[1], PLACE_WIDTH), *cells[2:])))
+        table.fill(rows, keep_row=keep_row)
 
     def _show_detail(self, row: int) -> None:
         detail = self.query_one("#problems-detail", Static)
@@ -274,7 +279,7 @@ class ProblemsScreen(Screen[Jump | None]):
         self.action_jump()
 
     def action_jump(self) -> None:
-        table = self.query_one("#problems-table", RowTable)
+        table = self.query_one("#problems-table", SafeTable)
         row = table.cursor_row
         if self._done or not 0 <= row < len(self._rows):
             return
@@ -282,9 +287,7 @@ class ProblemsScreen(Screen[Jump | None]):
         if isinstance(shown, Group):  # list its findings under it, or fold them
             self._expanded ^= {shown.kind}
             self._rows = rows_of(self._problems, self._expanded)
-            table.clear()
-            self._fill(table)
-            table.move_cursor(row=row)
+            self._fill(table, keep_row=row)
             self._show_detail(row)
             return
         self._done = True

@@ -39,6 +39,17 @@ def fit(
 HEAD_KEPT = 4  # cells of a path's start kept before the ellipsis ("/var…/1a2b3c4d5e6f")
 
 
+def fit_label(text: Text, room: int) -> Text:
+    """A namespace label cut to ``room`` cells for a table's column: a path (a hidden or
+    bind-mounted namespace) keeps its last part, which tells siblings apart; any other
+    label is cut at its end."""
+    plain = text.plain
+    keep = 0
+    if plain.startswith("/"):
+        keep = cell_len(plain) - cell_len(plain.rstrip("/").rpartition("/")[0])
+    return _cut(text.copy(), room, keep)
+
+
 def _cut(text: Text, room: int, keep_end: int) -> Text:
     if text.cell_len <= room:
         return text

@@ -15,7 +15,7 @@ from textual.geometry import Size
 from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
-from textual.widgets import Static, Tree
+from textual.widgets import DataTable, Static, Tree
 from textual.widgets.data_table import RowKey
 from textual.widgets.tree import TreeNode
 
@@ -24,7 +24,6 @@ from nsexplorer.model import Interface, NetNamespace, ProcessInfo, ns_label
 from nsexplorer.textsafe import visible
 from nsexplorer.ui import render
 from nsexplorer.ui.widgets.labels import fit
-from nsexplorer.ui.widgets.rowtable import RowTable
 
 # (pane id, title); the number key for each is its position + 1.
 PANES: tuple[tuple[str, str], ...] = (
@@ -103,7 +102,7 @@ class PaneBar(Widget):
         return text
 
 
-class SafeTable(RowTable):
+class SafeTable(DataTable[Text]):
     """A row-cursor table; cells are always ``Text`` (never parsed as markup). A column
     cut by the pane's edge ends in an ellipsis; refilling with what is shown already
     changes nothing (and sends nothing to the terminal)."""
@@ -175,7 +174,7 @@ class SafeTable(RowTable):
         if not self.columns:  # filled before it was mounted (a pane mounted on demand)
             self.add_columns(*self._columns)
 
-    # --- keys: sideways a column at a time (Home/End: RowTable's first/last row) ----
+    # --- keys: sideways a column at a time, Home/End to the first/last row ----------
 
     def _column_starts(self) -> list[int]:
         """The scroll_x that puts each scrolled column at the left edge of the scrolled
@@ -198,6 +197,12 @@ class SafeTable(RowTable):
         step = max((x for x in self._column_starts() if x < now), default=None)
         if step is not None:
             self.scroll_to(x=step, animate=False)
+
+    def action_scroll_home(self) -> None:
+        self.action_scroll_top()  # Home: the first row (the sideways start is ← or 0)
+
+    def action_scroll_end(self) -> None:
+        self.action_scroll_bottom()
 
     def show_column(self, index: int) -> None:
         """Scroll sideways so column ``index`` is in view: after the next layout, as the
