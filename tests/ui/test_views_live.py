@@ -358,3 +358,33 @@ def test_a_rename_keeps_the_first_seen_time_of_the_interface_s_changes() -> None
     assert {s.change.identity for s in kept} <= set(first)
     assert all(s.changed == "23:02:00" for s in kept if "veth0r" in s.change.message)
     assert not [s for s in tracker.entries if s.change.kind == "problem-cleared"]
+
+
+async def test_changes_detail_says_the_selected_change_in_full() -> None:
+    base = lab_snapshot()
+    tracker = ChangeTracker(base)
+    tracker.update(_with_mtu(base, "nsxlab-a", "veth0", 1400), "23:01:00")
+    tracker.update(_with_mtu(base, "nsxlab-a", "veth0", 1300), "23:02:00")
+    app = ScreenHarness()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = ChangesScreen(tracker.entries)
+        app.push_screen(screen)
+        await pilot.pause()
+        row = next(n for n, s in enumerate(screen.entries) if s.change.kind == "interface-changed")
+        screen.query_one("#changes-table", DataTable).move_cursor(row=row)
+        await pilot.pause()
+        detail = str(screen.query_one("#changes-detail", Static).render())
+        assert "interface-changed in nsxlab-a (netns 4026532601) on veth0" in detail
+        assert "first seen 23:01:00, last changed 23:02:00" in detail
+        assert "before: mtu 1500" in detail and "after: mtu 1300" in detail
+
+
+def test_a_path_label_is_cut_in_the_middle_in_a_view() -> None:
+    from rich.text import Text
+
+    from nsexplorer.ui.widgets.labels import fit_label
+
+    cut = fit_label(Text("/run/nsx-testbed/exec/netns/d90a9ebfdb3e"), 24).plain
+    assert cut.endswith("/d90a9ebfdb3e") and "…" in cut and len(cut) <= 24
+    assert fit_label(Text("a-very-long-container-name-here"), 10).plain == "a-very-lo…"
+    assert fit_label(Text("short"), 10).plain == "short"
