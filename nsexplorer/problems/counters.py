@@ -53,7 +53,9 @@ def counters_growing(before: Snapshot, after: Snapshot) -> tuple[Problem, ...]:
                     "warning" if errors else "info",
                     ns,
                     iface.name,
-                    f"{what} since {before.collected_at}",
+                    # both reads' times: a finding the TUI keeps listed a while after
+                    # it stopped growing still says when it grew
+                    f"{what} between {before.collected_at} and {after.collected_at}",
                     [f"{iface.name}: {name} {o} -> {new}" for name, o, new in grew],
                     ["ip", "-s", "-s", "link", "show", "dev", iface.name],
                 )

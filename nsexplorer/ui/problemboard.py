@@ -11,6 +11,7 @@ global warning repeated in every namespace's Details).
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -22,6 +23,11 @@ Grower = Callable[[Snapshot, Snapshot], Sequence[Finding]]
 
 _RANK = {s: n for n, s in enumerate(SEVERITY_ORDER)}
 
+# A counter that grew between two reads stays listed this long after (seconds): drops
+# in a burst are what a responder came for, and the next read, often seconds later and
+# caused by something else, would otherwise take them away before they were seen.
+HOLD = 60.0
+
 
 def _key(p: Finding) -> tuple[str, int, str | None, str]:
     return (p.kind, p.namespace_inode, p.interface, p.message)
@@ -30,10 +36,19 @@ def _key(p: Finding) -> tuple[str, int, str | None, str]:
 class ProblemBoard:
     """Findings of the latest snapshot; ``update`` says which appeared and cleared."""
 
-    def __init__(self, find: Finder, growing: Grower | None = None, growing_kind: str = "") -> None:
+    def __init__(
+        self,
+        find: Finder,
+        growing: Grower | None = None,
+        growing_kind: str = "",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._find = find
         self._growing = growing
         self._growing_kind = growing_kind  # the kind ``growing``'s findings carry
+        self._clock = clock
+        # (namespace, interface) -> its last counters finding and when it was found
+        self._grown: dict[tuple[int, str | None], tuple[Finding, float]] = {}
         self._previous: Snapshot | None = None
         self._all: tuple[Finding, ...] = ()
         self._by_ns: dict[int, tuple[Finding, ...]] = {}
@@ -60,6 +75,8 @@ class ProblemBoard:
         if found is None:
             found = self.findings(snapshot, self._previous)
         self._previous = snapshot
+        here = {ns.inode for ns in snapshot.namespaces if not ns.gone}
+        self._grown = {k: v for k, v in self._grown.items() if k[0] in here}
         return self._take(found)
 
     def update_counters(self, ns: NetNamespace) -> bool:
@@ -71,14 +88,27 @@ class ProblemBoard:
         before = self._previous
         if self._growing is None or before is None or not self._growing_kind:
             return False
-        grown = self._growing(before, replace(before, namespaces=(ns,)))
-        kept = [
-            p for p in self._all if p.kind != self._growing_kind or p.namespace_inode != ns.inode
-        ]
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())  # this read's, as collect's
+        grown = self._growing(before, replace(before, namespaces=(ns,), collected_at=now))
+        # every other finding as it was; the counters ones of the other namespaces come
+        # back from the hold, with the times they were found (not re-stamped now)
+        kept = [p for p in self._all if p.kind != self._growing_kind]
         appeared, cleared = self._take([*kept, *grown])
         return bool(appeared or cleared)
 
+    def _held(self, found: Sequence[Finding]) -> list[Finding]:
+        """``found`` and the counters findings of the last HOLD seconds that did not
+        grow again since (each as last found: its words say when it grew)."""
+        now = self._clock()
+        grown = [p for p in found if p.kind == self._growing_kind]
+        for p in grown:
+            self._grown[(p.namespace_inode, p.interface)] = (p, now)
+        fresh = {(p.namespace_inode, p.interface) for p in grown}
+        self._grown = {k: v for k, v in self._grown.items() if now - v[1] <= HOLD}
+        return [*found, *(p for k, (p, _) in self._grown.items() if k not in fresh)]
+
     def _take(self, found: Sequence[Finding]) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
+        found = self._held(found)
         old = {_key(p): p for p in self._all}
         new = {_key(p): p for p in found}
         appeared = tuple(p for k, p in new.items() if k not in old)

@@ -101,3 +101,32 @@ def test_the_live_board_knows_the_kind_counters_growing_findings_carry() -> None
     from nsexplorer.problems.base import COUNTERS_GROWING
 
     assert live_board()._growing_kind == COUNTERS_GROWING
+
+
+def test_a_counter_that_grew_stays_listed_for_a_while() -> None:
+    """QA: drops that grew were gone at the next read, seconds later and caused by
+    something else, before the responder saw them. They stay HOLD seconds after they
+    last grew (their words say when), and go with their namespace."""
+    from nsexplorer.ui.problemboard import HOLD
+
+    now = [1000.0]
+    grow = [GROWING]
+    board = ProblemBoard(
+        lambda s: (), lambda a, b: list(grow), growing_kind=GROWING.kind, clock=lambda: now[0]
+    )
+    board.update(lab_snapshot())
+    assert board.update(lab_snapshot()) == ((GROWING,), ())
+    grow.clear()
+    now[0] += HOLD / 2
+    assert board.update(lab_snapshot()) == ((), ())  # stopped growing: still listed
+    assert board.problems == (GROWING,)
+    now[0] += HOLD / 2 + 1
+    assert board.update(lab_snapshot()) == ((), (GROWING,))  # a minute on: cleared
+    grow.append(GROWING)
+    board.update(lab_snapshot())
+    grow.clear()
+    snap = lab_snapshot()
+    without = dataclasses.replace(
+        snap, namespaces=tuple(ns for ns in snap.namespaces if ns.inode != GROWING.namespace_inode)
+    )
+    assert board.update(without) == ((), (GROWING,))  # its namespace went

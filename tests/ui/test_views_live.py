@@ -388,3 +388,39 @@ def test_a_path_label_is_cut_in_the_middle_in_a_view() -> None:
     assert cut.endswith("/d90a9ebfdb3e") and "…" in cut and len(cut) <= 24
     assert fit_label(Text("a-very-long-container-name-here"), 10).plain == "a-very-lo…"
     assert fit_label(Text("short"), 10).plain == "short"
+
+
+async def test_an_open_problems_view_reads_again_on_a_quiet_host(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: drops sent on a quiet host showed only after an unrelated change caused a
+    read (counters are compared between full reads). Opening `p` reads at once, and
+    again every REREAD_EVERY seconds while it is open; a replay never reads."""
+    from nsexplorer.ui.screens import problems
+
+    monkeypatch.setattr(problems, "REREAD_EVERY", 0.2)
+    source = FakeSource(lab_snapshot())
+    app = make_app(source=source, watcher=FakeWatcher(), debounce=0.01, min_collect_gap=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        before = source.collects
+        await pilot.press("p")
+        await pilot.pause(0.05)
+        assert source.collects > before  # at once
+        opened = source.collects
+        await pilot.pause(0.6)
+        assert source.collects >= opened + 2  # and again every REREAD_EVERY
+        await pilot.press("escape")
+        await settle(pilot)
+        closed = source.collects
+        await pilot.pause(0.5)
+        assert source.collects == closed  # quiet again once it is closed
+    quiet = FakeSource(lab_snapshot(), live=False)
+    replay = make_app(source=quiet)
+    async with replay.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        read = quiet.collects
+        await pilot.press("p")
+        await pilot.pause(0.5)
+        assert isinstance(replay.screen, ProblemsScreen)
+        assert quiet.collects == read

@@ -655,7 +655,7 @@ def test_counters_growing() -> None:
         A,
         "eth0",
     )
-    assert p.message == "rx_dropped +2 since 2026-12-01T00:00:00Z"
+    assert p.message == "rx_dropped +2 between 2026-12-01T00:00:00Z and 2026-12-01T00:00:00Z"
     assert p.evidence == ("eth0: rx_dropped 3 -> 5",)
     (p,) = pr.counters_growing(before, with_counters(healthy(), rx_dropped=3, tx_errors=1))
     assert p.severity == "warning"

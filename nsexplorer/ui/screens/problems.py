@@ -8,7 +8,7 @@ the table are built by ``ui.render_views`` (escaped, never markup).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -110,6 +110,7 @@ def ordered(problems: Sequence[Finding]) -> list[Finding]:
 
 
 PROBLEM_COLUMNS = ("severity", "namespace", "interface", "problem")
+REREAD_EVERY = 10.0  # seconds between the full reads asked for while the view is open
 # The widest a namespace's cell is in the list views (a long path is cut in the middle:
 # one hidden namespace's label no longer widens the column for every row).
 PLACE_WIDTH = 28
@@ -165,10 +166,19 @@ class ProblemsScreen(Screen[Jump | None]):
         Binding("enter", "jump", "Go to namespace", priority=True),
     ]
 
-    def __init__(self, problems: Sequence[Finding], snapshot: Snapshot) -> None:
+    def __init__(
+        self,
+        problems: Sequence[Finding],
+        snapshot: Snapshot,
+        reread: Callable[[], None] | None = None,
+    ) -> None:
+        """``reread``: asks for a full read (live sessions), at once and every
+        REREAD_EVERY seconds while the view is open: counters that grow are compared
+        between full reads, and a quiet host has none."""
         super().__init__()
         self._expanded: frozenset[str] = frozenset()
         self._done = False
+        self._reread = reread
         self._take(problems, snapshot)
 
     def _take(self, problems: Sequence[Finding], snapshot: Snapshot) -> None:
@@ -207,6 +217,9 @@ class ProblemsScreen(Screen[Jump | None]):
         self._fill(table)
         table.focus()
         self._show_detail(0)
+        if self._reread is not None:
+            self._reread()
+            self.set_interval(REREAD_EVERY, self._reread)
 
     def show(self, problems: Sequence[Finding], snapshot: Snapshot) -> None:
         """A read changed the findings while the view is open: show them, the cursor on
