@@ -5,7 +5,7 @@ it is known: the one home of these words for the TUI and `show`.
 whose veth peer was set down both lose their carrier, but only one of them needs an
 `ip link set up`. So the words are "up", "up, no carrier" (with the cause: its veth peer
 is admin down, its peer could not be resolved, a bridge with no port forwarding, the lower
-device of a macvlan or vlan is down) and
+device of a macvlan or vlan is down, a tun/tap no process has open) and
 "admin down". Pure: model values in, strings out (raw; escape them for a terminal).
 """
 
@@ -23,6 +23,8 @@ NO_CARRIER = "up, no carrier"
 ADMIN_DOWN = "admin down"
 PEER_ADMIN_DOWN = "peer admin down"
 NO_PORT_FORWARDING = "no port forwarding"
+NO_TUN_HOLDER = "no process has it open"
+TUN_CARRIER_OFF = "its process set the carrier off"
 
 # The state column's word where the state's own is longer than it needs to be ("admin
 # down" already says the admin state; "no carrier" implies it is up).
@@ -121,11 +123,21 @@ def _no_carrier_cause(iface: Interface, lookup: Lookup) -> tuple[str, NetNamespa
         # The kernel's own rule: a bridge has carrier while one of its ports forwards. A
         # port can be up with carrier and still not forward (STP learning, set disabled).
         return NO_PORT_FORWARDING, None
+    if iface.tun is not None:
+        return _tun_cause(iface.tun.held), None
     # a macvlan, vlan, vxlan... on a device that is down (a veth says lowerlayerdown
     # when its peer is down: handled above)
     if iface.state == "lowerlayerdown" and iface.kind != "veth":
         return _lower_cause(iface, lookup)
     return "", None
+
+
+def _tun_cause(held: bool | None) -> str:
+    """The kernel's rule for tun/tap: carrier on while a process has a queue attached
+    (TUNSETIFF), off when the last one closes; only a holder can switch it off besides
+    (TUNSETCARRIER). ``held`` None: a single-queue device, whose queues the kernel does
+    not report; its missing carrier then means no holder, but for that rare ioctl."""
+    return TUN_CARRIER_OFF if held else NO_TUN_HOLDER
 
 
 def _lower_cause(iface: Interface, lookup: Lookup) -> tuple[str, NetNamespace | None]:

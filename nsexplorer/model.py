@@ -23,6 +23,8 @@ if TYPE_CHECKING:
         Peer,
         Route,
         Rule,
+        Tun,
+        TunHolder,
         Vxlan,
     )
 
@@ -50,6 +52,8 @@ __all__ = [
     "Source",
     "StoppedContainer",
     "ThreadHolder",
+    "Tun",
+    "TunHolder",
     "Vxlan",
     "bridge_networks",
     "candidate_paths",
@@ -63,7 +67,10 @@ __all__ = [
 
 # The netlink classes live in model_net (see there); they are imported from here as
 # every other model class, and built on first use.
-_NET = frozenset({"Address", "Counters", "Interface", "Nexthop", "Peer", "Route", "Rule", "Vxlan"})
+_NET = frozenset(
+    {"Address", "Counters", "Interface", "Nexthop", "Peer", "Route", "Rule", "Tun", "TunHolder",
+     "Vxlan"}
+)  # fmt: skip
 
 
 def __getattr__(name: str) -> object:

@@ -119,6 +119,68 @@ def _multicast(addr: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class Tun:
+    """A tun/tap device's IFLA_INFO_DATA, as `ip -d link` shows it, with its queues: the
+    kernel gives a tun/tap carrier while a process holds one of its queues attached."""
+
+    type: str  # "tun" or "tap" (IFLA_TUN_TYPE; "unknown" for any other, as ip says)
+    pi: bool = False  # packet information header (not IFF_NO_PI)
+    vnet_hdr: bool = False
+    persist: bool = False  # outlives the process that made it
+    multi_queue: bool = False
+    user: int | None = None  # the owner's uid; None: any (the kernel sends it only when set)
+    group: int | None = None  # the owner group's gid; None: any
+    # Attached and disabled queues (IFLA_TUN_NUM_QUEUES, IFLA_TUN_NUM_DISABLED_QUEUES):
+    # the kernel sends them for a multi_queue device only; None for any other.
+    queues: int | None = None
+    disabled_queues: int | None = None
+
+    @property
+    def held(self) -> bool | None:
+        """A process holds a queue (attached or disabled) of it; None: not reported (a
+        single-queue device: then its carrier says it, see link_state)."""
+        if self.queues is None:
+            return None
+        return self.queues + (self.disabled_queues or 0) > 0
+
+    def words(self) -> str:
+        """ip -d's words, in its order: "type tap pi off vnet_hdr on multi_queue
+        numqueues 0 numdisabled 0 persist on user 1000 group 100" (ids as numbers: ip
+        prints the name when the host has one)."""
+        parts = [f"type {self.type}", f"pi {_on(self.pi)}", f"vnet_hdr {_on(self.vnet_hdr)}"]
+        if self.multi_queue:
+            parts.append("multi_queue")
+        if self.queues is not None:
+            parts.append(f"numqueues {self.queues}")
+        if self.disabled_queues is not None:
+            parts.append(f"numdisabled {self.disabled_queues}")
+        parts.append(f"persist {_on(self.persist)}")
+        if self.user is not None:
+            parts.append(f"user {self.user}")
+        if self.group is not None:
+            parts.append(f"group {self.group}")
+        return " ".join(parts)
+
+
+def _on(value: bool) -> str:
+    return "on" if value else "off"
+
+
+@dataclass(frozen=True, slots=True)
+class TunHolder:
+    """A process that has a tun/tap device open (a queue attached with TUNSETIFF): what
+    keeps its carrier on. Found on demand (collect.tun_holders), not in a snapshot."""
+
+    pid: int
+    comm: str
+    fds: tuple[int, ...]  # its fds on the device (one per queue)
+    # The device's namespace was checked on the fd itself (TUNGETDEVNETNS): a name is
+    # unique only within a namespace, and a device can move after it was attached.
+    # False: only its name matched (an old kernel, or not permitted to ask).
+    proved: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Peer:
     """The other end of a veth. ``netns_inode`` None means the peer could not be
     resolved exactly: the UI says so instead of guessing from ``@ifN``."""
@@ -195,6 +257,7 @@ class Interface:
     # the kernel accepts them wherever it takes the name, and logs and rules use them.
     altnames: tuple[str, ...] = ()
     vxlan: Vxlan | None = None  # a vxlan device's tunnel
+    tun: Tun | None = None  # a tun/tap device's mode, owner and queues
     txqlen: int | None = None  # IFLA_TXQLEN, ip's "qlen"; None: not recorded
     group: int = 0  # IFLA_GROUP, the device group (ip's "group"; 0 is "default")
 

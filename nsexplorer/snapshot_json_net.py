@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from nsexplorer.model import Address, Interface, Peer, Route, Rule
-    from nsexplorer.model_net import Vxlan
+    from nsexplorer.model_net import Tun, Vxlan
 
     JSONDict = dict[str, Any]
 
@@ -73,6 +73,7 @@ def encode_interface(i: Interface) -> JSONDict:
         **({"port_state": i.port_state} if i.port_state is not None else {}),
         **({"altnames": list(i.altnames)} if i.altnames else {}),
         **({"vxlan": _encode_vxlan(i.vxlan)} if i.vxlan is not None else {}),
+        **({"tun": _encode_tun(i.tun)} if i.tun is not None else {}),
         **({"txqlen": i.txqlen} if i.txqlen is not None else {}),
         **({"group": i.group} if i.group else {}),
     }
@@ -117,6 +118,31 @@ def _decode_vxlan(d: Any) -> Vxlan | None:
     )
 
 
+def _encode_tun(t: Tun) -> JSONDict:
+    # ip -j -d's info_data keys ("user"/"group" as ids: ip writes a name when it has one)
+    return {"type": t.type, "pi": t.pi, "vnet_hdr": t.vnet_hdr, "multi_queue": t.multi_queue,
+            "numqueues": t.queues, "numdisabled": t.disabled_queues, "persist": t.persist,
+            "user": t.user, "group": t.group}  # fmt: skip
+
+
+def _decode_tun(d: Any) -> Tun | None:
+    if not isinstance(d, Mapping):
+        return None
+    from nsexplorer import model_net  # as decode_interface's counters
+
+    return model_net.Tun(
+        type=str(d.get("type") or "unknown"),
+        pi=d.get("pi") is True,
+        vnet_hdr=d.get("vnet_hdr") is True,
+        persist=d.get("persist") is True,
+        multi_queue=d.get("multi_queue") is True,
+        user=opt_int(d.get("user")),
+        group=opt_int(d.get("group")),
+        queues=opt_int(d.get("numqueues")),
+        disabled_queues=opt_int(d.get("numdisabled")),
+    )
+
+
 def decode_interface(i: Mapping[str, Any]) -> Interface:
     c = i.get("counters")
     counters = None
@@ -158,6 +184,7 @@ def decode_interface(i: Mapping[str, Any]) -> Interface:
         port_state=opt_str(i.get("port_state")),
         altnames=_words(i.get("altnames")),
         vxlan=_decode_vxlan(i.get("vxlan")),
+        tun=_decode_tun(i.get("tun")),
         txqlen=opt_int(i.get("txqlen")),
         group=int(i.get("group") or 0),
     )

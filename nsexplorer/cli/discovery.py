@@ -26,7 +26,9 @@ from nsexplorer.shellquote import shown
 from nsexplorer.textsafe import visible
 
 if TYPE_CHECKING:
-    from nsexplorer.model import Peer
+    from collections.abc import Mapping, Sequence
+
+    from nsexplorer.model import Peer, TunHolder
     from nsexplorer.model_inside import InsideFacts
     from nsexplorer.ports import SnapshotSource
 
@@ -162,7 +164,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     else:
         snap = _with_peers_read(source, ns, snap)
         enter = _enter_form(ns) if source.live else None
-        output.write_stdout(format_namespace(ns, snap, inside=inside, enter=enter))
+        holders = _tun_holders(ns) if source.live else None
+        output.write_stdout(
+            format_namespace(ns, snap, inside=inside, enter=enter, tun_holders=holders)
+        )
     # The snapshot-wide ones too (Docker down: containers missing from this view).
     extra = inside.warnings if inside is not None else ()
     _warn(dict.fromkeys((*snap.warnings, *ns.warnings, *extra)))
@@ -194,6 +199,16 @@ def _with_peers_read(source: SnapshotSource, ns: NetNamespace, snap: Snapshot) -
     if not read:
         return snap
     return replace(snap, namespaces=tuple(read.get(n.inode, n) for n in snap.namespaces))
+
+
+def _tun_holders(ns: NetNamespace) -> dict[str, tuple[TunHolder, ...]] | None:
+    """Who holds its tun/tap devices open (a walk over every process's fds: only for a
+    namespace that has such a device); None when it has none."""
+    if not any(i.tun is not None for i in ns.interfaces):
+        return None
+    from nsexplorer.collect.tun_holders import tun_holders
+
+    return tun_holders(ns)
 
 
 def _inside(source: SnapshotSource, ns: NetNamespace) -> InsideFacts | None:
@@ -288,8 +303,10 @@ def format_namespace(
     *,
     inside: InsideFacts | None = None,
     enter: str | None = None,
+    tun_holders: Mapping[str, Sequence[TunHolder]] | None = None,
 ) -> str:
-    """``enter``: how a command is run in it (live only: it was checked just now)."""
+    """``enter``: how a command is run in it (live only: it was checked just now);
+    ``tun_holders``: the processes holding each tun/tap device (None: not looked for)."""
     from nsexplorer.cli import show_net
     from nsexplorer.link_state import port_state_words
 
@@ -358,7 +375,11 @@ def format_namespace(
         for i in ns.interfaces:
             out.extend(
                 show_net.interface_lines(
-                    i, lambda p: _peer_text(p.netns_inode, p, snap), lookup, nets.get(i.name, "")
+                    i,
+                    lambda p: _peer_text(p.netns_inode, p, snap),
+                    lookup,
+                    nets.get(i.name, ""),
+                    None if tun_holders is None else tun_holders.get(i.name, ()),
                 )
             )
             if i.peer is not None:

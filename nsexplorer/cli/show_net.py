@@ -4,20 +4,33 @@ policy-rule lines, in ip's words. Every untrusted string goes through ``visible`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from nsexplorer.diffing import rule_words
 from nsexplorer.link_state import Lookup, port_state_words, state_sentence
-from nsexplorer.model import Address, Interface, Peer, Route, Rule, describe, table_name
+from nsexplorer.model import (
+    Address,
+    Interface,
+    Peer,
+    Route,
+    Rule,
+    TunHolder,
+    describe,
+    table_name,
+)
 from nsexplorer.textsafe import visible
 
 
 def interface_lines(
-    i: Interface, peer_text: Callable[[Peer], str], lookup: Lookup, network: str = ""
+    i: Interface,
+    peer_text: Callable[[Peer], str],
+    lookup: Lookup,
+    network: str = "",
+    holders: Sequence[TunHolder] | None = None,
 ) -> list[str]:
     """``lookup``: the namespaces by inode, to say why a veth has no carrier (its peer
     admin down, and where); ``network``: the Docker network whose bridge this is ("" when
-    none)."""
+    none); ``holders``: the processes that have a tun/tap open (None: not looked for)."""
     v = visible
     state = state_sentence(i, lookup, lambda ns: v(describe(ns)))
     master = f" master {v(i.master)}" if i.master else ""
@@ -38,11 +51,25 @@ def interface_lines(
         out.append(f"      parent: {peer_text(i.parent)}")
     if i.vxlan is not None:
         out.append(f"      vxlan {i.vxlan.words()}")
+    if i.tun is not None:
+        out.append(f"      tun {i.tun.words()}")
+        if holders is not None:
+            out.append(f"      {tun_holder_text(holders)}")
     for a in i.addresses:
         out.append(f"      {address_text(a, i.name)}")
         if a.lifetime_words:  # on the next line, as ip prints it
             out.append(f"         {a.lifetime_words}")
     return out
+
+
+def tun_holder_text(holders: Sequence[TunHolder]) -> str:
+    """ "held by openvpn (pid 1234)", several joined by commas, "held by no process"; a
+    holder whose device namespace could not be checked on its fd says "unproved"."""
+    if not holders:
+        return "held by no process"
+    return "held by " + ", ".join(
+        f"{visible(h.comm) or '?'} (pid {h.pid}{'' if h.proved else ', unproved'})" for h in holders
+    )
 
 
 def address_text(a: Address, ifname: str = "") -> str:

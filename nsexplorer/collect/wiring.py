@@ -263,6 +263,7 @@ def build_interfaces(
                 ),
                 altnames=lk.altnames,
                 vxlan=lk.vxlan,
+                tun=lk.tun,
                 txqlen=lk.txqlen,
                 group=lk.group,
             )

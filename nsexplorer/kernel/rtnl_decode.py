@@ -21,7 +21,6 @@ from nsexplorer.kernel.netlink import NLMSGHDR, AttrTable, Buf, NetlinkDecodeErr
 from nsexplorer.kernel.rtnl_attrs import (
     U16,
     altnames,
-    be16,
     flag,
     i32,
     ip,
@@ -37,17 +36,16 @@ from nsexplorer.kernel.rtnl_attrs import (
     uid_range,
     via,
 )
+from nsexplorer.kernel.rtnl_linkinfo import linkinfo, vxlan
 from nsexplorer.kernel.rtnl_raw import RawAddr, RawHop, RawLink, RawNexthop, RawRoute
 from nsexplorer.model import Address, Rule
-from nsexplorer.model_net import Vxlan
+from nsexplorer.model_net import Tun
 
 AF_INET = socket.AF_INET
 AF_INET6 = socket.AF_INET6
 ARPHRD_LOOPBACK = 772
 RTM_F_CLONED = 0x200
 FIB_RULE_INVERT = 0x2
-IFF_TUN = 1
-IFF_TAP = 2
 
 IFINFOMSG = struct.Struct("=BxHiII")
 IFADDRMSG = struct.Struct("=BBBBI")
@@ -64,46 +62,6 @@ T = TypeVar("T")
 STACKED_KINDS = frozenset(("macvlan", "macvtap", "ipvlan", "ipvtap", "vlan", "macsec"))
 
 
-# IFLA_INFO_DATA of the kinds whose data matters: tun/tap's type, vxlan's lower device
-# and tunnel.
-_INFO_DATA: dict[str, AttrTable] = {
-    "tun": {3: ("tun_type", u8)},  # IFLA_TUN_TYPE
-    "vxlan": {
-        1: ("vni", u32),  # IFLA_VXLAN_ID
-        2: ("group", ip),  # IFLA_VXLAN_GROUP (a remote, or a multicast group)
-        3: ("lower", u32),  # IFLA_VXLAN_LINK
-        4: ("local", ip),  # IFLA_VXLAN_LOCAL
-        15: ("port", be16),  # IFLA_VXLAN_PORT
-        16: ("group", ip),  # IFLA_VXLAN_GROUP6
-        17: ("local", ip),  # IFLA_VXLAN_LOCAL6
-        25: ("external", u8),  # IFLA_VXLAN_COLLECT_METADATA
-    },
-}
-# In IFLA_INFO_SLAVE_DATA of a bridge port: its STP state (a bridge has carrier only
-# while one of its ports forwards); the kernel puts it first of ~40 attributes.
-IFLA_BRPORT_STATE = 1
-_LINKINFO: AttrTable = {
-    1: ("kind", text),  # IFLA_INFO_KIND
-    2: ("data", span),  # IFLA_INFO_DATA
-    4: ("slave_kind", text),  # IFLA_INFO_SLAVE_KIND
-    5: ("slave_data", span),  # IFLA_INFO_SLAVE_DATA
-}
-
-
-def _linkinfo(buf: Buf, a: int, b: int) -> dict[str, Any]:
-    info = walk(buf, a, b, _LINKINFO)
-    data = info.pop("data", None)
-    table = _INFO_DATA.get(info.get("kind", ""))
-    if data is not None and table is not None:
-        info.update(walk(buf, data[0], data[1], table))
-    slave = info.pop("slave_data", None)
-    if slave is not None and info.get("slave_kind") == "bridge":
-        state = netlink.find(buf, slave[0], slave[1], IFLA_BRPORT_STATE)
-        if state is not None:
-            info["port_state"] = u8(buf, *state)
-    return info
-
-
 _LINK: AttrTable = {
     1: ("mac", mac),  # IFLA_ADDRESS
     3: ("name", text),  # IFLA_IFNAME
@@ -112,7 +70,7 @@ _LINK: AttrTable = {
     10: ("master", u32),  # IFLA_MASTER
     13: ("txqlen", u32),  # IFLA_TXQLEN
     16: ("operstate", u8),  # IFLA_OPERSTATE
-    18: ("info", _linkinfo),  # IFLA_LINKINFO
+    18: ("info", linkinfo),  # IFLA_LINKINFO
     20: ("alias", text),  # IFLA_IFALIAS
     23: ("counters", stats64),  # IFLA_STATS64
     27: ("group", u32),  # IFLA_GROUP
@@ -257,7 +215,8 @@ def parse_link(buf: Buf, start: int = 0, end: int | None = None) -> RawLink | No
     a = walk(buf, start + _HDR + IFINFOMSG.size, stop, _LINK)
     info = a.get("info") or {}
     kind = info.get("kind") or ("loopback" if arphrd == ARPHRD_LOOPBACK else "device")
-    if kind == "tun" and info.get("tun_type") == IFF_TAP:
+    tun: Tun | None = info.get("tun")
+    if tun is not None and tun.type == "tap":
         kind = "tap"  # ip -d: "tun type tap"
     code = a.get("operstate", 0)
     netnsid = a.get("link_netnsid")
@@ -283,17 +242,8 @@ def parse_link(buf: Buf, start: int = 0, end: int | None = None) -> RawLink | No
         altnames=a.get("altnames", ()),
         txqlen=a.get("txqlen"),
         group=a.get("group", 0),
-        vxlan=_vxlan(info) if kind == "vxlan" else None,
-    )
-
-
-def _vxlan(info: dict[str, Any]) -> Vxlan:
-    return Vxlan(
-        vni=info.get("vni", 0),
-        remote=info.get("group"),
-        local=info.get("local"),
-        port=info.get("port"),
-        external=bool(info.get("external")),
+        vxlan=vxlan(info) if kind == "vxlan" else None,
+        tun=tun,
     )
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from nsexplorer.model import Address, Counters, Rule
-from nsexplorer.model_net import Vxlan
+from nsexplorer.model_net import Tun, Vxlan
 
 
 @dataclass(slots=True)
@@ -36,6 +36,7 @@ class RawLink:
     txqlen: int | None = None  # IFLA_TXQLEN
     group: int = 0  # IFLA_GROUP
     vxlan: Vxlan | None = None  # a vxlan's IFLA_INFO_DATA
+    tun: Tun | None = None  # a tun/tap's IFLA_INFO_DATA
 
 
 class RawAddr(NamedTuple):

@@ -3,13 +3,13 @@
 ``build(seed)`` creates named namespaces ``nsxdiff-<seed>-<n>`` and fills them, using
 only ``ip`` (and one sysctl), with what this kernel supports: veth pairs inside and
 across namespaces (some ends down, some enslaved to bridges), bridges, macvlan and
-macvtap (some moved away from their lower device's namespace), vxlan (also moved),
-tun and tap, link flags (promisc, allmulticast, noarp), aliases, txqueuelen, device
-groups; IPv4/IPv6 addresses with flags (secondary, peer, label, brd, lifetimes, nodad,
-noprefixroute, a DAD failure); routes in several tables (gateways, onlink, types,
-metric, mtu, tos, prefsrc, IPv6 source prefixes, multipath with weights, nexthop objects
-single/group/blackhole, some namespaces with nexthop_compat_mode 0, an encap); policy
-rules with every selector.
+macvtap (some moved away from their lower device's namespace), vxlan (also moved), tun
+and tap (owner, group, pi, vnet_hdr, multi_queue), link flags (promisc, allmulticast,
+noarp), aliases, txqueuelen, device groups; IPv4/IPv6 addresses with flags (secondary,
+peer, label, brd, lifetimes, nodad, noprefixroute, a DAD failure); routes in several
+tables (gateways, onlink, types, metric, mtu, tos, prefsrc, IPv6 source prefixes,
+multipath with weights, nexthop objects single/group/blackhole, some namespaces with
+nexthop_compat_mode 0, an encap); policy rules with every selector.
 
 A command the kernel refuses is recorded, not fatal: the test compares the snapshot
 with what ``ip`` reports afterwards, whatever got built. Interface names include odd but
@@ -132,8 +132,21 @@ class _Gen:
     def tuntap(self, ns: str) -> None:
         mode = self.rng.choice(("tun", "tap"))
         dev = Dev(self.name(mode), mode, ns)
-        if self.ip(ns, "tuntap", "add", "dev", dev.name, "mode", mode):
+        if self.ip(ns, "tuntap", "add", "dev", dev.name, "mode", mode, *self.tun_options(dev)):
             self.devs.append(dev)
+
+    def tun_options(self, dev: Dev) -> list[str]:
+        """Owner, group (ids with and without a name here), pi, vnet_hdr, multi_queue.
+        Drawn from a generator of their own: the rest of a seed's topology stays as it
+        was before these were added."""
+        rng = random.Random(f"{self.seed}/{dev.name}")  # noqa: S311 - reproducible
+        args: list[str] = []
+        if rng.random() < 0.6:
+            args += ["user", str(rng.choice((0, 1000, 4242)))]
+        if rng.random() < 0.6:
+            args += ["group", str(rng.choice((0, 100, 4343)))]
+        args += [flag for flag in ("pi", "vnet_hdr", "multi_queue") if rng.random() < 0.4]
+        return args
 
     def stacked(self, ns: str, nss: list[str]) -> None:
         lowers = self.in_ns(ns, "veth")

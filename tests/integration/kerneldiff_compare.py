@@ -13,10 +13,13 @@ Written from iproute2's output, independently of nsexplorer's decoders.
 
 from __future__ import annotations
 
+import grp
 import json
+import pwd
 import re
 import subprocess
 import time
+from collections.abc import Callable
 from typing import Any
 
 STACKED = ("macvlan", "macvtap", "ipvlan", "ipvtap", "vlan", "macsec")
@@ -308,6 +311,7 @@ def expected_links(name: str, views: dict[str, dict[str, Any]]) -> dict[int, dic
             "port_state": _port_state(x),
             "altnames": x.get("altnames", []),
             "vxlan": _vxlan(x) if kind == "vxlan" else None,
+            "tun": _tun(x) if kind in ("tun", "tap") else None,
             "txqlen": x.get("txqlen", 0),  # ip omits a queue length of 0
             "group": _ifgroup(x.get("group")),
         }
@@ -325,6 +329,25 @@ def _vxlan(link: dict[str, Any]) -> dict[str, Any]:
         "port": data.get("port"),
         "external": bool(data.get("external")),
     }
+
+
+def _tun(link: dict[str, Any]) -> dict[str, Any]:
+    data = (link.get("linkinfo") or {}).get("info_data") or {}
+    return {
+        "type": data.get("type"),
+        **{k: data.get(k) is True for k in ("pi", "vnet_hdr", "multi_queue", "persist")},
+        "numqueues": data.get("numqueues"),
+        "numdisabled": data.get("numdisabled"),
+        # ip prints the owner's name when this host has one, else the id
+        "user": _id_of(data.get("user"), lambda n: pwd.getpwnam(n).pw_uid),
+        "group": _id_of(data.get("group"), lambda n: grp.getgrnam(n).gr_gid),
+    }
+
+
+def _id_of(value: Any, by_name: Callable[[str], int]) -> int | None:
+    if value is None or isinstance(value, int):
+        return value
+    return by_name(str(value))
 
 
 def _port_state(link: dict[str, Any]) -> str | None:
@@ -400,6 +423,7 @@ def snapshot_links(
             "port_state": i.get("port_state"),
             "altnames": i.get("altnames", []),
             "vxlan": i.get("vxlan"),
+            "tun": i.get("tun"),
             "txqlen": i.get("txqlen"),
             "group": i.get("group", 0),
             "addresses": [

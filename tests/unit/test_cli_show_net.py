@@ -16,6 +16,8 @@ from nsexplorer.model import (
     Route,
     Rule,
     Snapshot,
+    Tun,
+    TunHolder,
 )
 
 
@@ -178,3 +180,30 @@ def test_an_ipv6_route_has_no_scope_word() -> None:
     `show` said "scope global" even on fe80::/64 and local ::1 (QA)."""
     r = Route(6, 254, "fe80::/64", None, "eth0", "global", "kernel", metric=256)
     assert route_lines(r) == ["    main  fe80::/64 dev eth0 proto kernel metric 256"]
+
+
+def test_show_has_a_tun_line_and_who_holds_it() -> None:
+    no_carrier = ("NO-CARRIER", "BROADCAST", "MULTICAST", "UP")
+    up = ("BROADCAST", "MULTICAST", "UP", "LOWER_UP")
+    tun = Tun("tap", vnet_hdr=True, persist=True, user=1000, group=100)
+    ns = NetNamespace(
+        NamespaceId(4, 8),
+        label="vpn",
+        detailed=True,
+        interfaces=(
+            Interface(5, "tap0", "tap", "down", 1500, "aa", flags=no_carrier, tun=tun),
+            Interface(6, "tap1", "tap", "up", 1500, "bb", flags=up, tun=tun),
+        ),
+    )
+    words = "tun type tap pi off vnet_hdr on persist on user 1000 group 100"
+    # recorded: nobody was asked, no holder line
+    text = format_namespace(ns, Snapshot("h", "t", (ns,)))
+    assert f"      {words}\n" in text and "held by" not in text
+    holders = {
+        "tap0": (),
+        "tap1": (TunHolder(1234, "openvpn", (3,)), TunHolder(77, "x\x1b", (4, 5), proved=False)),
+    }
+    text = format_namespace(ns, Snapshot("h", "t", (ns,)), tun_holders=holders)
+    assert "  5: tap0  tap up, no carrier: no process has it open mtu 1500 aa\n" in text
+    assert f"      {words}\n      held by no process\n" in text
+    assert f"      {words}\n      held by openvpn (pid 1234), x\\x1b (pid 77, unproved)\n" in text

@@ -28,7 +28,7 @@ from nsexplorer.kernel.rtnl_decode import parse_link
 from nsexplorer.kernel.rtnl_dump import needs_nexthop_objects, parse_dump
 from nsexplorer.kernel.rtnl_raw import Dump, RawLink
 from nsexplorer.link_state import state_sentence
-from nsexplorer.model import Interface, NamespaceId, NetNamespace, Nexthop, Peer, Route
+from nsexplorer.model import Interface, NamespaceId, NetNamespace, Nexthop, Peer, Route, Tun
 
 FIXTURES = Path(__file__).parent / "fixtures"
 A = NamespaceId(4, 1001)
@@ -232,7 +232,8 @@ def test_no_carrier_is_not_down() -> None:
         "up, no carrier: peer admin down in nsxrecA (inode 1001)"
     )
     assert state_sentence(a["vb"], lookup) == "admin down"
-    assert state_sentence(a["tap0"], lookup) == "up, no carrier"  # a tap nobody reads
+    # a persistent tap nobody holds open (the kernel's rule for its carrier)
+    assert state_sentence(a["tap0"], lookup) == "up, no carrier: no process has it open"
     assert state_sentence(a["x0"], lookup) == "up"
 
 
@@ -527,3 +528,65 @@ def test_txqlen_group_and_lifetimes_are_ip_s(ns: str) -> None:
     if ns == "nsxrecA":  # the fixture's one address that does not live forever
         (dying,) = (x for x in ours["va"].addresses if x.address == "10.3.0.1")
         assert dying.preferred_lft == 0 and dying.valid_lft is not None
+
+
+def _tun_data(*attrs: tuple[int, bytes]) -> bytes:
+    return netlink.attr(1, b"tun\0") + netlink.attr(
+        2, b"".join(netlink.attr(t, v) for t, v in attrs)
+    )
+
+
+def test_tun_info_data_is_decoded() -> None:
+    """IFLA_TUN_*, from bytes framed as the kernel sends them: owner and group only when
+    set, the queue counts only for a multi_queue device."""
+    u32, one, zero = (lambda n: struct.pack("=I", n)), b"\x01", b"\x00"
+    tap = parse_link(
+        _link_message(7, "tp", _tun_data(
+            (3, b"\x02"), (1, u32(1000)), (2, u32(100)), (4, zero), (5, one), (6, one),
+            (7, one), (8, u32(2)), (9, u32(1)),
+        ))
+    )  # fmt: skip
+    assert tap is not None and tap.kind == "tap" and tap.tun is not None
+    assert tap.tun == Tun("tap", False, True, True, True, 1000, 100, 2, 1)
+    assert tap.tun.words() == (
+        "type tap pi off vnet_hdr on multi_queue numqueues 2 numdisabled 1 persist on "
+        "user 1000 group 100"
+    )
+    assert tap.tun.held is True
+    # remembered by its bytes: the same data is decoded once, other counts anew
+    again = parse_link(_link_message(7, "tp", _tun_data((3, b"\x02"), (8, u32(2)))))
+    assert again is not None and again.tun is not None and again.tun.queues == 2
+    assert again.tun.type == "tap" and not again.tun.persist
+    tun = parse_link(
+        _link_message(8, "tn", _tun_data((3, b"\x01"), (4, one), (5, zero), (6, zero), (7, zero)))
+    )
+    assert tun is not None and tun.kind == "tun"
+    assert tun.tun == Tun("tun", pi=True) and tun.tun.held is None
+    assert tun.tun.words() == "type tun pi on vnet_hdr off persist off"
+    # another kind's info data is not read as a tun's (vxlan's 1 is its VNI)
+    vx = parse_link(_link_message(9, "vx", netlink.attr(1, b"vxlan\0") + netlink.attr(2, b"")))
+    assert vx is not None and vx.tun is None
+
+
+def test_tun_fields_are_ip_s() -> None:
+    """The recorded dump's tun/tap devices against `ip -j -d link`'s info_data."""
+    doc, _ = rich()
+    for ns in doc.values():
+        theirs = {x["ifname"]: x for x in ns["ip"]["links"]}
+        for msg in ns["links"]:
+            lk = parse_link(bytes.fromhex(msg))
+            assert lk is not None
+            info = theirs[lk.name].get("linkinfo", {})
+            if info.get("info_kind") != "tun":
+                assert lk.tun is None
+                continue
+            data, tun = info["info_data"], lk.tun
+            assert tun is not None
+            assert (tun.type, tun.pi, tun.vnet_hdr, tun.multi_queue, tun.persist) == (
+                data["type"],
+                data["pi"],
+                data["vnet_hdr"],
+                data["multi_queue"],
+                data["persist"],
+            ), lk.name
+            assert (tun.queues, tun.user) == (data.get("numqueues"), data.get("user"))

@@ -4,7 +4,7 @@ the TUI and `show`."""
 from __future__ import annotations
 
 from nsexplorer.link_state import down_peer_namespace, link_state, state_sentence
-from nsexplorer.model import Interface, NamespaceId, NetNamespace, Peer
+from nsexplorer.model import Interface, NamespaceId, NetNamespace, Peer, Tun
 
 UP = ("BROADCAST", "MULTICAST", "UP", "LOWER_UP")
 NO_CARRIER = ("NO-CARRIER", "BROADCAST", "MULTICAST", "UP")
@@ -99,3 +99,21 @@ def test_the_peer_column_shows_a_stacked_devices_lower_device() -> None:
     assert peer_text(unknown, {}).plain == "over unresolved (ifindex 4, netns unknown)"
     plain_dev = Interface(3, "dummy0", "dummy", "up", 1500, "dd", flags=UP)
     assert peer_text(plain_dev, {}).plain == ""
+
+
+def test_a_tun_without_carrier_has_no_process_holding_it() -> None:
+    """The kernel's rule: a tun/tap has carrier while a queue is attached."""
+
+    def tap(tun: Tun, flags: tuple[str, ...] = NO_CARRIER) -> Interface:
+        return Interface(4, "tap0", "tap", "down", 1500, "aa", flags=flags, tun=tun)
+
+    nobody = Tun("tap", persist=True, multi_queue=True, queues=0, disabled_queues=0)
+    assert state_sentence(tap(nobody), {}) == "up, no carrier: no process has it open"
+    # single-queue: the kernel does not count its queues; the missing carrier says it
+    assert link_state(tap(Tun("tap", persist=True)), {}) == (
+        "up, no carrier", "no process has it open",
+    )  # fmt: skip
+    # held, yet no carrier: only its process can do that (TUNSETCARRIER)
+    held = Tun("tap", multi_queue=True, queues=1, disabled_queues=0)
+    assert link_state(tap(held), {})[1] == "its process set the carrier off"
+    assert link_state(tap(held, UP), {}) == ("up", "")

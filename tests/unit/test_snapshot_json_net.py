@@ -17,6 +17,7 @@ from nsexplorer.model import (
     Route,
     Rule,
     Snapshot,
+    Tun,
 )
 
 # A broadcast that is not the usual one; preferred lifetime over, valid still ticking.
@@ -56,6 +57,25 @@ def snap() -> Snapshot:
                 parent=Peer(4026532099, 4, "x0"),
             ),
             Interface(9, "tap0", "tap", "down", 1500, "", parent=Peer(None, 5, None)),
+            Interface(
+                10,
+                "tap1",
+                "tap",
+                "down",
+                1500,
+                "",
+                tun=Tun(
+                    "tap",
+                    vnet_hdr=True,
+                    persist=True,
+                    multi_queue=True,
+                    user=1000,
+                    group=100,
+                    queues=0,
+                    disabled_queues=0,
+                ),
+            ),
+            Interface(11, "tun1", "tun", "down", 1500, "", tun=Tun("tun", pi=True)),
         ),
         routes=(
             Route(
@@ -207,3 +227,24 @@ def test_documents_from_before_the_new_keys_still_decode() -> None:
     dying = older.addresses[2]
     assert (dying.broadcast, dying.valid_lft, dying.preferred_lft) == (None, None, None)
     assert old.routes[0].nexthops == () and old.routes[1].tos == 0
+
+
+def test_tun_key_only_when_set_and_read_back() -> None:
+    ifaces = json.loads(sj.dumps(snap()))["namespaces"][0]["interfaces"]
+    assert "tun" not in ifaces[0] and "tun" not in ifaces[2]
+    assert ifaces[3]["tun"] == {
+        "type": "tap", "pi": False, "vnet_hdr": True, "multi_queue": True, "numqueues": 0,
+        "numdisabled": 0, "persist": True, "user": 1000, "group": 100,
+    }  # fmt: skip
+    assert ifaces[4]["tun"]["user"] is None and ifaces[4]["tun"]["numqueues"] is None
+    back = sj.loads(sj.dumps(snap())).namespaces[0].interfaces
+    assert back[3].tun == snap().namespaces[0].interfaces[3].tun
+    assert back[3].tun is not None and back[3].tun.held is False
+    assert back[4].tun == Tun("tun", pi=True) and back[0].tun is None
+
+
+def test_documents_from_before_the_tun_key_still_decode() -> None:
+    doc = json.loads(sj.dumps(snap()))
+    for i in doc["namespaces"][0]["interfaces"]:
+        i.pop("tun", None)
+    assert all(i.tun is None for i in sj.decode(doc).namespaces[0].interfaces)
