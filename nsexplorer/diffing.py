@@ -170,6 +170,8 @@ def _diff_interface(
         fields.append(("port state", a.port_state, b.port_state))
     if a.vxlan is not None and b.vxlan is not None:
         fields.append(("vxlan", a.vxlan.words(), b.vxlan.words()))
+    if a.tun is not None and b.tun is not None:  # its owner, flags, attached queues
+        fields.append(("tun", a.tun.words(), b.tun.words()))
     # The kernel always sends a queue length: without one, a snapshot from before the
     # queue length, device group and broadcast were recorded (none of them a change).
     recorded = a.txqlen is not None and b.txqlen is not None

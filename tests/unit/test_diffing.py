@@ -146,6 +146,19 @@ def test_queue_length_group_and_broadcast_changes() -> None:
     assert diff_snapshots(snap(ns(1, ifaces=(unrecorded,))), snap(ns(1, ifaces=(new,)))) == ()
 
 
+def test_a_tun_s_owner_and_queues_are_changes() -> None:
+    from nsexplorer.model_net import Tun
+
+    old = dataclasses.replace(ETH0, kind="tap", tun=Tun("tap", multi_queue=True, queues=0))
+    new = dataclasses.replace(old, tun=Tun("tap", multi_queue=True, queues=1, user=1000))
+    (change,) = diff_snapshots(snap(ns(1, ifaces=(old,))), snap(ns(1, ifaces=(new,))))
+    assert change.message == (
+        "interface changed eth0: tun type tap pi off vnet_hdr off multi_queue numqueues 0"
+        " persist off -> tun type tap pi off vnet_hdr off multi_queue numqueues 1 persist off"
+        " user 1000"
+    )
+
+
 def test_unrecorded_flags_are_not_a_change() -> None:
     old = dataclasses.replace(ETH0, flags=())
     assert diff_snapshots(snap(ns(1, ifaces=(old,))), snap(ns(1))) == ()
