@@ -96,7 +96,9 @@ def _veth_state(idx: Index, ns: NetNamespace, iface: Interface) -> list[Problem]
             why = f"peer {peer[1].name} in {where(peer[0])} is up"
         evidence = (state_of(iface),)
         look = command_in(ns, link_cmd(iface.name))
-    message = f"no carrier: {why}{_port_note(iface)}"
+    # the port note right after the words about this end, never after the peer's (it
+    # read as if the peer were the bridge's port)
+    message = f"no carrier{_port_note(iface)}: {why}"
     return [Problem(VETH_NO_CARRIER, "error", ns.inode, iface.name, message, evidence, look)]
 
 

@@ -95,6 +95,9 @@ class FanOutPrompt(PromptScreen):
         self.query_one("#dialog-note", Static).update(mode_text(event.value))
 
 
+CHANGES_NOTICE_GAP = 30.0  # seconds between two "N new change(s)" notices
+
+
 class IncidentScreen(CapturingScreen):
     """Base of MainScreen holding the incident keys. Needs from it: the sidebar and
     ``jump``."""
@@ -103,6 +106,8 @@ class IncidentScreen(CapturingScreen):
         super().__init__()
         self.marks = Marks()
         self.changes: ChangeTracker | None = None
+        self._untold = 0  # changes seen since the last notice that said so
+        self._told_at = -CHANGES_NOTICE_GAP
 
     # provided by MainScreen
     @property
@@ -124,17 +129,28 @@ class IncidentScreen(CapturingScreen):
         snap = inv.snapshot
         if inv.complete and snap is not None:
             fresh, origin = self._track(snap)
-            views = [s for s in self.app.screen_stack if isinstance(s, ChangesScreen)]
-            for view in views:  # an open Changes view follows the reads
-                if self.changes is not None:
+            for view in self.app.screen_stack:  # an open Changes view follows the reads
+                if isinstance(view, ChangesScreen) and self.changes is not None:
                     view.show(self.changes.entries)
-            if fresh and not views:
-                self.nsx.notify(
-                    f"{fresh} new change(s) since the {origin}: d lists them",
-                    title="changes",
-                    timeout=6,
-                )
+            self._tell_changes(fresh, origin)
         self.decorate_sidebar()
+
+    def _tell_changes(self, fresh: int, origin: str) -> None:
+        """Say that changes were seen: on the main screen only (over a view, the notice
+        covered its detail), and at most once in CHANGES_NOTICE_GAP seconds with what
+        was seen since (on a busy host every read brings some: the notices piled up)."""
+        self._untold += fresh
+        now = time.monotonic()
+        if not self._untold or self.app.screen is not self:
+            return
+        if now - self._told_at < CHANGES_NOTICE_GAP:
+            return
+        self.nsx.notify(
+            f"{self._untold} new change(s) since the {origin}: d lists them",
+            title="changes",
+            timeout=6,
+        )
+        self._untold, self._told_at = 0, now
 
     def _track(self, snap: Snapshot) -> tuple[int, str]:
         """Compare ``snap`` with the baseline: how many changes are new, and the

@@ -424,3 +424,38 @@ async def test_an_open_problems_view_reads_again_on_a_quiet_host(
         await pilot.pause(0.5)
         assert isinstance(replay.screen, ProblemsScreen)
         assert quiet.collects == read
+
+
+async def test_change_notices_do_not_pile_up(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: "N new change(s)" came at every read, over the Problems view too, and stacked
+    up on a busy host. At most one in CHANGES_NOTICE_GAP, on the main screen only, with
+    the count of what was seen since."""
+    from nsexplorer.ui import incident
+
+    source, watcher = FakeSource(lab_snapshot()), FakeWatcher()
+    app = make_app(source=source, watcher=watcher, debounce=0.01, min_collect_gap=0)
+
+    def notices() -> list[str]:
+        return [str(n.message) for n in app._notifications if "new change(s)" in str(n.message)]
+
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for mtu in (1400, 1300, 1200):
+            source.snapshot = _with_mtu(lab_snapshot(), "nsxlab-a", "veth0", mtu)
+            await _reread(pilot, watcher)
+        assert len(notices()) == 1, notices()
+        monkeypatch.setattr(incident, "CHANGES_NOTICE_GAP", 0.0)
+        await pilot.press("p")
+        await pilot.pause()
+        source.snapshot = _with_mtu(lab_snapshot(), "nsxlab-b", "veth0", 1300)
+        await _reread(pilot, watcher)
+        assert len(notices()) == 1  # not over the view
+        await pilot.press("escape")
+        await settle(pilot)
+        source.snapshot = _with_mtu(lab_snapshot(), "nsxlab-b", "veth0", 1200)
+        await _reread(pilot, watcher)
+        assert len(notices()) == 2, notices()
+        # with those seen over the view: two reads' worth (each with its problems)
+        assert int(notices()[-1].split()[0]) >= 2

@@ -248,6 +248,15 @@ def test_a_veth_end_admin_down_is_reported_in_both_namespaces() -> None:
     assert down.next == "ip -d link show dev vh1"
 
 
+def test_a_bridge_port_without_carrier_says_so_before_its_peer() -> None:
+    """QA: "no carrier: peer eth0 admin down in a (port of bridge br0)" read as if the
+    peer were the bridge's port; the note belongs to this end, before the peer's words."""
+    snap = put_iface(healthy(), A, "eth0", flags=DOWN)
+    snap = put_iface(snap, HOST, "vh1", flags=NO_CARRIER)
+    (port,) = [p for p in pr.find_problems(snap) if p.interface == "vh1"]
+    assert port.message == "no carrier (port of bridge br0): peer eth0 admin down in a"
+
+
 def test_both_ends_down_are_two_admin_downs() -> None:
     snap = put_iface(healthy(), A, "ab", flags=DOWN)
     snap = put_iface(snap, B, "ba", flags=DOWN)
