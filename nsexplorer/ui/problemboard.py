@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from nsexplorer.model import NetNamespace, Snapshot
 from nsexplorer.ui.render_views import SEVERITY_ORDER, Finding
+from nsexplorer.ui.session import now_iso
 
 Finder = Callable[[Snapshot], Sequence[Finding]]
 Grower = Callable[[Snapshot, Snapshot], Sequence[Finding]]
@@ -47,8 +48,10 @@ class ProblemBoard:
         self._growing = growing
         self._growing_kind = growing_kind  # the kind ``growing``'s findings carry
         self._clock = clock
-        # (namespace, interface) -> its last counters finding and when it was found
-        self._grown: dict[tuple[int, str | None], tuple[Finding, float]] = {}
+        # (namespace, interface) -> its last counters finding, when it was found, and
+        # what it was found on (so a namespace or interface that took its place since,
+        # under the same inode or name, never inherits it)
+        self._grown: dict[tuple[int, str | None], tuple[Finding, float, _Place]] = {}
         self._previous: Snapshot | None = None
         self._all: tuple[Finding, ...] = ()
         self._by_ns: dict[int, tuple[Finding, ...]] = {}
@@ -75,9 +78,11 @@ class ProblemBoard:
         if found is None:
             found = self.findings(snapshot, self._previous)
         self._previous = snapshot
-        here = {ns.inode for ns in snapshot.namespaces if not ns.gone}
-        self._grown = {k: v for k, v in self._grown.items() if k[0] in here}
-        return self._take(found)
+        where = {ns.inode: ns for ns in snapshot.namespaces if not ns.gone}
+        self._grown = {
+            k: v for k, v in self._grown.items() if _place(where.get(k[0]), k[1]) == v[2]
+        }
+        return self._take(found, where)
 
     def update_counters(self, ns: NetNamespace) -> bool:
         """A fresh read of one namespace between full reads (the selected one, read
@@ -88,27 +93,30 @@ class ProblemBoard:
         before = self._previous
         if self._growing is None or before is None or not self._growing_kind:
             return False
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())  # this read's, as collect's
-        grown = self._growing(before, replace(before, namespaces=(ns,), collected_at=now))
+        grown = self._growing(before, replace(before, namespaces=(ns,), collected_at=now_iso()))
         # every other finding as it was; the counters ones of the other namespaces come
         # back from the hold, with the times they were found (not re-stamped now)
         kept = [p for p in self._all if p.kind != self._growing_kind]
-        appeared, cleared = self._take([*kept, *grown])
+        appeared, cleared = self._take([*kept, *grown], {ns.inode: ns})
         return bool(appeared or cleared)
 
-    def _held(self, found: Sequence[Finding]) -> list[Finding]:
+    def _held(self, found: Sequence[Finding], where: Mapping[int, NetNamespace]) -> list[Finding]:
         """``found`` and the counters findings of the last HOLD seconds that did not
-        grow again since (each as last found: its words say when it grew)."""
+        grow again since (each as last found: its words say when it grew); ``where``:
+        the namespaces the findings were made on, by inode."""
         now = self._clock()
         grown = [p for p in found if p.kind == self._growing_kind]
         for p in grown:
-            self._grown[(p.namespace_inode, p.interface)] = (p, now)
+            place = _place(where.get(p.namespace_inode), p.interface)
+            self._grown[(p.namespace_inode, p.interface)] = (p, now, place)
         fresh = {(p.namespace_inode, p.interface) for p in grown}
         self._grown = {k: v for k, v in self._grown.items() if now - v[1] <= HOLD}
-        return [*found, *(p for k, (p, _) in self._grown.items() if k not in fresh)]
+        return [*found, *(v[0] for k, v in self._grown.items() if k not in fresh)]
 
-    def _take(self, found: Sequence[Finding]) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
-        found = self._held(found)
+    def _take(
+        self, found: Sequence[Finding], where: Mapping[int, NetNamespace] | None = None
+    ) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
+        found = self._held(found, where or {})
         old = {_key(p): p for p in self._all}
         new = {_key(p): p for p in found}
         appeared = tuple(p for k, p in new.items() if k not in old)
@@ -142,6 +150,18 @@ class ProblemBoard:
     def badges(self) -> dict[int, str]:
         """Namespace inode -> its worst severity, for every namespace with a finding."""
         return dict(self._worst)
+
+
+# What a held finding was found on: the namespace (id and kernel cookie) and the
+# interface's ifindex; None where that was not known.
+_Place = tuple[object, int | None, int | None] | None
+
+
+def _place(ns: NetNamespace | None, interface: str | None) -> _Place:
+    if ns is None:
+        return None
+    ifindex = next((i.ifindex for i in ns.interfaces if i.name == interface), None)
+    return (ns.id, ns.cookie, ifindex)
 
 
 _NAMESPACE = re.compile(r"\bnamespace (\d+)\b")

@@ -130,3 +130,50 @@ def test_a_counter_that_grew_stays_listed_for_a_while() -> None:
         snap, namespaces=tuple(ns for ns in snap.namespaces if ns.inode != GROWING.namespace_inode)
     )
     assert board.update(without) == ((), (GROWING,))  # its namespace went
+
+
+def test_a_held_counters_finding_never_passes_to_what_took_its_place() -> None:
+    """Review: the hold was keyed by inode and name: a namespace that took the inode, or
+    an eth0 made anew, inherited the old one's drops (badge, row, jump)."""
+    now = [1000.0]
+    grow = [GROWING]
+    board = ProblemBoard(
+        lambda s: (), lambda a, b: list(grow), growing_kind=GROWING.kind, clock=lambda: now[0]
+    )
+
+    def changed(**kw: object) -> Snapshot:
+        snap = lab_snapshot()
+        spaces = tuple(
+            dataclasses.replace(ns, **kw) if ns.inode == GROWING.namespace_inode else ns  # type: ignore[arg-type]
+            for ns in snap.namespaces
+        )
+        return dataclasses.replace(snap, namespaces=spaces)
+
+    for replaced in (
+        changed(cookie=777),  # another namespace under the inode
+        changed(interfaces=()),  # its eth0 deleted
+    ):
+        grow[:] = [GROWING]
+        board.update(lab_snapshot())
+        board.update(lab_snapshot())
+        assert board.problems == (GROWING,)
+        grow.clear()
+        assert board.update(lab_snapshot()) == ((), ())  # held
+        assert board.update(replaced) == ((), (GROWING,)), replaced
+        board.update(lab_snapshot())
+    eth0 = next(
+        i for i in lab_snapshot().by_inode(GROWING.namespace_inode).interfaces if i.name == "eth0"
+    )  # type: ignore[union-attr]
+    grow[:] = [GROWING]
+    board.update(lab_snapshot())
+    board.update(lab_snapshot())
+    grow.clear()
+    snap = lab_snapshot()
+    anew = changed(
+        interfaces=tuple(
+            dataclasses.replace(i, ifindex=99) if i.name == "eth0" else i
+            for i in snap.by_inode(GROWING.namespace_inode).interfaces  # type: ignore[union-attr]
+        )
+    )
+    assert eth0.ifindex != 99
+    assert board.update(anew) == ((), (GROWING,))  # an eth0 made anew

@@ -237,7 +237,10 @@ async def test_changes_view_lists_with_times_and_jumps_to_the_interface() -> Non
         await pilot.press("enter")
         await pilot.pause()
     # with the field's column in view, and its label for a notice
-    assert app.results == [Jump(4026532601, "veth0", "mtu", label="nsxlab-a")]
+    veth0 = next(i for i in _ns(base, "nsxlab-a").interfaces if i.name == "veth0")
+    assert app.results == [
+        Jump(4026532601, "veth0", "mtu", label="nsxlab-a", ifindex=veth0.ifindex)
+    ]
 
 
 # ---------------------------------------------------------------- fan-out

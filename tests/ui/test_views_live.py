@@ -319,6 +319,39 @@ async def test_enter_on_an_interface_that_went_says_so(make_app: AppFactory) -> 
         assert "veth0 is no longer in nsxlab-a; showing the namespace" in said, said
 
 
+async def test_enter_on_an_interface_that_went_never_lands_on_one_that_took_its_name(
+    make_app: AppFactory,
+) -> None:
+    """Review: veth0 deleted and made anew (another ifindex): Enter on "interface gone
+    veth0" highlighted the new one, by its name, and said nothing."""
+    from uifixtures import LAB_A
+
+    from nsexplorer.ui.widgets.panes import InterfacesPane
+
+    source, watcher = FakeSource(lab_snapshot()), FakeWatcher()
+    app = make_app(source=source, watcher=watcher, debounce=0.01, min_collect_gap=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        lab_a = source.snapshot.by_inode(LAB_A)
+        assert lab_a is not None
+        anew = tuple(
+            dataclasses.replace(i, ifindex=99) if i.name == "veth0" else i for i in lab_a.interfaces
+        )
+        source.snapshot = dataclasses.replace(
+            source.snapshot,
+            namespaces=tuple(
+                dataclasses.replace(ns, interfaces=anew) if ns.inode == LAB_A else ns
+                for ns in source.snapshot.namespaces
+            ),
+        )
+        await _reread(pilot, watcher)
+        await _enter_on(pilot, app, "interface-gone", "veth0")
+        assert app.selected == LAB_A
+        assert app.main.query_one(InterfacesPane).selected_ifindex != 99
+        said = " ".join(str(n.message) for n in app._notifications)
+        assert "veth0 is no longer in nsxlab-a" in said, said
+
+
 def test_a_field_change_jumps_with_its_column_in_view() -> None:
     from nsexplorer.ui.screens.changes import jump_for
 
@@ -459,3 +492,26 @@ async def test_change_notices_do_not_pile_up(
         assert len(notices()) == 2, notices()
         # with those seen over the view: two reads' worth (each with its problems)
         assert int(notices()[-1].split()[0]) >= 2
+
+
+async def test_a_read_that_lands_before_a_view_is_built_is_shown_when_it_is() -> None:
+    """Review: a read queued before the view was built reached show() first, and
+    query_one raised NoMatches in a handler: the app died."""
+    base = lab_snapshot()
+    app = ScreenHarness()
+    async with app.run_test(size=(100, 30)) as pilot:
+        problems = ProblemsScreen((), base)
+        app.push_screen(problems)
+        problems.show(lab_problems(), base)  # the same turn: not built yet
+        await pilot.pause()
+        assert len(problems.problems) == len(lab_problems())
+        table = problems.query_one("#problems-table", DataTable)
+        assert table.row_count == len(problems.rows)
+        app.pop_screen()
+        tracker = ChangeTracker(base)
+        tracker.update(_with_mtu(base, "nsxlab-a", "veth0", 1400), "23:01:00")
+        changes = ChangesScreen([])
+        app.push_screen(changes)
+        changes.show(tracker.entries)
+        await pilot.pause()
+        assert changes.query_one("#changes-table", DataTable).row_count == len(tracker.entries)

@@ -111,7 +111,8 @@ def jump_for(c: Change) -> Jump:
     interface = c.subject or None if c.kind in _IFACE_KINDS else None
     column = _COLUMN_OF_FIELD.get(c.topic) if c.kind == "interface-changed" else None
     gone = c.kind == "namespace-gone"
-    return Jump(c.namespace_inode, interface, column, gone=gone, label=c.namespace_label)
+    return Jump(c.namespace_inode, interface, column, gone=gone, label=c.namespace_label,
+                ifindex=c.ifindex if interface else None)  # fmt: skip
 
 
 class ChangesScreen(Screen[Jump | None]):
@@ -181,6 +182,9 @@ class ChangesScreen(Screen[Jump | None]):
         the change it was on (or at the same place); nothing is redrawn when nothing
         changed."""
         if list(entries) == self._entries or self._done:
+            return
+        if not self.is_mounted:  # pushed, not built yet: on_mount shows these
+            self._entries = list(entries)
             return
         table = self.query_one("#changes-table", SafeTable)
         row = table.cursor_row

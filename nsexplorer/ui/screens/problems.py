@@ -48,6 +48,7 @@ class Jump:
     # namespace that took its inode since; ``label`` names it in the notice that says so.
     gone: bool = False
     label: str = ""
+    ifindex: int | None = None  # the interface, when known: a name can be another's now
 
 
 # The Interfaces column each kind of finding is about: the jump brings it into view.
@@ -87,10 +88,14 @@ def jump_of(p: Finding) -> Jump:
 
 def ifindex_for(snapshot: Snapshot, jump: Jump) -> int | None:
     """The ifindex of the jump's interface in its namespace (None: no interface named,
-    or it is not there any more: the jump then lands on the namespace)."""
+    or it is not there any more: the jump then lands on the namespace). By its ifindex
+    when the jump has one (renamed since, it is still that one; gone, an interface that
+    took its name is not it), else by its name."""
     ns = snapshot.by_inode(jump.namespace_inode)
     if ns is None or jump.interface is None:
         return None
+    if jump.ifindex is not None:
+        return jump.ifindex if ns.interface(jump.ifindex) is not None else None
     for iface in ns.interfaces:
         if iface.name == jump.interface:
             return iface.ifindex
@@ -226,6 +231,9 @@ class ProblemsScreen(Screen[Jump | None]):
         the finding it was on (or at the same place); nothing is redrawn when nothing
         changed."""
         if self._done:
+            return
+        if not self.is_mounted:  # pushed, not built yet: on_mount shows what is taken
+            self._take(problems, snapshot)
             return
         table = self.query_one("#problems-table", SafeTable)
         row = table.cursor_row

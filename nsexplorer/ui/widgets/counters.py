@@ -77,7 +77,7 @@ _FLOORS = {
 
 class CountersPane(SafeTable):
     def __init__(self) -> None:
-        super().__init__(render.COUNTER_COLUMNS, id="counters", fixed_columns=1, floors={})
+        super().__init__(render.COUNTER_COLUMNS, id="counters", fixed_columns=1, floors=_FLOORS)
 
     def select_ifindex(self, ifindex: int, column: str | None = None) -> bool:
         """Put the cursor on ``ifindex``'s row and ``column`` in view (a counters
