@@ -106,3 +106,32 @@ async def test_a_delayed_delivery_does_not_change_the_rate(
             if line.strip().startswith("veth0")
         )
         assert render.rate_text(2000.0).plain in veth0, veth0  # "2.0 KiB/s"
+
+
+async def test_no_column_moves_when_the_rates_arrive(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rate appears at the second reading ("-" before it): its column has the width of
+    the widest rate from the start, so the columns right of it (the drops a jump
+    scrolled into view) stay where they are."""
+    monkeypatch.setattr(main_screen, "COUNTERS_EVERY", 0.6)  # a look before the second
+    source = SlowSource()
+    app = make_app(source=source)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await settle(pilot)
+        app.goto(LAB_A)
+        await pilot.press("7")
+        await pilot.pause(0.2)
+        pane = app.query_one(CountersPane)
+        ns = app.main.selected_ns
+        assert ns is not None
+        veth0 = next(i for i in ns.interfaces if i.name == "veth0")
+        assert app.main.counters.rates(LAB_A, veth0.ifindex) is None
+        before = widget_text(pane).splitlines()[0]
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.main.counters.rates(LAB_A, veth0.ifindex) is not None:
+                break
+        await pilot.pause(0.2)
+        assert app.main.counters.rates(LAB_A, veth0.ifindex) is not None
+        assert widget_text(pane).splitlines()[0] == before
