@@ -4,7 +4,7 @@ problems (``nsexplorer.problems``) that appeared or cleared."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from nsexplorer.diffing import Change, diff_snapshots
 from nsexplorer.model import Snapshot, same_namespace
@@ -42,44 +42,39 @@ def problem_changes(
     namespace under a reused inode, the old one's problems went with it (its
     namespace-gone says so) and every problem of the new one is new."""
     replaced = _replaced(then, current)
+    # (inode, name) -> ifindex on each side, and the labels: built once, not looked up
+    # per problem (a read of 1000 namespaces can have a problem in each)
+    then_ifs, now_ifs = _ifindexes(then), _ifindexes(current)
+    labels = {ns.inode: ns.label for ns in current.namespaces}
 
-    def key(p: Problem, snap: Snapshot) -> tuple[str, int, str]:
-        return (p.kind, p.namespace_inode, _interface_key(snap, p))
+    def key(p: Problem, ifs: Mapping[tuple[int, str], int]) -> tuple[str, int, str]:
+        index = ifs.get((p.namespace_inode, p.interface or ""))
+        return (p.kind, p.namespace_inode, p.interface or "" if index is None else f"#{index}")
 
-    old = {key(p, then): p for p in before if p.namespace_inode not in replaced}
-    new = {key(p, current): p for p in after}
+    old = {key(p, then_ifs): p for p in before if p.namespace_inode not in replaced}
+    new = {key(p, now_ifs): p for p in after}
 
-    def label(p: Problem) -> str:
-        ns = current.by_inode(p.namespace_inode)
-        return ns.label if ns is not None else str(p.namespace_inode)
-
-    def change(kind: str, p: Problem, snap: Snapshot, before: str, after: str) -> Change:
-        index = _ifindex(snap, p)
-        return Change(kind, p.namespace_inode, label(p), p.interface or "", before, after,
-                      p.kind, index)  # fmt: skip
+    def change(
+        kind: str, p: Problem, ifs: Mapping[tuple[int, str], int], was: str, is_: str
+    ) -> Change:
+        index = ifs.get((p.namespace_inode, p.interface or ""))
+        label = labels.get(p.namespace_inode, str(p.namespace_inode))
+        return Change(kind, p.namespace_inode, label, p.interface or "", was, is_, p.kind, index)
 
     out = [
-        change("problem-appeared", p, current, "", f"{p.kind}: {p.message}")
+        change("problem-appeared", p, now_ifs, "", f"{p.kind}: {p.message}")
         for k, p in new.items()
         if k not in old
     ]
     live = {ns.inode for ns in current.namespaces if not ns.gone}
     out += [  # a namespace that went is one change (namespace-gone), not one per problem
-        change("problem-cleared", p, then, f"{p.kind}: {p.message}", "")
+        change("problem-cleared", p, then_ifs, f"{p.kind}: {p.message}", "")
         for k, p in old.items()
         if k not in new and p.namespace_inode in live
     ]
     return tuple(out)
 
 
-def _ifindex(snap: Snapshot, p: Problem) -> int | None:
-    """The ifindex of the interface ``p`` names, in its namespace in ``snap``."""
-    ns = snap.by_inode(p.namespace_inode)
-    if ns is None or p.interface is None:
-        return None
-    return next((i.ifindex for i in ns.interfaces if i.name == p.interface), None)
-
-
-def _interface_key(snap: Snapshot, p: Problem) -> str:
-    index = _ifindex(snap, p)
-    return p.interface or "" if index is None else f"ifindex {index}"
+def _ifindexes(snap: Snapshot) -> dict[tuple[int, str], int]:
+    """(namespace inode, interface name) -> ifindex, for every interface of ``snap``."""
+    return {(ns.inode, i.name): i.ifindex for ns in snap.namespaces for i in ns.interfaces}

@@ -67,7 +67,10 @@ def _attached_fds(base: str, names: Collection[str] | None) -> list[tuple[int, s
     out: list[tuple[int, str]] = []
     for fd in fds:
         try:
-            if os.readlink(f"{base}/fd/{fd}") != TUN_PATH:
+            # readlink, never stat: stat follows the link into the file's file system (a
+            # hung FUSE mount hangs it). Any node named tun is a candidate (a chroot's or
+            # container's, one deleted since): _ask proves the device on the fd itself.
+            if not _tun_node(os.readlink(f"{base}/fd/{fd}")):
                 continue
             data, _ = read_bounded(f"{base}/fdinfo/{fd}", FDINFO_LIMIT)
         except OSError:
@@ -76,6 +79,13 @@ def _attached_fds(base: str, names: Collection[str] | None) -> list[tuple[int, s
         if name and (names is None or name in names) and fd.isdigit():
             out.append((int(fd), name))
     return out
+
+
+def _tun_node(target: str) -> bool:
+    """An fd's link target that may be the tun device: /dev/net/tun, or a node of
+    that name elsewhere, also one deleted since."""
+    path = target.removesuffix(" (deleted)")
+    return path == TUN_PATH or path.endswith("/tun")
 
 
 def _iff(fdinfo: bytes) -> str:

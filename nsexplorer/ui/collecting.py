@@ -127,6 +127,12 @@ class CollectingApp(App[None]):
     def request_collect(self) -> None:
         self.start_collect()
 
+    def request_idle_collect(self) -> None:
+        """A full read unless one is under way (a periodic ask: on a host whose read
+        takes longer than the period, reads must not follow each other back to back)."""
+        if not self._collecting:
+            self.start_collect()
+
     def start_collect(self, *, discover_first: bool = False) -> None:
         if self._collecting:
             self._collect_again = True

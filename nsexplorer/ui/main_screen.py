@@ -765,7 +765,7 @@ class MainScreen(IncidentScreen):
 
         # The board's: the last full read's findings and the counters that grew; a live
         # session reads again while the view is open (counters are compared by reads).
-        reread = self.nsx.request_collect if self.nsx.source.live else None
+        reread = self.nsx.request_idle_collect if self.nsx.source.live else None
         self.nsx.push_screen(ProblemsScreen(board.problems, snap, reread), chosen)
 
     def action_refresh(self) -> None:

@@ -53,3 +53,15 @@ def test_fdinfo_names_the_attached_device() -> None:
     )
     assert _iff(b"pos:\t0\nflags:\t02\niff:\t\n") == ""  # open, not attached (no TUNSETIFF)
     assert _iff(b"pos:\t0\n") == ""
+
+
+def test_any_node_of_the_tun_device_is_a_candidate() -> None:
+    """Review: only the path /dev/net/tun was looked at; a container's or chroot's node,
+    or one deleted since, names the same device (the fd itself proves it)."""
+    from nsexplorer.kernel.tun_fds import _tun_node
+
+    assert _tun_node("/dev/net/tun")
+    assert _tun_node("/srv/jail/dev/net/tun")
+    assert _tun_node("/dev/net/tun (deleted)")
+    assert not _tun_node("socket:[12345]")
+    assert not _tun_node("/var/log/tunnel.log")

@@ -102,12 +102,6 @@ def ifindex_for(snapshot: Snapshot, jump: Jump) -> int | None:
     return None
 
 
-def where_label(snapshot: Snapshot, inode: int) -> str:
-    """The raw label of the namespace ``inode`` (escape it for display)."""
-    ns = snapshot.by_inode(inode)
-    return ns_label(ns) if ns is not None else f"netns {inode} (gone)"
-
-
 def ordered(problems: Sequence[Finding]) -> list[Finding]:
     """Errors first, then warnings, then information; stable within a severity."""
     rank = {s: n for n, s in enumerate(SEVERITY_ORDER)}
@@ -188,7 +182,11 @@ class ProblemsScreen(Screen[Jump | None]):
 
     def _take(self, problems: Sequence[Finding], snapshot: Snapshot) -> None:
         self._problems = ordered(problems)
-        self._where = [where_label(snapshot, p.namespace_inode) for p in self._problems]
+        labels = {ns.inode: ns_label(ns) for ns in snapshot.namespaces}  # once, not per row
+        self._where = [
+            labels.get(p.namespace_inode) or f"netns {p.namespace_inode} (gone)"
+            for p in self._problems
+        ]
         self._rows = rows_of(self._problems, self._expanded)
 
     @property
@@ -224,7 +222,11 @@ class ProblemsScreen(Screen[Jump | None]):
         self._show_detail(0)
         if self._reread is not None:
             self._reread()
-            self.set_interval(REREAD_EVERY, self._reread)
+            self.set_interval(REREAD_EVERY, self._reread_shown)
+
+    def _reread_shown(self) -> None:
+        if self.app.screen is self and self._reread is not None:  # (not under help)
+            self._reread()
 
     def show(self, problems: Sequence[Finding], snapshot: Snapshot) -> None:
         """A read changed the findings while the view is open: show them, the cursor on

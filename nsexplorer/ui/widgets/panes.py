@@ -202,6 +202,7 @@ class SafeTable(DataTable[Text]):
         self.action_scroll_top()  # Home: the first row (the sideways start is ← or 0)
 
     def action_scroll_end(self) -> None:
+        self.complete()  # the rows a fill left for the next frame: the last is among them
         self.action_scroll_bottom()
 
     def show_column(self, index: int) -> None:
