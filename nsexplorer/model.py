@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         Tun,
         TunHolder,
         Vxlan,
+        holders_words,
     )
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "candidate_paths",
     "describe",
     "group_of",
+    "holders_words",
     "ns_label",
     "primary_container",
     "same_namespace",
@@ -69,7 +71,7 @@ __all__ = [
 # every other model class, and built on first use.
 _NET = frozenset(
     {"Address", "Counters", "Interface", "Nexthop", "Peer", "Route", "Rule", "Tun", "TunHolder",
-     "Vxlan"}
+     "Vxlan", "holders_words"}
 )  # fmt: skip
 
 

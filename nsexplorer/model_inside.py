@@ -11,7 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nsexplorer import TYPE_CHECKING
 from nsexplorer.model import PublishedPort
+
+if TYPE_CHECKING:
+    from nsexplorer.model_net import TunHolder
 
 # The parts of InsideFacts, in display order.
 INSIDE_PARTS = ("sockets", "neighbours", "fdb", "nat", "conntrack")
@@ -115,6 +119,10 @@ class InsideFacts:
     published: tuple[PublishedPort, ...] = ()  # part "nat": the containers' ports
     dnat: tuple[DnatRule, ...] = ()  # part "nat"
     conntrack_count: int | None = None
+    # Its tun/tap devices -> the processes holding each open, in name order (a /proc
+    # walk, made only for a namespace that has one); None: not looked for (none there,
+    # or a saved snapshot).
+    tun_holders: tuple[tuple[str, tuple[TunHolder, ...]], ...] | None = None
     unavailable: tuple[tuple[str, str], ...] = ()  # (part, why)
     warnings: tuple[str, ...] = ()
 

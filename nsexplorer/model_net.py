@@ -8,6 +8,7 @@ classes. Stdlib only, no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 DEFAULT_TX_QUEUE_LEN = 1000  # the kernel's, for ether_setup() devices and lo
@@ -178,6 +179,17 @@ class TunHolder:
     # unique only within a namespace, and a device can move after it was attached.
     # False: only its name matched (an old kernel, or not permitted to ask).
     proved: bool = True
+
+
+def holders_words(holders: Sequence[TunHolder]) -> str:
+    """ "held by openvpn (pid 1234)", several joined by commas, "held by no process"; a
+    holder whose device namespace could not be checked on its fd says "unproved". Raw:
+    escape the process names for a terminal."""
+    if not holders:
+        return "held by no process"
+    return "held by " + ", ".join(
+        f"{h.comm or '?'} (pid {h.pid}{'' if h.proved else ', unproved'})" for h in holders
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ from nsexplorer.model import (
     Source,
     StoppedContainer,
     ThreadHolder,
+    TunHolder,
     group_of,
 )
 from nsexplorer.snapshot_json_net import (
@@ -376,6 +377,8 @@ def encode_inside(facts: InsideFacts) -> JSONDict:
         "dnat": [_flat(r) for r in facts.dnat],
         "conntrack_count": facts.conntrack_count,
     }
+    if facts.tun_holders is not None:  # only when looked for (a tun/tap is there)
+        doc["tun_holders"] = {name: [_flat(h) for h in held] for name, held in facts.tun_holders}
     for part, _why in facts.unavailable:
         for key in _INSIDE_KEYS.get(part, ()):
             doc[key] = None
@@ -400,6 +403,16 @@ def _unflat(cls: Any, d: Any) -> Any:
         return cls(**values)
     except TypeError as err:
         raise SnapshotFormatError(f"{cls.__name__}: {err}") from err
+
+
+def _decode_tun_holders(d: Any) -> tuple[tuple[str, tuple[TunHolder, ...]], ...] | None:
+    if d is None:
+        return None
+    if not isinstance(d, Mapping) or not all(isinstance(v, list) for v in d.values()):
+        raise SnapshotFormatError("tun_holders: not an object of lists")
+    return tuple(
+        (str(name), tuple(_unflat(TunHolder, h) for h in held)) for name, held in sorted(d.items())
+    )
 
 
 def decode_inside(d: Mapping[str, Any]) -> InsideFacts | None:
@@ -438,6 +451,7 @@ def decode_inside(d: Mapping[str, Any]) -> InsideFacts | None:
         published=records("published_ports", PublishedPort),
         dnat=records("dnat", DnatRule),
         conntrack_count=opt_int(d.get("conntrack_count")),
+        tun_holders=_decode_tun_holders(d.get("tun_holders")),
         unavailable=tuple((str(k), str(v)) for k, v in unavailable.items()),
         warnings=tuple(str(w) for w in warnings),
     )

@@ -164,7 +164,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     else:
         snap = _with_peers_read(source, ns, snap)
         enter = _enter_form(ns) if source.live else None
-        holders = _tun_holders(ns) if source.live else None
+        held = inside.tun_holders if inside is not None else None
+        holders = dict(held) if held is not None else None
         output.write_stdout(
             format_namespace(ns, snap, inside=inside, enter=enter, tun_holders=holders)
         )
@@ -199,16 +200,6 @@ def _with_peers_read(source: SnapshotSource, ns: NetNamespace, snap: Snapshot) -
     if not read:
         return snap
     return replace(snap, namespaces=tuple(read.get(n.inode, n) for n in snap.namespaces))
-
-
-def _tun_holders(ns: NetNamespace) -> dict[str, tuple[TunHolder, ...]] | None:
-    """Who holds its tun/tap devices open (a walk over every process's fds: only for a
-    namespace that has such a device); None when it has none."""
-    if not any(i.tun is not None for i in ns.interfaces):
-        return None
-    from nsexplorer.collect.tun_holders import tun_holders
-
-    return tun_holders(ns)
 
 
 def _inside(source: SnapshotSource, ns: NetNamespace) -> InsideFacts | None:

@@ -18,6 +18,7 @@ from nsexplorer.model import (
     describe,
     table_name,
 )
+from nsexplorer.model_net import holders_words
 from nsexplorer.textsafe import visible
 
 
@@ -54,22 +55,12 @@ def interface_lines(
     if i.tun is not None:
         out.append(f"      tun {i.tun.words()}")
         if holders is not None:
-            out.append(f"      {tun_holder_text(holders)}")
+            out.append(f"      {v(holders_words(holders))}")
     for a in i.addresses:
         out.append(f"      {address_text(a, i.name)}")
         if a.lifetime_words:  # on the next line, as ip prints it
             out.append(f"         {a.lifetime_words}")
     return out
-
-
-def tun_holder_text(holders: Sequence[TunHolder]) -> str:
-    """ "held by openvpn (pid 1234)", several joined by commas, "held by no process"; a
-    holder whose device namespace could not be checked on its fd says "unproved"."""
-    if not holders:
-        return "held by no process"
-    return "held by " + ", ".join(
-        f"{visible(h.comm) or '?'} (pid {h.pid}{'' if h.proved else ', unproved'})" for h in holders
-    )
 
 
 def address_text(a: Address, ifname: str = "") -> str:

@@ -140,7 +140,13 @@ class LiveSource:
             id=last.host,
             paths=tuple(last.paths.get(last.host, ())) if last.host is not None else (),
         )
-        return reader.read(target, host, parts, proc=self._proc)
+        facts = reader.read(target, host, parts, proc=self._proc)
+        if not any(i.tun is not None for i in ns.interfaces):
+            return facts
+        from nsexplorer.collect.tun_holders import tun_holders
+
+        held = tun_holders(ns, self._proc)  # who keeps each tun/tap's carrier on
+        return replace(facts, tun_holders=tuple(sorted(held.items())))
 
 
 def _same_as_read(ns: NetNamespace, paths: Sequence[str]) -> None:

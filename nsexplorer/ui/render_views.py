@@ -35,6 +35,7 @@ SECTION_TITLES = {
     "nat": "NAT: published ports and DNAT rules",
     "conntrack": "Conntrack",
     "rules": "Policy rules",
+    "tun": "tun/tap devices: the processes holding them (their carrier)",
 }
 
 
@@ -333,6 +334,12 @@ def inside_text(facts: InsideFacts, ns: NetNamespace) -> Text:
         count = facts.conntrack_count
         out.append("\n  ")
         out.append("nf_conntrack not loaded" if count is None else f"{count} entries")
+    if facts.tun_holders is not None:
+        _title(out, "tun", len(facts.tun_holders))
+        from nsexplorer.model import holders_words  # (model_net: built on first use)
+
+        held = [safe(f"{name}: {holders_words(h)}") for name, h in facts.tun_holders]
+        _lines(out, held, "no tun/tap device")
     if ns.detailed:
         _title(out, "rules", len(ns.rules))
         _lines(out, [safe(rule_text(r)) for r in ns.rules], "no policy rules recorded")

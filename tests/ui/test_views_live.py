@@ -515,3 +515,53 @@ async def test_a_read_that_lands_before_a_view_is_built_is_shown_when_it_is() ->
         changes.show(tracker.entries)
         await pilot.pause()
         assert changes.query_one("#changes-table", DataTable).row_count == len(tracker.entries)
+
+
+async def test_the_inside_pane_names_who_holds_each_tun_device() -> None:
+    """QA: only `show` said who holds a tap; the TUI's Inside pane says it too."""
+    from viewfixtures import InsideHarness
+
+    from nsexplorer.model import TunHolder
+    from nsexplorer.model_inside import InsideFacts
+    from nsexplorer.ui.widgets.inside import InsidePane
+
+    ns = next(n for n in lab_snapshot().namespaces if n.label == "nsxlab-a")
+    held = (
+        ("tap0", (TunHolder(31, "qemu\x1b[2J", (5,)),)),
+        ("tap1", ()),
+        ("tun9", (TunHolder(40, "openvpn", (3,), proved=False),)),
+    )
+    class Holding:
+        def inside(self, ns: object, parts: object = None) -> InsideFacts:
+            return InsideFacts(ns.inode, tun_holders=held)  # type: ignore[attr-defined]
+
+    app = InsideHarness()
+    async with app.run_test(size=(120, 50)) as pilot:
+        pane = app.query_one(InsidePane)
+        pane.load(Holding(), ns)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        text = str(pane.query_one("#inside-body", Static).render())
+    assert "tun/tap devices: the processes holding them (their carrier) (3)" in text
+    assert "tap0: held by qemu\\x1b[2J (pid 31)" in text and "\x1b" not in text
+    assert "tap1: held by no process" in text
+    assert "tun9: held by openvpn (pid 40, unproved)" in text
+    without = InsideFacts(ns.inode)  # no tun/tap there (or a saved snapshot): no section
+    from nsexplorer.ui.render_views import inside_text
+
+    assert "tun/tap" not in inside_text(without, ns).plain
+
+
+def test_tun_holders_in_show_json_read_back() -> None:
+    from nsexplorer import snapshot_json
+    from nsexplorer.model import TunHolder
+    from nsexplorer.model_inside import InsideFacts
+
+    facts = InsideFacts(7, tun_holders=(("tap0", (TunHolder(31, "qemu", (5, 6)),)),))
+    doc = snapshot_json.encode_inside(facts)
+    assert doc["tun_holders"] == {
+        "tap0": [{"pid": 31, "comm": "qemu", "fds": [5, 6], "proved": True}]
+    }
+    back = snapshot_json.decode_inside(doc)
+    assert back is not None and back.tun_holders == facts.tun_holders
+    assert "tun_holders" not in snapshot_json.encode_inside(InsideFacts(7))
