@@ -531,6 +531,7 @@ async def test_the_inside_pane_names_who_holds_each_tun_device() -> None:
         ("tap1", ()),
         ("tun9", (TunHolder(40, "openvpn", (3,), proved=False),)),
     )
+
     class Holding:
         def inside(self, ns: object, parts: object = None) -> InsideFacts:
             return InsideFacts(ns.inode, tun_holders=held)  # type: ignore[attr-defined]
