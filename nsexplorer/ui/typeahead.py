@@ -12,7 +12,11 @@ it, then, in arrival order. When such a key is refused instead (nothing selected
 command still running), the rest of its burst is dropped: it was typed for a prompt that
 never opened, and its letters must not act as keys. "The rest of its burst" is every key
 that arrived before the refusal was made: typed blind, before anyone could see it (a
-paste arrives in one read, so all of it; a key typed after the refusal is a key again).
+paste arrives in one read, so all of it), and the typing that goes on after it: the keys
+of a command line (characters, Enter, Backspace; never ctrl+c, arrows or escape) within
+TYPING_GAP of the refusal or of the key dropped before it
+(a person types on for a moment before the refusal is read: `x`, then `ip -br link`
+0.3 s later, marked namespaces with its spaces). A key after a pause is a key again.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from textual._time import get_time
 from textual.screen import Screen
 
 HOLD_LIMIT = 2.0  # seconds: a screen that never takes focus gets its keys anyway
+TYPING_GAP = 0.5  # seconds: a key this soon after the last one dropped was typed blind too
 POLL = 0.01  # seconds between looks at the opening screen
 
 
@@ -44,6 +49,7 @@ class TypeAhead:
         self._set_timer = set_timer
         self._on_dropped = on_dropped
         self._refused_at: float | None = None  # keys that arrived before this are dropped
+        self._last = 0.0  # the refusal's time, or the last key dropped after it
         self._dropped = False
         self._held: list[events.Key] = []
         self._since: float | None = None
@@ -60,15 +66,19 @@ class TypeAhead:
     def drop_rest_of_burst(self) -> None:
         """The key being handled was refused: drop the keys that came in with it."""
         self._refused_at, self._dropped = get_time(), False
+        self._last = self._refused_at  # the typing that goes on is measured from here
 
     def hold(self, key: events.Key) -> bool:
         """True when ``key`` is held for the opening screen (or behind keys held), or
         dropped as the rest of a refused key's burst."""
         if self._refused_at is not None:
-            if key.time <= self._refused_at:
+            blind = key.time <= self._refused_at
+            typing_on = _typed(key) and key.time - self._last <= TYPING_GAP
+            if blind or typing_on:
                 if not self._dropped:
                     self._on_dropped()  # once a burst
                 self._dropped = True
+                self._last = max(self._last, key.time)
                 return True
             self._refused_at, self._dropped = None, False
         if not self._held and self._is_ready():
@@ -108,3 +118,8 @@ class TypeAhead:
         held, self._held, self._since = self._held, [], None
         for key in held:
             await self._replay(key)  # may hold again: a key that opens the next screen
+
+
+def _typed(key: events.Key) -> bool:
+    """A key of a command line being typed (what goes on after a refused `x`)."""
+    return key.is_printable or key.key in ("enter", "backspace")

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 import pytest
 from terminal_colors import illegible
 
+from nsexplorer.ui.typeahead import TYPING_GAP
+
 if TYPE_CHECKING:
     from nsexplorer.lab import LabState
 
@@ -246,6 +248,7 @@ def test_keys_typed_with_a_refused_x_never_act_as_keys(
     assert screen.splitlines()[0].split("▕")[0].strip() == "/ nsx-no-such-namespace"
     # nothing ran or was named: the audit log was never even created
     assert not Path(t.audit_log).exists()
+    time.sleep(TYPING_GAP + 0.1)  # a key after a pause is a key again (not typing on)
     t.keys("q")
     t.wait("NSX-EXIT=0", "a clean exit")
 
@@ -325,6 +328,7 @@ def test_read_only_refuses_and_runs_nothing(lab: LabState, term: Callable[..., T
     t.wait("refused", "the refusal")
     screen = t.screen()
     assert "Run in" not in screen
+    time.sleep(TYPING_GAP + 0.1)  # s after a pause: its own refusal, not typing on
     t.keys("s")
     t.wait("refused", "the refusal for the shell")
     assert "shown · live" in t.screen()  # still in the TUI: no shell ran
@@ -500,6 +504,7 @@ def test_replay_of_a_saved_snapshot_is_read_only_and_safe(
     t.keys("x")
     t.wait("refused", "actions refused in a replay")
     assert "pwned" not in t.pane_title()
+    time.sleep(TYPING_GAP + 0.1)  # q after a pause: a key again (not typing on)
     t.keys("q")
     t.wait("NSX-EXIT=0", "a clean exit")
 

@@ -29,6 +29,7 @@ from nsexplorer.ports import PreparedShell
 from nsexplorer.ui.acting import SHELL_EXTRAS
 from nsexplorer.ui.help import key_rows
 from nsexplorer.ui.main_screen import MainScreen
+from nsexplorer.ui.typeahead import TYPING_GAP
 from nsexplorer.ui.widgets.output import OutputPane
 from nsexplorer.ui.widgets.panes import PANES, InterfacesPane, ProcessesPane
 from nsexplorer.ui.widgets.sidebar import NamespaceTree
@@ -527,7 +528,7 @@ async def test_read_only_refuses_every_action(make_app: AppFactory) -> None:
         await settle(pilot)
         for key in ("x", "s", "n", "N"):
             await pilot.press(key)
-            await pilot.pause()
+            await pilot.pause(TYPING_GAP + 0.05)  # a key after a pause, not typing on
             assert len(app.screen_stack) == 1, f"{key} opened a dialog in read-only mode"
         await settle(pilot)
         assert runner.runs == [] and runner.named == [] and runner.unnamed == []
@@ -539,10 +540,13 @@ async def test_replay_refuses_actions_and_refresh(make_app: AppFactory) -> None:
     app = make_app(live=False)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("x", "r")
+        await pilot.press("x")
+        await pilot.pause(TYPING_GAP + 0.05)  # r after a pause: a key, not typing on
+        await pilot.press("r")
         await settle(pilot)
         assert len(app.screen_stack) == 1
         assert "replaying a saved snapshot" in output_text(app)
+        assert "nothing to refresh" in output_text(app)
         assert "replay" in widget_text(app.query_one("#status"))
 
 

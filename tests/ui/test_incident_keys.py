@@ -26,6 +26,7 @@ from nsexplorer.ui.capturing import CAPTURE_COUNT, CAPTURE_SECONDS, parse_captur
 from nsexplorer.ui.incident import INODES_SHOWN, NAMES_SHOWN, IncidentTools
 from nsexplorer.ui.screens.changes import ChangesScreen, ChangeTracker, jump_for
 from nsexplorer.ui.screens.dialogs import PromptScreen
+from nsexplorer.ui.typeahead import TYPING_GAP
 from nsexplorer.ui.widgets.output import OutputPane
 from nsexplorer.ui.widgets.sidebar import NamespaceTree
 
@@ -94,7 +95,7 @@ async def test_replay_refuses_every_incident_action_but_changes(make_app: AppFac
         app.goto(LAB_A)
         for key in ("X", "t", "T", "B"):
             await pilot.press(key)
-            await pilot.pause()
+            await pilot.pause(TYPING_GAP + 0.05)  # a key after a pause, not typing on
             assert len(app.screen_stack) == 1, key
         out = output_text(app)
         assert "refused: replaying a saved snapshot: running a command in several" in out
@@ -115,7 +116,7 @@ async def test_tools_not_given_are_refused_not_crashed(make_app: AppFactory) -> 
         app.goto(LAB_A)
         for key in ("X", "t", "T", "B"):
             await pilot.press(key)
-            await pilot.pause()
+            await pilot.pause(TYPING_GAP + 0.05)  # a key after a pause, not typing on
         out = output_text(app)
         assert "refused: running in several namespaces is not available here" in out
         assert out.count("refused: packet capture is not available here") == 2

@@ -24,6 +24,7 @@ from uifixtures import (
 from nsexplorer.ui.app import KEYS_DROPPED
 from nsexplorer.ui.screens.dialogs import ConfirmScreen, PromptScreen
 from nsexplorer.ui.screens.prompts import RunPrompt
+from nsexplorer.ui.typeahead import TYPING_GAP
 from nsexplorer.ui.widgets.filterbar import FilterBar
 from nsexplorer.ui.widgets.output import OutputPane
 from nsexplorer.ui.widgets.sidebar import NamespaceTree
@@ -104,7 +105,8 @@ async def test_a_filter_matching_nothing_selects_nothing(make_app: AppFactory) -
         # `x` refused; `s` and `n`, typed with it, were dropped, not refused one by one
         assert out.count("nothing is selected") == 10
         assert runner.runs == [] and runner.prepared == 0 and runner.named == []
-        # a key typed on its own after the burst is a key again
+        # a key typed on its own, after a pause, is a key again
+        await pilot.pause(TYPING_GAP + 0.1)
         await pilot.press("x")
         await settle(pilot)
         assert isinstance(app.screen, RunPrompt)  # the filter was cleared: a selection
@@ -366,3 +368,38 @@ async def test_slash_over_a_kept_filter_selects_it_to_be_replaced(make_app: AppF
         burst(app, ["enter", "slash", "backspace"])
         await settle(pilot)
         assert bar.value == "" and bar.editing
+
+
+async def test_typing_that_goes_on_after_a_refused_x_is_dropped_too(
+    make_app: AppFactory,
+) -> None:
+    """QA: `x` refused, then `ip -br link` typed 0.3 s later (before the refusal was
+    read): its spaces marked namespaces and its letters ran as keys. Typing that goes on
+    within TYPING_GAP is dropped with the burst; ctrl+c and arrows are never typing, and
+    after a pause a key is a key again."""
+    runner = FakeRunner(block=True)
+    app = make_app(runner=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(LAB_A)
+        await settle(pilot)
+        burst(app, ["x", *"sleep 100", "enter"])  # runs, and blocks
+        for _ in range(200):
+            await pilot.pause(0.01)
+            if runner.runs and app.command_running:
+                break
+        burst(app, ["x"])  # refused: one is running
+        for key in [*"ip -br link", "enter"]:
+            await pilot.pause(0.05)  # typed on, key by key, after the refusal
+            burst(app, [key])
+        await pilot.pause(0.1)
+        notes = [n.message for n in app._notifications]
+        assert notes.count(KEYS_DROPPED) == 1, notes
+        assert app.main.marks.inodes() == set()  # no space marked anything
+        assert len(app.screen_stack) == 1 and runner.prepared == 0 and runner.named == []
+        burst(app, ["down"])  # navigation is never typing
+        await pilot.pause(0.1)
+        assert app.selected != LAB_A
+        await pilot.press("ctrl+c")  # nor is ctrl+c
+        await settle(pilot)
+        assert not app.command_running
