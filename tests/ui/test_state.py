@@ -144,8 +144,11 @@ async def test_counters_in_a_replay_say_they_are_not_live(make_app: AppFactory) 
         app.goto(LAB_A)
         await pilot.press("7")
         await settle(pilot)
-        text = widget_text(app.query_one(CountersPane))
-        assert "not live" in text and "1000 B" in text
+        pane = app.query_one(CountersPane)
+        assert "1000 B" in widget_text(pane)
+        pane.scroll_to(x=pane.max_scroll_x, animate=False)  # the sparkline's column, last
+        await pilot.pause()
+        assert "not live" in widget_text(pane)
 
 
 async def test_a_bridge_port_that_does_not_forward_says_so(make_app: AppFactory) -> None:
@@ -205,3 +208,26 @@ async def test_a_vxlan_shows_its_tunnel(make_app: AppFactory) -> None:
         assert str(tooltip_of(app, "vx43")) == (
             "vx43: up; vxlan id 43 group 239.1.1.1 dstport 4789; device group 7; qlen 0"
         )
+
+
+async def test_the_tooltip_follows_the_pointer_s_row(make_app: AppFactory) -> None:
+    """QA: hovering a row showed the cursor row's state (the tooltip named `lo` while
+    the pointer was on a tap): it names the row under the pointer."""
+    from textual.coordinate import Coordinate
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(LAB_A)
+        await settle(pilot)
+        table = app.query_one(InterfacesPane)
+        ns = app.main.selected_ns
+        assert ns is not None and len(ns.interfaces) > 1
+        table.move_cursor(row=0)
+        table.hover_coordinate = Coordinate(1, 0)  # as a mouse move over row 1 sets it
+        await pilot.pause()
+        assert str(table.tooltip).startswith(f"{ns.interfaces[1].name}:")
+        table.move_cursor(row=0)
+        table.move_cursor(row=len(ns.interfaces) - 1)  # the keys: the cursor's row again
+        await pilot.pause()
+        assert str(table.tooltip).startswith(f"{ns.interfaces[-1].name}:")

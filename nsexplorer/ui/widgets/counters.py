@@ -67,12 +67,10 @@ def _rate(a: Reading, b: Reading) -> tuple[float, float]:
     return (rx, tx)
 
 
-# The widest a byte count and a rate are ("1023.9 KiB", "1023.9 KiB/s"): their columns
-# keep that width, so a rate that appears at the second reading moves no column.
-_FLOORS = {
-    render.COUNTER_COLUMNS.index(column): width
-    for column, width in (("rx bytes", 10), ("rx/s", 12), ("tx bytes", 10), ("tx/s", 12))
-}
+# A rate appears at the second reading ("-" before it): its column starts as wide as most
+# rates are ("999.9 KiB/s"), so their arrival moves no column (the drops a jump scrolled
+# into view stay there).
+_FLOORS = {render.COUNTER_COLUMNS.index(column): 11 for column in ("rx/s", "tx/s")}
 
 
 class CountersPane(SafeTable):

@@ -366,8 +366,13 @@ class InterfacesPane(SafeTable):
         super().watch_cursor_coordinate(old, new)
         self._show_tooltip()  # synchronously: the tooltip never names the previous row
 
-    def _show_tooltip(self) -> None:
-        row = self.cursor_row
+    def watch_hover_coordinate(self, old: Coordinate, value: Coordinate) -> None:
+        super().watch_hover_coordinate(old, value)
+        self._show_tooltip(value.row)  # the pointer's row, when it moves over one (QA)
+
+    def _show_tooltip(self, row: int | None = None) -> None:
+        """The state in full of ``row`` (the one under the pointer), else the cursor's."""
+        row = self.cursor_row if row is None else row
         self.tooltip = render.safe(self._states[row]) if 0 <= row < len(self._states) else None
 
     def select_ifindex(self, ifindex: int, column: str | None = None) -> bool:
