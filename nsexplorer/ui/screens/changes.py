@@ -80,6 +80,10 @@ class ChangeTracker:
                 self._order[c.identity] = (-self._reads, place)
             elif old.change == c:
                 seen[c.identity] = old
+            elif (old.change.before, old.change.after) == (c.before, c.after):
+                # only its interface's name or namespace's label is new: the same words
+                # of the change, so not a "last changed" (a rename after an mtu change)
+                seen[c.identity] = Seen(old.when, c, old.changed)
             else:
                 seen[c.identity] = Seen(old.when, c, changed=when)
             if seen[c.identity] is not old:
