@@ -264,3 +264,18 @@ def test_an_address_that_does_not_work_says_so() -> None:
     )
     styles = {text.plain[s.start : s.end]: str(s.style) for s in text.spans}
     assert styles[" (dadfailed)"] == BAD and styles[" (deprecated)"] == WARN
+
+
+def test_a_long_details_line_breaks_between_words() -> None:
+    """QA: Details broke "larger" into "large" / "r frames are dropped"; a piece ends
+    after a word when one ends in its second half, and an id is still cut where it must."""
+    from rich.text import Text
+
+    from nsexplorer.ui.widgets.panes import hanging
+
+    text = Text("  mtu-mismatch: mtu 1400, but its peer nsxlab-a-h has mtu 1500: larger frames")
+    lines = hanging(text, 50, indent=4).plain.split("\n")
+    assert lines[0] == "  mtu-mismatch: mtu 1400, but its peer nsxlab-a-h"
+    assert lines[1] == "    has mtu 1500: larger frames"
+    cut = hanging(Text("x" * 60), 50, indent=4).plain.split("\n")
+    assert cut == ["x" * 50, "    " + "x" * 10]

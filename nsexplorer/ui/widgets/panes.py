@@ -603,7 +603,8 @@ INDENT = 16  # where a Details value starts: wrapped lines continue there, not a
 
 def hanging(text: Text, width: int, indent: int = INDENT) -> Text:
     """``text`` with each line longer than ``width`` broken into pieces, the pieces after
-    the first indented to ``indent`` (long ids and paths never wrap to column 0)."""
+    the first indented to ``indent`` (long ids and paths never wrap to column 0); a piece
+    ends after a word when one ends in its second half ("larger" is never "large" / "r")."""
     out = Text(end="", no_wrap=True)
     for n, line in enumerate(text.split("\n", allow_blank=True)):
         if n:
@@ -611,14 +612,26 @@ def hanging(text: Text, width: int, indent: int = INDENT) -> Text:
         if line.cell_len <= width:
             out.append_text(line)
             continue
-        first, rest = line.divide([width])[0], line[width:]
+        first, rest = _piece(line, width)
         out.append_text(first)
         step = width - indent
         while rest.cell_len:
-            piece, rest = rest[:step], rest[step:]
+            piece, rest = _piece(rest, step)
             out.append("\n" + " " * indent)
             out.append_text(piece)
     return out
+
+
+def _piece(line: Text, limit: int) -> tuple[Text, Text]:
+    """The first piece of ``line`` at most ``limit`` long and the rest: broken at a
+    space in the piece's second half (the space dropped), else where it must (an id)."""
+    plain = line.plain
+    if len(plain) <= limit:
+        return line, Text()
+    space = plain.rfind(" ", limit // 2, limit + 1)
+    if space > 0:
+        return line[:space], line[space + 1 :]
+    return line[:limit], line[limit:]
 
 
 def _fit(cell: Text, width: int = MAX_COLUMN_WIDTH) -> Text:
