@@ -77,6 +77,7 @@ class CollectingApp(App[None]):
         self._watch_failed = False
         self._coverage: WatchCoverage | None = None  # as the watcher last reported it
         self._live_count: int | None = None  # namespaces in the status line's "live" state
+        self._notices_shown: dict[tuple[str, str], float] = {}  # (text, title) -> until
 
     def notify(
         self,
@@ -89,10 +90,18 @@ class CollectingApp(App[None]):
     ) -> None:
         """Notifications often quote untrusted names: never markup, always visible. A
         notice of several lines comes as a sequence: each line is made visible on its
-        own, so only the breaks between them are real newlines."""
+        own, so only the breaks between them are real newlines. A notice already on
+        screen is not stacked again."""
         lines = [message] if isinstance(message, str) else message
         text = "\n".join(visible(line) for line in lines)
-        super().notify(text, title=visible(title), severity=severity, timeout=timeout, markup=False)
+        shown = visible(title)
+        now = time.monotonic()
+        if self._notices_shown.get((text, shown), 0.0) > now:
+            return  # the same notice is on screen already (a key pressed again): not twice
+        timeout = self.NOTIFICATION_TIMEOUT if timeout is None else timeout
+        self._notices_shown = {k: t for k, t in self._notices_shown.items() if t > now}
+        self._notices_shown[(text, shown)] = now + timeout
+        super().notify(text, title=shown, severity=severity, timeout=timeout, markup=False)
 
     # provided by NsxApp
     @property

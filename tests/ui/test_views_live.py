@@ -567,3 +567,16 @@ def test_tun_holders_in_show_json_read_back() -> None:
     back = snapshot_json.decode_inside(doc)
     assert back is not None and back.tun_holders == facts.tun_holders
     assert "tun_holders" not in snapshot_json.encode_inside(InsideFacts(7))
+
+
+async def test_the_same_notice_is_not_stacked(make_app: AppFactory) -> None:
+    """QA: Enter four times on a gone row stacked three identical notices."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for _ in range(3):
+            app.notify(["nsxlab-x is gone, and netns 1 now names another namespace:", "y"])
+        app.notify("another one")
+        await pilot.pause()
+        messages = [str(n.message) for n in app._notifications]
+        assert len(messages) == 2, messages
