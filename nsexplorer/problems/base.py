@@ -30,6 +30,7 @@ CONTAINER_ADDRESS_MISMATCH = "container-address-mismatch"
 CONTAINER_NO_DEFAULT_ROUTE = "container-no-default-route"
 CONTAINER_LEFT_SANDBOX = "container-left-sandbox"
 COUNTERS_GROWING = "counters-growing"
+TUN_NOT_HELD = "tun-not-held"
 
 KINDS = (
     VETH_ADMIN_DOWN,
@@ -49,6 +50,7 @@ KINDS = (
     CONTAINER_NO_DEFAULT_ROUTE,
     CONTAINER_LEFT_SANDBOX,
     COUNTERS_GROWING,
+    TUN_NOT_HELD,
 )
 
 Key = tuple[int, int]  # (namespace inode, ifindex)

@@ -14,6 +14,7 @@ from nsexplorer.problems.base import (
     MTU_MISMATCH,
     PEER_UNREACHABLE,
     PEER_UNRESOLVED,
+    TUN_NOT_HELD,
     VETH_ADMIN_DOWN,
     VETH_NO_CARRIER,
     Index,
@@ -39,6 +40,8 @@ def interface_problems(idx: Index) -> list[Problem]:
             elif iface.kind == "bridge":
                 ports = idx.ports.get((ns.inode, iface.ifindex), [])
                 out.extend(_bridge(idx, ns, iface, ports))
+            elif iface.tun is not None:
+                out.extend(_tun_not_held(ns, iface))
             for a in iface.addresses:
                 if a.dad_failed:
                     out.append(
@@ -55,6 +58,29 @@ def interface_problems(idx: Index) -> list[Problem]:
                         )
                     )
     return out
+
+
+def _tun_not_held(ns: NetNamespace, iface: Interface) -> list[Problem]:
+    """A tun/tap set up that no process holds open: the kernel gives it no carrier, so
+    whatever it is for (a VM's NIC, a VPN) is gone. A bridge's port is said by the
+    bridge's finding instead."""
+    tun = iface.tun
+    if tun is None or not iface.admin_up or iface.carrier is not False or iface.master:
+        return []
+    if tun.held:  # a holder that switched the carrier off itself (TUNSETCARRIER)
+        return []
+    return [
+        finding(
+            TUN_NOT_HELD,
+            "warning",
+            ns,
+            iface.name,
+            f"{iface.kind} is up but no process has it open: it has no carrier, so nothing "
+            "passes (the VM, VPN or program that held it has gone?)",
+            [state_of(iface), f"{iface.name}: tun {tun.words()}"],
+            link_cmd(iface.name),
+        )
+    ]
 
 
 def _port_note(iface: Interface) -> str:

@@ -810,3 +810,25 @@ def test_a_bridge_port_up_that_does_not_forward(state: str, severity: str) -> No
     )  # fmt: skip
     assert f"up with carrier but {state}" in p.message and "bridge link show dev vh2" in p.next
     assert pr.find_problems(put_iface(healthy(), HOST, "vh2", port_state="forwarding")) == ()
+
+
+def test_a_tap_set_up_that_no_process_holds_is_a_warning() -> None:
+    """QA: a dead VM or VPN leaves its tap up without carrier, and nothing said so."""
+    from nsexplorer.model_net import Tun
+
+    lone = dict(kind="tap", peer=None, master=None, flags=NO_CARRIER, tun=Tun("tap", persist=True))
+    snap = put_iface(healthy(), A, "ab", **lone)
+    (found,) = [p for p in pr.find_problems(snap) if p.kind == pr.TUN_NOT_HELD]
+    assert (found.severity, found.namespace_inode, found.interface) == ("warning", A, "ab")
+    assert found.message.startswith("tap is up but no process has it open")
+    assert found.next == "ip -n a -d link show dev ab"  # in its namespace
+    held = put_iface(healthy(), A, "ab", **{**lone, "flags": UP})
+    assert not [p for p in pr.find_problems(held) if p.kind == pr.TUN_NOT_HELD]
+    down = put_iface(healthy(), A, "ab", **{**lone, "flags": DOWN})
+    assert not [p for p in pr.find_problems(down) if p.kind == pr.TUN_NOT_HELD]
+    switched = {**lone, "tun": Tun("tap", multi_queue=True, queues=1)}  # held, carrier off
+    assert not [
+        p
+        for p in pr.find_problems(put_iface(healthy(), A, "ab", **switched))
+        if p.kind == pr.TUN_NOT_HELD
+    ]

@@ -64,6 +64,7 @@ COLUMN_OF_KIND = {
     kinds.CONTAINER_ADDRESS_MISMATCH: "addresses",
     kinds.DUPLICATE_MAC: "mac",
     kinds.MTU_MISMATCH: "mtu",
+    kinds.TUN_NOT_HELD: "state",
 }
 
 
