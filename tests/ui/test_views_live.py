@@ -33,6 +33,14 @@ def _with_mtu(snap: Snapshot, label: str, name: str, mtu: int) -> Snapshot:
     )
 
 
+def _put_interfaces(snap: Snapshot, inode: int, interfaces: tuple[object, ...]) -> Snapshot:
+    spaces = tuple(
+        dataclasses.replace(ns, interfaces=interfaces) if ns.inode == inode else ns  # type: ignore[arg-type]
+        for ns in snap.namespaces
+    )
+    return dataclasses.replace(snap, namespaces=spaces)
+
+
 def _rows(table: DataTable[object]) -> list[list[str]]:
     return [[str(c) for c in table.get_row_at(n)] for n in range(table.row_count)]
 
@@ -305,13 +313,7 @@ async def test_enter_on_an_interface_that_went_says_so(make_app: AppFactory) -> 
         lab_a = source.snapshot.by_inode(LAB_A)
         assert lab_a is not None
         kept = tuple(i for i in lab_a.interfaces if i.name != "veth0")
-        source.snapshot = dataclasses.replace(
-            source.snapshot,
-            namespaces=tuple(
-                dataclasses.replace(ns, interfaces=kept) if ns.inode == LAB_A else ns
-                for ns in source.snapshot.namespaces
-            ),
-        )
+        source.snapshot = _put_interfaces(source.snapshot, LAB_A, kept)
         await _reread(pilot, watcher)
         await _enter_on(pilot, app, "interface-gone", "veth0")
         assert app.selected == LAB_A
@@ -337,13 +339,7 @@ async def test_enter_on_an_interface_that_went_never_lands_on_one_that_took_its_
         anew = tuple(
             dataclasses.replace(i, ifindex=99) if i.name == "veth0" else i for i in lab_a.interfaces
         )
-        source.snapshot = dataclasses.replace(
-            source.snapshot,
-            namespaces=tuple(
-                dataclasses.replace(ns, interfaces=anew) if ns.inode == LAB_A else ns
-                for ns in source.snapshot.namespaces
-            ),
-        )
+        source.snapshot = _put_interfaces(source.snapshot, LAB_A, anew)
         await _reread(pilot, watcher)
         await _enter_on(pilot, app, "interface-gone", "veth0")
         assert app.selected == LAB_A
