@@ -39,7 +39,6 @@ from nsexplorer.model import (
     Source,
     StoppedContainer,
     ThreadHolder,
-    TunHolder,
     group_of,
 )
 from nsexplorer.snapshot_json_net import (
@@ -348,6 +347,7 @@ def _decode_engine(e: Mapping[str, Any]) -> EngineInfo:
 
 if TYPE_CHECKING:
     from nsexplorer.model_inside import InsideFacts
+    from nsexplorer.model_net import TunHolder
 
 _INSIDE_KEYS = {
     "sockets": ("sockets", "sockets_time_wait"),
@@ -408,6 +408,8 @@ def _unflat(cls: Any, d: Any) -> Any:
 def _decode_tun_holders(d: Any) -> tuple[tuple[str, tuple[TunHolder, ...]], ...] | None:
     if d is None:
         return None
+    from nsexplorer.model_net import TunHolder  # (built on first use: `list` needs none)
+
     if not isinstance(d, Mapping) or not all(isinstance(v, list) for v in d.values()):
         raise SnapshotFormatError("tun_holders: not an object of lists")
     return tuple(

@@ -26,6 +26,7 @@ from textual.widgets import DataTable, Static
 from nsexplorer.ui.app import NsxApp
 from nsexplorer.ui.screens.changes import ChangesScreen
 from nsexplorer.ui.screens.fanout import FanOutScreen
+from nsexplorer.ui.typeahead import TYPING_GAP
 from nsexplorer.ui.widgets.panes import InterfacesPane
 from nsexplorer.ui.widgets.sidebar import NamespaceTree
 
@@ -176,7 +177,7 @@ async def test_no_marks_runs_in_all_shown_and_read_only_refuses(nsxt: Any, tmp_p
         await settle(pilot)
         for key in ("X", "t"):
             await pilot.press(key)
-            await pilot.pause()
+            await pilot.pause(TYPING_GAP + 0.05)  # a key after a pause, not typing on
             assert len(ro.screen_stack) == 1  # no prompt
         out = transcript(ro)
         assert "refused: read-only mode (--read-only): running a command in several" in out
@@ -250,6 +251,7 @@ async def test_capture_refusals_are_clear(nsxt: Any, tmp_path: Path) -> None:
         await pilot.press("t", "enter")
         await until(pilot, lambda: f"no interface '{gone_if}'" in transcript(app), "refusal")
         assert not list(tmp_path.glob("*.pcap"))
+        await pilot.pause(TYPING_GAP + 0.05)  # t after a pause: a key, not typing on
         os.environ["PATH"], saved = str(tmp_path), os.environ["PATH"]
         try:
             await pilot.press("t")
