@@ -46,6 +46,7 @@ def problem_changes(
     # per problem (a read of 1000 namespaces can have a problem in each)
     then_ifs, now_ifs = _ifindexes(then), _ifindexes(current)
     labels = {ns.inode: ns.label for ns in current.namespaces}
+    cookies = {ns.inode: ns.cookie for ns in current.namespaces}
 
     def key(p: Problem, ifs: Mapping[tuple[int, str], int]) -> tuple[str, int, str]:
         index = ifs.get((p.namespace_inode, p.interface or ""))
@@ -59,7 +60,9 @@ def problem_changes(
     ) -> Change:
         index = ifs.get((p.namespace_inode, p.interface or ""))
         label = labels.get(p.namespace_inode, str(p.namespace_inode))
-        return Change(kind, p.namespace_inode, label, p.interface or "", was, is_, p.kind, index)
+        cookie = cookies.get(p.namespace_inode)
+        subject = p.interface or ""
+        return Change(kind, p.namespace_inode, label, subject, was, is_, p.kind, index, cookie)
 
     out = [
         change("problem-appeared", p, now_ifs, "", f"{p.kind}: {p.message}")

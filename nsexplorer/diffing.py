@@ -24,6 +24,9 @@ from nsexplorer.model import (
     table_name,
 )
 
+# (kind, namespace inode, its cookie, what it is about, the field or the words)
+ChangeIdentity = tuple[str, int, int | None, str, str]
+
 
 @dataclass(frozen=True, slots=True)
 class Change:
@@ -37,16 +40,18 @@ class Change:
     # of an interface-changed, an address, a problem's kind); "" when the words are it.
     topic: str = ""
     ifindex: int | None = None  # the interface it is about, which a rename keeps
+    # The namespace's kernel id (model.NetNamespace.cookie): an inode, and so the
+    # ifindexes under it, can name a new namespace once the old one was freed.
+    namespace_cookie: int | None = None
 
     @property
-    def identity(self) -> tuple[str, int, str, str]:
+    def identity(self) -> ChangeIdentity:
         """Which difference this is: the same from read to read while it lasts, even
         when its words change (a peer that moved on again, a problem worded anew, the
-        interface renamed)."""
+        interface renamed), and never one of another namespace under the same inode."""
         about = self.subject if self.ifindex is None else f"ifindex {self.ifindex}"
-        if self.topic:
-            return (self.kind, self.namespace_inode, about, self.topic)
-        return (self.kind, self.namespace_inode, about, f"{self.before}\0{self.after}")
+        what = self.topic or f"{self.before}\0{self.after}"
+        return (self.kind, self.namespace_inode, self.namespace_cookie, about, what)
 
     @property
     def message(self) -> str:
@@ -103,12 +108,8 @@ def diff_namespace(
     out: list[Change] = []
     names_a = {c.name for c in a.containers}
     names_b = {c.name for c in b.containers}
-    out.extend(
-        Change("container-appeared", b.inode, b.label, n, "", "") for n in sorted(names_b - names_a)
-    )
-    out.extend(
-        Change("container-gone", b.inode, b.label, n, "", "") for n in sorted(names_a - names_b)
-    )
+    out.extend(_ns_change("container-appeared", b, "", "", n) for n in sorted(names_b - names_a))
+    out.extend(_ns_change("container-gone", b, "", "", n) for n in sorted(names_a - names_b))
     if not (a.detailed and b.detailed):
         return out  # interfaces and routes were not read on both sides
     ifs_a = {i.ifindex: i for i in a.interfaces}
@@ -202,8 +203,8 @@ def _diff_interface(
 
 def _diff_keyed(ns: NetNamespace, what: str, a: Iterable[str], b: Iterable[str]) -> list[Change]:
     old, new = set(a), set(b)
-    added = [Change(f"{what}-added", ns.inode, ns.label, t, "", "") for t in sorted(new - old)]
-    gone = [Change(f"{what}-removed", ns.inode, ns.label, t, "", "") for t in sorted(old - new)]
+    added = [_ns_change(f"{what}-added", ns, "", "", t) for t in sorted(new - old)]
+    gone = [_ns_change(f"{what}-removed", ns, "", "", t) for t in sorted(old - new)]
     return added + gone
 
 
@@ -302,11 +303,14 @@ def _holders(ns: NetNamespace, reused: bool = False) -> str:
     return f"{text}; a new namespace under a reused inode" if reused else text
 
 
-def _ns_change(kind: str, ns: NetNamespace, before: str, after: str) -> Change:
-    return Change(kind, ns.inode, ns.label, "", before, after, topic="namespace")
+def _ns_change(kind: str, ns: NetNamespace, before: str, after: str, subject: str = "") -> Change:
+    """A change of ``ns`` itself (``subject`` ""), or of a container, route or rule in it."""
+    topic = "" if subject else "namespace"
+    return Change(kind, ns.inode, ns.label, subject, before, after, topic,
+                  namespace_cookie=ns.cookie)  # fmt: skip
 
 
 def _if_change(
     kind: str, ns: NetNamespace, i: Interface, before: str, after: str, *, topic: str
 ) -> Change:
-    return Change(kind, ns.inode, ns.label, i.name, before, after, topic, i.ifindex)
+    return Change(kind, ns.inode, ns.label, i.name, before, after, topic, i.ifindex, ns.cookie)

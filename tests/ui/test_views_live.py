@@ -69,6 +69,29 @@ def test_a_change_keeps_its_first_seen_time_when_its_words_change() -> None:
     assert [s for s in tracker.entries if s.change.kind == "interface-changed"] == [entry]
 
 
+def test_a_namespace_under_a_reused_inode_is_first_seen_when_it_came() -> None:
+    """A container restarted twice, its new namespaces given the same inode number: the
+    namespace that came at 23:02 was listed as first seen at 23:01, the time of the one
+    before it (the identity had the inode, not the namespace's kernel id)."""
+    full = lab_snapshot()
+    lab_a = next(ns for ns in full.namespaces if ns.label == "nsxlab-a")
+    base = dataclasses.replace(full, namespaces=tuple(n for n in full.namespaces if n is not lab_a))
+
+    def with_lab_a(cookie: int, mtu: int) -> Snapshot:
+        ifaces = tuple(dataclasses.replace(i, mtu=mtu) for i in lab_a.interfaces)
+        again = dataclasses.replace(lab_a, cookie=cookie, interfaces=ifaces)
+        return dataclasses.replace(base, namespaces=(*base.namespaces, again))
+
+    tracker = ChangeTracker(base)
+    assert tracker.update(with_lab_a(7001, 1500), "23:01:00")
+    news = tracker.update(with_lab_a(7002, 1500), "23:02:00")
+    assert [c.kind for c in news] == ["namespace-appeared"]
+    (entry,) = [s for s in tracker.entries if s.change.kind == "namespace-appeared"]
+    assert (entry.when, entry.change.namespace_cookie) == ("23:02:00", 7002)
+    # the same one read again: nothing is news
+    assert tracker.update(with_lab_a(7002, 1500), "23:03:00") == ()
+
+
 # ---------------------------------------------------------------- home and end
 
 
@@ -378,7 +401,9 @@ def test_a_rename_keeps_the_first_seen_time_of_the_interface_s_changes() -> None
     tracker = ChangeTracker(base)
     tracker.update(with_veth(down), "23:01:00")
     first = {s.change.identity: s for s in tracker.entries}
-    tracker.update(with_veth(dataclasses.replace(down, name="veth0r")), "23:02:00")
+    news = tracker.update(with_veth(dataclasses.replace(down, name="veth0r")), "23:02:00")
+    # the rename alone is news, not the interface's changes now under its new name
+    assert [c.topic for c in news if c.ifindex == veth.ifindex] == ["name"]
     mine = [s for s in tracker.entries if s.change.ifindex == veth.ifindex]
     renamed = [s for s in mine if s.change.topic == "name"]  # new at the rename, rightly
     assert [s.when for s in renamed] == ["23:02:00"]

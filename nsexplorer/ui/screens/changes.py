@@ -21,7 +21,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from nsexplorer.changes import changes_between
-from nsexplorer.diffing import Change
+from nsexplorer.diffing import Change, ChangeIdentity
 from nsexplorer.model import Snapshot
 from nsexplorer.problems import find_problems
 from nsexplorer.ui.render_views import change_cells, change_detail_text
@@ -60,24 +60,27 @@ class ChangeTracker:
     def __init__(self, baseline: Snapshot, *, origin: str = "first full read") -> None:
         self.baseline = baseline
         self.origin = origin
-        self._seen: dict[tuple[str, int, str, str], Seen] = {}
+        self._seen: dict[ChangeIdentity, Seen] = {}
         # (the read it was first seen in, its place in that read's list)
-        self._order: dict[tuple[str, int, str, str], tuple[int, int]] = {}
+        self._order: dict[ChangeIdentity, tuple[int, int]] = {}
         self._reads = 0
         self._baseline_problems = find_problems(baseline)
 
     def update(self, current: Snapshot, when: str) -> tuple[Change, ...]:
-        """Compare ``current`` with the baseline; return the changes new since the last
-        update, or worded anew (the caller may announce them)."""
+        """Compare ``current`` with the baseline; return the news since the last update
+        (the caller may announce them): changes first seen now, and those whose state
+        moved on (an mtu set again). A problem worded anew (drops that grew further)
+        and a rename of the namespace or interface alone are not news."""
         now = changes_between(self.baseline, current, self._baseline_problems)
-        seen: dict[tuple[str, int, str, str], Seen] = {}
-        fresh: list[Change] = []
+        seen: dict[ChangeIdentity, Seen] = {}
+        news: list[Change] = []
         self._reads += 1
         for place, c in enumerate(now):
             old = self._seen.get(c.identity)
             if old is None:
                 seen[c.identity] = Seen(when, c)
                 self._order[c.identity] = (-self._reads, place)
+                news.append(c)
             elif old.change == c:
                 seen[c.identity] = old
             elif (old.change.before, old.change.after) == (c.before, c.after):
@@ -86,11 +89,11 @@ class ChangeTracker:
                 seen[c.identity] = Seen(old.when, c, old.changed)
             else:
                 seen[c.identity] = Seen(old.when, c, changed=when)
-            if seen[c.identity] is not old:
-                fresh.append(c)
+                if not c.kind.startswith("problem-"):
+                    news.append(c)
         self._seen = seen
         self._order = {k: n for k, n in self._order.items() if k in seen}
-        return tuple(fresh)
+        return tuple(news)
 
     @property
     def entries(self) -> list[Seen]:
