@@ -94,7 +94,47 @@ def diff_snapshots(before: Snapshot, after: Snapshot) -> tuple[Change, ...]:
             out.append(_ns_change("namespace-gone", ns, _holders(ns), ""))
     for inode in sorted(same):
         out.extend(diff_namespace(old[inode], new[inode], old, new))
-    return tuple(out)
+    return tuple(_moves_joined(out, old, new, same))
+
+
+def _moves_joined(
+    changes: list[Change],
+    old: Mapping[int, NetNamespace],
+    new: Mapping[int, NetNamespace],
+    same: Iterable[int],
+) -> list[Change]:
+    """A veth moved to another namespace is one interface-moved, in the namespace it is
+    in now, instead of an interface gone there and one appeared here. Only where the
+    kernel proves it: a veth's peer is fixed for life, so when the other end (the same
+    interface, in a namespace on both sides) pointed at the one that went and points at
+    the one that came, with the same MAC, the two are one device. Anything else (a NIC,
+    a macvlan) moved stays two rows: nothing ties the two ends of the move together."""
+    gone = {(c.namespace_inode, c.ifindex): n for n, c in enumerate(changes)
+            if c.kind == "interface-gone"}  # fmt: skip
+    came = {(c.namespace_inode, c.ifindex): n for n, c in enumerate(changes)
+            if c.kind == "interface-appeared"}  # fmt: skip
+    if not gone or not came:
+        return changes
+    moved: dict[int, Change] = {}  # the appeared row's place -> the move
+    dropped: set[int] = set()
+    for inode in same:
+        for end in old[inode].interfaces:
+            now_end = new[inode].interface(end.ifindex)
+            if now_end is None or end.peer is None or now_end.peer is None:
+                continue
+            was, now = end.peer, now_end.peer
+            at_gone = gone.get((was.netns_inode or 0, was.ifindex))
+            at_came = came.get((now.netns_inode or 0, now.ifindex))
+            if at_gone is None or at_came is None or was.netns_inode == now.netns_inode:
+                continue
+            src, dst = old[was.netns_inode or 0], new[now.netns_inode or 0]
+            a, b = src.interface(was.ifindex or 0), dst.interface(now.ifindex or 0)
+            if a is None or b is None or (a.kind, a.mac) != (b.kind, b.mac) or not a.mac:
+                continue
+            before, after = f"{a.name} in {describe(src)}", f"{b.name} in {describe(dst)}"
+            moved[at_came] = _if_change("interface-moved", dst, b, before, after, topic="link")
+            dropped.add(at_gone)
+    return [moved.get(n, c) for n, c in enumerate(changes) if n not in dropped]
 
 
 def diff_namespace(

@@ -192,7 +192,7 @@ def change_cells(when: str, c: Change, changed: str = "") -> tuple[Text, ...]:
     """One row of the Changes view: first seen, namespace, kind, what (and when its
     words last changed, when they did since it was first seen)."""
     style = BAD if c.kind.endswith(("-gone", "-removed")) else GOOD
-    if c.kind.endswith("-changed"):
+    if c.kind.endswith(("-changed", "-moved")):
         style = WARN
     what = safe(local_times(c.message))
     if changed:

@@ -83,3 +83,40 @@ def test_a_renamed_interface_is_one_change_not_its_routes_removed_and_added(
     renames = [c for c in mine if c["kind"] == "interface-changed" and c["before"] == f"name {end}"]
     assert len(renames) == 1 and renames[0]["after"] == "name nsxt-renamed", mine
     assert not [c for c in mine if c["kind"].startswith("route-")], mine
+
+
+def test_a_veth_moved_to_another_namespace_is_one_change(nsxt: Any, tmp_path: Path) -> None:
+    """`ip link set X netns B name Y` was an interface gone in A and one appeared in B.
+    The other end, which stayed, proves it is one device: one interface-moved in B. A
+    pair moved whole has no end left to prove it by and stays rows gone and appeared."""
+    ns_a, ns_b, ns_c = nsxt.netns(), nsxt.netns(), nsxt.netns()
+    end, other = nsxt.veth(ns_a, ns_c, address_a="10.223.0.1/24")
+    pair = nsxt.veth(ns_a, ns_a)
+    before, after = tmp_path / "before.json", tmp_path / "after.json"
+    snapshot(before)
+    nsxt.ip("-n", ns_a, "link", "set", end, "netns", ns_b, "name", "nsxt-moved")
+    for name in pair:
+        nsxt.ip("-n", ns_a, "link", "set", name, "netns", ns_b)
+    snapshot(after)
+    done = subprocess.run(
+        [*NSX, "diff", "--json", str(before), str(after)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    inodes = {n: ns["inode"] for ns in json.loads(after.read_text())["namespaces"]
+              for n in ns["names"]}  # fmt: skip
+    changes = json.loads(done.stdout)["changes"]
+
+    def of(ns: str) -> set[tuple[str, str]]:
+        return {(c["kind"], c["subject"]) for c in changes if c["namespace_inode"] == inodes[ns]}
+
+    (moved,) = [c for c in changes if c["kind"] == "interface-moved"]
+    assert (moved["namespace_inode"], moved["subject"]) == (inodes[ns_b], "nsxt-moved")
+    assert moved["before"] == f"{end} in {ns_a} (inode {inodes[ns_a]})", moved
+    assert moved["after"] == f"nsxt-moved in {ns_b} (inode {inodes[ns_b]})", moved
+    assert ("interface-gone", end) not in of(ns_a)
+    assert ("interface-appeared", "nsxt-moved") not in of(ns_b)
+    assert ("interface-changed", other) in of(ns_c)  # its peer is elsewhere now
+    for name in pair:
+        assert ("interface-gone", name) in of(ns_a)
+        assert ("interface-appeared", name) in of(ns_b)

@@ -216,6 +216,28 @@ def test_a_peer_that_moved_is_said_where_by_name() -> None:
     ]
 
 
+def test_a_veth_moved_is_one_change_only_when_its_peer_and_mac_prove_it() -> None:
+    """veth9 in ns3 moves to ns2 (as ifindex 5): its peer eth0 in ns1, which stayed,
+    points at it before and after, so one interface-moved in ns2. With another MAC there
+    the device that came is not proved to be the one that went: two rows."""
+    veth9 = dataclasses.replace(ETH0, ifindex=9, name="veth9", peer=Peer(1, 2, "eth0"))
+    eth0 = dataclasses.replace(ETH0, peer=Peer(3, 9, "veth9"))
+    before = snap(ns(1, ifaces=(eth0,)), ns(2, ifaces=()), ns(3, ifaces=(veth9,)))
+
+    def moved(mac: str) -> Snapshot:
+        there = dataclasses.replace(veth9, ifindex=5, name="eth1", mac=mac)
+        now = dataclasses.replace(eth0, peer=Peer(2, 5, "eth1"))
+        return snap(ns(1, ifaces=(now,)), ns(2, ifaces=(there,)), ns(3, ifaces=()))
+
+    changes = diff_snapshots(before, moved(veth9.mac))
+    assert [c.kind for c in changes] == ["interface-changed", "interface-moved"]
+    move = changes[1]
+    assert (move.namespace_inode, move.subject, move.ifindex) == (2, "eth1", 5)
+    assert move.message == "interface moved eth1: veth9 in ns3 (inode 3) -> eth1 in ns2 (inode 2)"
+    other_mac = [c.kind for c in diff_snapshots(before, moved("02:42:0a:00:00:99"))]
+    assert sorted(other_mac) == ["interface-appeared", "interface-changed", "interface-gone"]
+
+
 def test_routes_and_rules_added_and_removed() -> None:
     ecmp = Route(
         4,

@@ -36,6 +36,7 @@ _IFACE_KINDS = (
     "interface-appeared",
     "interface-gone",
     "interface-changed",
+    "interface-moved",
     "address-added",
     "address-removed",
     "address-changed",
