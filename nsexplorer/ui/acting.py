@@ -223,8 +223,13 @@ class ActingScreen(Screen[None]):
             if line and line.strip():
                 self._run_line(runner, ns, line, via)
 
+        row_of = None if self.all_namespaces else self.selected_container
         prompt = RunPrompt(
-            ns, history=self._cmd_history, all_namespaces=self.all_namespaces, container=via
+            ns,
+            history=self._cmd_history,
+            all_namespaces=self.all_namespaces,
+            container=via,
+            row_of=row_of,
         )
         self.app.push_screen(prompt, chosen)
 

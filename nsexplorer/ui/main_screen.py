@@ -288,18 +288,23 @@ class MainScreen(IncidentScreen):
             if kept is not None and kept not in why and self.nsx.inventory.get(kept):
                 why[kept] = "names changed: kept until the filter changes"
             shown, reasons = [ns for ns in namespaces if ns.inode in why], why
+            levels = sorted({strength(m) for m in matches})
+            order = {m.inode: levels.index(strength(m)) for m in matches}
+            if kept is not None and kept not in order:
+                order[kept] = len(levels)  # not a match: under all of them
             keep, container = self.selected, None
             # After a filter change, or when the selection is not (or no longer) among
             # the matches (the filter was typed before the namespaces were read): the
             # best match, of the equally best the one listed first; a container found
             # by its name or id is highlighted on its own row.
             if matches and (best or keep not in why):
-                top = {m.inode: m for m in matches if strength(m) == strength(matches[0])}
-                keep = next(ns.inode for ns in display_order(shown) if ns.inode in top)
+                top = {m.inode: m for m in matches if order[m.inode] == 0}
+                keep = next(ns.inode for ns in display_order(shown, order) if ns.inode in top)
                 container = top[keep].container
         else:
             shown, reasons, keep, container = namespaces, None, self.selected, None
-        self.sidebar_tree.show(shown, reasons, keep, container)
+            order = None
+        self.sidebar_tree.show(shown, reasons, keep, container, order)
         self._show_status()
 
     def _highlight_moved(self, inode: int | None) -> None:

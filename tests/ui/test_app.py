@@ -371,6 +371,24 @@ async def test_all_namespaces_toggle_is_passed_through(make_app: AppFactory) -> 
         assert "nsenter -t 3101 -a hostname" in output_text(app)
 
 
+async def test_x_on_a_containers_own_row_says_whose_namespace_it_is(
+    make_app: AppFactory,
+) -> None:
+    """QA: `x` on the ↳ nsxlab-sidecar row said only "Run in nsxlab-web": the right
+    namespace, but not the container the responder picked."""
+    app = make_app(runner=FakeRunner())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(WEB)
+        await pilot.press("down", "x")  # the ↳ nsxlab-sidecar row
+        await settle(pilot)
+        title = widget_text(app.screen.query_one("#dialog-title"))
+        assert f"netns {WEB}" in title and "the network namespace nsxlab-sidecar shares" in title
+        await pilot.press("escape", "up", "x")  # its own row: no such words
+        await settle(pilot)
+        assert "shares" not in widget_text(app.screen.query_one("#dialog-title"))
+
+
 async def test_all_namespaces_on_a_containers_own_row_enter_that_container(
     make_app: AppFactory,
 ) -> None:

@@ -403,3 +403,30 @@ async def test_typing_that_goes_on_after_a_refused_x_is_dropped_too(
         await pilot.press("ctrl+c")  # nor is ctrl+c
         await settle(pilot)
         assert not app.command_running
+
+
+async def test_an_exact_match_is_listed_above_prefix_matches(make_app: AppFactory) -> None:
+    """QA: `/10.77.0.3` listed the namespace holding exactly that address under six
+    holding 10.77.0.31-38, in name order. Within a group, rows are in match order."""
+    from uifixtures import a4
+
+    snap = lab_snapshot()
+    lab_a = next(ns for ns in snap.namespaces if ns.inode == LAB_A)
+    ifaces = tuple(
+        replace(i, addresses=(a4("10.213.0.31", 24),)) if i.name == "veth0" else i
+        for i in lab_a.interfaces
+    )
+    spaces = tuple(replace(ns, interfaces=ifaces) if ns is lab_a else ns for ns in snap.namespaces)
+    app = make_app(replace(snap, namespaces=spaces))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        tree = app.query_one(NamespaceTree)
+        burst(app, ["slash", *"10.213.0.3", "enter"])
+        await settle(pilot)
+        rows = [n.data for n in tree.root.children[0].children]
+        assert rows[:2] == [LAB_B, LAB_A], [n.label.plain for n in tree.root.children[0].children]
+        assert tree.highlighted == LAB_B
+        burst(app, ["slash", *"nsxlab", "enter"])  # equally good: in the names' order
+        await settle(pilot)
+        named = [n.data for g in tree.root.children for n in g.children]
+        assert named.index(LAB_A) < named.index(LAB_B)

@@ -50,7 +50,11 @@ class RunPrompt(PromptScreen):
         history: Sequence[str],
         all_namespaces: bool = False,
         container: Container | None = None,
+        row_of: Container | None = None,
     ) -> None:
+        """``container``: the one whose namespaces are all entered (``a``, on its ↳
+        row); ``row_of``: the container of the ↳ row highlighted without ``a``, whose
+        network namespace this is (the label names another container of it)."""
         title = render.plain("Run in ", "bold")
         title.append_text(render.target_text(ns))
         if container is not None:  # one of several containers sharing the namespace
@@ -59,6 +63,8 @@ class RunPrompt(PromptScreen):
             )
         elif all_namespaces:
             title.append(" (all of its namespaces)", style=ALERT)
+        elif row_of is not None:
+            title.append_text(render.safe(f", the network namespace {row_of.name} shares"))
         super().__init__(
             title,
             history=history,

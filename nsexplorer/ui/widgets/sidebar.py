@@ -62,10 +62,19 @@ def decorated(label: Text, *, marked: bool, changed: bool) -> Text:
     return text
 
 
-def display_order(namespaces: Iterable[NetNamespace]) -> list[NetNamespace]:
-    """Group by group, then the sort key: the order rows appear in."""
-    groups = list(Group)
-    return sorted(namespaces, key=lambda ns: (groups.index(group_of(ns)), sort_key(ns)))
+def row_key(ns: NetNamespace, order: Mapping[int, int]) -> tuple[object, ...]:
+    """A row's place in its group: under a filter, how well it matched (``order``:
+    inode -> 0 for the best matches, 1 for the next...), so an exact match is never
+    listed under prefix matches; then the sort key."""
+    return (order.get(ns.inode, 0), *sort_key(ns))
+
+
+def display_order(
+    namespaces: Iterable[NetNamespace], order: Mapping[int, int] | None = None
+) -> list[NetNamespace]:
+    """Group by group, then the row key: the order rows appear in."""
+    groups, order = list(Group), order or {}
+    return sorted(namespaces, key=lambda ns: (groups.index(group_of(ns)), row_key(ns, order)))
 
 
 class NamespaceTree(Tree[int]):
@@ -247,17 +256,22 @@ class NamespaceTree(Tree[int]):
         reasons: Mapping[int, str] | None,
         keep: int | None,
         container: str | None = None,
+        order: Mapping[int, int] | None = None,
     ) -> bool:
         """List ``namespaces`` (already filtered; ``reasons``: why each matched, None
-        without a filter), rebuilding only if anything visible changed. The cursor goes
+        without a filter; ``order``: how well, see ``row_key``), rebuilding only if
+        anything visible changed. The cursor goes
         to inode ``keep`` if it is listed (with ``container``, to that container's own
         row: the filter found it by its name), else to the first row.
 
         Returns True when the tree was rebuilt.
         """
-        why = reasons or {}
+        why, order = reasons or {}, order or {}
         signature = (
-            *[(*self._node_signature(ns), why.get(ns.inode, "")) for ns in namespaces],
+            *[
+                (*self._node_signature(ns), why.get(ns.inode, ""), order.get(ns.inode, 0))
+                for ns in namespaces
+            ],
             reasons is None,
         )
         if signature == self._signature:
@@ -268,7 +282,7 @@ class NamespaceTree(Tree[int]):
         self._signature = signature
         self._rebuilding = True
         try:
-            self._rebuild(namespaces, why, keep)
+            self._rebuild(namespaces, why, keep, order)
             if container is not None and keep is not None:
                 self.select_inode(keep, container)
         finally:
@@ -277,7 +291,11 @@ class NamespaceTree(Tree[int]):
         return True
 
     def _rebuild(
-        self, namespaces: Sequence[NetNamespace], why: Mapping[int, str], keep: int | None
+        self,
+        namespaces: Sequence[NetNamespace],
+        why: Mapping[int, str],
+        keep: int | None,
+        order: Mapping[int, int],
     ) -> None:
         # on a ↳ row: the cursor goes back to that container's row, or to the row of the
         # same name (a container recreated under its name: the row shows the new one)
@@ -300,7 +318,7 @@ class NamespaceTree(Tree[int]):
                 if not members:
                     continue
                 gnode = self.root.add(render.group_text(group, len(members)), expand=True)
-                for ns in sorted(members, key=sort_key):
+                for ns in sorted(members, key=lambda ns: row_key(ns, order)):
                     node = self._add_namespace(gnode, ns, why.get(ns.inode, ""))
                     first = first or node
         finally:
