@@ -142,6 +142,11 @@ def _discover(  # noqa: PLR0917 - discover()'s own arguments, passed on once
         warnings.extend(map_warnings)
         for ino, cs in mapped.items():
             container_ns.setdefault(ino, []).extend(cs)
+    if thorough and live and not any(i.reachable for i in infos):
+        from nsexplorer.collect.docker_endpoint import unasked_daemons
+
+        if hint := unasked_daemons({e.host for e in engines}, proc):
+            warnings.append(hint)
 
     all_mounts = {k: list(v) for k, v in mount_scan.mounts.items()}
     for ino, ms in hidden_mounts.items():

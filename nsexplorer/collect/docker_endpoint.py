@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from nsexplorer import TYPE_CHECKING
@@ -131,4 +131,40 @@ def _env_tls(env: Mapping[str, str]) -> tuple[str, str, str] | None:
         os.path.join(base, "ca.pem"),
         os.path.join(base, "cert.pem"),
         os.path.join(base, "key.pem"),
+    )
+
+
+def daemon_hosts(argv: Sequence[str]) -> list[str]:
+    """The addresses a client can reach a dockerd at, from its command line (``-H X``,
+    ``--host=X``); not ``fd://``, systemd's socket, which only the daemon can use."""
+    hosts: list[str] = []
+    for n, arg in enumerate(argv):
+        if arg in ("-H", "--host") and n + 1 < len(argv):
+            hosts.append(argv[n + 1])
+        elif arg.startswith(("-H=", "--host=")):
+            hosts.append(arg.split("=", 1)[1])
+    return [h for h in hosts if not h.startswith("fd://")]
+
+
+def unasked_daemons(asked: Collection[str], proc: str = "/proc") -> str:
+    """A warning when a dockerd runs here that no engine asked answered for (none
+    configured, or the one configured is down): otherwise its containers would just
+    be missing, and "no containers" read as the truth. '' when there is none."""
+    from nsexplorer.kernel import procfs
+
+    found = []
+    for pid in procfs.pids_named("dockerd", proc):
+        hosts = daemon_hosts(procfs.read_cmdline(pid, proc))
+        if not set(hosts) & set(asked):
+            found.append((pid, hosts))
+    if not found:
+        return ""
+    words = []
+    for pid, hosts in found:
+        where = f" listening on {', '.join(hosts)}" if hosts else ""
+        words.append(f"pid {pid}{where}")
+    hint = next((f"DOCKER_HOST={hosts[0]}" for _, hosts in found if hosts), "DOCKER_HOST")
+    return (
+        f"dockerd runs here ({'; '.join(words)}) but no engine asked answered for it: "
+        f"its containers are not labelled (set {hint} to ask it)"
     )

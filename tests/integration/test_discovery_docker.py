@@ -164,3 +164,18 @@ def test_docker_faults_cost_a_warning_not_the_snapshot(
     expected = "did not answer" if kind == "hanging" else "unavailable"
     assert any(expected in w and host in w for w in doc["warnings"]), doc["warnings"]
     assert b"warning" in done.stderr
+
+
+@pytest.mark.docker
+def test_a_daemon_running_but_not_asked_is_named_with_its_socket() -> None:
+    """QA r: asked at a socket where nothing listens, `snapshot` said the engine was
+    down, not that a dockerd runs here at another socket: the responder's containers were
+    all missing, with nothing to say where they are."""
+    testbed = os.environ.get("DOCKER_HOST", "")
+    assert testbed.startswith("unix://"), testbed
+    env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent/nsxt-docker.sock"}
+    done = subprocess.run([*NSX, "snapshot"], capture_output=True, env=env, check=False, timeout=60)
+    assert done.returncode == 0, done.stderr
+    warnings = json.loads(done.stdout)["warnings"]
+    said = [w for w in warnings if w.startswith("dockerd runs here")]
+    assert len(said) == 1 and f"listening on {testbed}" in said[0], warnings
