@@ -119,11 +119,11 @@ def _moves_joined(
     dropped: set[int] = set()
     for inode in same:
         for end in old[inode].interfaces:
-            now_end = new[inode].interface(end.ifindex)
-            if now_end is None or end.peer is None or now_end.peer is None:
+            was = end.peer  # (the cheap test first: a host can have 1000 veths)
+            at_gone = gone.get((was.netns_inode or 0, was.ifindex)) if was else None
+            now_end = new[inode].interface(end.ifindex) if at_gone is not None else None
+            if was is None or now_end is None or (now := now_end.peer) is None:
                 continue
-            was, now = end.peer, now_end.peer
-            at_gone = gone.get((was.netns_inode or 0, was.ifindex))
             at_came = came.get((now.netns_inode or 0, now.ifindex))
             if at_gone is None or at_came is None or was.netns_inode == now.netns_inode:
                 continue
