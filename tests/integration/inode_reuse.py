@@ -21,7 +21,7 @@ import threading
 import time
 
 NETNS = "/run/netns"
-PATIENCE = 180.0  # seconds for the old inode to come back (its netns freed, holes filled)
+PATIENCE = 300.0  # seconds for the old inode to come back (its netns freed, holes filled)
 BACKOFF_MAX = 2.0  # seconds between tries while the old namespace is not freed
 
 
