@@ -26,17 +26,15 @@ render it as text, never as markup.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
 from nsexplorer.matching.query import Query, hex_of, ip_of
 from nsexplorer.model import Interface, NamespaceId, NetNamespace, Snapshot
+from nsexplorer.natural import natural_key
 from nsexplorer.shellquote import shown as shown  # re-exported: reasons name things so
 from nsexplorer.textsafe import visible
-
-_DIGITS = re.compile(r"([0-9]{1,18})", re.ASCII)
 
 
 class Rank(IntEnum):
@@ -119,14 +117,6 @@ def strength(m: Match) -> tuple[Rank, bool, bool, bool]:
     Matches of equal strength are equally good answers (``match`` lists them in the
     natural order of labels; the sidebar highlights the first one it lists)."""
     return (m.rank, m.escaped, not m.own, m.kind == Kind.PEER)
-
-
-def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
-    """Sort key that orders digit runs by value: ``ns2`` before ``ns10``."""
-    parts = _DIGITS.split(text)
-    return tuple(
-        (0, int(p), "") if i % 2 else (1, 0, p.casefold()) for i, p in enumerate(parts) if p
-    )
 
 
 def may_match_interfaces(query: str) -> bool:

@@ -138,8 +138,7 @@ class ActingScreen(Screen[None]):
         ns = self.selected_ns
         if ns is not None and ns.gone:
             self.nsx.notify(
-                f"{ns_label(ns)} (netns {ns.inode}) is gone: its command would not work; "
-                "nothing copied",
+                f"{render.named(ns)} is gone: its command would not work; nothing copied",
                 severity="warning",
                 markup=False,
             )
@@ -188,10 +187,10 @@ class ActingScreen(Screen[None]):
     def _gone_message(self, ns: NetNamespace) -> str:
         if self.nsx.inventory.was_replaced(ns):
             return (
-                f"{ns_label(ns)} (netns {ns.inode}) was replaced since it was read: a new "
+                f"{render.named(ns)} was replaced since it was read: a new "
                 "namespace now has its inode; nothing ran"
             )
-        return f"{ns_label(ns)} (netns {ns.inode}) is gone; nothing ran"
+        return f"{render.named(ns)} is gone; nothing ran"
 
     def notify_runner_warnings(self) -> None:
         """What the runner warns about (an audit record not written: the action ran)."""

@@ -313,7 +313,7 @@ class IncidentScreen(CapturingScreen):
         for ns in namespaces:
             result = results.get(ns.inode)
             head = render.plain("▸ ", "dim")
-            head.append_text(render.safe(ns_label(ns), "bold"))
+            head.append_text(render.label_text(ns, "bold"))
             head.append(f" netns {ns.inode}  ", style="dim")
             if result is None:
                 head.append("not run (cancelled)", style=WARN)

@@ -25,7 +25,7 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Tree
 
 from nsexplorer.model import Container as EngineContainer
-from nsexplorer.model import NetNamespace, bridge_networks, ns_label
+from nsexplorer.model import NetNamespace, bridge_networks
 from nsexplorer.textsafe import counted
 from nsexplorer.ui import render, roles
 from nsexplorer.ui.help import help_text
@@ -700,13 +700,13 @@ class MainScreen(IncidentScreen):
         if jump.gone and not ns.gone:
             self.nsx.notify(
                 [f"{jump.label} is gone, and netns {inode} now names another namespace:",
-                 f"{ns_label(ns)}; nothing was selected"],
+                 f"{render.label_text(ns).plain}; nothing was selected"],
                 severity="warning",
             )  # fmt: skip
             return
         ifindex = ifindex_for(snap, jump)
         if jump.interface is not None and ifindex is None:
-            gone = f"{jump.interface} is no longer in {ns_label(ns)}; showing the namespace"
+            gone = f"{jump.interface} is no longer in {render.named(ns)}; showing the namespace"
             self.nsx.notify(gone, severity="warning")
         self.jump(inode, ifindex, jump.column, jump.pane)
 

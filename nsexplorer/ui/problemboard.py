@@ -164,7 +164,7 @@ def _place(ns: NetNamespace | None, interface: str | None) -> _Place:
     return (ns.id, ns.cookie, ifindex)
 
 
-_NAMESPACE = re.compile(r"\bnamespace (\d+)\b")
+_NAMESPACE = re.compile(r"\bnamespace ([0-9]{1,20})\b", re.ASCII)  # an inode: bounded for int()
 
 
 def split_warnings(snapshot: Snapshot) -> tuple[tuple[str, ...], dict[int, tuple[str, ...]]]:

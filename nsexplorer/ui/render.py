@@ -47,6 +47,7 @@ from nsexplorer.ui.roles import (
     PROMPT,
     WARN,
 )
+from nsexplorer.ui.widgets.labels import fit_label
 
 if TYPE_CHECKING:
     from nsexplorer.matching import Match
@@ -700,9 +701,25 @@ def ns_title_or_none(ns: NetNamespace | None, why: str) -> Text:
     return ns_title(ns)
 
 
+# Cells of a label in a prompt, a notice or an Output header. A Docker container name has
+# no length limit: one of 5,000 characters filled the run prompt and hid its input line.
+LABEL_ROOM = 96
+
+
+def label_text(ns: NetNamespace, style: str = "") -> Text:
+    """The namespace's label, escaped and cut to LABEL_ROOM cells with an ellipsis (a
+    path keeps its last part); the inode, shown beside it, tells cut ones apart."""
+    return fit_label(safe(ns_label(ns), style), LABEL_ROOM)
+
+
+def named(ns: NetNamespace) -> str:
+    """'label (netns N)' for a notice (escaped and cut like label_text)."""
+    return f"{label_text(ns).plain} (netns {ns.inode})"
+
+
 def target_text(ns: NetNamespace) -> Text:
     """How a prompt or a confirmation names the namespace it acts on: label and inode."""
-    text = safe(ns_label(ns), "bold underline")
+    text = label_text(ns, "bold underline")
     text.append(f" (netns {ns.inode})", style="bold")
     return text
 
@@ -721,7 +738,7 @@ def entry_header_text(label: str, inode: int, clock: str, command: str, typed: s
     long nsenter/unshare wrapper; the exact equivalent ``command`` on its own line after
     (when it differs)."""
     text = plain("── ", "dim")
-    text.append_text(safe(label, "bold reverse"))
+    text.append_text(fit_label(safe(label, "bold reverse"), LABEL_ROOM))
     text.append(f" · {clock} ", style="bold")
     text.append("── ", style="dim")
     text.append_text(command_line_text(typed or command))

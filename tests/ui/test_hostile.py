@@ -32,6 +32,7 @@ from nsexplorer.ui.app import NsxApp
 from nsexplorer.ui.screens.dialogs import ChoiceScreen, ConfirmScreen
 from nsexplorer.ui.widgets.filterbar import FilterBar
 from nsexplorer.ui.widgets.panes import PANES
+from nsexplorer.ui.widgets.sidebar import NamespaceTree
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 SIZE = (200, 50)
@@ -368,3 +369,34 @@ async def test_a_pasted_name_finds_itself_not_its_look_alike(make_app: AppFactor
         await pilot.press("escape", "slash", *spelled)
         await settle(pilot)
         assert app.selected == LAB_B
+
+
+async def test_a_name_of_thousands_of_digits_is_listed_and_found(make_app: AppFactory) -> None:
+    """Docker takes a container name of any length; int() refuses a run of more than
+    4,300 digits, and the sidebar's natural sort once crashed the app on one."""
+    long_name = "c" + "1" * 5000
+    base = lab_snapshot()
+    spaces = []
+    for ns in base.namespaces:
+        if ns.inode == WEB:
+            c0 = replace(ns.containers[0], name=long_name)
+            spaces.append(replace(ns, label=long_name, containers=(c0, *ns.containers[1:])))
+        else:
+            spaces.append(ns)
+    app = make_app(replace(base, namespaces=tuple(spaces)), runner=FakeRunner())
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        assert WEB in app.query_one(NamespaceTree).inodes()
+        await pilot.press("slash", *"c1111", "enter")
+        await settle(pilot)
+        assert app.selected == WEB
+        assert "c11111" in assert_screen_is_clean(app)
+        # the run prompt names it cut, and its input line stays on the screen
+        await pilot.press("x")
+        await pilot.pause()
+        prompt = app.screen
+        line = prompt.query_one(Input)
+        assert 0 <= line.region.y < 36 and line.region.height > 0
+        title = assert_screen_is_clean(app)
+        assert "…" in title and f"(netns {WEB})" in title
+        assert app.is_running

@@ -22,9 +22,10 @@ from uifixtures import (
 )
 
 from nsexplorer.model import NamespaceId
+from nsexplorer.natural import natural_key
 from nsexplorer.ui.widgets.counters import CountersPane
 from nsexplorer.ui.widgets.output import OutputPane
-from nsexplorer.ui.widgets.sidebar import NamespaceTree, natural_key
+from nsexplorer.ui.widgets.sidebar import NamespaceTree
 
 SIZE = (120, 36)
 

@@ -24,8 +24,9 @@ from matchfixtures import (
 )
 
 from nsexplorer.errors import TargetAmbiguous
-from nsexplorer.matching import Kind, Rank, match, may_match_interfaces, natural_key, shown
+from nsexplorer.matching import Kind, Rank, match, may_match_interfaces, shown
 from nsexplorer.model import Peer
+from nsexplorer.natural import natural_key
 
 
 def found(query: str, snap: object = None) -> list[tuple[int, Rank, Kind, str]]:

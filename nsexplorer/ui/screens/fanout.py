@@ -21,10 +21,10 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
-from nsexplorer.model import NetNamespace, ns_label
+from nsexplorer.model import NetNamespace
 from nsexplorer.ports import CANCELLED, RunResult, tally_text
 from nsexplorer.shellquote import join as join_argv
-from nsexplorer.ui.render import command_line_text, output_lines, plain, safe
+from nsexplorer.ui.render import command_line_text, label_text, output_lines, plain, safe
 from nsexplorer.ui.roles import ALERT, BAD, GOOD, WARN
 
 
@@ -104,7 +104,7 @@ class FanOutScreen(Screen[None]):
         self.run_worker(self._run, thread=True, group="fanout", name="fanout", exit_on_error=False)
 
     def _group(self, ns: NetNamespace, result: RunResult | None) -> Text:
-        text = safe(ns_label(ns), "bold")
+        text = label_text(ns, "bold")
         text.append(f"  netns {ns.inode}  ", style="dim")
         if result is None:
             text.append("running…", style="dim italic")

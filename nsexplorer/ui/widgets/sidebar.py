@@ -11,7 +11,6 @@ rows only, never rebuilds the tree.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import ClassVar
 
@@ -24,19 +23,12 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from nsexplorer.model import Group, NetNamespace, group_of, ns_label, primary_container
+from nsexplorer.natural import natural_key
 from nsexplorer.textsafe import visible
 from nsexplorer.ui import render
 from nsexplorer.ui.render_views import badge_text
 from nsexplorer.ui.roles import ALERT
 from nsexplorer.ui.widgets.labels import fit
-
-_DIGITS = re.compile(r"(\d+)")
-
-
-def natural_key(text: str) -> tuple[object, ...]:
-    """n1, n2, n10 (not n1, n10, n2): digit runs compare as numbers."""
-    parts = _DIGITS.split(text.lower())
-    return tuple(int(p) if n % 2 else p for n, p in enumerate(parts))
 
 
 def sort_key(ns: NetNamespace) -> tuple[object, ...]:
