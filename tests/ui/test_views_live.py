@@ -341,7 +341,8 @@ async def test_enter_on_an_interface_that_went_says_so(make_app: AppFactory) -> 
         await _enter_on(pilot, app, "interface-gone", "veth0")
         assert app.selected == LAB_A
         said = " ".join(str(n.message) for n in app._notifications)
-        assert f"veth0 is no longer in nsxlab-a (netns {LAB_A}); showing the namespace" in said, said
+        gone = f"veth0 is no longer in nsxlab-a (netns {LAB_A}); showing the namespace"
+        assert gone in said, said
 
 
 async def test_enter_on_an_interface_that_went_never_lands_on_one_that_took_its_name(
