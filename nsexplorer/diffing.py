@@ -290,14 +290,18 @@ def rule_words(r: Rule) -> str:
         ("to", r.dst),
         ("tos", f"{r.tos:#04x}" if r.tos else None),
         ("fwmark", r.fwmark),
-        ("iif", r.iif),
-        ("oif", r.oif),
+        ("iif", _detached(r.iif, r.iif_detached)),
+        ("oif", _detached(r.oif, r.oif_detached)),
         ("uidrange", r.uidrange),
-        ("ipproto", None if r.ipproto is None else str(r.ipproto)),
+        ("ipproto", r.ipproto_word),
         ("sport", r.sport),
         ("dport", r.dport),
+        ("tun_id", None if r.tun_id is None else str(r.tun_id)),
+        ("dscp", r.dscp),
+        ("flowlabel", r.flowlabel),
     )
     parts.extend(f"{word} {value}" for word, value in optional if value)
+    parts.extend(f"[attribute {t} not read]" for t in r.unread)
     if r.l3mdev:
         parts.append("lookup [l3mdev-table]")
     if r.table is not None:
@@ -307,11 +311,21 @@ def rule_words(r: Rule) -> str:
         if r.suppress_ifgroup is not None:  # group 0 is "default" (/etc/iproute2/group)
             group = "default" if r.suppress_ifgroup == 0 else str(r.suppress_ifgroup)
             parts.append(f"suppress_ifgroup {group}")
+    if r.realms is not None:
+        parts.append(f"realms {r.realms}")
     if r.action == "goto":
         parts.append(f"goto {r.goto if r.goto is not None else 'none'}")
+        if r.unresolved:
+            parts.append("[unresolved]")
     elif r.action != "lookup":
         parts.append(r.action)
+    if r.protocol not in ("unspec", "kernel"):  # as ip: who made it, when not the usual
+        parts.append(f"proto {r.protocol}")
     return " ".join(parts)
+
+
+def _detached(dev: str | None, detached: bool) -> str | None:
+    return f"{dev} [detached]" if dev is not None and detached else dev
 
 
 def _addr_key(a: Address) -> str:

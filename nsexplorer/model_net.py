@@ -383,7 +383,44 @@ class Rule:
     suppress_prefixlen: int | None = None  # "suppress_prefixlength N"
     suppress_ifgroup: int | None = None  # "suppress_ifgroup N" (an interface group)
     ipproto: int | None = None  # IP protocol number ("ipproto tcp" is 6)
-    sport: str | None = None  # "80" or "1000-2000"
+    sport: str | None = None  # "80", "1000-2000", or "0x50/0xfff0" (a masked port)
     dport: str | None = None
     uidrange: str | None = None  # "1000-1999"
     l3mdev: bool = False  # "lookup [l3mdev-table]"
+    tun_id: int | None = None  # "tun_id N": a tunnel's key (FRA_TUN_ID)
+    dscp: str | None = None  # "dscp 10", or "dscp 0x8/0x38" for some of its bits
+    flowlabel: str | None = None  # IPv6: "flowlabel 0x12345/0xfffff"
+    realms: str | None = None  # "realms 3" or "realms 2/4" (from/to routing realm)
+    protocol: str = "unspec"  # who installed it, in ip's word ("kernel", "openr")
+    # The kernel's own verdicts: a rule whose iif/oif names no device here matches
+    # nothing ("[detached]"), and a goto to a priority no rule has is skipped
+    # ("[unresolved]").
+    iif_detached: bool = False
+    oif_detached: bool = False
+    unresolved: bool = False
+    # Attribute types the kernel sent that nsexplorer does not read (selectors of newer
+    # kernels: dscp, flowlabel, port masks): the rule may match less than it shows.
+    unread: tuple[int, ...] = ()
+
+    @property
+    def ipproto_word(self) -> str | None:
+        """`ip rule`'s word for the IP protocol: "tcp", else "ipproto-N" (getprotobyname
+        would read /etc/protocols, which a minimal host may not have)."""
+        if self.ipproto is None:
+            return None
+        return _IP_PROTOCOLS.get(self.ipproto) or f"ipproto-{self.ipproto}"
+
+
+# The names /etc/protocols gives the protocols a rule is usually written for.
+_IP_PROTOCOLS = {
+    1: "icmp",
+    6: "tcp",
+    17: "udp",
+    33: "dccp",
+    47: "gre",
+    50: "esp",
+    51: "ah",
+    58: "ipv6-icmp",
+    132: "sctp",
+    136: "udplite",
+}

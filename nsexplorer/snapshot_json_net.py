@@ -287,6 +287,25 @@ def encode_rule(r: Rule) -> JSONDict:
             out[key] = value
     if r.l3mdev:
         out["l3mdev"] = True
+    for key, value in (
+        ("tun_id", r.tun_id),
+        ("dscp", r.dscp),
+        ("flowlabel", r.flowlabel),
+        ("realms", r.realms),
+    ):
+        if value is not None:
+            out[key] = value
+    if r.protocol != "unspec":
+        out["protocol"] = r.protocol
+    for key, flag in (
+        ("iif_detached", r.iif_detached),
+        ("oif_detached", r.oif_detached),
+        ("unresolved", r.unresolved),
+    ):
+        if flag:
+            out[key] = True
+    if r.unread:
+        out["unread"] = list(r.unread)
     return out
 
 
@@ -311,6 +330,15 @@ def decode_rule(r: Mapping[str, Any]) -> Rule:
         dport=opt_str(r.get("dport")),
         uidrange=opt_str(r.get("uidrange")),
         l3mdev=bool(r.get("l3mdev", False)),
+        tun_id=opt_int(r.get("tun_id")),
+        dscp=opt_str(r.get("dscp")),
+        flowlabel=opt_str(r.get("flowlabel")),
+        realms=opt_str(r.get("realms")),
+        protocol=str(r.get("protocol") or "unspec"),
+        iif_detached=bool(r.get("iif_detached", False)),
+        oif_detached=bool(r.get("oif_detached", False)),
+        unresolved=bool(r.get("unresolved", False)),
+        unread=tuple(int(t) for t in r.get("unread") or ()),
     )
 
 

@@ -54,6 +54,20 @@ def be16(buf: Buf, a: int, b: int) -> int:
     return int(BE16.unpack_from(buf, a)[0])
 
 
+def be32(buf: Buf, a: int, b: int) -> int:
+    """A 32-bit value in network byte order (an IPv6 flow label)."""
+    if b - a < 4:
+        raise _short("be32", a, b)
+    return int.from_bytes(buf[a : a + 4], "big")
+
+
+def be64(buf: Buf, a: int, b: int) -> int:
+    """A 64-bit value in network byte order (a tunnel id)."""
+    if b - a < 8:
+        raise _short("be64", a, b)
+    return int.from_bytes(buf[a : a + 8], "big")
+
+
 def u32(buf: Buf, a: int, b: int) -> int:
     if b - a < 4:
         raise _short("u32", a, b)

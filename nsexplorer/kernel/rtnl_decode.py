@@ -21,6 +21,8 @@ from nsexplorer.kernel.netlink import NLMSGHDR, AttrTable, Buf, NetlinkDecodeErr
 from nsexplorer.kernel.rtnl_attrs import (
     U16,
     altnames,
+    be32,
+    be64,
     flag,
     i32,
     ip,
@@ -46,6 +48,9 @@ AF_INET6 = socket.AF_INET6
 ARPHRD_LOOPBACK = 772
 RTM_F_CLONED = 0x200
 FIB_RULE_INVERT = 0x2
+FIB_RULE_UNRESOLVED = 0x4
+FIB_RULE_IIF_DETACHED = 0x8
+FIB_RULE_OIF_DETACHED = 0x10
 
 IFINFOMSG = struct.Struct("=BxHiII")
 IFADDRMSG = struct.Struct("=BBBBI")
@@ -135,6 +140,8 @@ _RULE: AttrTable = {
     4: ("goto", u32),  # FRA_GOTO
     6: ("priority", u32),  # FRA_PRIORITY
     10: ("fwmark", u32),  # FRA_FWMARK
+    11: ("realms", u32),  # FRA_FLOW: from realm << 16 | to realm
+    12: ("tun_id", be64),  # FRA_TUN_ID
     13: ("suppress_ifgroup", i32),  # FRA_SUPPRESS_IFGROUP
     14: ("suppress_prefixlen", i32),  # FRA_SUPPRESS_PREFIXLEN
     15: ("table", u32),  # FRA_TABLE
@@ -142,10 +149,23 @@ _RULE: AttrTable = {
     17: ("oif", text),  # FRA_OIFNAME
     19: ("l3mdev", u8),  # FRA_L3MDEV
     20: ("uidrange", uid_range),  # FRA_UID_RANGE
+    21: ("protocol", u8),  # FRA_PROTOCOL
     22: ("ipproto", u8),  # FRA_IP_PROTO
     23: ("sport", port_range),  # FRA_SPORT_RANGE
     24: ("dport", port_range),  # FRA_DPORT_RANGE
+    25: ("dscp", u8),  # FRA_DSCP (6.12)
+    26: ("flowlabel", be32),  # FRA_FLOWLABEL (6.14)
+    27: ("flowlabel_mask", be32),  # FRA_FLOWLABEL_MASK
+    28: ("sport_mask", u16),  # FRA_SPORT_MASK (6.15; 0xffff for a single port)
+    29: ("dport_mask", u16),  # FRA_DPORT_MASK
+    30: ("dscp_mask", u8),  # FRA_DSCP_MASK (0x3f: all six bits)
 }
+# Every FRA_ type up to here is read or carries nothing (FRA_PAD, the unused ones).
+# A later kernel's selector is kept as a number: the rule must not read as matching
+# more than it does (iproute2 6.1 shows a DSCP rule as "from all lookup N").
+FRA_LAST_READ = 30
+U16_MAX = 0xFFFF
+DSCP_ALL = 0x3F
 
 
 def _group(buf: Buf, a: int, b: int) -> tuple[tuple[int, int], ...]:
@@ -336,7 +356,8 @@ def parse_rule(buf: Buf, start: int = 0, end: int | None = None) -> Rule | None:
     )
     if family not in (AF_INET, AF_INET6):
         return None
-    a = walk(buf, start + _HDR + FIB_RULE_HDR.size, stop, _RULE)
+    first = start + _HDR + FIB_RULE_HDR.size
+    a = walk(buf, first, stop, _RULE)
     table = a.get("table", table)
     fwmark = a.get("fwmark")
     fwmask = a.get("fwmask")
@@ -360,11 +381,42 @@ def parse_rule(buf: Buf, start: int = 0, end: int | None = None) -> Rule | None:
         suppress_prefixlen=_suppress(a.get("suppress_prefixlen"), table),
         suppress_ifgroup=_suppress(a.get("suppress_ifgroup"), table),
         ipproto=a.get("ipproto"),
-        sport=a.get("sport"),
-        dport=a.get("dport"),
+        sport=_masked(a.get("sport"), a.get("sport_mask"), U16_MAX),
+        dport=_masked(a.get("dport"), a.get("dport_mask"), U16_MAX),
         uidrange=a.get("uidrange"),
         l3mdev=bool(a.get("l3mdev")),
+        tun_id=a.get("tun_id"),
+        realms=_realms(a.get("realms")),
+        protocol=words.protocol_name(a.get("protocol", 0)),
+        iif_detached=bool(flags & FIB_RULE_IIF_DETACHED),
+        oif_detached=bool(flags & FIB_RULE_OIF_DETACHED),
+        unresolved=bool(flags & FIB_RULE_UNRESOLVED),
+        dscp=None if "dscp" not in a else _masked(str(a["dscp"]), a.get("dscp_mask"), DSCP_ALL),
+        flowlabel=_flowlabel(a.get("flowlabel"), a.get("flowlabel_mask")),
+        unread=tuple(t for t, _ in netlink.iter_attrs(buf, first, stop) if t > FRA_LAST_READ),
     )
+
+
+def _masked(value: str | None, mask: int | None, full: int) -> str | None:
+    """A port or DSCP with the mask the kernel holds for it: "80" when the mask is all
+    ones (or absent), "0x50/0xfff0" when only some bits must match."""
+    if value is None or mask is None or mask == full or not value.isdigit():
+        return value
+    return f"{int(value):#x}/{mask:#x}"
+
+
+def _flowlabel(label: int | None, mask: int | None) -> str | None:
+    if label is None:
+        return None
+    return f"{label:#x}" if mask is None else f"{label:#x}/{mask:#x}"
+
+
+def _realms(flow: int | None) -> str | None:
+    """print_rule()'s "realms FROM/TO", or "realms TO" when no from realm is set."""
+    if not flow:
+        return None
+    source, to = flow >> 16, flow & 0xFFFF
+    return f"{source}/{to}" if source else str(to)
 
 
 def _suppress(value: int | None, table: int) -> int | None:

@@ -399,9 +399,18 @@ class _Gen:
         if self.chance(0.15):
             low = rng.randint(0, 60000)
             args += ["uidrange", f"{low}-{low + rng.randint(0, 100)}"]
+        if self.chance(0.1):
+            args += ["tun_id", str(rng.randint(1, 2**40))]
+        if self.chance(0.05):  # no such device: the kernel marks the rule detached
+            args += [rng.choice(("iif", "oif")), f"nsxnodev{rng.randint(0, 99)}"]
+        if self.chance(0.1):
+            args += ["protocol", rng.choice(("99", "static", "186", "kernel"))]
         prio = rng.randint(1, 32000)
         args += ["pref", str(prio)]
         action = rng.randrange(6)
+        if not six and action != 2 and self.chance(0.15):  # an IPv4 rule's routing realms
+            to = rng.randint(1, 255)
+            args += ["realms", f"{rng.randint(1, 255)}/{to}" if self.chance(0.5) else str(to)]
         if action <= 1:
             args += ["table", str(rng.choice((100, 101, 150, 200, 254)))]
             if self.chance(0.3):

@@ -252,6 +252,18 @@ def _ip_rule(r: dict[str, Any], family: int) -> dict[str, Any]:
         "dport": None if dport is None else str(dport),
         "uidrange": f"{r['uid_start']}-{r['uid_end']}" if "uid_start" in r else None,
         "l3mdev": "l3mdev" in r,
+        "tun_id": r.get("tun_id"),
+        "realms": (
+            f"{r['flow_from']}/{r['flow_to']}"
+            if "flow_from" in r
+            else str(r["flow_to"])
+            if "flow_to" in r
+            else None
+        ),
+        "protocol": r.get("protocol"),  # ip -j names it only when not unspec or kernel
+        "iif_detached": "iif_detached" in r,
+        "oif_detached": "oif_detached" in r,
+        "unresolved": "unresolved" in r,
     }
 
 
@@ -474,11 +486,22 @@ def snapshot_routes(ns: dict[str, Any]) -> list[dict[str, Any]]:
 def snapshot_rules(ns: dict[str, Any]) -> list[dict[str, Any]]:
     # Beyond the nine always-present keys, a rule's keys are present only when set.
     always = ("family", "priority", "table", "src", "dst", "iif", "oif", "fwmark", "action")
-    defaults = {"invert": False, "tos": 0, "l3mdev": False}
-    return [
+    defaults = {
+        "invert": False,
+        "tos": 0,
+        "l3mdev": False,
+        "iif_detached": False,
+        "oif_detached": False,
+        "unresolved": False,
+    }
+    out = [
         {k: r[k] if k in always else r.get(k, defaults.get(k)) for k in _RULE_KEYS}
         for r in ns["rules"]
     ]
+    for rule in out:
+        if rule["protocol"] in ("unspec", "kernel"):
+            rule["protocol"] = None
+    return out
 
 
 _RULE_KEYS = (
@@ -501,6 +524,12 @@ _RULE_KEYS = (
     "dport",
     "uidrange",
     "l3mdev",
+    "tun_id",
+    "realms",
+    "protocol",
+    "iif_detached",
+    "oif_detached",
+    "unresolved",
 )
 
 

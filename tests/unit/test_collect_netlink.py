@@ -22,9 +22,10 @@ from typing import Any
 import pytest
 
 from nsexplorer.collect import wiring
+from nsexplorer.diffing import rule_words
 from nsexplorer.kernel import netlink, rtnl_attrs, rtnl_names
 from nsexplorer.kernel.netlink import NetlinkDecodeError
-from nsexplorer.kernel.rtnl_decode import parse_link
+from nsexplorer.kernel.rtnl_decode import parse_link, parse_rule
 from nsexplorer.kernel.rtnl_dump import needs_nexthop_objects, parse_dump
 from nsexplorer.kernel.rtnl_raw import Dump, RawLink
 from nsexplorer.link_state import state_sentence
@@ -344,6 +345,30 @@ def test_rules_of_every_kind() -> None:
     assert (b[110].oif, b[110].action) == ("x0", "unreachable")
     assert (b[120].ipproto, b[120].dport, b[120].sport) == (6, "80-90", "1000")
     assert (b[130].uidrange, b[130].iif) == ("1000-1999", "x0")
+
+
+def _rule_message(*attrs: tuple[int, bytes], flags: int = 0, action: int = 1) -> bytes:
+    table = 100 if action == 1 else 0  # FR_ACT_TO_TBL has a table, a goto none
+    body = struct.pack("=BBBBBBBBI", 2, 0, 0, 0, table, 0, 0, action, flags)
+    body += b"".join(netlink.attr(t, v) for t, v in ((6, struct.pack("=I", 900)), *attrs))
+    return struct.pack("=IHHII", 16 + len(body), netlink.RTM_NEWRULE, 2, 1, 0) + body
+
+
+def test_a_rule_keeps_what_it_cannot_read_in_sight() -> None:
+    # Attribute 31 is no FRA_ type this decoder knows (a later kernel's selector): the
+    # rule must not read as "from all lookup 100", which would match all traffic.
+    r = parse_rule(_rule_message((31, b"\x01\0\0\0"), (21, b"\x63")))
+    assert r is not None and r.unread == (31,) and r.protocol == "openr"
+    assert rule_words(r) == "900: from all [attribute 31 not read] lookup 100 proto openr"
+    masked = parse_rule(
+        _rule_message((22, b"\x06"), (24, struct.pack("=HH", 80, 80)), (29, b"\xff\xff"))
+    )
+    assert masked is not None and (masked.dport, masked.unread) == ("80", ())
+    detached_and_unresolved = 0x8 | 0x4
+    iif, goto = (3, b"nsx0\0"), (4, struct.pack("=I", 950))
+    gone = parse_rule(_rule_message(iif, goto, flags=detached_and_unresolved, action=2))
+    assert gone is not None
+    assert rule_words(gone) == "900: from all iif nsx0 [detached] goto 950 [unresolved]"
 
 
 # ---------------------------------------------------------------- decoding hygiene

@@ -114,6 +114,21 @@ def snap() -> Snapshot:
                 6, 130, 100, "lookup", uidrange="1000-1999", ipproto=6, sport="1000", dport="80-90"
             ),
             Rule(4, 600, 254, "lookup", suppress_prefixlen=0, l3mdev=True, oif="x0"),
+            Rule(
+                4,
+                700,
+                None,
+                "goto",
+                goto=750,
+                iif="gone0",
+                iif_detached=True,
+                unresolved=True,
+                tun_id=77,
+                dscp="0x8/0x38",
+                realms="2/4",
+                protocol="openr",
+                unread=(31,),
+            ),
         ),
     )
     return Snapshot("h", "2026-12-01T00:00:00Z", (ns,))
@@ -197,6 +212,20 @@ def test_key_names() -> None:
     }
     assert ns["rules"][1]["invert"] is True and ns["rules"][1]["goto"] == 300
     assert ns["rules"][3]["suppress_prefixlen"] == 0 and ns["rules"][3]["l3mdev"] is True
+    assert {k: v for k, v in ns["rules"][4].items() if v is not None} == {
+        "family": 4,
+        "priority": 700,
+        "iif": "gone0",
+        "action": "goto",
+        "goto": 750,
+        "tun_id": 77,
+        "dscp": "0x8/0x38",
+        "realms": "2/4",
+        "protocol": "openr",
+        "iif_detached": True,
+        "unresolved": True,
+        "unread": [31],
+    }
 
 
 def test_documents_from_before_the_new_keys_still_decode() -> None:
