@@ -17,7 +17,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from nsexplorer.changes import changes_between
@@ -25,6 +24,7 @@ from nsexplorer.diffing import Change, ChangeIdentity
 from nsexplorer.model import Snapshot
 from nsexplorer.problems import find_problems
 from nsexplorer.ui.render_views import change_cells, change_detail_text
+from nsexplorer.ui.screens.once import OnceScreen
 from nsexplorer.ui.screens.problems import KEYS_HINT, PLACE_WIDTH, Jump
 from nsexplorer.ui.widgets.labels import fit_label
 from nsexplorer.ui.widgets.panes import SafeTable
@@ -123,7 +123,7 @@ def jump_for(c: Change) -> Jump:
                 ifindex=c.ifindex if interface else None)  # fmt: skip
 
 
-class ChangesScreen(Screen[Jump | None]):
+class ChangesScreen(OnceScreen[Jump | None]):
     """Everything that changed since the baseline, kept current while it is open
     (:meth:`show`). Enter: jump; Escape: back."""
 

@@ -15,15 +15,15 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from nsexplorer.ui.roles import KIND
+from nsexplorer.ui.screens.once import OnceModal
 from nsexplorer.ui.widgets.inputs import SafeInput
 
 
-class PromptScreen(ModalScreen[str | None]):
+class PromptScreen(OnceModal[str | None]):
     """One line of input; up/down walk the history. Dismisses with the text or None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -77,7 +77,7 @@ class PromptScreen(ModalScreen[str | None]):
         self.dismiss(event.value)
 
 
-class ChoiceScreen(ModalScreen[int | None]):
+class ChoiceScreen(OnceModal[int | None]):
     """Pick one of several (already escaped) choices; dismisses with its index or None.
 
     For actions on a raw name: the person sees ``visible(name)``, the caller acts on
@@ -128,7 +128,7 @@ class ChoiceScreen(ModalScreen[int | None]):
         self.dismiss(event.option_index)
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(OnceModal[bool]):
     """Yes/no for a change; the exact equivalent command is shown."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -161,7 +161,7 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(event.button.id == "yes")
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(OnceModal[None]):
     """Every key, and where the audit log is."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -18,7 +18,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Static
 
 from nsexplorer.model import NetNamespace
@@ -26,6 +25,7 @@ from nsexplorer.ports import CANCELLED, RunResult, tally_text
 from nsexplorer.shellquote import join as join_argv
 from nsexplorer.ui.render import command_line_text, label_text, output_lines, plain, safe
 from nsexplorer.ui.roles import ALERT, BAD, GOOD, WARN
+from nsexplorer.ui.screens.once import OnceScreen
 
 
 class FanOutDone(Protocol):
@@ -60,7 +60,7 @@ def outcome_text(result: RunResult) -> Text:
     return plain(f"exit {result.exit_status}", BAD)
 
 
-class FanOutScreen(Screen[None]):
+class FanOutScreen(OnceScreen[None]):
     """Starts the fan-out on mount; Escape cancels while running, then closes."""
 
     CSS_PATH = "../views.tcss"

@@ -17,7 +17,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from nsexplorer import problems as kinds
@@ -32,6 +31,7 @@ from nsexplorer.ui.render_views import (
     problems_summary_text,
 )
 from nsexplorer.ui.roles import GOOD
+from nsexplorer.ui.screens.once import OnceScreen
 from nsexplorer.ui.widgets.labels import fit_label
 from nsexplorer.ui.widgets.panes import SafeTable
 
@@ -154,7 +154,7 @@ def rows_of(problems: Sequence[Finding], expanded: frozenset[str] = frozenset())
     return rows
 
 
-class ProblemsScreen(Screen[Jump | None]):
+class ProblemsScreen(OnceScreen[Jump | None]):
     """Full-screen list of findings, worst first; many information findings of one kind
     are one line. Kept current while open (:meth:`show`). Enter: jump (on a group line:
     list its findings, or fold them); Escape: back."""
