@@ -143,6 +143,9 @@ class CaptureTools:
         return self._runner.equivalent_command(ns, termshark_argv(interface))
 
     def termshark(self, ns: NetNamespace, interface: str) -> int:
+        from nsexplorer.kernel import terminal
+
+        terminal.discard_typeahead()  # keys typed with `T` were not typed for termshark
         print(
             f"\nnsexplorer: termshark in {visible(describe(ns))} on {visible(interface)}; "
             "quit it to return to nsexplorer.\n",

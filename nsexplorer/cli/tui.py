@@ -38,6 +38,7 @@ def spawn_shell(shell: PreparedShell, *, netns_inode: int, label: str) -> int:
     kill) nsexplorer."""
     from nsexplorer.actions.process import exit_status_of
     from nsexplorer.actions.runner import call_in_foreground
+    from nsexplorer.kernel import terminal
 
     shown = _env_safe(visible(label))  # as the UI shows it; bash's prompt reads it
     env = dict(os.environ, NSX_NETNS=str(netns_inode), NSX_NETNS_LABEL=shown)
@@ -52,9 +53,20 @@ def spawn_shell(shell: PreparedShell, *, netns_inode: int, label: str) -> int:
             # the label inside PS1 itself, where sh would expand $ ` \\
             safe = prompt_safe(_env_safe(label))  # no backslash comes back
             env["PS1"] = f"[nsx {safe}] # " if os.geteuid() == 0 else f"[nsx {safe}] $ "
+            rcfile = _rcfile('[ -n "$NSX_USER_ENV" ] && . "$NSX_USER_ENV"\n')  # sh's $ENV
+            if "ENV" in env:  # an interactive sh reads $ENV: the user's goes first
+                env["NSX_USER_ENV"] = env["ENV"]
+            env["ENV"] = rcfile
+        dropped = terminal.discard_typeahead()
         print(  # stdout never raises on encoding (cli.main: output.make_streams_safe)
             f"\nnsexplorer: a shell in netns {netns_inode} ({shown}); `exit` returns to "
-            "nsexplorer. $NSX_NETNS and $NSX_NETNS_LABEL name it.\n",
+            "nsexplorer. $NSX_NETNS and $NSX_NETNS_LABEL name it.\n"
+            + (
+                f"nsexplorer: dropped {dropped} byte(s) typed with `s`, before this shell "
+                "started (they were not typed for it).\n"
+                if dropped
+                else ""
+            ),
             flush=True,
         )
         code = call_in_foreground(
@@ -88,15 +100,34 @@ def prompt_safe(label: str) -> str:
     return "".join("?" if ch in "$`\\!" else ch for ch in visible(label))[:64]
 
 
+# The end of the shell's start-up file: what was typed while the shell started (in the
+# same burst as `s`, with an Enter it would be the shell's first command, as root) is
+# read away, with the terminal made to return what it holds at once (stty min 0 time 0).
+_DRAIN_TYPEAHEAD = """_nsx_tty=$(stty -g 2>/dev/null) && {
+  stty -icanon min 0 time 0
+  _nsx_n=$(dd bs=65536 count=1 2>/dev/null | wc -c)
+  stty "$_nsx_tty"
+  [ "$_nsx_n" -gt 0 ] && echo "nsexplorer: dropped $_nsx_n byte(s) typed before this \
+prompt (they were not typed for this shell)"
+}
+unset _nsx_tty _nsx_n
+"""
+
+
 def _bash_rcfile() -> str:
-    """An rcfile for bash: the user's own ~/.bashrc, then the label in front of PS1
-    (through the variable: its value is never expanded again)."""
-    fd, path = tempfile.mkstemp(prefix="nsx-bashrc-", suffix=".sh")
+    """bash's: the user's own ~/.bashrc, then the label in front of PS1 (through the
+    variable: its value is never expanded again), then the drain."""
+    return _rcfile(
+        '[ -f "$HOME/.bashrc" ] && . "$HOME/.bashrc"\n'
+        "PS1='[nsx ${NSX_NETNS_LABEL}] '\"${PS1:-\\\\$ }\"\n"
+    )
+
+
+def _rcfile(setup: str) -> str:
+    """A start-up file for the shell: ``setup``, then the drain."""
+    fd, path = tempfile.mkstemp(prefix="nsx-shellrc-", suffix=".sh")
     with os.fdopen(fd, "w") as f:
-        f.write(
-            '[ -f "$HOME/.bashrc" ] && . "$HOME/.bashrc"\n'
-            "PS1='[nsx ${NSX_NETNS_LABEL}] '\"${PS1:-\\\\$ }\"\n"
-        )
+        f.write(setup + _DRAIN_TYPEAHEAD)
     return path
 
 

@@ -432,6 +432,9 @@ class ActingScreen(Screen[None]):
             shell.ended(status, why)
             shell.release()
             self.notify_runner_warnings()
+            # Keys read with `s`, before the terminal went to the shell, are still
+            # queued: they were not typed for the screen the shell returns to.
+            self.nsx.drop_rest_of_burst()
         out.add(render.plain(f"[shell exited with status {status}]", "dim"))
         self.update_cmdbar()
         self.app.refresh(layout=True)

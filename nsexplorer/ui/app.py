@@ -63,7 +63,7 @@ def escape_then_key(event: events.Key) -> tuple[events.Key, events.Key] | None:
     return events.Key("escape", "\x1b"), events.Key(key, event.character)
 
 
-KEYS_DROPPED = "ignored the keys typed with it and right after it (meant for the prompt)"
+KEYS_DROPPED = "ignored the keys typed with it and right after it (typed before it took effect)"
 
 
 class HeldMainScreen(MainScreen):

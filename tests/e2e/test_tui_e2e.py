@@ -320,6 +320,36 @@ def test_shell_runs_inside_the_namespace(lab: LabState, term: Callable[..., Term
 
 
 @pytest.mark.root
+def test_keys_typed_with_s_never_become_the_shells_first_line(
+    lab: LabState, term: Callable[..., Term], tmp_path: Path
+) -> None:
+    # `s`, a line and Enter in one write (a paste, a laggy link): the line was typed
+    # before the shell existed, so it must not run there, as root.
+    slow_start = tmp_path / "env.sh"  # the user's own $ENV, read first: 1.5 s of start-up
+    slow_start.write_text("sleep 1.5\n")
+    t = term(extra_env=f"ENV={slow_start}")
+    live_ready(t)
+    find(t, "10.215.0.11", "nsxlab-a")
+    # The rest arrives while the terminal goes from the UI to the shell: after the UI
+    # stopped reading, before the shell shows its prompt.
+    tmux("send-keys", "-t", t.session, "-l", "s")
+    time.sleep(0.4)
+    tmux("send-keys", "-t", t.session, "-l", "echo NSX''TYPED; touch /tmp/nsxt-typed-ahead\r")
+    screen = t.wait(shell_prompt, "the shell")
+    time.sleep(1)
+    screen = t.screen()
+    assert "\nNSXTYPED" not in screen, screen  # the terminal may have echoed it: not run
+    if "echo NSX" in screen:
+        assert "nsexplorer: dropped" in screen, screen
+    assert not Path("/tmp/nsxt-typed-ahead").exists()
+    t.text("exit")
+    t.keys("Enter")
+    back = t.wait("shown · live", "the TUI back")
+    assert "Run in" not in back  # nor did the keys act on the screen it came back to
+    assert not Path("/tmp/nsxt-typed-ahead").exists()
+
+
+@pytest.mark.root
 def test_read_only_refuses_and_runs_nothing(lab: LabState, term: Callable[..., Term]) -> None:
     t = term("--read-only")
     live_ready(t)
@@ -807,3 +837,22 @@ def test_copy_reaches_tmux_when_set_clipboard_is_on(lab: LabState) -> None:
     finally:
         subprocess.run([TMUX, "-L", server, "kill-server"], check=False)  # type: ignore[list-item]
         Path(audit).unlink(missing_ok=True)
+
+
+@pytest.mark.root
+def test_a_hangup_during_the_shell_ends_nsexplorer_too(
+    lab: LabState, term: Callable[..., Term]
+) -> None:
+    # nsexplorer is not the session leader here (sh -c runs it, as a login shell would):
+    # the hangup's SIGHUP goes to sh and to the shell's group, not to nsexplorer, which
+    # used to stay behind for good, its UI waiting on a terminal that no longer exists.
+    t = term()
+    live_ready(t)
+    find(t, "10.215.0.11", "nsxlab-a")
+    t.keys("s")
+    t.wait(shell_prompt, "the shell")
+    ours = _processes_in(t.session)
+    assert ours, "nsexplorer's pid"
+    subprocess.run([TMUX, "kill-session", "-t", t.session], check=True)  # type: ignore[list-item]
+    for pid in ours:
+        assert pid_gone(pid), f"pid {pid} outlived the terminal's hangup"
