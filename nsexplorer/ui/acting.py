@@ -57,6 +57,7 @@ class Run:
     done: threading.Event = field(default_factory=threading.Event)
     streamed: bool = False
     inodes: tuple[int, ...] = ()  # a fan-out's namespaces (``inode`` is then 0)
+    ended: float | None = None  # when the command ended (the UI may show it later)
 
 
 class ActingScreen(Screen[None]):
@@ -325,6 +326,7 @@ class ActingScreen(Screen[None]):
             message = err.message if isinstance(err, NsxError) else f"{type(err).__name__}: {err}"
             result = RunResult(argv, None, "", error=message)
         finally:
+            run.ended = time.monotonic()
             run.done.set()
         self.post_message(CommandFinished(run.run_id, result))
 
@@ -354,7 +356,8 @@ class ActingScreen(Screen[None]):
         else:
             status = render.plain(f"[exit {result.exit_status}]", BAD)
         if run is not None:
-            status.append(f" after {time.monotonic() - run.started:.1f} s", style="dim")
+            ended = run.ended if run.ended is not None else time.monotonic()
+            status.append(f" after {ended - run.started:.1f} s", style="dim")
         out.add(status)
         self.run_kept(run, result)
         self.notify_runner_warnings()
