@@ -2,7 +2,8 @@
 
 The child leads its own session (``start_new_session``: done in C by subprocess, no
 ``preexec_fn``, safe in a threaded process), so stopping it reaches everything it
-started: the whole process group gets SIGTERM, then SIGKILL after a grace period. It is
+started: the whole process group gets SIGINT when the user cancels it (as ctrl+c would),
+SIGTERM (at once on a timeout), then SIGKILL after grace periods. It is
 forked by kernel.children's long-lived thread, so the parent-death signal its argv sets
 up (Opened.argv) fires when nsexplorer dies, not when the calling worker returns; and
 what it forks is ended then by kernel.sessionguard (it leads its own session).
@@ -26,6 +27,7 @@ from nsexplorer.kernel import children
 POLL = 0.1  # seconds between checks of cancel() and the deadline
 DRAIN = 0.5  # after the command exits, how long a background child may hold the pipe
 GRACE = 2.0  # SIGTERM to SIGKILL
+INTERRUPT_GRACE = 1.0  # a cancelled command's SIGINT to SIGTERM
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +80,17 @@ def run_captured(
     sel = selectors.DefaultSelector()
     pipe_open = True
     sel.register(proc.stdout, selectors.EVENT_READ)
+    interrupted_at: float | None = None
     try:
         while True:
-            if cancel is not None and cancel():
+            if interrupted_at is None and cancel is not None and cancel():
+                # as ctrl+c at a terminal would: its last words (ping's statistics) are
+                # still read; SIGTERM, then SIGKILL, if it is not done in INTERRUPT_GRACE
                 stopped = "cancelled"
+                interrupted_at = time.monotonic()
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGINT)
+            if interrupted_at is not None and time.monotonic() - interrupted_at > INTERRUPT_GRACE:
                 break
             if deadline is not None and time.monotonic() >= deadline:
                 stopped = "timeout"

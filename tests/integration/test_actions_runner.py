@@ -253,6 +253,19 @@ def test_cancel_stops_a_never_ending_command(
     assert "cancelled" not in got.output  # nsexplorer's note is not the command's output
 
 
+def test_cancel_interrupts_as_ctrl_c_would_and_keeps_the_last_words(
+    runner: NamespaceRunner, process_ns: tuple[NetNamespace, int]
+) -> None:
+    # ping prints its statistics on SIGINT; SIGTERM used to lose them
+    ns, _ = process_ns
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    script = 'trap "echo nsx-last-words; exit 3" INT; echo started; while :; do sleep 0.05; done'
+    got = runner.run(ns, ["sh", "-c", script], cancel=cancel.is_set)
+    assert got.stopped == "cancelled"
+    assert "started" in got.output and "nsx-last-words" in got.output, got.output
+
+
 def test_a_cancelled_run_in_the_bundle_says_cancelled(
     runner: NamespaceRunner, process_ns: tuple[NetNamespace, int], tmp_path: Path
 ) -> None:
