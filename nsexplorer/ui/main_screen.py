@@ -432,12 +432,18 @@ class MainScreen(IncidentScreen):
         sidebar is 24 columns at 80x24)."""
         text = self._status
         if self._query:
-            shown = len(list(self.sidebar_tree.inodes()))
-            total = len(self.nsx.inventory.namespaces)
+            # Counted as the unfiltered line counts: namespaces that exist; gone rows
+            # that match are said apart ("1/79" with 60 gone read as 79 live ones).
+            visible = set(self.sidebar_tree.inodes())
+            namespaces = self.nsx.inventory.namespaces
+            total = sum(not ns.gone for ns in namespaces)
+            gone = sum(ns.gone for ns in namespaces if ns.inode in visible)
+            shown = len(visible) - gone
             # "N namespaces · state", or a state alone ("not live: why")
             count, sep, state = self._status.partition(" · ")
             state = state if sep else count
-            text = f"{shown}/{total} shown · {state}" if shown else f"no match · {state}"
+            also = f" +{gone} gone" if gone else ""
+            text = f"{shown}/{total}{also} shown · {state}" if visible else f"no match · {state}"
         self._set("status", render.plain(text, "dim"))
 
     # --- the main area --------------------------------------------------------------

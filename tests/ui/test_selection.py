@@ -430,3 +430,22 @@ async def test_an_exact_match_is_listed_above_prefix_matches(make_app: AppFactor
         await settle(pilot)
         named = [n.data for g in tree.root.children for n in g.children]
         assert named.index(LAB_A) < named.index(LAB_B)
+
+
+async def test_the_filtered_count_counts_gone_rows_apart(make_app: AppFactory) -> None:
+    # "1/79 shown" with 60 long-gone rows in the 79 read as 79 namespaces that exist
+    from nsexplorer.ui.messages import NamespaceVanished
+
+    app = make_app(runner=FakeRunner())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        live = sum(not ns.gone for ns in app.inventory.namespaces)
+        gone = app.inventory.get(LAB_B)
+        assert gone is not None
+        app.post_message(NamespaceVanished(gone, "nsxlab-b is gone"))
+        await settle(pilot)
+        burst(app, ["slash", *"nsxlab-"])
+        await settle(pilot)
+        status = widget_text(app.query_one("#status"))
+        shown = sum(1 for i in app.query_one(NamespaceTree).inodes() if i != LAB_B)
+        assert f"{shown}/{live - 1} +1 gone shown" in status, status
