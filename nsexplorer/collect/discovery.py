@@ -30,6 +30,7 @@ from nsexplorer.model import (
     ThreadHolder,
     group_of,
 )
+from nsexplorer.natural import natural_key
 
 if TYPE_CHECKING:
     from nsexplorer.collect.engine import ContainerEngine
@@ -246,8 +247,9 @@ def _scan_warnings(
         )
 
 
-def _sort_key(ns: NetNamespace) -> tuple[int, str, int]:
-    return (_GROUP_ORDER[group_of(ns)], ns.label, ns.inode)
+def _sort_key(ns: NetNamespace) -> tuple[object, ...]:
+    # natural order, as the sidebar's: `list`, snapshots and `problems` say n2 before n10
+    return (_GROUP_ORDER[group_of(ns)], natural_key(ns.label), ns.inode)
 
 
 def _host_inode(scan: procfs.ProcScan, proc: str, own_ino: int) -> int:
