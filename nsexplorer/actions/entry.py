@@ -250,8 +250,9 @@ def no_way(ns: NetNamespace, ways: Sequence[Entry], all_namespaces: bool) -> Nsx
         return ActionFailed(
             f"--all-namespaces needs a process inside namespace {describe(ns)} to take "
             "the mount, uts, ipc and pid namespaces from, and it has none (it is held "
-            "only by a bind mount or a file descriptor); run without --all-namespaces "
-            "to use the host's tools in its network namespace"
+            "only by a bind mount or a file descriptor); enter its network namespace "
+            "alone to use the host's tools there (without -a/--all-namespaces; in the "
+            "UI, `a` turns all namespaces off)"
         )
     tried = [
         w.ref if w.kind is not Kind.MOUNT_NS else f"{w.ref} in mount ns {w.mount_ns}"

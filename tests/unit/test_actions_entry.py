@@ -132,7 +132,8 @@ def test_all_namespaces_without_a_process_is_a_clear_error() -> None:
     ns = NetNamespace(id=TARGET, bind_mounts=(BindMount("/b", 1, hidden=False),))
     with pytest.raises(ActionFailed, match="has none") as info:
         plan(ns, True, probe=probe_from({"/b": TARGET}))
-    assert "without --all-namespaces" in str(info.value)
+    assert "without -a/--all-namespaces" in str(info.value)
+    assert "`a` turns all namespaces off" in str(info.value)  # the TUI has no such flag
 
 
 def test_all_namespaces_with_dead_processes_is_gone() -> None:
