@@ -155,7 +155,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     ns, snap = find_target(source, args.target)
     if not ns.detailed:
         ns = source.detail(ns)
-    inside = _inside(source, ns)
+    ns, inside = _inside(source, ns)
     if args.json:
         doc = snapshot_json.encode_namespace(ns)
         if inside is not None:
@@ -172,7 +172,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     # The snapshot-wide ones too (Docker down: containers missing from this view).
     extra = inside.warnings if inside is not None else ()
     _warn(dict.fromkeys((*snap.warnings, *ns.warnings, *extra)))
-    return 0
+    return 1 if ns.gone else 0
 
 
 def _with_peers_read(source: SnapshotSource, ns: NetNamespace, snap: Snapshot) -> Snapshot:
@@ -202,15 +202,19 @@ def _with_peers_read(source: SnapshotSource, ns: NetNamespace, snap: Snapshot) -
     return replace(snap, namespaces=tuple(read.get(n.inode, n) for n in snap.namespaces))
 
 
-def _inside(source: SnapshotSource, ns: NetNamespace) -> InsideFacts | None:
-    """Sockets, neighbours, FDB, NAT, conntrack; None if the namespace just vanished."""
+def _inside(source: SnapshotSource, ns: NetNamespace) -> tuple[NetNamespace, InsideFacts | None]:
+    """Sockets, neighbours, FDB, NAT, conntrack; None, with ``ns`` marked gone (why in
+    its warnings), if the namespace vanished since its interfaces were read: a JSON
+    reader must not see a live namespace whose inside was not read for no reason."""
+    from dataclasses import replace
+
     from nsexplorer.errors import NamespaceGone
 
     try:
-        return source.inside(ns)
+        return ns, source.inside(ns)
     except NamespaceGone as err:
-        _warn([str(err)])
-        return None
+        why = f"gone during the read: {err}; what is shown was read before"
+        return replace(ns, gone=True, warnings=(*ns.warnings, why)), None
 
 
 def find_target(source: SnapshotSource, target: str) -> tuple[NetNamespace, Snapshot]:
