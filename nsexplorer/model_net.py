@@ -343,6 +343,12 @@ class Route:
     # RTAX_LOCK's MTU bit, `ip route`'s "mtu lock N": path MTU discovery may not lower
     # it (ip -j does not say so).
     mtu_lock: bool = False
+    # The rest the kernel holds, in `ip route`'s words and order: "realm 5",
+    # "advmss 1200", "rtt 100ms", "rto_min lock 50ms", "pref high" (IPv6).
+    more: tuple[str, ...] = ()
+    # Seconds left before the kernel removes it (an IPv6 route from a router
+    # advertisement, or `expires N`); not part of equality: it counts down.
+    expires: int | None = field(default=None, compare=False)
 
     @property
     def selector_words(self) -> str:
@@ -361,6 +367,14 @@ class Route:
         if self.mtu is None:
             return ""
         return f"mtu lock {self.mtu}" if self.mtu_lock else f"mtu {self.mtu}"
+
+    @property
+    def more_words(self) -> str:
+        """The other attributes and the time left: "advmss 1200 expires 599sec"."""
+        words = list(self.more)
+        if self.expires is not None:
+            words.append(f"expires {self.expires}sec")
+        return " ".join(words)
 
 
 @dataclass(frozen=True, slots=True)

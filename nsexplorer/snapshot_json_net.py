@@ -223,6 +223,10 @@ def encode_route(r: Route) -> JSONDict:
         out["mtu"] = r.mtu
     if r.mtu_lock:
         out["mtu_lock"] = True
+    if r.more:
+        out["more"] = list(r.more)
+    if r.expires is not None:
+        out["expires"] = r.expires
     return out
 
 
@@ -254,6 +258,8 @@ def decode_route(r: Mapping[str, Any]) -> Route:
         mtu=opt_int(r.get("mtu")),
         flags=_words(r.get("flags")),
         mtu_lock=r.get("mtu_lock") is True,
+        more=_words(r.get("more")),
+        expires=opt_int(r.get("expires")),
     )
 
 

@@ -81,6 +81,7 @@ def route_lines(r: Route) -> list[str]:
     prefsrc = f" src {r.prefsrc}" if r.prefsrc else ""
     metric = f" metric {r.metric}" if r.metric is not None else ""
     mtu = f" {r.mtu_words}" if r.mtu_words else ""
+    mtu += f" {visible(r.more_words)}" if r.more or r.expires is not None else ""
     flags = "".join(f" {f}" for f in r.flags)
     # IPv6 routes have no scope of their own (the kernel sends "global" for all; ip
     # prints none): only IPv4's says something

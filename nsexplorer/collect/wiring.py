@@ -308,6 +308,8 @@ def build_routes(dump: Dump) -> tuple[Route, ...]:
                 r.mtu,
                 r.flags,
                 r.mtu_lock,
+                r.more,
+                r.expires,
             )
         )
     return tuple(out)

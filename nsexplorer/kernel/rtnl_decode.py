@@ -10,6 +10,7 @@ kernel sent, tested on recorded dumps; words are ip's (rtnl_names.py).
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
 from collections.abc import Callable
@@ -91,8 +92,14 @@ _ADDR: AttrTable = {
     8: ("flags", u32),  # IFA_FLAGS
 }
 _NO_CACHEINFO = (None, None)  # (valid, preferred): forever
-_METRICS: AttrTable = {1: ("lock", u32), 2: ("mtu", u32)}  # RTAX_LOCK, RTAX_MTU
+# RTAX_LOCK, RTAX_MTU, then every other metric by its number (RTAX_CC_ALGO a name)
+_METRICS: AttrTable = {
+    1: ("lock", u32),
+    2: ("mtu", u32),
+    **{n: (n, text if n == 16 else u32) for n in words.ROUTE_METRICS},  # type: ignore[misc]
+}
 RTAX_MTU = 2
+USER_HZ = os.sysconf("SC_CLK_TCK")  # rta_expires is in clock ticks
 _HOP: AttrTable = {
     5: ("gateway", ip),  # RTA_GATEWAY
     18: ("via", via),  # RTA_VIA
@@ -101,6 +108,14 @@ _HOP: AttrTable = {
 
 def _metrics(buf: Buf, a: int, b: int) -> dict[str, Any]:
     return walk(buf, a, b, _METRICS)
+
+
+def _expires(buf: Buf, a: int, b: int) -> int | None:
+    """struct rta_cacheinfo's rta_expires (s32 at offset 8), in seconds; None when 0."""
+    if b - a < 12:
+        raise NetlinkDecodeError(f"RTA_CACHEINFO of {b - a} bytes")
+    ticks: int = netlink.I32.unpack_from(buf, a + 8)[0]
+    return ticks // USER_HZ if ticks > 0 else None
 
 
 def _multipath(buf: Buf, a: int, b: int) -> tuple[RawHop, ...]:
@@ -127,6 +142,9 @@ _ROUTE: AttrTable = {
     7: ("prefsrc", ip),  # RTA_PREFSRC
     8: ("metrics", _metrics),  # RTA_METRICS
     9: ("hops", _multipath),  # RTA_MULTIPATH
+    11: ("flow", u32),  # RTA_FLOW: the routing realms
+    12: ("expires", _expires),  # RTA_CACHEINFO: an IPv6 route's time left
+    20: ("pref", u8),  # RTA_PREF: an IPv6 route's router preference
     15: ("table", u32),  # RTA_TABLE
     18: ("via", via),  # RTA_VIA
     21: ("encap_type", u16),  # RTA_ENCAP_TYPE
@@ -343,7 +361,23 @@ def parse_route(buf: Buf, start: int = 0, end: int | None = None) -> RawRoute | 
         metrics.get("mtu"),
         words.route_flags(flags),
         bool(metrics.get("lock", 0) & (1 << RTAX_MTU)),
+        _more_words(a, metrics),
+        a.get("expires"),
     )
+
+
+def _more_words(a: dict[str, Any], metrics: dict[Any, Any]) -> tuple[str, ...]:
+    """What else the kernel holds for a route, in `ip route`'s words and order."""
+    if "flow" not in a and "pref" not in a and len(metrics) <= 2 and "lock" not in metrics:
+        return ()  # the common route: nothing beyond its MTU
+    more = [words.realm_words(a["flow"])] if a.get("flow") else []
+    more += words.metric_words(
+        {k: v for k, v in metrics.items() if isinstance(k, int)}, metrics.get("lock", 0)
+    )
+    pref = a.get("pref")
+    if pref:  # 0 is "medium", which ip prints for every IPv6 route
+        more.append(f"pref {words.ROUTER_PREFS.get(pref, str(pref))}")
+    return tuple(more)
 
 
 @_memoized

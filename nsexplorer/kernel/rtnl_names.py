@@ -214,6 +214,62 @@ def encap_name(etype: int) -> str:
     return ENCAP_TYPES.get(etype, "unknown")
 
 
+# print_rta_metrics(): the RTAX_ metrics after the MTU, in ip's order and words.
+ROUTE_METRICS = {
+    3: "window",
+    4: "rtt",
+    5: "rttvar",
+    6: "ssthresh",
+    7: "cwnd",
+    8: "advmss",
+    9: "reordering",
+    10: "hoplimit",
+    11: "initcwnd",
+    12: "features",
+    13: "rto_min",
+    14: "initrwnd",
+    15: "quickack",
+    16: "congctl",
+    17: "fastopen_no_cookie",
+}
+RTAX_RTT, RTAX_RTTVAR, RTAX_HOPLIMIT, RTAX_FEATURES, RTAX_RTO_MIN = 4, 5, 10, 12, 13
+RTAX_FEATURE_ECN = 0x1
+# RTA_PREF: an IPv6 route's router preference (RFC 4191); 0 "medium" is ip's default
+ROUTER_PREFS = {0: "medium", 1: "high", 3: "low"}
+
+
+def metric_words(metrics: dict[int, int | str], locked: int) -> tuple[str, ...]:
+    """The metrics after the MTU as `ip route` says them: "advmss 1200", "rtt 100ms",
+    "rto_min lock 50ms", "features ecn", "congctl cubic"."""
+    out: list[str] = []
+    for number, name in ROUTE_METRICS.items():
+        value = metrics.get(number)
+        if value is None or (number == RTAX_HOPLIMIT and value == 0xFFFFFFFF):
+            continue
+        lock = " lock" if locked & (1 << number) else ""
+        out.append(f"{name}{lock} {_metric_value(number, value)}")
+    return tuple(out)
+
+
+def _metric_value(number: int, value: int | str) -> str:
+    if isinstance(value, str):
+        return value  # congctl: the algorithm's name
+    if number in (RTAX_RTT, RTAX_RTTVAR, RTAX_RTO_MIN):
+        ms = value // 8 if number == RTAX_RTT else value // 4 if number == RTAX_RTTVAR else value
+        return f"{ms}ms" if ms < 1000 else f"{ms / 1000:g}s"
+    if number == RTAX_FEATURES:
+        rest = value & ~RTAX_FEATURE_ECN
+        words = (["ecn"] if value & RTAX_FEATURE_ECN else []) + ([f"{rest:#x}"] if rest else [])
+        return " ".join(words) or "0"
+    return str(value)
+
+
+def realm_words(flow: int) -> str:
+    """RTA_FLOW as `ip route` says it: "realm 5", or "realms 2/5" with a from realm."""
+    source, to = flow >> 16, flow & 0xFFFF
+    return f"realms {source}/{to}" if source else f"realm {to}"
+
+
 # ---------------------------------------------------------------- rules
 
 FR_ACT_TO_TBL = 1

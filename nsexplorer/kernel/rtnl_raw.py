@@ -75,6 +75,8 @@ class RawRoute(NamedTuple):
     mtu: int | None
     flags: tuple[str, ...]
     mtu_lock: bool
+    more: tuple[str, ...]  # realms, the other metrics, pref: ip's words
+    expires: int | None  # seconds left (IPv6)
 
 
 @dataclass(frozen=True, slots=True)

@@ -331,7 +331,11 @@ def route_cells(route: Route) -> tuple[Text, ...]:
         dev,
         safe(route.protocol),
         safe(route.scope),
-        safe(" ".join(w for w in (route.type, *route.flags, encap, route.mtu_words) if w)),
+        safe(
+            " ".join(
+                w for w in (route.type, *route.flags, encap, route.mtu_words, route.more_words) if w
+            )
+        ),
         safe(route.prefsrc or ""),
     )
 

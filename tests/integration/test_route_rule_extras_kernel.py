@@ -133,3 +133,33 @@ def test_every_selector_of_a_rule_is_shown_so_none_reads_as_matching_all(nsxt: A
     assert rules[1800]["dscp"] == "10" and rules[1801]["dscp"] == "0x8/0x38"
     assert rules[1802]["flowlabel"] == "0x12345/0xfffff"
     assert rules[1803]["dport"] == "0x50/0xfff0"
+
+
+def test_a_routes_metrics_realms_preference_and_expiry_are_shown(nsxt: Any) -> None:
+    ns = nsxt.netns()
+    a, _ = nsxt.veth(ns, ns)  # both ends here: the gateway's link has a carrier
+    nsxt.ip("-n", ns, "-6", "addr", "add", "fd00:77::1/64", "dev", a, "nodad")
+    metrics = ["advmss", "1200", "rtt", "100ms", "window", "1000", "quickack", "1"]
+    nsxt.ip("-n", ns, "route", "add", "10.77.0.0/24", "dev", "lo", "realm", "5", *metrics)
+    nsxt.ip("-n", ns, "route", "add", "10.78.0.0/24", "dev", "lo", "realms", "2/7")
+    nsxt.ip("-n", ns, "-6", "route", "add", "fd77::/48", "via", "fd00:77::2", "dev", a,
+            "expires", "600", "pref", "high")  # fmt: skip
+    ip_text = nsxt.ip("-n", ns, "-d", "route") + nsxt.ip("-n", ns, "-6", "-d", "route")
+    assert "realm 5" in ip_text and "advmss 1200" in ip_text and "rtt 100ms" in ip_text
+    assert "realms 2/7" in ip_text and "pref high" in ip_text and "expires 5" in ip_text
+    shown = nsexplorer("show", ns)
+    assert "10.77.0.0/24 dev lo proto boot scope link realm 5 window 1000 rtt 100ms" in shown
+    assert "advmss 1200" in shown and "quickack 1" in shown
+    assert "10.78.0.0/24 dev lo proto boot scope link realms 2/7" in shown
+    expiring = next(line for line in shown.splitlines() if "fd77::/48" in line)
+    assert "pref high expires " in expiring and expiring.endswith("sec"), expiring
+    left = int(expiring.rsplit("expires ", 1)[1].removesuffix("sec"))
+    assert 500 < left <= 600
+    doc = json.loads(nsexplorer("show", "--json", ns))
+    routes = {r["dst"]: r for r in doc["routes"]}
+    assert routes["10.77.0.0/24"]["more"] == [
+        "realm 5", "window 1000", "rtt 100ms", "advmss 1200", "quickack 1"
+    ]  # fmt: skip
+    assert routes["fd77::/48"]["more"] == ["pref high"]
+    assert 500 < routes["fd77::/48"]["expires"] <= 600
+    assert routes["10.78.0.0/24"]["more"] == ["realms 2/7"]
