@@ -491,7 +491,8 @@ class ActingScreen(Screen[None]):
 
             self._confirm(ns, question, equivalent, act)
 
-        self.app.push_screen(PromptScreen(title, placeholder="new name"), chosen)
+        note = render.plain("enter: name it (asks first) · escape: cancel", "dim")
+        self.app.push_screen(PromptScreen(title, placeholder="new name", note=note), chosen)
 
     def action_unname_namespace(self) -> None:
         target = self._acting_target("removing a name is")
@@ -542,6 +543,8 @@ class ActingScreen(Screen[None]):
         def answered(yes: bool | None) -> None:
             if not yes:
                 self.nsx.notify("nothing changed")
+                self.show_shell_command()  # the bar no longer offers what did not run
+                self.update_cmdbar()
                 return
             if self._still_there(ns) is None:
                 return

@@ -105,3 +105,28 @@ async def test_naming_a_row_the_filter_found_by_label_keeps_it(make_app: AppFact
         burst(app, ["slash", "right", "backspace", "enter"])  # edited, not replaced
         await settle(pilot)
         assert PROC not in set(tree.inodes())
+
+
+async def test_a_declined_name_leaves_neither_its_command_nor_a_change(
+    make_app: AppFactory,
+) -> None:
+    source = FakeSource(lab_snapshot())
+    runner = NamingRunner(source)
+    app = make_app(source=source, runner=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.goto(LAB_B)
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        note = screen_text(app)
+        assert "enter: name it (asks first) · escape: cancel" in note  # the keys, said
+        await pilot.press(*"nsxqf-no", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "nsxqf-no" in app.main.current_command
+        await pilot.press("n")  # no
+        await settle(pilot)
+        assert runner.named == []
+        assert "nsxqf-no" not in app.main.current_command  # the bar offers the shell again
+        assert "nsxqf-no" not in screen_text(app)
