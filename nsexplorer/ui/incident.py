@@ -160,7 +160,13 @@ class IncidentScreen(CapturingScreen):
         if tracker is None:
             tools = self.nsx.incident
             if tools.baseline is None:
-                self.changes = ChangeTracker(snap, origin=f"first full read ({clock})")
+                # a replay reads nothing: its baseline is the snapshot, as collected
+                origin = (
+                    f"first full read ({clock})"
+                    if self.nsx.source.live
+                    else f"the snapshot ({snap.hostname} at {snap.collected_at})"
+                )
+                self.changes = ChangeTracker(snap, origin=origin)
                 return 0, self.changes.origin
             origin = tools.baseline_origin or "baseline file"
             tracker = self.changes = ChangeTracker(tools.baseline, origin=origin)

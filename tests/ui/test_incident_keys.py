@@ -329,3 +329,19 @@ async def test_b_asks_where_with_an_editable_default_and_says_where(
         assert bundler.paths == [None, "/tmp/nsxqf-mine.tar.gz"]
         said = [n.message for n in app._notifications]
         assert any(m.startswith("bundle written: /tmp/nsxqf-mine.tar.gz") for m in said), said
+
+
+async def test_a_replays_changes_are_since_the_snapshot_not_a_read(make_app: AppFactory) -> None:
+    # nothing is read in a replay: "since first full read (HH:MM:SS)" named the moment
+    # the file was opened
+    snap = lab_snapshot()
+    app = make_app(snap, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ChangesScreen)
+        title = widget_text(screen.query_one("#changes-title", Static))
+        assert f"since the snapshot ({snap.hostname} at {snap.collected_at})" in title, title
+        assert "first full read" not in title
