@@ -69,6 +69,10 @@ def encode_interface(i: Interface) -> JSONDict:
         "counters": counters,
         "master_ifindex": i.master_ifindex,
         "flags": i.flags,
+        # "state" is the kernel's operstate, "down" for admin down and for no carrier
+        # alike: these two tell them apart (null when flags were not recorded)
+        "admin_up": i.admin_up,
+        "carrier": i.carrier,
         "parent": _encode_peer(i.parent),
         **({"port_state": i.port_state} if i.port_state is not None else {}),
         **({"altnames": list(i.altnames)} if i.altnames else {}),

@@ -152,6 +152,7 @@ def test_key_names() -> None:
     ns = json.loads(sj.dumps(snap()))["namespaces"][0]
     va, mvb = ns["interfaces"][0], ns["interfaces"][1]
     assert va["flags"] == ["NO-CARRIER", "BROADCAST", "MULTICAST", "UP", "M-DOWN"]
+    assert (va["admin_up"], va["carrier"]) == (True, False)  # up, no carrier: not "set down"
     assert va["parent"] is None
     assert mvb["parent"] == {"netns_inode": 4026532099, "ifindex": 4, "name": "x0"}
     assert va["addresses"][0] == {
