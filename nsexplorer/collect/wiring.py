@@ -149,7 +149,8 @@ def resolve_peers(
         shown = ", ".join(unresolved[:3]) + (" ..." if len(unresolved) > 3 else "")
         warnings.append(
             f"{len(unresolved)} veth peer(s) are in namespaces whose interfaces could not be "
-            f"read, so their names are unknown: {shown}"
+            "read (gone during the read, or unreadable), so the peers' names are unknown; "
+            f"the veths: {shown}"
         )
     return peers, warnings
 

@@ -199,6 +199,7 @@ def test_peer_in_an_unreadable_namespace_gets_its_namespace_but_no_name() -> Non
     assert peers[(host, 10)] == Peer(x.ino, 7, None)
     assert peers[(host, 11)] == Peer(None, 7, None)  # nsid 8 names neither
     assert len(warnings) == 1 and warnings[0].startswith("2 veth peer(s)")
+    assert "the peers' names are unknown; the veths: " in warnings[0]  # ours are named
 
 
 def test_interfaces_carry_master_names_and_addresses() -> None:
