@@ -61,7 +61,7 @@ def encode_interface(i: Interface) -> JSONDict:
         "kind": i.kind,
         "state": i.state,
         "mtu": i.mtu,
-        "mac": i.mac,
+        "mac": i.mac or None,  # null: the device has no link-layer address (a tun)
         "master": i.master,
         "alias": i.alias,
         "addresses": [_encode_address(a) for a in i.addresses],
@@ -162,7 +162,7 @@ def decode_interface(i: Mapping[str, Any]) -> Interface:
         kind=str(i.get("kind", "")),
         state=str(i.get("state", "")),
         mtu=int(i.get("mtu", 0)),
-        mac=str(i.get("mac", "")),
+        mac=str(i.get("mac") or ""),
         master=opt_str(i.get("master")),
         alias=str(i.get("alias") or ""),
         addresses=tuple(

@@ -426,7 +426,7 @@ def snapshot_links(
             "kind": i["kind"],
             "flags": i["flags"],
             "mtu": i["mtu"],
-            "mac": i["mac"],
+            "mac": i["mac"] or "",  # null for a device without an address (ip: none)
             "master": i["master"],
             "state": i["state"],
             "alias": i["alias"],

@@ -153,6 +153,8 @@ def test_key_names() -> None:
     va, mvb = ns["interfaces"][0], ns["interfaces"][1]
     assert va["flags"] == ["NO-CARRIER", "BROADCAST", "MULTICAST", "UP", "M-DOWN"]
     assert (va["admin_up"], va["carrier"]) == (True, False)  # up, no carrier: not "set down"
+    tap = next(i for i in ns["interfaces"] if i["name"] == "tap0")
+    assert tap["mac"] is None  # no link-layer address: null, not ""
     assert va["parent"] is None
     assert mvb["parent"] == {"netns_inode": 4026532099, "ifindex": 4, "name": "x0"}
     assert va["addresses"][0] == {
