@@ -368,7 +368,7 @@ def parse_route(buf: Buf, start: int = 0, end: int | None = None) -> RawRoute | 
 
 def _more_words(a: dict[str, Any], metrics: dict[Any, Any]) -> tuple[str, ...]:
     """What else the kernel holds for a route, in `ip route`'s words and order."""
-    if "flow" not in a and "pref" not in a and len(metrics) <= 2 and "lock" not in metrics:
+    if "flow" not in a and not a.get("pref") and not metrics.keys() - {"mtu", "lock"}:
         return ()  # the common route: nothing beyond its MTU
     more = [words.realm_words(a["flow"])] if a.get("flow") else []
     more += words.metric_words(
@@ -427,7 +427,7 @@ def parse_rule(buf: Buf, start: int = 0, end: int | None = None) -> Rule | None:
         unresolved=bool(flags & FIB_RULE_UNRESOLVED),
         dscp=None if "dscp" not in a else _masked(str(a["dscp"]), a.get("dscp_mask"), DSCP_ALL),
         flowlabel=_flowlabel(a.get("flowlabel"), a.get("flowlabel_mask")),
-        unread=tuple(t for t, _ in netlink.iter_attrs(buf, first, stop) if t > FRA_LAST_READ),
+        unread=_types_beyond(buf, first, stop, FRA_LAST_READ),
     )
 
 
@@ -443,6 +443,18 @@ def _flowlabel(label: int | None, mask: int | None) -> str | None:
     if label is None:
         return None
     return f"{label:#x}" if mask is None else f"{label:#x}/{mask:#x}"
+
+
+def _types_beyond(buf: Buf, a: int, b: int, last: int) -> tuple[int, ...]:
+    """The attribute types above ``last`` from ``a`` to ``b`` (walk() checked the
+    lengths), read without copying a payload."""
+    found: list[int] = []
+    while a + 4 <= b:
+        length, atype = netlink.RTATTR.unpack_from(buf, a)
+        if atype & netlink.NLA_TYPE_MASK > last:
+            found.append(atype & netlink.NLA_TYPE_MASK)
+        a += (max(length, 4) + 3) & ~3
+    return tuple(found)
 
 
 def _realms(flow: int | None) -> str | None:
