@@ -292,12 +292,6 @@ def encode_rule(r: Rule) -> JSONDict:
         ("sport", r.sport),
         ("dport", r.dport),
         ("uidrange", r.uidrange),
-    ):
-        if value is not None:
-            out[key] = value
-    if r.l3mdev:
-        out["l3mdev"] = True
-    for key, value in (
         ("tun_id", r.tun_id),
         ("dscp", r.dscp),
         ("flowlabel", r.flowlabel),
@@ -305,6 +299,8 @@ def encode_rule(r: Rule) -> JSONDict:
     ):
         if value is not None:
             out[key] = value
+    if r.l3mdev:
+        out["l3mdev"] = True
     if r.protocol != "unspec":
         out["protocol"] = r.protocol
     for key, flag in (
