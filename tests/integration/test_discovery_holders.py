@@ -302,6 +302,8 @@ def test_namespace_in_a_mount_namespace_no_process_is_in(private_dir: Path) -> N
         assert left == []
     finally:
         run("umount", str(holder))
+        # made on the host's /tmp by the mkdir inside (the tmpfs went with the holder)
+        shutil.rmtree(inner, ignore_errors=True)
     # The holder is gone, so is the mount namespace: the next pass no longer finds the
     # netns and drops nsexplorer's pin (which alone kept it alive meanwhile).
     assert _fd_points_to(ino)
