@@ -420,7 +420,7 @@ def parse_rule(buf: Buf, start: int = 0, end: int | None = None) -> Rule | None:
         uidrange=a.get("uidrange"),
         l3mdev=bool(a.get("l3mdev")),
         tun_id=a.get("tun_id"),
-        realms=_realms(a.get("realms")),
+        realms=words.realms(a["realms"]) if a.get("realms") else None,
         protocol=words.protocol_name(a.get("protocol", 0)),
         iif_detached=bool(flags & FIB_RULE_IIF_DETACHED),
         oif_detached=bool(flags & FIB_RULE_OIF_DETACHED),
@@ -455,14 +455,6 @@ def _types_beyond(buf: Buf, a: int, b: int, last: int) -> tuple[int, ...]:
             found.append(atype & netlink.NLA_TYPE_MASK)
         a += (max(length, 4) + 3) & ~3
     return tuple(found)
-
-
-def _realms(flow: int | None) -> str | None:
-    """print_rule()'s "realms FROM/TO", or "realms TO" when no from realm is set."""
-    if not flow:
-        return None
-    source, to = flow >> 16, flow & 0xFFFF
-    return f"{source}/{to}" if source else str(to)
 
 
 def _suppress(value: int | None, table: int) -> int | None:

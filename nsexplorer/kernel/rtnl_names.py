@@ -264,10 +264,17 @@ def _metric_value(number: int, value: int | str) -> str:
     return str(value)
 
 
+def realms(flow: int) -> str:
+    """A route's RTA_FLOW or a rule's FRA_FLOW (from realm << 16 | to realm) as ip
+    prints it: "5", or "2/5" when a from realm is set."""
+    source, to = flow >> 16, flow & 0xFFFF
+    return f"{source}/{to}" if source else str(to)
+
+
 def realm_words(flow: int) -> str:
     """RTA_FLOW as `ip route` says it: "realm 5", or "realms 2/5" with a from realm."""
-    source, to = flow >> 16, flow & 0xFFFF
-    return f"realms {source}/{to}" if source else f"realm {to}"
+    shown = realms(flow)
+    return f"realms {shown}" if "/" in shown else f"realm {shown}"
 
 
 # ---------------------------------------------------------------- rules
